@@ -1,0 +1,41 @@
+/**
+ * Look-ups in compiled rules. Kept apart from the rules loader (which reads files and runs
+ * ajv) so the workflow bundle can use them without pulling in Node's file system.
+ */
+import type { FeatureRule, PlanRule, Rules, TierRule } from '../ruleset/types';
+
+/** The plan with this id, name or alias, case-insensitively. */
+export function resolvePlan(rules: Rules, idOrAlias: string): PlanRule | undefined {
+  const wanted = idOrAlias.trim().toLowerCase();
+  return rules.plans.find(
+    (p) => p.id.toLowerCase() === wanted || p.name.toLowerCase() === wanted || p.aliases.some((a) => a.toLowerCase() === wanted),
+  );
+}
+
+/** The plan with exactly this id. */
+export function planById(rules: Rules, id: string): PlanRule | undefined {
+  return rules.plans.find((p) => p.id === id);
+}
+
+/** The tier with this id (case-insensitive, so `Tier-3` works from a spreadsheet). */
+export function resolveTier(rules: Rules, id: string): TierRule | undefined {
+  const wanted = id.trim().toLowerCase();
+  return rules.tiers.find((t) => t.id.toLowerCase() === wanted);
+}
+
+/** The feature with exactly this id. */
+export function featureById(rules: Rules, id: string): FeatureRule | undefined {
+  return rules.features.find((f) => f.id === id);
+}
+
+/** Whether a plan includes a feature (its gating names a plan at or below this one). */
+export function planIncludes(rules: Rules, plan: PlanRule, feature: FeatureRule): boolean {
+  if (feature.minPlan === null) return true;
+  const min = planById(rules, feature.minPlan);
+  return min !== undefined && plan.rank >= min.rank;
+}
+
+/** Included credits for a number of users on a plan: per-user credits up to the plan's cap. */
+export function includedCredits(plan: PlanRule, users: number): number {
+  return plan.creditsPerUser * Math.min(users, plan.userCap);
+}

@@ -1,0 +1,229 @@
+/**
+ * The account workflow's wire contract: the JSON shapes that product services, billing ops
+ * and tests exchange with an account, in any language. Pure types, no Temporal imports, so
+ * the credit math and every surface share them. Field names are fixed by the interface.
+ */
+import type { GrantSource } from '../ruleset/types';
+
+/** Start argument of the `accountCredits` workflow. */
+export interface AccountStartInput {
+  /** 1-64 characters of `[A-Za-z0-9._-]`; the workflow id is `ai-credits:<accountId>`. */
+  accountId: string;
+  /** Plan id or any alias, case-insensitive. */
+  plan: string;
+  /** Number of users on the CRM account, integer >= 1. */
+  users: number;
+  /** Whether the account is on a trial (fixed trial credits instead of per-user credits). */
+  trial?: boolean;
+  /** ISO-8601 UTC instant of the CRM subscription's billing anchor; not in the future. */
+  cycleAnchor: string;
+  /** AI Credit Subscription tier id such as `tier-3`, or null for none. */
+  creditTier?: string | null;
+  /** Account tags, e.g. `chloe-beta` for promotion eligibility. */
+  tags?: string[];
+  /** E-mail addresses of the account's admins, who receive low-credit notifications. */
+  admins?: string[];
+}
+
+/** Why a usage or call was refused. */
+export const USAGE_REJECTIONS = ['credits_exhausted', 'feature_disabled', 'not_in_plan'] as const;
+/** Why a usage was refused. */
+export type UsageRejection = (typeof USAGE_REJECTIONS)[number];
+
+/** Why a Voice Agent call was not authorized. */
+export type CallRejection = UsageRejection | 'agent_inactive';
+
+/** `recordUsage` input. */
+export interface RecordUsageInput {
+  /** Feature id from the rules, e.g. `enrichment`. Voice Agent usage goes through `startCall`. */
+  feature: string;
+  /** Units used (fields, calls, ...): a positive finite number, up to six decimals. */
+  quantity: number;
+  /** Caller-chosen key; a repeat returns the first answer and charges nothing. */
+  idempotencyKey: string;
+  /** The CRM user who used the feature, for the ledger. */
+  userId?: string;
+}
+
+/** `recordUsage` result: a business outcome, never an error. */
+export interface RecordUsageResult {
+  accepted: boolean;
+  reason?: UsageRejection;
+  /** Credits charged for this usage (0 when rejected, free or telephony-billed). */
+  credits: number;
+  /** Available balance after this usage. */
+  balance: number;
+  /** True when this answer repeats an earlier one for the same idempotency key. */
+  duplicate: boolean;
+}
+
+/** `startCall` input. */
+export interface StartCallInput {
+  callId: string;
+  agentId: string;
+}
+
+/** `startCall` result. */
+export interface StartCallResult {
+  authorized: boolean;
+  reason?: CallRejection;
+  balance: number;
+}
+
+/** `endCall` input. */
+export interface EndCallInput {
+  callId: string;
+  /** Call length in minutes, positive and finite. */
+  minutes: number;
+}
+
+/** `endCall` result. */
+export interface EndCallResult {
+  credits: number;
+  balance: number;
+}
+
+/** `setUsers` input. */
+export interface SetUsersInput {
+  users: number;
+}
+
+/** `setUsers` result. */
+export interface SetUsersResult {
+  creditsGranted: number;
+}
+
+/** When a plan or tier change takes effect. */
+export type ChangeTiming = 'now' | 'next_cycle';
+
+/** `changePlan` input. */
+export interface ChangePlanInput {
+  /** Plan id or alias, case-insensitive. */
+  plan: string;
+}
+
+/** `changePlan` result. */
+export interface ChangePlanResult {
+  effective: ChangeTiming;
+  creditsGranted: number;
+}
+
+/** `changeCreditTier` input. */
+export interface ChangeCreditTierInput {
+  /** Tier id such as `tier-4`, or null to cancel the subscription. */
+  tier: string | null;
+}
+
+/** `changeCreditTier` result. */
+export interface ChangeCreditTierResult {
+  effective: ChangeTiming;
+  chargedCents: number;
+  creditsGranted: number;
+}
+
+/** `setFeatureEnabled` input. */
+export interface SetFeatureEnabledInput {
+  feature: string;
+  enabled: boolean;
+}
+
+/** `setFeatureEnabled` result. */
+export interface SetFeatureEnabledResult {
+  feature: string;
+  enabled: boolean;
+}
+
+/** `setVoiceAgentActive` input. */
+export interface SetVoiceAgentActiveInput {
+  agentId: string;
+  active: boolean;
+}
+
+/** `setVoiceAgentActive` result. */
+export interface SetVoiceAgentActiveResult {
+  agentId: string;
+  active: boolean;
+}
+
+/** `grantCredits` input: a manual grant by billing ops. */
+export interface GrantCreditsInput {
+  credits: number;
+  reason: string;
+  /** The grant expires at the end of the Nth cycle counting the current one. */
+  validForCycles: number;
+  idempotencyKey: string;
+}
+
+/** `grantCredits` result. */
+export interface GrantCreditsResult {
+  grantId: string;
+  expiresAt: string;
+  /** True when this answer repeats an earlier one for the same idempotency key. */
+  duplicate: boolean;
+}
+
+/** Low-credit alert state of an account. */
+export type AlertState = 'ok' | 'warning' | 'exhausted';
+
+/** One live grant in the summary. */
+export interface GrantView {
+  grantId: string;
+  source: GrantSource;
+  /** What the grant is for, e.g. `Tier 3` or a promotion's name. */
+  label: string;
+  amount: number;
+  remaining: number;
+  grantedAt: string;
+  expiresAt: string;
+}
+
+/** Usage of one feature in the current cycle. */
+export interface FeatureUsageView {
+  feature: string;
+  quantity: number;
+  credits: number;
+  /** Accepted usages. */
+  count: number;
+  /** Refused usages. */
+  rejected: number;
+}
+
+/** The `summary` query result: everything an admin or billing ops sees of an account. */
+export interface AccountSummary {
+  accountId: string;
+  plan: { id: string; name: string };
+  /** A plan downgrade waiting for the next cycle. */
+  pendingPlan: { id: string; name: string; effectiveAt: string } | null;
+  users: number;
+  trial: boolean;
+  tier: { id: string; name: string; priceCents: number; credits: number } | null;
+  /** A tier downgrade or cancellation waiting for the next cycle (`tier: null` cancels). */
+  pendingTier: { tier: string | null; effectiveAt: string } | null;
+  cycle: { index: number; start: string; end: string };
+  credits: {
+    /** Balance usable now: live grants' remaining credits minus any overdraft. */
+    available: number;
+    /** Credits granted this cycle, plus grants carried in from earlier cycles (promotions). */
+    granted: number;
+    /** Credits consumed this cycle. */
+    used: number;
+    /** Credits consumed past zero by calls already in progress, not yet covered. */
+    overdraft: number;
+  };
+  grants: GrantView[];
+  usage: FeatureUsageView[];
+  /** Voice Agent and telephony minutes this cycle, billed apart from credits. */
+  telephonyMinutes: number;
+  alert: AlertState;
+  /** Toggleable features and whether each is on. */
+  features: { feature: string; enabled: boolean }[];
+  /** Voice agents that have been deactivated. */
+  inactiveAgents: string[];
+  /** Voice Agent calls authorized and not yet ended. */
+  openCalls: number;
+  tags: string[];
+  admins: string[];
+  rulesVersion: string;
+  /** When this summary was computed (workflow time). */
+  asOf: string;
+}

@@ -1,0 +1,107 @@
+/**
+ * What the credit core asks the outside world to do: write ledger entries, charge a tier
+ * price, notify admins. The core only describes them (it stays pure and replay-safe); the
+ * workflow hands them to activities. Every effect carries a stable id derived from the
+ * account's own counters, so an activity that is retried, or re-run after continue-as-new,
+ * is recognised by its receiver and never bills, writes or notifies twice.
+ */
+import type { GrantSource } from '../ruleset/types';
+import type { AlertState, UsageRejection, CallRejection } from './contract';
+
+/** Kinds of ledger entry. */
+export const LEDGER_KINDS = [
+  'usage',
+  'call_start',
+  'call_end',
+  'grant',
+  'expiry',
+  'forfeit',
+  'overdraft_write_off',
+  'charge',
+  'alert',
+  'plan_change',
+  'tier_change',
+  'users_change',
+  'feature_toggle',
+  'agent_toggle',
+  'cycle_start',
+] as const;
+/** Kind of ledger entry. */
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
+
+/** How many credits one grant gave up to one debit. */
+export interface GrantDebit {
+  grantId: string;
+  credits: number;
+}
+
+/** One append-only ledger entry. Absent fields are omitted (not null) to keep histories small. */
+export interface LedgerEntry {
+  /** Stable id: `<accountId>:<sequence>`; the ledger ignores an id it already holds. */
+  entryId: string;
+  accountId: string;
+  /** Per-account sequence number, strictly increasing. */
+  seq: number;
+  /** UTC ISO-8601 instant (workflow time). */
+  at: string;
+  kind: LedgerKind;
+  cycleIndex: number;
+  /** Credits moved by this entry: debited for usage, granted for a grant, lost for an expiry. */
+  credits: number;
+  /** Available balance after the entry. */
+  balanceAfter: number;
+  rulesVersion: string;
+  feature?: string;
+  quantity?: number;
+  unit?: string;
+  userId?: string;
+  idempotencyKey?: string;
+  decision?: 'accepted' | 'rejected';
+  reason?: UsageRejection | CallRejection;
+  debits?: GrantDebit[];
+  grantId?: string;
+  source?: GrantSource;
+  amountCents?: number;
+  callId?: string;
+  agentId?: string;
+  /** Free text for people: a grant's reason, a change's from -> to. */
+  note?: string;
+}
+
+/** A tier charge: at each cycle start, and on purchase or upgrade (full price, no proration). */
+export interface ChargeRequest {
+  /** Stable id; the billing system charges each id at most once. */
+  chargeId: string;
+  accountId: string;
+  at: string;
+  tierId: string;
+  amountCents: number;
+  currency: string;
+  reason: 'cycle_start' | 'purchase' | 'upgrade';
+  cycleIndex: number;
+  rulesVersion: string;
+}
+
+/** A low-credit notification for the account's admins. */
+export interface AlertNotice {
+  /** Stable id; the notifier sends each id at most once. */
+  alertId: string;
+  accountId: string;
+  at: string;
+  state: Exclude<AlertState, 'ok'>;
+  admins: string[];
+  cycleIndex: number;
+  cycleEnd: string;
+  available: number;
+  granted: number;
+  used: number;
+  /** Projected instant the balance reaches zero at the cycle's burn rate so far, if any. */
+  projectedRunOutAt: string | null;
+  rulesVersion: string;
+}
+
+/** Work the workflow owes the outside world, kept in its state until an activity confirms it. */
+export type Effect =
+  | { type: 'ledger'; entry: LedgerEntry }
+  | { type: 'charge'; charge: ChargeRequest }
+  | { type: 'alert'; alert: AlertNotice };

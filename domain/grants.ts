@@ -1,0 +1,87 @@
+/**
+ * Credit grants and burn-down. A pool is a list of grants; usage debits them in consumption
+ * order: the grant expiring soonest first, ties broken by the rules' source priority, then the
+ * oldest grant first. Consuming the soonest-expiring credits first is what a customer would
+ * do by hand: it minimises credits lost at expiry.
+ */
+import type { GrantSource } from '../ruleset/types';
+import type { GrantDebit } from './effects';
+
+/** One grant of credits. */
+export interface Grant {
+  grantId: string;
+  source: GrantSource;
+  label: string;
+  /** Credits granted. */
+  amount: number;
+  /** Credits not yet consumed. */
+  remaining: number;
+  grantedAt: string;
+  /** The grant is gone at this instant (UTC ISO-8601), whatever remains. */
+  expiresAt: string;
+  /** Creation order, for "oldest first". */
+  seq: number;
+}
+
+/** Consumption tie-break priority by source (lower is consumed first). */
+export type SourcePriority = Readonly<Record<GrantSource, number>>;
+
+/** Grants in the order they are consumed. Does not modify its input. */
+export function consumptionOrder(grants: readonly Grant[], priority: SourcePriority): Grant[] {
+  return [...grants].sort(
+    (a, b) =>
+      Date.parse(a.expiresAt) - Date.parse(b.expiresAt) ||
+      priority[a.source] - priority[b.source] ||
+      a.seq - b.seq,
+  );
+}
+
+/** Result of debiting a pool. */
+export interface DebitOutcome {
+  /** What each grant gave, in consumption order. */
+  debits: GrantDebit[];
+  /** Credits the pool could not cover (only non-zero when the caller lets usage run past zero). */
+  shortfall: number;
+}
+
+/**
+ * Debit `credits` from the pool in consumption order, mutating the grants' `remaining`.
+ * Whatever the grants cannot cover is returned as the shortfall: the caller decides whether
+ * that is an overdraft (a call already in progress) or could not happen (admission checks first).
+ */
+export function debitGrants(grants: Grant[], credits: number, priority: SourcePriority): DebitOutcome {
+  const debits: GrantDebit[] = [];
+  let left = credits;
+  for (const grant of consumptionOrder(grants, priority)) {
+    if (left === 0) break;
+    const take = Math.min(grant.remaining, left);
+    if (take === 0) continue;
+    grant.remaining -= take;
+    left -= take;
+    debits.push({ grantId: grant.grantId, credits: take });
+  }
+  return { debits, shortfall: left };
+}
+
+/** Credits left in the pool's grants. */
+export function remainingCredits(grants: readonly Grant[]): number {
+  return grants.reduce((sum, g) => sum + g.remaining, 0);
+}
+
+/** Split a pool into grants still live at `atMs` and grants that have expired by then. */
+export function partitionExpired(grants: readonly Grant[], atMs: number): { live: Grant[]; expired: Grant[] } {
+  const live: Grant[] = [];
+  const expired: Grant[] = [];
+  for (const g of grants) (Date.parse(g.expiresAt) <= atMs ? expired : live).push(g);
+  return { live, expired };
+}
+
+/** The soonest expiry among the grants, in epoch ms, or undefined for an empty pool. */
+export function nextExpiryMs(grants: readonly Grant[]): number | undefined {
+  let soonest: number | undefined;
+  for (const g of grants) {
+    const t = Date.parse(g.expiresAt);
+    if (soonest === undefined || t < soonest) soonest = t;
+  }
+  return soonest;
+}
