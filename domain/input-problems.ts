@@ -120,15 +120,17 @@ export function checkStartAgainstRules(input: AccountStartInput, rules: Rules): 
 }
 
 /** `recordUsage` input. */
-export function checkRecordUsage(input: unknown, rules: Rules): InputProblem | undefined {
+export function checkRecordUsage(input: unknown, rules: Rules | undefined): InputProblem | undefined {
   if (!isObject(input)) return notAnObject('recordUsage');
   const { feature, quantity, idempotencyKey, userId } = input as Partial<RecordUsageInput>;
   if (typeof feature !== 'string') return problem('UnknownFeature', 'feature must be a feature id');
-  const rule = featureById(rules, feature);
-  if (!rule) {
-    return problem('UnknownFeature', `unknown feature "${feature}" (known: ${rules.features.map((f) => f.id).join(', ')})`);
+  if (rules) {
+    const rule = featureById(rules, feature);
+    if (!rule) {
+      return problem('UnknownFeature', `unknown feature "${feature}" (known: ${rules.features.map((f) => f.id).join(', ')})`);
+    }
+    if (rule.perCall) return problem('UseCallUpdates', `${feature} usage is reported through startCall and endCall`);
   }
-  if (rule.perCall) return problem('UseCallUpdates', `${feature} usage is reported through startCall and endCall`);
   if (!isValidQuantity(quantity)) {
     return problem('InvalidQuantity', `quantity must be a positive finite number with at most 6 decimals, got ${String(quantity)}`);
   }
@@ -164,37 +166,39 @@ export function checkSetUsers(input: unknown): InputProblem | undefined {
 }
 
 /** `changePlan` input. */
-export function checkChangePlan(input: unknown, rules: Rules): InputProblem | undefined {
+export function checkChangePlan(input: unknown, rules: Rules | undefined): InputProblem | undefined {
   if (!isObject(input)) return notAnObject('changePlan');
   const { plan } = input as Partial<ChangePlanInput>;
-  if (typeof plan !== 'string' || !resolvePlan(rules, plan)) {
-    return problem('UnknownPlan', `unknown plan "${String(plan)}" (known: ${rules.plans.map((p) => p.id).join(', ')})`);
+  if (typeof plan !== 'string' || (rules && !resolvePlan(rules, plan))) {
+    return problem('UnknownPlan', `unknown plan "${String(plan)}" (known: ${rules?.plans.map((p) => p.id).join(', ') ?? ''})`);
   }
   return undefined;
 }
 
 /** `changeCreditTier` input. */
-export function checkChangeCreditTier(input: unknown, rules: Rules): InputProblem | undefined {
+export function checkChangeCreditTier(input: unknown, rules: Rules | undefined): InputProblem | undefined {
   if (!isObject(input) || !('tier' in input)) return problem('InvalidInput', 'changeCreditTier takes {tier}: a tier id or null');
   const { tier } = input as Partial<ChangeCreditTierInput>;
   if (tier === null) return undefined;
-  if (typeof tier !== 'string' || !resolveTier(rules, tier)) {
+  if (typeof tier !== 'string' || (rules && !resolveTier(rules, tier))) {
     return problem('UnknownTier', `unknown credit tier "${String(tier)}"`);
   }
   return undefined;
 }
 
 /** `setFeatureEnabled` input: only toggleable features. */
-export function checkSetFeatureEnabled(input: unknown, rules: Rules): InputProblem | undefined {
+export function checkSetFeatureEnabled(input: unknown, rules: Rules | undefined): InputProblem | undefined {
   if (!isObject(input)) return notAnObject('setFeatureEnabled');
   const { feature, enabled } = input as Partial<SetFeatureEnabledInput>;
-  const rule = typeof feature === 'string' ? featureById(rules, feature) : undefined;
-  if (!rule) return problem('UnknownFeature', `unknown feature "${String(feature)}"`);
+  if (typeof enabled !== 'boolean') return problem('InvalidInput', 'enabled must be true or false');
+  if (typeof feature !== 'string') return problem('UnknownFeature', 'feature must be a feature id');
+  if (!rules) return undefined;
+  const rule = featureById(rules, feature);
+  if (!rule) return problem('UnknownFeature', `unknown feature "${feature}"`);
   if (!rule.toggleable) {
     const toggleable = rules.features.filter((f) => f.toggleable).map((f) => f.id);
     return problem('FeatureNotToggleable', `${rule.id} cannot be switched on or off (toggleable: ${toggleable.join(', ')})`);
   }
-  if (typeof enabled !== 'boolean') return problem('InvalidInput', 'enabled must be true or false');
   return undefined;
 }
 

@@ -1,0 +1,126 @@
+/**
+ * Real Temporal servers for workflow tests: the time-skipping test server and the CLI's dev
+ * server, both from the project's .venv, with a worker running the real workflow code and
+ * recording fakes of the activities (the tests are about the workflow; the activities have
+ * their own tests against the real ledger database and SMTP server).
+ */
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { CreditActivities } from '../../activities/contract';
+import type { AlertNotice, ChargeRequest, LedgerEntry } from '../../domain/effects';
+import type { AccountStartInput } from '../../domain/contract';
+import { temporalBinaryPath } from '../../infra/temporal-binaries';
+import { defaultRulesPath, loadRules, type RuleSet } from '../../ruleset';
+import { accountWorkflowId, WORKFLOW_TYPE } from '../../workflows/messages';
+
+/** A time-skipping test server from .venv. */
+export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal-test-server') } },
+  });
+}
+
+/** The real dev server (the Temporal CLI's `server start-dev`) from .venv. */
+export function devServerEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal') } },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow code, bundled once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../workflows/index.ts'), logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (message: string, meta?: unknown) => console.error(message, meta),
+};
+
+/** Recording fakes of the activities, with the shipped rules (or another rule set). */
+export interface FakeActivities extends CreditActivities {
+  readonly ledger: LedgerEntry[];
+  readonly charges: ChargeRequest[];
+  readonly alerts: AlertNotice[];
+  /** Charge ids seen, with how many times each was attempted. */
+  readonly chargeAttempts: Map<string, number>;
+}
+
+/** Fakes that behave like the real activities' contract: idempotent on their ids. */
+export function fakeActivities(ruleSet: RuleSet = loadRules(defaultRulesPath())): FakeActivities {
+  const ledger: LedgerEntry[] = [];
+  const charges: ChargeRequest[] = [];
+  const alerts: AlertNotice[] = [];
+  const chargeAttempts = new Map<string, number>();
+  const seenEntries = new Set<string>();
+  return {
+    ledger,
+    charges,
+    alerts,
+    chargeAttempts,
+    async loadRules({ at }) {
+      const earliest = Date.parse(ruleSet.earliest.effectiveFrom);
+      return ruleSet.at(Date.parse(at) < earliest ? ruleSet.earliest.effectiveFrom : at);
+    },
+    async appendLedger({ entries }) {
+      let written = 0;
+      for (const e of entries) {
+        if (seenEntries.has(e.entryId)) continue;
+        seenEntries.add(e.entryId);
+        ledger.push(e);
+        written += 1;
+      }
+      return { written };
+    },
+    async chargeTier(charge) {
+      chargeAttempts.set(charge.chargeId, (chargeAttempts.get(charge.chargeId) ?? 0) + 1);
+      if (charges.some((c) => c.chargeId === charge.chargeId)) return { chargeId: charge.chargeId, charged: false };
+      charges.push(charge);
+      return { chargeId: charge.chargeId, charged: true };
+    },
+    async sendAlert(alert) {
+      if (!alerts.some((a) => a.alertId === alert.alertId)) alerts.push(alert);
+      return { delivered: true };
+    },
+  };
+}
+
+let queueCounter = 0;
+/** A worker on a fresh task queue running the real workflow with the given activities. */
+export async function startWorker(env: TestWorkflowEnvironment, activities: CreditActivities) {
+  const taskQueue = `test-${process.pid}-${++queueCounter}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
+  const running = worker.run();
+  return {
+    taskQueue,
+    worker,
+    /** Stop the worker and wait for it to finish. */
+    async stop() {
+      worker.shutdown();
+      await running;
+    },
+  };
+}
+
+/** Start an account workflow the way billing ops would, with a plain Temporal client. */
+export async function startAccount(client: Client, taskQueue: string, input: AccountStartInput): Promise<WorkflowHandle> {
+  return client.workflow.start(WORKFLOW_TYPE, {
+    taskQueue,
+    workflowId: accountWorkflowId(input.accountId),
+    args: [input],
+  });
+}

@@ -1,0 +1,222 @@
+/**
+ * `accountCredits`: one long-lived workflow per customer account, owning its AI credit pool
+ * across billing cycles. The credit math lives in `domain/` (pure, no Temporal); this file only
+ * wires handlers, timers and activities to it.
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { CreditActivities } from '../activities/contract';
+import type { AccountStartInput } from '../domain/contract';
+import { CreditAccount, rulesFitAccount, type AccountState } from '../domain/account';
+import { cycleContaining } from '../domain/calendar';
+import {
+  checkChangeCreditTier,
+  checkChangePlan,
+  checkEndCall,
+  checkGrantCredits,
+  checkRecordUsage,
+  checkSetFeatureEnabled,
+  checkSetUsers,
+  checkSetVoiceAgentActive,
+  checkStartAgainstRules,
+  checkStartCall,
+  checkStartShape,
+  type InputProblem,
+} from '../domain/input-problems';
+import {
+  changeCreditTierUpdate,
+  changePlanUpdate,
+  endCallUpdate,
+  grantCreditsUpdate,
+  recordUsageUpdate,
+  setFeatureEnabledUpdate,
+  setUsersUpdate,
+  setVoiceAgentActiveUpdate,
+  startCallUpdate,
+  summaryQuery,
+} from './messages';
+
+/**
+ * Continue as new well before the server's hard limit of 2,000 updates per run (it suggests
+ * continuing at 1,800); the last few hundred leave room for updates already in flight.
+ */
+export const UPDATES_PER_RUN = 1_500;
+/** Most ledger entries written by one activity call. */
+export const LEDGER_BATCH = 500;
+/**
+ * How long a lone ledger entry waits for company before it is written. A busy account then
+ * writes hundreds of entries per activity instead of one per update, which would double its
+ * history; a quiet one pays a few seconds of ledger latency.
+ */
+export const LEDGER_LINGER = '2 seconds';
+/** How long a cycle reset waits for the outbox to drain before carrying it into the next run. */
+const DRAIN_BEFORE_CONTINUE = '30 seconds';
+
+const { loadRules } = proxyActivities<CreditActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+// Unlimited retries: a ledger or mail outage delays these effects, it must never drop them.
+// Every one carries a stable id, so a retry never writes, bills or notifies twice.
+const effects = proxyActivities<CreditActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+function rejectIf(problem: InputProblem | undefined): void {
+  if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
+}
+
+/**
+ * The account workflow. `state` is absent on a fresh start and carried by continue-as-new;
+ * both go through the same loop.
+ */
+export async function accountCredits(input: AccountStartInput, state?: AccountState): Promise<void> {
+  let account: CreditAccount | undefined = state ? new CreditAccount(state) : undefined;
+  let updatesThisRun = 0;
+  let timingChanged = 0;
+  let converting = false;
+
+  const rules = () => account?.state.rules;
+  // Updates can arrive in the very first activation, before the rules are loaded: their
+  // validators then check shape only, and the handler re-checks against the rules.
+  const opened = async (check?: () => InputProblem | undefined): Promise<CreditAccount> => {
+    updatesThisRun += 1;
+    if (!account) await condition(() => account !== undefined);
+    if (check) rejectIf(check());
+    return account as CreditAccount;
+  };
+  const now = () => Date.now();
+
+  setHandler(
+    recordUsageUpdate,
+    async (u) => (await opened(() => checkRecordUsage(u, rules()))).recordUsage(u, now()),
+    { validator: (u) => rejectIf(checkRecordUsage(u, rules())) },
+  );
+  setHandler(startCallUpdate, async (u) => (await opened()).startCall(u, now()), {
+    validator: (u) => rejectIf(checkStartCall(u)),
+  });
+  setHandler(endCallUpdate, async (u) => (await opened(() => checkEndCall(u, (id) => account!.knowsCall(id)))).endCall(u, now()), {
+    validator: (u) => rejectIf(checkEndCall(u, (id) => account === undefined || account.knowsCall(id))),
+  });
+  setHandler(setUsersUpdate, async (u) => (await opened()).setUsers(u.users, now()), {
+    validator: (u) => rejectIf(checkSetUsers(u)),
+  });
+  setHandler(
+    changePlanUpdate,
+    async (u) => {
+      const acc = await opened(() => checkChangePlan(u, rules()));
+      // A conversion awaits the rules activity; a second change must not convert twice.
+      await condition(() => !converting);
+      if (!acc.state.trial) return acc.changePlan(u.plan, now());
+      converting = true;
+      try {
+        const current = await loadRules({ at: new Date(now()).toISOString() });
+        const fresh = checkChangePlan(u, current) ? acc.state.rules : current;
+        const result = acc.convertTrial(u.plan, fresh, now());
+        timingChanged += 1;
+        return result;
+      } finally {
+        converting = false;
+      }
+    },
+    { validator: (u) => rejectIf(checkChangePlan(u, rules())) },
+  );
+  setHandler(
+    changeCreditTierUpdate,
+    async (u) => (await opened(() => checkChangeCreditTier(u, rules()))).changeCreditTier(u.tier, now()),
+    { validator: (u) => rejectIf(checkChangeCreditTier(u, rules())) },
+  );
+  setHandler(
+    setFeatureEnabledUpdate,
+    async (u) => (await opened(() => checkSetFeatureEnabled(u, rules()))).setFeatureEnabled(u.feature, u.enabled, now()),
+    { validator: (u) => rejectIf(checkSetFeatureEnabled(u, rules())) },
+  );
+  setHandler(setVoiceAgentActiveUpdate, async (u) => (await opened()).setVoiceAgentActive(u.agentId, u.active, now()), {
+    validator: (u) => rejectIf(checkSetVoiceAgentActive(u)),
+  });
+  setHandler(
+    grantCreditsUpdate,
+    async (u) => {
+      const result = (await opened()).grantCredits(u, now());
+      timingChanged += 1;
+      return result;
+    },
+    { validator: (u) => rejectIf(checkGrantCredits(u)) },
+  );
+  setHandler(summaryQuery, () => {
+    if (!account) throw ApplicationFailure.nonRetryable('the account is still opening; ask again in a moment', 'AccountOpening');
+    return account.summary(now());
+  });
+
+  if (!account) {
+    rejectIf(checkStartShape(input, now()));
+    const cycleStart = cycleContaining(input.cycleAnchor, now()).start;
+    const startRules = await loadRules({ at: cycleStart });
+    rejectIf(checkStartAgainstRules(input, startRules));
+    account = CreditAccount.open(input, startRules, now());
+  }
+  const acc: CreditAccount = account;
+
+  // Effects leave in order through activities; each is dropped from the outbox only once
+  // confirmed, so whatever is unconfirmed at continue-as-new is carried and sent again.
+  const drainOutbox = async (): Promise<never> => {
+    for (;;) {
+      await condition(() => acc.state.outbox.length > 0);
+      if (acc.state.outbox[0]?.type === 'ledger' && acc.state.outbox.length < LEDGER_BATCH) {
+        await condition(() => acc.state.outbox.length >= LEDGER_BATCH, LEDGER_LINGER);
+      }
+      const batch = acc.peekOutbox(LEDGER_BATCH);
+      const head = batch[0];
+      if (!head) continue;
+      if (head.type === 'ledger') {
+        await effects.appendLedger({ entries: batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined) });
+      } else if (head.type === 'charge') {
+        await effects.chargeTier(head.charge);
+      } else {
+        await effects.sendAlert(head.alert);
+      }
+      acc.ackOutbox(batch.length);
+    }
+  };
+  void drainOutbox();
+
+  const shouldContinue = () => updatesThisRun >= UPDATES_PER_RUN || workflowInfo().continueAsNewSuggested;
+
+  for (;;) {
+    const wait = acc.nextWakeMs() - now();
+    if (wait > 0) {
+      const seen = timingChanged;
+      await condition(() => timingChanged !== seen || shouldContinue(), wait);
+    }
+    let reset = false;
+    while (now() >= Date.parse(acc.state.cycle.end)) {
+      const next = await loadRules({ at: acc.state.cycle.end });
+      if (!rulesFitAccount(next, acc.state)) {
+        log.warn('rules in force lack this account\'s plan or tier; keeping the previous version for this cycle', {
+          accountId: acc.state.accountId,
+          rulesVersion: next.version,
+        });
+      }
+      acc.startNextCycle(rulesFitAccount(next, acc.state) ? next : acc.state.rules);
+      reset = true;
+    }
+    acc.expireGrants(now());
+    if (reset || shouldContinue()) break;
+  }
+
+  // Continue as new at every cycle reset, and before the run's history grows too long. No
+  // accepted update may be lost: wait for every handler to finish first.
+  await condition(() => acc.state.outbox.length === 0, DRAIN_BEFORE_CONTINUE);
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof accountCredits>(input, acc.state);
+}
