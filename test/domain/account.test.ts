@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import { CreditAccount } from '../../domain/account';
+import type { AccountStartInput } from '../../domain/contract';
+import { shippedRules } from '../helpers/shipped-rules';
+
+const rules = shippedRules();
+const T0 = Date.parse('2026-06-10T12:00:00.000Z');
+const ANCHOR = '2026-06-03T00:00:00.000Z';
+const open = (over: Partial<AccountStartInput> = {}, now = T0) =>
+  CreditAccount.open({ accountId: 'acme', plan: 'growth', users: 5, cycleAnchor: ANCHOR, ...over }, rules, now);
+let key = 0;
+const use = (a: CreditAccount, feature: string, quantity: number, now = T0) =>
+  a.recordUsage({ feature, quantity, idempotencyKey: `k${++key}` }, now);
+
+function invariant(a: CreditAccount) {
+  expect(a.available()).toBe(a.state.cycleGranted - a.state.cycleUsed);
+}
+
+describe('included credits by plan', () => {
+  it.each([
+    ['Solo', 3, 500],
+    ['Starter', 1, 500],
+    ['Essentials', 4, 4000],
+    ['basic', 12, 10000],
+    ['Growth', 5, 7500],
+    ['Professional', 10, 15000],
+    ['Scale', 20, 20000],
+    ['enterprise', 2, 4000],
+  ])('%s with %i users starts with %i credits', (plan, users, credits) => {
+    const a = open({ plan, users });
+    expect(a.available()).toBe(credits);
+    expect(a.summary(T0).cycle).toEqual({ index: 0, start: ANCHOR, end: '2026-07-03T00:00:00.000Z' });
+    invariant(a);
+  });
+
+  it('a trial gets the fixed 1,000 credits whatever the users', () => {
+    expect(open({ trial: true, users: 7, plan: 'scale' }).available()).toBe(1000);
+  });
+});
+
+describe('mid-cycle user changes', () => {
+  it('grants the added users at once, up to the cap, and takes nothing back', () => {
+    const a = open({ users: 8 });
+    expect(a.setUsers(9, T0)).toEqual({ creditsGranted: 1500 });
+    expect(a.setUsers(14, T0)).toEqual({ creditsGranted: 1500 });
+    expect(a.setUsers(12, T0)).toEqual({ creditsGranted: 0 });
+    expect(a.available()).toBe(15000);
+    expect(a.setUsers(3, T0)).toEqual({ creditsGranted: 0 });
+    expect(a.setUsers(10, T0)).toEqual({ creditsGranted: 0 });
+    expect(a.available()).toBe(15000);
+    invariant(a);
+  });
+
+  it('the next cycle uses the new count', () => {
+    const a = open({ users: 8 });
+    a.setUsers(3, T0);
+    a.startNextCycle(rules);
+    expect(a.available()).toBe(4500);
+  });
+});
+
+describe('usage', () => {
+  it('charges credit-based features their rounded cost, from one pooled balance', () => {
+    const a = open();
+    expect(use(a, 'enrichment', 10)).toEqual({ accepted: true, credits: 10, balance: 7490, duplicate: false });
+    expect(use(a, 'auto-updates', 3)).toEqual({ accepted: true, credits: 6, balance: 7484, duplicate: false });
+    invariant(a);
+  });
+
+  it('answers a repeated idempotency key with the first answer and charges nothing', () => {
+    const a = open();
+    const first = a.recordUsage({ feature: 'enrichment', quantity: 5, idempotencyKey: 'same' }, T0);
+    const again = a.recordUsage({ feature: 'enrichment', quantity: 50, idempotencyKey: 'same' }, T0);
+    expect(again).toEqual({ ...first, duplicate: true });
+    expect(a.available()).toBe(7495);
+  });
+
+  it('keeps free features working at zero balance and refuses credit-based ones', () => {
+    const a = open({ plan: 'solo', users: 1 });
+    expect(use(a, 'enrichment', 500).balance).toBe(0);
+    expect(use(a, 'enrichment', 1)).toMatchObject({ accepted: false, reason: 'credits_exhausted', credits: 0 });
+    expect(use(a, 'notetaker', 1)).toMatchObject({ accepted: true, credits: 0 });
+    expect(use(a, 'chloe-chat', 1)).toMatchObject({ accepted: true, credits: 0 });
+  });
+
+  it('gates Growth-and-above free features by plan', () => {
+    expect(use(open({ plan: 'essentials' }), 'lead-summaries', 1)).toMatchObject({ accepted: false, reason: 'not_in_plan' });
+    expect(use(open({ plan: 'growth' }), 'lead-summaries', 1)).toMatchObject({ accepted: true, credits: 0 });
+    expect(use(open({ plan: 'scale' }), 'suggested-actions', 1)).toMatchObject({ accepted: true, credits: 0 });
+  });
+
+  it('accepts telephony-billed features with no credits', () => {
+    const a = open();
+    expect(use(a, 'sms', 3)).toEqual({ accepted: true, credits: 0, balance: 7500, duplicate: false });
+  });
+
+  it('refuses a disabled feature until it is enabled again', () => {
+    const a = open();
+    a.setFeatureEnabled('enrichment', false, T0);
+    expect(use(a, 'enrichment', 1)).toMatchObject({ accepted: false, reason: 'feature_disabled' });
+    a.setFeatureEnabled('enrichment', true, T0);
+    expect(use(a, 'enrichment', 1)).toMatchObject({ accepted: true });
+  });
+
+  it('charges an admitted usage in full even when it costs more than the balance', () => {
+    const a = open({ plan: 'solo', users: 1 });
+    use(a, 'enrichment', 499);
+    expect(use(a, 'auto-updates', 2)).toEqual({ accepted: true, credits: 4, balance: -3, duplicate: false });
+    expect(a.summary(T0).credits).toMatchObject({ available: -3, overdraft: 3 });
+    invariant(a);
+  });
+});
+
+describe('voice agent calls', () => {
+  it('completes a call in progress past zero and charges it in full', () => {
+    const a = open({ plan: 'solo', users: 1 });
+    expect(a.startCall({ callId: 'c1', agentId: 'chloe' }, T0)).toEqual({ authorized: true, balance: 500 });
+    use(a, 'enrichment', 490);
+    expect(a.endCall({ callId: 'c1', minutes: 3 }, T0)).toEqual({ credits: 60, balance: -50 });
+    expect(a.startCall({ callId: 'c2', agentId: 'chloe' }, T0)).toEqual({ authorized: false, reason: 'credits_exhausted', balance: -50 });
+    expect(a.summary(T0).telephonyMinutes).toBe(3);
+    // New credits settle the overdraft first.
+    a.grantCredits({ credits: 100, reason: 'goodwill', validForCycles: 1, idempotencyKey: 'g1' }, T0);
+    expect(a.available()).toBe(50);
+    expect(a.summary(T0).credits.overdraft).toBe(0);
+    invariant(a);
+  });
+
+  it('does not authorize a deactivated agent', () => {
+    const a = open();
+    a.setVoiceAgentActive('bot-7', false, T0);
+    expect(a.startCall({ callId: 'c1', agentId: 'bot-7' }, T0)).toMatchObject({ authorized: false, reason: 'agent_inactive' });
+    expect(a.endCall({ callId: 'c1', minutes: 5 }, T0)).toEqual({ credits: 0, balance: 7500 });
+  });
+});
+
+describe('credit tiers', () => {
+  it('buys at full price, upgrades at full price on top, and defers a downgrade', () => {
+    const a = open();
+    expect(a.changeCreditTier('tier-3', T0)).toEqual({ effective: 'now', chargedCents: 10000, creditsGranted: 7000 });
+    expect(a.available()).toBe(14500);
+    expect(a.changeCreditTier('tier-5', T0)).toEqual({ effective: 'now', chargedCents: 20000, creditsGranted: 16000 });
+    expect(a.available()).toBe(30500);
+    expect(a.changeCreditTier('tier-2', T0)).toEqual({ effective: 'next_cycle', chargedCents: 0, creditsGranted: 0 });
+    expect(a.summary(T0).pendingTier).toEqual({ tier: 'tier-2', effectiveAt: '2026-07-03T00:00:00.000Z' });
+    const charges = a.state.outbox.flatMap((e) => (e.type === 'charge' ? [e.charge] : []));
+    expect(charges.map((c) => [c.tierId, c.amountCents, c.reason])).toEqual([
+      ['tier-3', 10000, 'purchase'],
+      ['tier-5', 20000, 'upgrade'],
+    ]);
+    a.startNextCycle(rules);
+    expect(a.summary(T0).tier?.id).toBe('tier-2');
+    expect(a.available()).toBe(7500 + 3200);
+  });
+
+  it('an upgrade cancels a pending downgrade', () => {
+    const a = open({ creditTier: 'tier-4' });
+    a.changeCreditTier(null, T0);
+    expect(a.summary(T0).pendingTier).toMatchObject({ tier: null });
+    expect(a.changeCreditTier('tier-6', T0)).toMatchObject({ effective: 'now', chargedCents: 30000 });
+    expect(a.summary(T0).pendingTier).toBeNull();
+  });
+});
+
+describe('plans', () => {
+  it('an upgrade grants the difference at once; a downgrade waits for the next cycle', () => {
+    const a = open({ plan: 'essentials', users: 4 });
+    expect(a.changePlan('scale', T0)).toEqual({ effective: 'now', creditsGranted: 4000 });
+    expect(a.available()).toBe(8000);
+    expect(a.changePlan('solo', T0)).toEqual({ effective: 'next_cycle', creditsGranted: 0 });
+    a.startNextCycle(rules);
+    expect(a.summary(T0).plan.id).toBe('solo');
+    expect(a.available()).toBe(500);
+  });
+
+  it('a trial converting forfeits its credits and starts a paid cycle now', () => {
+    const a = open({ trial: true, plan: 'growth', users: 3 });
+    use(a, 'enrichment', 100);
+    const convertAt = Date.parse('2026-06-20T15:30:00.000Z');
+    expect(a.convertTrial('growth', rules, convertAt)).toEqual({ effective: 'now', creditsGranted: 4500 });
+    const s = a.summary(convertAt);
+    expect(s.trial).toBe(false);
+    expect(s.cycle).toEqual({ index: 1, start: '2026-06-20T15:30:00.000Z', end: '2026-07-20T15:30:00.000Z' });
+    expect(s.credits.available).toBe(4500);
+    expect(a.state.outbox.some((e) => e.type === 'ledger' && e.entry.kind === 'forfeit' && e.entry.credits === 900)).toBe(true);
+  });
+});
+
+describe('promotions', () => {
+  it('grants the beta credits at the first cycle on or after the date, for two cycles', () => {
+    const a = open({ tags: ['chloe-beta'], plan: 'growth', users: 2, cycleAnchor: '2026-05-03T00:00:00.000Z' }, Date.parse('2026-05-20T00:00:00.000Z'));
+    expect(a.available()).toBe(3000); // cycle May 3 - Jun 3 precedes the promotion
+    a.startNextCycle(rules); // Jun 3
+    const promo = a.state.grants.find((g) => g.source === 'promotion');
+    expect(promo).toMatchObject({ amount: 100000, expiresAt: '2026-08-03T00:00:00.000Z' });
+    a.startNextCycle(rules); // Jul 3: still there
+    expect(a.state.grants.some((g) => g.source === 'promotion')).toBe(true);
+    a.startNextCycle(rules); // Aug 3: gone, and never granted again
+    expect(a.state.grants.some((g) => g.source === 'promotion')).toBe(false);
+    a.startNextCycle(rules);
+    expect(a.available()).toBe(3000);
+  });
+
+  it('an account arriving inside the window gets it at once until the window ends; after it, nothing', () => {
+    const inside = open({ tags: ['chloe-beta'] }, Date.parse('2026-07-10T00:00:00.000Z'));
+    expect(inside.state.grants.find((g) => g.source === 'promotion')?.expiresAt).toBe('2026-08-03T00:00:00.000Z');
+    const late = open({ tags: ['chloe-beta'] }, Date.parse('2026-08-10T00:00:00.000Z'));
+    expect(late.state.grants.some((g) => g.source === 'promotion')).toBe(false);
+    const untagged = open({}, Date.parse('2026-07-10T00:00:00.000Z'));
+    expect(untagged.state.grants.some((g) => g.source === 'promotion')).toBe(false);
+  });
+
+  it('consumes the soonest-expiring credits first', () => {
+    const a = open({ tags: ['chloe-beta'], users: 2 }, Date.parse('2026-06-10T00:00:00.000Z'));
+    use(a, 'enrichment', 3500);
+    const byId = Object.fromEntries(a.state.grants.map((g) => [g.source, g.remaining]));
+    expect(byId).toEqual({ included: 0, promotion: 99500 });
+  });
+});
+
+describe('alerts', () => {
+  it('warns once per cycle and re-arms exhausted after credits are added', () => {
+    const a = open({ plan: 'solo', users: 1 }, Date.parse('2026-06-04T00:00:00.000Z'));
+    const t = Date.parse('2026-06-05T00:00:00.000Z');
+    use(a, 'enrichment', 380, t);
+    use(a, 'enrichment', 10, t);
+    use(a, 'enrichment', 110, t);
+    a.grantCredits({ credits: 50, reason: 'sorry', validForCycles: 1, idempotencyKey: 'g' }, t);
+    use(a, 'enrichment', 50, t);
+    const alerts = a.state.outbox.flatMap((e) => (e.type === 'alert' ? [e.alert.state] : []));
+    expect(alerts).toEqual(['warning', 'exhausted', 'exhausted']);
+  });
+});
