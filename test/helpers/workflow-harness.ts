@@ -13,7 +13,7 @@ import type { AlertNotice, ChargeRequest, LedgerEntry } from '../../domain/effec
 import type { AccountStartInput } from '../../domain/contract';
 import { temporalBinaryPath } from '../../infra/temporal-binaries';
 import { defaultRulesPath, loadRules, type RuleSet } from '../../ruleset';
-import { accountWorkflowId, WORKFLOW_TYPE } from '../../workflows/messages';
+import { accountWorkflowId, summaryQuery, WORKFLOW_TYPE } from '../../workflows/messages';
 
 /** A time-skipping test server from .venv. */
 export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
@@ -123,4 +123,59 @@ export async function startAccount(client: Client, taskQueue: string, input: Acc
     workflowId: accountWorkflowId(input.accountId),
     args: [input],
   });
+}
+
+/**
+ * Wait until the account has loaded its rules and answers queries (updates wait by
+ * themselves; a query sent in the first moments is refused as `AccountOpening`). Returns
+ * early if the workflow has ended (a test of invalid start input then reads its result).
+ */
+export async function untilOpen(handle: WorkflowHandle): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await handle.query(summaryQuery);
+      return;
+    } catch (err) {
+      const { status } = await handle.describe();
+      if (status.name !== 'RUNNING') return;
+      if (!String((err as Error).message).includes('opening') && !String((err as Error).cause).includes('opening')) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+/** One time-skipping server and one worker shared by a test file's tests. */
+export interface WorkflowSuite {
+  env: TestWorkflowEnvironment;
+  acts: FakeActivities;
+  taskQueue: string;
+  /** Start an account whose anchor is `daysAgo` days before the server's clock (default 2). */
+  open(input: Partial<AccountStartInput> & { accountId: string }, daysAgo?: number): Promise<WorkflowHandle>;
+  /** The server's clock. */
+  now(): Promise<number>;
+  teardown(): Promise<void>;
+}
+
+/** Start the server and worker for a test file (call from `beforeAll`). */
+export async function workflowSuite(ruleSet?: RuleSet): Promise<WorkflowSuite> {
+  const env = await timeSkippingEnv();
+  const acts = fakeActivities(ruleSet);
+  const worker = await startWorker(env, acts);
+  const now = async () => (await env.currentTimeMs()) as number;
+  return {
+    env,
+    acts,
+    taskQueue: worker.taskQueue,
+    now,
+    async open(input, daysAgo = 2) {
+      const anchor = new Date((await now()) - daysAgo * 86_400_000).toISOString();
+      const handle = await startAccount(env.client, worker.taskQueue, { plan: 'growth', users: 1, cycleAnchor: anchor, ...input });
+      await untilOpen(handle);
+      return handle;
+    },
+    async teardown() {
+      await worker.stop();
+      await env.teardown();
+    },
+  };
 }
