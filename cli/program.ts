@@ -1,0 +1,30 @@
+/**
+ * The `credits` command line: one commander program to which each area registers its own
+ * command group, so adding `credits account ...` later means adding one function to
+ * {@link COMMAND_GROUPS}, not editing the others.
+ */
+import { Command } from 'commander';
+import type { CliIo } from './io';
+import { registerRulesCommands } from './rules-commands';
+
+/** Adds one area's commands (e.g. `rules`) to the program. */
+export type CommandGroup = (program: Command, io: CliIo) => void;
+
+/** Every command group of the `credits` CLI, in the order `credits --help` lists them. */
+export const COMMAND_GROUPS: readonly CommandGroup[] = [registerRulesCommands];
+
+/**
+ * Builds the program. Commander never exits the process or writes to the real streams: it
+ * throws instead (`exitOverride`) and writes through `io`, so `main` decides the exit code
+ * and tests can run it in-process.
+ */
+export function buildProgram(io: CliIo, groups: readonly CommandGroup[] = COMMAND_GROUPS): Command {
+  const program = new Command('credits')
+    .description('AI-credits billing engine tools')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run with --help for usage)');
+  // Subcommands copy these settings when created, so they must be set before groups register.
+  for (const register of groups) register(program, io);
+  return program;
+}

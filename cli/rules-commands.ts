@@ -1,0 +1,89 @@
+/**
+ * `credits rules ...`: the pricing team's tools for the rules files. `validate` checks like a
+ * linter, `explain` prints a version as the help page's tables, `diff` says what changes for
+ * customers between two versions.
+ */
+import { isAbsolute, relative } from 'node:path';
+import type { Command } from 'commander';
+import { defaultRulesPath, describeRulesChanges, loadRules, parseInstantOrDate } from '../ruleset';
+import type { RuleSet, Rules } from '../ruleset';
+import { plural } from '../ruleset/wording';
+import { CliFailure, EXIT_CODES, writeLines } from './io';
+import type { CliIo } from './io';
+import { explainRules } from './rules-explain';
+
+/**
+ * The shipped rules directory, shown relative to the working directory when inside it, so
+ * diagnostics read `rules/2026-06-03.yaml:41:7` as the help text promises.
+ */
+function shippedRulesPath(): string {
+  const path = defaultRulesPath();
+  const shown = relative(process.cwd(), path);
+  return shown === '' || shown.startsWith('..') || isAbsolute(shown) ? path : shown;
+}
+
+/** The version to explain: in force at `at`, or now (falling back to the earliest before any). */
+function chooseVersion(set: RuleSet, at: string | undefined): { rules: Rules; context: string } {
+  if (at !== undefined) {
+    const when = parseInstantOrDate(at);
+    if (when === undefined) {
+      throw new CliFailure(`--at "${at}" is not a date or instant; write 2026-06-03 or 2026-06-03T00:00:00Z`, EXIT_CODES.usage);
+    }
+    return { rules: set.at(when), context: `the version in force at ${when.toISOString()}` };
+  }
+  const now = Date.now();
+  const inForce = set.versions.filter((rules) => Date.parse(rules.effectiveFrom) <= now).pop();
+  return inForce === undefined
+    ? { rules: set.earliest, context: 'not yet in force: the earliest version' }
+    : { rules: inForce, context: 'the version in force now' };
+}
+
+/** Registers `credits rules validate|explain|diff` on the program. */
+export function registerRulesCommands(program: Command, io: CliIo): void {
+  const rules = program
+    .command('rules')
+    .description('check, explain and compare the AI-credits pricing rules (rules/*.yaml)');
+
+  rules
+    .command('validate')
+    .description('check a rules file or directory; lists every problem as path:line:col code: message')
+    .argument('[path]', 'rules file or directory (default: the shipped rules/)')
+    .action((path: string | undefined) => {
+      const set = loadRules(path ?? shippedRulesPath());
+      writeLines(io.stdout, [
+        ...set.versions.map((v) => `valid: ${v.source} (version ${v.version}, in force from ${v.effectiveFrom})`),
+        `${plural(set.versions.length, 'rules version')} checked, no problems`,
+      ]);
+    });
+
+  rules
+    .command('explain')
+    .description('print the rules version in force: plans, trial, tiers with $/credit, features, promotions, policies')
+    .argument('[path]', 'rules file or directory (default: the shipped rules/)')
+    .option('--at <date>', 'explain the version in force at this date or instant (default: now)')
+    .option('--json', 'print the compiled rules as JSON instead of tables')
+    .action((path: string | undefined, options: { at?: string; json?: boolean }) => {
+      const set = loadRules(path ?? shippedRulesPath());
+      const { rules: chosen, context } = chooseVersion(set, options.at);
+      if (options.json === true) io.stdout(`${JSON.stringify(chosen, null, 2)}\n`);
+      else writeLines(io.stdout, explainRules(chosen, context));
+    });
+
+  rules
+    .command('diff')
+    .description('say what changes for customers from OLD to NEW (for a directory: its latest version)')
+    .argument('<old>', 'rules file or directory before the change')
+    .argument('<new>', 'rules file or directory after the change')
+    .action((oldPath: string, newPath: string) => {
+      const before = loadRules(oldPath).latest;
+      const after = loadRules(newPath).latest;
+      const changes = describeRulesChanges(before, after);
+      const effective =
+        before.effectiveFrom === after.effectiveFrom ? [] : [`  in force from ${before.effectiveFrom} -> ${after.effectiveFrom}`];
+      writeLines(io.stdout, [
+        `From ${before.version} (${before.source}) to ${after.version} (${after.source}):`,
+        ...effective,
+        ...(changes.length === 0 ? ['  nothing a customer would notice changes'] : changes.map((change) => `  - ${change}`)),
+      ]);
+    });
+}

@@ -1,0 +1,197 @@
+/**
+ * Loading rules from disk: a single file or a directory of dated versions, and choosing the
+ * version in force at an instant. Running accounts pick the version in force at the start of
+ * each billing cycle and keep it for that cycle, so every version stays loadable by its id.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { projectRoot } from '../infra/project-root';
+import { compileRulesSource } from './compile';
+import { RulesError } from './diagnostics';
+import type { Diagnostic } from './diagnostics';
+import { parseInstantOrDate } from './instant';
+import type { Rules } from './types';
+import { MAX_RULES_FILE_BYTES, tooLargeMessage } from './yaml-source';
+import type { SourcePosition } from './yaml-source';
+
+/** Every dated version found at a path, oldest first. */
+export interface RuleSet {
+  /** The file or directory the versions were loaded from, as given. */
+  readonly path: string;
+  /** Sorted by `effectiveFrom`, oldest first; never empty, no two with the same date. */
+  readonly versions: readonly Rules[];
+  /** The oldest version: what accounts whose cycle began before any version use. */
+  readonly earliest: Rules;
+  /** The newest version. */
+  readonly latest: Rules;
+  /**
+   * The version in force at `instant`: the latest whose `effectiveFrom` is at or before it.
+   * Accepts a Date, an RFC 3339 instant or a calendar date (midnight UTC). Throws a
+   * {@link RulesError} (`no-version-in-force`) before the earliest version, `bad-instant` for
+   * an unreadable instant.
+   */
+  at(instant: string | Date): Rules;
+  /** The version with this id, e.g. the one a ledger entry was priced with. */
+  byVersion(version: string): Rules | undefined;
+}
+
+const RULES_EXTENSIONS = new Set(['.yaml', '.yml']);
+
+/** A compiled version and, when it came from a file, where its effectiveFrom is written. */
+interface LoadedVersion {
+  readonly rules: Rules;
+  readonly effectiveFromAt?: SourcePosition;
+}
+
+/**
+ * Loads a rules file or a directory of them (its `*.yaml` / `*.yml` files, not
+ * subdirectories). Throws a {@link RulesError} listing every problem in every file; never
+ * returns a partly loaded set.
+ */
+export function loadRules(path: string): RuleSet {
+  const files = rulesFilesAt(path);
+  const loaded: LoadedVersion[] = [];
+  const problems: Diagnostic[] = [];
+  for (const file of files) {
+    const text = readRulesFile(file);
+    if (typeof text !== 'string') {
+      problems.push(text);
+      continue;
+    }
+    const result = compileRulesSource(text, file);
+    if (result.ok) loaded.push({ rules: result.rules, effectiveFromAt: result.source.locate(['effectiveFrom']) });
+    else problems.push(...result.diagnostics);
+  }
+  if (problems.length > 0) throw new RulesError(problems);
+  return assembleRuleSet(loaded, path);
+}
+
+/**
+ * A rule set from already compiled versions (tests, or rules held in memory by a worker).
+ * Throws a {@link RulesError} when empty or when two versions share an effectiveFrom.
+ */
+export function createRuleSet(versions: readonly Rules[], path = '<memory>'): RuleSet {
+  return assembleRuleSet(
+    versions.map((rules) => ({ rules })),
+    path,
+  );
+}
+
+function problemAt(file: string, code: Diagnostic['code'], message: string, at: SourcePosition = { line: 1, column: 1 }): Diagnostic {
+  return { file, line: at.line, column: at.column, code, message };
+}
+
+function rulesFilesAt(path: string): string[] {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch (err) {
+    throw new RulesError([fsProblem(path, err)]);
+  }
+  if (!isDirectory) return [path];
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch (err) {
+    throw new RulesError([fsProblem(path, err)]);
+  }
+  const files = names
+    .filter((name) => !name.startsWith('.') && RULES_EXTENSIONS.has(extname(name).toLowerCase()))
+    .sort()
+    .map((name) => join(path, name))
+    .filter((file) => {
+      try {
+        return statSync(file).isFile();
+      } catch {
+        return false;
+      }
+    });
+  if (files.length === 0) {
+    throw new RulesError([problemAt(path, 'no-rules-files', 'this directory holds no rules files (*.yaml or *.yml)')]);
+  }
+  return files;
+}
+
+/** The file's text, or the problem that kept it from being read. Size is checked before reading. */
+function readRulesFile(file: string): string | Diagnostic {
+  try {
+    const { size } = statSync(file);
+    if (size > MAX_RULES_FILE_BYTES) return problemAt(file, 'file-too-large', tooLargeMessage(size));
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    return fsProblem(file, err);
+  }
+}
+
+function fsProblem(path: string, err: unknown): Diagnostic {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return problemAt(path, 'not-found', 'no such file or directory');
+  const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code ?? err);
+  return problemAt(path, 'unreadable', `cannot read it: ${reason}`);
+}
+
+function assembleRuleSet(loaded: readonly LoadedVersion[], path: string): RuleSet {
+  const sorted = [...loaded].sort((a, b) => Date.parse(a.rules.effectiveFrom) - Date.parse(b.rules.effectiveFrom));
+  const problems: Diagnostic[] = [];
+  for (const [index, entry] of sorted.entries()) {
+    const previous = sorted[index - 1];
+    if (previous?.rules.effectiveFrom !== entry.rules.effectiveFrom) continue;
+    problems.push(
+      problemAt(
+        entry.rules.source,
+        'duplicate-effective-from',
+        `effectiveFrom ${entry.rules.effectiveFrom} is also used by ${previous.rules.source}; each version needs its own date`,
+        entry.effectiveFromAt,
+      ),
+    );
+  }
+  const versions = Object.freeze(sorted.map((entry) => entry.rules));
+  const earliest = versions[0];
+  const latest = versions[versions.length - 1];
+  if (earliest === undefined || latest === undefined) {
+    problems.push(problemAt(path, 'no-rules-files', 'there are no rules versions to load'));
+  }
+  if (problems.length > 0 || earliest === undefined || latest === undefined) throw new RulesError(problems);
+
+  const starts = versions.map((rules) => Date.parse(rules.effectiveFrom));
+  return Object.freeze({
+    path,
+    versions,
+    earliest,
+    latest,
+    at(instant: string | Date): Rules {
+      const when = typeof instant === 'string' ? parseInstantOrDate(instant) : instant;
+      if (when === undefined || Number.isNaN(when.getTime())) {
+        throw new RulesError([
+          problemAt(path, 'bad-instant', `"${String(instant)}" is not a date or instant; write 2026-06-03 or 2026-06-03T00:00:00Z`),
+        ]);
+      }
+      const t = when.getTime();
+      let inForce: Rules | undefined;
+      for (const [index, rules] of versions.entries()) {
+        if ((starts[index] ?? Infinity) <= t) inForce = rules;
+      }
+      if (inForce === undefined) {
+        throw new RulesError([
+          problemAt(
+            path,
+            'no-version-in-force',
+            `no rules version is in force at ${when.toISOString()}; the earliest takes effect ${earliest.effectiveFrom}`,
+          ),
+        ]);
+      }
+      return inForce;
+    },
+    byVersion(version: string): Rules | undefined {
+      return versions.find((rules) => rules.version === version);
+    },
+  });
+}
+
+/**
+ * The shipped `rules/` directory, found from the project root so it resolves the same
+ * whether this code runs from the TypeScript sources or from `dist/`.
+ */
+export function defaultRulesPath(): string {
+  return join(projectRoot(), 'rules');
+}

@@ -1,0 +1,202 @@
+/**
+ * Reads a rules file's YAML text into plain data while keeping every node's source position,
+ * so later checks (schema and semantic) can point at the exact line and column of what they
+ * complain about. Everything unsafe or ambiguous in YAML is refused here, before any check runs.
+ */
+import { Document, LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import type { Node } from 'yaml';
+import type { Diagnostic, DiagnosticCode } from './diagnostics';
+
+/** Largest rules file accepted: real files are a few KiB; anything bigger is a mistake or an attack. */
+export const MAX_RULES_FILE_BYTES = 1024 * 1024;
+
+/**
+ * How far anchors and aliases may expand. The shipped file uses none; a handful lets analysts
+ * reuse a block, while a "billion laughs" document is refused before it is built.
+ */
+export const MAX_ALIAS_COUNT = 50;
+
+/** A path into the parsed data, as JSON pointers name it: keys of mappings, indexes of lists. */
+export type DataPath = readonly (string | number)[];
+
+/** A 1-based position in the file. */
+export interface SourcePosition {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** The parsed file: plain data plus a way back from any path to where it was written. */
+export interface RulesSource {
+  readonly file: string;
+  readonly data: unknown;
+  /**
+   * Where the value at `path` was written; with `'key'`, where its key was (for fields that
+   * should not be there). Missing parts of the path fall back to the nearest enclosing node.
+   */
+  locate(path: DataPath, target?: 'key' | 'value'): SourcePosition;
+}
+
+/** Either the parsed source or every reason it could not be read. */
+export type ReadOutcome =
+  | { readonly ok: true; readonly source: RulesSource }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+/**
+ * Parses rules YAML (YAML 1.2 core schema, so dates stay text and `yes` stays a string).
+ * Refuses oversized text, syntax errors, duplicate keys, several documents, unknown tags and
+ * alias expansion beyond {@link MAX_ALIAS_COUNT}; all such problems are reported together.
+ */
+export function readRulesYaml(text: string, file: string): ReadOutcome {
+  const at = (code: DiagnosticCode, message: string, line = 1, column = 1): Diagnostic => ({
+    file,
+    line,
+    column,
+    code,
+    message,
+  });
+
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_RULES_FILE_BYTES) {
+    return { ok: false, diagnostics: [at('file-too-large', tooLargeMessage(bytes))] };
+  }
+
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
+  const position = (offset: number): SourcePosition => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+
+  // One broken bracket makes the parser complain about every line after it in several
+  // ways; the first complaint on a line is the useful one.
+  const problems: Diagnostic[] = [];
+  const linesWithProblems = new Set<number>();
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const { line, column } = position(e.pos[0]);
+    if (linesWithProblems.has(line)) continue;
+    linesWithProblems.add(line);
+    const [code, message] = describeYamlProblem(e.code, e.message, text, e.pos[0]);
+    problems.push(at(code, message, line, column));
+  }
+  if (problems.length > 0) return { ok: false, diagnostics: problems };
+
+  if (doc.contents === null) {
+    return { ok: false, diagnostics: [at('empty-file', 'the file holds no rules (it is empty or only comments)')] };
+  }
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    const { line, column } = position(firstAliasOffset(doc));
+    return {
+      ok: false,
+      diagnostics: [
+        at(
+          'too-many-aliases',
+          `anchors and aliases expand to too much repeated content (at most ${MAX_ALIAS_COUNT} alias uses); write the values out instead`,
+          line,
+          column,
+        ),
+      ],
+    };
+  }
+
+  return {
+    ok: true,
+    source: {
+      file,
+      data,
+      locate: (path, target = 'value') => position(offsetOf(doc, path, target)),
+    },
+  };
+}
+
+/** Message for a file over {@link MAX_RULES_FILE_BYTES}; shared by the loader, which checks before reading. */
+export function tooLargeMessage(bytes: number): string {
+  return `the file is ${bytes} bytes; a rules file may be at most ${MAX_RULES_FILE_BYTES} bytes (1 MiB)`;
+}
+
+function describeYamlProblem(
+  yamlCode: string,
+  yamlMessage: string,
+  text: string,
+  offset: number,
+): [DiagnosticCode, string] {
+  switch (yamlCode) {
+    case 'DUPLICATE_KEY':
+      return ['duplicate-key', `"${keyAt(text, offset)}" is written twice in the same block; keep one`];
+    case 'MULTIPLE_DOCS':
+      return [
+        'multiple-documents',
+        'a rules file holds exactly one YAML document; remove this "---" separator and what follows, or move it to its own file',
+      ];
+    case 'RESOURCE_EXHAUSTION':
+      return ['yaml-syntax', 'the file is nested too deeply to read'];
+    case 'TAG_RESOLVE_FAILED':
+      return ['yaml-syntax', `unknown YAML tag (${firstLine(yamlMessage)}); rules files use plain values only`];
+    case 'BAD_INDENT':
+    case 'TAB_AS_INDENT':
+    case 'MISSING_CHAR':
+      return ['yaml-syntax', `not valid YAML: ${firstLine(yamlMessage)} (check this line's indentation and brackets)`];
+    default:
+      return ['yaml-syntax', `not valid YAML: ${firstLine(yamlMessage)}`];
+  }
+}
+
+function firstLine(message: string): string {
+  const line = message.split('\n', 1)[0] ?? message;
+  return line.replace(/[.:]\s*$/, '');
+}
+
+/** The key text at a duplicate-key offset, for a message that names it. */
+function keyAt(text: string, offset: number): string {
+  const rest = text.slice(offset, offset + 200).split(/\r?\n/, 1)[0] ?? '';
+  const key = rest.split(/:(\s|$)/, 1)[0] ?? rest;
+  return key.trim().replace(/^["']|["']$/g, '');
+}
+
+function firstAliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
+/** A node written in the file (an empty `key:` value has no text of its own to point at). */
+function writtenStart(node: unknown): number | undefined {
+  if (!isNode(node) || !node.range) return undefined;
+  const [start, end] = node.range;
+  return end > start ? start : undefined;
+}
+
+function offsetOf(doc: Document, path: DataPath, target: 'key' | 'value'): number {
+  let node: unknown = doc.contents;
+  let offset = writtenStart(node) ?? 0;
+  for (const [index, segment] of path.entries()) {
+    if (isAlias(node)) node = node.resolve(doc);
+    const isLast = index === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      if (pair === undefined) break;
+      const keyStart = (pair.key as Node).range?.[0] ?? offset;
+      if (isLast && target === 'key') return keyStart;
+      node = pair.value;
+      offset = writtenStart(node) ?? keyStart;
+    } else if (isSeq(node)) {
+      const item: unknown = node.items[Number(segment)];
+      const start = writtenStart(item);
+      if (start === undefined) break;
+      node = item;
+      offset = start;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}

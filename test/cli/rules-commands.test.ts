@@ -1,0 +1,192 @@
+/**
+ * `credits rules validate|explain|diff` run in-process through `main`, asserting the exact
+ * output and exit codes a pricing analyst (or a CI job) sees.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main';
+import { compileRules, defaultRulesPath } from '../../ruleset';
+
+const FIXTURES = join(__dirname, '..', 'fixtures', 'rules');
+const MINIMAL_FILE = join(FIXTURES, 'valid', 'minimal.yaml');
+const MINIMAL = readFileSync(MINIMAL_FILE, 'utf8');
+const SHIPPED_FILE = join(defaultRulesPath(), '2026-06-03.yaml');
+const shipped = compileRules(readFileSync(SHIPPED_FILE, 'utf8'), 'x');
+const SHIPPED_VERSION = shipped.ok ? shipped.rules.version : 'does not compile';
+
+const scratch = mkdtempSync(join(tmpdir(), 'rules-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function credits(...args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(['node', 'credits', ...args], {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+describe('credits rules validate', () => {
+  it('accepts the shipped rules by default', async () => {
+    const shownPath = relative(process.cwd(), SHIPPED_FILE);
+    expect(await credits('rules', 'validate')).toEqual({
+      code: 0,
+      stdout: `valid: ${shownPath} (version ${SHIPPED_VERSION}, in force from 2026-06-03T00:00:00.000Z)\n1 rules version checked, no problems\n`,
+      stderr: '',
+    });
+  });
+
+  it('lists every problem of an invalid file on stderr and exits 1', async () => {
+    const file = join(FIXTURES, 'broken', 'several-errors.yaml');
+    const run = await credits('rules', 'validate', file);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(7);
+    expect(lines[0]).toBe(`${file}:14:14 out-of-range: userCap of plan "growth" must be at least 1, got 0`);
+    expect(lines[4]).toBe(`${file}:45:17 tier-order: tier-2 costs less than tier-1 (15.00 vs 20.00 USD); tiers must get dearer down the list`);
+    expect(lines[6]).toBe('6 problems found');
+  });
+
+  it('names a missing path without a stack trace', async () => {
+    const missing = join(scratch, 'nope.yaml');
+    expect(await credits('rules', 'validate', missing)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `${missing}:1:1 not-found: no such file or directory\n1 problem found\n`,
+    });
+  });
+});
+
+describe('credits rules explain', () => {
+  it("prints the version in force with the help page's tables", async () => {
+    const run = await credits('rules', 'explain', '--at', '2026-06-03');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    const lines = run.stdout.split('\n');
+    expect(lines.slice(0, 2)).toEqual([
+      `Rules version ${SHIPPED_VERSION}`,
+      'In force from 2026-06-03T00:00:00.000Z (the version in force at 2026-06-03T00:00:00.000Z)',
+    ]);
+    const plansAt = lines.indexOf('Included credits by plan (per cycle, pooled per account)');
+    expect(lines.slice(plansAt + 1, plansAt + 6)).toEqual([
+      '  Plan                           Id          Credits per user       Cap  Max credits',
+      '  Solo / Base / Starter          solo                     500    1 user          500',
+      '  Essentials / Startup / Basic   essentials             1,000  10 users       10,000',
+      '  Growth / Professional          growth                 1,500  10 users       15,000',
+      '  Scale / Enterprise / Business  scale                  2,000  10 users       20,000',
+    ]);
+    const tiersAt = lines.indexOf('AI Credit Subscription tiers');
+    expect(lines.slice(tiersAt + 1, tiersAt + 4)).toEqual([
+      '  Tier     Id       Monthly price  Credits included  $/credit',
+      '  Tier 1   tier-1             $20             1,200   $0.0170',
+      '  Tier 2   tier-2             $50             3,200   $0.0160',
+    ]);
+    expect(lines[tiersAt + 18]).toBe('  Tier 17  tier-17        $10,000         1,000,000   $0.0100');
+    expect(run.stdout).toContain('  1,000 credits, fixed (not per user); unused trial credits do not roll over');
+    expect(run.stdout).toMatch(/ {2}Lead Summaries +lead-summaries +free +Growth and above +- +no +AI-generated summaries of lead activity\n/);
+    expect(run.stdout).toMatch(/ {2}Chloe Voice Agents +voice-agent +credits +All +20 per minute, rounded up +no +/);
+    expect(run.stdout).toMatch(/ {2}Enrichment +enrichment +credits +All +1 per field, rounded up +yes +/);
+    expect(run.stdout).toMatch(/ {2}SMS +sms +telephony +All +telephony rates +no +/);
+    expect(run.stdout).toMatch(/ {2}Chloe beta thank-you +chloe-beta-2026 +100,000 +chloe-beta +2026-06-03 +2 cycles\n/);
+    expect(run.stdout).toContain(
+      "  Warning: 75% or more of the cycle's credits used and on pace to run out before the billing cycle resets\n",
+    );
+  });
+
+  it('prints the compiled rules as JSON with --json', async () => {
+    const run = await credits('rules', 'explain', '--json', '--at', '2026-07-01T12:00:00Z');
+    expect(run.code).toBe(0);
+    expect(shipped.ok && JSON.parse(run.stdout)).toEqual(shipped.ok && { ...shipped.rules, source: relative(process.cwd(), SHIPPED_FILE) });
+  });
+
+  it('exits 1 when no version is in force at the date asked', async () => {
+    const run = await credits('rules', 'explain', '--at', '2026-06-02T23:59:59.999Z');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/:1:1 no-version-in-force: no rules version is in force at 2026-06-02T23:59:59\.999Z; /);
+  });
+
+  it('exits 2 for an unreadable --at', async () => {
+    expect(await credits('rules', 'explain', '--at', 'tomorrow')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'credits: --at "tomorrow" is not a date or instant; write 2026-06-03 or 2026-06-03T00:00:00Z\n',
+    });
+  });
+});
+
+describe('credits rules diff', () => {
+  it('says in words what changes for customers', async () => {
+    const newer = join(scratch, 'newer.yaml');
+    writeFileSync(
+      newer,
+      MINIMAL.replace('2026-06-03T00:00:00Z', '2026-07-01T00:00:00Z')
+        .replace('    priceCents: 10000\n', '    priceCents: 10500\n')
+        .replace('    userCap: 10\n', '    userCap: 12\n'),
+    );
+    const run = await credits('rules', 'diff', MINIMAL_FILE, newer);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n').slice(1)).toEqual([
+      '  in force from 2026-06-03T00:00:00.000Z -> 2026-07-01T00:00:00.000Z',
+      '  - growth cap 10 -> 12 users',
+      '  - growth max credits 15,000 -> 18,000',
+      '  - tier-3 price 100.00 -> 105.00 USD',
+      '',
+    ]);
+    expect(run.stdout.split('\n')[0]).toMatch(/^From 2026-06-03\.[0-9a-f]{12} \(.*minimal\.yaml\) to 2026-07-01\.[0-9a-f]{12} \(.*newer\.yaml\):$/);
+  });
+
+  it('says so when nothing a customer would notice changes', async () => {
+    const reworded = join(scratch, 'reworded.yaml');
+    writeFileSync(reworded, `# only a comment changed\n${MINIMAL}`);
+    const run = await credits('rules', 'diff', MINIMAL_FILE, reworded);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n').slice(1)).toEqual(['  nothing a customer would notice changes', '']);
+  });
+
+  it('exits 1 with the diagnostics when either side is invalid', async () => {
+    const run = await credits('rules', 'diff', MINIMAL_FILE, join(FIXTURES, 'broken', 'tier-rate.yaml'));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/tier-rate\.yaml:46:5 tier-rate: /);
+  });
+});
+
+describe('the command line itself', () => {
+  it.each([
+    [['rules', 'bogus'], "error: unknown command 'bogus'"],
+    [['rules', 'validate', '--strict'], "error: unknown option '--strict'"],
+    [['rules', 'diff', 'only-one.yaml'], "error: missing required argument 'new'"],
+  ])('exits 2 for %j', async (args, message) => {
+    const run = await credits(...args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+
+  it('exits 2 with the usage when no command is given', async () => {
+    const run = await credits();
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Usage: credits [options] [command]');
+  });
+
+  it('prints help on request and exits 0', async () => {
+    const run = await credits('rules', '--help');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Usage: credits rules [options] [command]');
+    expect(run.stdout).toContain('validate [path]');
+    expect(run.stdout).toContain('explain [options] [path]');
+    expect(run.stdout).toContain('diff <old> <new>');
+  });
+});

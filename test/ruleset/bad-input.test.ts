@@ -1,0 +1,180 @@
+/**
+ * Hostile or careless input: each gets located diagnostics, never an exception escaping
+ * `compileRules`, never a stack trace, never a partially loaded `Rules`.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MAX_DIAGNOSTICS_PER_FILE, MAX_RULES_FILE_BYTES, compileRules } from '../../ruleset';
+import type { Diagnostic } from '../../ruleset';
+import { loadProblems } from './rules-problems';
+
+const MINIMAL = readFileSync(join(__dirname, '..', 'fixtures', 'rules', 'valid', 'minimal.yaml'), 'utf8');
+const scratch = mkdtempSync(join(tmpdir(), 'rules-bad-input-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function problems(text: string): Diagnostic[] {
+  const result = compileRules(text, 'input.yaml');
+  if (result.ok) throw new Error('expected the input to be refused');
+  return [...result.diagnostics];
+}
+
+function summary(list: readonly Diagnostic[]): [string, number, number][] {
+  return list.map((d) => [d.code, d.line, d.column]);
+}
+
+describe('malformed YAML', () => {
+  it('reports an unclosed bracket where the parser noticed it', () => {
+    const text = MINIMAL.replace('aliases: [Base, Starter]', 'aliases: [Base, Starter');
+    const list = problems(text);
+    expect(list.length).toBeGreaterThan(0);
+    expect(list.every((d) => d.code === 'yaml-syntax')).toBe(true);
+    expect(summary(list)[0]).toEqual(['yaml-syntax', 9, 5]);
+  });
+
+  it('refuses unknown tags', () => {
+    expect(summary(problems(MINIMAL.replace('currency: USD', 'currency: !money USD')))).toEqual([['yaml-syntax', 4, 11]]);
+  });
+
+  it('treats __proto__ as an unknown field, not as a prototype', () => {
+    const list = problems(MINIMAL.replace('currency: USD\n', 'currency: USD\n__proto__: { polluted: true }\n'));
+    expect(summary(list)).toEqual([['unknown-field', 5, 1]]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('reads CRLF files the same as LF files', () => {
+    const lf = compileRules(MINIMAL, 'lf.yaml');
+    const crlf = compileRules(MINIMAL.replace(/\n/g, '\r\n'), 'crlf.yaml');
+    expect(crlf.ok && lf.ok && crlf.rules.version === lf.rules.version).toBe(true);
+    const broken = problems(MINIMAL.replace('userCap: 10', 'userCap: 0').replace(/\n/g, '\r\n'));
+    expect(summary(broken)).toEqual([['out-of-range', 15, 14]]);
+  });
+
+  it('refuses nesting too deep to read', () => {
+    const depth = 10_000;
+    const list = problems(`${MINIMAL}note: ${'['.repeat(depth)}${']'.repeat(depth)}\n`);
+    expect(list[0]?.code).toBe('yaml-syntax');
+    expect(list[0]?.message).toBe('the file is nested too deeply to read');
+  });
+});
+
+describe('resource limits', () => {
+  it('refuses an exponential alias expansion quickly, pointing at the first alias', () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++) {
+      const name = String.fromCharCode(97 + i);
+      const previous = String.fromCharCode(96 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+    }
+    const started = Date.now();
+    const list = problems(`${levels.join('\n')}\n`);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(summary(list)).toEqual([['too-many-aliases', 2, 8]]);
+  });
+
+  it('refuses text over 1 MiB without parsing it', () => {
+    const text = `${MINIMAL}#${'x'.repeat(MAX_RULES_FILE_BYTES)}\n`;
+    expect(problems(text).map((d) => [d.code, d.line, d.column, d.message])).toEqual([
+      [
+        'file-too-large',
+        1,
+        1,
+        `the file is ${Buffer.byteLength(text)} bytes; a rules file may be at most 1048576 bytes (1 MiB)`,
+      ],
+    ]);
+  });
+
+  it('refuses a file over 1 MiB on disk before reading it', () => {
+    const file = join(scratch, 'huge.yaml');
+    writeFileSync(file, `${MINIMAL}#${'x'.repeat(MAX_RULES_FILE_BYTES)}\n`);
+    expect(summary(loadProblems(file))).toEqual([['file-too-large', 1, 1]]);
+  });
+
+  it(`shows at most ${MAX_DIAGNOSTICS_PER_FILE} problems per file, then says how many more there are`, () => {
+    const extra = Array.from({ length: 150 }, (_, i) => `extra${i}: 1`).join('\n');
+    const list = problems(`${MINIMAL}${extra}\n`);
+    expect(list).toHaveLength(MAX_DIAGNOSTICS_PER_FILE + 1);
+    expect(list.at(-1)?.code).toBe('too-many-errors');
+    expect(list.at(-1)?.message).toBe('50 more problems not shown; fix the ones above first');
+  });
+});
+
+describe('files and directories', () => {
+  it('names a missing file', () => {
+    const file = join(scratch, 'missing.yaml');
+    expect(loadProblems(file).map((d) => [d.file, d.code, d.message])).toEqual([[file, 'not-found', 'no such file or directory']]);
+  });
+
+  it('names a missing directory', () => {
+    const dir = join(scratch, 'no-such-dir', 'rules');
+    expect(summary(loadProblems(dir))).toEqual([['not-found', 1, 1]]);
+  });
+
+  it('refuses a directory without rules files, ignoring other files and subdirectories', () => {
+    const dir = join(scratch, 'empty-dir');
+    mkdirSync(join(dir, 'nested'), { recursive: true });
+    writeFileSync(join(dir, 'README.md'), '# not rules\n');
+    writeFileSync(join(dir, 'nested', '2026-06-03.yaml'), MINIMAL);
+    expect(loadProblems(dir).map((d) => [d.file, d.code, d.message])).toEqual([
+      [dir, 'no-rules-files', 'this directory holds no rules files (*.yaml or *.yml)'],
+    ]);
+  });
+
+  it('refuses two versions with the same effectiveFrom, pointing at the second', () => {
+    const dir = join(scratch, 'same-date');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'a.yaml'), MINIMAL);
+    writeFileSync(join(dir, 'b.yml'), MINIMAL.replace('credits: 1000\n', 'credits: 2000\n'));
+    expect(loadProblems(dir).map((d) => [d.file, d.line, d.column, d.code, d.message])).toEqual([
+      [
+        join(dir, 'b.yml'),
+        3,
+        16,
+        'duplicate-effective-from',
+        `effectiveFrom 2026-06-03T00:00:00.000Z is also used by ${join(dir, 'a.yaml')}; each version needs its own date`,
+      ],
+    ]);
+  });
+
+  it('loads nothing when one file of a directory is broken, and reports every broken file', () => {
+    const dir = join(scratch, 'one-broken');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '2026-06-03.yaml'), MINIMAL);
+    writeFileSync(join(dir, '2026-07-01.yaml'), MINIMAL.replace('2026-06-03T00:00:00Z', '2026-07-01T00:00:00Z').replace('userCap: 1\n', 'userCap: 0\n'));
+    writeFileSync(join(dir, '2026-08-01.yaml'), 'plans: [\n');
+    expect(loadProblems(dir).map((d) => [d.file, d.code])).toEqual([
+      [join(dir, '2026-07-01.yaml'), 'out-of-range'],
+      [join(dir, '2026-08-01.yaml'), 'yaml-syntax'],
+    ]);
+  });
+});
+
+describe('compileRules never throws', () => {
+  it('for arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (text) => {
+        const result = compileRules(text, 'fuzz.yaml');
+        return result.ok === false && result.diagnostics.length > 0;
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('for arbitrary YAML data, and for the valid file with one line dropped', () => {
+    fc.assert(
+      fc.property(fc.anything({ maxDepth: 3 }), (value) => {
+        const result = compileRules(stringify(value) ?? '', 'fuzz.yaml');
+        return result.ok === false;
+      }),
+      { numRuns: 200 },
+    );
+    const lines = MINIMAL.split('\n');
+    for (const index of lines.keys()) {
+      const result = compileRules(lines.filter((_, i) => i !== index).join('\n'), 'dropped.yaml');
+      if (!result.ok) expect(result.diagnostics.length).toBeGreaterThan(0);
+    }
+  });
+});
