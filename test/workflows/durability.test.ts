@@ -1,0 +1,129 @@
+/**
+ * Durability: state carried across continue-as-new at a reset (time-skipping server), and on
+ * the real dev server (the Temporal CLI's `start-dev`), a stream of updates that forces
+ * continue-as-new mid-cycle. That one runs on the dev server because updates in flight while
+ * a run continues as new are retried by the client, which the time-skipping server counts as
+ * still pending and then never skips time again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  devServerEnv,
+  fakeActivities,
+  startAccount,
+  startWorker,
+  untilOpen,
+  workflowSuite,
+  type WorkflowSuite,
+} from '../helpers/workflow-harness';
+import { waitFor } from '../helpers/wait-for';
+import { recordUsageUpdate, startCallUpdate, endCallUpdate, summaryQuery } from '../../workflows/messages';
+import { UPDATES_PER_RUN } from '../../workflows/account-credits';
+
+describe('continue-as-new at a reset', () => {
+  let suite: WorkflowSuite;
+  beforeAll(async () => {
+    suite = await workflowSuite();
+  });
+  afterAll(async () => {
+    await suite?.teardown();
+  });
+
+  it('keeps an open call across continue-as-new and charges it at the end', async () => {
+    const h = await suite.open({ accountId: 'busy-2', plan: 'growth', users: 1 });
+    await h.executeUpdate(startCallUpdate, { args: [{ callId: 'long', agentId: 'chloe' }] });
+    const before = (await h.describe()).runId;
+    await suite.env.sleep('31 days');
+    expect((await h.describe()).runId).not.toBe(before);
+    expect((await h.query(summaryQuery)).openCalls).toBe(1);
+    expect(await h.executeUpdate(endCallUpdate, { args: [{ callId: 'long', minutes: 2 }] })).toEqual({ credits: 40, balance: 1460 });
+  });
+});
+
+describe('on the real dev server', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await devServerEnv();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+it('continues as new before the per-run update limit, losing no usage and no idempotency key', async () => {
+    const acts = fakeActivities();
+    const worker = await startWorker(env, acts);
+    const anchor = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    const h = await startAccount(env.client, worker.taskQueue, { accountId: 'busy-1', plan: 'scale', users: 10, cycleAnchor: anchor });
+    await untilOpen(h);
+    const firstRun = (await h.describe()).runId;
+    const total = UPDATES_PER_RUN + 100;
+    // At most 8 updates in flight: the server allows 10 per workflow.
+    let next = 0;
+    const answers: number[] = [];
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < total) {
+          const i = next++;
+          const r = await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: `u-${i}` }] });
+          if (r.accepted) answers.push(i);
+        }
+      }),
+    );
+    expect(answers).toHaveLength(total);
+    const s = await h.query(summaryQuery);
+    expect(s.credits.used).toBe(total);
+    expect(s.credits.available).toBe(20000 - total);
+    await waitFor(async () => (await h.describe()).runId !== firstRun, 'a new run');
+    // A key answered in the first run is still recognised in the new one.
+    const repeat = await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'u-3' }] });
+    expect(repeat).toMatchObject({ duplicate: true, credits: 1 });
+    // Every decision reached the ledger exactly once.
+    await waitFor(
+      () => acts.ledger.filter((e) => e.accountId === 'busy-1' && e.kind === 'usage').length === total,
+      'every usage entry in the ledger',
+      60_000,
+    );
+    const seqs = acts.ledger.filter((e) => e.accountId === 'busy-1').map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    // Batched: the first run wrote its ledger in far fewer activity calls than it had updates.
+    const history = await env.client.workflow.getHandle(h.workflowId, firstRun).fetchHistory();
+    const events = history.events ?? [];
+    const updates = events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
+    const writes = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'appendLedger').length;
+    expect(updates).toBeGreaterThan(1000);
+    expect(writes).toBeLessThan(updates / 4);
+    await h.terminate('test over');
+    await worker.stop();
+  }, 180_000);
+
+  it('admits usage, answers duplicates and writes the ledger through a real worker', async () => {
+    const acts = fakeActivities();
+    const worker = await startWorker(env, acts);
+    try {
+      const anchor = new Date(Date.now() - 5 * 86_400_000).toISOString();
+      const h = await startAccount(env.client, worker.taskQueue, {
+        accountId: 'dev-1',
+        plan: 'Growth',
+        users: 3,
+        cycleAnchor: anchor,
+        creditTier: 'tier-1',
+        admins: ['admin@dev.test'],
+      });
+      await untilOpen(h);
+      const r1 = await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 12, idempotencyKey: 'd1' }] });
+      const r2 = await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 12, idempotencyKey: 'd1' }] });
+      expect(r1).toEqual({ accepted: true, credits: 12, balance: 4500 + 1200 - 12, duplicate: false });
+      expect(r2).toEqual({ ...r1, duplicate: true });
+      const s = await h.query(summaryQuery);
+      expect(s.tier?.id).toBe('tier-1');
+      expect(s.rulesVersion).toMatch(/^2026-06-03\.[0-9a-f]{12}$/);
+      await waitFor(() => acts.charges.length === 1, 'the tier charge');
+      expect(acts.charges[0]).toMatchObject({ tierId: 'tier-1', amountCents: 2000, reason: 'cycle_start' });
+      await waitFor(() => acts.ledger.some((e) => e.kind === 'usage' && e.idempotencyKey === 'd1'), 'the usage entry');
+      expect(acts.ledger.filter((e) => e.idempotencyKey === 'd1')).toHaveLength(1);
+      await h.terminate('test over');
+    } finally {
+      await worker.stop();
+    }
+  });
+});
