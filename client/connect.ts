@@ -1,0 +1,71 @@
+/**
+ * Connecting to Temporal the way every Temporal tool does: the standard environment
+ * configuration (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS*`,
+ * `TEMPORAL_PROFILE` and the `temporal.toml` profiles), read by `@temporalio/envconfig`, plus
+ * this engine's own `CREDITS_TASK_QUEUE`. A service can use it or build its own `Client`.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
+import { CreditsClient, type CreditsClientOptions } from './credits-client';
+import { CreditsUnavailableError } from './errors';
+
+/** Environment variable naming the task queue of the account workflows (default `ai-credits`). */
+export const TASK_QUEUE_ENV = 'CREDITS_TASK_QUEUE';
+
+/** Where Temporal is when nothing says otherwise (the dev server's address). */
+export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
+
+/** Options of {@link connectCreditsClient}. */
+export interface ConnectOptions extends Omit<CreditsClientOptions, 'namespace' | 'taskQueue'> {
+  /** Environment to read instead of `process.env` (tests, or a service's own settings). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** How long to try to reach the server, in ms (default 5,000). */
+  connectTimeoutMs?: number;
+}
+
+/** An open connection with its credits client. */
+export interface CreditsConnection {
+  client: CreditsClient;
+  /** The server address connected to, for messages. */
+  address: string;
+  /** Closes the connection; the client cannot be used afterwards. */
+  close(): Promise<void>;
+}
+
+function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/**
+ * Connects to Temporal from the environment and returns a {@link CreditsClient} on it.
+ *
+ * @throws CreditsUnavailableError when the server cannot be reached, naming the address and
+ *   how to start a local dev server.
+ */
+export async function connectCreditsClient(options: ConnectOptions = {}): Promise<CreditsConnection> {
+  const { env = process.env, connectTimeoutMs = 5_000, ...clientOptions } = options;
+  const config = loadClientConnectConfig({ overrideEnvVars: definedOnly(env) });
+  const address = config.connectionOptions.address ?? DEFAULT_TEMPORAL_ADDRESS;
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({
+      ...config.connectionOptions,
+      address,
+      connectTimeout: connectTimeoutMs,
+    });
+  } catch (err) {
+    const hint =
+      config.connectionOptions.address === undefined
+        ? 'is the dev server running? start it with `temporal server start-dev` (or set TEMPORAL_ADDRESS)'
+        : 'is the server up, and are TEMPORAL_ADDRESS and its TLS/API key settings right?';
+    throw new CreditsUnavailableError(`cannot reach Temporal at ${address}: ${hint}`, { cause: err });
+  }
+  const temporal = new Client({ connection, namespace: config.namespace ?? 'default' });
+  const taskQueue = env[TASK_QUEUE_ENV]?.trim() || DEFAULT_TASK_QUEUE;
+  return {
+    client: new CreditsClient(temporal, { ...clientOptions, taskQueue }),
+    address,
+    close: () => connection.close(),
+  };
+}

@@ -1,0 +1,417 @@
+/**
+ * `CreditsClient`: the typed way for product services and the `credits` CLI to talk to account
+ * workflows. It calls the message definitions of `workflows/messages.ts` (never names typed a
+ * second time), checks input locally with the workflow's own validators (so a missing
+ * idempotency key fails at once, without a round trip), retries transient failures with
+ * backoff, and turns Temporal's errors into the few this domain has (see `./errors`).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  ApplicationFailure,
+  Client,
+  QueryNotRegisteredError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type UpdateDefinition,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type {
+  AccountStartInput,
+  AccountSummary,
+  ChangeCreditTierInput,
+  ChangeCreditTierResult,
+  ChangePlanInput,
+  ChangePlanResult,
+  EndCallInput,
+  EndCallResult,
+  GrantCreditsInput,
+  GrantCreditsResult,
+  RecordUsageInput,
+  RecordUsageResult,
+  SetFeatureEnabledInput,
+  SetFeatureEnabledResult,
+  SetUsersInput,
+  SetUsersResult,
+  SetVoiceAgentActiveInput,
+  SetVoiceAgentActiveResult,
+  StartCallInput,
+  StartCallResult,
+} from '../domain/contract';
+import {
+  checkChangeCreditTier,
+  checkChangePlan,
+  checkEndCall,
+  checkGrantCredits,
+  checkRecordUsage,
+  checkSetFeatureEnabled,
+  checkSetUsers,
+  checkSetVoiceAgentActive,
+  checkStartCall,
+  checkStartShape,
+  isInputProblemCode,
+  type InputProblem,
+} from '../domain/input-problems';
+import {
+  DEFAULT_TASK_QUEUE,
+  WORKFLOW_TYPE,
+  accountWorkflowId,
+  changeCreditTierUpdate,
+  changePlanUpdate,
+  endCallUpdate,
+  grantCreditsUpdate,
+  recordUsageUpdate,
+  setFeatureEnabledUpdate,
+  setUsersUpdate,
+  setVoiceAgentActiveUpdate,
+  startCallUpdate,
+  summaryQuery,
+} from '../workflows/messages';
+import {
+  AccountAlreadyRunningError,
+  AccountNotFoundError,
+  CreditsError,
+  CreditsInputError,
+  CreditsUnavailableError,
+  isCreditsError,
+} from './errors';
+import { DEFAULT_RETRY_POLICY, backoffDelayMs, isTransientTemporalError, sleep, type RetryPolicy } from './retry';
+
+/** Options of {@link CreditsClient}. */
+export interface CreditsClientOptions {
+  /**
+   * Namespace of the account workflows. Default: the given client's. A different one makes a
+   * client on the same connection (the given client's interceptors and data converter are
+   * not copied).
+   */
+  namespace?: string;
+  /** Task queue account workflows are started on. Default `ai-credits`. */
+  taskQueue?: string;
+  /** Retries of transient failures. Default {@link DEFAULT_RETRY_POLICY}. */
+  retry?: Partial<RetryPolicy>;
+  /**
+   * How long one attempt may wait for an answer, in ms (default 10,000). Without it an update
+   * to an account no worker is serving would wait forever.
+   */
+  attemptTimeoutMs?: number;
+  /** How long `startAccount` waits for a new account to open, in ms (default 30,000). */
+  openTimeoutMs?: number;
+}
+
+/** Options of {@link CreditsClient.startAccount}. */
+export interface StartAccountOptions {
+  /**
+   * Wait until the account has loaded its rules and opened its first cycle (default true), so
+   * a start the worker rejects (e.g. an unknown plan) is reported here as a
+   * {@link CreditsInputError} instead of leaving a failed workflow behind unnoticed.
+   */
+  waitUntilOpen?: boolean;
+}
+
+/** What {@link CreditsClient.startAccount} started. */
+export interface StartedAccount {
+  accountId: string;
+  workflowId: string;
+  runId: string;
+  /** The new account's summary; null when not waiting for it to open. */
+  summary: AccountSummary | null;
+}
+
+/** Memo key holding a start attempt's token, so a retried start recognizes its own earlier success. */
+const START_TOKEN_MEMO = 'creditsStartToken';
+
+/** An attempt's failure: retry it, or give up with this error. */
+type Verdict = 'retry' | CreditsError;
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Messages of an error and its causes, outermost first. */
+function messageChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) parts.push(e.message);
+  return parts.join(': ');
+}
+
+/** The ApplicationFailure at or below `err`, if any. */
+function applicationFailure(err: unknown): ApplicationFailure | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) {
+    if (e instanceof ApplicationFailure) return e;
+  }
+  return undefined;
+}
+
+function rejectLocally(problem: InputProblem | undefined, accountId: string): void {
+  if (problem) throw new CreditsInputError(problem.code, problem.message, { accountId });
+}
+
+/**
+ * Client of the account workflows. One per process is enough; it is stateless apart from the
+ * Temporal client it wraps, which the caller owns (and closes).
+ */
+export class CreditsClient {
+  /** The Temporal client calls go through. */
+  readonly temporal: Client;
+  /** Task queue of new account workflows. */
+  readonly taskQueue: string;
+  private readonly retry: RetryPolicy;
+  private readonly attemptTimeoutMs: number;
+  private readonly openTimeoutMs: number;
+
+  constructor(client: Client, options: CreditsClientOptions = {}) {
+    this.temporal =
+      options.namespace === undefined || options.namespace === client.options.namespace
+        ? client
+        : new Client({ connection: client.connection, namespace: options.namespace });
+    this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
+    this.openTimeoutMs = options.openTimeoutMs ?? 30_000;
+  }
+
+  /** Namespace of the account workflows. */
+  get namespace(): string {
+    return this.temporal.options.namespace;
+  }
+
+  /**
+   * Reports usage of a feature. `idempotencyKey` is required: a repeat of the same key (a
+   * retry) is answered with the first answer and `duplicate: true`, and charges nothing.
+   * Refusals (`accepted: false`, e.g. `credits_exhausted`) are results, not errors.
+   *
+   * @throws CreditsInputError `UnknownFeature`, `InvalidQuantity`, `MissingIdempotencyKey`, `UseCallUpdates`...
+   * @throws AccountNotFoundError, CreditsUnavailableError
+   */
+  recordUsage(accountId: string, input: RecordUsageInput): Promise<RecordUsageResult> {
+    return this.update(accountId, recordUsageUpdate, input, (i) => checkRecordUsage(i, undefined));
+  }
+
+  /** Asks to place a Voice Agent call; idempotent by `callId`. `authorized: false` is a result, not an error. */
+  startCall(accountId: string, input: StartCallInput): Promise<StartCallResult> {
+    return this.update(accountId, startCallUpdate, input, checkStartCall);
+  }
+
+  /**
+   * Reports a Voice Agent call's end; idempotent by `callId`.
+   *
+   * @throws CreditsInputError `UnknownCall` when the account never saw this call id.
+   */
+  endCall(accountId: string, input: EndCallInput): Promise<EndCallResult> {
+    return this.update(accountId, endCallUpdate, input, (i) => checkEndCall(i, () => true));
+  }
+
+  /** Sets the number of users; added users' included credits are granted at once. */
+  setUsers(accountId: string, input: SetUsersInput): Promise<SetUsersResult> {
+    return this.update(accountId, setUsersUpdate, input, checkSetUsers);
+  }
+
+  /**
+   * Changes the CRM plan (upgrade now, downgrade at the next cycle) or converts a trial.
+   *
+   * @throws CreditsInputError `UnknownPlan`
+   */
+  changePlan(accountId: string, input: ChangePlanInput): Promise<ChangePlanResult> {
+    return this.update(accountId, changePlanUpdate, input, (i) => checkChangePlan(i, undefined));
+  }
+
+  /**
+   * Buys, upgrades, downgrades or cancels (`tier: null`) the AI Credit Subscription tier.
+   *
+   * @throws CreditsInputError `UnknownTier`
+   */
+  changeCreditTier(accountId: string, input: ChangeCreditTierInput): Promise<ChangeCreditTierResult> {
+    return this.update(accountId, changeCreditTierUpdate, input, (i) => checkChangeCreditTier(i, undefined));
+  }
+
+  /**
+   * Switches a toggleable feature (Enrichment, Auto Updates) on or off.
+   *
+   * @throws CreditsInputError `UnknownFeature`, `FeatureNotToggleable`
+   */
+  setFeatureEnabled(accountId: string, input: SetFeatureEnabledInput): Promise<SetFeatureEnabledResult> {
+    return this.update(accountId, setFeatureEnabledUpdate, input, (i) => checkSetFeatureEnabled(i, undefined));
+  }
+
+  /** Activates or deactivates a Voice Agent; an inactive agent's calls are not authorized. */
+  setVoiceAgentActive(accountId: string, input: SetVoiceAgentActiveInput): Promise<SetVoiceAgentActiveResult> {
+    return this.update(accountId, setVoiceAgentActiveUpdate, input, checkSetVoiceAgentActive);
+  }
+
+  /**
+   * Grants credits by hand. `idempotencyKey` is required: a repeat returns the first grant
+   * with `duplicate: true` and grants nothing more.
+   */
+  grantCredits(accountId: string, input: GrantCreditsInput): Promise<GrantCreditsResult> {
+    return this.update(accountId, grantCreditsUpdate, input, checkGrantCredits);
+  }
+
+  /**
+   * Everything an admin sees of the account: plan, balance, grants, usage by feature, alert.
+   * Waits (within the retry policy) while a just-started account is still opening.
+   *
+   * @throws AccountNotFoundError, CreditsUnavailableError
+   */
+  summary(accountId: string): Promise<AccountSummary> {
+    return this.withRetries(accountId, 'summary', () => this.handle(accountId).query(summaryQuery));
+  }
+
+  /**
+   * Starts an account's workflow (id `ai-credits:<accountId>`). A workflow that ran before and
+   * closed may be started again; a running one is never touched.
+   *
+   * @throws CreditsInputError `InvalidStartInput` (checked locally, and by the worker against its rules)
+   * @throws AccountAlreadyRunningError when the account is already running
+   * @throws CreditsUnavailableError, including when no worker opened the account in time
+   */
+  async startAccount(input: AccountStartInput, options: StartAccountOptions = {}): Promise<StartedAccount> {
+    const accountId = String((input as Partial<AccountStartInput> | null)?.accountId);
+    rejectLocally(checkStartShape(input, Date.now()), accountId);
+    const workflowId = accountWorkflowId(input.accountId);
+    const token = randomUUID();
+    const runId = await this.withRetries(accountId, 'start', async () => {
+      try {
+        const handle = await this.temporal.workflow.start(WORKFLOW_TYPE, {
+          taskQueue: this.taskQueue,
+          workflowId,
+          args: [input],
+          memo: { [START_TOKEN_MEMO]: token },
+          // A closed account (e.g. one whose start was rejected) may be started again, fixed.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        });
+        return handle.firstExecutionRunId;
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        // A retry after a lost answer finds the run its own first attempt started.
+        const running = await this.temporal.workflow.getHandle(workflowId).describe();
+        if (running.memo?.[START_TOKEN_MEMO] === token) return running.runId;
+        throw new AccountAlreadyRunningError(accountId, { cause: err });
+      }
+    });
+    const summary = options.waitUntilOpen === false ? null : await this.untilOpen(accountId, runId);
+    return { accountId, workflowId, runId, summary };
+  }
+
+  private handle(accountId: string): WorkflowHandle {
+    return this.temporal.workflow.getHandle(accountWorkflowId(accountId));
+  }
+
+  private async update<Ret, Arg>(
+    accountId: string,
+    definition: UpdateDefinition<Ret, [Arg]>,
+    input: Arg,
+    check: (input: unknown) => InputProblem | undefined,
+  ): Promise<Ret> {
+    // The workflow runs the same check; running it here first saves a round trip and makes
+    // a forgotten idempotency key fail loudly instead of being invented.
+    rejectLocally(check(input), accountId);
+    return await this.withRetries(accountId, definition.name, () => this.handle(accountId).executeUpdate(definition, { args: [input] }));
+  }
+
+  /** Runs `attempt` with a deadline, retrying transient failures with backoff. */
+  private async withRetries<T>(accountId: string, what: string, attempt: () => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await this.temporal.withDeadline(Date.now() + this.attemptTimeoutMs, attempt);
+      } catch (err) {
+        const verdict = await this.judge(err, accountId, what);
+        if (verdict !== 'retry') throw verdict;
+        if (n >= this.retry.maxAttempts) {
+          throw new CreditsUnavailableError(
+            `${what} for account ${accountId} got no answer after ${n} attempt${n === 1 ? '' : 's'} (${messageChain(err)}); ` +
+              `is Temporal up and a worker polling task queue "${this.taskQueue}"?`,
+            { accountId, cause: err },
+          );
+        }
+        await sleep(backoffDelayMs(this.retry, n));
+      }
+    }
+  }
+
+  /** Decides what an attempt's failure means. */
+  private async judge(err: unknown, accountId: string, what: string): Promise<Verdict> {
+    if (isCreditsError(err)) return err;
+    if (err instanceof WorkflowUpdateFailedError) {
+      const failure = applicationFailure(err.cause);
+      if (failure && isInputProblemCode(failure.type)) return new CreditsInputError(failure.type, failure.message, { accountId, cause: err });
+      return new CreditsError('unexpected', `${what} failed on account ${accountId}: ${messageChain(err.cause)}`, { accountId, cause: err });
+    }
+    if (isTransientTemporalError(err)) return 'retry';
+    if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError || /still opening/.test(messageChain(err))) {
+      // Not found may be a run closing for continue-as-new at a cycle reset, and a failing
+      // query may be an account still opening: only a workflow that is not running is gone.
+      const gone = await this.notRunning(accountId);
+      if (gone) return gone;
+      return err instanceof QueryNotRegisteredError && !/still opening/.test(messageChain(err)) ? unexpected(err, accountId, what) : 'retry';
+    }
+    return unexpected(err, accountId, what);
+  }
+
+  /** An {@link AccountNotFoundError} explaining why, or undefined when the account is running. */
+  private async notRunning(accountId: string, runId?: string): Promise<AccountNotFoundError | undefined> {
+    const workflowId = accountWorkflowId(accountId);
+    const handle = this.temporal.workflow.getHandle(workflowId, runId);
+    let status: string;
+    try {
+      status = (await handle.describe()).status.name;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        return new AccountNotFoundError(accountId, `unknown account ${accountId}: no workflow ${workflowId} in namespace "${this.namespace}"`, { cause: err });
+      }
+      return undefined;
+    }
+    if (status === 'RUNNING') return undefined;
+    const reason = status === 'FAILED' ? `: ${messageOf(applicationFailure(await closingError(handle)) ?? 'no failure recorded')}` : '';
+    return new AccountNotFoundError(accountId, `account ${accountId} is not running (workflow ${workflowId} ${status.toLowerCase()}${reason})`);
+  }
+
+  /** Polls the new run until it answers `summary`, or reports why it never will. */
+  private async untilOpen(accountId: string, runId: string): Promise<AccountSummary> {
+    const handle = this.temporal.workflow.getHandle(accountWorkflowId(accountId), runId);
+    const deadline = Date.now() + this.openTimeoutMs;
+    let lastError: unknown;
+    for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
+      try {
+        return await this.temporal.withDeadline(Date.now() + this.attemptTimeoutMs, () => handle.query(summaryQuery));
+      } catch (err) {
+        lastError = err;
+        const status = await handle.describe().then((d) => d.status.name, () => 'UNKNOWN');
+        if (status !== 'RUNNING' && status !== 'UNKNOWN') throw await this.openingFailure(handle, accountId, status);
+      }
+      if (Date.now() >= deadline) {
+        throw new CreditsUnavailableError(
+          `account ${accountId} was started but did not open within ${Math.round(this.openTimeoutMs / 1000)}s: is a worker polling task queue "${this.taskQueue}"?`,
+          { accountId, cause: lastError },
+        );
+      }
+      await sleep(delay);
+    }
+  }
+
+  /** The error for a run that closed while opening: its validator's rejection if it was one. */
+  private async openingFailure(handle: WorkflowHandle, accountId: string, status: string): Promise<CreditsError> {
+    const err = await closingError(handle);
+    const failure = err instanceof WorkflowFailedError ? applicationFailure(err.cause) : undefined;
+    if (failure && isInputProblemCode(failure.type)) return new CreditsInputError(failure.type, failure.message, { accountId, cause: err });
+    const why = err === undefined ? '' : `: ${messageChain(err)}`;
+    return new CreditsError('unexpected', `account ${accountId} ${status.toLowerCase()} while opening${why}`, { accountId, cause: err });
+  }
+}
+
+/** The error a closed run ended with (undefined if it completed). */
+async function closingError(handle: WorkflowHandle): Promise<unknown> {
+  try {
+    await handle.result();
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
+function unexpected(err: unknown, accountId: string, what: string): CreditsError {
+  return new CreditsError('unexpected', `${what} failed for account ${accountId}: ${messageChain(err)}`, { accountId, cause: err });
+}

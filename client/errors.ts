@@ -1,0 +1,118 @@
+/**
+ * Errors of the credits client. Every failure a caller can act on has its own class and a
+ * stable `code`, so a product service branches on `err.code` (or a guard) and never parses a
+ * message. Business outcomes (usage refused for lack of credits, a call not authorized) are
+ * not errors: they come back in the typed result.
+ */
+import type { InputProblemCode } from '../domain/input-problems';
+
+/** Stable codes of {@link CreditsError}. */
+export const CREDITS_ERROR_CODES = [
+  /** The workflow's validator (or the same check run locally) refused the input: fix it, do not retry. */
+  'input_rejected',
+  /** No running workflow for the account: never started, or closed. */
+  'account_not_found',
+  /** `startAccount` for an account whose workflow is already running. */
+  'account_already_running',
+  /** Temporal could not be reached or did not answer in time, after every retry. Safe to retry later. */
+  'unavailable',
+  /** Anything else (a bug or an unexpected server answer); the original error is the `cause`. */
+  'unexpected',
+] as const;
+/** Stable code of a {@link CreditsError}. */
+export type CreditsErrorCode = (typeof CREDITS_ERROR_CODES)[number];
+
+/** Base class of every error the credits client throws. */
+export class CreditsError extends Error {
+  override name = 'CreditsError';
+  /** What went wrong, for programs. */
+  readonly code: CreditsErrorCode;
+  /** The account concerned, when there is one. */
+  readonly accountId: string | undefined;
+
+  constructor(code: CreditsErrorCode, message: string, options: { accountId?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.accountId = options.accountId;
+  }
+}
+
+/**
+ * A validator rejection: the input is malformed or names something the rules do not know
+ * (unknown feature, plan, tier, call...). Nothing was written to the account's history.
+ */
+export class CreditsInputError extends CreditsError {
+  override name = 'CreditsInputError';
+  /** The ApplicationFailure type the validator rejected with, e.g. `UnknownFeature`. */
+  readonly problem: InputProblemCode;
+
+  constructor(problem: InputProblemCode, message: string, options: { accountId?: string; cause?: unknown } = {}) {
+    super('input_rejected', message, options);
+    this.problem = problem;
+  }
+}
+
+/** No running workflow for the account (never started, or it has closed). */
+export class AccountNotFoundError extends CreditsError {
+  override name = 'AccountNotFoundError';
+
+  constructor(accountId: string, message: string, options: { cause?: unknown } = {}) {
+    super('account_not_found', message, { ...options, accountId });
+  }
+}
+
+/** `startAccount` found the account's workflow already running; nothing was changed. */
+export class AccountAlreadyRunningError extends CreditsError {
+  override name = 'AccountAlreadyRunningError';
+
+  constructor(accountId: string, options: { cause?: unknown } = {}) {
+    super('account_already_running', `account ${accountId} is already running`, { ...options, accountId });
+  }
+}
+
+/**
+ * Temporal was unreachable or did not answer in time, even after retries. Retrying the same
+ * call later is safe (idempotency keys and call ids make repeats harmless).
+ */
+export class CreditsUnavailableError extends CreditsError {
+  override name = 'CreditsUnavailableError';
+
+  constructor(message: string, options: { accountId?: string; cause?: unknown } = {}) {
+    super('unavailable', message, options);
+  }
+}
+
+function hasCode(err: unknown, code: CreditsErrorCode): boolean {
+  return isCreditsError(err) && err.code === code;
+}
+
+/**
+ * Whether `err` is a {@link CreditsError}. Checks the shape as well as the class, so it also
+ * holds across two copies of this module (e.g. a service bundling its own).
+ */
+export function isCreditsError(err: unknown): err is CreditsError {
+  if (err instanceof CreditsError) return true;
+  if (!(err instanceof Error)) return false;
+  const code: unknown = (err as Error & { code?: unknown }).code;
+  return typeof code === 'string' && (CREDITS_ERROR_CODES as readonly string[]).includes(code) && err.name.endsWith('Error');
+}
+
+/** Whether `err` is a validator rejection ({@link CreditsInputError}). */
+export function isCreditsInputError(err: unknown): err is CreditsInputError {
+  return hasCode(err, 'input_rejected');
+}
+
+/** Whether `err` says the account has no running workflow ({@link AccountNotFoundError}). */
+export function isAccountNotFoundError(err: unknown): err is AccountNotFoundError {
+  return hasCode(err, 'account_not_found');
+}
+
+/** Whether `err` says the account was already running ({@link AccountAlreadyRunningError}). */
+export function isAccountAlreadyRunningError(err: unknown): err is AccountAlreadyRunningError {
+  return hasCode(err, 'account_already_running');
+}
+
+/** Whether `err` says Temporal was unavailable ({@link CreditsUnavailableError}). */
+export function isCreditsUnavailableError(err: unknown): err is CreditsUnavailableError {
+  return hasCode(err, 'unavailable');
+}

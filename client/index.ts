@@ -1,0 +1,31 @@
+/**
+ * The credits client library for product services: a typed `CreditsClient` over the account
+ * workflows' messages, a connection helper reading the standard Temporal environment, and the
+ * errors it throws. The JSON wire contract it speaks is documented in docs/wire-contract.md
+ * for services written in other languages.
+ */
+export { CreditsClient } from './credits-client';
+export type { CreditsClientOptions, StartAccountOptions, StartedAccount } from './credits-client';
+export { connectCreditsClient, DEFAULT_TEMPORAL_ADDRESS, TASK_QUEUE_ENV } from './connect';
+export type { ConnectOptions, CreditsConnection } from './connect';
+export {
+  AccountAlreadyRunningError,
+  AccountNotFoundError,
+  CREDITS_ERROR_CODES,
+  CreditsError,
+  CreditsInputError,
+  CreditsUnavailableError,
+  isAccountAlreadyRunningError,
+  isAccountNotFoundError,
+  isCreditsError,
+  isCreditsInputError,
+  isCreditsUnavailableError,
+} from './errors';
+export type { CreditsErrorCode } from './errors';
+export { DEFAULT_RETRY_POLICY, isTransientTemporalError } from './retry';
+export type { RetryPolicy } from './retry';
+/** The wire contract's types, re-exported so a service needs one import. */
+export * from '../domain/contract';
+export { INPUT_PROBLEM_CODES, isInputProblemCode } from '../domain/input-problems';
+export type { InputProblemCode } from '../domain/input-problems';
+export { accountWorkflowId, DEFAULT_TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/messages';

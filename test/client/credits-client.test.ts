@@ -1,0 +1,246 @@
+/**
+ * CreditsClient against the real workflow on the time-skipping server: every method's happy
+ * path, and each error class produced by the real server (validator rejections, unknown and
+ * closed accounts, a second start), plus retries after simulated transport failures.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, ServiceError, type WorkflowClientInterceptor } from '@temporalio/client';
+import {
+  AccountAlreadyRunningError,
+  AccountNotFoundError,
+  CreditsClient,
+  CreditsInputError,
+  connectCreditsClient,
+  isAccountAlreadyRunningError,
+  isAccountNotFoundError,
+  isCreditsInputError,
+  isCreditsUnavailableError,
+  type AccountStartInput,
+} from '../../client';
+import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+
+let suite: WorkflowSuite;
+let credits: CreditsClient;
+
+beforeAll(async () => {
+  suite = await workflowSuite();
+  credits = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue });
+});
+afterAll(async () => {
+  await suite?.teardown();
+});
+
+/** A start input anchored `daysAgo` days ago by both the server's and this machine's clock. */
+async function startInput(accountId: string, extra: Partial<AccountStartInput> = {}, daysAgo = 2): Promise<AccountStartInput> {
+  const now = Math.min(Date.now(), await suite.now());
+  return { accountId, plan: 'growth', users: 2, cycleAnchor: new Date(now - daysAgo * 86_400_000).toISOString(), ...extra };
+}
+
+/** The error a promise rejects with. */
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (err: unknown) => err,
+  );
+}
+
+/** A client whose update calls fail like a dropped connection while `failing()` says so. */
+function flakyClient(failing: (attempt: number) => 'before' | 'after' | false): { client: CreditsClient; attempts: () => number } {
+  let attempts = 0;
+  const lostAnswer = () =>
+    new ServiceError('Failed to start update', {
+      cause: Object.assign(new Error('14 UNAVAILABLE: connection reset by peer'), { code: 14, details: 'connection reset by peer', metadata: {} }),
+    });
+  const interceptor: WorkflowClientInterceptor = {
+    async startUpdate(input, next) {
+      attempts += 1;
+      const mode = failing(attempts);
+      if (mode === 'before') throw lostAnswer();
+      const output = await next(input);
+      if (mode === 'after') throw lostAnswer();
+      return output;
+    },
+  };
+  const temporal = new Client({ connection: suite.env.connection, namespace: suite.env.namespace ?? 'default', interceptors: { workflow: [interceptor] } });
+  const client = new CreditsClient(temporal, {
+    taskQueue: suite.taskQueue,
+    retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 20 },
+  });
+  return { client, attempts: () => attempts };
+}
+
+describe('startAccount', () => {
+  it('starts an account and returns its first summary', async () => {
+    const started = await credits.startAccount(await startInput('client-start', { creditTier: 'tier-3', tags: ['chloe-beta'] }));
+    expect(started.workflowId).toBe('ai-credits:client-start');
+    expect(started.summary?.plan.id).toBe('growth');
+    expect(started.summary?.credits.available).toBe(3000 + 7000);
+    expect(started.summary?.tags).toEqual(['chloe-beta']);
+  });
+
+  it('reports an account already running as AccountAlreadyRunningError, changing nothing', async () => {
+    await credits.startAccount(await startInput('client-twice'));
+    const err = await failure(credits.startAccount(await startInput('client-twice', { users: 9 })));
+    expect(err).toBeInstanceOf(AccountAlreadyRunningError);
+    expect(isAccountAlreadyRunningError(err)).toBe(true);
+    expect((await credits.summary('client-twice')).users).toBe(2);
+  });
+
+  it('rejects a malformed start locally, before anything is started', async () => {
+    const err = await failure(credits.startAccount(await startInput('client-bad-users', { users: 0 })));
+    expect(isCreditsInputError(err)).toBe(true);
+    expect(err).toMatchObject({ problem: 'InvalidStartInput', code: 'input_rejected' });
+    expect((err as Error).message).toMatch(/users/);
+    expect(isAccountNotFoundError(await failure(credits.summary('client-bad-users')))).toBe(true);
+  });
+
+  it('reports the worker rejecting an unknown plan as CreditsInputError, and a fixed start then works', async () => {
+    const err = await failure(credits.startAccount(await startInput('client-bad-plan', { plan: 'platinum' })));
+    expect(err).toBeInstanceOf(CreditsInputError);
+    expect(err).toMatchObject({ problem: 'InvalidStartInput' });
+    expect((err as Error).message).toMatch(/unknown plan "platinum"/);
+    // The failed workflow is closed: updates say the account is not running, and why.
+    const closed = await failure(credits.summary('client-bad-plan'));
+    expect(closed).toBeInstanceOf(AccountNotFoundError);
+    expect((closed as Error).message).toMatch(/not running.*failed.*unknown plan/);
+    const fixed = await credits.startAccount(await startInput('client-bad-plan'));
+    expect(fixed.summary?.plan.id).toBe('growth');
+  });
+});
+
+describe('usage and calls', () => {
+  beforeAll(async () => {
+    await credits.startAccount(await startInput('client-usage', { plan: 'essentials', users: 1 }));
+  });
+
+  it('records usage and answers a repeated key with the first answer, charging once', async () => {
+    const first = await credits.recordUsage('client-usage', { feature: 'enrichment', quantity: 10, idempotencyKey: 'u-1', userId: 'ann' });
+    expect(first).toEqual({ accepted: true, credits: 10, balance: 990, duplicate: false });
+    const again = await credits.recordUsage('client-usage', { feature: 'enrichment', quantity: 10, idempotencyKey: 'u-1', userId: 'ann' });
+    expect(again).toEqual({ ...first, duplicate: true });
+    expect((await credits.summary('client-usage')).credits.available).toBe(990);
+  });
+
+  it('refuses to invent an idempotency key', async () => {
+    const err = await failure(credits.recordUsage('client-usage', { feature: 'enrichment', quantity: 1, idempotencyKey: ' ' }));
+    expect(err).toMatchObject({ code: 'input_rejected', problem: 'MissingIdempotencyKey' });
+  });
+
+  it('turns the validator rejecting an unknown feature into CreditsInputError', async () => {
+    const err = await failure(credits.recordUsage('client-usage', { feature: 'teleportation', quantity: 1, idempotencyKey: 'u-2' }));
+    expect(err).toBeInstanceOf(CreditsInputError);
+    expect(err).toMatchObject({ problem: 'UnknownFeature', accountId: 'client-usage' });
+    expect((err as Error).message).toMatch(/unknown feature "teleportation"/);
+  });
+
+  it('starts and ends a Voice Agent call, idempotently by call id', async () => {
+    expect(await credits.startCall('client-usage', { callId: 'c-1', agentId: 'agent-1' })).toEqual({ authorized: true, balance: 990 });
+    const ended = await credits.endCall('client-usage', { callId: 'c-1', minutes: 2 });
+    expect(ended).toEqual({ credits: 40, balance: 950 });
+    expect(await credits.endCall('client-usage', { callId: 'c-1', minutes: 2 })).toEqual(ended);
+    const s = await credits.summary('client-usage');
+    expect(s.credits.available).toBe(950);
+    expect(s.telephonyMinutes).toBe(2);
+  });
+
+  it('rejects ending a call that never started', async () => {
+    const err = await failure(credits.endCall('client-usage', { callId: 'c-unknown', minutes: 1 }));
+    expect(err).toMatchObject({ problem: 'UnknownCall' });
+  });
+
+  it('says an unknown account is unknown, for updates and the summary', async () => {
+    const update = await failure(credits.recordUsage('nobody-here', { feature: 'enrichment', quantity: 1, idempotencyKey: 'k' }));
+    expect(update).toBeInstanceOf(AccountNotFoundError);
+    expect((update as Error).message).toMatch(/unknown account nobody-here/);
+    expect(isAccountNotFoundError(await failure(credits.summary('nobody-here')))).toBe(true);
+  });
+});
+
+describe('account configuration', () => {
+  beforeAll(async () => {
+    await credits.startAccount(await startInput('client-config', { plan: 'essentials', users: 2 }));
+  });
+
+  it('changes users, plan, tier, toggles and grants', async () => {
+    expect(await credits.setUsers('client-config', { users: 3 })).toEqual({ creditsGranted: 1000 });
+    expect(await credits.changePlan('client-config', { plan: 'Professional' })).toEqual({ effective: 'now', creditsGranted: 1500 });
+    expect(await credits.changeCreditTier('client-config', { tier: 'tier-1' })).toEqual({ effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
+    expect(await credits.setFeatureEnabled('client-config', { feature: 'enrichment', enabled: false })).toEqual({ feature: 'enrichment', enabled: false });
+    expect(await credits.setVoiceAgentActive('client-config', { agentId: 'a-9', active: false })).toEqual({ agentId: 'a-9', active: false });
+    const grant = await credits.grantCredits('client-config', { credits: 500, reason: 'goodwill', validForCycles: 2, idempotencyKey: 'g-1' });
+    expect(grant.duplicate).toBe(false);
+    expect(await credits.grantCredits('client-config', { credits: 500, reason: 'goodwill', validForCycles: 2, idempotencyKey: 'g-1' })).toEqual({ ...grant, duplicate: true });
+    const s = await credits.summary('client-config');
+    expect(s.plan.id).toBe('growth');
+    expect(s.tier?.id).toBe('tier-1');
+    expect(s.credits.available).toBe(4500 + 1200 + 500);
+    expect(s.features).toContainEqual({ feature: 'enrichment', enabled: false });
+    expect(s.inactiveAgents).toEqual(['a-9']);
+  });
+
+  it('rejects an unknown plan, an unknown tier and a feature that cannot be toggled', async () => {
+    expect(await failure(credits.changePlan('client-config', { plan: 'platinum' }))).toMatchObject({ problem: 'UnknownPlan' });
+    expect(await failure(credits.changeCreditTier('client-config', { tier: 'tier-99' }))).toMatchObject({ problem: 'UnknownTier' });
+    expect(await failure(credits.setFeatureEnabled('client-config', { feature: 'voice-agent', enabled: false }))).toMatchObject({
+      problem: 'FeatureNotToggleable',
+    });
+    expect(await failure(credits.grantCredits('client-config', { credits: 5, reason: 'x', validForCycles: 1, idempotencyKey: '' }))).toMatchObject({
+      problem: 'MissingIdempotencyKey',
+    });
+  });
+});
+
+describe('retries', () => {
+  beforeAll(async () => {
+    await credits.startAccount(await startInput('client-retry', { plan: 'essentials', users: 1 }));
+  });
+
+  it('retries a usage whose answer was lost; the repeat is recognized and charges nothing more', async () => {
+    const { client, attempts } = flakyClient((n) => (n === 1 ? 'after' : false));
+    const result = await client.recordUsage('client-retry', { feature: 'enrichment', quantity: 5, idempotencyKey: 'r-1' });
+    expect(attempts()).toBe(2);
+    expect(result).toEqual({ accepted: true, credits: 5, balance: 995, duplicate: true });
+    expect((await credits.summary('client-retry')).credits.available).toBe(995);
+  });
+
+  it('retries a call that never reached the server', async () => {
+    const { client, attempts } = flakyClient((n) => (n === 1 ? 'before' : false));
+    expect(await client.recordUsage('client-retry', { feature: 'enrichment', quantity: 5, idempotencyKey: 'r-2' })).toMatchObject({ duplicate: false, balance: 990 });
+    expect(attempts()).toBe(2);
+  });
+
+  it('gives up with CreditsUnavailableError after the last attempt', async () => {
+    const { client, attempts } = flakyClient(() => 'before');
+    const err = await failure(client.setUsers('client-retry', { users: 2 }));
+    expect(isCreditsUnavailableError(err)).toBe(true);
+    expect((err as Error).message).toMatch(/setUsers for account client-retry got no answer after 3 attempts.*UNAVAILABLE/);
+    expect(attempts()).toBe(3);
+  });
+
+  it('does not retry a validator rejection', async () => {
+    const { client, attempts } = flakyClient(() => false);
+    await failure(client.recordUsage('client-retry', { feature: 'nope', quantity: 1, idempotencyKey: 'r-3' }));
+    expect(attempts()).toBe(1);
+  });
+});
+
+describe('connectCreditsClient', () => {
+  it('names the address and how to start a server when Temporal is unreachable', async () => {
+    const err = await failure(connectCreditsClient({ env: { TEMPORAL_ADDRESS: '127.0.0.1:1' }, connectTimeoutMs: 1_000 }));
+    expect(isCreditsUnavailableError(err)).toBe(true);
+    expect((err as Error).message).toMatch(/^cannot reach Temporal at 127\.0\.0\.1:1/);
+  });
+
+  it('connects from TEMPORAL_ADDRESS and reads the task queue from CREDITS_TASK_QUEUE', async () => {
+    const address = suite.env.connection.options.address;
+    const conn = await connectCreditsClient({ env: { TEMPORAL_ADDRESS: address, CREDITS_TASK_QUEUE: suite.taskQueue } });
+    try {
+      expect(conn.client.taskQueue).toBe(suite.taskQueue);
+      expect((await conn.client.summary('client-usage')).accountId).toBe('client-usage');
+    } finally {
+      await conn.close();
+    }
+  });
+});
