@@ -1,0 +1,29 @@
+/**
+ * Determinism guard: histories recorded from real runs (scripts/record-replay-histories.ts)
+ * replayed against today's workflow code. A change that would make a running account's
+ * workflow take a different path fails here instead of in production.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { workflowBundle } from '../helpers/workflow-harness';
+
+const DIR = join(__dirname, '..', 'fixtures', 'histories');
+const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+
+describe('replay of recorded histories', () => {
+  it('has recorded histories to replay, including a continue-as-new at a reset and a trial conversion', () => {
+    expect(files).toEqual(expect.arrayContaining(['paid-growth-run1.json', 'paid-growth-run2.json', 'trial-conversion-run1.json']));
+  });
+
+  it('replays every one without a nondeterminism error', async () => {
+    const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(DIR, f), 'utf8'))) }));
+    const results = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+      results.push({ workflowId: result.workflowId, error: result.error ? String(result.error) : undefined });
+    }
+    expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId, error: undefined })));
+  }, 120_000);
+});
