@@ -1,0 +1,61 @@
+/**
+ * The worker's rules, reloaded when the pricing team's files change: each call compares the
+ * rules path's modification times and sizes (a few `stat`s, no reading) with the last load, so
+ * a new dated version dropped into `rules/` reaches running workers without a restart.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadRules, type RuleSet } from '../ruleset';
+
+/** Options of {@link reloadingRuleSet}. */
+export interface ReloadOptions {
+  /**
+   * Told when changed files fail to load; the last good rule set stays in use meanwhile, so a
+   * half-written or broken file does not stop running accounts. Called once per change.
+   */
+  onReloadError?: (err: unknown) => void;
+}
+
+/** What the files at `path` look like now: names, sizes and modification times. */
+function fingerprint(path: string): string {
+  try {
+    const stat = statSync(path);
+    if (!stat.isDirectory()) return `${stat.size}:${stat.mtimeMs}`;
+    const parts = [`dir:${stat.mtimeMs}`];
+    for (const name of readdirSync(path).sort()) {
+      try {
+        const entry = statSync(join(path, name));
+        parts.push(`${name}:${entry.size}:${entry.mtimeMs}`);
+      } catch {
+        parts.push(`${name}:gone`);
+      }
+    }
+    return parts.join('|');
+  } catch (err) {
+    return `unreadable:${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+  }
+}
+
+/**
+ * A function returning the rule set at `path`, loaded on first call and again whenever the
+ * files change.
+ *
+ * @throws RulesError from the call when the rules have never loaded successfully.
+ */
+export function reloadingRuleSet(path: string, options: ReloadOptions = {}): () => RuleSet {
+  let loaded: { ruleSet: RuleSet; fingerprint: string } | null = null;
+  let failedFingerprint: string | null = null;
+  return () => {
+    const now = fingerprint(path);
+    if (loaded !== null && (loaded.fingerprint === now || failedFingerprint === now)) return loaded.ruleSet;
+    try {
+      loaded = { ruleSet: loadRules(path), fingerprint: now };
+      failedFingerprint = null;
+    } catch (err) {
+      if (loaded === null) throw err;
+      failedFingerprint = now;
+      options.onReloadError?.(err);
+    }
+    return loaded.ruleSet;
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Chooses and opens the ledger database from configuration: the embedded PGlite directory by
+ * default (no server to run), or a PostgreSQL server in production, through the same store.
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+import { projectRoot } from '../infra/project-root';
+import { LedgerError } from './errors';
+import { openPgliteClient } from './pglite-client';
+import { openPostgresClient } from './postgres-client';
+import { openSqlLedgerStore } from './sql-store';
+import type { LedgerStore } from './store';
+
+/**
+ * Environment variable naming the ledger database: `postgres://user:pass@host:port/db` for a
+ * PostgreSQL server, `pglite:<dir>` for an embedded database in `<dir>` (relative to the
+ * working directory), `pglite:memory` for a throwaway one; unset for `.data/ledger` under the
+ * project root.
+ */
+export const LEDGER_URL_ENV = 'CREDITS_LEDGER_URL';
+
+/** Where the ledger lives. */
+export type LedgerLocation = { kind: 'postgres'; url: string } | { kind: 'pglite'; dir: string | null };
+
+/** The default embedded database directory: `.data/ledger` under the project root. */
+export function defaultLedgerDir(): string {
+  return join(projectRoot(), '.data', 'ledger');
+}
+
+/**
+ * Reads a ledger URL (see {@link LEDGER_URL_ENV}); undefined or empty means the default.
+ *
+ * @throws LedgerError `invalid_url` for anything else.
+ */
+export function parseLedgerUrl(url: string | undefined): LedgerLocation {
+  const value = url?.trim() ?? '';
+  if (value === '') return { kind: 'pglite', dir: defaultLedgerDir() };
+  if (/^postgres(ql)?:\/\//i.test(value)) return { kind: 'postgres', url: value };
+  if (value.startsWith('pglite:')) {
+    const dir = value.slice('pglite:'.length);
+    if (dir === 'memory') return { kind: 'pglite', dir: null };
+    if (dir !== '') return { kind: 'pglite', dir: isAbsolute(dir) ? dir : resolve(dir) };
+  }
+  throw new LedgerError(
+    'invalid_url',
+    `${LEDGER_URL_ENV} must be postgres://user:password@host:port/database, pglite:<directory> or pglite:memory (got ${JSON.stringify(value.replace(/\/\/[^@/]*@/, '//***@'))})`,
+  );
+}
+
+/** Options of {@link openLedgerStore}. */
+export interface OpenLedgerOptions {
+  /** Ledger URL; defaults to the `CREDITS_LEDGER_URL` environment variable. */
+  url?: string;
+  /** Where warnings about the database connection go. Default: console.warn. */
+  warn?: (message: string) => void;
+}
+
+/**
+ * Opens the ledger store named by `options.url` or `CREDITS_LEDGER_URL`, migrating its schema.
+ *
+ * @throws LedgerError `invalid_url`, `database_locked` (embedded database held by another
+ *   process), `database_unavailable` (server unreachable), `schema_too_new`, `migration_failed`.
+ */
+export async function openLedgerStore(options: OpenLedgerOptions = {}): Promise<LedgerStore> {
+  const location = parseLedgerUrl(options.url ?? process.env[LEDGER_URL_ENV]);
+  const warn = options.warn ?? ((message: string) => console.warn(message));
+  const client =
+    location.kind === 'postgres'
+      ? openPostgresClient(location.url, { onIdleError: warn })
+      : await openPgliteClient(location.dir);
+  return openSqlLedgerStore(client);
+}

@@ -1,0 +1,315 @@
+/**
+ * The one implementation of {@link LedgerStore}, in SQL that PGlite and PostgreSQL both run.
+ * Idempotency lives in the database (primary keys and `ON CONFLICT DO NOTHING`), not in
+ * memory, so it holds across retries, worker restarts and several workers.
+ */
+import type { FeatureUsageView } from '../domain/contract';
+import type { AlertNotice, ChargeRequest, LedgerEntry } from '../domain/effects';
+import { LEDGER_KINDS } from '../domain/effects';
+import { LedgerError } from './errors';
+import { migrate } from './schema';
+import type { SqlClient, SqlExecutor } from './sql-client';
+import { CHARGE_TABLE, ENTRY_TABLE, NOTIFICATION_TABLE } from './tables';
+import { decodeRow, insertSql, isIsoInstant, selectList, validateRecord } from './table-spec';
+import type {
+  ChargeRecord,
+  DeliveryChannel,
+  DeliveryClaim,
+  DeliveryOutcome,
+  DeliveryState,
+  DeliveryStatus,
+  EntryFilter,
+  InAppNotification,
+  LedgerStore,
+  StreamOptions,
+} from './store';
+
+/** Default rows per page when streaming. */
+const DEFAULT_PAGE_SIZE = 1000;
+/** Records per insert statement: bounds one statement's JSON parameter on huge batches. */
+const INSERT_CHUNK = 2000;
+/** How long a delivery claim keeps other attempts from sending. */
+const DEFAULT_LEASE_MS = 120_000;
+
+const ENTRY_INSERT = insertSql(ENTRY_TABLE);
+const CHARGE_INSERT = insertSql(CHARGE_TABLE);
+const NOTIFICATION_INSERT = insertSql(NOTIFICATION_TABLE);
+
+/** Options of {@link openSqlLedgerStore}. */
+export interface SqlStoreOptions {
+  /** Skip the schema migrations (only when the caller has just applied them). */
+  skipMigrations?: boolean;
+}
+
+/**
+ * Opens a ledger store over a SQL client, applying pending schema migrations first.
+ * The store owns the client: `store.close()` closes it.
+ */
+export async function openSqlLedgerStore(client: SqlClient, options: SqlStoreOptions = {}): Promise<LedgerStore> {
+  if (!options.skipMigrations) {
+    try {
+      await migrate(client);
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw err;
+    }
+  }
+  return new SqlLedgerStore(client);
+}
+
+function requireText(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new LedgerError('invalid_input', `${what} must be a non-empty string (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+function requireInstant(value: unknown, what: string): string {
+  if (!isIsoInstant(value)) {
+    throw new LedgerError('invalid_input', `${what} must be an ISO-8601 instant with a time zone (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+function requireCount(value: unknown, what: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new LedgerError('invalid_input', `${what} must be an integer >= ${min} (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+/** Builds the WHERE clause of an entry filter; `$1` is the account, later parameters follow. */
+function filterClause(filter: EntryFilter): { where: string; params: unknown[] } {
+  const params: unknown[] = [requireText(filter.accountId, 'filter.accountId')];
+  const conditions = ['account_id = $1'];
+  if (filter.from !== undefined) {
+    params.push(requireInstant(filter.from, 'filter.from'));
+    conditions.push(`at >= $${params.length}`);
+  }
+  if (filter.to !== undefined) {
+    params.push(requireInstant(filter.to, 'filter.to'));
+    conditions.push(`at < $${params.length}`);
+  }
+  if (filter.cycleIndex !== undefined) {
+    params.push(requireCount(filter.cycleIndex, 'filter.cycleIndex', 0));
+    conditions.push(`cycle_index = $${params.length}`);
+  }
+  if (filter.kinds !== undefined) {
+    const unknown = filter.kinds.filter((k) => !(LEDGER_KINDS as readonly string[]).includes(k));
+    if (unknown.length > 0) {
+      throw new LedgerError('invalid_input', `filter.kinds has unknown kind(s) ${unknown.join(', ')}; known: ${LEDGER_KINDS.join(', ')}`);
+    }
+    params.push([...filter.kinds]);
+    conditions.push(`kind = ANY($${params.length}::text[])`);
+  }
+  return { where: conditions.join(' AND '), params };
+}
+
+/** A delivery as `jsonb_build_object` returns it: instants in Postgres' JSON text form. */
+function decodeDelivery(row: DeliveryState): DeliveryState {
+  return {
+    channel: row.channel,
+    status: row.status,
+    attempts: Number(row.attempts),
+    sentAt: row.sentAt === null ? null : new Date(row.sentAt).toISOString(),
+    messageId: row.messageId,
+    lastError: row.lastError,
+  };
+}
+
+function isoOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : new Date(value as string | Date).toISOString();
+}
+
+class SqlLedgerStore implements LedgerStore {
+  private closed = false;
+
+  constructor(private readonly client: SqlClient) {}
+
+  get label(): string {
+    return this.client.label;
+  }
+
+  /** The client, refusing use after close with a clear error instead of a driver's. */
+  private get db(): SqlClient {
+    if (this.closed) throw new LedgerError('closed', `ledger store ${this.client.label} is closed`);
+    return this.client;
+  }
+
+  /** Inserts already validated records idempotently; returns how many were new. */
+  private async insertAll(executor: SqlExecutor, sql: string, records: readonly unknown[]): Promise<number> {
+    let written = 0;
+    for (let start = 0; start < records.length; start += INSERT_CHUNK) {
+      const chunk = records.slice(start, start + INSERT_CHUNK);
+      const { rows } = await executor.query(sql, [JSON.stringify(chunk)]);
+      written += rows.length;
+    }
+    return written;
+  }
+
+  async appendEntries(entries: readonly LedgerEntry[]): Promise<number> {
+    if (!Array.isArray(entries)) throw new LedgerError('invalid_input', 'entries must be a list of ledger entries');
+    for (const entry of entries) validateRecord(ENTRY_TABLE, entry);
+    if (entries.length === 0) return 0;
+    const db = this.db;
+    return db.transaction((tx) => this.insertAll(tx, ENTRY_INSERT, entries));
+  }
+
+  async *streamEntries(filter: EntryFilter, options: StreamOptions = {}): AsyncGenerator<LedgerEntry> {
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    requireCount(pageSize, 'pageSize', 1);
+    const { where, params } = filterClause(filter);
+    const cursorParam = params.length + 1;
+    const sql =
+      `SELECT ${selectList(ENTRY_TABLE)} FROM ledger_entries ` +
+      `WHERE ${where} AND seq > $${cursorParam} ORDER BY seq LIMIT ${pageSize}`;
+    let after = -1;
+    for (;;) {
+      const { rows } = await this.db.query(sql, [...params, after]);
+      for (const row of rows) yield decodeRow(ENTRY_TABLE, row);
+      const last = rows[rows.length - 1];
+      if (rows.length < pageSize || last === undefined) return;
+      after = Number(last.seq);
+    }
+  }
+
+  async usageByFeature(accountId: string, cycleIndex: number): Promise<FeatureUsageView[]> {
+    requireText(accountId, 'accountId');
+    requireCount(cycleIndex, 'cycleIndex', 0);
+    const counted = "((kind = 'usage' AND decision = 'accepted') OR kind = 'call_end')";
+    const { rows } = await this.db.query<Record<string, unknown>>(
+      `SELECT feature,
+              COALESCE(SUM(quantity) FILTER (WHERE ${counted}), 0) AS quantity,
+              COALESCE(SUM(credits) FILTER (WHERE ${counted}), 0) AS credits,
+              COUNT(*) FILTER (WHERE ${counted}) AS count,
+              COUNT(*) FILTER (WHERE decision = 'rejected') AS rejected
+         FROM ledger_entries
+        WHERE account_id = $1 AND cycle_index = $2 AND feature IS NOT NULL
+          AND kind IN ('usage', 'call_start', 'call_end')
+        GROUP BY feature
+        ORDER BY feature`,
+      [accountId, cycleIndex],
+    );
+    return rows.map((row) => ({
+      feature: String(row.feature),
+      quantity: Number(row.quantity),
+      credits: Number(row.credits),
+      count: Number(row.count),
+      rejected: Number(row.rejected),
+    }));
+  }
+
+  async recordCharge(charge: ChargeRequest): Promise<boolean> {
+    validateRecord(CHARGE_TABLE, charge);
+    return (await this.insertAll(this.db, CHARGE_INSERT, [charge])) === 1;
+  }
+
+  async listCharges(accountId: string): Promise<ChargeRecord[]> {
+    requireText(accountId, 'accountId');
+    const { rows } = await this.db.query(
+      `SELECT ${selectList(CHARGE_TABLE)}, recorded_at FROM charges WHERE account_id = $1 ORDER BY at, charge_id`,
+      [accountId],
+    );
+    return rows.map((row) => ({ ...decodeRow(CHARGE_TABLE, row), recordedAt: isoOrNull(row.recorded_at) ?? '' }));
+  }
+
+  async recordNotification(alert: AlertNotice): Promise<boolean> {
+    validateRecord(NOTIFICATION_TABLE, alert);
+    return (await this.insertAll(this.db, NOTIFICATION_INSERT, [alert])) === 1;
+  }
+
+  async claimDelivery(
+    alertId: string,
+    channel: DeliveryChannel,
+    options: { leaseMs?: number } = {},
+  ): Promise<DeliveryClaim> {
+    requireText(alertId, 'alertId');
+    const leaseSeconds = requireCount(options.leaseMs ?? DEFAULT_LEASE_MS, 'leaseMs', 0) / 1000;
+    const db = this.db;
+    return db.transaction(async (tx) => {
+      const exists = await tx.query('SELECT 1 FROM notifications WHERE alert_id = $1', [alertId]);
+      if (exists.rows.length === 0) {
+        throw new LedgerError('invalid_input', `alert ${alertId} has no stored notification: record it before delivering it`);
+      }
+      // One statement decides the claim, so two attempts racing for it cannot both win.
+      const claimed = await tx.query<{ attempts: number }>(
+        `INSERT INTO notification_deliveries (alert_id, channel, status, attempts, claimed_at, updated_at)
+         VALUES ($1, $2, 'sending', 1, now(), now())
+         ON CONFLICT (alert_id, channel) DO UPDATE
+            SET status = 'sending', attempts = notification_deliveries.attempts + 1,
+                claimed_at = now(), updated_at = now()
+          WHERE notification_deliveries.status = 'failed'
+             OR (notification_deliveries.status = 'sending'
+                 AND notification_deliveries.claimed_at < now() - make_interval(secs => $3::double precision))
+         RETURNING attempts`,
+        [alertId, channel, leaseSeconds],
+      );
+      const row = claimed.rows[0];
+      if (row) return { claimed: true, attempt: Number(row.attempts) };
+      const current = await tx.query<{ status: DeliveryStatus }>(
+        'SELECT status FROM notification_deliveries WHERE alert_id = $1 AND channel = $2',
+        [alertId, channel],
+      );
+      return { claimed: false, status: current.rows[0]?.status ?? 'sending' };
+    });
+  }
+
+  async finishDelivery(alertId: string, channel: DeliveryChannel, outcome: DeliveryOutcome): Promise<void> {
+    requireText(alertId, 'alertId');
+    const sent = outcome.status === 'sent';
+    const note = outcome.status === 'sent' ? (outcome.note ?? null) : outcome.status === 'failed' ? outcome.error : outcome.reason;
+    // Upsert: `skipped` may be recorded without a claim (nothing to send, nothing to race for).
+    await this.db.query(
+      `INSERT INTO notification_deliveries (alert_id, channel, status, attempts, sent_at, message_id, last_error, updated_at)
+       VALUES ($1, $2, $3, 0, CASE WHEN $4::boolean THEN now() END, $5, $6, now())
+       ON CONFLICT (alert_id, channel) DO UPDATE
+          SET status = EXCLUDED.status, sent_at = EXCLUDED.sent_at, message_id = EXCLUDED.message_id,
+              last_error = EXCLUDED.last_error, claimed_at = NULL, updated_at = now()
+        WHERE notification_deliveries.status <> 'sent'`,
+      [alertId, channel, outcome.status, sent, sent ? outcome.messageId : null, note],
+    );
+  }
+
+  async listNotifications(
+    accountId: string,
+    options: { unreadOnly?: boolean; limit?: number } = {},
+  ): Promise<InAppNotification[]> {
+    requireText(accountId, 'accountId');
+    const limit = requireCount(options.limit ?? 100, 'limit', 1);
+    const { rows } = await this.db.query(
+      `SELECT ${selectList(NOTIFICATION_TABLE)}, created_at, read_at,
+              COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                          'channel', d.channel, 'status', d.status, 'attempts', d.attempts,
+                          'sentAt', d.sent_at, 'messageId', d.message_id, 'lastError', d.last_error)
+                          ORDER BY d.channel)
+                          FROM notification_deliveries d WHERE d.alert_id = n.alert_id), '[]'::jsonb) AS deliveries
+         FROM notifications n
+        WHERE account_id = $1 ${options.unreadOnly ? 'AND read_at IS NULL' : ''}
+        ORDER BY at DESC, alert_id DESC
+        LIMIT $2`,
+      [accountId, limit],
+    );
+    return rows.map((row) => ({
+      ...decodeRow(NOTIFICATION_TABLE, row),
+      createdAt: isoOrNull(row.created_at) ?? '',
+      readAt: isoOrNull(row.read_at),
+      deliveries: (row.deliveries as DeliveryState[]).map(decodeDelivery),
+    }));
+  }
+
+  async markNotificationRead(alertId: string, at?: string): Promise<boolean> {
+    requireText(alertId, 'alertId');
+    const readAt = at === undefined ? new Date().toISOString() : requireInstant(at, 'at');
+    const result = await this.db.query(
+      'UPDATE notifications SET read_at = $2 WHERE alert_id = $1 AND read_at IS NULL',
+      [alertId, readAt],
+    );
+    return result.rowCount === 1;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.client.close();
+  }
+}

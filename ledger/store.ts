@@ -1,0 +1,141 @@
+/**
+ * The usage ledger's storage interface: one append-only history per account (every usage
+ * decision, grant, expiry, charge and alert), the billing record of tier charges, and the
+ * in-app notifications with their e-mail delivery state. Implemented once in SQL
+ * (`sql-store.ts`) over the embedded PGlite database or a PostgreSQL server.
+ */
+import type { FeatureUsageView } from '../domain/contract';
+import type { AlertNotice, ChargeRequest, LedgerEntry, LedgerKind } from '../domain/effects';
+
+/** Which entries of one account to read. */
+export interface EntryFilter {
+  accountId: string;
+  /** Entries at or after this UTC ISO-8601 instant. */
+  from?: string;
+  /** Entries strictly before this UTC ISO-8601 instant. */
+  to?: string;
+  /** Entries of this billing cycle only. */
+  cycleIndex?: number;
+  /** Entries of these kinds only; all kinds when absent. */
+  kinds?: readonly LedgerKind[];
+}
+
+/** How {@link LedgerStore.streamEntries} reads. */
+export interface StreamOptions {
+  /** Rows fetched per round trip; memory use is bounded by this, not by the history's length. Default 1000. */
+  pageSize?: number;
+}
+
+/** A charge as the billing record holds it. */
+export interface ChargeRecord extends ChargeRequest {
+  /** When the billing record first stored it (database time). */
+  recordedAt: string;
+}
+
+/** Outside channels an alert is delivered on (in-app is the notification row itself). */
+export type DeliveryChannel = 'email';
+
+/**
+ * Where a channel's delivery stands: `sending` while an attempt holds the claim, `sent` once
+ * the server accepted, `failed` after a refused attempt (the next retry may claim it),
+ * `skipped` when there was nothing to send (no admins, or the channel is not configured).
+ */
+export type DeliveryStatus = 'sending' | 'sent' | 'failed' | 'skipped';
+
+/** One channel's delivery of one notification. */
+export interface DeliveryState {
+  channel: DeliveryChannel;
+  status: DeliveryStatus;
+  attempts: number;
+  sentAt: string | null;
+  messageId: string | null;
+  lastError: string | null;
+}
+
+/** An in-app notification: the alert, whether an admin has read it, and its deliveries. */
+export interface InAppNotification extends AlertNotice {
+  createdAt: string;
+  readAt: string | null;
+  deliveries: DeliveryState[];
+}
+
+/** Answer to {@link LedgerStore.claimDelivery}. */
+export type DeliveryClaim =
+  /** This caller holds the claim and must now send, then call `finishDelivery`. */
+  | { claimed: true; attempt: number }
+  /** Someone already sent it (`sent`, `skipped`) or is sending it right now (`sending`). */
+  | { claimed: false; status: DeliveryStatus };
+
+/** How a claimed delivery ended. */
+export type DeliveryOutcome =
+  | { status: 'sent'; messageId: string; note?: string }
+  | { status: 'failed'; error: string }
+  | { status: 'skipped'; reason: string };
+
+/** The usage ledger. Every write is idempotent on its record's stable id. */
+export interface LedgerStore {
+  /** Which database this is, without secrets, for messages and logs. */
+  readonly label: string;
+
+  /**
+   * Appends a batch of entries in one transaction; entries whose `entryId` is already stored
+   * are skipped, so a retried batch writes nothing twice.
+   *
+   * @returns how many entries were actually written.
+   * @throws LedgerError `invalid_input` (nothing written) for a malformed entry,
+   *   `database_unavailable` when the database cannot be reached (nothing written; retry).
+   */
+  appendEntries(entries: readonly LedgerEntry[]): Promise<number>;
+
+  /**
+   * An account's entries in sequence order, read a page at a time with a keyset cursor, so a
+   * year of a busy account never sits in memory. Stop iterating early to stop reading.
+   */
+  streamEntries(filter: EntryFilter, options?: StreamOptions): AsyncIterable<LedgerEntry>;
+
+  /**
+   * Per-feature usage of one cycle: accepted usages and ended calls count (with their quantity
+   * and credits), refused usages and refused call starts count as `rejected`.
+   */
+  usageByFeature(accountId: string, cycleIndex: number): Promise<FeatureUsageView[]>;
+
+  /**
+   * Records a tier charge in the billing record.
+   *
+   * @returns false when this `chargeId` was already recorded (nothing is billed again).
+   */
+  recordCharge(charge: ChargeRequest): Promise<boolean>;
+
+  /** An account's charges, oldest first. */
+  listCharges(accountId: string): Promise<ChargeRecord[]>;
+
+  /**
+   * Stores the in-app notification of an alert.
+   *
+   * @returns false when this `alertId` was already stored.
+   */
+  recordNotification(alert: AlertNotice): Promise<boolean>;
+
+  /**
+   * Claims the right to deliver a stored notification on `channel`. The claim is refused when
+   * the delivery is done (`sent`, `skipped`) or another attempt claimed it less than
+   * `leaseMs` ago (default two minutes), so concurrent or retried activities never both send.
+   */
+  claimDelivery(alertId: string, channel: DeliveryChannel, options?: { leaseMs?: number }): Promise<DeliveryClaim>;
+
+  /** Records how a claimed delivery ended; `failed` releases the claim for the next attempt. */
+  finishDelivery(alertId: string, channel: DeliveryChannel, outcome: DeliveryOutcome): Promise<void>;
+
+  /** An account's in-app notifications, newest first. */
+  listNotifications(accountId: string, options?: { unreadOnly?: boolean; limit?: number }): Promise<InAppNotification[]>;
+
+  /**
+   * Marks a notification read (the first time only).
+   *
+   * @returns false when there is no such notification or it was already read.
+   */
+  markNotificationRead(alertId: string, at?: string): Promise<boolean>;
+
+  /** Closes the database; the store cannot be used afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,161 @@
+/**
+ * Declarative description of how a record type (LedgerEntry, ChargeRequest, AlertNotice) maps
+ * to a table, so the insert statement, input validation and row decoding of each table come
+ * from one list of columns and cannot drift apart. Inserts go through `jsonb_to_recordset`:
+ * a whole batch is one parameter, whatever its size, in the same SQL on PGlite and PostgreSQL.
+ */
+import { LedgerError } from './errors';
+
+/** SQL type of a column, and so how its values are checked and decoded. */
+export type ColumnType = 'text' | 'bigint' | 'integer' | 'float' | 'timestamptz' | 'jsonb';
+
+/** One column of a table and the record field it holds. */
+export interface ColumnSpec<T> {
+  readonly field: keyof T & string;
+  readonly column: string;
+  readonly type: ColumnType;
+  /** Absent from the record when the column is null (LedgerEntry omits empty fields). */
+  readonly optional?: boolean;
+  /** Present as `null` in the record when the column is null. */
+  readonly nullable?: boolean;
+  /** The only values a text column may take. */
+  readonly oneOf?: readonly string[];
+  /** Integers only, at or above this bound. */
+  readonly min?: number;
+  /** Extra check of a present value; returns what is wrong, or null. */
+  readonly check?: (value: unknown) => string | null;
+}
+
+/** A table and the record type it stores. */
+export interface TableSpec<T> {
+  readonly table: string;
+  /** Primary-key column, the idempotency key of inserts. */
+  readonly key: string;
+  /** What one record is called in messages, e.g. `ledger entry`. */
+  readonly what: string;
+  readonly columns: readonly ColumnSpec<T>[];
+}
+
+const SQL_TYPES: Record<ColumnType, string> = {
+  text: 'text',
+  bigint: 'bigint',
+  integer: 'integer',
+  float: 'double precision',
+  timestamptz: 'timestamptz',
+  jsonb: 'jsonb',
+};
+
+/** UTC or offset ISO-8601 instant, as the engine writes them (an offset is required). */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Whether `value` is an ISO-8601 instant with a time zone that Postgres and JS read alike. */
+export function isIsoInstant(value: unknown): value is string {
+  return typeof value === 'string' && ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value));
+}
+
+/** Comma-separated column names, in spec order, for SELECT lists. */
+export function selectList<T>(spec: TableSpec<T>): string {
+  return spec.columns.map((c) => c.column).join(', ');
+}
+
+/**
+ * `INSERT ... SELECT FROM jsonb_to_recordset($1::jsonb) ON CONFLICT (key) DO NOTHING`:
+ * `$1` is a JSON array of records keyed by field name; the statement returns the keys it
+ * actually inserted, so a replayed batch reports zero rows written.
+ */
+export function insertSql<T>(spec: TableSpec<T>): string {
+  const record = spec.columns.map((c) => `"${c.field}" ${SQL_TYPES[c.type]}`).join(', ');
+  const fields = spec.columns.map((c) => `r."${c.field}"`).join(', ');
+  return (
+    `INSERT INTO ${spec.table} (${selectList(spec)}) ` +
+    `SELECT ${fields} FROM jsonb_to_recordset($1::jsonb) AS r(${record}) ` +
+    `ON CONFLICT (${spec.key}) DO NOTHING RETURNING ${spec.key}`
+  );
+}
+
+function problemWith<T>(column: ColumnSpec<T>, value: unknown): string | null {
+  switch (column.type) {
+    case 'text':
+      if (typeof value !== 'string') return 'must be a string';
+      if (value === '' && !column.optional) return 'must not be empty';
+      if (column.oneOf && !column.oneOf.includes(value)) return `must be one of ${column.oneOf.join(', ')}`;
+      break;
+    case 'bigint':
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) return 'must be an integer';
+      if (column.type === 'integer' && Math.abs(value) > 2_147_483_647) return 'is out of range';
+      if (column.min !== undefined && value < column.min) return `must be at least ${column.min}`;
+      break;
+    case 'float':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a finite number';
+      break;
+    case 'timestamptz':
+      if (!isIsoInstant(value)) return 'must be an ISO-8601 instant with a time zone, e.g. 2026-06-03T00:00:00.000Z';
+      break;
+    case 'jsonb':
+      break;
+  }
+  return column.check ? column.check(value) : null;
+}
+
+/**
+ * Checks one record against the spec before it reaches the database, so a malformed effect
+ * is refused with a message naming the record and field rather than a SQL cast error.
+ *
+ * @throws LedgerError `invalid_input`.
+ */
+export function validateRecord<T>(spec: TableSpec<T>, value: unknown): asserts value is T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new LedgerError('invalid_input', `${spec.what} must be an object, got ${JSON.stringify(value)}`);
+  }
+  const record = value as Record<string, unknown>;
+  const keyField = spec.columns.find((c) => c.column === spec.key)?.field;
+  const name = keyField && typeof record[keyField] === 'string' ? ` ${record[keyField]}` : '';
+  for (const column of spec.columns) {
+    const field = record[column.field];
+    if (field === undefined || field === null) {
+      if (column.optional || (column.nullable && field === null)) continue;
+      throw new LedgerError('invalid_input', `${spec.what}${name}: ${column.field} is missing`);
+    }
+    const problem = problemWith(column, field);
+    if (problem) {
+      throw new LedgerError(
+        'invalid_input',
+        `${spec.what}${name}: ${column.field} ${problem} (got ${JSON.stringify(field)})`,
+      );
+    }
+  }
+}
+
+function decodeValue(type: ColumnType, value: unknown): unknown {
+  switch (type) {
+    case 'bigint':
+    case 'integer':
+    case 'float':
+      // node-postgres returns int8 as a string and PGlite as a number; both fit a JS number here.
+      return Number(value);
+    case 'timestamptz':
+      return (value instanceof Date ? value : new Date(String(value))).toISOString();
+    case 'jsonb':
+      return typeof value === 'string' ? JSON.parse(value) : value;
+    case 'text':
+      return String(value);
+  }
+}
+
+/**
+ * Turns a row selected with {@link selectList} back into the record. Instants come back as
+ * `Date#toISOString()` (UTC, milliseconds), whatever form they were written in.
+ */
+export function decodeRow<T>(spec: TableSpec<T>, row: Record<string, unknown>): T {
+  const record: Record<string, unknown> = {};
+  for (const column of spec.columns) {
+    const value = row[column.column];
+    if (value === null || value === undefined) {
+      if (!column.optional) record[column.field] = null;
+      continue;
+    }
+    record[column.field] = decodeValue(column.type, value);
+  }
+  return record as T;
+}

@@ -1,0 +1,194 @@
+/**
+ * The activities as Temporal runs them (MockActivityEnvironment), over an embedded ledger, a
+ * temporary copy of the shipped rules and a local SMTP server started by this file.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities';
+import type { CreditActivities } from '../../activities/contract';
+import type { LedgerEntry } from '../../domain/effects';
+import { openLedgerStore } from '../../ledger/open-store';
+import type { LedgerStore } from '../../ledger/store';
+import { alertMessageId, createSmtpMailer, type AlertMailer } from '../../notify/email';
+import { defaultRulesPath, type Rules } from '../../ruleset';
+import { quietActivityEnvironment, type LogLine } from '../helpers/activity-environment';
+import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server';
+import { tierCharge, usageEntries, usageEntry, warningAlert } from '../ledger/entry-fixtures';
+
+const FROM = 'AI Credits <credits@example.com>';
+const rulesDir = mkdtempSync(join(tmpdir(), 'credits-rules-'));
+const shippedFile = join(defaultRulesPath(), '2026-06-03.yaml');
+copyFileSync(shippedFile, join(rulesDir, '2026-06-03.yaml'));
+
+let store: LedgerStore;
+let smtp: TestSmtpServer;
+let mailer: AlertMailer;
+let activities: CreditActivities;
+const logs: LogLine[] = [];
+const env = quietActivityEnvironment(logs);
+
+/** The failure an activity call ended with. */
+async function failureOf(call: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await call.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+beforeAll(async () => {
+  store = await openLedgerStore({ url: 'pglite:memory' });
+  smtp = await startSmtpServer();
+  mailer = createSmtpMailer({ url: smtp.url, from: FROM });
+  activities = createActivities({ store, rules: rulesDir, mailer, log: env.context.log });
+});
+afterAll(async () => {
+  mailer?.close();
+  await smtp?.close();
+  await store?.close();
+  rmSync(rulesDir, { recursive: true, force: true });
+});
+afterEach(() => smtp.refuse(null));
+
+describe('loadRules', () => {
+  // MockActivityEnvironment.run does not infer the result type of an activity taking an object.
+  const rulesAt = (at: string): Promise<Rules> => env.run(activities.loadRules, { at }) as Promise<Rules>;
+
+  it('returns the version in force, the earliest before them all, and picks up new files', async () => {
+    const june = await rulesAt('2026-06-10T00:00:00.000Z');
+    expect(june.effectiveFrom).toBe('2026-06-03T00:00:00.000Z');
+    const before = await rulesAt('2020-01-01T00:00:00.000Z');
+    expect(before.version).toBe(june.version);
+
+    // The pricing team drops a new dated version into the directory: running workers see it.
+    const september = readFileSync(shippedFile, 'utf8').replace(/^effectiveFrom: .*$/m, 'effectiveFrom: 2026-09-01T00:00:00Z');
+    writeFileSync(join(rulesDir, '2026-09-01.yaml'), september);
+    const autumn = await rulesAt('2026-09-15T00:00:00.000Z');
+    expect(autumn.effectiveFrom).toBe('2026-09-01T00:00:00.000Z');
+    expect((await rulesAt('2026-07-01T00:00:00.000Z')).version).toBe(june.version);
+
+    // A broken file does not stop the worker: the last good rules stay in use, and it says so.
+    writeFileSync(join(rulesDir, '2026-10-01.yaml'), 'schemaVersion: 1\nplans: [');
+    expect((await rulesAt('2026-10-15T00:00:00.000Z')).effectiveFrom).toBe(autumn.effectiveFrom);
+    expect(logs.some((l) => l.level === 'ERROR' && l.message.includes('still using the previous rules'))).toBe(true);
+    rmSync(join(rulesDir, '2026-10-01.yaml'));
+  });
+
+  it('refuses an unreadable instant for good', async () => {
+    const failure = await failureOf(env.run(activities.loadRules, { at: 'next tuesday' }));
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('at must be an ISO-8601 instant');
+  });
+});
+
+describe('appendLedger and chargeTier', () => {
+  it('writes a batch once however often it is retried', async () => {
+    const batch = usageEntries('act', 1, 3);
+    expect(await env.run(activities.appendLedger, { entries: batch })).toEqual({ written: 3 });
+    expect(await env.run(activities.appendLedger, { entries: batch })).toEqual({ written: 0 });
+  });
+
+  it('fails a malformed batch for good, naming the entry', async () => {
+    const bad = { ...usageEntry('act', 9), credits: 1.5 } as LedgerEntry;
+    const failure = await failureOf(env.run(activities.appendLedger, { entries: [bad] }));
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.type).toBe('invalid_input');
+    expect(failure.message).toBe('ledger entry act:9: credits must be an integer (got 1.5)');
+  });
+
+  it('charges a charge id once', async () => {
+    const charge = tierCharge('act');
+    expect(await env.run(activities.chargeTier, charge)).toEqual({ chargeId: charge.chargeId, charged: true });
+    expect(await env.run(activities.chargeTier, charge)).toEqual({ chargeId: charge.chargeId, charged: false });
+    expect(await store.listCharges('act')).toHaveLength(1);
+  });
+});
+
+describe('sendAlert', () => {
+  it('stores the in-app notification and e-mails the admins once, however often retried', async () => {
+    const alert = warningAlert('mail');
+    const before = smtp.received.length;
+    expect(await env.run(activities.sendAlert, alert)).toEqual({ delivered: true });
+    expect(await env.run(activities.sendAlert, alert)).toEqual({ delivered: true });
+    expect(smtp.received.length).toBe(before + 1);
+
+    const mail = smtp.received.at(-1);
+    expect(mail?.envelopeTo).toEqual(alert.admins);
+    expect(mail?.headers.get('subject')).toBe('AI credits running low: 80% used (account mail)');
+    expect(mail?.headers.get('message-id')).toBe(alertMessageId(alert.alertId, FROM));
+    expect(mail?.text).toContain('before your credits reset on 2026-07-03 00:00 UTC');
+    expect(mail?.text).toContain('Available: 3,000 credits. Used this billing cycle: 12,000 of 15,000 granted (80%).');
+    expect(mail?.html).toContain('<h2>AI credits running low: 80% used</h2>');
+
+    const [note] = await store.listNotifications('mail');
+    expect(note).toMatchObject({ alertId: alert.alertId, state: 'warning', readAt: null });
+    expect(note?.deliveries).toMatchObject([{ channel: 'email', status: 'sent', attempts: 1 }]);
+  });
+
+  it('retries a refused e-mail until the server accepts it, then sends it exactly once', async () => {
+    const alert = warningAlert('refused', { state: 'exhausted', available: 0, used: 15_000, projectedRunOutAt: null });
+    const before = smtp.received.length;
+    smtp.refuse({ code: 451, message: '4.3.0 Try again later' });
+
+    const failure = await failureOf(env.run(activities.sendAlert, alert));
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.type).toBe('smtp_refused');
+    expect(failure.message).toContain(`SMTP server smtp://127.0.0.1:${smtp.port} refused the alert e-mail`);
+    expect(failure.message).toContain('451 4.3.0 Try again later');
+    // Nothing is lost: the admins already see it in-app, and the e-mail is owed.
+    const [pending] = await store.listNotifications('refused');
+    expect(pending?.deliveries).toMatchObject([{ status: 'failed', lastError: expect.stringContaining('451') }]);
+
+    smtp.refuse(null);
+    expect(await env.run(activities.sendAlert, alert)).toEqual({ delivered: true });
+    expect(await env.run(activities.sendAlert, alert)).toEqual({ delivered: true });
+    expect(smtp.received.length).toBe(before + 1);
+    expect(smtp.received.at(-1)?.text).toContain('are paused until credits are added');
+  });
+
+  it('does not send while another attempt holds the delivery', async () => {
+    const alert = warningAlert('busy');
+    await store.recordNotification(alert);
+    expect((await store.claimDelivery(alert.alertId, 'email')).claimed).toBe(true);
+    const before = smtp.received.length;
+    const failure = await failureOf(env.run(activities.sendAlert, alert));
+    expect(failure.type).toBe('delivery_in_progress');
+    expect(failure.nonRetryable).toBe(false);
+    expect(smtp.received.length).toBe(before);
+  });
+
+  it('delivers in-app only when there are no admins or no SMTP server', async () => {
+    const before = smtp.received.length;
+    const lonely = warningAlert('lonely', { admins: [] });
+    expect(await env.run(activities.sendAlert, lonely)).toEqual({ delivered: true });
+    expect((await store.listNotifications('lonely'))[0]?.deliveries).toMatchObject([
+      { channel: 'email', status: 'skipped', lastError: 'the account has no admins' },
+    ]);
+
+    const saved = process.env.SMTP_URL;
+    delete process.env.SMTP_URL;
+    const lines: LogLine[] = [];
+    const quiet = quietActivityEnvironment(lines);
+    try {
+      const inAppOnly = createActivities({ store, rules: rulesDir, log: quiet.context.log });
+      expect(lines.map((l) => l.message)).toEqual([
+        'SMTP_URL is not set: low-credit alerts are delivered in-app only, not by e-mail',
+      ]);
+      expect(await quiet.run(inAppOnly.sendAlert, warningAlert('nosmtp'))).toEqual({ delivered: true });
+    } finally {
+      if (saved !== undefined) process.env.SMTP_URL = saved;
+    }
+    expect((await store.listNotifications('nosmtp'))[0]?.deliveries).toMatchObject([{ status: 'skipped' }]);
+    expect(smtp.received.length).toBe(before);
+  });
+
+  it('fails a malformed alert for good', async () => {
+    const failure = await failureOf(env.run(activities.sendAlert, warningAlert('bad', { state: 'ok' as never })));
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('alert bad:alert:0:warning: state must be one of warning, exhausted');
+  });
+});

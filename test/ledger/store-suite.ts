@@ -1,0 +1,257 @@
+/**
+ * The LedgerStore behaviour every backend must show, run by `pglite-store.test.ts` and
+ * `postgres-store.test.ts` against their own database. The store is opened over a client that
+ * records every statement, so paging is asserted on what was read, not on timings.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LedgerEntry } from '../../domain/effects';
+import { isLedgerError } from '../../ledger/errors';
+import { migrate } from '../../ledger/schema';
+import type { SqlClient, SqlExecutor } from '../../ledger/sql-client';
+import { openSqlLedgerStore } from '../../ledger/sql-store';
+import type { LedgerStore } from '../../ledger/store';
+import { tierCharge, usageEntries, usageEntry, warningAlert } from './entry-fixtures';
+
+/** A statement the store ran and how many rows came back. */
+export interface RecordedQuery {
+  sql: string;
+  rows: number;
+}
+
+/** Wraps a client so every statement (inside transactions too) is recorded. */
+export function recordingClient(inner: SqlClient, log: RecordedQuery[]): SqlClient {
+  const wrap = (executor: SqlExecutor): SqlExecutor => ({
+    async query(sql, params) {
+      const result = await executor.query(sql, params);
+      log.push({ sql, rows: result.rows.length });
+      return result as never;
+    },
+    exec: (sql) => executor.exec(sql),
+  });
+  return {
+    ...wrap(inner),
+    label: inner.label,
+    transaction: (work) => inner.transaction((tx) => work(wrap(tx))),
+    close: () => inner.close(),
+  };
+}
+
+async function collect(iterable: AsyncIterable<LedgerEntry>): Promise<LedgerEntry[]> {
+  const out: LedgerEntry[] = [];
+  for await (const entry of iterable) out.push(entry);
+  return out;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (err: unknown) => err,
+  );
+}
+
+/**
+ * Declares the shared store tests. `openClient` gives a fresh client to an empty (or at least
+ * not yet used by this suite) database; the suite migrates it and closes it at the end.
+ */
+export function describeLedgerStore(backend: string, openClient: () => Promise<SqlClient>): void {
+  describe(`LedgerStore on ${backend}`, () => {
+    const queries: RecordedQuery[] = [];
+    let client: SqlClient;
+    let store: LedgerStore;
+
+    beforeAll(async () => {
+      client = recordingClient(await openClient(), queries);
+      store = await openSqlLedgerStore(client);
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('migrates once: reopening applies nothing', async () => {
+      expect(await migrate(client)).toEqual([]);
+    });
+
+    it('appends a batch once: the same batch again writes nothing', async () => {
+      const batch = usageEntries('idem', 1, 5);
+      expect(await store.appendEntries(batch)).toBe(5);
+      expect(await store.appendEntries(batch)).toBe(0);
+      // An overlapping batch writes only its new entries; a repeat inside a batch counts once.
+      const second = usageEntries('idem', 4, 4);
+      expect(await store.appendEntries([...second, usageEntry('idem', 8)])).toBe(3);
+      const stored = await collect(store.streamEntries({ accountId: 'idem' }));
+      expect(stored.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    });
+
+    it('keeps every field, omits absent ones, and normalises instants to UTC', async () => {
+      const full: LedgerEntry = {
+        ...usageEntry('fields', 1),
+        at: '2026-06-03T02:30:00+02:00',
+        quantity: 1.234567,
+        reason: 'credits_exhausted',
+        decision: 'rejected',
+        grantId: 'g-1',
+        source: 'promotion',
+        amountCents: 5000,
+        callId: 'call-1',
+        agentId: 'agent-1',
+        note: 'Tier 3 -> Tier 4, "quoted", é',
+      };
+      const bare: LedgerEntry = {
+        entryId: 'fields:2',
+        accountId: 'fields',
+        seq: 2,
+        at: '2026-06-03T01:00:00.000Z',
+        kind: 'cycle_start',
+        cycleIndex: 0,
+        credits: 0,
+        balanceAfter: -40,
+        rulesVersion: 'rules-v1',
+      };
+      await store.appendEntries([full, bare]);
+      const [first, second] = await collect(store.streamEntries({ accountId: 'fields' }));
+      expect(first).toEqual({ ...full, at: '2026-06-03T00:30:00.000Z' });
+      expect(second).toEqual(bare);
+      expect(Object.keys(second ?? {})).not.toContain('feature');
+    });
+
+    it('returns entries in sequence order and filters by time, cycle and kind', async () => {
+      const entries = usageEntries('order', 1, 12).map((e) =>
+        e.seq > 8 ? { ...e, cycleIndex: 1, kind: e.seq === 12 ? ('expiry' as const) : e.kind } : e,
+      );
+      // Appended out of order, in two batches, as retries can do.
+      await store.appendEntries(entries.slice(6).reverse());
+      await store.appendEntries(entries.slice(0, 6));
+      const seqs = async (filter: Parameters<LedgerStore['streamEntries']>[0]) =>
+        (await collect(store.streamEntries(filter, { pageSize: 5 }))).map((e) => e.seq);
+      expect(await seqs({ accountId: 'order' })).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+      expect(await seqs({ accountId: 'order', cycleIndex: 1 })).toEqual([9, 10, 11, 12]);
+      expect(await seqs({ accountId: 'order', kinds: ['expiry'] })).toEqual([12]);
+      const from = usageEntry('order', 3).at;
+      const to = usageEntry('order', 6).at;
+      expect(await seqs({ accountId: 'order', from, to })).toEqual([3, 4, 5]);
+      expect(await seqs({ accountId: 'nobody' })).toEqual([]);
+    });
+
+    it('refuses a malformed entry with a message naming it, writing nothing of the batch', async () => {
+      const bad = { ...usageEntry('bad', 2), kind: 'refund' } as unknown as LedgerEntry;
+      const err = await rejection(store.appendEntries([usageEntry('bad', 1), bad]));
+      expect(isLedgerError(err) && err.code).toBe('invalid_input');
+      expect((err as Error).message).toContain('ledger entry bad:2: kind must be one of');
+      const missing = { ...usageEntry('bad', 3), rulesVersion: undefined } as unknown as LedgerEntry;
+      expect(((await rejection(store.appendEntries([missing]))) as Error).message).toContain('rulesVersion is missing');
+      expect(await collect(store.streamEntries({ accountId: 'bad' }))).toEqual([]);
+    });
+
+    it('streams a large history a page at a time, reading only as far as the consumer goes', async () => {
+      const total = 20_000;
+      const pageSize = 1000;
+      for (let first = 1; first <= total; first += 2000) {
+        expect(await store.appendEntries(usageEntries('big', first, 2000))).toBe(2000);
+      }
+      const selects = () => queries.filter((q) => q.sql.startsWith('SELECT') && q.sql.includes('FROM ledger_entries'));
+
+      queries.length = 0;
+      let count = 0;
+      let outOfOrder = 0;
+      let mostPagesAhead = 0;
+      for await (const entry of store.streamEntries({ accountId: 'big' }, { pageSize })) {
+        count += 1;
+        if (entry.seq !== count) outOfOrder += 1;
+        // Pages read beyond the one holding this entry: the reader must not run ahead.
+        const pagesRead = queries.length;
+        mostPagesAhead = Math.max(mostPagesAhead, pagesRead - Math.ceil(count / pageSize));
+      }
+      expect(count).toBe(total);
+      expect(outOfOrder).toBe(0);
+      expect(mostPagesAhead).toBe(0);
+      expect(selects().every((q) => q.rows <= pageSize)).toBe(true);
+      expect(selects()).toHaveLength(total / pageSize + 1); // the last page is empty
+
+      queries.length = 0;
+      let read = 0;
+      for await (const _ of store.streamEntries({ accountId: 'big' }, { pageSize })) {
+        read += 1;
+        if (read === 1500) break;
+      }
+      expect(selects()).toHaveLength(2);
+    });
+
+    it('sums usage by feature for a cycle', async () => {
+      await store.appendEntries([
+        usageEntry('usage', 1, { quantity: 3, credits: 3 }),
+        usageEntry('usage', 2, { decision: 'rejected', reason: 'credits_exhausted', credits: 0, debits: [] }),
+        usageEntry('usage', 3, { kind: 'call_start', feature: 'voice_agent', quantity: undefined, credits: 0 }),
+        usageEntry('usage', 4, { kind: 'call_end', feature: 'voice_agent', quantity: 2.5, unit: 'minute', credits: 15 }),
+        usageEntry('usage', 5, { kind: 'grant', feature: undefined, credits: 1500 }),
+        usageEntry('usage', 6, { cycleIndex: 1 }),
+      ]);
+      expect(await store.usageByFeature('usage', 0)).toEqual([
+        { feature: 'enrichment', quantity: 3, credits: 3, count: 1, rejected: 1 },
+        { feature: 'voice_agent', quantity: 2.5, credits: 15, count: 1, rejected: 0 },
+      ]);
+    });
+
+    it('records a charge once per charge id', async () => {
+      const charge = tierCharge('billing');
+      expect(await store.recordCharge(charge)).toBe(true);
+      expect(await store.recordCharge(charge)).toBe(false);
+      expect(await store.recordCharge(tierCharge('billing', { chargeId: 'billing:charge:1', reason: 'upgrade' }))).toBe(true);
+      const charges = await store.listCharges('billing');
+      expect(charges.map((c) => c.chargeId)).toEqual(['billing:charge:0', 'billing:charge:1']);
+      expect(charges[0]).toMatchObject(charge);
+      const err = await rejection(store.recordCharge(tierCharge('billing', { amountCents: -1 })));
+      expect(isLedgerError(err) && err.code).toBe('invalid_input');
+    });
+
+    it('stores a notification once and tracks its delivery claims', async () => {
+      const alert = warningAlert('notes');
+      expect(await store.recordNotification(alert)).toBe(true);
+      expect(await store.recordNotification(alert)).toBe(false);
+
+      expect(await store.claimDelivery(alert.alertId, 'email')).toEqual({ claimed: true, attempt: 1 });
+      // A second attempt while the first holds the claim must not send.
+      expect(await store.claimDelivery(alert.alertId, 'email')).toEqual({ claimed: false, status: 'sending' });
+      await store.finishDelivery(alert.alertId, 'email', { status: 'failed', error: '451 try later' });
+      expect(await store.claimDelivery(alert.alertId, 'email')).toEqual({ claimed: true, attempt: 2 });
+      // A claim whose holder died is taken over once its lease has run out.
+      expect(await store.claimDelivery(alert.alertId, 'email', { leaseMs: 0 })).toEqual({ claimed: true, attempt: 3 });
+      await store.finishDelivery(alert.alertId, 'email', { status: 'sent', messageId: '<m@x>' });
+      expect(await store.claimDelivery(alert.alertId, 'email', { leaseMs: 0 })).toEqual({ claimed: false, status: 'sent' });
+      // Nothing overwrites a sent delivery.
+      await store.finishDelivery(alert.alertId, 'email', { status: 'failed', error: 'late' });
+
+      const [listed] = await store.listNotifications('notes');
+      expect(listed).toMatchObject({ ...alert, readAt: null });
+      expect(listed?.deliveries).toEqual([
+        { channel: 'email', status: 'sent', attempts: 3, sentAt: expect.any(String), messageId: '<m@x>', lastError: null },
+      ]);
+
+      const err = await rejection(store.claimDelivery('notes:unknown', 'email'));
+      expect(isLedgerError(err) && err.code).toBe('invalid_input');
+    });
+
+    it('lists notifications newest first and marks them read once', async () => {
+      const older = warningAlert('inbox', { alertId: 'inbox:a1', at: '2026-06-20T00:00:00.000Z' });
+      const newer = warningAlert('inbox', {
+        alertId: 'inbox:a2',
+        at: '2026-06-25T00:00:00.000Z',
+        state: 'exhausted',
+        available: 0,
+        used: 15_000,
+        projectedRunOutAt: null,
+      });
+      await store.recordNotification(older);
+      await store.recordNotification(newer);
+      expect((await store.listNotifications('inbox')).map((n) => n.alertId)).toEqual(['inbox:a2', 'inbox:a1']);
+      expect(await store.markNotificationRead('inbox:a2', '2026-06-26T00:00:00.000Z')).toBe(true);
+      expect(await store.markNotificationRead('inbox:a2')).toBe(false);
+      expect(await store.markNotificationRead('inbox:none')).toBe(false);
+      const unread = await store.listNotifications('inbox', { unreadOnly: true });
+      expect(unread.map((n) => n.alertId)).toEqual(['inbox:a1']);
+      const all = await store.listNotifications('inbox');
+      expect(all[0]).toMatchObject({ projectedRunOutAt: null, readAt: '2026-06-26T00:00:00.000Z', deliveries: [] });
+    });
+  });
+}
