@@ -1,5 +1,5 @@
 /**
- * Determinism guard: histories recorded from real runs (scripts/record-replay-histories.ts)
+ * Determinism guard: histories recorded from real runs (test/tools/record-replay-histories.ts)
  * replayed against today's workflow code. A change that would make a running account's
  * workflow take a different path fails here instead of in production.
  */

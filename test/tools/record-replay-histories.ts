@@ -4,13 +4,14 @@
  * commit the result) only when a change to the workflow is meant to be incompatible with
  * histories already recorded, e.g. behind a patch:
  *
- *   npx tsx scripts/record-replay-histories.ts
+ *   npx tsx test/tools/record-replay-histories.ts
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { WorkflowHandle } from '@temporalio/client';
-import { workflowSuite, type WorkflowSuite } from '../test/helpers/workflow-harness';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import {
   changeCreditTierUpdate,
   changePlanUpdate,
@@ -21,17 +22,17 @@ import {
   setUsersUpdate,
   setVoiceAgentActiveUpdate,
   startCallUpdate,
-} from '../workflows/messages';
+} from '../../workflows/messages';
 
-const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
+const OUT = join(__dirname, '..', 'fixtures', 'histories');
 
 /** Follow the chain of runs from the first one (the test server cannot list executions). */
 async function saveRuns(suite: WorkflowSuite, handle: WorkflowHandle, name: string): Promise<void> {
   let runId: string | undefined = (handle as WorkflowHandle & { firstExecutionRunId: string }).firstExecutionRunId;
   for (let i = 1; runId; i++) {
-    const history = await suite.env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+    const history: History = await suite.env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
     const last = history.events?.[history.events.length - 1];
-    const next = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    const next: string | undefined = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
     // A run still open has no end to replay to; the recorded runs are the closed ones.
     if (!next) break;
     writeFileSync(join(OUT, `${name}-run${i}.json`), historyToJSON(history));
