@@ -26,6 +26,9 @@ function executor(db: PgliteQueryable, label: string): SqlExecutor {
   });
 }
 
+/** Lock files this process holds, to tell them from stale locks that carry the same pid. */
+const heldLocks = new Set<string>();
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -45,12 +48,18 @@ function acquireLock(lockPath: string, label: string): void {
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
       writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx' });
+      heldLocks.add(lockPath);
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw toLedgerError(err, label, 'take its lock file');
     }
     const holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-    if (Number.isSafeInteger(holder) && holder > 0 && isAlive(holder)) {
+    // Our own pid in a lock we did not take is a previous run's (a container restarts as pid 1).
+    const held =
+      holder === process.pid
+        ? heldLocks.has(lockPath)
+        : Number.isSafeInteger(holder) && holder > 0 && isAlive(holder);
+    if (held) {
       throw new LedgerError(
         'database_locked',
         `ledger database ${label} is in use by process ${holder} (lock ${lockPath}); the embedded database serves one process: stop it, or set CREDITS_LEDGER_URL to a PostgreSQL server to share the ledger`,
@@ -73,7 +82,9 @@ export async function openPgliteClient(dataDir: string | null): Promise<SqlClien
     acquireLock(lockPath, label);
   }
   const releaseLock = (): void => {
-    if (lockPath !== null) rmSync(lockPath, { force: true });
+    if (lockPath === null) return;
+    heldLocks.delete(lockPath);
+    rmSync(lockPath, { force: true });
   };
   let db: PGlite;
   try {

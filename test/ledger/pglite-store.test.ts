@@ -46,10 +46,12 @@ describe('embedded ledger database', () => {
     await reopened.close();
   });
 
-  it('takes over a lock left by a process that died', async () => {
-    writeFileSync(`${dataDir}.lock`, '2147483646\n');
-    const client = await openPgliteClient(dataDir);
-    await client.close();
+  it('takes over a lock left by a process that died, even one that had our pid', async () => {
+    for (const stale of [2147483646, process.pid]) {
+      writeFileSync(`${dataDir}.lock`, `${stale}\n`);
+      const client = await openPgliteClient(dataDir);
+      await client.close();
+    }
   });
 
   it('refuses a database migrated by a newer release', async () => {
