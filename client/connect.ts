@@ -57,7 +57,7 @@ export async function connectCreditsClient(options: ConnectOptions = {}): Promis
   } catch (err) {
     const hint =
       config.connectionOptions.address === undefined
-        ? 'is the dev server running? start it with `temporal server start-dev` (or set TEMPORAL_ADDRESS)'
+        ? "is the dev server running? start one with `temporal server start-dev` (this project's own copy: .venv/bin/temporal), or set TEMPORAL_ADDRESS"
         : 'is the server up, and are TEMPORAL_ADDRESS and its TLS/API key settings right?';
     throw new CreditsUnavailableError(`cannot reach Temporal at ${address}: ${hint}`, { cause: err });
   }

@@ -43,6 +43,8 @@ export class CreditsError extends Error {
  */
 export class CreditsInputError extends CreditsError {
   override name = 'CreditsInputError';
+  /** Always `input_rejected`. */
+  declare readonly code: 'input_rejected';
   /** The ApplicationFailure type the validator rejected with, e.g. `UnknownFeature`. */
   readonly problem: InputProblemCode;
 
@@ -55,6 +57,8 @@ export class CreditsInputError extends CreditsError {
 /** No running workflow for the account (never started, or it has closed). */
 export class AccountNotFoundError extends CreditsError {
   override name = 'AccountNotFoundError';
+  /** Always `account_not_found`. */
+  declare readonly code: 'account_not_found';
 
   constructor(accountId: string, message: string, options: { cause?: unknown } = {}) {
     super('account_not_found', message, { ...options, accountId });
@@ -64,6 +68,8 @@ export class AccountNotFoundError extends CreditsError {
 /** `startAccount` found the account's workflow already running; nothing was changed. */
 export class AccountAlreadyRunningError extends CreditsError {
   override name = 'AccountAlreadyRunningError';
+  /** Always `account_already_running`. */
+  declare readonly code: 'account_already_running';
 
   constructor(accountId: string, options: { cause?: unknown } = {}) {
     super('account_already_running', `account ${accountId} is already running`, { ...options, accountId });
@@ -76,6 +82,8 @@ export class AccountAlreadyRunningError extends CreditsError {
  */
 export class CreditsUnavailableError extends CreditsError {
   override name = 'CreditsUnavailableError';
+  /** Always `unavailable`. */
+  declare readonly code: 'unavailable';
 
   constructor(message: string, options: { accountId?: string; cause?: unknown } = {}) {
     super('unavailable', message, options);

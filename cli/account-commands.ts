@@ -1,0 +1,204 @@
+/**
+ * `credits account ...`: billing ops' commands on one customer account's credit workflow:
+ * start it, show its summary, change users, plan, tier, toggles and agents, grant credits by
+ * hand, and import many accounts from a file. Each command prints what changed in one or two
+ * readable lines (`--json` prints the workflow's answer as is, for scripts).
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import type { AccountStartInput } from '../domain/contract';
+import { formatCount } from '../ruleset';
+import { formatAccountSummary, formatCents, formatInstant } from './account-show';
+import { anchorFrom, barReporter, defaultAnchor, importAccounts, lineReporter, readImportFile } from './import-accounts';
+import { CliFailure, writeLines } from './io';
+import { collect, oneOf, plural, report, wholeNumber } from './option-parsers';
+import type { CliIo } from './io';
+import { cliDeps, withCreditsClient } from './temporal-connection';
+import { registerCallCommands, registerUsageCommands } from './usage-commands';
+
+const ON_OFF = { on: true, off: false, enable: true, disable: false, enabled: true, disabled: false } as const;
+const ACTIVE_INACTIVE = { active: true, inactive: false, on: true, off: false, activate: true, deactivate: false } as const;
+
+interface StartOptions {
+  plan: string;
+  users: number;
+  trial?: boolean;
+  anchor?: string;
+  tier?: string;
+  tag: string[];
+  admin: string[];
+  json?: boolean;
+}
+
+function startInputFromOptions(accountId: string, o: StartOptions): AccountStartInput {
+  return {
+    accountId,
+    plan: o.plan,
+    users: o.users,
+    cycleAnchor: o.anchor ?? defaultAnchor(),
+    ...(o.trial === true ? { trial: true } : {}),
+    ...(o.tier === undefined || o.tier.toLowerCase() === 'none' ? {} : { creditTier: o.tier }),
+    ...(o.tag.length > 0 ? { tags: o.tag } : {}),
+    ...(o.admin.length > 0 ? { admins: o.admin } : {}),
+  };
+}
+
+function registerStart(account: Command, io: CliIo): void {
+  account
+    .command('start')
+    .description("start an account's credit workflow (a running account is reported, never changed)")
+    .argument('<account>', 'account id: 1-64 of A-Z a-z 0-9 . _ -')
+    .requiredOption('--plan <plan>', 'CRM plan id or alias (solo, essentials, growth, scale, Professional, ...)')
+    .requiredOption('--users <n>', 'number of users', wholeNumber(1))
+    .option('--trial', 'a trial account (fixed trial credits)')
+    .option('--anchor <when>', 'billing anchor: a date (2026-05-03) or UTC instant, not in the future (default: now)', (value: string) => {
+      const anchor = anchorFrom(value);
+      if (anchor === undefined) throw new InvalidArgumentError('expected a date such as 2026-05-03 or an instant such as 2026-05-03T00:00:00Z');
+      return anchor;
+    })
+    .option('--tier <tier>', 'AI Credit Subscription tier, e.g. tier-3 (default: none)')
+    .option('--tag <tag>', 'account tag, e.g. chloe-beta (repeatable)', collect, [])
+    .option('--admin <email>', 'admin e-mail for low-credit notices (repeatable)', collect, [])
+    .option('--json', 'print the started account as JSON')
+    .action(async (accountId: string, options: StartOptions) => {
+      const started = await withCreditsClient(io, (client) => client.startAccount(startInputFromOptions(accountId, options)));
+      report(io, options.json, started, () => {
+        const s = started.summary;
+        const opened = s
+          ? [`  ${s.plan.name}, ${plural(s.users, 'user')}${s.trial ? ' (trial)' : ''}: ${formatCount(s.credits.available)} credits available until ${formatInstant(s.cycle.end)}`]
+          : [];
+        return [`started account ${accountId} (workflow ${started.workflowId})`, ...opened];
+      });
+    });
+}
+
+function registerShow(account: Command, io: CliIo): void {
+  account
+    .command('show')
+    .description("print an account's credits: plan, tier, cycle, balance, grants, usage by feature, alert")
+    .argument('<account>', 'account id')
+    .option('--json', 'print the summary object as JSON')
+    .action(async (accountId: string, options: { json?: boolean }) => {
+      const summary = await withCreditsClient(io, (client) => client.summary(accountId));
+      report(io, options.json, summary, () => formatAccountSummary(summary));
+    });
+}
+
+function registerChanges(account: Command, io: CliIo): void {
+  account
+    .command('users')
+    .description('set the number of users; added users get their included credits at once')
+    .argument('<account>', 'account id')
+    .argument('<users>', 'the new number of users', wholeNumber(1))
+    .option('--json', 'print the answer as JSON')
+    .action(async (accountId: string, users: number, options: { json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) => client.setUsers(accountId, { users }));
+      report(io, options.json, result, () => [`${accountId}: ${plural(users, 'user')}; ${plural(result.creditsGranted, 'credit')} granted now`]);
+    });
+
+  account
+    .command('plan')
+    .description('change the CRM plan: an upgrade applies now, a downgrade at the next cycle; converts a trial')
+    .argument('<account>', 'account id')
+    .argument('<plan>', 'plan id or alias')
+    .option('--json', 'print the answer as JSON')
+    .action(async (accountId: string, plan: string, options: { json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) => client.changePlan(accountId, { plan }));
+      report(io, options.json, result, () => [
+        result.effective === 'now'
+          ? `${accountId}: plan ${plan} applies now; ${plural(result.creditsGranted, 'credit')} granted`
+          : `${accountId}: plan ${plan} applies at the start of the next cycle`,
+      ]);
+    });
+
+  account
+    .command('tier')
+    .description('buy, upgrade (now, full price), downgrade or cancel (next cycle) the AI Credit Subscription')
+    .argument('<account>', 'account id')
+    .argument('<tier>', 'tier id such as tier-4, or "none" to cancel')
+    .option('--json', 'print the answer as JSON')
+    .action(async (accountId: string, tierText: string, options: { json?: boolean }) => {
+      const tier = tierText.toLowerCase() === 'none' ? null : tierText;
+      const result = await withCreditsClient(io, (client) => client.changeCreditTier(accountId, { tier }));
+      report(io, options.json, result, () => {
+        const what = tier === null ? 'no credit tier' : tier;
+        if (result.effective === 'next_cycle') return [`${accountId}: ${what} from the start of the next cycle; the current tier runs until then`];
+        const money = result.chargedCents > 0 ? `charged ${formatCents(result.chargedCents)}, ` : 'nothing charged, ';
+        return [`${accountId}: ${what} now; ${money}${plural(result.creditsGranted, 'credit')} granted`];
+      });
+    });
+
+  account
+    .command('feature')
+    .description('switch a toggleable credit feature (enrichment, auto-updates) on or off')
+    .argument('<account>', 'account id')
+    .argument('<feature>', 'feature id')
+    .argument('<state>', 'on or off', oneOf(ON_OFF))
+    .option('--json', 'print the answer as JSON')
+    .action(async (accountId: string, feature: string, enabled: boolean, options: { json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) => client.setFeatureEnabled(accountId, { feature, enabled }));
+      report(io, options.json, result, () => [`${accountId}: ${result.feature} is ${result.enabled ? 'on' : 'off'}`]);
+    });
+
+  account
+    .command('agent')
+    .description("activate or deactivate a Voice Agent (an inactive agent's calls are not authorized)")
+    .argument('<account>', 'account id')
+    .argument('<agent>', 'voice agent id')
+    .argument('<state>', 'active or inactive', oneOf(ACTIVE_INACTIVE))
+    .option('--json', 'print the answer as JSON')
+    .action(async (accountId: string, agentId: string, active: boolean, options: { json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) => client.setVoiceAgentActive(accountId, { agentId, active }));
+      report(io, options.json, result, () => [`${accountId}: voice agent ${result.agentId} is ${result.active ? 'active' : 'inactive'}`]);
+    });
+
+  account
+    .command('grant')
+    .description('grant credits by hand; the key makes a repeated command grant nothing more')
+    .argument('<account>', 'account id')
+    .argument('<credits>', 'whole number of credits', wholeNumber(1))
+    .requiredOption('--reason <text>', 'why, shown in the grants table and the ledger')
+    .requiredOption('--key <key>', 'idempotency key, e.g. a ticket number: repeating it grants nothing more')
+    .option('--cycles <n>', 'valid until the end of the Nth cycle counting this one', wholeNumber(1), 1)
+    .option('--json', 'print the answer as JSON')
+    .action(async (accountId: string, credits: number, options: { reason: string; key: string; cycles: number; json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) =>
+        client.grantCredits(accountId, { credits, reason: options.reason, validForCycles: options.cycles, idempotencyKey: options.key }),
+      );
+      report(io, options.json, result, () => [
+        result.duplicate
+          ? `${accountId}: key ${options.key} was already used for grant ${result.grantId}; nothing more granted`
+          : `${accountId}: granted ${plural(credits, 'credit')} (grant ${result.grantId}, expires ${formatInstant(result.expiresAt)})`,
+      ]);
+    });
+}
+
+function registerImport(account: Command, io: CliIo): void {
+  account
+    .command('import')
+    .description('start many accounts from a CSV or YAML file; running accounts are skipped, bad rows reported')
+    .argument('<file>', 'accounts.csv (header: accountId,plan,users,trial,cycleAnchor,creditTier,tags,admins) or accounts.yaml')
+    .action(async (file: string) => {
+      const rows = readImportFile(file);
+      const tally = await withCreditsClient(io, (client) => {
+        const interactive = cliDeps(io).interactive ?? process.stderr.isTTY === true;
+        return importAccounts(client, rows, interactive ? barReporter(rows.length) : lineReporter(io));
+      });
+      writeLines(io.stdout, [
+        `${file}: ${plural(tally.rows, 'row')}: ${tally.started} started, ${tally.skipped} skipped (already running), ${tally.failed} failed`,
+      ]);
+      if (tally.failed > 0) {
+        throw new CliFailure(`${plural(tally.failed, 'row')} failed (listed above); fix them and import again: running accounts are skipped`);
+      }
+    });
+}
+
+/** Registers `credits account ...`, `credits usage ...` and `credits call ...` on the program. */
+export function registerAccountCommands(program: Command, io: CliIo): void {
+  const account = program.command('account').description("start, inspect and change customer accounts' AI credits");
+  registerStart(account, io);
+  registerShow(account, io);
+  registerChanges(account, io);
+  registerImport(account, io);
+  registerUsageCommands(program, io);
+  registerCallCommands(program, io);
+}

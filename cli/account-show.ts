@@ -1,0 +1,108 @@
+/**
+ * `credits account show`: an account's summary as billing ops read it, the same facts the
+ * admin's Settings > AI Credits page shows: plan and users, trial, tier and any pending change,
+ * the cycle and its reset date, the balance, live grants, usage by feature, telephony minutes
+ * and the low-credit alert. Money is printed from integer cents, credits with separators.
+ */
+import type { AccountSummary } from '../domain/contract';
+import { formatAmount, formatCount } from '../ruleset';
+import { renderTable } from './text-table';
+
+/** Integer cents as dollars: `12345` as `$123.45`. */
+export function formatCents(cents: number): string {
+  return cents < 0 ? `-$${formatAmount(-cents)}` : `$${formatAmount(cents)}`;
+}
+
+/** An ISO instant as `2026-07-03 00:00 UTC`: minutes are all a billing date needs. */
+export function formatInstant(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC` : iso;
+}
+
+/** A quantity as stored (up to six decimals) without float noise. */
+function formatQuantity(quantity: number): string {
+  return Number.isInteger(quantity) ? formatCount(quantity) : String(Number(quantity.toFixed(6)));
+}
+
+const ALERT_TEXT: Record<AccountSummary['alert'], string> = {
+  ok: 'ok',
+  warning: 'WARNING: 75% or more used and on pace to run out before the reset',
+  exhausted: 'EXHAUSTED: credit-based features are paused until credits are added',
+};
+
+function listOrNone(items: readonly string[]): string {
+  return items.length === 0 ? 'none' : items.join(', ');
+}
+
+function planLine(s: AccountSummary): string {
+  const pending = s.pendingPlan ? ` (changes to ${s.pendingPlan.name} on ${formatInstant(s.pendingPlan.effectiveAt)})` : '';
+  return `${s.plan.name}, ${formatCount(s.users)} user${s.users === 1 ? '' : 's'}${pending}`;
+}
+
+function tierLine(s: AccountSummary): string {
+  const current = s.tier ? `${s.tier.name}: ${formatCents(s.tier.priceCents)}/month for ${formatCount(s.tier.credits)} credits` : 'none';
+  if (!s.pendingTier) return current;
+  const next = s.pendingTier.tier === null ? 'cancelled' : `changes to ${s.pendingTier.tier}`;
+  return `${current} (${next} on ${formatInstant(s.pendingTier.effectiveAt)})`;
+}
+
+/** Label/value lines with the values aligned. */
+function fields(rows: readonly (readonly [string, string])[]): string[] {
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
+}
+
+/** The summary as readable lines. */
+export function formatAccountSummary(s: AccountSummary): string[] {
+  const c = s.credits;
+  const lines = [
+    `Account ${s.accountId}`,
+    ...fields([
+      ['Plan', planLine(s)],
+      ['Trial', s.trial ? 'yes (fixed trial credits; they do not roll over into a paid plan)' : 'no'],
+      ['Credit tier', tierLine(s)],
+      ['Cycle', `#${s.cycle.index}: ${formatInstant(s.cycle.start)} to ${formatInstant(s.cycle.end)} (credits reset ${formatInstant(s.cycle.end)})`],
+      ['Available', `${formatCount(c.available)} credits`],
+      ['Granted', `${formatCount(c.granted)} credits this cycle`],
+      ['Used', `${formatCount(c.used)} credits this cycle`],
+      ['Overdraft', `${formatCount(c.overdraft)} credits`],
+      ['Alert', ALERT_TEXT[s.alert]],
+      ['Telephony', `${formatQuantity(s.telephonyMinutes)} minutes this cycle (billed as telephony, not credits)`],
+      ['Open calls', formatCount(s.openCalls)],
+      ['Features', listOrNone(s.features.map((f) => `${f.feature} ${f.enabled ? 'on' : 'off'}`))],
+      ['Inactive agents', listOrNone(s.inactiveAgents)],
+      ['Tags', listOrNone(s.tags)],
+      ['Admins', listOrNone(s.admins)],
+      ['Rules version', s.rulesVersion],
+      ['As of', formatInstant(s.asOf)],
+    ]),
+    '',
+    'Grants',
+  ];
+  if (s.grants.length === 0) lines.push('  none');
+  else {
+    lines.push(
+      ...renderTable(
+        [{ heading: 'SOURCE' }, { heading: 'LABEL' }, { heading: 'AMOUNT', align: 'right' }, { heading: 'REMAINING', align: 'right' }, { heading: 'EXPIRES' }],
+        s.grants.map((g) => [g.source, g.label, formatCount(g.amount), formatCount(g.remaining), formatInstant(g.expiresAt)]),
+      ),
+    );
+  }
+  lines.push('', 'Usage this cycle');
+  if (s.usage.length === 0) lines.push('  none');
+  else {
+    lines.push(
+      ...renderTable(
+        [
+          { heading: 'FEATURE' },
+          { heading: 'QUANTITY', align: 'right' },
+          { heading: 'CREDITS', align: 'right' },
+          { heading: 'ACCEPTED', align: 'right' },
+          { heading: 'REFUSED', align: 'right' },
+        ],
+        s.usage.map((u) => [u.feature, formatQuantity(u.quantity), formatCount(u.credits), formatCount(u.count), formatCount(u.rejected)]),
+      ),
+    );
+  }
+  return lines;
+}

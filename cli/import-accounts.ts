@@ -1,0 +1,263 @@
+/**
+ * `credits account import FILE`: starts many accounts from a CSV or YAML file. Every row is
+ * read and checked before anything starts (a bad row is reported with its row and line, the
+ * field named in the message); the good rows are then started one by one, accounts already
+ * running are skipped (so a re-import after fixing a row is safe), and one row's failure
+ * never stops the others. Nothing is silently dropped: every row ends started, skipped or
+ * failed, and the tally says how many of each.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { MultiBar, Presets } from 'cli-progress';
+import { CsvError, parse as parseCsv } from 'csv-parse/sync';
+import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
+import { isAccountAlreadyRunningError, type CreditsClient } from '../client';
+import type { AccountStartInput } from '../domain/contract';
+import { checkStartShape } from '../domain/input-problems';
+import { parseInstantOrDate } from '../ruleset';
+import { CliFailure, EXIT_CODES, writeLines } from './io';
+import type { CliIo } from './io';
+import { cliFailureOf } from './temporal-connection';
+
+/** Columns of an import CSV, in the order the example files use. */
+export const IMPORT_COLUMNS = ['accountId', 'plan', 'users', 'trial', 'cycleAnchor', 'creditTier', 'tags', 'admins'] as const;
+type ImportField = (typeof IMPORT_COLUMNS)[number];
+const REQUIRED_COLUMNS: readonly ImportField[] = ['accountId', 'plan', 'users'];
+
+/** One row of the file: where it is, and either the start input or what is wrong with it. */
+export interface ImportRow {
+  /** `row 3 (line 4)` for CSV, `entry 3 (line 12)` for YAML: what a person looks for in an editor. */
+  where: string;
+  accountId?: string;
+  input?: AccountStartInput;
+  error?: string;
+}
+
+/** How one row ended. */
+export type RowOutcome = 'started' | 'skipped' | 'failed';
+
+/** Counts of {@link importAccounts}. */
+export interface ImportTally {
+  rows: number;
+  started: number;
+  skipped: number;
+  failed: number;
+}
+
+/**
+ * The start anchor used when a row (or `account start`) gives none: now, to the whole minute,
+ * so a clock a little ahead of the server's cannot put the anchor in the workflow's future.
+ */
+export function defaultAnchor(nowMs: number = Date.now()): string {
+  return new Date(Math.floor(nowMs / 60_000) * 60_000).toISOString().replace('.000Z', 'Z');
+}
+
+/** An anchor as typed (date or instant) as a UTC instant; undefined when unreadable. */
+export function anchorFrom(text: string): string | undefined {
+  return parseInstantOrDate(text)?.toISOString().replace('.000Z', 'Z');
+}
+
+function asText(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = String(value).trim();
+  return text === '' ? undefined : text;
+}
+
+function asList(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const items = Array.isArray(value) ? value.map((v) => String(v)) : String(value).split(';');
+  const list = items.map((item) => item.trim()).filter((item) => item !== '');
+  return list.length === 0 ? undefined : list;
+}
+
+const TRUE_WORDS = new Set(['true', 'yes', 'y', '1']);
+const FALSE_WORDS = new Set(['false', 'no', 'n', '0']);
+
+/**
+ * A record (CSV strings or YAML values) as a start input, checked with the workflow's own
+ * start validator; returns the problem's message instead when there is one.
+ */
+export function startInputFrom(record: Readonly<Record<string, unknown>>, nowMs: number = Date.now()): { input: AccountStartInput } | { error: string } {
+  const unknown = Object.keys(record).filter((key) => !(IMPORT_COLUMNS as readonly string[]).includes(key));
+  if (unknown.length > 0) return { error: `unknown field(s) ${unknown.join(', ')} (known: ${IMPORT_COLUMNS.join(', ')})` };
+  const users = asText(record.users);
+  if (users === undefined || !/^\d+$/.test(users)) return { error: `users: "${users ?? ''}" is not a whole number of users` };
+  const trialText = asText(record.trial)?.toLowerCase();
+  if (trialText !== undefined && !TRUE_WORDS.has(trialText) && !FALSE_WORDS.has(trialText)) {
+    return { error: `trial: "${trialText}" is not true or false` };
+  }
+  const anchorText = asText(record.cycleAnchor);
+  const cycleAnchor = anchorText === undefined ? defaultAnchor(nowMs) : anchorFrom(anchorText);
+  if (cycleAnchor === undefined) {
+    return { error: `cycleAnchor: "${anchorText ?? ''}" is not a date (2026-06-03) or a UTC instant (2026-06-03T00:00:00Z)` };
+  }
+  const tier = asText(record.creditTier);
+  const input: AccountStartInput = {
+    accountId: asText(record.accountId) ?? '',
+    plan: asText(record.plan) ?? '',
+    users: Number(users),
+    cycleAnchor,
+    ...(trialText === undefined ? {} : { trial: TRUE_WORDS.has(trialText) }),
+    ...(tier === undefined || tier.toLowerCase() === 'none' ? {} : { creditTier: tier }),
+    ...optionalList('tags', asList(record.tags)),
+    ...optionalList('admins', asList(record.admins)),
+  };
+  const problem = checkStartShape(input, nowMs);
+  return problem ? { error: problem.message } : { input };
+}
+
+function optionalList<K extends 'tags' | 'admins'>(key: K, list: string[] | undefined): Partial<Record<K, string[]>> {
+  return list === undefined ? {} : ({ [key]: list } as Partial<Record<K, string[]>>);
+}
+
+function toRow(where: string, record: Readonly<Record<string, unknown>>, nowMs: number): ImportRow {
+  const accountId = asText(record.accountId);
+  const checked = startInputFrom(record, nowMs);
+  return { where, ...(accountId === undefined ? {} : { accountId }), ...checked };
+}
+
+/** Reads an import CSV: header row of {@link IMPORT_COLUMNS} names, `;` between list items. */
+export function readImportCsv(text: string, nowMs: number = Date.now()): ImportRow[] {
+  const found: { line: number; row: (row: number) => ImportRow }[] = [];
+  let header: string[] = [];
+  let records: { record: Record<string, string>; info: { lines: number } }[];
+  try {
+    records = parseCsv(text, {
+      bom: true,
+      columns: (names: string[]) => {
+        header = names.map((name) => name.trim());
+        return header;
+      },
+      skip_empty_lines: true,
+      comment: '#',
+      info: true,
+      // A malformed record (wrong field count, stray quote) becomes that row's error; the
+      // parser goes on with the next one.
+      skip_records_with_error: true,
+      on_skip: (err: CsvError | undefined) => {
+        if (err === undefined) return;
+        const line = typeof err.lines === 'number' ? err.lines : 0;
+        found.push({ line, row: (row) => ({ where: `row ${row} (line ${line})`, error: err.message.replace(/ on line \d+$/, '') }) });
+      },
+    }) as { record: Record<string, string>; info: { lines: number } }[];
+  } catch (err) {
+    throw new CliFailure(`cannot read the CSV: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const unknown = header.filter((name) => !(IMPORT_COLUMNS as readonly string[]).includes(name));
+  const missing = REQUIRED_COLUMNS.filter((name) => !header.includes(name));
+  if (header.length > 0 && (unknown.length > 0 || missing.length > 0)) {
+    const problems = [...unknown.map((name) => `unknown column "${name}"`), ...missing.map((name) => `missing column "${name}"`)];
+    throw new CliFailure(`the CSV header has ${problems.join(', ')}; expected: ${IMPORT_COLUMNS.join(',')}`);
+  }
+  for (const { record, info } of records) {
+    found.push({ line: info.lines, row: (row) => toRow(`row ${row} (line ${info.lines})`, record, nowMs) });
+  }
+  return found.sort((a, b) => a.line - b.line).map((entry, i) => entry.row(i + 1));
+}
+
+/** Reads an import YAML: a list of start objects (or `accounts:` holding one). */
+export function readImportYaml(text: string, nowMs: number = Date.now()): ImportRow[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0];
+    const at = first === undefined ? undefined : lineCounter.linePos(first.pos[0]);
+    throw new CliFailure(`cannot read the YAML${at ? ` (line ${at.line}, column ${at.col})` : ''}: ${first?.message.split('\n')[0] ?? 'syntax error'}`);
+  }
+  let list: unknown = doc.contents;
+  if (isMap(list) && list.has('accounts')) list = list.get('accounts', true);
+  if (!isSeq(list)) throw new CliFailure('the YAML must be a list of accounts (or have an "accounts:" list)');
+  return list.items.map((item, i) => {
+    const line = lineCounter.linePos((item as Node | null)?.range?.[0] ?? 0).line;
+    const where = `entry ${i + 1} (line ${line})`;
+    if (!isMap(item)) return { where, error: 'each entry must be a mapping of start fields (accountId, plan, users, ...)' };
+    return toRow(where, item.toJSON() as Record<string, unknown>, nowMs);
+  });
+}
+
+/** Reads an import file, choosing the format by extension (`.csv`, `.yaml`/`.yml`). */
+export function readImportFile(path: string, nowMs: number = Date.now()): ImportRow[] {
+  const ext = extname(path).toLowerCase();
+  if (ext !== '.csv' && ext !== '.yaml' && ext !== '.yml') {
+    throw new CliFailure(`${path}: cannot tell the format; name the file .csv, .yaml or .yml`, EXIT_CODES.usage);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CliFailure(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(err)}`);
+  }
+  try {
+    return ext === '.csv' ? readImportCsv(text, nowMs) : readImportYaml(text, nowMs);
+  } catch (err) {
+    if (err instanceof CliFailure) throw new CliFailure(`${path}: ${err.message}`, err.exitCode);
+    throw err;
+  }
+}
+
+/** Where per-row progress goes. */
+export interface ImportReporter {
+  row(row: ImportRow, outcome: RowOutcome, detail: string): void;
+  done(): void;
+}
+
+/** Plain lines, one per row: for pipes, CI and tests. Failures go to stderr. */
+export function lineReporter(io: CliIo): ImportReporter {
+  return {
+    row(row, outcome, detail) {
+      const who = row.accountId === undefined ? row.where : `${row.where} ${row.accountId}`;
+      writeLines(outcome === 'failed' ? io.stderr : io.stdout, [`${who}: ${outcome}${detail === '' ? '' : `: ${detail}`}`]);
+    },
+    done() {},
+  };
+}
+
+/** A progress bar on the terminal, with skipped and failed rows logged above it. */
+export function barReporter(total: number, stream: NodeJS.WriteStream = process.stderr): ImportReporter {
+  const bars = new MultiBar(
+    { stream, format: 'importing [{bar}] {value}/{total} rows | {status}', hideCursor: true, clearOnComplete: false },
+    Presets.shades_classic,
+  );
+  const bar = bars.create(total, 0, { status: '' });
+  return {
+    row(row, outcome, detail) {
+      const who = row.accountId === undefined ? row.where : `${row.where} ${row.accountId}`;
+      if (outcome !== 'started') bars.log(`${who}: ${outcome}${detail === '' ? '' : `: ${detail}`}\n`);
+      bar.increment(1, { status: `${who}: ${outcome}` });
+    },
+    done() {
+      bars.stop();
+    },
+  };
+}
+
+/** Starts every good row, skips running accounts, reports every row once. */
+export async function importAccounts(client: CreditsClient, rows: readonly ImportRow[], reporter: ImportReporter): Promise<ImportTally> {
+  const tally: ImportTally = { rows: rows.length, started: 0, skipped: 0, failed: 0 };
+  try {
+    for (const row of rows) {
+      if (row.input === undefined) {
+        tally.failed += 1;
+        reporter.row(row, 'failed', row.error ?? 'unreadable row');
+        continue;
+      }
+      try {
+        await client.startAccount(row.input);
+        tally.started += 1;
+        reporter.row(row, 'started', '');
+      } catch (err) {
+        if (isAccountAlreadyRunningError(err)) {
+          tally.skipped += 1;
+          reporter.row(row, 'skipped', 'already running');
+        } else {
+          tally.failed += 1;
+          const failure = cliFailureOf(err);
+          reporter.row(row, 'failed', failure instanceof Error ? failure.message : String(failure));
+        }
+      }
+    }
+  } finally {
+    reporter.done();
+  }
+  return tally;
+}

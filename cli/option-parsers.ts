@@ -1,0 +1,48 @@
+/**
+ * Shared pieces of the account, usage and call commands: option parsers that make a malformed
+ * value a usage error (exit 2) before anything is sent, and the `--json`-or-lines output.
+ */
+import { InvalidArgumentError } from 'commander';
+import { formatCount } from '../ruleset';
+import { writeLines } from './io';
+import type { CliIo } from './io';
+
+/** Parses a whole number of at least `min` for commander (a bad value is a usage error, exit 2). */
+export function wholeNumber(min: number): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value.trim()) || Number(value) < min) throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
+    return Number(value);
+  };
+}
+
+/** Parses a positive decimal number for commander. */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+/** Parses one of `words` (keys) for commander, as its value. */
+export function oneOf<T>(words: Readonly<Record<string, T>>): (value: string) => T {
+  return (value) => {
+    const found = words[value.toLowerCase()];
+    if (found === undefined) throw new InvalidArgumentError(`expected one of: ${Object.keys(words).join(', ')}`);
+    return found;
+  };
+}
+
+/** Collects a repeatable option's values. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Prints `result` as JSON, or the readable lines. */
+export function report(io: CliIo, json: boolean | undefined, result: unknown, lines: () => string[]): void {
+  if (json === true) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  else writeLines(io.stdout, lines());
+}
+
+/** `3 credits`, `1 user`: a count with its noun. */
+export function plural(count: number, noun: string): string {
+  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
+}

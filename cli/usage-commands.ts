@@ -1,0 +1,72 @@
+/**
+ * `credits usage ...` and `credits call ...`: what product services do through the client
+ * library, from a shell (walkthroughs, support, scripts). A refused usage or an unauthorized
+ * call is a business outcome, printed as such, and exits 1 so a script notices it.
+ */
+import type { Command } from 'commander';
+import { formatCount } from '../ruleset';
+import { CliFailure } from './io';
+import type { CliIo } from './io';
+import { positiveNumber, report } from './option-parsers';
+import { withCreditsClient } from './temporal-connection';
+
+/** Registers `credits usage record` on the program. */
+export function registerUsageCommands(program: Command, io: CliIo): void {
+  const usage = program.command('usage').description('record usage of an AI feature, and export the usage ledger');
+
+  usage
+    .command('record')
+    .description('report usage of a feature (Voice Agent calls go through `credits call`)')
+    .argument('<account>', 'account id')
+    .argument('<feature>', 'feature id, e.g. enrichment or auto-updates')
+    .argument('<quantity>', 'units used (fields, calls, ...)', positiveNumber)
+    .requiredOption('--key <key>', 'idempotency key: repeating it charges nothing again')
+    .option('--user <user>', 'the CRM user who used the feature')
+    .option('--json', 'print the answer as JSON')
+    .action(async (accountId: string, feature: string, quantity: number, options: { key: string; user?: string; json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) =>
+        client.recordUsage(accountId, { feature, quantity, idempotencyKey: options.key, ...(options.user === undefined ? {} : { userId: options.user }) }),
+      );
+      const repeat = result.duplicate ? ` (repeat of key ${options.key}: nothing charged again)` : '';
+      report(io, options.json, result, () => [
+        result.accepted
+          ? `accepted: ${formatCount(result.credits)} credits, balance ${formatCount(result.balance)}${repeat}`
+          : `refused (${result.reason ?? 'unknown reason'}): balance ${formatCount(result.balance)}${repeat}`,
+      ]);
+      if (!result.accepted) throw new CliFailure(`usage refused: ${result.reason ?? 'unknown reason'}`);
+    });
+}
+
+/** Registers `credits call start|end` on the program. */
+export function registerCallCommands(program: Command, io: CliIo): void {
+  const call = program.command('call').description('authorize and end Chloe Voice Agent calls');
+
+  call
+    .command('start')
+    .description('ask to place a Voice Agent call (idempotent by call id)')
+    .argument('<account>', 'account id')
+    .argument('<call>', 'call id')
+    .requiredOption('--agent <agent>', 'voice agent id')
+    .option('--json', 'print the answer as JSON')
+    .action(async (accountId: string, callId: string, options: { agent: string; json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) => client.startCall(accountId, { callId, agentId: options.agent }));
+      report(io, options.json, result, () => [
+        result.authorized
+          ? `call ${callId} authorized (balance ${formatCount(result.balance)})`
+          : `call ${callId} not authorized (${result.reason ?? 'unknown reason'}): balance ${formatCount(result.balance)}`,
+      ]);
+      if (!result.authorized) throw new CliFailure(`call not authorized: ${result.reason ?? 'unknown reason'}`);
+    });
+
+  call
+    .command('end')
+    .description("report a call's end; it is charged in full, even past zero (idempotent by call id)")
+    .argument('<account>', 'account id')
+    .argument('<call>', 'call id')
+    .requiredOption('--minutes <minutes>', 'call length in minutes', positiveNumber)
+    .option('--json', 'print the answer as JSON')
+    .action(async (accountId: string, callId: string, options: { minutes: number; json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) => client.endCall(accountId, { callId, minutes: options.minutes }));
+      report(io, options.json, result, () => [`call ${callId} ended: ${formatCount(result.credits)} credits, balance ${formatCount(result.balance)}`]);
+    });
+}

@@ -1,0 +1,181 @@
+/**
+ * `credits account|usage record|call` commands run in-process against the real workflow on the
+ * time-skipping server: each command's output and exit code, and the messages for unknown
+ * accounts, validator rejections and malformed flags.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { runCli, type CliRun } from '../client/cli-run';
+
+let suite: WorkflowSuite;
+beforeAll(async () => {
+  suite = await workflowSuite();
+});
+afterAll(async () => {
+  await suite?.teardown();
+});
+
+function credits(...args: string[]): Promise<CliRun> {
+  return runCli(args, suite.env.client, suite.taskQueue);
+}
+
+/** A date `days` days ago by both this machine's clock and the server's. */
+async function daysAgo(days: number): Promise<string> {
+  return new Date(Math.min(Date.now(), await suite.now()) - days * 86_400_000).toISOString();
+}
+
+describe('account start and show', () => {
+  it('starts an account with every start field and shows it readably', async () => {
+    const anchor = await daysAgo(3);
+    const started = await credits(
+      'account', 'start', 'cli-acme', '--plan', 'Professional', '--users', '8', '--anchor', anchor,
+      '--tier', 'tier-3', '--tag', 'vip', '--tag', 'emea', '--admin', 'ops@acme.test',
+    );
+    expect(started).toMatchObject({ code: 0, stderr: '' });
+    expect(started.stdout).toMatch(/^started account cli-acme \(workflow ai-credits:cli-acme\)\n {2}Growth, 8 users: 19,000 credits available until /);
+
+    const shown = await credits('account', 'show', 'cli-acme');
+    expect(shown.code).toBe(0);
+    const out = shown.stdout;
+    expect(out).toMatch(/^Account cli-acme\n/);
+    expect(out).toMatch(/ {2}Plan +Growth, 8 users\n/);
+    expect(out).toMatch(/ {2}Trial +no\n/);
+    expect(out).toMatch(/ {2}Credit tier +Tier 3: \$100\.00\/month for 7,000 credits\n/);
+    expect(out).toMatch(/ {2}Cycle +#0: .* UTC to .* UTC \(credits reset .* UTC\)\n/);
+    expect(out).toMatch(/ {2}Available +19,000 credits\n/);
+    expect(out).toMatch(/ {2}Alert +ok\n/);
+    expect(out).toMatch(/ {2}Tags +vip, emea\n/);
+    expect(out).toMatch(/ {2}Admins +ops@acme\.test\n/);
+    expect(out).toMatch(/Grants\n {2}SOURCE +LABEL +AMOUNT +REMAINING +EXPIRES\n/);
+    expect(out).toMatch(/subscription +Tier 3 +7,000 +7,000 /);
+    expect(out).toMatch(/Usage this cycle\n {2}none\n$/);
+
+    const json = await credits('account', 'show', 'cli-acme', '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ accountId: 'cli-acme', users: 8, tier: { id: 'tier-3', priceCents: 10000 }, tags: ['vip', 'emea'] });
+  });
+
+  it('reports an account already running, and changes nothing', async () => {
+    await credits('account', 'start', 'cli-twice', '--plan', 'growth', '--users', '2', '--anchor', await daysAgo(1));
+    const again = await credits('account', 'start', 'cli-twice', '--plan', 'scale', '--users', '9', '--anchor', await daysAgo(1));
+    expect(again).toEqual({ code: 1, stdout: '', stderr: 'credits: account cli-twice is already running\n' });
+  });
+
+  it('rejects an unknown plan with the validator message and code (exit 1)', async () => {
+    const run = await credits('account', 'start', 'cli-platinum', '--plan', 'platinum', '--users', '2', '--anchor', await daysAgo(1));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^credits: rejected: unknown plan "platinum" \(known: solo, essentials, growth, scale\) \[InvalidStartInput\]\n$/);
+  });
+
+  it('treats malformed flags as usage errors (exit 2) and sends nothing', async () => {
+    const users = await credits('account', 'start', 'cli-x', '--plan', 'growth', '--users', 'eight');
+    expect(users.code).toBe(2);
+    expect(users.stderr).toMatch(/--users <n>' argument 'eight' is invalid\. expected a whole number of at least 1/);
+    const anchor = await credits('account', 'start', 'cli-x', '--plan', 'growth', '--users', '2', '--anchor', '2026-02-30');
+    expect(anchor.code).toBe(2);
+    expect(anchor.stderr).toMatch(/expected a date such as 2026-05-03/);
+    expect((await credits('account', 'start', 'cli-x', '--users', '2')).code).toBe(2);
+    expect((await credits('account', 'show', 'cli-x')).code).toBe(1);
+  });
+
+  it('says an account is unknown (exit 1)', async () => {
+    const run = await credits('account', 'show', 'cli-nobody');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('credits: unknown account cli-nobody: no workflow ai-credits:cli-nobody in namespace "default" (start it with `credits account start`)\n');
+  });
+});
+
+describe('account changes', () => {
+  beforeAll(async () => {
+    await credits('account', 'start', 'cli-ops', '--plan', 'essentials', '--users', '2', '--anchor', await daysAgo(2));
+  });
+
+  it('sets users, plan and tier', async () => {
+    expect(await credits('account', 'users', 'cli-ops', '3')).toEqual({ code: 0, stdout: 'cli-ops: 3 users; 1,000 credits granted now\n', stderr: '' });
+    expect((await credits('account', 'plan', 'cli-ops', 'growth')).stdout).toBe('cli-ops: plan growth applies now; 1,500 credits granted\n');
+    expect((await credits('account', 'plan', 'cli-ops', 'solo')).stdout).toBe('cli-ops: plan solo applies at the start of the next cycle\n');
+    expect((await credits('account', 'tier', 'cli-ops', 'tier-2')).stdout).toBe('cli-ops: tier-2 now; charged $50.00, 3,200 credits granted\n');
+    expect((await credits('account', 'tier', 'cli-ops', 'none')).stdout).toBe(
+      'cli-ops: no credit tier from the start of the next cycle; the current tier runs until then\n',
+    );
+    const json = await credits('account', 'users', 'cli-ops', '4', '--json');
+    expect(JSON.parse(json.stdout)).toEqual({ creditsGranted: 1500 });
+    const shown = (await credits('account', 'show', 'cli-ops')).stdout;
+    expect(shown).toMatch(/Plan +Growth, 4 users \(changes to Solo on .* UTC\)/);
+    expect(shown).toMatch(/Credit tier +Tier 2: \$50\.00\/month for 3,200 credits \(cancelled on .* UTC\)/);
+  });
+
+  it('rejects an unknown plan and tier (exit 1, nothing changed)', async () => {
+    const plan = await credits('account', 'plan', 'cli-ops', 'platinum');
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toMatch(/^credits: rejected: unknown plan "platinum" .*\[UnknownPlan\]\n$/);
+    expect((await credits('account', 'tier', 'cli-ops', 'tier-99')).stderr).toMatch(/\[UnknownTier\]/);
+    expect((await credits('account', 'users', 'cli-ops', '0')).code).toBe(2);
+  });
+
+  it('switches features and agents, rejecting unknown features', async () => {
+    expect((await credits('account', 'feature', 'cli-ops', 'enrichment', 'off')).stdout).toBe('cli-ops: enrichment is off\n');
+    expect((await credits('account', 'agent', 'cli-ops', 'agent-7', 'inactive')).stdout).toBe('cli-ops: voice agent agent-7 is inactive\n');
+    const unknown = await credits('account', 'feature', 'cli-ops', 'teleport', 'on');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^credits: rejected: unknown feature "teleport" \[UnknownFeature\]\n$/);
+    expect((await credits('account', 'feature', 'cli-ops', 'voice-agent', 'off')).stderr).toMatch(/\[FeatureNotToggleable\]/);
+    expect((await credits('account', 'feature', 'cli-ops', 'enrichment', 'maybe')).code).toBe(2);
+    const shown = (await credits('account', 'show', 'cli-ops')).stdout;
+    expect(shown).toMatch(/Features +enrichment off/);
+    expect(shown).toMatch(/Inactive agents +agent-7/);
+  });
+
+  it('grants credits once per key', async () => {
+    const first = await credits('account', 'grant', 'cli-ops', '5000', '--reason', 'outage credit', '--key', 'TICKET-1', '--cycles', '2');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^cli-ops: granted 5,000 credits \(grant .+, expires .+ UTC\)\n$/);
+    const again = await credits('account', 'grant', 'cli-ops', '5000', '--reason', 'outage credit', '--key', 'TICKET-1');
+    expect(again.stdout).toMatch(/^cli-ops: key TICKET-1 was already used for grant .+; nothing more granted\n$/);
+    expect((await credits('account', 'grant', 'cli-ops', '5000', '--reason', 'no key')).code).toBe(2);
+    expect((await credits('account', 'show', 'cli-ops')).stdout).toMatch(/manual +outage credit +5,000 +5,000/);
+  });
+});
+
+describe('usage record and calls', () => {
+  beforeAll(async () => {
+    await credits('account', 'start', 'cli-trial', '--plan', 'essentials', '--users', '1', '--trial', '--anchor', await daysAgo(1));
+  });
+
+  it('records usage, recognizes a repeated key, and exits 1 when refused', async () => {
+    expect(await credits('usage', 'record', 'cli-trial', 'enrichment', '1000', '--key', 'k1', '--user', 'ann')).toEqual({
+      code: 0,
+      stdout: 'accepted: 1,000 credits, balance 0\n',
+      stderr: '',
+    });
+    expect((await credits('usage', 'record', 'cli-trial', 'enrichment', '1000', '--key', 'k1')).stdout).toBe(
+      'accepted: 1,000 credits, balance 0 (repeat of key k1: nothing charged again)\n',
+    );
+    const refused = await credits('usage', 'record', 'cli-trial', 'enrichment', '20', '--key', 'k2');
+    expect(refused).toEqual({ code: 1, stdout: 'refused (credits_exhausted): balance 0\n', stderr: 'credits: usage refused: credits_exhausted\n' });
+    const json = await credits('usage', 'record', 'cli-trial', 'chloe-chat', '1', '--key', 'k3', '--json');
+    expect(JSON.parse(json.stdout)).toEqual({ accepted: true, credits: 0, balance: 0, duplicate: false });
+    expect((await credits('account', 'show', 'cli-trial')).stdout).toMatch(/Alert +EXHAUSTED/);
+  });
+
+  it('rejects unknown features, a missing key and a bad quantity', async () => {
+    const unknown = await credits('usage', 'record', 'cli-trial', 'teleport', '1', '--key', 'k9');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^credits: rejected: unknown feature "teleport" \(known: .*\) \[UnknownFeature\]\n$/);
+    expect((await credits('usage', 'record', 'cli-trial', 'voice-agent', '1', '--key', 'k9')).stderr).toMatch(/\[UseCallUpdates\]/);
+    expect((await credits('usage', 'record', 'cli-trial', 'enrichment', '1')).code).toBe(2);
+    expect((await credits('usage', 'record', 'cli-trial', 'enrichment', '-1', '--key', 'k9')).code).toBe(2);
+    expect((await credits('usage', 'record', 'cli-nobody', 'enrichment', '1', '--key', 'k9')).stderr).toMatch(/^credits: unknown account cli-nobody/);
+  });
+
+  it('starts and ends a Voice Agent call, and refuses one at a zero balance', async () => {
+    await credits('account', 'start', 'cli-calls', '--plan', 'essentials', '--users', '1', '--anchor', await daysAgo(1));
+    expect(await credits('call', 'start', 'cli-calls', 'call-1', '--agent', 'chloe')).toEqual({ code: 0, stdout: 'call call-1 authorized (balance 1,000)\n', stderr: '' });
+    expect((await credits('call', 'end', 'cli-calls', 'call-1', '--minutes', '2')).stdout).toBe('call call-1 ended: 40 credits, balance 960\n');
+    expect((await credits('account', 'show', 'cli-calls')).stdout).toMatch(/Telephony +2 minutes this cycle/);
+    const refused = await credits('call', 'start', 'cli-trial', 'call-2', '--agent', 'chloe');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('call call-2 not authorized (credits_exhausted): balance 0\n');
+    expect((await credits('call', 'end', 'cli-calls', 'call-404', '--minutes', '1')).stderr).toMatch(/\[UnknownCall\]/);
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * `credits account import`: reading CSV and YAML with row/line-numbered problems (unit), and
+ * importing against the real workflow on the time-skipping server: bad rows are reported
+ * while the good ones start, the tally adds up, a re-import skips running accounts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { readImportCsv, readImportFile, readImportYaml } from '../../cli/import-accounts';
+import { CliFailure } from '../../cli/io';
+import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { runCli } from '../client/cli-run';
+
+const FIXTURES = join(__dirname, '../fixtures/import');
+const EXAMPLES = join(__dirname, '../../examples');
+const NOW = Date.parse('2026-11-24T12:00:00Z');
+
+describe('reading import files', () => {
+  it('reads CSV rows with their row and line numbers, keeping every malformed row as an error', () => {
+    const rows = readImportFile(join(FIXTURES, 'accounts-with-errors.csv'), NOW);
+    expect(rows.map((r) => [r.where, r.accountId, r.error])).toEqual([
+      ['row 1 (line 2)', 'imp-growth', undefined],
+      ['row 2 (line 3)', 'imp-bad-users', 'users: "eight" is not a whole number of users'],
+      ['row 3 (line 4)', 'imp-unknown-plan', undefined],
+      ['row 4 (line 5)', 'imp-bad-anchor', 'cycleAnchor: "2026-13-01" is not a date (2026-06-03) or a UTC instant (2026-06-03T00:00:00Z)'],
+      ['row 5 (line 6)', undefined, 'Invalid Record Length: columns length is 8, got 2'],
+      ['row 6 (line 7)', 'imp-trial', undefined],
+    ]);
+    expect(rows[0]?.input).toEqual({
+      accountId: 'imp-growth',
+      plan: 'growth',
+      users: 8,
+      cycleAnchor: '2026-05-03T00:00:00Z',
+      creditTier: 'tier-3',
+      admins: ['ops@growth.test'],
+    });
+    expect(rows[5]?.input).toEqual({
+      accountId: 'imp-trial',
+      plan: 'essentials',
+      users: 3,
+      trial: true,
+      cycleAnchor: '2026-06-10T09:30:00Z',
+      tags: ['trial', 'inbound'],
+      admins: ['a@trial.test', 'b@trial.test'],
+    });
+  });
+
+  it('reads YAML entries with their line numbers and checks them with the start validator', () => {
+    const rows = readImportFile(join(FIXTURES, 'accounts-with-errors.yaml'), NOW);
+    expect(rows.map((r) => [r.where, r.accountId, r.error])).toEqual([
+      ['entry 1 (line 2)', 'yimp-scale', undefined],
+      ['entry 2 (line 7)', 'yimp-bad-users', 'users must be an integer of at least 1'],
+      ['entry 3 (line 11)', 'yimp-unknown-plan', undefined],
+      ['entry 4 (line 15)', 'yimp-bad-anchor', 'cycleAnchor: "yesterday" is not a date (2026-06-03) or a UTC instant (2026-06-03T00:00:00Z)'],
+      ['entry 5 (line 19)', 'yimp-trial', undefined],
+    ]);
+    expect(rows[4]?.input).toMatchObject({ plan: 'Startup', trial: true, admins: ['owner@trial.test'] });
+  });
+
+  it('refuses a CSV header with unknown or missing columns before starting anything', () => {
+    expect(() => readImportCsv('accountId,plan,userz\na,growth,1\n', NOW)).toThrow(CliFailure);
+    expect(() => readImportCsv('accountId,plan,userz\na,growth,1\n', NOW)).toThrow(
+      'the CSV header has unknown column "userz", missing column "users"; expected: accountId,plan,users,trial,cycleAnchor,creditTier,tags,admins',
+    );
+  });
+
+  it('reports anchors in the future, unknown YAML fields, and YAML that is not a list', () => {
+    expect(readImportCsv('accountId,plan,users,cycleAnchor\nf,growth,1,2027-01-01\n', NOW)[0]?.error).toMatch(/cycleAnchor 2027-01-01T00:00:00Z is in the future/);
+    expect(readImportYaml('- {accountId: a, plan: growth, users: 1, seats: 4}\n', NOW)[0]?.error).toMatch(/unknown field\(s\) seats/);
+    expect(() => readImportYaml('accountId: a\n', NOW)).toThrow('the YAML must be a list of accounts');
+    expect(() => readImportYaml('- [unclosed\n', NOW)).toThrow(/cannot read the YAML \(line \d+, column \d+\)/);
+  });
+
+  it('reads the example files as the same three good accounts', () => {
+    const csv = readImportFile(join(EXAMPLES, 'accounts.csv'), NOW);
+    const yaml = readImportFile(join(EXAMPLES, 'accounts.yaml'), NOW);
+    expect(csv.map((r) => r.error)).toEqual([undefined, undefined, undefined]);
+    expect(csv.map((r) => r.input)).toEqual(yaml.map((r) => r.input));
+  });
+});
+
+describe('credits account import', () => {
+  let suite: WorkflowSuite;
+  beforeAll(async () => {
+    suite = await workflowSuite();
+  });
+  afterAll(async () => {
+    await suite?.teardown();
+  });
+  const credits = (...args: string[]) => runCli(args, suite.env.client, suite.taskQueue);
+
+  it('starts the good CSV rows, reports each bad one with its row, and skips them all on re-import', async () => {
+    const file = join(FIXTURES, 'accounts-with-errors.csv');
+    const first = await credits('account', 'import', file);
+    expect(first.code).toBe(1);
+    expect(first.stdout.split('\n')).toEqual([
+      'row 1 (line 2) imp-growth: started',
+      'row 6 (line 7) imp-trial: started',
+      `${file}: 6 rows: 2 started, 0 skipped (already running), 4 failed`,
+      '',
+    ]);
+    expect(first.stderr.split('\n')).toEqual([
+      'row 2 (line 3) imp-bad-users: failed: users: "eight" is not a whole number of users',
+      'row 3 (line 4) imp-unknown-plan: failed: rejected: unknown plan "platinum" (known: solo, essentials, growth, scale) [InvalidStartInput]',
+      'row 4 (line 5) imp-bad-anchor: failed: cycleAnchor: "2026-13-01" is not a date (2026-06-03) or a UTC instant (2026-06-03T00:00:00Z)',
+      'row 5 (line 6): failed: Invalid Record Length: columns length is 8, got 2',
+      'credits: 4 rows failed (listed above); fix them and import again: running accounts are skipped',
+      '',
+    ]);
+    const growth = JSON.parse((await credits('account', 'show', 'imp-growth', '--json')).stdout);
+    expect(growth).toMatchObject({ users: 8, tier: { id: 'tier-3' }, admins: ['ops@growth.test'] });
+    expect(JSON.parse((await credits('account', 'show', 'imp-trial', '--json')).stdout)).toMatchObject({ trial: true, tags: ['trial', 'inbound'] });
+
+    const again = await credits('account', 'import', file);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toMatch(/row 1 \(line 2\) imp-growth: skipped: already running\n/);
+    expect(again.stdout).toMatch(/row 6 \(line 7\) imp-trial: skipped: already running\n/);
+    expect(again.stdout).toMatch(/6 rows: 0 started, 2 skipped \(already running\), 4 failed\n$/);
+  });
+
+  it('imports YAML the same way', async () => {
+    const file = join(FIXTURES, 'accounts-with-errors.yaml');
+    const run = await credits('account', 'import', file);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^entry 1 \(line 2\) yimp-scale: started\nentry 5 \(line 19\) yimp-trial: started\n/);
+    expect(run.stdout).toMatch(/5 rows: 2 started, 0 skipped \(already running\), 3 failed\n$/);
+    expect(run.stderr).toMatch(/^entry 2 \(line 7\) yimp-bad-users: failed: users must be an integer of at least 1\n/);
+    expect(run.stderr).toMatch(/entry 3 \(line 11\) yimp-unknown-plan: failed: rejected: unknown plan "gold"/);
+    expect(run.stderr).toMatch(/entry 4 \(line 15\) yimp-bad-anchor: failed: cycleAnchor: "yesterday"/);
+  });
+
+  it('imports the examples cleanly (exit 0), then skips them from the other format', async () => {
+    const yaml = await credits('account', 'import', join(EXAMPLES, 'accounts.yaml'));
+    expect(yaml).toMatchObject({ code: 0, stderr: '' });
+    expect(yaml.stdout).toMatch(/3 rows: 3 started, 0 skipped \(already running\), 0 failed\n$/);
+    const csv = await credits('account', 'import', join(EXAMPLES, 'accounts.csv'));
+    expect(csv).toMatchObject({ code: 0, stderr: '' });
+    expect(csv.stdout).toMatch(/3 rows: 0 started, 3 skipped \(already running\), 0 failed\n$/);
+  });
+
+  it('says which file cannot be read, and refuses an unknown extension as a usage error', async () => {
+    expect(await credits('account', 'import', join(FIXTURES, 'missing.csv'))).toMatchObject({ code: 1, stderr: expect.stringMatching(/cannot read .*missing\.csv: no such file/) });
+    expect((await credits('account', 'import', join(FIXTURES, 'accounts.txt'))).code).toBe(2);
+  });
+});

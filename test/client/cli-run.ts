@@ -1,0 +1,32 @@
+/**
+ * Runs the `credits` CLI in-process, the way bin/credits.js does, with an injected Temporal
+ * client (the test server's) and captured output. Shared by the account, usage and import
+ * command tests.
+ */
+import type { Client } from '@temporalio/client';
+import { main } from '../../cli/main';
+import type { CreditsCliDeps, CreditsCliIo } from '../../cli/temporal-connection';
+
+/** What one run printed and how it ended. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `credits ...args` against `client`, with `taskQueue` passed the way users pass it (CREDITS_TASK_QUEUE). */
+export async function runCli(args: readonly string[], client: Client, taskQueue: string, deps: CreditsCliDeps = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const io: CreditsCliIo = {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    credits: { temporalClient: client, env: { CREDITS_TASK_QUEUE: taskQueue }, interactive: false, ...deps },
+  };
+  const code = await main(['node', 'credits', ...args], io);
+  return { code, stdout, stderr };
+}
