@@ -101,6 +101,11 @@ export interface AccountState {
   openCalls: Record<string, OpenCall>;
   remembered: RememberedAnswer[];
   promotionsGranted: string[];
+  /**
+   * Distinguishes this account's ledger ids from those of an earlier workflow for the same
+   * account id (terminated and started again), whose sequence numbers also began at 1.
+   */
+  epoch: string;
   counters: { entry: number; grant: number; charge: number; alert: number };
   /** Effects not yet confirmed by an activity; kept across continue-as-new so none is lost. */
   outbox: Effect[];
@@ -138,9 +143,10 @@ export class CreditAccount {
   /**
    * Open a new account at `nowMs`: the cycle containing now on the anchor's calendar, with its
    * included or trial credits, its tier (charged), and any promotion whose window is open.
-   * The input must have passed `checkStartShape` and `checkStartAgainstRules`.
+   * The input must have passed `checkStartShape` and `checkStartAgainstRules`. `epoch` is any
+   * id unique to this workflow (its first run id), carried into every ledger and alert id.
    */
-  static open(input: AccountStartInput, rules: Rules, nowMs: number): CreditAccount {
+  static open(input: AccountStartInput, rules: Rules, nowMs: number, epoch: string): CreditAccount {
     const plan = resolvePlan(rules, input.plan);
     if (!plan) throw new AccountStateError(`unknown plan ${input.plan}`);
     const tier = input.creditTier ? resolveTier(rules, input.creditTier) : undefined;
@@ -175,6 +181,7 @@ export class CreditAccount {
       openCalls: {},
       remembered: [],
       promotionsGranted: [],
+      epoch,
       counters: { entry: 0, grant: 0, charge: 0, alert: 0 },
       outbox: [],
     });
@@ -688,8 +695,12 @@ export class CreditAccount {
 
   private charge(tier: TierRule, reason: 'cycle_start' | 'purchase' | 'upgrade', nowMs: number): void {
     const s = this.state;
+    // A cycle's tier charge is keyed by the billing period itself, so the same period is never
+    // billed twice, even by a restarted workflow; purchases and upgrades by this workflow's own count.
     const chargeId =
-      reason === 'cycle_start' ? `${s.accountId}:tier:${s.cycle.index}` : `${s.accountId}:charge:${++s.counters.charge}`;
+      reason === 'cycle_start'
+        ? `${s.accountId}:tier:${s.cycle.start}`
+        : `${s.accountId}:${s.epoch}:charge:${++s.counters.charge}`;
     s.outbox.push({
       type: 'charge',
       charge: {
@@ -730,7 +741,7 @@ export class CreditAccount {
 
   private alert(state: 'warning' | 'exhausted', runOutMs: number | null, nowMs: number): void {
     const s = this.state;
-    const alertId = `${s.accountId}:alert:${s.cycle.index}:${state}:${++s.counters.alert}`;
+    const alertId = `${s.accountId}:${s.epoch}:alert:${s.cycle.index}:${state}:${++s.counters.alert}`;
     s.outbox.push({
       type: 'alert',
       alert: {
@@ -766,7 +777,7 @@ export class CreditAccount {
     const s = this.state;
     const seq = ++s.counters.entry;
     const entry: LedgerEntry = {
-      entryId: `${s.accountId}:${seq}`,
+      entryId: `${s.accountId}:${s.epoch}:${seq}`,
       accountId: s.accountId,
       seq,
       at: iso(nowMs),

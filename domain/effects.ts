@@ -37,7 +37,7 @@ export interface GrantDebit {
 
 /** One append-only ledger entry. Absent fields are omitted (not null) to keep histories small. */
 export interface LedgerEntry {
-  /** Stable id: `<accountId>:<sequence>`; the ledger ignores an id it already holds. */
+  /** Stable id: `<accountId>:<epoch>:<sequence>`; the ledger ignores an id it already holds. */
   entryId: string;
   accountId: string;
   /** Per-account sequence number, strictly increasing. */

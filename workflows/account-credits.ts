@@ -161,7 +161,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     const cycleStart = cycleContaining(input.cycleAnchor, now()).start;
     const startRules = await loadRules({ at: cycleStart });
     rejectIf(checkStartAgainstRules(input, startRules));
-    account = CreditAccount.open(input, startRules, now());
+    account = CreditAccount.open(input, startRules, now(), workflowInfo().firstExecutionRunId.slice(0, 8));
   }
   const acc: CreditAccount = account;
 

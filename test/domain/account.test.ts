@@ -7,7 +7,7 @@ const rules = shippedRules();
 const T0 = Date.parse('2026-06-10T12:00:00.000Z');
 const ANCHOR = '2026-06-03T00:00:00.000Z';
 const open = (over: Partial<AccountStartInput> = {}, now = T0) =>
-  CreditAccount.open({ accountId: 'acme', plan: 'growth', users: 5, cycleAnchor: ANCHOR, ...over }, rules, now);
+  CreditAccount.open({ accountId: 'acme', plan: 'growth', users: 5, cycleAnchor: ANCHOR, ...over }, rules, now, 'e1');
 let key = 0;
 const use = (a: CreditAccount, feature: string, quantity: number, now = T0) =>
   a.recordUsage({ feature, quantity, idempotencyKey: `k${++key}` }, now);

@@ -73,6 +73,7 @@ function openAccount(): { account: CreditAccount; clock: { now: number } } {
     { accountId: 'prop', plan: 'growth', users: 3, cycleAnchor: '2026-05-31T08:00:00.000Z', tags: ['chloe-beta'], admins: ['a@x.io'] },
     rules,
     clock.now,
+    'e1',
   );
   return { account, clock };
 }

@@ -1,0 +1,153 @@
+/**
+ * The production worker: runs the `accountCredits` workflows and their activities.
+ *
+ *   npm run worker
+ *
+ * Settings come from the environment: the Temporal connection through @temporalio/envconfig
+ * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE or
+ * a config file), and the engine's own CREDITS_* variables (see `workerSettingsFromEnv`).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities';
+import type { CreditActivities } from './activities/contract';
+import { projectRoot } from './infra/project-root';
+import { openLedgerStore } from './ledger/open-store';
+import type { LedgerStore } from './ledger/store';
+import { DEFAULT_TASK_QUEUE } from './workflows/messages';
+
+/** Where `npm run build` writes the prebundled workflow code. */
+export const WORKFLOW_BUNDLE_PATH = join(projectRoot(), 'dist', 'workflow-bundle.js');
+
+/** Everything the worker needs besides the connection. */
+export interface WorkerSettings {
+  taskQueue: string;
+  /** Rules file or directory (`CREDITS_RULES`); undefined for the shipped `rules/`. */
+  rulesPath?: string;
+  /** Ledger location (`CREDITS_LEDGER_URL`); undefined for the embedded default. */
+  ledgerUrl?: string;
+  maxConcurrentActivityTaskExecutions: number;
+  maxConcurrentWorkflowTaskExecutions: number;
+}
+
+/** A setting that cannot be used, named with its variable. */
+export class WorkerSettingsError extends Error {
+  /** Stable code. */
+  readonly code = 'invalid_worker_setting';
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new WorkerSettingsError(`${name} must be a whole number of at least 1, got "${raw}"`);
+  return value;
+}
+
+/**
+ * The engine's settings from the environment: `CREDITS_TASK_QUEUE` (default `ai-credits`),
+ * `CREDITS_RULES`, `CREDITS_LEDGER_URL`, `CREDITS_MAX_CONCURRENT_ACTIVITIES` (default 50) and
+ * `CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS` (default 50).
+ */
+export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  return {
+    taskQueue: env.CREDITS_TASK_QUEUE?.trim() || DEFAULT_TASK_QUEUE,
+    rulesPath: env.CREDITS_RULES?.trim() || undefined,
+    ledgerUrl: env.CREDITS_LEDGER_URL?.trim() || undefined,
+    maxConcurrentActivityTaskExecutions: positiveInt(env, 'CREDITS_MAX_CONCURRENT_ACTIVITIES', 50),
+    maxConcurrentWorkflowTaskExecutions: positiveInt(env, 'CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS', 50),
+  };
+}
+
+/**
+ * Workflow code for the worker: the prebundled file when there is one (fast start, and the
+ * code that was tested is the code that runs), else bundled now from source (development).
+ */
+export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (existsSync(WORKFLOW_BUNDLE_PATH)) return { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } };
+  return { workflowsPath: require.resolve('./workflows') };
+}
+
+/** A worker with its ledger, ready to run. */
+export interface CreditsWorker {
+  worker: Worker;
+  store: LedgerStore;
+  activities: CreditActivities;
+  /** Run until shut down (SIGINT/SIGTERM or `worker.shutdown()`), then close the ledger. */
+  run(): Promise<void>;
+}
+
+/**
+ * Create the worker on an open connection. The ledger store can be passed in (the main job
+ * shares one embedded database between the worker and the admin page); otherwise it is
+ * opened from the settings and closed when the worker stops.
+ */
+export async function createCreditsWorker(options: {
+  connection: NativeConnection;
+  namespace: string;
+  settings: WorkerSettings;
+  store?: LedgerStore;
+}): Promise<CreditsWorker> {
+  const { connection, namespace, settings } = options;
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? (await openLedgerStore({ url: settings.ledgerUrl }));
+  const activities = createActivities({ store, rules: settings.rulesPath });
+  const worker = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: settings.taskQueue,
+    ...workflowCodeOptions(),
+    activities,
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions,
+    maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions,
+  });
+  return {
+    worker,
+    store,
+    activities,
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        if (ownsStore) await store.close();
+      }
+    },
+  };
+}
+
+/** Structured logs: one JSON object per line, on stdout. */
+export function installJsonLogger(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' = 'INFO'): void {
+  const logger = new DefaultLogger(level, (entry: LogEntry) => {
+    const { message, level: lvl, timestampNanos, meta } = entry;
+    process.stdout.write(
+      `${JSON.stringify({ time: new Date(Number(timestampNanos / 1_000_000n)).toISOString(), level: lvl, message, ...meta })}\n`,
+    );
+  });
+  Runtime.install({ logger });
+}
+
+/** Connect with the environment's settings and run the worker until a shutdown signal. */
+export async function main(): Promise<void> {
+  installJsonLogger((process.env.CREDITS_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO');
+  const settings = workerSettingsFromEnv();
+  const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
+  const connection = await NativeConnection.connect(connectionOptions);
+  try {
+    const credits = await createCreditsWorker({ connection, namespace, settings });
+    // The runtime turns SIGINT and SIGTERM into a graceful shutdown: polling stops, tasks in
+    // progress finish, then run() resolves and the ledger is closed.
+    await credits.run();
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`worker: ${message}\n`);
+    process.exitCode = 1;
+  });
+}
