@@ -14,6 +14,7 @@ import {
   TASK_QUEUE_ENV,
   type CreditsClientOptions,
 } from '../client';
+import type { LedgerStore } from '../ledger/store';
 import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
 import { CliFailure } from './io';
 import type { CliIo } from './io';
@@ -26,6 +27,8 @@ export interface CreditsCliDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Whether to draw progress bars (default: whether stderr is a terminal). */
   readonly interactive?: boolean;
+  /** Opens the usage ledger for `usage export` (default: from `CREDITS_LEDGER_URL`). */
+  readonly openLedger?: () => Promise<LedgerStore>;
 }
 
 /** The CLI's io, optionally carrying {@link CreditsCliDeps} (`main(argv, io)` passes it through). */

@@ -9,8 +9,9 @@ import { CliFailure } from './io';
 import type { CliIo } from './io';
 import { positiveNumber, report } from './option-parsers';
 import { withCreditsClient } from './temporal-connection';
+import { registerUsageExport } from './usage-export';
 
-/** Registers `credits usage record` on the program. */
+/** Registers `credits usage record|export` on the program. */
 export function registerUsageCommands(program: Command, io: CliIo): void {
   const usage = program.command('usage').description('record usage of an AI feature, and export the usage ledger');
 
@@ -35,6 +36,8 @@ export function registerUsageCommands(program: Command, io: CliIo): void {
       ]);
       if (!result.accepted) throw new CliFailure(`usage refused: ${result.reason ?? 'unknown reason'}`);
     });
+
+  registerUsageExport(usage, io);
 }
 
 /** Registers `credits call start|end` on the program. */

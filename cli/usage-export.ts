@@ -1,0 +1,119 @@
+/**
+ * `credits usage export`: an account's usage ledger as CSV (the "CSV export of usage data" of
+ * Settings > AI Credits), for one billing cycle or a date range, to stdout or a file. It reads
+ * the ledger database directly (`CREDITS_LEDGER_URL`), not Temporal, so it also covers cycles
+ * long gone from the workflow's state.
+ */
+import { createWriteStream } from 'node:fs';
+import { Writable } from 'node:stream';
+import { InvalidArgumentError, type Command } from 'commander';
+import { exportUsageCsv } from '../ledger/csv-export';
+import { isLedgerError } from '../ledger/errors';
+import { LEDGER_URL_ENV, openLedgerStore } from '../ledger/open-store';
+import type { EntryFilter, LedgerStore } from '../ledger/store';
+import { isCalendarDate, parseInstantOrDate } from '../ruleset';
+import { CliFailure, EXIT_CODES, writeLines } from './io';
+import type { CliIo } from './io';
+import { plural, wholeNumber } from './option-parsers';
+import { cliDeps } from './temporal-connection';
+
+const DAY_MS = 86_400_000;
+
+/** `--from`: a date (its midnight UTC) or an instant; entries at or after it. */
+function fromOption(value: string): string {
+  const at = parseInstantOrDate(value);
+  if (at === undefined) throw new InvalidArgumentError('expected a date such as 2026-06-03 or an instant such as 2026-06-03T00:00:00Z');
+  return at.toISOString();
+}
+
+/**
+ * `--to`: an instant (entries before it), or a date meaning that whole day included, as
+ * people say "from June 3 to June 30".
+ */
+function toOption(value: string): string {
+  const at = fromOption(value);
+  return isCalendarDate(value.trim()) ? new Date(Date.parse(at) + DAY_MS).toISOString() : at;
+}
+
+interface ExportOptions {
+  cycle?: number;
+  from?: string;
+  to?: string;
+  allKinds?: boolean;
+  output?: string;
+}
+
+/** Where the CSV goes: a file, or the CLI's stdout. */
+function destination(io: CliIo, output: string | undefined): NodeJS.WritableStream {
+  if (output !== undefined) return createWriteStream(output);
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      io.stdout(chunk.toString());
+      done();
+    },
+  });
+}
+
+function describeRange(o: ExportOptions): string {
+  const parts = [
+    ...(o.cycle === undefined ? [] : [`cycle ${o.cycle}`]),
+    ...(o.from === undefined ? [] : [`from ${o.from}`]),
+    ...(o.to === undefined ? [] : [`before ${o.to}`]),
+  ];
+  return parts.length === 0 ? 'all cycles' : parts.join(', ');
+}
+
+/** Whether the ledger holds anything at all for the account (an unknown id has nothing). */
+async function hasEntries(store: LedgerStore, accountId: string): Promise<boolean> {
+  for await (const entry of store.streamEntries({ accountId }, { pageSize: 1 })) {
+    if (entry !== undefined) return true;
+  }
+  return false;
+}
+
+async function exportCsv(io: CliIo, accountId: string, o: ExportOptions): Promise<void> {
+  const deps = cliDeps(io);
+  const env = deps.env ?? process.env;
+  const store = await (deps.openLedger ?? (() => openLedgerStore({ url: env[LEDGER_URL_ENV] })))();
+  try {
+    if (!(await hasEntries(store, accountId))) {
+      throw new CliFailure(`unknown account ${accountId}: the ledger (${store.label}) has no entries for it`);
+    }
+    const filter: EntryFilter = {
+      accountId,
+      ...(o.cycle === undefined ? {} : { cycleIndex: o.cycle }),
+      ...(o.from === undefined ? {} : { from: o.from }),
+      ...(o.to === undefined ? {} : { to: o.to }),
+    };
+    const { rows } = await exportUsageCsv(store, filter, destination(io, o.output), { allKinds: o.allKinds === true });
+    const where = o.output === undefined ? '' : ` to ${o.output}`;
+    writeLines(io.stderr, [`exported ${plural(rows, 'row')} of ${accountId} (${describeRange(o)})${where}`]);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Registers `credits usage export` under `usage`. */
+export function registerUsageExport(usage: Command, io: CliIo): void {
+  usage
+    .command('export')
+    .description("write an account's usage ledger as CSV, for a billing cycle or a date range (default: all)")
+    .argument('<account>', 'account id')
+    .option('--cycle <n>', 'billing cycle index, as `account show` prints it (#0 is the first)', wholeNumber(0))
+    .option('--from <when>', 'entries at or after this date or instant', fromOption)
+    .option('--to <when>', 'entries before this instant, or up to and including this date', toOption)
+    .option('--all-kinds', 'every entry (grants, expiries, charges, changes), not only usage and calls')
+    .option('--output <file>', 'write the CSV to this file instead of stdout')
+    .action(async (accountId: string, options: ExportOptions) => {
+      if (options.from !== undefined && options.to !== undefined && options.from >= options.to) {
+        throw new CliFailure(`--from ${options.from} is not before --to ${options.to}`, EXIT_CODES.usage);
+      }
+      try {
+        await exportCsv(io, accountId, options);
+      } catch (err) {
+        if (isLedgerError(err)) throw new CliFailure(err.message);
+        if ((err as NodeJS.ErrnoException).syscall === 'open') throw new CliFailure(`cannot write ${options.output ?? 'the CSV'}: ${(err as Error).message}`);
+        throw err;
+      }
+    });
+}

@@ -1,0 +1,130 @@
+/**
+ * `credits usage export`: usage recorded through the CLI reaches the real ledger (a PGlite
+ * database written by the real activities) and comes back out as CSV, by cycle, by date
+ * range, to stdout or a file; unknown accounts and bad ranges are refused clearly.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities';
+import { openLedgerStore } from '../../ledger/open-store';
+import type { LedgerStore } from '../../ledger/store';
+import { startWorker, timeSkippingEnv } from '../helpers/workflow-harness';
+import { runCli } from '../client/cli-run';
+
+let env: TestWorkflowEnvironment;
+let worker: Awaited<ReturnType<typeof startWorker>>;
+let store: LedgerStore;
+let dir: string;
+let cycle0Start: string;
+
+/** The worker's store, lent to the CLI: the CLI closes what it opens, the test closes the store. */
+function lentStore(): LedgerStore {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'close') return async () => undefined;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+function credits(...args: string[]) {
+  return runCli(args, env.client, worker.taskQueue, { openLedger: async () => lentStore() });
+}
+
+/** Waits until the ledger holds `count` usage entries of the account (activities write them in batches). */
+async function usageEntries(accountId: string, count: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    let n = 0;
+    for await (const e of store.streamEntries({ accountId, kinds: ['usage'] })) if (e) n += 1;
+    if (n >= count) return;
+    await env.sleep('1 second');
+  }
+  throw new Error(`ledger never got ${count} usage entries for ${accountId}`);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'credits-export-'));
+  store = await openLedgerStore({ url: `pglite:${join(dir, 'ledger')}` });
+  env = await timeSkippingEnv();
+  worker = await startWorker(env, createActivities({ store, mailer: null, log: { info: () => undefined, warn: () => undefined, error: console.error } }));
+  const now = Math.min(Date.now(), (await env.currentTimeMs()) as number);
+  const anchor = new Date(now - 2 * 86_400_000).toISOString();
+  expect((await credits('account', 'start', 'exp-1', '--plan', 'growth', '--users', '2', '--anchor', anchor)).code).toBe(0);
+  cycle0Start = JSON.parse((await credits('account', 'show', 'exp-1', '--json')).stdout).cycle.start;
+  await credits('usage', 'record', 'exp-1', 'enrichment', '12', '--key', 'first', '--user', 'ann');
+  await credits('usage', 'record', 'exp-1', 'teleport', '1', '--key', 'refused-by-validator');
+  await usageEntries('exp-1', 1);
+  await env.sleep('31 days');
+  await credits('usage', 'record', 'exp-1', 'auto-updates', '3', '--key', 'second', '--user', 'bob');
+  await usageEntries('exp-1', 2);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+  await store?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const HEADER = 'time,account,user,feature,quantity,unit,credits,grant_debited,balance_after,decision,reason,idempotency_key,rules_version,kind,cycle,entry_id';
+
+function csvLines(text: string): string[] {
+  return text.split('\r\n').filter((line) => line !== '');
+}
+
+describe('credits usage export', () => {
+  it('writes every cycle by default: a header, then one row per usage', async () => {
+    const run = await credits('usage', 'export', 'exp-1');
+    expect(run.code).toBe(0);
+    const lines = csvLines(run.stdout);
+    expect(lines[0]).toBe(HEADER);
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^[^,]+,exp-1,ann,enrichment,12,field,12,[^,]*,2988,accepted,,first,[^,]+,usage,0,/);
+    expect(lines[2]).toMatch(/,exp-1,bob,auto-updates,3,call,6,[^,]*,2994,accepted,,second,[^,]+,usage,1,/);
+    expect(run.stderr).toBe('exported 2 rows of exp-1 (all cycles)\n');
+  });
+
+  it('exports one billing cycle', async () => {
+    const first = await credits('usage', 'export', 'exp-1', '--cycle', '0');
+    expect(csvLines(first.stdout).slice(1).map((l) => l.split(',')[3])).toEqual(['enrichment']);
+    const second = await credits('usage', 'export', 'exp-1', '--cycle', '1');
+    expect(csvLines(second.stdout).slice(1).map((l) => l.split(',')[3])).toEqual(['auto-updates']);
+    expect(second.stderr).toBe('exported 1 row of exp-1 (cycle 1)\n');
+  });
+
+  it('exports a date range; a bare --to date includes that whole day', async () => {
+    const day = cycle0Start.slice(0, 10);
+    const endOfFirstCycle = new Date(Date.parse(cycle0Start) + 29 * 86_400_000).toISOString().slice(0, 10);
+    const run = await credits('usage', 'export', 'exp-1', '--from', day, '--to', endOfFirstCycle);
+    expect(csvLines(run.stdout).slice(1).map((l) => l.split(',')[3])).toEqual(['enrichment']);
+    const none = await credits('usage', 'export', 'exp-1', '--from', '2020-01-01', '--to', '2020-01-31');
+    expect(csvLines(none.stdout)).toEqual([HEADER]);
+    expect(none.stderr).toBe('exported 0 rows of exp-1 (from 2020-01-01T00:00:00.000Z, before 2020-02-01T00:00:00.000Z)\n');
+  });
+
+  it('adds grants and other entries with --all-kinds, and writes to a file with --output', async () => {
+    const file = join(dir, 'exp-1.csv');
+    const run = await credits('usage', 'export', 'exp-1', '--all-kinds', '--output', file);
+    expect(run).toMatchObject({ code: 0, stdout: '' });
+    expect(run.stderr).toMatch(new RegExp(`^exported \\d+ rows of exp-1 \\(all cycles\\) to ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n$`));
+    const kinds = csvLines(readFileSync(file, 'utf8')).slice(1).map((l) => l.split(',')[13]);
+    expect(kinds).toContain('grant');
+    expect(kinds.filter((k) => k === 'usage')).toHaveLength(2);
+  });
+
+  it('refuses an unknown account, an unreadable date and an empty range', async () => {
+    expect(await credits('usage', 'export', 'nobody')).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(/^credits: unknown account nobody: the ledger \(PGlite at .*\) has no entries for it\n$/),
+    });
+    expect((await credits('usage', 'export', 'exp-1', '--from', 'June')).code).toBe(2);
+    expect((await credits('usage', 'export', 'exp-1', '--cycle', '-1')).code).toBe(2);
+    const backwards = await credits('usage', 'export', 'exp-1', '--from', '2026-07-01', '--to', '2026-06-01');
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toMatch(/--from 2026-07-01T00:00:00.000Z is not before --to 2026-06-02T00:00:00.000Z/);
+  });
+});
