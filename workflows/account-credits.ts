@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { CreditActivities } from '../activities/contract';
 import type { AccountStartInput } from '../domain/contract';
-import { CreditAccount, rulesFitAccount, type AccountState } from '../domain/account';
+import { AccountStateError, CreditAccount, rulesFitAccount, type AccountState } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import {
   checkChangeCreditTier,
@@ -93,20 +93,34 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     if (check) rejectIf(check());
     return account as CreditAccount;
   };
+  // Run a command on the open account; a broken precondition fails the update (as an
+  // ApplicationFailure with a type), never the workflow task.
+  const guarded = <T>(command: () => T): T => {
+    try {
+      return command();
+    } catch (err) {
+      if (err instanceof AccountStateError) throw ApplicationFailure.nonRetryable(err.message, err.code);
+      throw err;
+    }
+  };
+  const run = async <T>(check: (() => InputProblem | undefined) | undefined, command: (acc: CreditAccount) => T): Promise<T> => {
+    const acc = await opened(check);
+    return guarded(() => command(acc));
+  };
   const now = () => Date.now();
 
   setHandler(
     recordUsageUpdate,
-    async (u) => (await opened(() => checkRecordUsage(u, rules()))).recordUsage(u, now()),
+    async (u) => run(() => checkRecordUsage(u, rules()), (a) => a.recordUsage(u, now())),
     { validator: (u) => rejectIf(checkRecordUsage(u, rules())) },
   );
-  setHandler(startCallUpdate, async (u) => (await opened()).startCall(u, now()), {
+  setHandler(startCallUpdate, async (u) => run(undefined, (a) => a.startCall(u, now())), {
     validator: (u) => rejectIf(checkStartCall(u)),
   });
-  setHandler(endCallUpdate, async (u) => (await opened(() => checkEndCall(u, (id) => account!.knowsCall(id)))).endCall(u, now()), {
+  setHandler(endCallUpdate, async (u) => run(() => checkEndCall(u, (id) => account!.knowsCall(id)), (a) => a.endCall(u, now())), {
     validator: (u) => rejectIf(checkEndCall(u, (id) => account === undefined || account.knowsCall(id))),
   });
-  setHandler(setUsersUpdate, async (u) => (await opened()).setUsers(u.users, now()), {
+  setHandler(setUsersUpdate, async (u) => run(undefined, (a) => a.setUsers(u.users, now())), {
     validator: (u) => rejectIf(checkSetUsers(u)),
   });
   setHandler(
@@ -115,12 +129,11 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       const acc = await opened(() => checkChangePlan(u, rules()));
       // A conversion awaits the rules activity; a second change must not convert twice.
       await condition(() => !converting);
-      if (!acc.state.trial) return acc.changePlan(u.plan, now());
+      if (!acc.state.trial) return guarded(() => acc.changePlan(u.plan, now()));
       converting = true;
       try {
         const current = await loadRules({ at: new Date(now()).toISOString() });
-        const fresh = checkChangePlan(u, current) ? acc.state.rules : current;
-        const result = acc.convertTrial(u.plan, fresh, now());
+        const result = guarded(() => acc.convertTrial(u.plan, checkChangePlan(u, current) ? acc.state.rules : current, now()));
         timingChanged += 1;
         return result;
       } finally {
@@ -131,21 +144,21 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   );
   setHandler(
     changeCreditTierUpdate,
-    async (u) => (await opened(() => checkChangeCreditTier(u, rules()))).changeCreditTier(u.tier, now()),
+    async (u) => run(() => checkChangeCreditTier(u, rules()), (a) => a.changeCreditTier(u.tier, now())),
     { validator: (u) => rejectIf(checkChangeCreditTier(u, rules())) },
   );
   setHandler(
     setFeatureEnabledUpdate,
-    async (u) => (await opened(() => checkSetFeatureEnabled(u, rules()))).setFeatureEnabled(u.feature, u.enabled, now()),
+    async (u) => run(() => checkSetFeatureEnabled(u, rules()), (a) => a.setFeatureEnabled(u.feature, u.enabled, now())),
     { validator: (u) => rejectIf(checkSetFeatureEnabled(u, rules())) },
   );
-  setHandler(setVoiceAgentActiveUpdate, async (u) => (await opened()).setVoiceAgentActive(u.agentId, u.active, now()), {
+  setHandler(setVoiceAgentActiveUpdate, async (u) => run(undefined, (a) => a.setVoiceAgentActive(u.agentId, u.active, now())), {
     validator: (u) => rejectIf(checkSetVoiceAgentActive(u)),
   });
   setHandler(
     grantCreditsUpdate,
     async (u) => {
-      const result = (await opened()).grantCredits(u, now());
+      const result = await run(undefined, (a) => a.grantCredits(u, now()));
       timingChanged += 1;
       return result;
     },
