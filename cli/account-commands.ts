@@ -24,8 +24,8 @@ interface StartOptions {
   trial?: boolean;
   anchor?: string;
   tier?: string;
-  tag: string[];
-  admin: string[];
+  tag?: string[];
+  admin?: string[];
   json?: boolean;
 }
 
@@ -37,8 +37,8 @@ function startInputFromOptions(accountId: string, o: StartOptions): AccountStart
     cycleAnchor: o.anchor ?? defaultAnchor(),
     ...(o.trial === true ? { trial: true } : {}),
     ...(o.tier === undefined || o.tier.toLowerCase() === 'none' ? {} : { creditTier: o.tier }),
-    ...(o.tag.length > 0 ? { tags: o.tag } : {}),
-    ...(o.admin.length > 0 ? { admins: o.admin } : {}),
+    ...(o.tag === undefined ? {} : { tags: o.tag }),
+    ...(o.admin === undefined ? {} : { admins: o.admin }),
   };
 }
 
@@ -56,8 +56,8 @@ function registerStart(account: Command, io: CliIo): void {
       return anchor;
     })
     .option('--tier <tier>', 'AI Credit Subscription tier, e.g. tier-3 (default: none)')
-    .option('--tag <tag>', 'account tag, e.g. chloe-beta (repeatable)', collect, [])
-    .option('--admin <email>', 'admin e-mail for low-credit notices (repeatable)', collect, [])
+    .option('--tag <tag>', 'account tag, e.g. chloe-beta (repeatable)', collect)
+    .option('--admin <email>', 'admin e-mail for low-credit notices (repeatable)', collect)
     .option('--json', 'print the started account as JSON')
     .action(async (accountId: string, options: StartOptions) => {
       const started = await withCreditsClient(io, (client) => client.startAccount(startInputFromOptions(accountId, options)));

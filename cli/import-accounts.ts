@@ -215,7 +215,7 @@ export function lineReporter(io: CliIo): ImportReporter {
 /** A progress bar on the terminal, with skipped and failed rows logged above it. */
 export function barReporter(total: number, stream: NodeJS.WriteStream = process.stderr): ImportReporter {
   const bars = new MultiBar(
-    { stream, format: 'importing [{bar}] {value}/{total} rows | {status}', hideCursor: true, clearOnComplete: false },
+    { stream, format: 'importing [{bar}] {value}/{total} {status}', barsize: 30, hideCursor: true, clearOnComplete: false },
     Presets.shades_classic,
   );
   const bar = bars.create(total, 0, { status: '' });
@@ -223,9 +223,11 @@ export function barReporter(total: number, stream: NodeJS.WriteStream = process.
     row(row, outcome, detail) {
       const who = row.accountId === undefined ? row.where : `${row.where} ${row.accountId}`;
       if (outcome !== 'started') bars.log(`${who}: ${outcome}${detail === '' ? '' : `: ${detail}`}\n`);
-      bar.increment(1, { status: `${who}: ${outcome}` });
+      bar.increment(1, { status: `${row.accountId ?? row.where} ${outcome}` });
     },
     done() {
+      // stop() does not flush lines logged since the last redraw: redraw first, or they are lost.
+      bars.update();
       bars.stop();
     },
   };

@@ -31,9 +31,9 @@ export function oneOf<T>(words: Readonly<Record<string, T>>): (value: string) =>
   };
 }
 
-/** Collects a repeatable option's values. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/** Collects a repeatable option's values (none given: the option stays undefined). */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Prints `result` as JSON, or the readable lines. */

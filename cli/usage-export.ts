@@ -99,7 +99,7 @@ export function registerUsageExport(usage: Command, io: CliIo): void {
     .command('export')
     .description("write an account's usage ledger as CSV, for a billing cycle or a date range (default: all)")
     .argument('<account>', 'account id')
-    .option('--cycle <n>', 'billing cycle index, as `account show` prints it (#0 is the first)', wholeNumber(0))
+    .option('--cycle <n>', 'billing cycle number, as `account show` prints it ("Cycle #5" is 5)', wholeNumber(0))
     .option('--from <when>', 'entries at or after this date or instant', fromOption)
     .option('--to <when>', 'entries before this instant, or up to and including this date', toOption)
     .option('--all-kinds', 'every entry (grants, expiries, charges, changes), not only usage and calls')

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { readImportCsv, readImportFile, readImportYaml } from '../../cli/import-accounts';
+import { Writable } from 'node:stream';
+import { barReporter, readImportCsv, readImportFile, readImportYaml } from '../../cli/import-accounts';
 import { CliFailure } from '../../cli/io';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { runCli } from '../client/cli-run';
@@ -75,6 +76,29 @@ describe('reading import files', () => {
     const yaml = readImportFile(join(EXAMPLES, 'accounts.yaml'), NOW);
     expect(csv.map((r) => r.error)).toEqual([undefined, undefined, undefined]);
     expect(csv.map((r) => r.input)).toEqual(yaml.map((r) => r.input));
+  });
+});
+
+describe('progress on a terminal', () => {
+  it('draws a bar and logs skipped and failed rows above it', () => {
+    let screen = '';
+    const terminal = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          screen += chunk.toString();
+          done();
+        },
+      }),
+      { isTTY: true, columns: 100, rows: 30 },
+    ) as unknown as NodeJS.WriteStream;
+    const reporter = barReporter(3, terminal);
+    reporter.row({ where: 'row 1 (line 2)', accountId: 'a' }, 'started', '');
+    reporter.row({ where: 'row 2 (line 3)', accountId: 'b' }, 'skipped', 'already running');
+    reporter.row({ where: 'row 3 (line 4)' }, 'failed', 'users: "x" is not a whole number of users');
+    reporter.done();
+    expect(screen).toContain('row 2 (line 3) b: skipped: already running\n');
+    expect(screen).toContain('row 3 (line 4): failed: users: "x" is not a whole number of users\n');
+    expect(screen).toMatch(/importing \[[^\]]+\] 3\/3 row 3 \(line 4\) failed/);
   });
 });
 
