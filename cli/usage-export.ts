@@ -111,6 +111,10 @@ export function registerUsageExport(usage: Command, io: CliIo): void {
       try {
         await exportCsv(io, accountId, options);
       } catch (err) {
+        if (isLedgerError(err) && err.code === 'database_locked') {
+          // The main job's worker holds the embedded ledger; its admin page serves the same CSV.
+          throw new CliFailure(`${err.message}; while it runs, the admin page serves this CSV at /accounts/${accountId}/usage.csv`);
+        }
         if (isLedgerError(err)) throw new CliFailure(err.message);
         if ((err as NodeJS.ErrnoException).syscall === 'open') throw new CliFailure(`cannot write ${options.output ?? 'the CSV'}: ${(err as Error).message}`);
         throw err;

@@ -46,13 +46,13 @@ describe('bin/credits.js against a dev server', () => {
     const imported = await credits(['account', 'import', 'examples/accounts.yaml']);
     expect(imported.stderr).toBe('');
     expect(imported.code).toBe(0);
-    expect(imported.stdout).toMatch(/acme-growth: started\n/);
+    expect(imported.stdout).toMatch(/demo-growth: started\n/);
     expect(imported.stdout).toMatch(/examples\/accounts\.yaml: 3 rows: 3 started, 0 skipped \(already running\), 0 failed\n$/);
 
-    const used = await credits(['usage', 'record', 'acme-growth', 'enrichment', '25', '--key', 'demo-1', '--user', 'ann']);
+    const used = await credits(['usage', 'record', 'demo-growth', 'enrichment', '25', '--key', 'demo-1', '--user', 'ann']);
     expect(used).toEqual({ code: 0, stdout: 'accepted: 25 credits, balance 18,975\n', stderr: '' });
 
-    const shown = await credits(['account', 'show', 'acme-growth']);
+    const shown = await credits(['account', 'show', 'demo-growth']);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/Plan +Growth, 8 users\n/);
     expect(shown.stdout).toMatch(/enrichment +25 +25 +1 +0\n/);
@@ -65,7 +65,7 @@ describe('bin/credits.js against a dev server', () => {
     const unknown = await credits(['account', 'show', 'nobody']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^credits: unknown account nobody: no workflow ai-credits:nobody in namespace "default"/);
-    const away = await credits(['account', 'show', 'acme-growth'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    const away = await credits(['account', 'show', 'demo-growth'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
     expect(away).toEqual({
       code: 1,
       stdout: '',
@@ -74,6 +74,6 @@ describe('bin/credits.js against a dev server', () => {
   });
 
   it('exits 2 on a usage error', async () => {
-    expect((await credits(['usage', 'record', 'acme-growth', 'enrichment', 'lots', '--key', 'k'])).code).toBe(2);
+    expect((await credits(['usage', 'record', 'demo-growth', 'enrichment', 'lots', '--key', 'k'])).code).toBe(2);
   });
 });

@@ -115,6 +115,14 @@ describe('credits usage export', () => {
     expect(kinds.filter((k) => k === 'usage')).toHaveLength(2);
   });
 
+  it('says who holds the embedded ledger, and where the same CSV is served meanwhile', async () => {
+    const run = await runCli(['usage', 'export', 'exp-1'], env.client, worker.taskQueue, {
+      env: { CREDITS_LEDGER_URL: `pglite:${join(dir, 'ledger')}` },
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^credits: ledger database PGlite at .* is in use by process \d+ .*; while it runs, the admin page serves this CSV at \/accounts\/exp-1\/usage\.csv\n$/);
+  });
+
   it('refuses an unknown account, an unreadable date and an empty range', async () => {
     expect(await credits('usage', 'export', 'nobody')).toMatchObject({
       code: 1,
