@@ -10,10 +10,12 @@ import { badRequest } from './errors';
 /** Which entries to export. */
 export type CsvRange =
   | { kind: 'cycle'; cycleIndex: number }
+  /** Every cycle (`all=1`). */
+  | { kind: 'all' }
   /** `from` inclusive, `to` exclusive (UTC ISO instants); `label` is what was asked for, for the file name. */
   | { kind: 'range'; from: string; to: string; label: string };
 
-const KNOWN = new Set(['cycle', 'from', 'to']);
+const KNOWN = new Set(['cycle', 'from', 'to', 'all', 'kinds']);
 const DAY_MS = 86_400_000;
 
 /** A single query value; a repeated parameter is a mistake worth saying so. */
@@ -44,6 +46,12 @@ export function parseCsvQuery(query: Record<string, unknown>, currentCycle: numb
   const cycle = single(query, 'cycle');
   const from = single(query, 'from');
   const to = single(query, 'to');
+  const all = single(query, 'all');
+  if (all !== undefined) {
+    if (all !== '1' && all !== 'true') throw badRequest(`all takes 1 (got ${JSON.stringify(all)})`);
+    if (cycle !== undefined || from !== undefined || to !== undefined) throw badRequest('use all=1 alone, without cycle, from or to');
+    return { kind: 'all' };
+  }
   if (cycle !== undefined && (from !== undefined || to !== undefined)) {
     throw badRequest('use either cycle=N or from=DATE&to=DATE, not both');
   }
@@ -65,7 +73,18 @@ export function parseCsvQuery(query: Record<string, unknown>, currentCycle: numb
 
 /** The download's file name: says which account and which entries, safe in a header. */
 export function csvFilename(accountId: string, range: CsvRange): string {
-  const what = range.kind === 'cycle' ? `cycle-${range.cycleIndex}` : range.label;
+  const what = range.kind === 'cycle' ? `cycle-${range.cycleIndex}` : range.kind === 'all' ? 'all-cycles' : range.label;
   // Only characters that need no quoting or encoding in Content-Disposition.
   return `ai-credits-usage-${accountId}-${what}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/**
+ * Whether to export every kind of ledger entry (`kinds=all`: grants, expiries, charges and
+ * changes too), rather than the usage decisions and calls a usage report holds.
+ */
+export function parseCsvKinds(query: Record<string, unknown>): boolean {
+  const kinds = single(query, 'kinds');
+  if (kinds === undefined || kinds === '' || kinds === 'usage') return false;
+  if (kinds === 'all') return true;
+  throw badRequest(`kinds must be usage (the default) or all (got ${JSON.stringify(kinds)})`);
 }

@@ -19,7 +19,7 @@ import { exportUsageCsv } from '../ledger/csv-export';
 import { isLedgerError } from '../ledger/errors';
 import type { EntryFilter, LedgerStore } from '../ledger/store';
 import { defaultRulesPath, type RuleSet } from '../ruleset';
-import { csvFilename, parseCsvQuery } from './csv-query';
+import { csvFilename, parseCsvKinds, parseCsvQuery } from './csv-query';
 import { HttpError, badRequest } from './errors';
 import { displayNames, type DisplayNames } from './names';
 import { accountPage, accountPath, errorPage, indexPage } from './pages';
@@ -211,10 +211,15 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
     const accountId = checkedAccountId(request.params.accountId);
     const summary = await client.summary(accountId);
     const range = parseCsvQuery(request.query, summary.cycle.index);
+    const allKinds = parseCsvKinds(request.query);
     const filter: EntryFilter =
-      range.kind === 'cycle' ? { accountId, cycleIndex: range.cycleIndex } : { accountId, from: range.from, to: range.to };
+      range.kind === 'cycle'
+        ? { accountId, cycleIndex: range.cycleIndex }
+        : range.kind === 'all'
+          ? { accountId }
+          : { accountId, from: range.from, to: range.to };
     const body = new PassThrough();
-    exportUsageCsv(store, filter, body).catch((err: unknown) => {
+    exportUsageCsv(store, filter, body, { allKinds }).catch((err: unknown) => {
       log(`admin page: usage CSV of ${accountId} failed part way; the download was cut off`, err);
       body.destroy(err instanceof Error ? err : new Error(String(err)));
     });

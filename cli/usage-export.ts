@@ -16,6 +16,7 @@ import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
 import { plural, wholeNumber } from './option-parsers';
 import { cliDeps } from './temporal-connection';
+import { runningMainJob } from '../infra/main-job-info';
 
 const DAY_MS = 86_400_000;
 
@@ -93,6 +94,49 @@ async function exportCsv(io: CliIo, accountId: string, o: ExportOptions): Promis
   }
 }
 
+/** The admin server's query for the same export: it takes both ends of a range, so open ends are filled. */
+function adminQuery(o: ExportOptions): URLSearchParams {
+  const q = new URLSearchParams();
+  if (o.cycle !== undefined) q.set('cycle', String(o.cycle));
+  else if (o.from !== undefined || o.to !== undefined) {
+    q.set('from', o.from ?? new Date(0).toISOString());
+    q.set('to', o.to ?? '9999-12-31T00:00:00.000Z');
+  } else q.set('all', '1');
+  if (o.allKinds) q.set('kinds', 'all');
+  return q;
+}
+
+/** Stream the CSV from a running main job's admin server (which holds the embedded ledger). */
+async function exportThroughAdmin(io: CliIo, adminUrl: string, accountId: string, o: ExportOptions): Promise<void> {
+  const url = `${adminUrl}/accounts/${encodeURIComponent(accountId)}/usage.csv?${adminQuery(o).toString()}`;
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new CliFailure(`the main job holds the embedded ledger, but its admin server at ${adminUrl} did not answer: ${(err as Error).message}`);
+  }
+  if (!response.ok || !response.body) {
+    const text = await response.text();
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
+    } catch {
+      // an HTML error page: say the status only
+      message = `${response.status} ${response.statusText}`;
+    }
+    throw new CliFailure(`cannot export ${accountId} through the main job's admin server: ${message}`);
+  }
+  const out = destination(io, o.output);
+  let bytes = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.byteLength;
+    if (!out.write(Buffer.from(chunk).toString())) await new Promise((resolve) => out.once('drain', resolve));
+  }
+  await new Promise<void>((resolve, reject) => (o.output === undefined ? resolve() : out.end((err?: Error | null) => (err ? reject(err) : resolve()))));
+  const where = o.output === undefined ? '' : ` to ${o.output}`;
+  writeLines(io.stderr, [`exported ${plural(bytes, 'byte')} of CSV of ${accountId} (${describeRange(o)}) through the main job at ${adminUrl}${where}`]);
+}
+
 /** Registers `credits usage export` under `usage`. */
 export function registerUsageExport(usage: Command, io: CliIo): void {
   usage
@@ -112,7 +156,9 @@ export function registerUsageExport(usage: Command, io: CliIo): void {
         await exportCsv(io, accountId, options);
       } catch (err) {
         if (isLedgerError(err) && err.code === 'database_locked') {
-          // The main job's worker holds the embedded ledger; its admin page serves the same CSV.
+          // The main job's worker holds the embedded ledger; its admin server serves the same CSV.
+          const mainJob = runningMainJob();
+          if (mainJob) return exportThroughAdmin(io, mainJob.adminUrl, accountId, options);
           throw new CliFailure(`${err.message}; while it runs, the admin page serves this CSV at /accounts/${accountId}/usage.csv`);
         }
         if (isLedgerError(err)) throw new CliFailure(err.message);

@@ -659,7 +659,7 @@ export class CreditAccount {
   private addGrant(source: GrantSource, label: string, amount: number, expiresAt: string, nowMs: number, idempotencyKey?: string): Grant {
     const s = this.state;
     const grant: Grant = {
-      grantId: `${s.accountId}:g${++s.counters.grant}`,
+      grantId: `g${++s.counters.grant}.${s.epoch}`,
       source,
       label,
       amount,

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /**
  * The directory holding the project's package.json, found by walking up from this module.
@@ -14,4 +14,13 @@ export function projectRoot(): string {
     if (parent === dir) throw new Error(`cannot find the project root above ${__dirname}`);
     dir = parent;
   }
+}
+
+/**
+ * The directory for local state (the dev server's database, the embedded ledger, the running
+ * main job's address file): `CREDITS_DATA_DIR`, else `.data` under the project root.
+ */
+export function dataDir(): string {
+  const configured = process.env.CREDITS_DATA_DIR?.trim();
+  return configured ? resolve(configured) : join(projectRoot(), '.data');
 }

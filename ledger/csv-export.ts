@@ -33,6 +33,8 @@ export const CSV_COLUMNS = [
   'kind',
   'cycle',
   'entry_id',
+  'amount_cents',
+  'note',
 ] as const;
 
 /** Kinds exported when neither `filter.kinds` nor `allKinds` says otherwise: usage decisions and calls. */
@@ -68,6 +70,8 @@ export function entryToCsvRow(entry: LedgerEntry): string[] {
     entry.kind,
     String(entry.cycleIndex),
     entry.entryId,
+    text(entry.amountCents),
+    text(entry.note),
   ];
 }
 

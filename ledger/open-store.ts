@@ -3,7 +3,7 @@
  * default (no server to run), or a PostgreSQL server in production, through the same store.
  */
 import { isAbsolute, join, resolve } from 'node:path';
-import { projectRoot } from '../infra/project-root';
+import { dataDir } from '../infra/project-root';
 import { LedgerError } from './errors';
 import { openPgliteClient } from './pglite-client';
 import { openPostgresClient } from './postgres-client';
@@ -21,9 +21,9 @@ export const LEDGER_URL_ENV = 'CREDITS_LEDGER_URL';
 /** Where the ledger lives. */
 export type LedgerLocation = { kind: 'postgres'; url: string } | { kind: 'pglite'; dir: string | null };
 
-/** The default embedded database directory: `.data/ledger` under the project root. */
+/** The default embedded database directory: `ledger` in the data directory (`.data/ledger`). */
 export function defaultLedgerDir(): string {
-  return join(projectRoot(), '.data', 'ledger');
+  return join(dataDir(), 'ledger');
 }
 
 /**

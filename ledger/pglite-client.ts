@@ -4,6 +4,7 @@
  * same SQL as production PostgreSQL. It is single-process: a lock file beside the directory
  * stops a second process (a second worker, the CLI) from opening it and corrupting it.
  */
+import { isProcessAlive } from '../infra/process-alive';
 import { PGlite } from '@electric-sql/pglite';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -29,15 +30,6 @@ function executor(db: PgliteQueryable, label: string): SqlExecutor {
 /** Lock files this process holds, to tell them from stale locks that carry the same pid. */
 const heldLocks = new Set<string>();
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes `<dir>.lock` for this process, replacing a lock left by a process that has died.
@@ -58,7 +50,7 @@ function acquireLock(lockPath: string, label: string): void {
     const held =
       holder === process.pid
         ? heldLocks.has(lockPath)
-        : Number.isSafeInteger(holder) && holder > 0 && isAlive(holder);
+        : Number.isSafeInteger(holder) && holder > 0 && isProcessAlive(holder);
     if (held) {
       throw new LedgerError(
         'database_locked',

@@ -1,23 +1,30 @@
 /**
  * The main job: everything on one machine with embedded defaults.
  *
- *   - the Temporal dev server, persisted under .data/temporal (or the server named by
- *     TEMPORAL_ADDRESS, through @temporalio/envconfig),
+ *   - the Temporal dev server, persisted under .data/temporal (CREDITS_DATA_DIR moves .data), or the server named by
+ *     TEMPORAL_ADDRESS (through @temporalio/envconfig),
  *   - the worker running the account workflows and their activities,
- *   - the embedded ledger database under .data/ledger (or CREDITS_LEDGER_URL),
+ *   - the embedded ledger database under .data/ledger (or CREDITS_LEDGER_URL), shared by the
+ *     worker and the admin page in this one process,
+ *   - the admin page (CREDITS_ADMIN_PORT, default 8787),
+ *   - the demo accounts of examples/accounts.yaml (CREDITS_DEMO_ACCOUNTS to use another file,
+ *     or `none`), started unless already running,
  *
  * then prints where everything is. Ctrl-C stops it all cleanly.
  */
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { DEFAULT_ADMIN_PORT, startAdminServer } from '../admin/server';
+import { CreditsClient } from '../client';
+import { importAccounts, readImportFile, type ImportReporter } from '../cli/import-accounts';
+import { removeMainJobInfo, writeMainJobInfo } from '../infra/main-job-info';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../infra/dev-server';
-import { projectRoot } from '../infra/project-root';
+import { dataDir, projectRoot } from '../infra/project-root';
 import { openLedgerStore } from '../ledger/open-store';
 import { createCreditsWorker, installJsonLogger, workerSettingsFromEnv } from '../worker';
 
-const DATA = join(projectRoot(), '.data');
 
 function say(line = ''): void {
   process.stdout.write(`${line}\n`);
@@ -28,10 +35,10 @@ async function main(): Promise<void> {
   const settings = workerSettingsFromEnv();
   let devServer: DevServer | undefined;
   if (!process.env.TEMPORAL_ADDRESS) {
-    say('Starting the Temporal dev server (data in .data/temporal)...');
+    say(`Starting the Temporal dev server (data in ${join(dataDir(), 'temporal')})...`);
     devServer = await startDevServer({
-      dbFile: join(DATA, 'temporal', 'dev.db'),
-      logFile: join(DATA, 'temporal', 'server.log'),
+      dbFile: join(dataDir(), 'temporal', 'dev.db'),
+      logFile: join(dataDir(), 'temporal', 'server.log'),
     });
     process.env.TEMPORAL_ADDRESS = devServer.address;
   }
@@ -42,32 +49,59 @@ async function main(): Promise<void> {
   const store = await openLedgerStore({ url: settings.ledgerUrl });
   const credits = await createCreditsWorker({ connection: nativeConnection, namespace, settings, store });
   const running = credits.run();
-
+  const creditsClient = new CreditsClient(client, { taskQueue: settings.taskQueue });
+  const admin = await startAdminServer({
+    client: creditsClient,
+    store,
+    port: process.env.CREDITS_ADMIN_PORT ? Number(process.env.CREDITS_ADMIN_PORT) : DEFAULT_ADMIN_PORT,
+    rules: settings.rulesPath,
+  });
   const address = String(connectionOptions.address ?? process.env.TEMPORAL_ADDRESS);
+  writeMainJobInfo({ pid: process.pid, adminUrl: admin.url, temporalAddress: address });
+
+  const demoFile = process.env.CREDITS_DEMO_ACCOUNTS ?? join(projectRoot(), 'examples', 'accounts.yaml');
+  const demoIds: string[] = [];
+  if (demoFile !== 'none') {
+    const reporter: ImportReporter = {
+      row(row, outcome, detail) {
+        if (row.accountId) demoIds.push(row.accountId);
+        say(`  ${row.accountId ?? row.where}: ${outcome}${detail ? ` (${detail})` : ''}`);
+      },
+      done() {},
+    };
+    say(`Demo accounts from ${demoFile}:`);
+    await importAccounts(creditsClient, readImportFile(demoFile), reporter);
+  }
+
   say();
   say('AI credits engine is running.');
   say(`  Temporal server   ${address} (namespace ${namespace})`);
   if (devServer) say(`  Temporal Web UI   ${devServer.uiUrl}`);
   say(`  Worker            task queue ${settings.taskQueue}`);
-  say(`  Ledger            ${settings.ledgerUrl ?? 'embedded, .data/ledger'}`);
+  say(`  Ledger            ${store.label}`);
+  say(`  Admin page        ${admin.url}`);
+  for (const id of demoIds) say(`                    ${admin.url}/accounts/${id}`);
   say();
   say('Start an account from another terminal:');
-  say(`  TEMPORAL_ADDRESS=${address} npx credits account start acme --plan growth --users 5`);
-  say(`  TEMPORAL_ADDRESS=${address} npx credits usage record acme enrichment 25 --key first-use`);
-  say(`  TEMPORAL_ADDRESS=${address} npx credits account show acme`);
+  say(`  export TEMPORAL_ADDRESS=${address}`);
+  say('  npx credits account start acme --plan growth --users 5');
+  say('  npx credits usage record acme enrichment 25 --key first-use');
+  say('  npx credits account show acme');
+  say('  npx credits usage export acme > acme-usage.csv');
   say();
   say('Press Ctrl-C to stop.');
 
   try {
     await running;
   } finally {
+    removeMainJobInfo();
+    await admin.close();
     await connection.close();
     await nativeConnection.close();
     await store.close();
     await devServer?.stop();
     say('Stopped.');
   }
-  void client;
 }
 
 main().catch((err: unknown) => {

@@ -16,12 +16,15 @@ done
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
-# npm packages: reinstall only when the lock file changed since the last install.
-lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+# npm packages, at the versions of package-lock.json: installed again only when it changed.
+# Not `npm ci`: the registry this machine reaches lacks the other platforms' optional builds of
+# @swc/core (a webpack loader of the Temporal worker), so the lock file cannot list them and
+# `npm ci` refuses it as out of sync; `npm install` keeps the locked versions and skips them.
+lock_sum=$(sha256sum package-lock.json package.json | sha256sum | cut -d' ' -f1)
 if [ ! -f node_modules/.setup-lock-sum ] || [ "$(cat node_modules/.setup-lock-sum)" != "$lock_sum" ]; then
   say "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$lock_sum" > node_modules/.setup-lock-sum
+  npm install --no-audit --no-fund --loglevel=error
+  sha256sum package-lock.json package.json | sha256sum | cut -d' ' -f1 > node_modules/.setup-lock-sum
 else
   say "npm packages are current; building"
   npm run --silent build

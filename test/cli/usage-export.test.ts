@@ -69,7 +69,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const HEADER = 'time,account,user,feature,quantity,unit,credits,grant_debited,balance_after,decision,reason,idempotency_key,rules_version,kind,cycle,entry_id';
+const HEADER = 'time,account,user,feature,quantity,unit,credits,grant_debited,balance_after,decision,reason,idempotency_key,rules_version,kind,cycle,entry_id,amount_cents,note';
 
 function csvLines(text: string): string[] {
   return text.split('\r\n').filter((line) => line !== '');

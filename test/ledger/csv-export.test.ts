@@ -77,7 +77,7 @@ describe('CSV export', () => {
     expect(await exportUsageCsv(listStore([entry]), { accountId: 'acme' }, sink)).toEqual({ rows: 1 });
     expect(text()).toBe(
       `${CSV_COLUMNS.join(',')}\r\n` +
-        '2026-06-03T00:07:00.000Z,acme,user-1,enrichment,2,field,4,g-promo:1;g-included:3,9986,accepted,,key-7,rules-v1,usage,0,acme:7\r\n',
+        '2026-06-03T00:07:00.000Z,acme,user-1,enrichment,2,field,4,g-promo:1;g-included:3,9986,accepted,,key-7,rules-v1,usage,0,acme:7,,\r\n',
     );
   });
 

@@ -1,0 +1,101 @@
+/**
+ * The README's walkthrough, as a new user would do it, against real servers: the main job
+ * (worker, embedded ledger, admin page, demo accounts) on a real Temporal dev server, then the
+ * `credits` CLI in separate processes: import the examples, record usage, see the admin page
+ * change, export the CSV (which the CLI gets through the main job, since the embedded ledger
+ * serves one process), and stop cleanly.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { devServerEnv } from '../helpers/workflow-harness';
+import { waitFor } from '../helpers/wait-for';
+import { projectRoot } from '../../infra/project-root';
+import type { MainJobInfo } from '../../infra/main-job-info';
+import type { AccountSummary } from '../../domain/contract';
+
+const root = projectRoot();
+let env: TestWorkflowEnvironment;
+let data: string;
+let job: ChildProcess;
+let output = '';
+let childEnv: NodeJS.ProcessEnv;
+
+const credits = async (...args: string[]) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'bin', 'credits.js'), ...args], { env: childEnv, cwd: root });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+
+beforeAll(async () => {
+  env = await devServerEnv();
+  data = mkdtempSync(join(tmpdir(), 'credits-main-'));
+  childEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: env.address,
+    CREDITS_DATA_DIR: data,
+    CREDITS_ADMIN_PORT: '0',
+    CREDITS_TASK_QUEUE: `main-job-${process.pid}`,
+    SMTP_URL: '',
+  };
+  job = spawn(process.execPath, [join(root, 'dist', 'scripts', 'main-job.js')], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  job.stdout?.on('data', (b: Buffer) => (output += b.toString()));
+  job.stderr?.on('data', (b: Buffer) => (output += b.toString()));
+  await waitFor(() => output.includes('Press Ctrl-C to stop.') || job.exitCode !== null, 'the main job to start', 90_000);
+  if (job.exitCode !== null) throw new Error(`the main job exited: ${output}`);
+}, 120_000);
+
+afterAll(async () => {
+  if (job && job.exitCode === null) job.kill('SIGKILL');
+  await env?.teardown();
+  rmSync(data, { recursive: true, force: true });
+});
+
+describe('the main job and the README walkthrough', () => {
+  it('starts the demo accounts and prints where everything is', () => {
+    expect(output).toMatch(/demo-growth: started/);
+    expect(output).toMatch(/demo-chloe-beta: started/);
+    expect(output).toMatch(/demo-trial: started/);
+    expect(output).toMatch(/Admin page\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(output).toContain(`Temporal server   ${env.address}`);
+  });
+
+  it('imports the examples again as already running, records usage, shows it, exports it, and stops cleanly', async () => {
+    const info = JSON.parse(readFileSync(join(data, 'main-job.json'), 'utf8')) as MainJobInfo;
+
+    const imported = await credits('account', 'import', 'examples/accounts.yaml');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout + imported.stderr).toContain('0 started, 3 skipped (already running), 0 failed');
+
+    const before = (await (await fetch(`${info.adminUrl}/api/accounts/demo-growth`)).json()) as { summary: AccountSummary };
+    const recorded = await credits('usage', 'record', 'demo-growth', 'enrichment', '40', '--key', 'readme-1');
+    expect(recorded.code).toBe(0);
+    expect(recorded.stdout).toContain('accepted: 40 credits');
+
+    const after = (await (await fetch(`${info.adminUrl}/api/accounts/demo-growth`)).json()) as { summary: AccountSummary };
+    expect(after.summary.credits.available).toBe(before.summary.credits.available - 40);
+    const page = await (await fetch(`${info.adminUrl}/accounts/demo-growth`)).text();
+    expect(page).toContain('Enrichment');
+
+    const exported = await waitFor(async () => {
+      const r = await credits('usage', 'export', 'demo-growth');
+      return r.code === 0 && r.stdout.includes('readme-1') ? r : undefined;
+    }, 'the usage row in the exported CSV', 30_000);
+    expect(exported.stdout.split('\r\n')[0]).toMatch(/^time,account,user,feature,quantity/);
+    expect(exported.stderr).toContain('through the main job');
+
+    job.kill('SIGTERM');
+    await waitFor(() => job.exitCode !== null, 'the main job to stop', 30_000);
+    expect(job.exitCode).toBe(0);
+    expect(output).toContain('Stopped.');
+    expect(existsSync(join(data, 'main-job.json'))).toBe(false);
+  }, 120_000);
+});
