@@ -85,11 +85,14 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   let converting = false;
 
   const rules = () => account?.state.rules;
+  const now = () => Date.now();
   // Updates can arrive in the very first activation, before the rules are loaded: their
   // validators then check shape only, and the handler re-checks against the rules.
+  // Usage that arrives once the cycle has ended (in the same activation as the reset timer, or
+  // while the next cycle's rules load) waits for the reset, so it counts in the new cycle.
   const opened = async (check?: () => InputProblem | undefined): Promise<CreditAccount> => {
     updatesThisRun += 1;
-    if (!account) await condition(() => account !== undefined);
+    await condition(() => account !== undefined && now() < Date.parse(account.state.cycle.end));
     if (check) rejectIf(check());
     return account as CreditAccount;
   };
@@ -107,8 +110,6 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     const acc = await opened(check);
     return guarded(() => command(acc));
   };
-  const now = () => Date.now();
-
   setHandler(
     recordUsageUpdate,
     async (u) => run(() => checkRecordUsage(u, rules()), (a) => a.recordUsage(u, now())),

@@ -1,0 +1,43 @@
+/**
+ * The engine's public API, hand-picked: what another TypeScript service or tool imports.
+ *
+ * - Product services: `CreditsClient` (and `connectCreditsClient`) with its errors and guards.
+ * - Anything speaking to an account directly: the message definitions and the wire contract.
+ * - The pricing team's tooling: the rules compiler and loader.
+ * - Operators embedding a worker: `createCreditsWorker` and its settings.
+ */
+export {
+  CreditsClient,
+  connectCreditsClient,
+  CreditsError,
+  CreditsInputError,
+  AccountNotFoundError,
+  AccountAlreadyRunningError,
+  CreditsUnavailableError,
+  isCreditsError,
+  isCreditsInputError,
+  isAccountNotFoundError,
+  isAccountAlreadyRunningError,
+  isCreditsUnavailableError,
+} from './client';
+export type { CreditsClientOptions, CreditsErrorCode } from './client';
+export * from './domain/contract';
+export { INPUT_PROBLEM_CODES, isInputProblemCode, type InputProblemCode } from './domain/input-problems';
+export {
+  WORKFLOW_TYPE,
+  DEFAULT_TASK_QUEUE,
+  accountWorkflowId,
+  recordUsageUpdate,
+  startCallUpdate,
+  endCallUpdate,
+  setUsersUpdate,
+  changePlanUpdate,
+  changeCreditTierUpdate,
+  setFeatureEnabledUpdate,
+  setVoiceAgentActiveUpdate,
+  grantCreditsUpdate,
+  summaryQuery,
+} from './workflows/messages';
+export { compileRules, loadRules, defaultRulesPath, formatDiagnostic, isRulesError, RulesError } from './ruleset';
+export type { Rules, RuleSet, Diagnostic, DiagnosticCode } from './ruleset';
+export { createCreditsWorker, workerSettingsFromEnv, type WorkerSettings } from './worker';
