@@ -5,14 +5,31 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileRules, createRuleSet, defaultRulesPath, type RuleSet } from '../../ruleset';
+import { compileRules, createRuleSet, defaultRulesPath, type RuleSet, type Rules } from '../../ruleset';
 
 const SHIPPED = join(defaultRulesPath(), '2026-06-03.yaml');
 
+function compileVariant(name: string, edit: (text: string) => string): Rules {
+  const compiled = compileRules(edit(readFileSync(SHIPPED, 'utf8')), name);
+  if (!compiled.ok) throw new Error(compiled.diagnostics.map((d) => d.message).join('\n'));
+  return compiled.rules;
+}
+
 /** The shipped rules with the beta promotion moved to start on `date` (YYYY-MM-DD). */
 export function rulesWithPromotionOn(date: string): RuleSet {
-  const text = readFileSync(SHIPPED, 'utf8').replace(/startsOn: 2026-06-03/, `startsOn: ${date}`);
-  const compiled = compileRules(text, 'promotion-variant.yaml');
-  if (!compiled.ok) throw new Error(compiled.diagnostics.map((d) => d.message).join('\n'));
-  return createRuleSet([compiled.rules]);
+  return createRuleSet([compileVariant('promotion-variant.yaml', (t) => t.replace(/startsOn: 2026-06-03/, `startsOn: ${date}`))]);
+}
+
+/**
+ * Two dated versions: the shipped rules, and from `instant` a version where Growth includes
+ * 1,600 credits per user and Tier 3 costs $110 for 7,500 credits.
+ */
+export function rulesWithRepricingAt(instant: string): RuleSet {
+  const repriced = compileVariant('repriced.yaml', (t) =>
+    t
+      .replace(/effectiveFrom: 2026-06-03T00:00:00Z/, `effectiveFrom: ${instant}`)
+      .replace(/(id: growth\n\s+name: Growth\n\s+aliases: \[Professional\]\n\s+creditsPerUser: )1500/, '$11600')
+      .replace('{ id: tier-3, name: Tier 3, priceCents: 10000, credits: 7000 }', '{ id: tier-3, name: Tier 3, priceCents: 11000, credits: 7500 }'),
+  );
+  return createRuleSet([compileVariant('shipped.yaml', (t) => t), repriced]);
 }
