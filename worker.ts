@@ -133,7 +133,15 @@ export async function main(): Promise<void> {
   installJsonLogger((process.env.CREDITS_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO');
   const settings = workerSettingsFromEnv();
   const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
-  const connection = await NativeConnection.connect(connectionOptions);
+  const address = connectionOptions.address ?? 'localhost:7233';
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(connectionOptions);
+  } catch (err) {
+    throw new Error(
+      `cannot reach Temporal at ${address} (namespace ${namespace}): is the server up, and are TEMPORAL_ADDRESS and its TLS/API key settings right? (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
   try {
     const credits = await createCreditsWorker({ connection, namespace, settings });
     // The runtime turns SIGINT and SIGTERM into a graceful shutdown: polling stops, tasks in
