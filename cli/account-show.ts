@@ -74,6 +74,9 @@ export function formatAccountSummary(s: AccountSummary): string[] {
       ['Tags', listOrNone(s.tags)],
       ['Admins', listOrNone(s.admins)],
       ['Rules version', s.rulesVersion],
+      ...(s.parkedEffects > 0
+        ? [['Parked effects', `${formatCount(s.parkedEffects)} refused for good by the ledger, billing or mail; see the worker logs`] as [string, string]]
+        : []),
       ['As of', formatInstant(s.asOf)],
     ]),
     '',

@@ -109,7 +109,22 @@ export interface AccountState {
   counters: { entry: number; grant: number; charge: number; alert: number };
   /** Effects not yet confirmed by an activity; kept across continue-as-new so none is lost. */
   outbox: Effect[];
+  /**
+   * Effects an activity refused for good (a non-retryable failure: input the receiver can never
+   * take). Kept for billing ops to inspect and replay instead of blocking the outbox for ever.
+   */
+  parked?: ParkedEffect[];
 }
+
+/** An effect set aside after a non-retryable failure. */
+export interface ParkedEffect {
+  effect: Effect;
+  at: string;
+  error: string;
+}
+
+/** Most parked effects kept in the state; beyond it the oldest are dropped (they are in the logs). */
+export const MAX_PARKED = 1000;
 
 /** Thrown for a state that cannot take a command: a bug or incompatible rules, never user input. */
 export class AccountStateError extends Error {
@@ -280,6 +295,7 @@ export class CreditAccount {
       tags: [...s.tags],
       admins: [...s.admins],
       rulesVersion: this.rules.version,
+      parkedEffects: s.parked?.length ?? 0,
       asOf: iso(nowMs),
     };
   }
@@ -637,6 +653,13 @@ export class CreditAccount {
   /** Drop the first `count` effects once an activity has confirmed them. */
   ackOutbox(count: number): void {
     this.state.outbox.splice(0, count);
+  }
+
+  /** Set the first `count` effects aside after a non-retryable failure, so the rest can go on. */
+  parkOutbox(count: number, error: string, nowMs: number): void {
+    const parked = (this.state.parked ??= []);
+    for (const effect of this.state.outbox.splice(0, count)) parked.push({ effect, at: iso(nowMs), error });
+    if (parked.length > MAX_PARKED) parked.splice(0, parked.length - MAX_PARKED);
   }
 
   // ---- internals --------------------------------------------------------------------------

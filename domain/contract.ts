@@ -224,6 +224,11 @@ export interface AccountSummary {
   tags: string[];
   admins: string[];
   rulesVersion: string;
+  /**
+   * Ledger entries, charges or alerts that a receiver refused for good (non-retryable), set
+   * aside so the rest keep flowing; non-zero means billing ops should look at the worker logs.
+   */
+  parkedEffects: number;
   /** When this summary was computed (workflow time). */
   asOf: string;
 }

@@ -190,14 +190,22 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       const batch = acc.peekOutbox(LEDGER_BATCH);
       const head = batch[0];
       if (!head) continue;
-      if (head.type === 'ledger') {
-        await effects.appendLedger({ entries: batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined) });
-      } else if (head.type === 'charge') {
-        await effects.chargeTier(head.charge);
-      } else {
-        await effects.sendAlert(head.alert);
+      try {
+        if (head.type === 'ledger') {
+          await effects.appendLedger({ entries: batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined) });
+        } else if (head.type === 'charge') {
+          await effects.chargeTier(head.charge);
+        } else {
+          await effects.sendAlert(head.alert);
+        }
+        acc.ackOutbox(batch.length);
+      } catch (err) {
+        // Retries are unlimited, so only a non-retryable failure lands here: the receiver will
+        // never take this input. Set it aside rather than block every later effect.
+        const error = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
+        log.error('effect refused for good; parked', { accountId: acc.state.accountId, type: head.type, count: batch.length, error });
+        acc.parkOutbox(batch.length, error, now());
       }
-      acc.ackOutbox(batch.length);
     }
   };
   void drainOutbox();

@@ -37,6 +37,7 @@ function summary(extra: Partial<AccountSummary> = {}): AccountSummary {
     tags: [],
     admins: [],
     rulesVersion: rules.version,
+    parkedEffects: 0,
     asOf: '2026-06-05T10:00:00.000Z',
     ...extra,
   };

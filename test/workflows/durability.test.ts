@@ -7,8 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   devServerEnv,
+  timeSkippingEnv,
   fakeActivities,
   startAccount,
   startWorker,
@@ -37,6 +39,36 @@ describe('continue-as-new at a reset', () => {
     expect((await h.describe()).runId).not.toBe(before);
     expect((await h.query(summaryQuery)).openCalls).toBe(1);
     expect(await h.executeUpdate(endCallUpdate, { args: [{ callId: 'long', minutes: 2 }] })).toEqual({ credits: 40, balance: 1460 });
+  });
+});
+
+describe('an effect refused for good', () => {
+  it('is parked, and the effects after it still flow', async () => {
+    const env = await timeSkippingEnv();
+    const acts = fakeActivities();
+    const appendLedger = acts.appendLedger.bind(acts);
+    acts.appendLedger = async (input) => {
+      if (input.entries.some((e) => e.idempotencyKey === 'poison')) {
+        throw ApplicationFailure.nonRetryable('entry refused by the ledger', 'invalid_input');
+      }
+      return appendLedger(input);
+    };
+    const worker = await startWorker(env, acts);
+    try {
+      const anchor = new Date((await env.currentTimeMs()) - 86_400_000).toISOString();
+      const h = await startAccount(env.client, worker.taskQueue, { accountId: 'parked-1', plan: 'growth', users: 1, cycleAnchor: anchor });
+      await untilOpen(h);
+      await waitFor(() => acts.ledger.length >= 2, 'the opening entries');
+      await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'poison' }] });
+      await waitFor(async () => (await h.query(summaryQuery)).parkedEffects === 1, 'the poisoned batch to be parked');
+      await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 2, idempotencyKey: 'fine' }] });
+      await waitFor(() => acts.ledger.some((e) => e.idempotencyKey === 'fine'), 'the next entry in the ledger');
+      expect(acts.ledger.some((e) => e.idempotencyKey === 'poison')).toBe(false);
+      expect((await h.query(summaryQuery)).credits.used).toBe(3);
+    } finally {
+      await worker.stop();
+      await env.teardown();
+    }
   });
 });
 
