@@ -269,15 +269,7 @@ export class CreditAccount {
       pendingTier: s.pendingTier ? { tier: s.pendingTier.tier, effectiveAt: s.cycle.end } : null,
       cycle: { ...s.cycle },
       credits: { available: this.available(), granted: s.cycleGranted, used: s.cycleUsed, overdraft: s.overdraft },
-      grants: s.grants.map((g) => ({
-        grantId: g.grantId,
-        source: g.source,
-        label: g.label,
-        amount: g.amount,
-        remaining: g.remaining,
-        grantedAt: g.grantedAt,
-        expiresAt: g.expiresAt,
-      })),
+      grants: s.grants.map(({ seq: _seq, ...view }) => view),
       usage: Object.entries(s.usage).map(([feature, u]) => ({
         feature,
         quantity: fromMicros(u.micros),

@@ -5,21 +5,11 @@
  * do by hand: it minimises credits lost at expiry.
  */
 import type { GrantSource } from '../ruleset/types';
+import type { GrantView } from './contract';
 import type { GrantDebit } from './effects';
 
-/** One grant of credits. */
-export interface Grant {
-  grantId: string;
-  source: GrantSource;
-  label: string;
-  /** Credits granted. */
-  amount: number;
-  /** Credits not yet consumed. */
-  remaining: number;
-  grantedAt: string;
-  /** The grant is gone at this instant (UTC ISO-8601), whatever remains. */
-  expiresAt: string;
-  /** Creation order, for "oldest first". */
+/** One grant of credits: what the summary shows of it, plus its creation order for "oldest first". */
+export interface Grant extends GrantView {
   seq: number;
 }
 
