@@ -128,20 +128,28 @@ export function installJsonLogger(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' = '
   Runtime.install({ logger });
 }
 
-/** Connect with the environment's settings and run the worker until a shutdown signal. */
-export async function main(): Promise<void> {
-  installJsonLogger((process.env.CREDITS_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO');
-  const settings = workerSettingsFromEnv();
+/**
+ * The worker's connection, from the environment through @temporalio/envconfig.
+ *
+ * @throws Error naming the address and the settings to check when the server cannot be reached.
+ */
+export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string; address: string }> {
   const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
   const address = connectionOptions.address ?? 'localhost:7233';
-  let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect(connectionOptions);
+    return { connection: await NativeConnection.connect(connectionOptions), namespace, address };
   } catch (err) {
     throw new Error(
       `cannot reach Temporal at ${address} (namespace ${namespace}): is the server up, and are TEMPORAL_ADDRESS and its TLS/API key settings right? (${err instanceof Error ? err.message : String(err)})`,
     );
   }
+}
+
+/** Connect with the environment's settings and run the worker until a shutdown signal. */
+export async function main(): Promise<void> {
+  installJsonLogger((process.env.CREDITS_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO');
+  const settings = workerSettingsFromEnv();
+  const { connection, namespace } = await connectWorker();
   try {
     const credits = await createCreditsWorker({ connection, namespace, settings });
     // The runtime turns SIGINT and SIGTERM into a graceful shutdown: polling stops, tasks in

@@ -13,17 +13,14 @@
  * then prints where everything is. Ctrl-C stops it all cleanly.
  */
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { DEFAULT_ADMIN_PORT, startAdminServer } from '../admin/server';
-import { CreditsClient } from '../client';
+import { connectCreditsClient } from '../client';
 import { importAccounts, readImportFile, type ImportReporter } from '../cli/import-accounts';
 import { removeMainJobInfo, writeMainJobInfo } from '../infra/main-job-info';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../infra/dev-server';
 import { dataDir, projectRoot } from '../infra/project-root';
 import { openLedgerStore } from '../ledger/open-store';
-import { createCreditsWorker, installJsonLogger, workerSettingsFromEnv } from '../worker';
+import { connectWorker, createCreditsWorker, installJsonLogger, workerSettingsFromEnv, type WorkerSettings } from '../worker';
 
 
 function say(line = ''): void {
@@ -42,21 +39,26 @@ async function main(): Promise<void> {
     });
     process.env.TEMPORAL_ADDRESS = devServer.address;
   }
-  const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
-  const nativeConnection = await NativeConnection.connect(connectionOptions);
-  const connection = await Connection.connect(connectionOptions);
-  const client = new Client({ connection, namespace });
+  // The dev server is a child process that would outlive a start-up failure: stop it whatever happens.
+  try {
+    await runOn(settings, devServer?.uiUrl);
+  } finally {
+    await devServer?.stop();
+  }
+}
+
+async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Promise<void> {
+  const { connection: nativeConnection, namespace, address } = await connectWorker();
+  const { client: creditsClient, close: closeClient } = await connectCreditsClient();
   const store = await openLedgerStore({ url: settings.ledgerUrl });
   const credits = await createCreditsWorker({ connection: nativeConnection, namespace, settings, store });
   const running = credits.run();
-  const creditsClient = new CreditsClient(client, { taskQueue: settings.taskQueue });
   const admin = await startAdminServer({
     client: creditsClient,
     store,
     port: process.env.CREDITS_ADMIN_PORT ? Number(process.env.CREDITS_ADMIN_PORT) : DEFAULT_ADMIN_PORT,
     rules: settings.rulesPath,
   });
-  const address = String(connectionOptions.address ?? process.env.TEMPORAL_ADDRESS);
   writeMainJobInfo({ pid: process.pid, adminUrl: admin.url, temporalAddress: address });
 
   const demoFile = process.env.CREDITS_DEMO_ACCOUNTS ?? join(projectRoot(), 'examples', 'accounts.yaml');
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
   say();
   say('AI credits engine is running.');
   say(`  Temporal server   ${address} (namespace ${namespace})`);
-  if (devServer) say(`  Temporal Web UI   ${devServer.uiUrl}`);
+  if (webUiUrl) say(`  Temporal Web UI   ${webUiUrl}`);
   say(`  Worker            task queue ${settings.taskQueue}`);
   say(`  Ledger            ${store.label}`);
   say(`  Admin page        ${admin.url}`);
@@ -96,10 +98,9 @@ async function main(): Promise<void> {
   } finally {
     removeMainJobInfo();
     await admin.close();
-    await connection.close();
+    await closeClient();
     await nativeConnection.close();
     await store.close();
-    await devServer?.stop();
     say('Stopped.');
   }
 }
