@@ -21,7 +21,7 @@ export {
   isCreditsUnavailableError,
 } from './client';
 export type { CreditsClientOptions, CreditsErrorCode } from './client';
-export * from './domain/contract';
+export * from './domain/wire-contract';
 export { INPUT_PROBLEM_CODES, isInputProblemCode, type InputProblemCode } from './domain/input-problems';
 export {
   WORKFLOW_TYPE,
@@ -38,6 +38,6 @@ export {
   grantCreditsUpdate,
   summaryQuery,
 } from './workflows/messages';
-export { compileRules, loadRules, defaultRulesPath, formatDiagnostic, isRulesError, RulesError } from './ruleset';
+export { compileRules, loadRuleSet, defaultRulesPath, formatDiagnostic, isRulesError, RulesError } from './ruleset';
 export type { Rules, RuleSet, Diagnostic, DiagnosticCode } from './ruleset';
 export { createCreditsWorker, workerSettingsFromEnv, type WorkerSettings } from './worker';

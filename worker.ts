@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
-import type { CreditActivities } from './activities/contract';
+import type { CreditActivities } from './activities/credit-activities';
 import { projectRoot } from './infra/project-root';
 import { openLedgerStore } from './ledger/open-store';
 import type { LedgerStore } from './ledger/store';

@@ -4,7 +4,7 @@
  * Content-Security-Policy can forbid inline styles, and a screenshot shows exactly what the
  * server computed.
  */
-import type { AlertState } from '../domain/contract';
+import type { AlertState } from '../domain/wire-contract';
 import { formatCredits } from './format';
 import { html, type SafeHtml } from './html';
 import { BANNER_COLOURS, BAR_COLOUR } from './styles';

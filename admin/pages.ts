@@ -3,7 +3,7 @@
  * "Viewing Your Usage" and "Low-Credit Notifications"), the index and the error page. Pure
  * functions of the data they are given, so they are tested without a server.
  */
-import type { AccountSummary, FeatureUsageView } from '../domain/contract';
+import type { AccountSummary, FeatureUsageView } from '../domain/wire-contract';
 import type { InAppNotification } from '../ledger/store';
 import { formatUtc, renderAlertMessage } from '../notify/alert-message';
 import { formatPrice } from '../ruleset';

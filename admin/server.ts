@@ -11,14 +11,12 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { RULES_PATH_ENV } from '../activities';
-import { reloadingRuleSet } from '../activities/rules-source';
 import { isAccountNotFoundError, isCreditsUnavailableError, type CreditsClient } from '../client';
-import type { AccountSummary } from '../domain/contract';
+import type { AccountSummary } from '../domain/wire-contract';
 import { exportUsageCsv } from '../ledger/csv-export';
 import { isLedgerError } from '../ledger/errors';
 import type { EntryFilter, LedgerStore } from '../ledger/store';
-import { defaultRulesPath, type RuleSet } from '../ruleset';
+import { ruleSetSource, type RuleSet, type RulesOption } from '../ruleset';
 import { csvFilename, parseCsvKinds, parseCsvQuery } from './csv-query';
 import { HttpError, badRequest } from './errors';
 import { displayNames, type DisplayNames } from './names';
@@ -39,7 +37,7 @@ export interface AdminServerOptions {
    * Where display names (features, tiers) come from: a rules path (reloaded when it changes),
    * a rule set, or a function returning one. Default `CREDITS_RULES`, else the shipped rules.
    */
-  rules?: string | RuleSet | (() => RuleSet);
+  rules?: RulesOption;
   /** Most notifications shown on the page and in the JSON, newest first. Default 50. */
   notificationLimit?: number;
   /** Where unexpected errors are logged. Default `console.error`. */
@@ -136,15 +134,12 @@ function checkedAccountId(id: string): string {
 
 /** The current rule set, or undefined (logged once per failure) when the rules cannot be read. */
 function rulesSource(rules: AdminServerOptions['rules'], log: (message: string, error?: unknown) => void): () => RuleSet | undefined {
-  let current: (() => RuleSet) | undefined = typeof rules === 'function' ? rules : typeof rules === 'object' ? () => rules : undefined;
-  const path = typeof rules === 'string' ? rules : undefined;
+  let current: (() => RuleSet) | undefined;
   let failing = false;
   return () => {
     try {
       // Resolved on first use, inside the guard: even finding the default path can fail.
-      current ??= reloadingRuleSet(path ?? process.env[RULES_PATH_ENV] ?? defaultRulesPath(), {
-        onReloadError: (err) => log('admin page: rules changed on disk but failed to load; using the previous rules', err),
-      });
+      current ??= ruleSetSource(rules, (err) => log('admin page: rules changed on disk but failed to load; using the previous rules', err));
       const ruleSet = current();
       failing = false;
       return ruleSet;

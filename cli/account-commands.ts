@@ -5,12 +5,13 @@
  * readable lines (`--json` prints the workflow's answer as is, for scripts).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { AccountStartInput } from '../domain/contract';
+import type { AccountStartInput } from '../domain/wire-contract';
 import { formatCount } from '../ruleset';
 import { formatAccountSummary, formatCents, formatInstant } from './account-show';
 import { anchorFrom, barReporter, defaultAnchor, importAccounts, lineReporter, readImportFile } from './import-accounts';
 import { CliFailure, writeLines } from './io';
-import { collect, oneOf, plural, report, wholeNumber } from './option-parsers';
+import { collect, oneOf, plural, wholeNumber } from './option-parsers';
+import { report } from './io';
 import type { CliIo } from './io';
 import { cliDeps, withCreditsClient } from './temporal-connection';
 import { registerCallCommands, registerUsageCommands } from './usage-commands';

@@ -4,7 +4,7 @@
  * the cycle and its reset date, the balance, live grants, usage by feature, telephony minutes
  * and the low-credit alert. Money is printed from integer cents, credits with separators.
  */
-import type { AccountSummary } from '../domain/contract';
+import type { AccountSummary } from '../domain/wire-contract';
 import { formatAmount, formatCount } from '../ruleset';
 import { renderTable } from './text-table';
 

@@ -12,7 +12,7 @@ import { MultiBar, Presets } from 'cli-progress';
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { isAccountAlreadyRunningError, type CreditsClient } from '../client';
-import type { AccountStartInput } from '../domain/contract';
+import type { AccountStartInput } from '../domain/wire-contract';
 import { checkStartShape } from '../domain/input-problems';
 import { parseInstantOrDate } from '../ruleset';
 import { CliFailure, EXIT_CODES, writeLines } from './io';

@@ -37,3 +37,9 @@ export class CliFailure extends Error {
 export function writeLines(write: (text: string) => void, lines: readonly string[]): void {
   if (lines.length > 0) write(`${lines.join('\n')}\n`);
 }
+
+/** Prints `result` as JSON, or the readable lines. */
+export function report(io: CliIo, json: boolean | undefined, result: unknown, lines: () => string[]): void {
+  if (json === true) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  else writeLines(io.stdout, lines());
+}

@@ -1,11 +1,9 @@
 /**
- * Shared pieces of the account, usage and call commands: option parsers that make a malformed
- * value a usage error (exit 2) before anything is sent, and the `--json`-or-lines output.
+ * Option parsers of the account, usage and call commands: a malformed value is a usage error
+ * (exit 2) before anything is sent.
  */
 import { InvalidArgumentError } from 'commander';
 import { formatCount } from '../ruleset';
-import { writeLines } from './io';
-import type { CliIo } from './io';
 
 /** Parses a whole number of at least `min` for commander (a bad value is a usage error, exit 2). */
 export function wholeNumber(min: number): (value: string) => number {
@@ -34,12 +32,6 @@ export function oneOf<T>(words: Readonly<Record<string, T>>): (value: string) =>
 /** Collects a repeatable option's values (none given: the option stays undefined). */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-/** Prints `result` as JSON, or the readable lines. */
-export function report(io: CliIo, json: boolean | undefined, result: unknown, lines: () => string[]): void {
-  if (json === true) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
-  else writeLines(io.stdout, lines());
 }
 
 /** `3 credits`, `1 user`: a count with its noun. */

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, relative } from 'node:path';
 import type { Command } from 'commander';
-import { defaultRulesPath, describeRulesChanges, loadRules, parseInstantOrDate } from '../ruleset';
+import { defaultRulesPath, describeRulesChanges, loadRuleSet, parseInstantOrDate } from '../ruleset';
 import type { RuleSet, Rules } from '../ruleset';
 import { plural } from '../ruleset/wording';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
@@ -49,7 +49,7 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
     .description('check a rules file or directory; lists every problem as path:line:col code: message')
     .argument('[path]', 'rules file or directory (default: the shipped rules/)')
     .action((path: string | undefined) => {
-      const set = loadRules(path ?? shippedRulesPath());
+      const set = loadRuleSet(path ?? shippedRulesPath());
       writeLines(io.stdout, [
         ...set.versions.map((v) => `valid: ${v.source} (version ${v.version}, in force from ${v.effectiveFrom})`),
         `${plural(set.versions.length, 'rules version')} checked, no problems`,
@@ -63,7 +63,7 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
     .option('--at <date>', 'explain the version in force at this date or instant (default: now)')
     .option('--json', 'print the compiled rules as JSON instead of tables')
     .action((path: string | undefined, options: { at?: string; json?: boolean }) => {
-      const set = loadRules(path ?? shippedRulesPath());
+      const set = loadRuleSet(path ?? shippedRulesPath());
       const { rules: chosen, context } = chooseVersion(set, options.at);
       if (options.json === true) io.stdout(`${JSON.stringify(chosen, null, 2)}\n`);
       else writeLines(io.stdout, explainRules(chosen, context));
@@ -75,8 +75,8 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
     .argument('<old>', 'rules file or directory before the change')
     .argument('<new>', 'rules file or directory after the change')
     .action((oldPath: string, newPath: string) => {
-      const before = loadRules(oldPath).latest;
-      const after = loadRules(newPath).latest;
+      const before = loadRuleSet(oldPath).latest;
+      const after = loadRuleSet(newPath).latest;
       const changes = describeRulesChanges(before, after);
       const effective =
         before.effectiveFrom === after.effectiveFrom ? [] : [`  in force from ${before.effectiveFrom} -> ${after.effectiveFrom}`];

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { formatCount } from '../ruleset';
 import { CliFailure } from './io';
 import type { CliIo } from './io';
-import { positiveNumber, report } from './option-parsers';
+import { positiveNumber } from './option-parsers';
+import { report } from './io';
 import { withCreditsClient } from './temporal-connection';
 import { registerUsageExport } from './usage-export';
 

@@ -40,7 +40,7 @@ import type {
   SetVoiceAgentActiveResult,
   StartCallInput,
   StartCallResult,
-} from '../domain/contract';
+} from '../domain/wire-contract';
 import {
   checkChangeCreditTier,
   checkChangePlan,

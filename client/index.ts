@@ -25,7 +25,7 @@ export type { CreditsErrorCode } from './errors';
 export { DEFAULT_RETRY_POLICY, isTransientTemporalError } from './retry';
 export type { RetryPolicy } from './retry';
 /** The wire contract's types, re-exported so a service needs one import. */
-export * from '../domain/contract';
+export * from '../domain/wire-contract';
 export { INPUT_PROBLEM_CODES, isInputProblemCode } from '../domain/input-problems';
 export type { InputProblemCode } from '../domain/input-problems';
 export { accountWorkflowId, DEFAULT_TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/messages';

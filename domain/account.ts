@@ -23,10 +23,10 @@ import type {
   StartCallResult,
   UsageRejection,
   CallRejection,
-} from './contract';
+} from './wire-contract';
 import type { Effect, LedgerEntry } from './effects';
 import { cycleAt, cycleContaining } from './calendar';
-import { featureById, includedCredits, planById, planIncludes, resolvePlan, resolveTier } from './catalog';
+import { featureById, includedCredits, planById, planIncludes, resolvePlan, resolveTier } from '../ruleset/catalog';
 import { creditsForQuantity, fromMicros, toMicros } from './pricing';
 import { debitGrants, nextExpiryMs, partitionExpired, remainingCredits, type Grant } from './grants';
 import { projectAlert } from './alerts';

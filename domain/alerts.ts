@@ -5,7 +5,7 @@
  * warning; one who burned 75% in the first week does.
  */
 import type { AlertRules } from '../ruleset/types';
-import type { AlertState } from './contract';
+import type { AlertState } from './wire-contract';
 
 /** The numbers the projection reads. */
 export interface BurnDown {

@@ -58,18 +58,3 @@ export function cycleContaining(anchor: string, atMs: number): CycleWindow {
   while (cycleStartMs(anchor, offset + 1) <= atMs) offset += 1;
   return cycleAt(anchor, offset);
 }
-
-/**
- * Whether a string is a UTC ISO-8601 instant this engine accepts: a full date and time with
- * `Z` or an explicit offset, that parses to a real instant (no Feb 30th).
- */
-export function isIsoInstant(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.exec(value);
-  if (!m) return false;
-  const ms = Date.parse(value);
-  if (!Number.isFinite(ms)) return false;
-  const [, y, mo, d] = m;
-  // Date.parse rolls Feb 30th over into March; a real date has no such day.
-  return Number(d) <= daysInMonth(Number(y), Number(mo) - 1);
-}

@@ -6,7 +6,7 @@
  * is recognised by its receiver and never bills, writes or notifies twice.
  */
 import type { GrantSource } from '../ruleset/types';
-import type { AlertState, UsageRejection, CallRejection } from './contract';
+import type { AlertState, UsageRejection, CallRejection } from './wire-contract';
 
 /** Kinds of ledger entry. */
 export const LEDGER_KINDS = [

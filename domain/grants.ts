@@ -5,7 +5,7 @@
  * do by hand: it minimises credits lost at expiry.
  */
 import type { GrantSource } from '../ruleset/types';
-import type { GrantView } from './contract';
+import type { GrantView } from './wire-contract';
 import type { GrantDebit } from './effects';
 
 /** One grant of credits: what the summary shows of it, plus its creation order for "oldest first". */

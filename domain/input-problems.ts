@@ -15,9 +15,9 @@ import type {
   SetUsersInput,
   SetVoiceAgentActiveInput,
   StartCallInput,
-} from './contract';
-import { featureById, resolvePlan, resolveTier } from './catalog';
-import { isIsoInstant } from './calendar';
+} from './wire-contract';
+import { featureById, resolvePlan, resolveTier } from '../ruleset/catalog';
+import { isIsoInstant } from '../ruleset/instant';
 import { isValidQuantity } from './pricing';
 
 /** Stable codes of malformed input; each is the `type` of the ApplicationFailure that rejects it. */

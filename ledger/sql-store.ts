@@ -3,14 +3,15 @@
  * Idempotency lives in the database (primary keys and `ON CONFLICT DO NOTHING`), not in
  * memory, so it holds across retries, worker restarts and several workers.
  */
-import type { FeatureUsageView } from '../domain/contract';
+import type { FeatureUsageView } from '../domain/wire-contract';
 import type { AlertNotice, ChargeRequest, LedgerEntry } from '../domain/effects';
 import { LEDGER_KINDS } from '../domain/effects';
 import { LedgerError } from './errors';
 import { migrate } from './schema';
 import type { SqlClient, SqlExecutor } from './sql-client';
 import { CHARGE_TABLE, ENTRY_TABLE, NOTIFICATION_TABLE } from './tables';
-import { decodeRow, insertSql, isIsoInstant, selectList, validateRecord } from './table-spec';
+import { isIsoInstant } from '../ruleset/instant';
+import { decodeRow, insertSql, selectList, validateRecord } from './table-spec';
 import type {
   ChargeRecord,
   DeliveryChannel,

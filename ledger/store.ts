@@ -4,7 +4,7 @@
  * in-app notifications with their e-mail delivery state. Implemented once in SQL
  * (`sql-store.ts`) over the embedded PGlite database or a PostgreSQL server.
  */
-import type { FeatureUsageView } from '../domain/contract';
+import type { FeatureUsageView } from '../domain/wire-contract';
 import type { AlertNotice, ChargeRequest, LedgerEntry, LedgerKind } from '../domain/effects';
 
 /** Which entries of one account to read. */

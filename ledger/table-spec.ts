@@ -4,6 +4,7 @@
  * from one list of columns and cannot drift apart. Inserts go through `jsonb_to_recordset`:
  * a whole batch is one parameter, whatever its size, in the same SQL on PGlite and PostgreSQL.
  */
+import { isIsoInstant } from '../ruleset/instant';
 import { LedgerError } from './errors';
 
 /** SQL type of a column, and so how its values are checked and decoded. */
@@ -44,14 +45,6 @@ const SQL_TYPES: Record<ColumnType, string> = {
   timestamptz: 'timestamptz',
   jsonb: 'jsonb',
 };
-
-/** UTC or offset ISO-8601 instant, as the engine writes them (an offset is required). */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-/** Whether `value` is an ISO-8601 instant with a time zone that Postgres and JS read alike. */
-export function isIsoInstant(value: unknown): value is string {
-  return typeof value === 'string' && ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value));
-}
 
 /** Comma-separated column names, in spec order, for SELECT lists. */
 export function selectList<T>(spec: TableSpec<T>): string {

@@ -3,7 +3,7 @@
  * the workflow appends, the charges the billing record keeps, and the in-app notifications.
  */
 import { LEDGER_KINDS, type AlertNotice, type ChargeRequest, type LedgerEntry } from '../domain/effects';
-import { USAGE_REJECTIONS } from '../domain/contract';
+import { USAGE_REJECTIONS } from '../domain/wire-contract';
 import { GRANT_SOURCES } from '../ruleset/types';
 import type { TableSpec } from './table-spec';
 

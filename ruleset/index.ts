@@ -9,16 +9,11 @@ export { DIAGNOSTIC_CODES, RulesError, formatDiagnostic, isRulesError } from './
 export type { Diagnostic, DiagnosticCode } from './diagnostics';
 export { describeRulesChanges } from './diff';
 export { creditRateMills, formatAmount, formatCount, formatCreditRate, formatPrice } from './display-format';
-export { isCalendarDate, parseInstant, parseInstantOrDate } from './instant';
-export { createRuleSet, defaultRulesPath, loadRules } from './load';
+export { isCalendarDate, isIsoInstant, parseInstant, parseInstantOrDate } from './instant';
+export { createRuleSet, defaultRulesPath, loadRuleSet } from './load';
 export type { RuleSet } from './load';
-export {
-  /** The plan called `idOrAlias`: its id, name or any alias, ignoring case (customers say "Professional"). */
-  resolvePlan as findPlan,
-  /** The subscription tier with this id (e.g. `tier-3`), ignoring case. */
-  resolveTier as findTier,
-  /** The feature with exactly this id (e.g. `enrichment`). */
-  featureById as findFeature,
-} from '../domain/catalog';
+export { featureById, includedCredits, planById, planIncludes, resolvePlan, resolveTier } from './catalog';
+export { RULES_PATH_ENV, reloadingRuleSet, ruleSetSource } from './reloading-rule-set';
+export type { ReloadOptions, RulesOption } from './reloading-rule-set';
 export { RULES_SCHEMA } from './schema-check';
 export { MAX_ALIAS_COUNT, MAX_RULES_FILE_BYTES } from './yaml-source';

@@ -2,9 +2,9 @@
  * Strict readers for the dates and instants that appear in rules files and on the command
  * line. `Date.parse` accepts far too much (and reads some forms as local time), so an
  * analyst's typo like 2026-02-30 would silently become March 2nd; these refuse it instead.
- * Instants follow the engine's own rule (domain/calendar), so rules and accounts agree.
+ * The instant check is the engine's one rule for instants: accounts, the ledger and rules
+ * files all take it from here, so they agree.
  */
-import { isIsoInstant } from '../domain/calendar';
 
 const CALENDAR_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -32,4 +32,19 @@ export function parseInstantOrDate(text: string): Date | undefined {
   const trimmed = text.trim();
   if (isCalendarDate(trimmed)) return new Date(`${trimmed}T00:00:00Z`);
   return parseInstant(trimmed);
+}
+
+/**
+ * Whether a string is a UTC ISO-8601 instant this engine accepts: a full date and time with
+ * `Z` or an explicit offset, that parses to a real instant (no Feb 30th).
+ */
+export function isIsoInstant(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.exec(value);
+  if (!m) return false;
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) return false;
+  const [, y, mo, d] = m;
+  // Date.parse rolls Feb 30th over into March; a real date has no such day.
+  return Number(d) <= new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
 }

@@ -48,7 +48,7 @@ interface LoadedVersion {
  * subdirectories). Throws a {@link RulesError} listing every problem in every file; never
  * returns a partly loaded set.
  */
-export function loadRules(path: string): RuleSet {
+export function loadRuleSet(path: string): RuleSet {
   const files = rulesFilesAt(path);
   const loaded: LoadedVersion[] = [];
   const problems: Diagnostic[] = [];

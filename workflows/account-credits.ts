@@ -13,8 +13,8 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CreditActivities } from '../activities/contract';
-import type { AccountStartInput } from '../domain/contract';
+import type { CreditActivities } from '../activities/credit-activities';
+import type { AccountStartInput } from '../domain/wire-contract';
 import { AccountStateError, CreditAccount, rulesFitAccount, type AccountState } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import {

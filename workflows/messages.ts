@@ -2,7 +2,7 @@
  * The account workflow's messages, defined once. The workflow registers handlers for these
  * definitions and the client library, CLI and tests call through the same objects, so a
  * renamed message cannot drift between sides. Services in other languages call them by the
- * names below with the JSON shapes of `domain/contract.ts`.
+ * names below with the JSON shapes of `domain/wire-contract.ts`.
  *
  * Everything a caller needs an answer to is an update, not a signal: a product service must
  * know at once whether usage was admitted, and a validator can refuse malformed input before
@@ -29,7 +29,7 @@ import type {
   SetVoiceAgentActiveResult,
   StartCallInput,
   StartCallResult,
-} from '../domain/contract';
+} from '../domain/wire-contract';
 
 /** Workflow type name. */
 export const WORKFLOW_TYPE = 'accountCredits';

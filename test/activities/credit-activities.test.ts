@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
-import type { CreditActivities } from '../../activities/contract';
+import type { CreditActivities } from '../../activities/credit-activities';
 import type { LedgerEntry } from '../../domain/effects';
 import { openLedgerStore } from '../../ledger/open-store';
 import type { LedgerStore } from '../../ledger/store';

@@ -10,11 +10,11 @@ import { formatQuantity, joinNames, percentOf } from '../../admin/format';
 import { html, raw } from '../../admin/html';
 import { displayNames } from '../../admin/names';
 import { accountPage, errorPage } from '../../admin/pages';
-import type { AccountSummary } from '../../domain/contract';
+import type { AccountSummary } from '../../domain/wire-contract';
 import type { InAppNotification } from '../../ledger/store';
-import { defaultRulesPath, loadRules } from '../../ruleset';
+import { defaultRulesPath, loadRuleSet } from '../../ruleset';
 
-const rules = loadRules(defaultRulesPath()).latest;
+const rules = loadRuleSet(defaultRulesPath()).latest;
 
 function summary(extra: Partial<AccountSummary> = {}): AccountSummary {
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CreditAccount } from '../../domain/account';
-import type { AccountStartInput } from '../../domain/contract';
+import type { AccountStartInput } from '../../domain/wire-contract';
 import { shippedRules } from '../helpers/shipped-rules';
 
 const rules = shippedRules();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cycleAt, cycleContaining, isIsoInstant } from '../../domain/calendar';
+import { cycleAt, cycleContaining } from '../../domain/calendar';
+import { isIsoInstant } from '../../ruleset/instant';
 
 describe('cycle calendar', () => {
   it.each([

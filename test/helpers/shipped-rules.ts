@@ -1,9 +1,9 @@
 /** The shipped rules, compiled once per test file. */
-import { defaultRulesPath, loadRules, type Rules } from '../../ruleset';
+import { defaultRulesPath, loadRuleSet, type Rules } from '../../ruleset';
 
 let cached: Rules | undefined;
 /** The shipped rules version in force on 2026-06-03 (the seed's version). */
 export function shippedRules(): Rules {
-  cached ??= loadRules(defaultRulesPath()).at('2026-06-03T00:00:00Z');
+  cached ??= loadRuleSet(defaultRulesPath()).at('2026-06-03T00:00:00Z');
   return cached;
 }

@@ -8,11 +8,11 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { CreditActivities } from '../../activities/contract';
+import type { CreditActivities } from '../../activities/credit-activities';
 import type { AlertNotice, ChargeRequest, LedgerEntry } from '../../domain/effects';
-import type { AccountStartInput } from '../../domain/contract';
+import type { AccountStartInput } from '../../domain/wire-contract';
 import { temporalBinaryPath } from '../../infra/temporal-binaries';
-import { defaultRulesPath, loadRules, type RuleSet } from '../../ruleset';
+import { defaultRulesPath, loadRuleSet, type RuleSet } from '../../ruleset';
 import { accountWorkflowId, summaryQuery, WORKFLOW_TYPE } from '../../workflows/messages';
 
 /** A time-skipping test server from .venv. */
@@ -55,7 +55,7 @@ export interface FakeActivities extends CreditActivities {
 }
 
 /** Fakes that behave like the real activities' contract: idempotent on their ids. */
-export function fakeActivities(ruleSet: RuleSet = loadRules(defaultRulesPath())): FakeActivities {
+export function fakeActivities(ruleSet: RuleSet = loadRuleSet(defaultRulesPath())): FakeActivities {
   const ledger: LedgerEntry[] = [];
   const charges: ChargeRequest[] = [];
   const alerts: AlertNotice[] = [];

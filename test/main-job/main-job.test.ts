@@ -16,7 +16,7 @@ import { devServerEnv } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 import { projectRoot } from '../../infra/project-root';
 import type { MainJobInfo } from '../../infra/main-job-info';
-import type { AccountSummary } from '../../domain/contract';
+import type { AccountSummary } from '../../domain/wire-contract';
 
 const root = projectRoot();
 let env: TestWorkflowEnvironment;

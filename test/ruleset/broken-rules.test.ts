@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DIAGNOSTIC_CODES, RulesError, formatDiagnostic, loadRules } from '../../ruleset';
+import { DIAGNOSTIC_CODES, RulesError, formatDiagnostic, loadRuleSet } from '../../ruleset';
 import type { Diagnostic } from '../../ruleset';
 import { loadProblems } from './rules-problems';
 
@@ -339,7 +339,7 @@ const brokenFixtures: [name: string, mistake: string, expected: Expected[]][] = 
 
 describe('broken rules files', () => {
   it('the base fixture is valid', () => {
-    expect(loadRules(join(FIXTURES, 'valid', 'minimal.yaml')).versions).toHaveLength(1);
+    expect(loadRuleSet(join(FIXTURES, 'valid', 'minimal.yaml')).versions).toHaveLength(1);
   });
 
   it.each(brokenFixtures)('%s: %s', (name, _mistake, expected) => {
@@ -379,7 +379,7 @@ describe('broken rules files', () => {
 
   it('throws a RulesError whose message names the first problem and counts the rest', () => {
     const file = join(FIXTURES, 'broken', 'several-errors.yaml');
-    expect(() => loadRules(file)).toThrow(RulesError);
-    expect(() => loadRules(file)).toThrow(`${file}:14:14 out-of-range: userCap of plan "growth" must be at least 1, got 0 (and 5 more)`);
+    expect(() => loadRuleSet(file)).toThrow(RulesError);
+    expect(() => loadRuleSet(file)).toThrow(`${file}:14:14 out-of-range: userCap of plan "growth" must be at least 1, got 0 (and 5 more)`);
   });
 });

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RulesError, compileRules, createRuleSet, isRulesError, loadRules } from '../../ruleset';
+import { RulesError, compileRules, createRuleSet, isRulesError, loadRuleSet } from '../../ruleset';
 import type { RuleSet, Rules } from '../../ruleset';
 
 const MINIMAL = readFileSync(join(__dirname, '..', 'fixtures', 'rules', 'valid', 'minimal.yaml'), 'utf8');
@@ -23,7 +23,7 @@ beforeAll(() => {
   // Written newest first: the loader orders by effectiveFrom, not by file name.
   writeFileSync(join(dir, 'a-july.yaml'), JULY);
   writeFileSync(join(dir, 'b-june.yaml'), MINIMAL);
-  set = loadRules(dir);
+  set = loadRuleSet(dir);
   [june, july] = set.versions as [Rules, Rules];
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -55,7 +55,7 @@ describe('loading dated versions', () => {
   });
 
   it('loads a single file as a one-version set', () => {
-    const one = loadRules(join(scratch, 'rules', 'b-june.yaml'));
+    const one = loadRuleSet(join(scratch, 'rules', 'b-june.yaml'));
     expect(one.versions.map((v) => v.version)).toEqual([june.version]);
   });
 });

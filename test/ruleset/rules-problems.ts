@@ -1,11 +1,11 @@
 /** Test helper: the diagnostics of loading rules that must fail to load. */
-import { isRulesError, loadRules } from '../../ruleset';
+import { isRulesError, loadRuleSet } from '../../ruleset';
 import type { Diagnostic } from '../../ruleset';
 
-/** Every diagnostic `loadRules(path)` throws; fails the test if it loads or throws anything else. */
+/** Every diagnostic `loadRuleSet(path)` throws; fails the test if it loads or throws anything else. */
 export function loadProblems(path: string): Diagnostic[] {
   try {
-    loadRules(path);
+    loadRuleSet(path);
   } catch (err) {
     if (isRulesError(err)) return [...err.diagnostics];
     throw err;

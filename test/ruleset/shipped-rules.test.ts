@@ -9,13 +9,13 @@ import {
   GRANT_SOURCES,
   compileRules,
   defaultRulesPath,
-  findFeature,
-  findPlan,
-  findTier,
+  featureById,
+  resolvePlan,
+  resolveTier,
   formatCount,
   formatCreditRate,
   formatPrice,
-  loadRules,
+  loadRuleSet,
 } from '../../ruleset';
 import type { Rules } from '../../ruleset';
 
@@ -32,7 +32,7 @@ const rules = shipped();
 
 describe('shipped rules: the file', () => {
   it('compiles, is in force from 2026-06-03T00:00:00Z and is the only version', () => {
-    const set = loadRules(defaultRulesPath());
+    const set = loadRuleSet(defaultRulesPath());
     expect(set.versions).toHaveLength(1);
     expect(set.earliest.version).toBe(rules.version);
     expect(rules.effectiveFrom).toBe('2026-06-03T00:00:00.000Z');
@@ -94,16 +94,16 @@ describe('shipped rules: Included Credits by Plan', () => {
     ['growth', ['Growth', 'Professional'], 1500, 10, 15_000],
     ['scale', ['Scale', 'Enterprise', 'Business'], 2000, 10, 20_000],
   ])('%s: %j, %i credits per user, cap %i, max %i', (id, names, perUser, cap, max) => {
-    const plan = findPlan(rules, id);
+    const plan = resolvePlan(rules, id);
     expect(plan).toBeDefined();
     expect([plan?.name, ...(plan?.aliases ?? [])]).toEqual(names);
     expect(plan?.creditsPerUser).toBe(perUser);
     expect(plan?.userCap).toBe(cap);
     expect(plan?.maxCredits).toBe(max);
     for (const name of names) {
-      expect(findPlan(rules, name)?.id).toBe(id);
-      expect(findPlan(rules, name.toUpperCase())?.id).toBe(id);
-      expect(findPlan(rules, ` ${name.toLowerCase()} `)?.id).toBe(id);
+      expect(resolvePlan(rules, name)?.id).toBe(id);
+      expect(resolvePlan(rules, name.toUpperCase())?.id).toBe(id);
+      expect(resolvePlan(rules, ` ${name.toLowerCase()} `)?.id).toBe(id);
     }
   });
 
@@ -117,7 +117,7 @@ describe('shipped rules: Included Credits by Plan', () => {
   });
 
   it('finds no plan for an unknown name', () => {
-    expect(findPlan(rules, 'Platinum')).toBeUndefined();
+    expect(resolvePlan(rules, 'Platinum')).toBeUndefined();
   });
 });
 
@@ -156,7 +156,7 @@ describe('shipped rules: AI Credit Subscription Plans', () => {
   it.each(seedTable.map((row, i) => [i + 1, ...row] as const))(
     'tier-%i: %s, %s, %s credits, %s per credit',
     (n, name, price, credits, rate) => {
-      const tier = findTier(rules, `tier-${n}`);
+      const tier = resolveTier(rules, `tier-${n}`);
       if (tier === undefined) throw new Error(`tier-${n} missing`);
       expect(tier.name).toBe(name);
       expect(formatPrice(tier.priceCents, rules.currency)).toBe(price);
@@ -185,7 +185,7 @@ describe('shipped rules: What Uses Credits', () => {
     ['standard-calls', 'Standard calls', 'telephony', null, false],
     ['sms', 'SMS', 'telephony', null, false],
   ])('%s (%s): %s, from %s, toggleable %s', (id, name, billing, minPlan, toggleable) => {
-    const feature = findFeature(rules, id);
+    const feature = featureById(rules, id);
     expect(feature).toMatchObject({ name, billing, minPlan, toggleable });
     expect(feature?.cost === null).toBe(billing !== 'credits');
   });
@@ -200,7 +200,7 @@ describe('shipped rules: What Uses Credits', () => {
     ['enrichment', 1, 1, 'field', 'up', false, false],
     ['auto-updates', 2, 1, 'call', 'up', false, false],
   ])('%s costs %i credits per %i %s, rounded %s', (id, credits, per, unit, rounding, perCall, telephonyMinutes) => {
-    const feature = findFeature(rules, id);
+    const feature = featureById(rules, id);
     expect(feature?.cost).toEqual({ credits, per, unit, rounding });
     expect(feature?.perCall).toBe(perCall);
     expect(feature?.telephonyMinutes).toBe(telephonyMinutes);

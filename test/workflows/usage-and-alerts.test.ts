@@ -16,7 +16,7 @@ import {
   startCallUpdate,
   summaryQuery,
 } from '../../workflows/messages';
-import type { RecordUsageInput } from '../../domain/contract';
+import type { RecordUsageInput } from '../../domain/wire-contract';
 
 let suite: WorkflowSuite;
 beforeAll(async () => {

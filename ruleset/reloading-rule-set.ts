@@ -5,7 +5,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadRules, type RuleSet } from '../ruleset';
+import { defaultRulesPath, loadRuleSet, type RuleSet } from './load';
 
 /** Options of {@link reloadingRuleSet}. */
 export interface ReloadOptions {
@@ -49,7 +49,7 @@ export function reloadingRuleSet(path: string, options: ReloadOptions = {}): () 
     const now = fingerprint(path);
     if (loaded !== null && (loaded.fingerprint === now || failedFingerprint === now)) return loaded.ruleSet;
     try {
-      loaded = { ruleSet: loadRules(path), fingerprint: now };
+      loaded = { ruleSet: loadRuleSet(path), fingerprint: now };
       failedFingerprint = null;
     } catch (err) {
       if (loaded === null) throw err;
@@ -58,4 +58,21 @@ export function reloadingRuleSet(path: string, options: ReloadOptions = {}): () 
     }
     return loaded.ruleSet;
   };
+}
+
+/** Environment variable with the worker's rules file or directory (default: the shipped `rules/`). */
+export const RULES_PATH_ENV = 'CREDITS_RULES';
+
+/** Where a surface takes its rules from: a path (reloaded when its files change), a fixed rule set, or a function. */
+export type RulesOption = string | RuleSet | (() => RuleSet);
+
+/**
+ * The one way the worker's activities and the admin page get their rules: `option` as given,
+ * or, when undefined, `CREDITS_RULES`, else the shipped `rules/`. A path is reloaded when its
+ * files change; `onReloadError` hears of a change that failed to load.
+ */
+export function ruleSetSource(option: RulesOption | undefined, onReloadError?: (err: unknown) => void): () => RuleSet {
+  if (typeof option === 'function') return option;
+  if (typeof option === 'object') return () => option;
+  return reloadingRuleSet(option ?? process.env[RULES_PATH_ENV] ?? defaultRulesPath(), { onReloadError });
 }

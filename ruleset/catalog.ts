@@ -2,7 +2,7 @@
  * Look-ups in compiled rules. Kept apart from the rules loader (which reads files and runs
  * ajv) so the workflow bundle can use them without pulling in Node's file system.
  */
-import type { FeatureRule, PlanRule, Rules, TierRule } from '../ruleset/types';
+import type { FeatureRule, PlanRule, Rules, TierRule } from './types';
 
 /** The plan with this id, name or alias, case-insensitively. */
 export function resolvePlan(rules: Rules, idOrAlias: string): PlanRule | undefined {

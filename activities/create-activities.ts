@@ -1,0 +1,183 @@
+/**
+ * The account workflow's activities (`CreditActivities`), backed by the usage ledger, the
+ * worker's rules files and the alert mailer. Every activity is idempotent on the stable id of
+ * its input, so Temporal may retry it freely: a failure that a retry can fix (database down,
+ * SMTP refusing) is thrown as a retryable failure with a message saying what and where; only
+ * input that can never succeed is thrown as non-retryable.
+ */
+import { log as activityLog } from '@temporalio/activity';
+import { ApplicationFailure, type Logger } from '@temporalio/common';
+import type { AlertNotice, ChargeRequest, LedgerEntry } from '../domain/effects';
+import { isLedgerError, isPermanentLedgerError } from '../ledger/errors';
+import type { LedgerStore } from '../ledger/store';
+import { renderAlertMessage } from '../notify/alert-message';
+import { alertMessageId, createSmtpMailer, smtpConfigFromEnv, SMTP_URL_ENV, type AlertMailer } from '../notify/email';
+import { isNotifyError, NotifyError } from '../notify/errors';
+import { isRulesError, ruleSetSource, type Rules, type RulesOption } from '../ruleset';
+import type { ChargeReceipt, CreditActivities } from './credit-activities';
+
+/** Where activities log: the activity's logger by default. */
+export type ActivityLog = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+/** What the activities need. */
+export interface ActivityDeps {
+  /** The usage ledger; the caller opens and closes it. */
+  store: LedgerStore;
+  /**
+   * The rules: a file or directory path, reloaded when its files change, or a function
+   * returning the current rule set. Default: `CREDITS_RULES`, else the shipped `rules/`.
+   */
+  rules?: RulesOption;
+  /**
+   * Sends alert e-mails. Default: an SMTP mailer configured by `SMTP_URL`/`SMTP_FROM`, or none
+   * when `SMTP_URL` is unset. `null`: in-app notifications only.
+   */
+  mailer?: AlertMailer | null;
+  /** Where to log; default: the Temporal activity logger (console outside activities). */
+  log?: ActivityLog;
+  /** How long an e-mail delivery attempt holds its claim before another may take over (ms). */
+  deliveryLeaseMs?: number;
+}
+
+/** Temporal failure type of rules that cannot be read or compiled (retryable: files can be fixed). */
+const RULES_UNAVAILABLE = 'rules_unavailable';
+
+/**
+ * Turns an error into the Temporal failure that says whether retrying helps. Errors of unknown
+ * origin are rethrown as they are (retryable, Temporal's default).
+ */
+export function toActivityFailure(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  if (isLedgerError(err)) {
+    return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: isPermanentLedgerError(err), cause: err });
+  }
+  if (isNotifyError(err)) {
+    return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: false, cause: err });
+  }
+  if (isRulesError(err)) {
+    const badInput = err.diagnostics.every((d) => d.code === 'bad-instant');
+    return ApplicationFailure.create({
+      message: err.message,
+      type: badInput ? 'bad-instant' : RULES_UNAVAILABLE,
+      nonRetryable: badInput,
+      cause: err,
+    });
+  }
+  return err;
+}
+
+/** Runs an activity body, translating its failure with {@link toActivityFailure}. */
+async function translated<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw toActivityFailure(err);
+  }
+}
+
+/** The default mailer: SMTP from the environment, or null (logged) when SMTP_URL is unset. */
+function mailerFromEnv(log: ActivityLog): AlertMailer | null {
+  const config = smtpConfigFromEnv();
+  if (config === null) {
+    log.info(`${SMTP_URL_ENV} is not set: low-credit alerts are delivered in-app only, not by e-mail`);
+    return null;
+  }
+  return createSmtpMailer(config);
+}
+
+/** Marks an e-mail sent, retrying briefly: once the server accepted, losing that fact would mean sending it again. */
+async function markSent(store: LedgerStore, alertId: string, messageId: string, note: string | undefined): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await store.finishDelivery(alertId, 'email', { status: 'sent', messageId, ...(note ? { note } : {}) });
+      return;
+    } catch (err) {
+      if (attempt >= 4) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+    }
+  }
+}
+
+/**
+ * The activities over `deps`. Register the result with a Temporal worker.
+ *
+ * `chargeTier` records the charge in the ledger database's `charges` table and nothing else:
+ * no payment processor is wired in, so that table IS the billing record (invoicing reads it),
+ * and its primary key is what makes a retried charge bill once.
+ */
+export function createActivities(deps: ActivityDeps): CreditActivities {
+  const { store } = deps;
+  const setupLog: ActivityLog = deps.log ?? console;
+  const log = (): ActivityLog => deps.log ?? activityLog;
+  const currentRules = ruleSetSource(deps.rules, (err) =>
+    log().error(`rules changed on disk but failed to load; still using the previous rules: ${(err as Error).message}`),
+  );
+  const mailer = deps.mailer === undefined ? mailerFromEnv(setupLog) : deps.mailer;
+
+  async function deliverEmail(alert: AlertNotice): Promise<void> {
+    if (alert.admins.length === 0 || mailer === null) {
+      const reason = alert.admins.length === 0 ? 'the account has no admins' : 'e-mail is not configured (SMTP_URL)';
+      await store.finishDelivery(alert.alertId, 'email', { status: 'skipped', reason });
+      return;
+    }
+    const claim = await store.claimDelivery(alert.alertId, 'email', { leaseMs: deps.deliveryLeaseMs });
+    if (!claim.claimed) {
+      if (claim.status === 'sending') {
+        throw new NotifyError(
+          'delivery_in_progress',
+          `alert ${alert.alertId}: another attempt is sending its e-mail right now; retrying later so it is not sent twice`,
+        );
+      }
+      return; // already sent (or skipped) by an earlier attempt
+    }
+    const message = renderAlertMessage(alert);
+    const messageId = alertMessageId(alert.alertId, mailer.from);
+    let sent;
+    try {
+      sent = await mailer.send({
+        to: alert.admins,
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+        messageId,
+        headers: { 'X-Credits-Alert-Id': alert.alertId, 'X-Credits-Account-Id': alert.accountId },
+      });
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      await store.finishDelivery(alert.alertId, 'email', { status: 'failed', error }).catch(() => undefined);
+      throw err;
+    }
+    const note = sent.rejected.length > 0 ? `refused recipients: ${sent.rejected.join(', ')}` : undefined;
+    if (note) log().warn(`alert ${alert.alertId}: SMTP server ${mailer.description} ${note}`);
+    await markSent(store, alert.alertId, messageId, note);
+  }
+
+  return {
+    loadRules: ({ at }): Promise<Rules> =>
+      translated(async () => {
+        if (typeof at !== 'string' || Number.isNaN(Date.parse(at))) {
+          throw ApplicationFailure.nonRetryable(`loadRules: at must be an ISO-8601 instant (got ${JSON.stringify(at)})`, 'bad-instant');
+        }
+        const ruleSet = currentRules();
+        // Accounts whose cycle began before the first version are priced with the first version.
+        return Date.parse(at) < Date.parse(ruleSet.earliest.effectiveFrom) ? ruleSet.earliest : ruleSet.at(at);
+      }),
+
+    appendLedger: ({ entries }: { entries: LedgerEntry[] }): Promise<{ written: number }> =>
+      translated(async () => ({ written: await store.appendEntries(entries) })),
+
+    chargeTier: (charge: ChargeRequest): Promise<ChargeReceipt> =>
+      translated(async () => {
+        const charged = await store.recordCharge(charge);
+        if (charged) log().info(`charged ${charge.amountCents} ${charge.currency} cents for ${charge.tierId}`, { chargeId: charge.chargeId });
+        return { chargeId: charge.chargeId, charged };
+      }),
+
+    sendAlert: (alert: AlertNotice): Promise<{ delivered: boolean }> =>
+      translated(async () => {
+        await store.recordNotification(alert);
+        await deliverEmail(alert);
+        return { delivered: true };
+      }),
+  };
+}
