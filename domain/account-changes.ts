@@ -1,0 +1,141 @@
+/**
+ * The commands that change an account rather than spend from it: users, plan, trial
+ * conversion, the AI Credit Subscription tier, feature and agent toggles, and manual grants.
+ */
+import type { Rules } from '../ruleset/types';
+import type { ChangeCreditTierResult, ChangePlanResult, GrantCreditsInput, GrantCreditsResult, SetUsersResult } from './wire-contract';
+import { cycleAt } from './calendar';
+import { resolvePlan, resolveTier } from '../ruleset/catalog';
+import { AccountStateError, currentPlan, iso, tierOf, type AccountState } from './account-state';
+import { asDuplicate, type AnswerWindow } from './answers';
+import { chargeTier, logEntry } from './outbox';
+import { addGrant, topUpIncluded } from './credit-pool';
+import { beginCycle } from './cycle-rollover';
+
+/**
+ * Change the number of users. An addition grants the extra included credits at once, up to
+ * the plan's cap; a reduction takes nothing back (it shows at the next cycle). Trials get
+ * fixed credits, so their user count changes nothing this cycle.
+ */
+export function setUsers(state: AccountState, users: number, nowMs: number): SetUsersResult {
+  const before = state.users;
+  state.users = users;
+  const granted = state.trial ? 0 : topUpIncluded(state, nowMs, 'users added');
+  logEntry(state, nowMs, 'users_change', granted, { note: `users ${before} -> ${users}` });
+  return { creditsGranted: granted };
+}
+
+/**
+ * Change a paid account's plan: moving up grants the difference in included credits at once;
+ * moving down waits for the next cycle; the current plan cancels a pending downgrade.
+ * Trials convert through `convertTrial` instead.
+ */
+export function changePlan(state: AccountState, planIdOrAlias: string, nowMs: number): ChangePlanResult {
+  const target = resolvePlan(state.rules, planIdOrAlias);
+  if (!target) throw new AccountStateError(`unknown plan ${planIdOrAlias}`);
+  const current = currentPlan(state);
+  if (target.rank < current.rank) {
+    state.pendingPlan = target.id;
+    logEntry(state, nowMs, 'plan_change', 0, { note: `${current.id} -> ${target.id} at ${state.cycle.end}` });
+    return { effective: 'next_cycle', creditsGranted: 0 };
+  }
+  state.pendingPlan = null;
+  state.planId = target.id;
+  const granted = topUpIncluded(state, nowMs, `plan ${current.id} -> ${target.id}`);
+  logEntry(state, nowMs, 'plan_change', granted, { note: `${current.id} -> ${target.id}` });
+  return { effective: 'now', creditsGranted: granted };
+}
+
+/**
+ * Convert a trial to a paid plan: the trial credits are forfeited (they do not roll over) and
+ * a paid cycle starts now, anchored at this moment, priced with `rules`.
+ */
+export function convertTrial(state: AccountState, answers: AnswerWindow, planIdOrAlias: string, rules: Rules, nowMs: number): ChangePlanResult {
+  const target = resolvePlan(rules, planIdOrAlias);
+  if (!target) throw new AccountStateError(`unknown plan ${planIdOrAlias}`);
+  const s = state;
+  for (const g of s.grants) {
+    if (g.source === 'trial' && !rules.trial.rolloverOnConversion) {
+      logEntry(s, nowMs, 'forfeit', g.remaining, { grantId: g.grantId, source: g.source, note: 'trial credits end with the trial' });
+      g.remaining = 0;
+    }
+    // The trial's cycle ends now, and with it every grant that was to end with that cycle.
+    if (g.expiresAt === s.cycle.end) g.expiresAt = iso(nowMs);
+  }
+  const from = s.planId;
+  s.trial = false;
+  s.planId = target.id;
+  s.pendingPlan = null;
+  s.anchor = iso(nowMs);
+  s.anchorIndex = s.cycle.index + 1;
+  logEntry(s, nowMs, 'plan_change', 0, { note: `trial ${from} -> paid ${target.id}` });
+  beginCycle(s, answers, rules, nowMs);
+  return { effective: 'now', creditsGranted: s.includedGranted };
+}
+
+/**
+ * Buy, upgrade, downgrade or cancel the AI Credit Subscription tier. Buying or upgrading
+ * charges the full price of the new tier (no proration) and grants its full allocation at
+ * once, on top of what remains, without moving the cycle. A downgrade or cancellation waits
+ * for the next cycle. Choosing the current tier (or upgrading) cancels a pending downgrade.
+ */
+export function changeCreditTier(state: AccountState, tierId: string | null, nowMs: number): ChangeCreditTierResult {
+  const s = state;
+  const target = tierId === null ? undefined : resolveTier(s.rules, tierId);
+  if (tierId !== null && !target) throw new AccountStateError(`unknown tier ${tierId}`);
+  const current = tierOf(s);
+  const from = current?.id ?? 'none';
+  if (target && (!current || target.rank > current.rank)) {
+    s.tierId = target.id;
+    s.pendingTier = null;
+    chargeTier(s, target, current ? 'upgrade' : 'purchase', nowMs);
+    addGrant(s, 'subscription', target.name, target.credits, s.cycle.end, nowMs);
+    logEntry(s, nowMs, 'tier_change', target.credits, { note: `${from} -> ${target.id}` });
+    return { effective: 'now', chargedCents: target.priceCents, creditsGranted: target.credits };
+  }
+  if (target && current && target.id === current.id) {
+    if (s.pendingTier) logEntry(s, nowMs, 'tier_change', 0, { note: `pending change cancelled, stays ${current.id}` });
+    s.pendingTier = null;
+    return { effective: 'now', chargedCents: 0, creditsGranted: 0 };
+  }
+  if (!target && !current) {
+    s.pendingTier = null;
+    return { effective: 'now', chargedCents: 0, creditsGranted: 0 };
+  }
+  s.pendingTier = { tier: target?.id ?? null };
+  logEntry(s, nowMs, 'tier_change', 0, { note: `${from} -> ${target?.id ?? 'none'} at ${s.cycle.end}` });
+  return { effective: 'next_cycle', chargedCents: 0, creditsGranted: 0 };
+}
+
+/** Switch a toggleable feature on or off (validated as toggleable by the caller). */
+export function setFeatureEnabled(state: AccountState, featureId: string, enabled: boolean, nowMs: number): { feature: string; enabled: boolean } {
+  state.disabledFeatures = state.disabledFeatures.filter((f) => f !== featureId);
+  if (!enabled) state.disabledFeatures.push(featureId);
+  logEntry(state, nowMs, 'feature_toggle', 0, { feature: featureId, note: enabled ? 'enabled' : 'disabled' });
+  return { feature: featureId, enabled };
+}
+
+/** Activate or deactivate a Voice Agent; calls of an inactive agent are not authorized. */
+export function setVoiceAgentActive(state: AccountState, agentId: string, active: boolean, nowMs: number): { agentId: string; active: boolean } {
+  state.inactiveAgents = state.inactiveAgents.filter((a) => a !== agentId);
+  if (!active) state.inactiveAgents.push(agentId);
+  logEntry(state, nowMs, 'agent_toggle', 0, { agentId, note: active ? 'activated' : 'deactivated' });
+  return { agentId, active };
+}
+
+/**
+ * A manual grant by billing ops, expiring at the end of the Nth cycle counting this one. A
+ * repeated key gets the first answer, flagged as a duplicate.
+ */
+export function grantCredits(state: AccountState, answers: AnswerWindow, input: GrantCreditsInput, nowMs: number): GrantCreditsResult {
+  return answers.once(
+    `grant:${input.idempotencyKey}`,
+    (): GrantCreditsResult => {
+      // The end of the cycle `validForCycles - 1` after the current one, on the current calendar.
+      const expiresAt = cycleAt(state.anchor, state.cycle.index - state.anchorIndex + input.validForCycles - 1).end;
+      const grant = addGrant(state, 'manual', input.reason, input.credits, expiresAt, nowMs, input.idempotencyKey);
+      return { grantId: grant.grantId, expiresAt, duplicate: false };
+    },
+    asDuplicate,
+  );
+}

@@ -1,0 +1,113 @@
+/**
+ * The account's outbox: effects queued in its state for the workflow to hand to activities
+ * (ledger entries, tier charges, low-credit alerts), each with a stable id built from the
+ * account's own counters, and the peek, acknowledge and park steps that drain the queue.
+ */
+import type { TierRule } from '../ruleset/types';
+import type { Effect, LedgerEntry } from './effects';
+import { MAX_PARKED, alertStateOf, available, iso, type AccountState } from './account-state';
+
+/**
+ * Queue a ledger entry of `kind` moving `credits`, with the balance as it stands after the
+ * change. Undefined fields of `extra` are left out of the entry rather than written as null.
+ */
+export function logEntry(state: AccountState, nowMs: number, kind: LedgerEntry['kind'], credits: number, extra: Partial<LedgerEntry>): void {
+  const seq = ++state.counters.entry;
+  const entry: LedgerEntry = {
+    entryId: `${state.accountId}:${state.epoch}:${seq}`,
+    accountId: state.accountId,
+    seq,
+    at: iso(nowMs),
+    kind,
+    cycleIndex: state.cycle.index,
+    credits,
+    balanceAfter: available(state),
+    rulesVersion: state.rules.version,
+  };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) (entry as unknown as Record<string, unknown>)[k] = v;
+  state.outbox.push({ type: 'ledger', entry });
+}
+
+/** Queue a charge of the tier's full price, and its ledger entry. */
+export function chargeTier(state: AccountState, tier: TierRule, reason: 'cycle_start' | 'purchase' | 'upgrade', nowMs: number): void {
+  // A cycle's tier charge is keyed by the billing period itself, so the same period is never
+  // billed twice, even by a restarted workflow; purchases and upgrades by this workflow's own count.
+  const chargeId =
+    reason === 'cycle_start'
+      ? `${state.accountId}:tier:${state.cycle.start}`
+      : `${state.accountId}:${state.epoch}:charge:${++state.counters.charge}`;
+  state.outbox.push({
+    type: 'charge',
+    charge: {
+      chargeId,
+      accountId: state.accountId,
+      at: iso(nowMs),
+      tierId: tier.id,
+      amountCents: tier.priceCents,
+      currency: state.rules.currency,
+      reason,
+      cycleIndex: state.cycle.index,
+      rulesVersion: state.rules.version,
+    },
+  });
+  logEntry(state, nowMs, 'charge', 0, { amountCents: tier.priceCents, note: `${tier.name} ${reason.replace('_', ' ')}`, idempotencyKey: chargeId });
+}
+
+/** Queue the alerts now due, each once: warning once per cycle; exhausted again only after credits were added. */
+export function queueDueAlerts(state: AccountState, nowMs: number): void {
+  const projection = alertStateOf(state, nowMs);
+  if (projection.state === 'exhausted' && state.exhaustedArmed) {
+    state.exhaustedArmed = false;
+    queueAlert(state, 'exhausted', projection.projectedRunOutMs, nowMs);
+  } else if (projection.state === 'warning' && !state.warningSent) {
+    state.warningSent = true;
+    queueAlert(state, 'warning', projection.projectedRunOutMs, nowMs);
+  }
+}
+
+function queueAlert(state: AccountState, alert: 'warning' | 'exhausted', runOutMs: number | null, nowMs: number): void {
+  const alertId = `${state.accountId}:${state.epoch}:alert:${state.cycle.index}:${alert}:${++state.counters.alert}`;
+  state.outbox.push({
+    type: 'alert',
+    alert: {
+      alertId,
+      accountId: state.accountId,
+      at: iso(nowMs),
+      state: alert,
+      admins: [...state.admins],
+      cycleIndex: state.cycle.index,
+      cycleEnd: state.cycle.end,
+      available: available(state),
+      granted: state.cycleGranted,
+      used: state.cycleUsed,
+      projectedRunOutAt: runOutMs === null ? null : iso(runOutMs),
+      rulesVersion: state.rules.version,
+    },
+  });
+  logEntry(state, nowMs, 'alert', 0, { note: alert, idempotencyKey: alertId });
+}
+
+/** Up to `max` effects of the outbox's head that are of one kind (ledger entries batch; others go alone). */
+export function peekOutbox(state: AccountState, max: number): Effect[] {
+  const head = state.outbox[0];
+  if (!head) return [];
+  if (head.type !== 'ledger') return [head];
+  const batch: Effect[] = [];
+  for (const e of state.outbox) {
+    if (e.type !== 'ledger' || batch.length >= max) break;
+    batch.push(e);
+  }
+  return batch;
+}
+
+/** Drop the first `count` effects once an activity has confirmed them. */
+export function ackOutbox(state: AccountState, count: number): void {
+  state.outbox.splice(0, count);
+}
+
+/** Set the first `count` effects aside after a non-retryable failure, so the rest can go on. */
+export function parkOutbox(state: AccountState, count: number, error: string, nowMs: number): void {
+  const parked = (state.parked ??= []);
+  for (const effect of state.outbox.splice(0, count)) parked.push({ effect, at: iso(nowMs), error });
+  if (parked.length > MAX_PARKED) parked.splice(0, parked.length - MAX_PARKED);
+}
