@@ -4,10 +4,10 @@ import tseslint from 'typescript-eslint';
 
 /*
  * The layers, lowest first. A file may import from its own layer and the layers below it,
- * never from one above: `infra` < `ruleset` < `domain` < `ledger`, `notify` < `activities`
- * < `workflows` < `client` < `cli`, `admin` < the worker, scripts and benchmarks.
+ * never from one above: `infra` < `display` < `ruleset` < `domain` < `ledger`, `notify` <
+ * `activities` < `workflows` < `client` < `cli`, `admin` < the worker, scripts and benchmarks.
  */
-const LAYERS = ['infra', 'ruleset', 'domain', 'ledger', 'notify', 'activities', 'workflows', 'client', 'cli', 'admin'];
+const LAYERS = ['infra', 'display', 'ruleset', 'domain', 'ledger', 'notify', 'activities', 'workflows', 'client', 'cli', 'admin'];
 /** Folders that sit above every layer (and so may import any of them). */
 const TOP = ['worker', 'scripts', 'bench', 'index'];
 
@@ -50,6 +50,16 @@ export default tseslint.config(
     files: [`${layer}/**/*.ts`],
     rules: { 'no-restricted-imports': restrict(above(layer)) },
   })),
+  {
+    // How things are written for people is pure text: the workflow bundle and domain/ may use it.
+    files: ['display/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict(
+        [...above('display'), { regex: into('infra'), message: 'display/ is pure text: no files, processes or settings.' }],
+        nodeBuiltins.map((name) => ({ name, message: 'display/ is pure text: no Node modules.' })),
+      ),
+    },
+  },
   {
     // The credit math is pure: no Temporal, no Node, nothing that reads files.
     files: ['domain/**/*.ts'],

@@ -5,7 +5,7 @@
  *
  * Settings come from the environment: the Temporal connection through @temporalio/envconfig
  * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE or
- * a config file), and the engine's own CREDITS_* variables (see `workerSettingsFromEnv`).
+ * a config file), and the engine's own CREDITS_* variables (see infra/settings.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,17 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type W
 import { createActivities } from './activities';
 import type { CreditActivities } from './activities/credit-activities';
 import { projectRoot } from './infra/project-root';
+import {
+  CREDITS_LEDGER_URL,
+  CREDITS_LOG_LEVEL,
+  CREDITS_MAX_CONCURRENT_ACTIVITIES,
+  CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS,
+  CREDITS_RULES,
+  CREDITS_TASK_QUEUE,
+  DEFAULT_TEMPORAL_ADDRESS,
+  DEFAULT_TEMPORAL_NAMESPACE,
+  type Env,
+} from './infra/settings';
 import { openLedgerStore } from './ledger/open-store';
 import type { LedgerStore } from './ledger/store';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages';
@@ -32,32 +43,23 @@ export interface WorkerSettings {
   maxConcurrentWorkflowTaskExecutions: number;
 }
 
-/** A setting that cannot be used, named with its variable. */
-export class WorkerSettingsError extends Error {
-  /** Stable code. */
-  readonly code = 'invalid_worker_setting';
-}
-
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) throw new WorkerSettingsError(`${name} must be a whole number of at least 1, got "${raw}"`);
-  return value;
-}
+/** A setting that cannot be used, named with its variable (the settings module's error). */
+export { SettingsError as WorkerSettingsError } from './infra/settings';
 
 /**
- * The engine's settings from the environment: `CREDITS_TASK_QUEUE` (default `ai-credits`),
- * `CREDITS_RULES`, `CREDITS_LEDGER_URL`, `CREDITS_MAX_CONCURRENT_ACTIVITIES` (default 50) and
- * `CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS` (default 50).
+ * The engine's settings from `env` (default `process.env`): `CREDITS_TASK_QUEUE`,
+ * `CREDITS_RULES`, `CREDITS_LEDGER_URL`, `CREDITS_MAX_CONCURRENT_ACTIVITIES` and
+ * `CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS`, with the defaults of infra/settings.ts.
+ *
+ * @throws SettingsError naming a variable whose value cannot be used.
  */
-export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+export function workerSettingsFromEnv(env?: Env): WorkerSettings {
   return {
-    taskQueue: env.CREDITS_TASK_QUEUE?.trim() || DEFAULT_TASK_QUEUE,
-    rulesPath: env.CREDITS_RULES?.trim() || undefined,
-    ledgerUrl: env.CREDITS_LEDGER_URL?.trim() || undefined,
-    maxConcurrentActivityTaskExecutions: positiveInt(env, 'CREDITS_MAX_CONCURRENT_ACTIVITIES', 50),
-    maxConcurrentWorkflowTaskExecutions: positiveInt(env, 'CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS', 50),
+    taskQueue: CREDITS_TASK_QUEUE.read(env) ?? DEFAULT_TASK_QUEUE,
+    rulesPath: CREDITS_RULES.read(env),
+    ledgerUrl: CREDITS_LEDGER_URL.read(env),
+    maxConcurrentActivityTaskExecutions: CREDITS_MAX_CONCURRENT_ACTIVITIES.read(env),
+    maxConcurrentWorkflowTaskExecutions: CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS.read(env),
   };
 }
 
@@ -134,8 +136,8 @@ export function installJsonLogger(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' = '
  * @throws Error naming the address and the settings to check when the server cannot be reached.
  */
 export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string; address: string }> {
-  const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
-  const address = connectionOptions.address ?? 'localhost:7233';
+  const { connectionOptions, namespace = DEFAULT_TEMPORAL_NAMESPACE } = loadClientConnectConfig();
+  const address = connectionOptions.address ?? DEFAULT_TEMPORAL_ADDRESS;
   try {
     return { connection: await NativeConnection.connect(connectionOptions), namespace, address };
   } catch (err) {
@@ -147,7 +149,7 @@ export async function connectWorker(): Promise<{ connection: NativeConnection; n
 
 /** Connect with the environment's settings and run the worker until a shutdown signal. */
 export async function main(): Promise<void> {
-  installJsonLogger((process.env.CREDITS_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO');
+  installJsonLogger(CREDITS_LOG_LEVEL.read());
   const settings = workerSettingsFromEnv();
   const { connection, namespace } = await connectWorker();
   try {

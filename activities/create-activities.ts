@@ -8,10 +8,11 @@
 import { log as activityLog } from '@temporalio/activity';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import type { AlertNotice, ChargeRequest, LedgerEntry } from '../domain/effects';
+import { SMTP_URL } from '../infra/settings';
 import { isLedgerError, isPermanentLedgerError } from '../ledger/errors';
 import type { LedgerStore } from '../ledger/store';
 import { renderAlertMessage } from '../notify/alert-message';
-import { alertMessageId, createSmtpMailer, smtpConfigFromEnv, SMTP_URL_ENV, type AlertMailer } from '../notify/email';
+import { alertMessageId, createSmtpMailer, smtpConfigFromEnv, type AlertMailer } from '../notify/email';
 import { isNotifyError, NotifyError } from '../notify/errors';
 import { isRulesError, ruleSetSource, type Rules, type RulesOption } from '../ruleset';
 import type { ChargeReceipt, CreditActivities } from './credit-activities';
@@ -79,7 +80,7 @@ async function translated<T>(work: () => Promise<T>): Promise<T> {
 function mailerFromEnv(log: ActivityLog): AlertMailer | null {
   const config = smtpConfigFromEnv();
   if (config === null) {
-    log.info(`${SMTP_URL_ENV} is not set: low-credit alerts are delivered in-app only, not by e-mail`);
+    log.info(`${SMTP_URL.name} is not set: low-credit alerts are delivered in-app only, not by e-mail`);
     return null;
   }
   return createSmtpMailer(config);

@@ -4,8 +4,8 @@
  * Content-Security-Policy can forbid inline styles, and a screenshot shows exactly what the
  * server computed.
  */
+import { formatCount } from '../display';
 import type { AlertState } from '../domain/wire-contract';
-import { formatCredits } from './format';
 import { html, type SafeHtml } from './html';
 import { BANNER_COLOURS, BAR_COLOUR } from './styles';
 
@@ -44,7 +44,7 @@ export function usageChart(bars: readonly ChartBar[], title: string): SafeHtml {
       <text x="0" y="${mid}" dominant-baseline="middle">${bar.label}</text>
       <rect x="${LABEL_WIDTH}" y="${mid - BAR / 2}" width="${full}" height="${BAR}" rx="4" fill="${TRACK_COLOUR}"></rect>
       <rect class="bar" data-feature="${bar.id}" data-credits="${bar.credits}" x="${LABEL_WIDTH}" y="${mid - BAR / 2}" width="${width}" height="${BAR}" rx="4" fill="${BAR_COLOUR}"></rect>
-      <text class="value" x="${WIDTH}" y="${mid}" text-anchor="end" dominant-baseline="middle">${formatCredits(bar.credits)} credits</text>
+      <text class="value" x="${WIDTH}" y="${mid}" text-anchor="end" dominant-baseline="middle">${formatCount(bar.credits)} credits</text>
     </g>`;
   });
   return html`<svg class="chart" role="img" aria-labelledby="usage-chart-title" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" xmlns="http://www.w3.org/2000/svg">

@@ -3,12 +3,11 @@
  * "Viewing Your Usage" and "Low-Credit Notifications"), the index and the error page. Pure
  * functions of the data they are given, so they are tested without a server.
  */
+import { formatCount, formatPrice, formatQuantity, formatUtc, formatUtcDate, formatUtcTime, joinNames, percentOf, plural } from '../display';
 import type { AccountSummary, FeatureUsageView } from '../domain/wire-contract';
 import type { InAppNotification } from '../ledger/store';
-import { formatUtc, renderAlertMessage } from '../notify/alert-message';
-import { formatPrice } from '../ruleset';
+import { renderAlertMessage } from '../notify/alert-message';
 import { progressBar, usageChart, type ChartBar } from './chart';
-import { countOf, formatCredits, formatDate, formatQuantity, joinNames, percentOf } from './format';
 import { html, type SafeHtml } from './html';
 import type { DisplayNames } from './names';
 
@@ -45,7 +44,7 @@ ${body}
 `.markup;
 }
 
-function time(instant: string, text = formatDate(instant)): SafeHtml {
+function time(instant: string, text = formatUtcDate(instant)): SafeHtml {
   return html`<time datetime="${instant}">${text}</time>`;
 }
 
@@ -57,7 +56,7 @@ function banner(s: AccountSummary, names: DisplayNames): SafeHtml | null {
     return html`<div class="banner banner-warning" role="alert" id="credit-banner" data-state="warning">
   <strong>Credits running low</strong>
   <p>You've used ≥${names.warningPercent}% of your credits and are on pace to run out before ${reset}.</p>
-  <p>${pct}% used: ${formatCredits(s.credits.used)} of ${formatCredits(s.credits.granted)} credits this cycle. Add credits with an AI Credit Subscription Plan to avoid an interruption.</p>
+  <p>${pct}% used: ${formatCount(s.credits.used)} of ${formatCount(s.credits.granted)} credits this cycle. Add credits with an AI Credit Subscription Plan to avoid an interruption.</p>
 </div>`;
   }
   if (s.alert === 'exhausted') {
@@ -75,10 +74,10 @@ function creditsCard(s: AccountSummary): SafeHtml {
   const c = s.credits;
   const pct = percentOf(c.used, c.granted);
   const stat = (label: string, field: string, value: number) =>
-    html`<div><dt>${label}</dt><dd data-field="${field}">${formatCredits(value)}</dd></div>`;
+    html`<div><dt>${label}</dt><dd data-field="${field}">${formatCount(value)}</dd></div>`;
   return html`<section class="card" id="credits">
   <div class="label">Credits remaining</div>
-  <div class="remaining"><span id="credits-remaining">${formatCredits(c.available)}</span> <small>of ${formatCredits(c.granted)} credits</small></div>
+  <div class="remaining"><span id="credits-remaining">${formatCount(c.available)}</span> <small>of ${formatCount(c.granted)} credits</small></div>
   ${progressBar(pct, s.alert, `${pct}% of this cycle's credits used`)}
   <div class="label" id="used-percent">${pct}% used this cycle</div>
   <dl class="stats">
@@ -88,13 +87,13 @@ function creditsCard(s: AccountSummary): SafeHtml {
     ${stat('Overdraft', 'overdraft', c.overdraft)}
   </dl>
   <p class="cycle" id="cycle">Current cycle <strong>${time(s.cycle.start)} → ${time(s.cycle.end)}</strong> ·
-    resets on <strong id="reset-date">${time(s.cycle.end)}</strong> at ${formatUtc(s.cycle.end).slice(11)}</p>
+    resets on <strong id="reset-date">${time(s.cycle.end)}</strong> at ${formatUtcTime(s.cycle.end)}</p>
 </section>`;
 }
 
 function tierFacts(s: AccountSummary, names: DisplayNames): SafeHtml {
   const current = s.tier
-    ? html`${s.tier.name}: ${formatPrice(s.tier.priceCents, names.currency)}/month for ${formatCredits(s.tier.credits)} credits`
+    ? html`${s.tier.name}: ${formatPrice(s.tier.priceCents, names.currency)}/month for ${formatCount(s.tier.credits)} credits`
     : html`No subscription (included credits only)`;
   const pending = s.pendingTier
     ? html`<br><span class="pending" id="pending-tier">${s.tier?.name ?? 'No subscription'} → ${
@@ -117,21 +116,20 @@ function planCard(s: AccountSummary, names: DisplayNames): SafeHtml {
   return html`<section class="card" id="plan">
   <h2>Plan</h2>
   <dl class="facts">
-    <dt>CRM plan</dt><dd id="crm-plan">${s.plan.name} · ${countOf(s.users, 'user')}${pendingPlan}</dd>
+    <dt>CRM plan</dt><dd id="crm-plan">${s.plan.name} · ${plural(s.users, 'user')}${pendingPlan}</dd>
     <dt>Trial</dt><dd>${s.trial ? 'Yes: fixed trial credits, which do not roll over into a paid plan' : 'No'}</dd>
     ${tierFacts(s, names)}
     ${toggles}
     ${agents}
     <dt>Telephony</dt><dd>${formatQuantity(s.telephonyMinutes)} minutes this cycle (billed separately)</dd>
-    <dt>Calls in progress</dt><dd>${formatCredits(s.openCalls)}</dd>
+    <dt>Calls in progress</dt><dd>${formatCount(s.openCalls)}</dd>
   </dl>
 </section>`;
 }
 
 function quantityText(u: FeatureUsageView, names: DisplayNames): string {
   const unit = names.unit(u.feature);
-  if (!unit) return formatQuantity(u.quantity);
-  return `${formatQuantity(u.quantity)} ${unit}${u.quantity === 1 ? '' : 's'}`;
+  return unit ? plural(u.quantity, unit) : formatQuantity(u.quantity);
 }
 
 /** Chart rows: every credit-based feature of the rules, plus anything else that cost credits. */
@@ -151,9 +149,9 @@ function usageCard(s: AccountSummary, names: DisplayNames): SafeHtml {
       (u) => html`<tr data-feature="${u.feature}">
       <td>${names.feature(u.feature)}</td>
       <td class="num">${quantityText(u, names)}</td>
-      <td class="num" data-field="credits">${formatCredits(u.credits)}</td>
-      <td class="num">${formatCredits(u.count)}</td>
-      <td class="num">${formatCredits(u.rejected)}</td>
+      <td class="num" data-field="credits">${formatCount(u.credits)}</td>
+      <td class="num">${formatCount(u.count)}</td>
+      <td class="num">${formatCount(u.rejected)}</td>
     </tr>`,
     );
   const body = rows.length > 0 ? rows : html`<tr><td colspan="5" class="empty">No usage recorded this cycle.</td></tr>`;
@@ -171,7 +169,7 @@ function grantsCard(s: AccountSummary): SafeHtml {
   const rows = s.grants.map(
     (g) => html`<tr data-grant="${g.grantId}">
       <td>${g.label}</td><td>${g.source}</td>
-      <td class="num">${formatCredits(g.amount)}</td><td class="num">${formatCredits(g.remaining)}</td>
+      <td class="num">${formatCount(g.amount)}</td><td class="num">${formatCount(g.remaining)}</td>
       <td>${time(g.grantedAt)}</td><td>${time(g.expiresAt)}</td>
     </tr>`,
   );
@@ -195,7 +193,7 @@ function notificationItem(accountId: string, n: InAppNotification): SafeHtml {
   const action =
     n.readAt === null
       ? html`<form method="post" action="${accountPath(accountId)}/notifications/${encodeURIComponent(n.alertId)}/read"><button type="submit">Mark as read</button></form>`
-      : html`<span class="badge badge-read">Read ${formatDate(n.readAt)}</span>`;
+      : html`<span class="badge badge-read">Read ${formatUtcDate(n.readAt)}</span>`;
   return html`<li class="${n.readAt === null ? 'unread' : 'read'}" data-alert-id="${n.alertId}">
     <span class="badge badge-${n.state}">${n.state === 'warning' ? 'Warning' : 'Exhausted'}</span>
     <div class="body"><div class="headline">${message.headline}</div>

@@ -13,6 +13,7 @@ import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { isAccountNotFoundError, isCreditsUnavailableError, type CreditsClient } from '../client';
 import type { AccountSummary } from '../domain/wire-contract';
+import { DEFAULT_ADMIN_PORT } from '../infra/settings';
 import { exportUsageCsv } from '../ledger/csv-export';
 import { isLedgerError } from '../ledger/errors';
 import type { EntryFilter, LedgerStore } from '../ledger/store';
@@ -51,9 +52,6 @@ export interface AdminServer {
   /** Stops listening and waits for open requests to finish. */
   close(): Promise<void>;
 }
-
-/** Default port of the admin page. */
-export const DEFAULT_ADMIN_PORT = 8787;
 
 /** Account ids as the workflow accepts them; anything else cannot name an account. */
 const ACCOUNT_ID = /^[A-Za-z0-9._-]{1,64}$/;

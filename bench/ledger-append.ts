@@ -13,9 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { formatCount } from '../display';
 import type { LedgerEntry } from '../domain/effects';
+import { CREDITS_LEDGER_URL } from '../infra/settings';
 import { exportUsageCsv } from '../ledger/csv-export';
-import { LEDGER_URL_ENV, openLedgerStore } from '../ledger/open-store';
+import { openLedgerStore } from '../ledger/open-store';
 
 const { values } = parseArgs({
   options: {
@@ -31,8 +33,9 @@ if (!Number.isSafeInteger(total) || total < 1 || !Number.isSafeInteger(batchSize
   process.exit(2);
 }
 
-const scratch = values.url || process.env[LEDGER_URL_ENV] ? null : mkdtempSync(join(tmpdir(), 'ledger-bench-'));
-const url = values.url ?? process.env[LEDGER_URL_ENV] ?? `pglite:${join(scratch ?? '', 'ledger')}`;
+const configured = values.url ?? CREDITS_LEDGER_URL.read();
+const scratch = configured ? null : mkdtempSync(join(tmpdir(), 'ledger-bench-'));
+const url = configured ?? `pglite:${join(scratch ?? '', 'ledger')}`;
 const accountId = `bench-${Date.now()}`;
 const start = Date.parse('2026-06-03T00:00:00.000Z');
 
@@ -58,7 +61,7 @@ function entry(seq: number): LedgerEntry {
 }
 
 function rate(count: number, ms: number): string {
-  return `${Math.round((count / ms) * 1000).toLocaleString('en-US')}/s`;
+  return `${formatCount(Math.round((count / ms) * 1000))}/s`;
 }
 
 async function main(): Promise<void> {

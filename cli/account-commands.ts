@@ -5,12 +5,12 @@
  * readable lines (`--json` prints the workflow's answer as is, for scripts).
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { formatCount, formatMoney, formatUtc, plural } from '../display';
 import type { AccountStartInput } from '../domain/wire-contract';
-import { formatCount } from '../ruleset';
-import { formatAccountSummary, formatCents, formatInstant } from './account-show';
+import { formatAccountSummary } from './account-show';
 import { anchorFrom, barReporter, defaultAnchor, importAccounts, lineReporter, readImportFile } from './import-accounts';
 import { CliFailure, writeLines } from './io';
-import { collect, oneOf, plural, wholeNumber } from './option-parsers';
+import { collect, oneOf, wholeNumber } from './option-parsers';
 import { report } from './io';
 import type { CliIo } from './io';
 import { cliDeps, withCreditsClient } from './temporal-connection';
@@ -65,7 +65,7 @@ function registerStart(account: Command, io: CliIo): void {
       report(io, options.json, started, () => {
         const s = started.summary;
         const opened = s
-          ? [`  ${s.plan.name}, ${plural(s.users, 'user')}${s.trial ? ' (trial)' : ''}: ${formatCount(s.credits.available)} credits available until ${formatInstant(s.cycle.end)}`]
+          ? [`  ${s.plan.name}, ${plural(s.users, 'user')}${s.trial ? ' (trial)' : ''}: ${formatCount(s.credits.available)} credits available until ${formatUtc(s.cycle.end)}`]
           : [];
         return [`started account ${accountId} (workflow ${started.workflowId})`, ...opened];
       });
@@ -123,7 +123,7 @@ function registerChanges(account: Command, io: CliIo): void {
       report(io, options.json, result, () => {
         const what = tier === null ? 'no credit tier' : tier;
         if (result.effective === 'next_cycle') return [`${accountId}: ${what} from the start of the next cycle; the current tier runs until then`];
-        const money = result.chargedCents > 0 ? `charged ${formatCents(result.chargedCents)}, ` : 'nothing charged, ';
+        const money = result.chargedCents > 0 ? `charged ${formatMoney(result.chargedCents)}, ` : 'nothing charged, ';
         return [`${accountId}: ${what} now; ${money}${plural(result.creditsGranted, 'credit')} granted`];
       });
     });
@@ -168,7 +168,7 @@ function registerChanges(account: Command, io: CliIo): void {
       report(io, options.json, result, () => [
         result.duplicate
           ? `${accountId}: key ${options.key} was already used for grant ${result.grantId}; nothing more granted`
-          : `${accountId}: granted ${plural(credits, 'credit')} (grant ${result.grantId}, expires ${formatInstant(result.expiresAt)})`,
+          : `${accountId}: granted ${plural(credits, 'credit')} (grant ${result.grantId}, expires ${formatUtc(result.expiresAt)})`,
       ]);
     });
 }

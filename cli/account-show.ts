@@ -4,25 +4,9 @@
  * the cycle and its reset date, the balance, live grants, usage by feature, telephony minutes
  * and the low-credit alert. Money is printed from integer cents, credits with separators.
  */
+import { formatCount, formatMoney, formatQuantity, formatUtc, plural } from '../display';
 import type { AccountSummary } from '../domain/wire-contract';
-import { formatAmount, formatCount } from '../ruleset';
 import { renderTable } from './text-table';
-
-/** Integer cents as dollars: `12345` as `$123.45`. */
-export function formatCents(cents: number): string {
-  return cents < 0 ? `-$${formatAmount(-cents)}` : `$${formatAmount(cents)}`;
-}
-
-/** An ISO instant as `2026-07-03 00:00 UTC`: minutes are all a billing date needs. */
-export function formatInstant(iso: string): string {
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC` : iso;
-}
-
-/** A quantity as stored (up to six decimals) without float noise. */
-function formatQuantity(quantity: number): string {
-  return Number.isInteger(quantity) ? formatCount(quantity) : String(Number(quantity.toFixed(6)));
-}
 
 const ALERT_TEXT: Record<AccountSummary['alert'], string> = {
   ok: 'ok',
@@ -35,15 +19,15 @@ function listOrNone(items: readonly string[]): string {
 }
 
 function planLine(s: AccountSummary): string {
-  const pending = s.pendingPlan ? ` (changes to ${s.pendingPlan.name} on ${formatInstant(s.pendingPlan.effectiveAt)})` : '';
-  return `${s.plan.name}, ${formatCount(s.users)} user${s.users === 1 ? '' : 's'}${pending}`;
+  const pending = s.pendingPlan ? ` (changes to ${s.pendingPlan.name} on ${formatUtc(s.pendingPlan.effectiveAt)})` : '';
+  return `${s.plan.name}, ${plural(s.users, 'user')}${pending}`;
 }
 
 function tierLine(s: AccountSummary): string {
-  const current = s.tier ? `${s.tier.name}: ${formatCents(s.tier.priceCents)}/month for ${formatCount(s.tier.credits)} credits` : 'none';
+  const current = s.tier ? `${s.tier.name}: ${formatMoney(s.tier.priceCents)}/month for ${formatCount(s.tier.credits)} credits` : 'none';
   if (!s.pendingTier) return current;
   const next = s.pendingTier.tier === null ? 'cancelled' : `changes to ${s.pendingTier.tier}`;
-  return `${current} (${next} on ${formatInstant(s.pendingTier.effectiveAt)})`;
+  return `${current} (${next} on ${formatUtc(s.pendingTier.effectiveAt)})`;
 }
 
 /** Label/value lines with the values aligned. */
@@ -61,7 +45,7 @@ export function formatAccountSummary(s: AccountSummary): string[] {
       ['Plan', planLine(s)],
       ['Trial', s.trial ? 'yes (fixed trial credits; they do not roll over into a paid plan)' : 'no'],
       ['Credit tier', tierLine(s)],
-      ['Cycle', `#${s.cycle.index}: ${formatInstant(s.cycle.start)} to ${formatInstant(s.cycle.end)} (credits reset ${formatInstant(s.cycle.end)})`],
+      ['Cycle', `#${s.cycle.index}: ${formatUtc(s.cycle.start)} to ${formatUtc(s.cycle.end)} (credits reset ${formatUtc(s.cycle.end)})`],
       ['Available', `${formatCount(c.available)} credits`],
       ['Granted', `${formatCount(c.granted)} credits this cycle`],
       ['Used', `${formatCount(c.used)} credits this cycle`],
@@ -77,7 +61,7 @@ export function formatAccountSummary(s: AccountSummary): string[] {
       ...(s.parkedEffects > 0
         ? [['Parked effects', `${formatCount(s.parkedEffects)} refused for good by the ledger, billing or mail; see the worker logs`] as [string, string]]
         : []),
-      ['As of', formatInstant(s.asOf)],
+      ['As of', formatUtc(s.asOf)],
     ]),
     '',
     'Grants',
@@ -87,7 +71,7 @@ export function formatAccountSummary(s: AccountSummary): string[] {
     lines.push(
       ...renderTable(
         [{ heading: 'SOURCE' }, { heading: 'LABEL' }, { heading: 'AMOUNT', align: 'right' }, { heading: 'REMAINING', align: 'right' }, { heading: 'EXPIRES' }],
-        s.grants.map((g) => [g.source, g.label, formatCount(g.amount), formatCount(g.remaining), formatInstant(g.expiresAt)]),
+        s.grants.map((g) => [g.source, g.label, formatCount(g.amount), formatCount(g.remaining), formatUtc(g.expiresAt)]),
       ),
     );
   }

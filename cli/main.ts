@@ -3,8 +3,8 @@
  * trace: every failure becomes a message on stderr and an exit code (see EXIT_CODES).
  */
 import { CommanderError } from 'commander';
+import { plural } from '../display';
 import { formatDiagnostic, isRulesError } from '../ruleset';
-import { plural } from '../ruleset/wording';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
 import { buildProgram } from './program';

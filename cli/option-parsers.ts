@@ -3,7 +3,6 @@
  * (exit 2) before anything is sent.
  */
 import { InvalidArgumentError } from 'commander';
-import { formatCount } from '../ruleset';
 
 /** Parses a whole number of at least `min` for commander (a bad value is a usage error, exit 2). */
 export function wholeNumber(min: number): (value: string) => number {
@@ -32,9 +31,4 @@ export function oneOf<T>(words: Readonly<Record<string, T>>): (value: string) =>
 /** Collects a repeatable option's values (none given: the option stays undefined). */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-/** `3 credits`, `1 user`: a count with its noun. */
-export function plural(count: number, noun: string): string {
-  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -5,9 +5,9 @@
  */
 import { isAbsolute, relative } from 'node:path';
 import type { Command } from 'commander';
+import { plural } from '../display';
 import { defaultRulesPath, describeRulesChanges, loadRuleSet, parseInstantOrDate } from '../ruleset';
 import type { RuleSet, Rules } from '../ruleset';
-import { plural } from '../ruleset/wording';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
 import { explainRules } from './rules-explain';

@@ -2,9 +2,8 @@
  * `credits rules explain`: one rules version as the pricing team and support read it, in the
  * help page's own terms and tables, so a reviewer can hold the two side by side.
  */
-import { formatCount, formatCreditRate, formatPrice } from '../ruleset';
+import { formatCount, formatCreditRate, formatPrice, perUnits, plural } from '../display';
 import type { FeatureRule, Rules } from '../ruleset';
-import { plural } from '../ruleset/wording';
 import { renderTable } from './text-table';
 
 function plansFor(rules: Rules, feature: FeatureRule): string {
@@ -16,8 +15,7 @@ function plansFor(rules: Rules, feature: FeatureRule): string {
 function costOf(feature: FeatureRule): string {
   if (feature.cost === null) return feature.billing === 'telephony' ? 'telephony rates' : '-';
   const { credits, per, unit, rounding } = feature.cost;
-  const units = per === 1 ? unit : `${formatCount(per)} ${unit}s`;
-  return `${formatCount(credits)} per ${units}, rounded ${rounding}`;
+  return `${formatCount(credits)} per ${perUnits(per, unit)}, rounded ${rounding}`;
 }
 
 function featureNote(feature: FeatureRule): string {

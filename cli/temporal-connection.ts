@@ -11,11 +11,10 @@ import {
   isAccountNotFoundError,
   isCreditsError,
   isCreditsInputError,
-  TASK_QUEUE_ENV,
   type CreditsClientOptions,
 } from '../client';
+import { CREDITS_TASK_QUEUE, type Env } from '../infra/settings';
 import type { LedgerStore } from '../ledger/store';
-import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
 import { CliFailure } from './io';
 import type { CliIo } from './io';
 
@@ -24,7 +23,7 @@ export interface CreditsCliDeps {
   /** A connected Temporal client to use instead of connecting from the environment. */
   readonly temporalClient?: Client;
   /** Environment to read instead of `process.env`. */
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly env?: Env;
   /** Whether to draw progress bars (default: whether stderr is a terminal). */
   readonly interactive?: boolean;
   /** Opens the usage ledger for `usage export` (default: from `CREDITS_LEDGER_URL`). */
@@ -65,10 +64,10 @@ export function cliFailureOf(err: unknown): unknown {
  */
 export async function withCreditsClient<T>(io: CliIo, fn: (client: CreditsClient) => Promise<T>): Promise<T> {
   const deps = cliDeps(io);
-  const env = deps.env ?? process.env;
+  const { env } = deps;
   try {
     if (deps.temporalClient !== undefined) {
-      const taskQueue = env[TASK_QUEUE_ENV]?.trim() || DEFAULT_TASK_QUEUE;
+      const taskQueue = CREDITS_TASK_QUEUE.read(env);
       return await fn(new CreditsClient(deps.temporalClient, { ...CLI_CLIENT_OPTIONS, taskQueue }));
     }
     const connection = await connectCreditsClient({ ...CLI_CLIENT_OPTIONS, env });

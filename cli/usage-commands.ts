@@ -4,7 +4,7 @@
  * call is a business outcome, printed as such, and exits 1 so a script notices it.
  */
 import type { Command } from 'commander';
-import { formatCount } from '../ruleset';
+import { formatCount } from '../display';
 import { CliFailure } from './io';
 import type { CliIo } from './io';
 import { positiveNumber } from './option-parsers';

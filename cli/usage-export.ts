@@ -7,16 +7,18 @@
 import { createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { InvalidArgumentError, type Command } from 'commander';
+import { plural } from '../display';
 import { exportUsageCsv } from '../ledger/csv-export';
 import { isLedgerError } from '../ledger/errors';
-import { LEDGER_URL_ENV, openLedgerStore } from '../ledger/open-store';
+import { openLedgerStore } from '../ledger/open-store';
 import type { EntryFilter, LedgerStore } from '../ledger/store';
 import { isCalendarDate, parseInstantOrDate } from '../ruleset';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
-import { plural, wholeNumber } from './option-parsers';
+import { wholeNumber } from './option-parsers';
 import { cliDeps } from './temporal-connection';
 import { runningMainJob } from '../infra/main-job-info';
+import { CREDITS_LEDGER_URL } from '../infra/settings';
 
 const DAY_MS = 86_400_000;
 
@@ -74,8 +76,7 @@ async function hasEntries(store: LedgerStore, accountId: string): Promise<boolea
 
 async function exportCsv(io: CliIo, accountId: string, o: ExportOptions): Promise<void> {
   const deps = cliDeps(io);
-  const env = deps.env ?? process.env;
-  const store = await (deps.openLedger ?? (() => openLedgerStore({ url: env[LEDGER_URL_ENV] })))();
+  const store = await (deps.openLedger ?? (() => openLedgerStore({ url: CREDITS_LEDGER_URL.read(deps.env) })))();
   try {
     if (!(await hasEntries(store, accountId))) {
       throw new CliFailure(`unknown account ${accountId}: the ledger (${store.label}) has no entries for it`);

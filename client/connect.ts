@@ -6,20 +6,14 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
+import { CREDITS_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS, DEFAULT_TEMPORAL_NAMESPACE, type Env } from '../infra/settings';
 import { CreditsClient, type CreditsClientOptions } from './credits-client';
 import { CreditsUnavailableError } from './errors';
-
-/** Environment variable naming the task queue of the account workflows (default `ai-credits`). */
-export const TASK_QUEUE_ENV = 'CREDITS_TASK_QUEUE';
-
-/** Where Temporal is when nothing says otherwise (the dev server's address). */
-export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 
 /** Options of {@link connectCreditsClient}. */
 export interface ConnectOptions extends Omit<CreditsClientOptions, 'namespace' | 'taskQueue'> {
   /** Environment to read instead of `process.env` (tests, or a service's own settings). */
-  env?: Readonly<Record<string, string | undefined>>;
+  env?: Env;
   /** How long to try to reach the server, in ms (default 5,000). */
   connectTimeoutMs?: number;
 }
@@ -33,7 +27,7 @@ export interface CreditsConnection {
   close(): Promise<void>;
 }
 
-function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+function definedOnly(env: Env): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
@@ -61,10 +55,10 @@ export async function connectCreditsClient(options: ConnectOptions = {}): Promis
         : 'is the server up, and are TEMPORAL_ADDRESS and its TLS/API key settings right?';
     throw new CreditsUnavailableError(`cannot reach Temporal at ${address}: ${hint}`, { cause: err });
   }
-  const temporal = new Client({ connection, namespace: config.namespace ?? 'default' });
-  const taskQueue = env[TASK_QUEUE_ENV]?.trim() || DEFAULT_TASK_QUEUE;
+  const temporal = new Client({ connection, namespace: config.namespace ?? DEFAULT_TEMPORAL_NAMESPACE });
   return {
-    client: new CreditsClient(temporal, { ...clientOptions, taskQueue }),
+    // Unset, the client uses the wire contract's DEFAULT_TASK_QUEUE.
+    client: new CreditsClient(temporal, { ...clientOptions, taskQueue: CREDITS_TASK_QUEUE.read(env) }),
     address,
     close: () => connection.close(),
   };

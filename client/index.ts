@@ -6,7 +6,8 @@
  */
 export { CreditsClient } from './credits-client';
 export type { CreditsClientOptions, StartAccountOptions, StartedAccount } from './credits-client';
-export { connectCreditsClient, DEFAULT_TEMPORAL_ADDRESS, TASK_QUEUE_ENV } from './connect';
+export { connectCreditsClient } from './connect';
+export { DEFAULT_TEMPORAL_ADDRESS } from '../infra/settings';
 export type { ConnectOptions, CreditsConnection } from './connect';
 export {
   AccountAlreadyRunningError,

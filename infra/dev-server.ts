@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
+import { DEFAULT_TEMPORAL_PORT } from './settings';
 import { temporalBinaryPath } from './temporal-binaries';
 
 /** Where and how to run the dev server. */
@@ -56,7 +57,7 @@ function exited(child: ChildProcess): Promise<void> {
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? 7233;
+  const port = options.port ?? DEFAULT_TEMPORAL_PORT;
   const uiPort = options.uiPort ?? 8233;
   const namespace = options.namespace ?? 'default';
   if (await portOpen(host, port)) {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { CREDITS_DATA_DIR } from './settings';
 
 /**
  * The directory holding the project's package.json, found by walking up from this module.
@@ -21,6 +22,6 @@ export function projectRoot(): string {
  * main job's address file): `CREDITS_DATA_DIR`, else `.data` under the project root.
  */
 export function dataDir(): string {
-  const configured = process.env.CREDITS_DATA_DIR?.trim();
+  const configured = CREDITS_DATA_DIR.read();
   return configured ? resolve(configured) : join(projectRoot(), '.data');
 }

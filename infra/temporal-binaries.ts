@@ -1,13 +1,14 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { projectRoot } from './project-root';
+import { TEMPORAL_CLI_PATH, TEMPORAL_TEST_SERVER_PATH, type Setting } from './settings';
 
 /** Which Temporal binary is wanted: the CLI (dev server) or the Java SDK's time-skipping test server. */
 export type TemporalBinary = 'temporal' | 'temporal-test-server';
 
-const ENV_OVERRIDE: Record<TemporalBinary, string> = {
-  temporal: 'TEMPORAL_CLI_PATH',
-  'temporal-test-server': 'TEMPORAL_TEST_SERVER_PATH',
+const ENV_OVERRIDE: Record<TemporalBinary, Setting<string | undefined>> = {
+  temporal: TEMPORAL_CLI_PATH,
+  'temporal-test-server': TEMPORAL_TEST_SERVER_PATH,
 };
 
 function isExecutable(path: string): boolean {
@@ -28,14 +29,15 @@ function isExecutable(path: string): boolean {
  * @throws Error naming the set-up command when the binary is nowhere to be found.
  */
 export function temporalBinaryPath(binary: TemporalBinary): string {
-  const override = process.env[ENV_OVERRIDE[binary]];
+  const override = ENV_OVERRIDE[binary].read();
   if (override) {
     if (!isExecutable(override)) {
-      throw new Error(`${ENV_OVERRIDE[binary]}=${override} is not an executable file`);
+      throw new Error(`${ENV_OVERRIDE[binary].name}=${override} is not an executable file`);
     }
     return override;
   }
   const candidates = [join(projectRoot(), '.venv', 'bin', binary)];
+  // PATH is the system's search path, not one of the engine's settings.
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir) candidates.push(join(dir, binary));
   }

@@ -4,19 +4,12 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { dataDir } from '../infra/project-root';
+import { CREDITS_LEDGER_URL } from '../infra/settings';
 import { LedgerError } from './errors';
 import { openPgliteClient } from './pglite-client';
 import { openPostgresClient } from './postgres-client';
 import { openSqlLedgerStore } from './sql-store';
 import type { LedgerStore } from './store';
-
-/**
- * Environment variable naming the ledger database: `postgres://user:pass@host:port/db` for a
- * PostgreSQL server, `pglite:<dir>` for an embedded database in `<dir>` (relative to the
- * working directory), `pglite:memory` for a throwaway one; unset for `.data/ledger` under the
- * project root.
- */
-export const LEDGER_URL_ENV = 'CREDITS_LEDGER_URL';
 
 /** Where the ledger lives. */
 export type LedgerLocation = { kind: 'postgres'; url: string } | { kind: 'pglite'; dir: string | null };
@@ -27,7 +20,7 @@ export function defaultLedgerDir(): string {
 }
 
 /**
- * Reads a ledger URL (see {@link LEDGER_URL_ENV}); undefined or empty means the default.
+ * Reads a ledger URL (see `CREDITS_LEDGER_URL` in infra/settings.ts); undefined or empty means the default.
  *
  * @throws LedgerError `invalid_url` for anything else.
  */
@@ -42,7 +35,7 @@ export function parseLedgerUrl(url: string | undefined): LedgerLocation {
   }
   throw new LedgerError(
     'invalid_url',
-    `${LEDGER_URL_ENV} must be postgres://user:password@host:port/database, pglite:<directory> or pglite:memory (got ${JSON.stringify(value.replace(/\/\/[^@/]*@/, '//***@'))})`,
+    `${CREDITS_LEDGER_URL.name} must be postgres://user:password@host:port/database, pglite:<directory> or pglite:memory (got ${JSON.stringify(value.replace(/\/\/[^@/]*@/, '//***@'))})`,
   );
 }
 
@@ -61,7 +54,7 @@ export interface OpenLedgerOptions {
  *   process), `database_unavailable` (server unreachable), `schema_too_new`, `migration_failed`.
  */
 export async function openLedgerStore(options: OpenLedgerOptions = {}): Promise<LedgerStore> {
-  const location = parseLedgerUrl(options.url ?? process.env[LEDGER_URL_ENV]);
+  const location = parseLedgerUrl(options.url ?? CREDITS_LEDGER_URL.read());
   const warn = options.warn ?? ((message: string) => console.warn(message));
   const client =
     location.kind === 'postgres'

@@ -4,6 +4,7 @@
  * features. Pure: rendering depends on the alert alone, so a retried delivery sends the same
  * message.
  */
+import { formatCount, formatUtc, percentOf } from '../display';
 import type { AlertNotice } from '../domain/effects';
 
 /** A rendered alert. */
@@ -15,30 +16,21 @@ export interface AlertMessage {
   html: string;
 }
 
-const numberFormat = new Intl.NumberFormat('en-US');
-
-/** `2026-07-03 00:00 UTC`: unambiguous for admins in any time zone. */
-export function formatUtc(instant: string): string {
-  const iso = new Date(instant).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
-}
-
-/** Whole percentage of the granted credits used (100 when nothing was granted). */
+/** Whole percentage of the granted credits used (100 when nothing was granted but some was used). */
 export function usedPercent(alert: Pick<AlertNotice, 'used' | 'granted'>): number {
-  if (alert.granted <= 0) return 100;
-  return Math.min(100, Math.floor((alert.used / alert.granted) * 100));
+  return percentOf(alert.used, alert.granted);
 }
 
+/** Numeric character references (`&#60;`), as the alert e-mails have always been sent; the admin page's escaping uses named ones. */
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** The paragraphs of the message, shared by the plain and HTML parts so they cannot disagree. */
 function paragraphs(alert: AlertNotice): string[] {
-  const n = (value: number): string => numberFormat.format(value);
   const numbers =
-    `Available: ${n(alert.available)} credits. Used this billing cycle: ${n(alert.used)} of ` +
-    `${n(alert.granted)} granted (${usedPercent(alert)}%).`;
+    `Available: ${formatCount(alert.available)} credits. Used this billing cycle: ${formatCount(alert.used)} of ` +
+    `${formatCount(alert.granted)} granted (${usedPercent(alert)}%).`;
   const reset = formatUtc(alert.cycleEnd);
   if (alert.state === 'warning') {
     const pace = alert.projectedRunOutAt

@@ -8,12 +8,8 @@
  * caller's job (the activity claims the delivery in the ledger before sending).
  */
 import { createTransport } from 'nodemailer';
+import { SMTP_FROM, SMTP_URL, type Env } from '../infra/settings';
 import { NotifyError, type NotifyErrorCode } from './errors';
-
-/** Environment variable with the SMTP server URL. */
-export const SMTP_URL_ENV = 'SMTP_URL';
-/** Environment variable with the sender address, e.g. `AI Credits <credits@example.com>`. */
-export const SMTP_FROM_ENV = 'SMTP_FROM';
 
 /** Where and as whom to send. */
 export interface SmtpConfig {
@@ -73,21 +69,21 @@ export function describeSmtpUrl(url: string): string {
  *
  * @throws NotifyError `invalid_config` when SMTP_URL is not an smtp(s) URL or SMTP_FROM is missing.
  */
-export function smtpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SmtpConfig | null {
-  const url = env[SMTP_URL_ENV]?.trim();
+export function smtpConfigFromEnv(env?: Env): SmtpConfig | null {
+  const url = SMTP_URL.read(env);
   if (!url) return null;
   let protocol: string;
   try {
     protocol = new URL(url).protocol;
   } catch {
-    throw new NotifyError('invalid_config', `${SMTP_URL_ENV} is not a URL; expected smtp://user:password@host:port`);
+    throw new NotifyError('invalid_config', `${SMTP_URL.name} is not a URL; expected smtp://user:password@host:port`);
   }
   if (protocol !== 'smtp:' && protocol !== 'smtps:') {
-    throw new NotifyError('invalid_config', `${SMTP_URL_ENV} must start with smtp:// or smtps:// (got ${protocol}//...)`);
+    throw new NotifyError('invalid_config', `${SMTP_URL.name} must start with smtp:// or smtps:// (got ${protocol}//...)`);
   }
-  const from = env[SMTP_FROM_ENV]?.trim();
+  const from = SMTP_FROM.read(env);
   if (!from) {
-    throw new NotifyError('invalid_config', `${SMTP_FROM_ENV} must be set when ${SMTP_URL_ENV} is: the sender address of alert e-mails`);
+    throw new NotifyError('invalid_config', `${SMTP_FROM.name} must be set when ${SMTP_URL.name} is: the sender address of alert e-mails`);
   }
   return { url, from };
 }

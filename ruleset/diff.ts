@@ -3,9 +3,8 @@
  * paste into a changelog: `tier-3 price 100.00 -> 110.00 USD`, `growth cap 10 -> 12 users`.
  * Only what a customer could notice is listed (not notes, not file paths).
  */
-import { formatAmount, formatCount } from './display-format';
+import { formatAmount, formatCount, perUnits, plural } from '../display';
 import type { FeatureRule, PlanRule, PromotionRule, Rules, TierRule } from './types';
-import { plural } from './wording';
 
 interface Identified {
   readonly id: string;
@@ -39,8 +38,7 @@ function gate(rules: Rules, feature: FeatureRule): string {
 function cost(feature: FeatureRule): string {
   if (feature.cost === null) return 'no credits';
   const { credits, per, unit, rounding } = feature.cost;
-  const units = per === 1 ? unit : `${formatCount(per)} ${unit}s`;
-  return `${formatCount(credits)} credits per ${units} (rounded ${rounding})`;
+  return `${formatCount(credits)} credits per ${perUnits(per, unit)} (rounded ${rounding})`;
 }
 
 function describePlan(plan: PlanRule): string {

@@ -5,6 +5,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { CREDITS_RULES } from '../infra/settings';
 import { defaultRulesPath, loadRuleSet, type RuleSet } from './load';
 
 /** Options of {@link reloadingRuleSet}. */
@@ -60,9 +61,6 @@ export function reloadingRuleSet(path: string, options: ReloadOptions = {}): () 
   };
 }
 
-/** Environment variable with the worker's rules file or directory (default: the shipped `rules/`). */
-export const RULES_PATH_ENV = 'CREDITS_RULES';
-
 /** Where a surface takes its rules from: a path (reloaded when its files change), a fixed rule set, or a function. */
 export type RulesOption = string | RuleSet | (() => RuleSet);
 
@@ -74,5 +72,5 @@ export type RulesOption = string | RuleSet | (() => RuleSet);
 export function ruleSetSource(option: RulesOption | undefined, onReloadError?: (err: unknown) => void): () => RuleSet {
   if (typeof option === 'function') return option;
   if (typeof option === 'object') return () => option;
-  return reloadingRuleSet(option ?? process.env[RULES_PATH_ENV] ?? defaultRulesPath(), { onReloadError });
+  return reloadingRuleSet(option ?? CREDITS_RULES.read() ?? defaultRulesPath(), { onReloadError });
 }

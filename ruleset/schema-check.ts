@@ -5,9 +5,10 @@
  */
 import Ajv2020 from 'ajv/dist/2020';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { plural } from '../display';
 import rulesSchema from '../schema/rules.schema.json';
 import type { Finding } from './finding';
-import { describeSubject, describeType, describeValue, plural } from './wording';
+import { describeSubject, describeType, describeValue } from './wording';
 import type { DataPath } from './yaml-source';
 
 /** The schema a rules file must satisfy (also published at schema/rules.schema.json). */

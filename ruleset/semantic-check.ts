@@ -7,7 +7,7 @@
  * therefore reads the data defensively and skips what the schema already rejected.
  */
 import { GRANT_SOURCES } from './types';
-import { formatAmount, formatCount } from './display-format';
+import { formatAmount, formatCount } from '../display';
 import type { Finding } from './finding';
 import { isCalendarDate, parseInstant } from './instant';
 import { describeItem } from './wording';

@@ -2,7 +2,6 @@
  * How checks name things to a pricing analyst: `priceCents of tier "tier-5"` rather than
  * `/tiers/4/priceCents`, `a whole number` rather than `integer`.
  */
-import { formatCount } from './display-format';
 import type { DataPath } from './yaml-source';
 
 /** The lists whose items have ids, and what one item is called. */
@@ -76,9 +75,4 @@ export function describeValue(value: unknown): string {
 export function describeType(type: unknown): string {
   const types = Array.isArray(type) ? type : [type];
   return types.map((t) => TYPE_NAMES[String(t)] ?? String(t)).join(' or ');
-}
-
-/** `1 item` / `3 items` / `1,000 users`. */
-export function plural(count: number, noun: string): string {
-  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -13,12 +13,13 @@
  * then prints where everything is. Ctrl-C stops it all cleanly.
  */
 import { join } from 'node:path';
-import { DEFAULT_ADMIN_PORT, startAdminServer } from '../admin/server';
+import { startAdminServer } from '../admin/server';
 import { connectCreditsClient } from '../client';
 import { importAccounts, readImportFile, type ImportReporter } from '../cli/import-accounts';
 import { removeMainJobInfo, writeMainJobInfo } from '../infra/main-job-info';
 import { startDevServer, type DevServer } from '../infra/dev-server';
 import { dataDir, projectRoot } from '../infra/project-root';
+import { CREDITS_ADMIN_PORT, CREDITS_DEMO_ACCOUNTS, TEMPORAL_ADDRESS } from '../infra/settings';
 import { openLedgerStore } from '../ledger/open-store';
 import { connectWorker, createCreditsWorker, installJsonLogger, workerSettingsFromEnv, type WorkerSettings } from '../worker';
 
@@ -31,13 +32,14 @@ async function main(): Promise<void> {
   installJsonLogger('WARN');
   const settings = workerSettingsFromEnv();
   let devServer: DevServer | undefined;
-  if (!process.env.TEMPORAL_ADDRESS) {
+  if (TEMPORAL_ADDRESS.read() === undefined) {
     say(`Starting the Temporal dev server (data in ${join(dataDir(), 'temporal')})...`);
     devServer = await startDevServer({
       dbFile: join(dataDir(), 'temporal', 'dev.db'),
       logFile: join(dataDir(), 'temporal', 'server.log'),
     });
-    process.env.TEMPORAL_ADDRESS = devServer.address;
+    // Both connections below read the address through @temporalio/envconfig, from process.env.
+    process.env[TEMPORAL_ADDRESS.name] = devServer.address;
   }
   // The dev server is a child process that would outlive a start-up failure: stop it whatever happens.
   try {
@@ -56,12 +58,12 @@ async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Pr
   const admin = await startAdminServer({
     client: creditsClient,
     store,
-    port: process.env.CREDITS_ADMIN_PORT ? Number(process.env.CREDITS_ADMIN_PORT) : DEFAULT_ADMIN_PORT,
+    port: CREDITS_ADMIN_PORT.read(),
     rules: settings.rulesPath,
   });
   writeMainJobInfo({ pid: process.pid, adminUrl: admin.url, temporalAddress: address });
 
-  const demoFile = process.env.CREDITS_DEMO_ACCOUNTS ?? join(projectRoot(), 'examples', 'accounts.yaml');
+  const demoFile = CREDITS_DEMO_ACCOUNTS.read() ?? join(projectRoot(), 'examples', 'accounts.yaml');
   const demoIds: string[] = [];
   if (demoFile !== 'none') {
     const reporter: ImportReporter = {

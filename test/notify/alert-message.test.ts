@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatUtc, renderAlertMessage, usedPercent } from '../../notify/alert-message';
+import { formatUtc } from '../../display';
+import { renderAlertMessage, usedPercent } from '../../notify/alert-message';
 import { warningAlert } from '../ledger/entry-fixtures';
 
 describe('alert message', () => {

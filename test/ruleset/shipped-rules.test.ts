@@ -12,11 +12,9 @@ import {
   featureById,
   resolvePlan,
   resolveTier,
-  formatCount,
-  formatCreditRate,
-  formatPrice,
   loadRuleSet,
 } from '../../ruleset';
+import { formatCount, formatCreditRate, formatPrice } from '../../display';
 import type { Rules } from '../../ruleset';
 
 const shippedFile = join(defaultRulesPath(), '2026-06-03.yaml');
