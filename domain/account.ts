@@ -30,6 +30,7 @@ import { featureById, includedCredits, planById, planIncludes, resolvePlan, reso
 import { creditsForQuantity, fromMicros, toMicros } from './pricing';
 import { debitGrants, nextExpiryMs, partitionExpired, remainingCredits, type Grant } from './grants';
 import { projectAlert } from './alerts';
+import { WORKFLOW_FAILURE_TYPES } from './failure-types';
 
 /** Version of the carried state's shape; bump with a migration when it changes. */
 export const ACCOUNT_STATE_SCHEMA = 1;
@@ -129,7 +130,7 @@ export const MAX_PARKED = 1000;
 /** Thrown for a state that cannot take a command: a bug or incompatible rules, never user input. */
 export class AccountStateError extends Error {
   /** Stable code for the workflow's ApplicationFailure type. */
-  readonly code = 'AccountStateError';
+  readonly code = WORKFLOW_FAILURE_TYPES.accountState;
 }
 
 function iso(ms: number): string {
