@@ -1,13 +1,13 @@
 /**
  * `CreditsClient`: the typed way for product services and the `credits` CLI to talk to account
- * workflows. It calls the message definitions of `workflows/messages.ts` (never names typed a
- * second time), checks input locally with the workflow's own validators (so a missing
- * idempotency key fails at once, without a round trip), retries transient failures with
- * backoff, and turns Temporal's errors into the few this domain has (see `./errors`).
+ * workflows. It calls through the message table of `workflows/messages.ts` (never names typed
+ * a second time), checks input locally with each message's own check, the one the workflow's
+ * validator runs (so a missing idempotency key fails at once, without a round trip), retries
+ * transient failures with backoff, and turns Temporal's errors into the few this domain has
+ * (see `./errors`).
  */
 import { randomUUID } from 'node:crypto';
 import {
-  ApplicationFailure,
   Client,
   QueryNotRegisteredError,
   WorkflowExecutionAlreadyStartedError,
@@ -16,7 +16,6 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
-  type UpdateDefinition,
   type WorkflowHandle,
 } from '@temporalio/client';
 import type {
@@ -41,34 +40,17 @@ import type {
   StartCallInput,
   StartCallResult,
 } from '../domain/wire-contract';
+import { checkStartShape, isInputProblemCode, type InputProblem } from '../domain/input-problems';
 import {
-  checkChangeCreditTier,
-  checkChangePlan,
-  checkEndCall,
-  checkGrantCredits,
-  checkRecordUsage,
-  checkSetFeatureEnabled,
-  checkSetUsers,
-  checkSetVoiceAgentActive,
-  checkStartCall,
-  checkStartShape,
-  isInputProblemCode,
-  type InputProblem,
-} from '../domain/input-problems';
-import {
+  ACCOUNT_QUERIES,
+  ACCOUNT_UPDATES,
   DEFAULT_TASK_QUEUE,
   WORKFLOW_TYPE,
   accountWorkflowId,
-  changeCreditTierUpdate,
-  changePlanUpdate,
-  endCallUpdate,
-  grantCreditsUpdate,
-  recordUsageUpdate,
-  setFeatureEnabledUpdate,
-  setUsersUpdate,
-  setVoiceAgentActiveUpdate,
-  startCallUpdate,
-  summaryQuery,
+  type AccountUpdateName,
+  type UpdateInput,
+  type UpdateMessage,
+  type UpdateResult,
 } from '../workflows/messages';
 import {
   AccountAlreadyRunningError,
@@ -79,6 +61,7 @@ import {
   isCreditsError,
 } from './errors';
 import { DEFAULT_RETRY_POLICY, backoffDelayMs, isTransientTemporalError, sleep, type RetryPolicy } from './retry';
+import { applicationFailure, isAccountOpening, messageChain } from './workflow-failures';
 
 /** Options of {@link CreditsClient}. */
 export interface CreditsClientOptions {
@@ -130,30 +113,23 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Messages of an error and its causes, outermost first. */
-function messageChain(err: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) parts.push(e.message);
-  return parts.join(': ');
-}
-
-/** The ApplicationFailure at or below `err`, if any. */
-function applicationFailure(err: unknown): ApplicationFailure | undefined {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) {
-    if (e instanceof ApplicationFailure) return e;
-  }
-  return undefined;
-}
-
 function rejectLocally(problem: InputProblem | undefined, accountId: string): void {
   if (problem) throw new CreditsInputError(problem.code, problem.message, { accountId });
 }
 
 /**
+ * One method per update of `ACCOUNT_UPDATES`, `name(accountId, input)`: the client implements
+ * it, so an update added to the table does not compile until the client can send it.
+ */
+export type AccountUpdateMethods = {
+  [Name in AccountUpdateName]: (accountId: string, input: UpdateInput<Name>) => Promise<UpdateResult<Name>>;
+};
+
+/**
  * Client of the account workflows. One per process is enough; it is stateless apart from the
  * Temporal client it wraps, which the caller owns (and closes).
  */
-export class CreditsClient {
+export class CreditsClient implements AccountUpdateMethods {
   /** The Temporal client calls go through. */
   readonly temporal: Client;
   /** Task queue of new account workflows. */
@@ -187,12 +163,12 @@ export class CreditsClient {
    * @throws AccountNotFoundError, CreditsUnavailableError
    */
   recordUsage(accountId: string, input: RecordUsageInput): Promise<RecordUsageResult> {
-    return this.update(accountId, recordUsageUpdate, input, (i) => checkRecordUsage(i, undefined));
+    return this.update(accountId, ACCOUNT_UPDATES.recordUsage, input);
   }
 
   /** Asks to place a Voice Agent call; idempotent by `callId`. `authorized: false` is a result, not an error. */
   startCall(accountId: string, input: StartCallInput): Promise<StartCallResult> {
-    return this.update(accountId, startCallUpdate, input, checkStartCall);
+    return this.update(accountId, ACCOUNT_UPDATES.startCall, input);
   }
 
   /**
@@ -201,12 +177,12 @@ export class CreditsClient {
    * @throws CreditsInputError `UnknownCall` when the account never saw this call id.
    */
   endCall(accountId: string, input: EndCallInput): Promise<EndCallResult> {
-    return this.update(accountId, endCallUpdate, input, (i) => checkEndCall(i, () => true));
+    return this.update(accountId, ACCOUNT_UPDATES.endCall, input);
   }
 
   /** Sets the number of users; added users' included credits are granted at once. */
   setUsers(accountId: string, input: SetUsersInput): Promise<SetUsersResult> {
-    return this.update(accountId, setUsersUpdate, input, checkSetUsers);
+    return this.update(accountId, ACCOUNT_UPDATES.setUsers, input);
   }
 
   /**
@@ -215,7 +191,7 @@ export class CreditsClient {
    * @throws CreditsInputError `UnknownPlan`
    */
   changePlan(accountId: string, input: ChangePlanInput): Promise<ChangePlanResult> {
-    return this.update(accountId, changePlanUpdate, input, (i) => checkChangePlan(i, undefined));
+    return this.update(accountId, ACCOUNT_UPDATES.changePlan, input);
   }
 
   /**
@@ -224,7 +200,7 @@ export class CreditsClient {
    * @throws CreditsInputError `UnknownTier`
    */
   changeCreditTier(accountId: string, input: ChangeCreditTierInput): Promise<ChangeCreditTierResult> {
-    return this.update(accountId, changeCreditTierUpdate, input, (i) => checkChangeCreditTier(i, undefined));
+    return this.update(accountId, ACCOUNT_UPDATES.changeCreditTier, input);
   }
 
   /**
@@ -233,12 +209,12 @@ export class CreditsClient {
    * @throws CreditsInputError `UnknownFeature`, `FeatureNotToggleable`
    */
   setFeatureEnabled(accountId: string, input: SetFeatureEnabledInput): Promise<SetFeatureEnabledResult> {
-    return this.update(accountId, setFeatureEnabledUpdate, input, (i) => checkSetFeatureEnabled(i, undefined));
+    return this.update(accountId, ACCOUNT_UPDATES.setFeatureEnabled, input);
   }
 
   /** Activates or deactivates a Voice Agent; an inactive agent's calls are not authorized. */
   setVoiceAgentActive(accountId: string, input: SetVoiceAgentActiveInput): Promise<SetVoiceAgentActiveResult> {
-    return this.update(accountId, setVoiceAgentActiveUpdate, input, checkSetVoiceAgentActive);
+    return this.update(accountId, ACCOUNT_UPDATES.setVoiceAgentActive, input);
   }
 
   /**
@@ -246,7 +222,7 @@ export class CreditsClient {
    * with `duplicate: true` and grants nothing more.
    */
   grantCredits(accountId: string, input: GrantCreditsInput): Promise<GrantCreditsResult> {
-    return this.update(accountId, grantCreditsUpdate, input, checkGrantCredits);
+    return this.update(accountId, ACCOUNT_UPDATES.grantCredits, input);
   }
 
   /**
@@ -256,7 +232,8 @@ export class CreditsClient {
    * @throws AccountNotFoundError, CreditsUnavailableError
    */
   summary(accountId: string): Promise<AccountSummary> {
-    return this.withRetries(accountId, 'summary', () => this.handle(accountId).query(summaryQuery));
+    const { definition } = ACCOUNT_QUERIES.summary;
+    return this.withRetries(accountId, definition.name, () => this.handle(accountId).query(definition));
   }
 
   /**
@@ -300,15 +277,12 @@ export class CreditsClient {
     return this.temporal.workflow.getHandle(accountWorkflowId(accountId));
   }
 
-  private async update<Ret, Arg>(
-    accountId: string,
-    definition: UpdateDefinition<Ret, [Arg]>,
-    input: Arg,
-    check: (input: unknown) => InputProblem | undefined,
-  ): Promise<Ret> {
+  private async update<Result, Input>(accountId: string, message: UpdateMessage<Result, Input>, input: Input): Promise<Result> {
     // The workflow runs the same check; running it here first saves a round trip and makes
-    // a forgotten idempotency key fail loudly instead of being invented.
-    rejectLocally(check(input), accountId);
+    // a forgotten idempotency key fail loudly instead of being invented. Without the rules
+    // or the account's calls, it checks the shape only; the workflow checks the rest.
+    rejectLocally(message.check(input, {}), accountId);
+    const { definition } = message;
     return await this.withRetries(accountId, definition.name, () => this.handle(accountId).executeUpdate(definition, { args: [input] }));
   }
 
@@ -341,12 +315,13 @@ export class CreditsClient {
       return new CreditsError('unexpected', `${what} failed on account ${accountId}: ${messageChain(err.cause)}`, { accountId, cause: err });
     }
     if (isTransientTemporalError(err)) return 'retry';
-    if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError || /still opening/.test(messageChain(err))) {
+    const opening = isAccountOpening(err);
+    if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError || opening) {
       // Not found may be a run closing for continue-as-new at a cycle reset, and a failing
       // query may be an account still opening: only a workflow that is not running is gone.
       const gone = await this.notRunning(accountId);
       if (gone) return gone;
-      return err instanceof QueryNotRegisteredError && !/still opening/.test(messageChain(err)) ? unexpected(err, accountId, what) : 'retry';
+      return err instanceof QueryNotRegisteredError && !opening ? unexpected(err, accountId, what) : 'retry';
     }
     return unexpected(err, accountId, what);
   }
@@ -376,7 +351,7 @@ export class CreditsClient {
     let lastError: unknown;
     for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
       try {
-        return await this.temporal.withDeadline(Date.now() + this.attemptTimeoutMs, () => handle.query(summaryQuery));
+        return await this.temporal.withDeadline(Date.now() + this.attemptTimeoutMs, () => handle.query(ACCOUNT_QUERIES.summary.definition));
       } catch (err) {
         lastError = err;
         const status = await handle.describe().then((d) => d.status.name, () => 'UNKNOWN');

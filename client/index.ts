@@ -5,7 +5,7 @@
  * for services written in other languages.
  */
 export { CreditsClient } from './credits-client';
-export type { CreditsClientOptions, StartAccountOptions, StartedAccount } from './credits-client';
+export type { AccountUpdateMethods, CreditsClientOptions, StartAccountOptions, StartedAccount } from './credits-client';
 export { connectCreditsClient } from './connect';
 export { DEFAULT_TEMPORAL_ADDRESS } from '../infra/settings';
 export type { ConnectOptions, CreditsConnection } from './connect';
@@ -25,8 +25,12 @@ export {
 export type { CreditsErrorCode } from './errors';
 export { DEFAULT_RETRY_POLICY, isTransientTemporalError } from './retry';
 export type { RetryPolicy } from './retry';
+export { isAccountOpening } from './workflow-failures';
 /** The wire contract's types, re-exported so a service needs one import. */
 export * from '../domain/wire-contract';
 export { INPUT_PROBLEM_CODES, isInputProblemCode } from '../domain/input-problems';
 export type { InputProblemCode } from '../domain/input-problems';
-export { accountWorkflowId, DEFAULT_TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/messages';
+export { ACCOUNT_OPENING_MESSAGE, isWorkflowFailureType, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
+export type { WorkflowFailureType } from '../domain/failure-types';
+export { accountWorkflowId, ACCOUNT_QUERIES, ACCOUNT_UPDATES, DEFAULT_TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/messages';
+export type { AccountUpdateName, MessageFailureType, QueryMessage, UpdateInput, UpdateMessage, UpdateResult } from '../workflows/messages';

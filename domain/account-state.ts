@@ -20,6 +20,7 @@ import { cycleContaining } from './calendar';
 import { planById, resolvePlan, resolveTier } from '../ruleset/catalog';
 import { remainingCredits, type Grant } from './grants';
 import { projectAlert } from './alerts';
+import { WORKFLOW_FAILURE_TYPES } from './failure-types';
 
 /** Version of the carried state's shape; bump with a migration when it changes. */
 export const ACCOUNT_STATE_SCHEMA = 1;
@@ -112,7 +113,7 @@ export const MAX_PARKED = 1000;
 /** Thrown for a state that cannot take a command: a bug or incompatible rules, never user input. */
 export class AccountStateError extends Error {
   /** Stable code for the workflow's ApplicationFailure type. */
-  readonly code = 'AccountStateError';
+  readonly code = WORKFLOW_FAILURE_TYPES.accountState;
 }
 
 /** An instant in epoch ms as the UTC ISO-8601 text the state and its effects hold. */

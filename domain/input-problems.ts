@@ -42,6 +42,21 @@ export interface InputProblem {
   message: string;
 }
 
+/**
+ * What a check may know beyond the input itself; whatever is absent goes unchecked. The client
+ * checks with nothing (shape only), an update validator with what the account has loaded so
+ * far, and the update handler with the open account.
+ */
+export interface CheckContext {
+  /** The rules in force; without them features, plans and tiers are checked for shape only. */
+  rules?: Rules;
+  /** Whether the account has seen this call id; without it every call id counts as known. */
+  knowsCall?: (callId: string) => boolean;
+}
+
+/** A check of one message's input: the problem, or undefined when the input may go on. */
+export type InputCheck = (input: unknown, context: CheckContext) => InputProblem | undefined;
+
 /** Whether a value is an `InputProblemCode` (e.g. the type of a failure a client received). */
 export function isInputProblemCode(value: unknown): value is InputProblemCode {
   return typeof value === 'string' && (INPUT_PROBLEM_CODES as readonly string[]).includes(value);
@@ -120,7 +135,7 @@ export function checkStartAgainstRules(input: AccountStartInput, rules: Rules): 
 }
 
 /** `recordUsage` input. */
-export function checkRecordUsage(input: unknown, rules: Rules | undefined): InputProblem | undefined {
+export function checkRecordUsage(input: unknown, { rules }: CheckContext): InputProblem | undefined {
   if (!isObject(input)) return notAnObject('recordUsage');
   const { feature, quantity, idempotencyKey, userId } = input as Partial<RecordUsageInput>;
   if (typeof feature !== 'string') return problem('UnknownFeature', 'feature must be a feature id');
@@ -148,13 +163,13 @@ export function checkStartCall(input: unknown): InputProblem | undefined {
   return undefined;
 }
 
-/** `endCall` input; `knownCall` says whether the account has ever seen this call id. */
-export function checkEndCall(input: unknown, knownCall: (callId: string) => boolean): InputProblem | undefined {
+/** `endCall` input; the context's `knowsCall` says whether the account has ever seen this call id. */
+export function checkEndCall(input: unknown, { knowsCall }: CheckContext): InputProblem | undefined {
   if (!isObject(input)) return notAnObject('endCall');
   const { callId, minutes } = input as Partial<EndCallInput>;
   if (!isKey(callId)) return problem('InvalidInput', 'callId must be a non-empty string');
   if (!isValidQuantity(minutes)) return problem('InvalidQuantity', `minutes must be a positive finite number, got ${String(minutes)}`);
-  if (!knownCall(callId)) return problem('UnknownCall', `no call "${callId}" was started on this account`);
+  if (knowsCall && !knowsCall(callId)) return problem('UnknownCall', `no call "${callId}" was started on this account`);
   return undefined;
 }
 
@@ -166,7 +181,7 @@ export function checkSetUsers(input: unknown): InputProblem | undefined {
 }
 
 /** `changePlan` input. */
-export function checkChangePlan(input: unknown, rules: Rules | undefined): InputProblem | undefined {
+export function checkChangePlan(input: unknown, { rules }: CheckContext): InputProblem | undefined {
   if (!isObject(input)) return notAnObject('changePlan');
   const { plan } = input as Partial<ChangePlanInput>;
   if (typeof plan !== 'string' || (rules && !resolvePlan(rules, plan))) {
@@ -176,7 +191,7 @@ export function checkChangePlan(input: unknown, rules: Rules | undefined): Input
 }
 
 /** `changeCreditTier` input. */
-export function checkChangeCreditTier(input: unknown, rules: Rules | undefined): InputProblem | undefined {
+export function checkChangeCreditTier(input: unknown, { rules }: CheckContext): InputProblem | undefined {
   if (!isObject(input) || !('tier' in input)) return problem('InvalidInput', 'changeCreditTier takes {tier}: a tier id or null');
   const { tier } = input as Partial<ChangeCreditTierInput>;
   if (tier === null) return undefined;
@@ -187,7 +202,7 @@ export function checkChangeCreditTier(input: unknown, rules: Rules | undefined):
 }
 
 /** `setFeatureEnabled` input: only toggleable features. */
-export function checkSetFeatureEnabled(input: unknown, rules: Rules | undefined): InputProblem | undefined {
+export function checkSetFeatureEnabled(input: unknown, { rules }: CheckContext): InputProblem | undefined {
   if (!isObject(input)) return notAnObject('setFeatureEnabled');
   const { feature, enabled } = input as Partial<SetFeatureEnabledInput>;
   if (typeof enabled !== 'boolean') return problem('InvalidInput', 'enabled must be true or false');

@@ -17,32 +17,9 @@ import type { CreditActivities } from '../activities/credit-activities';
 import type { AccountStartInput } from '../domain/wire-contract';
 import { AccountStateError, CreditAccount, rulesFitAccount, type AccountState } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
-import {
-  checkChangeCreditTier,
-  checkChangePlan,
-  checkEndCall,
-  checkGrantCredits,
-  checkRecordUsage,
-  checkSetFeatureEnabled,
-  checkSetUsers,
-  checkSetVoiceAgentActive,
-  checkStartAgainstRules,
-  checkStartCall,
-  checkStartShape,
-  type InputProblem,
-} from '../domain/input-problems';
-import {
-  changeCreditTierUpdate,
-  changePlanUpdate,
-  endCallUpdate,
-  grantCreditsUpdate,
-  recordUsageUpdate,
-  setFeatureEnabledUpdate,
-  setUsersUpdate,
-  setVoiceAgentActiveUpdate,
-  startCallUpdate,
-  summaryQuery,
-} from './messages';
+import { ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
+import { checkStartAgainstRules, checkStartShape, type CheckContext, type InputProblem } from '../domain/input-problems';
+import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, type UpdateMessage } from './messages';
 
 /**
  * Continue as new well before the server's hard limit of 2,000 updates per run (it suggests
@@ -84,16 +61,15 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   let timingChanged = 0;
   let converting = false;
 
-  const rules = () => account?.state.rules;
   const now = () => Date.now();
   // Updates can arrive in the very first activation, before the rules are loaded: their
   // validators then check shape only, and the handler re-checks against the rules.
   // Usage that arrives once the cycle has ended (in the same activation as the reset timer, or
   // while the next cycle's rules load) waits for the reset, so it counts in the new cycle.
-  const opened = async (check?: () => InputProblem | undefined): Promise<CreditAccount> => {
+  const opened = async (check: () => InputProblem | undefined): Promise<CreditAccount> => {
     updatesThisRun += 1;
     await condition(() => account !== undefined && now() < Date.parse(account.state.cycle.end));
-    if (check) rejectIf(check());
+    rejectIf(check());
     return account as CreditAccount;
   };
   // Run a command on the open account; a broken precondition fails the update (as an
@@ -106,67 +82,55 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       throw err;
     }
   };
-  const run = async <T>(check: (() => InputProblem | undefined) | undefined, command: (acc: CreditAccount) => T): Promise<T> => {
+  const run = async <T>(check: () => InputProblem | undefined, command: (acc: CreditAccount) => T): Promise<T> => {
     const acc = await opened(check);
     return guarded(() => command(acc));
   };
-  setHandler(
-    recordUsageUpdate,
-    async (u) => run(() => checkRecordUsage(u, rules()), (a) => a.recordUsage(u, now())),
-    { validator: (u) => rejectIf(checkRecordUsage(u, rules())) },
-  );
-  setHandler(startCallUpdate, async (u) => run(undefined, (a) => a.startCall(u, now())), {
-    validator: (u) => rejectIf(checkStartCall(u)),
-  });
-  setHandler(endCallUpdate, async (u) => run(() => checkEndCall(u, (id) => account!.knowsCall(id)), (a) => a.endCall(u, now())), {
-    validator: (u) => rejectIf(checkEndCall(u, (id) => account === undefined || account.knowsCall(id))),
-  });
-  setHandler(setUsersUpdate, async (u) => run(undefined, (a) => a.setUsers(u.users, now())), {
-    validator: (u) => rejectIf(checkSetUsers(u)),
-  });
-  setHandler(
-    changePlanUpdate,
-    async (u) => {
-      const acc = await opened(() => checkChangePlan(u, rules()));
-      // A conversion awaits the rules activity; a second change must not convert twice.
-      await condition(() => !converting);
-      if (!acc.state.trial) return guarded(() => acc.changePlan(u.plan, now()));
-      converting = true;
-      try {
-        const current = await loadRules({ at: new Date(now()).toISOString() });
-        const result = guarded(() => acc.convertTrial(u.plan, checkChangePlan(u, current) ? acc.state.rules : current, now()));
-        timingChanged += 1;
-        return result;
-      } finally {
-        converting = false;
-      }
-    },
-    { validator: (u) => rejectIf(checkChangePlan(u, rules())) },
-  );
-  setHandler(
-    changeCreditTierUpdate,
-    async (u) => run(() => checkChangeCreditTier(u, rules()), (a) => a.changeCreditTier(u.tier, now())),
-    { validator: (u) => rejectIf(checkChangeCreditTier(u, rules())) },
-  );
-  setHandler(
-    setFeatureEnabledUpdate,
-    async (u) => run(() => checkSetFeatureEnabled(u, rules()), (a) => a.setFeatureEnabled(u.feature, u.enabled, now())),
-    { validator: (u) => rejectIf(checkSetFeatureEnabled(u, rules())) },
-  );
-  setHandler(setVoiceAgentActiveUpdate, async (u) => run(undefined, (a) => a.setVoiceAgentActive(u.agentId, u.active, now())), {
-    validator: (u) => rejectIf(checkSetVoiceAgentActive(u)),
-  });
-  setHandler(
-    grantCreditsUpdate,
-    async (u) => {
-      const result = await run(undefined, (a) => a.grantCredits(u, now()));
+  // What the checks may know: nothing before the account has opened (the validator then
+  // checks shape only), the rules and the calls seen once it has.
+  const checkContext = (): CheckContext => {
+    const acc = account;
+    return acc ? { rules: acc.state.rules, knowsCall: (id) => acc.knowsCall(id) } : {};
+  };
+  // The validator and the handler's re-check both run the table's check for the update.
+  const register = <Result, Input>(
+    message: UpdateMessage<Result, Input>,
+    handler: (input: Input, recheck: () => InputProblem | undefined) => Promise<Result>,
+  ): void => {
+    const check = (input: unknown) => message.check(input, checkContext());
+    setHandler(message.definition, (input) => handler(input, () => check(input)), { validator: (input) => rejectIf(check(input)) });
+  };
+  const { recordUsage, startCall, endCall, setUsers, changePlan, changeCreditTier, setFeatureEnabled, setVoiceAgentActive, grantCredits } =
+    ACCOUNT_UPDATES;
+  register(recordUsage, async (u, recheck) => run(recheck, (a) => a.recordUsage(u, now())));
+  register(startCall, async (u, recheck) => run(recheck, (a) => a.startCall(u, now())));
+  register(endCall, async (u, recheck) => run(recheck, (a) => a.endCall(u, now())));
+  register(setUsers, async (u, recheck) => run(recheck, (a) => a.setUsers(u.users, now())));
+  register(changePlan, async (u, recheck) => {
+    const acc = await opened(recheck);
+    // A conversion awaits the rules activity; a second change must not convert twice.
+    await condition(() => !converting);
+    if (!acc.state.trial) return guarded(() => acc.changePlan(u.plan, now()));
+    converting = true;
+    try {
+      const current = await loadRules({ at: new Date(now()).toISOString() });
+      const result = guarded(() => acc.convertTrial(u.plan, changePlan.check(u, { rules: current }) ? acc.state.rules : current, now()));
       timingChanged += 1;
       return result;
-    },
-    { validator: (u) => rejectIf(checkGrantCredits(u)) },
-  );
-  setHandler(summaryQuery, () => {
-    if (!account) throw ApplicationFailure.nonRetryable('the account is still opening; ask again in a moment', 'AccountOpening');
+    } finally {
+      converting = false;
+    }
+  });
+  register(changeCreditTier, async (u, recheck) => run(recheck, (a) => a.changeCreditTier(u.tier, now())));
+  register(setFeatureEnabled, async (u, recheck) => run(recheck, (a) => a.setFeatureEnabled(u.feature, u.enabled, now())));
+  register(setVoiceAgentActive, async (u, recheck) => run(recheck, (a) => a.setVoiceAgentActive(u.agentId, u.active, now())));
+  register(grantCredits, async (u, recheck) => {
+    const result = await run(recheck, (a) => a.grantCredits(u, now()));
+    timingChanged += 1;
+    return result;
+  });
+  setHandler(ACCOUNT_QUERIES.summary.definition, () => {
+    if (!account) throw ApplicationFailure.nonRetryable(ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES.accountOpening);
     return account.summary(now());
   });
 

@@ -4,8 +4,10 @@
  * closed accounts, a second start), plus retries after simulated transport failures.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, ServiceError, type WorkflowClientInterceptor } from '@temporalio/client';
+import { Client, ServiceError, WorkflowUpdateFailedError, type WorkflowClientInterceptor } from '@temporalio/client';
 import {
+  ACCOUNT_QUERIES,
+  ACCOUNT_UPDATES,
   AccountAlreadyRunningError,
   AccountNotFoundError,
   CreditsClient,
@@ -14,10 +16,13 @@ import {
   isAccountAlreadyRunningError,
   isAccountNotFoundError,
   isCreditsInputError,
+  isAccountOpening,
   isCreditsUnavailableError,
   type AccountStartInput,
+  type AccountUpdateName,
 } from '../../client';
-import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { accountWorkflowId } from '../../workflows/messages';
+import { fakeActivities, startWorker, workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 
 let suite: WorkflowSuite;
 let credits: CreditsClient;
@@ -223,6 +228,50 @@ describe('retries', () => {
     const { client, attempts } = flakyClient(() => false);
     await failure(client.recordUsage('client-retry', { feature: 'nope', quantity: 1, idempotencyKey: 'r-3' }));
     expect(attempts()).toBe(1);
+  });
+});
+
+describe('the message table on the real workflow', () => {
+  it('has a validator for every update, rejecting with a failure type the table declares', async () => {
+    await credits.startAccount(await startInput('client-table'));
+    const handle = suite.env.client.workflow.getHandle(accountWorkflowId('client-table'));
+    for (const name of Object.keys(ACCOUNT_UPDATES) as AccountUpdateName[]) {
+      const { definition, failures } = ACCOUNT_UPDATES[name];
+      const err = await failure(handle.executeUpdate(definition.name, { args: [null] }));
+      expect(err, name).toBeInstanceOf(WorkflowUpdateFailedError);
+      const type = ((err as Error).cause as { type?: string } | undefined)?.type;
+      expect(failures, name).toContain(type);
+    }
+  });
+
+  it('recognises an account still opening by its failure, and summary waits for it to open', async () => {
+    // A worker of its own whose rules activity is held back: the account stays opening.
+    const acts = fakeActivities();
+    let release = () => undefined as void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const worker = await startWorker(suite.env, { ...acts, loadRules: async (at) => held.then(() => acts.loadRules(at)) });
+    try {
+      const slow = new CreditsClient(suite.env.client, { taskQueue: worker.taskQueue });
+      await slow.startAccount(await startInput('client-opening'), { waitUntilOpen: false });
+      const handle = suite.env.client.workflow.getHandle(accountWorkflowId('client-opening'));
+      let refusal: unknown;
+      for (let i = 0; i < 100 && refusal === undefined; i++) {
+        // The first query may come before the worker has run the workflow at all.
+        refusal = await handle.query(ACCOUNT_QUERIES.summary.definition).then(
+          () => undefined,
+          (err: unknown) => (isAccountOpening(err) ? err : new Promise((resolve) => setTimeout(() => resolve(undefined), 50))),
+        );
+      }
+      expect(isAccountOpening(refusal)).toBe(true);
+      expect(isAccountOpening(await failure(handle.query('noSuchQuery')))).toBe(false);
+
+      const summary = slow.summary('client-opening');
+      setTimeout(release, 300);
+      expect((await summary).accountId).toBe('client-opening');
+    } finally {
+      release();
+      await worker.stop();
+    }
   });
 });
 

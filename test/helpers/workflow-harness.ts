@@ -14,6 +14,7 @@ import type { AccountStartInput } from '../../domain/wire-contract';
 import { temporalBinaryPath } from '../../infra/temporal-binaries';
 import { defaultRulesPath, loadRuleSet, type RuleSet } from '../../ruleset';
 import { accountWorkflowId, summaryQuery, WORKFLOW_TYPE } from '../../workflows/messages';
+import { isAccountOpening } from '../../client';
 
 /** A time-skipping test server from .venv. */
 export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
@@ -138,7 +139,7 @@ export async function untilOpen(handle: WorkflowHandle): Promise<void> {
     } catch (err) {
       const { status } = await handle.describe();
       if (status.name !== 'RUNNING') return;
-      if (!String((err as Error).message).includes('opening') && !String((err as Error).cause).includes('opening')) throw err;
+      if (!isAccountOpening(err)) throw err;
       await new Promise((r) => setTimeout(r, 25));
     }
   }

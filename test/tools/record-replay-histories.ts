@@ -12,17 +12,9 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
-import {
-  changeCreditTierUpdate,
-  changePlanUpdate,
-  endCallUpdate,
-  grantCreditsUpdate,
-  recordUsageUpdate,
-  setFeatureEnabledUpdate,
-  setUsersUpdate,
-  setVoiceAgentActiveUpdate,
-  startCallUpdate,
-} from '../../workflows/messages';
+import { ACCOUNT_UPDATES } from '../../workflows/messages';
+
+const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFeatureEnabled, setUsers, setVoiceAgentActive, startCall } = ACCOUNT_UPDATES;
 
 const OUT = join(__dirname, '..', 'fixtures', 'histories');
 
@@ -44,24 +36,24 @@ async function main(): Promise<void> {
   const suite = await workflowSuite();
   try {
     const paid = await suite.open({ accountId: 'replay-paid', plan: 'growth', users: 4, creditTier: 'tier-2', admins: ['a@x.test'] }, 20);
-    await paid.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 3000, idempotencyKey: 'r1' }] });
-    await paid.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 3000, idempotencyKey: 'r1' }] });
-    await paid.executeUpdate(setUsersUpdate, { args: [{ users: 6 }] });
-    await paid.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-4' }] });
-    await paid.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-1' }] });
-    await paid.executeUpdate(setFeatureEnabledUpdate, { args: [{ feature: 'auto-updates', enabled: false }] });
-    await paid.executeUpdate(recordUsageUpdate, { args: [{ feature: 'auto-updates', quantity: 1, idempotencyKey: 'r2' }] });
-    await paid.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 16000, idempotencyKey: 'r3' }] });
-    await paid.executeUpdate(grantCreditsUpdate, { args: [{ credits: 100, reason: 'goodwill', validForCycles: 2, idempotencyKey: 'g1' }] });
+    await paid.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 3000, idempotencyKey: 'r1' }] });
+    await paid.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 3000, idempotencyKey: 'r1' }] });
+    await paid.executeUpdate(setUsers.definition, { args: [{ users: 6 }] });
+    await paid.executeUpdate(changeCreditTier.definition, { args: [{ tier: 'tier-4' }] });
+    await paid.executeUpdate(changeCreditTier.definition, { args: [{ tier: 'tier-1' }] });
+    await paid.executeUpdate(setFeatureEnabled.definition, { args: [{ feature: 'auto-updates', enabled: false }] });
+    await paid.executeUpdate(recordUsage.definition, { args: [{ feature: 'auto-updates', quantity: 1, idempotencyKey: 'r2' }] });
+    await paid.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 16000, idempotencyKey: 'r3' }] });
+    await paid.executeUpdate(grantCredits.definition, { args: [{ credits: 100, reason: 'goodwill', validForCycles: 2, idempotencyKey: 'g1' }] });
     await suite.env.sleep('12 days');
 
     const trial = await suite.open({ accountId: 'replay-trial', plan: 'essentials', users: 2, trial: true }, 3);
-    await trial.executeUpdate(setVoiceAgentActiveUpdate, { args: [{ agentId: 'a1', active: false }] });
-    await trial.executeUpdate(startCallUpdate, { args: [{ callId: 'c0', agentId: 'a1' }] });
-    await trial.executeUpdate(startCallUpdate, { args: [{ callId: 'c1', agentId: 'a2' }] });
-    await trial.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 990, idempotencyKey: 't1' }] });
-    await trial.executeUpdate(endCallUpdate, { args: [{ callId: 'c1', minutes: 2.5 }] });
-    await trial.executeUpdate(changePlanUpdate, { args: [{ plan: 'growth' }] });
+    await trial.executeUpdate(setVoiceAgentActive.definition, { args: [{ agentId: 'a1', active: false }] });
+    await trial.executeUpdate(startCall.definition, { args: [{ callId: 'c0', agentId: 'a1' }] });
+    await trial.executeUpdate(startCall.definition, { args: [{ callId: 'c1', agentId: 'a2' }] });
+    await trial.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 990, idempotencyKey: 't1' }] });
+    await trial.executeUpdate(endCall.definition, { args: [{ callId: 'c1', minutes: 2.5 }] });
+    await trial.executeUpdate(changePlan.definition, { args: [{ plan: 'growth' }] });
     await suite.env.sleep('35 days');
 
     await saveRuns(suite, paid, 'paid-growth');
