@@ -98,6 +98,12 @@ export interface AccountState {
    * take). Kept for billing ops to inspect and replay instead of blocking the outbox for ever.
    */
   parked?: ParkedEffect[];
+  /**
+   * Ledger entries spilled out of the outbox (to durable child workflows) since the ledger last
+   * confirmed a write: the backlog an outage has built up. Absent in states carried before it
+   * existed, which means none.
+   */
+  spilledBacklog?: number;
 }
 
 /** An effect set aside after a non-retryable failure. */

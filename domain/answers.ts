@@ -6,10 +6,13 @@
  * never carried.
  */
 import type { AccountState, RememberedAnswer } from './account-state';
+import { ANSWER_WINDOW_BYTES, jsonBytes } from './state-budget';
 
 /**
- * How many keyed answers (usage, grants, calls) are remembered for duplicate detection.
- * Answers older than the previous cycle are forgotten too. A retry arriving later than that
+ * How many keyed answers (usage, grants, calls) are remembered for duplicate detection, as
+ * long as they weigh no more than {@link ANSWER_WINDOW_BYTES} (the carried state's budget:
+ * with the longest keys that is still about 2,000 answers). Answers older than the previous
+ * cycle are forgotten too. A retry arriving later than that
  * is treated as new usage; product services retry within seconds, not weeks.
  */
 export const IDEMPOTENCY_WINDOW = 4096;
@@ -29,14 +32,18 @@ function copyOf<T extends RememberedResult>(first: T): T {
 /** Answers each key once, remembering the answers in the account state it wraps. */
 export class AnswerWindow {
   private readonly byKey = new Map<string, RememberedAnswer>();
+  /** What the remembered answers weigh as JSON (one separator byte each). */
+  private bytes = 0;
 
   /**
-   * Wrap the state's remembered answers; `limit` bounds how many are kept (the oldest go
-   * first). The state is read afresh on each call, as a cycle reset replaces its list.
+   * Wrap the state's remembered answers; `limit` bounds how many are kept and `maxBytes`
+   * what they may weigh (the oldest go first). The state is read afresh on each call, as a
+   * cycle reset replaces its list.
    */
   constructor(
     private readonly state: Pick<AccountState, 'remembered' | 'cycle'>,
     private readonly limit: number = IDEMPOTENCY_WINDOW,
+    private readonly maxBytes: number = ANSWER_WINDOW_BYTES,
   ) {
     this.reindex();
   }
@@ -68,7 +75,11 @@ export class AnswerWindow {
   }
 
   private reindex(): void {
-    for (const r of this.state.remembered) this.byKey.set(r.key, r);
+    this.bytes = 0;
+    for (const r of this.state.remembered) {
+      this.byKey.set(r.key, r);
+      this.bytes += jsonBytes(r) + 1;
+    }
   }
 
   private remember(key: string, answer: RememberedResult): void {
@@ -76,9 +87,16 @@ export class AnswerWindow {
     const entry: RememberedAnswer = { key, cycle: this.state.cycle.index, answer };
     remembered.push(entry);
     this.byKey.set(key, entry);
-    if (remembered.length > this.limit) {
-      const dropped = remembered.splice(0, remembered.length - this.limit);
-      for (const d of dropped) if (this.byKey.get(d.key) === d) this.byKey.delete(d.key);
+    this.bytes += jsonBytes(entry) + 1;
+    let drop = 0;
+    let bytes = this.bytes;
+    while (remembered.length - drop > 1 && (remembered.length - drop > this.limit || bytes > this.maxBytes)) {
+      bytes -= jsonBytes(remembered[drop]) + 1;
+      drop += 1;
+    }
+    if (drop > 0) {
+      this.bytes = bytes;
+      for (const d of remembered.splice(0, drop)) if (this.byKey.get(d.key) === d) this.byKey.delete(d.key);
     }
   }
 }

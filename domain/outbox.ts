@@ -6,6 +6,7 @@
 import type { TierRule } from '../ruleset/types';
 import type { Effect, LedgerEntry } from './effects';
 import { MAX_PARKED, alertStateOf, available, iso, type AccountState } from './account-state';
+import { headBatch } from './state-budget';
 
 /**
  * Queue a ledger entry of `kind` moving `credits`, with the balance as it stands after the
@@ -87,17 +88,12 @@ function queueAlert(state: AccountState, alert: 'warning' | 'exhausted', runOutM
   logEntry(state, nowMs, 'alert', 0, { note: alert, idempotencyKey: alertId });
 }
 
-/** Up to `max` effects of the outbox's head that are of one kind (ledger entries batch; others go alone). */
+/**
+ * The outbox's head for one activity call: a charge or alert alone, or a run of ledger entries
+ * of at most `max` entries and a bounded number of bytes.
+ */
 export function peekOutbox(state: AccountState, max: number): Effect[] {
-  const head = state.outbox[0];
-  if (!head) return [];
-  if (head.type !== 'ledger') return [head];
-  const batch: Effect[] = [];
-  for (const e of state.outbox) {
-    if (e.type !== 'ledger' || batch.length >= max) break;
-    batch.push(e);
-  }
-  return batch;
+  return headBatch(state.outbox, max);
 }
 
 /** Drop the first `count` effects once an activity has confirmed them. */

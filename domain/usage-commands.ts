@@ -11,6 +11,7 @@ import { AccountStateError, available, currentPlan, iso, type AccountState } fro
 import { asDuplicate, type AnswerWindow } from './answers';
 import { logEntry, queueDueAlerts } from './outbox';
 import { debit } from './credit-pool';
+import { MAX_SPILLED_BACKLOG } from './state-budget';
 
 /**
  * Admit or refuse usage of a feature. Free features are admitted on plans that include them
@@ -115,6 +116,7 @@ function refusalOf(state: AccountState, featureId: string): UsageRejection | und
   if (feature.billing !== 'credits') return undefined;
   if (state.disabledFeatures.includes(feature.id)) return 'feature_disabled';
   if (available(state) <= state.rules.alerts.exhaustedAtBalance) return 'credits_exhausted';
+  if ((state.spilledBacklog ?? 0) >= MAX_SPILLED_BACKLOG) return 'ledger_backlog';
   return undefined;
 }
 

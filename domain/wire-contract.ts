@@ -25,8 +25,12 @@ export interface AccountStartInput {
   admins?: string[];
 }
 
-/** Why a usage or call was refused. */
-export const USAGE_REJECTIONS = ['credits_exhausted', 'feature_disabled', 'not_in_plan'] as const;
+/**
+ * Why a usage or call was refused. `ledger_backlog`: the ledger has been unreachable so long
+ * that the account's unwritten backlog reached its bound; credit-charging usage resumes once
+ * the ledger takes writes again.
+ */
+export const USAGE_REJECTIONS = ['credits_exhausted', 'feature_disabled', 'not_in_plan', 'ledger_backlog'] as const;
 /** Why a usage was refused. */
 export type UsageRejection = (typeof USAGE_REJECTIONS)[number];
 

@@ -5,20 +5,25 @@
  */
 import {
   ApplicationFailure,
+  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
   log,
   proxyActivities,
   setHandler,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CreditActivities } from '../activities/credit-activities';
 import type { AccountStartInput } from '../domain/wire-contract';
 import { AccountStateError, CreditAccount, rulesFitAccount, type AccountState } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import { ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
 import { checkStartAgainstRules, checkStartShape, type CheckContext, type InputProblem } from '../domain/input-problems';
+import { CARRIED_STATE_BUDGET_BYTES, fitToBudget, spillDue, takeSpill } from '../domain/state-budget';
+import { ledgerSpill } from './ledger-spill';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, type UpdateMessage } from './messages';
 
 /**
@@ -26,6 +31,14 @@ import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, type UpdateMessage } from './messages
  * continuing at 1,800); the last few hundred leave room for updates already in flight.
  */
 export const UPDATES_PER_RUN = 1_500;
+/**
+ * Continue as new once a run's history holds this many events (or {@link HISTORY_BYTES_PER_RUN}):
+ * a worker that restarts replays every cached account's run, so short runs bring accounts back
+ * within seconds instead of replaying thousands of events each.
+ */
+export const EVENTS_PER_RUN = 1_000;
+/** See {@link EVENTS_PER_RUN}: most bytes of history per run. */
+export const HISTORY_BYTES_PER_RUN = 4 * 1024 * 1024;
 /** Most ledger entries written by one activity call. */
 export const LEDGER_BATCH = 500;
 /**
@@ -145,6 +158,8 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
 
   // Effects leave in order through activities; each is dropped from the outbox only once
   // confirmed, so whatever is unconfirmed at continue-as-new is carried and sent again.
+  // `inFlight` is how many effects of the outbox's head an activity call holds right now.
+  let inFlight = 0;
   const drainOutbox = async (): Promise<never> => {
     for (;;) {
       await condition(() => acc.state.outbox.length > 0);
@@ -154,9 +169,13 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       const batch = acc.peekOutbox(LEDGER_BATCH);
       const head = batch[0];
       if (!head) continue;
+      inFlight = batch.length;
       try {
         if (head.type === 'ledger') {
           await effects.appendLedger({ entries: batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined) });
+          // The ledger takes writes again: whatever was spilled meanwhile is being written by
+          // its own workflows, so it no longer counts against new usage.
+          acc.state.spilledBacklog = undefined;
         } else if (head.type === 'charge') {
           await effects.chargeTier(head.charge);
         } else {
@@ -169,12 +188,57 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         const error = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
         log.error('effect refused for good; parked', { accountId: acc.state.accountId, type: head.type, count: batch.length, error });
         acc.parkOutbox(batch.length, error, now());
+      } finally {
+        inFlight = 0;
       }
     }
   };
   void drainOutbox();
 
-  const shouldContinue = () => updatesThisRun >= UPDATES_PER_RUN || workflowInfo().continueAsNewSuggested;
+  // While the ledger is down the outbox grows behind the batch in flight. Its tail is spilled,
+  // chunk by chunk, to `ledgerSpill` workflows that hold it durably and write it once the
+  // ledger is back, so the carried state stays within its budget however long the outage.
+  // Each chunk leaves the outbox only once its workflow has started.
+  let spilling = 0;
+  const keep = () => (inFlight > 0 ? inFlight : Math.min(acc.state.outbox.length, LEDGER_BATCH));
+  const spill = async (entries: ReturnType<typeof takeSpill>): Promise<void> => {
+    const first = entries[0];
+    if (!first) return;
+    spilling += 1;
+    try {
+      await startChild(ledgerSpill, {
+        workflowId: `${workflowInfo().workflowId}:spill:${first.entryId}`,
+        args: [{ accountId: acc.state.accountId, entries }],
+        // The chunk must outlive this run: the account continues as new long before the ledger is back.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      acc.state.spilledBacklog = (acc.state.spilledBacklog ?? 0) + entries.length;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return; // this chunk is already held
+      // Not held anywhere yet: back into the outbox, to be spilled or written later.
+      log.warn('could not spill ledger entries; keeping them in the outbox', { accountId: acc.state.accountId, count: entries.length, error: String(err) });
+      for (const entry of entries) acc.state.outbox.push({ type: 'ledger', entry });
+    } finally {
+      spilling -= 1;
+    }
+  };
+  const spillLoop = async (): Promise<never> => {
+    for (;;) {
+      await condition(() => spillDue(acc.state, keep()));
+      await spill(takeSpill(acc.state, keep()));
+    }
+  };
+  void spillLoop();
+
+  const shouldContinue = () => {
+    const info = workflowInfo();
+    return (
+      updatesThisRun >= UPDATES_PER_RUN ||
+      info.historyLength >= EVENTS_PER_RUN ||
+      info.historySize >= HISTORY_BYTES_PER_RUN ||
+      info.continueAsNewSuggested
+    );
+  };
 
   for (;;) {
     const wait = acc.nextWakeMs() - now();
@@ -199,9 +263,17 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   }
 
   // Continue as new at every cycle reset, and before the run's history grows too long. No
-  // accepted update may be lost: wait for every handler to finish first. Unconfirmed effects
-  // travel in the state (a batch in flight is sent again by the next run and recognised by
-  // its ids); waiting for them here would let a busy account run into the update limit.
-  await condition(allHandlersFinished);
+  // accepted update may be lost: wait for every handler and every spill to finish first.
+  // Unconfirmed effects travel in the state (a batch in flight is sent again by the next run
+  // and recognised by its ids); waiting for them here would let a busy account run into the
+  // update limit. The state must fit its budget: trim what may be trimmed, and if the outbox
+  // is still too heavy, spill all of its ledger entries (none is in flight past this point).
+  await condition(() => allHandlersFinished() && spilling === 0);
+  let weight = fitToBudget(acc.state);
+  while (weight.total > CARRIED_STATE_BUDGET_BYTES && acc.state.outbox.some((e) => e.type === 'ledger')) {
+    await spill(takeSpill(acc.state, 0));
+    weight = fitToBudget(acc.state);
+  }
+  log.info('continuing as new', { accountId: acc.state.accountId, carriedBytes: weight.total, outboxBytes: weight.outbox, answersBytes: weight.answers });
   await continueAsNew<typeof accountCredits>(input, acc.state);
 }
