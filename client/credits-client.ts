@@ -62,6 +62,7 @@ import {
 } from './errors';
 import { DEFAULT_RETRY_POLICY, backoffDelayMs, isTransientTemporalError, sleep, type RetryPolicy } from './retry';
 import { applicationFailure, isAccountOpening, messageChain } from './workflow-failures';
+import { WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
 
 /** Options of {@link CreditsClient}. */
 export interface CreditsClientOptions {
@@ -312,6 +313,7 @@ export class CreditsClient implements AccountUpdateMethods {
     if (err instanceof WorkflowUpdateFailedError) {
       const failure = applicationFailure(err.cause);
       if (failure && isInputProblemCode(failure.type)) return new CreditsInputError(failure.type, failure.message, { accountId, cause: err });
+      if (failure?.type === WORKFLOW_FAILURE_TYPES.accountLimit) return new CreditsError('limit_reached', failure.message, { accountId, cause: err });
       return new CreditsError('unexpected', `${what} failed on account ${accountId}: ${messageChain(err.cause)}`, { accountId, cause: err });
     }
     if (isTransientTemporalError(err)) return 'retry';

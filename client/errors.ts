@@ -16,6 +16,8 @@ export const CREDITS_ERROR_CODES = [
   'account_already_running',
   /** Temporal could not be reached or did not answer in time, after every retry. Safe to retry later. */
   'unavailable',
+  /** A command would take one of the account's bounded tables past its limit (open calls, deactivated agents, manual grants); nothing changed. */
+  'limit_reached',
   /** Anything else (a bug or an unexpected server answer); the original error is the `cause`. */
   'unexpected',
 ] as const;

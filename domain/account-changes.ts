@@ -6,11 +6,12 @@ import type { Rules } from '../ruleset/types';
 import type { ChangeCreditTierResult, ChangePlanResult, GrantCreditsInput, GrantCreditsResult, SetUsersResult } from './wire-contract';
 import { cycleAt } from './calendar';
 import { resolvePlan, resolveTier } from '../ruleset/catalog';
-import { AccountStateError, currentPlan, iso, tierOf, type AccountState } from './account-state';
+import { AccountLimitError, AccountStateError, currentPlan, iso, tierOf, type AccountState } from './account-state';
 import { asDuplicate, type AnswerWindow } from './answers';
 import { chargeTier, logEntry } from './outbox';
 import { addGrant, topUpIncluded } from './credit-pool';
 import { beginCycle } from './cycle-rollover';
+import { ACCOUNT_LIMITS } from './state-budget';
 
 /**
  * Change the number of users. An addition grants the extra included credits at once, up to
@@ -117,7 +118,11 @@ export function setFeatureEnabled(state: AccountState, featureId: string, enable
 
 /** Activate or deactivate a Voice Agent; calls of an inactive agent are not authorized. */
 export function setVoiceAgentActive(state: AccountState, agentId: string, active: boolean, nowMs: number): { agentId: string; active: boolean } {
-  state.inactiveAgents = state.inactiveAgents.filter((a) => a !== agentId);
+  const others = state.inactiveAgents.filter((a) => a !== agentId);
+  if (!active && others.length >= ACCOUNT_LIMITS.inactiveAgents) {
+    throw new AccountLimitError(`at most ${ACCOUNT_LIMITS.inactiveAgents} Voice Agents can be deactivated at once; activate or delete some first`);
+  }
+  state.inactiveAgents = others;
   if (!active) state.inactiveAgents.push(agentId);
   logEntry(state, nowMs, 'agent_toggle', 0, { agentId, note: active ? 'activated' : 'deactivated' });
   return { agentId, active };
@@ -132,6 +137,10 @@ export function grantCredits(state: AccountState, answers: AnswerWindow, input: 
     `grant:${input.idempotencyKey}`,
     (): GrantCreditsResult => {
       // The end of the cycle `validForCycles - 1` after the current one, on the current calendar.
+      const manual = state.grants.filter((g) => g.source === 'manual').length;
+      if (manual >= ACCOUNT_LIMITS.manualGrants) {
+        throw new AccountLimitError(`the account already holds ${manual} live manual grants, the most it can hold; wait for some to expire`);
+      }
       const expiresAt = cycleAt(state.anchor, state.cycle.index - state.anchorIndex + input.validForCycles - 1).end;
       const grant = addGrant(state, 'manual', input.reason, input.credits, expiresAt, nowMs, input.idempotencyKey);
       return { grantId: grant.grantId, expiresAt, duplicate: false };

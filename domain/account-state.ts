@@ -113,6 +113,12 @@ export interface ParkedEffect {
   error: string;
 }
 
+/** A command would take a table of the account past its bound ({@link ACCOUNT_LIMITS}); the command changed nothing. */
+export class AccountLimitError extends Error {
+  /** Stable code for the workflow's ApplicationFailure type. */
+  readonly code = WORKFLOW_FAILURE_TYPES.accountLimit;
+}
+
 /** Most parked effects kept in the state; beyond it the oldest are dropped (they are in the logs). */
 export const MAX_PARKED = 1000;
 

@@ -38,6 +38,7 @@ import * as changes from './account-changes';
 export {
   ACCOUNT_STATE_SCHEMA,
   MAX_PARKED,
+  AccountLimitError,
   AccountStateError,
   rulesFitAccount,
   type AccountState,

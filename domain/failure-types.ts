@@ -10,6 +10,11 @@ export const WORKFLOW_FAILURE_TYPES = {
   accountOpening: 'AccountOpening',
   /** A state that cannot take a command (a bug or incompatible rules), never user input. */
   accountState: 'AccountStateError',
+  /**
+   * A command would take one of the account's tables past its documented bound (open calls,
+   * deactivated agents, live manual grants), which keeps the carried state within its budget.
+   */
+  accountLimit: 'AccountLimitReached',
 } as const;
 /** Stable failure type of the account workflow, other than an input problem. */
 export type WorkflowFailureType = (typeof WORKFLOW_FAILURE_TYPES)[keyof typeof WORKFLOW_FAILURE_TYPES];

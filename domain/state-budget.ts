@@ -39,6 +39,13 @@ export const SPILL_CHUNK_BYTES = 512 * 1024;
  */
 export const MAX_SPILLED_BACKLOG = 2_000_000;
 
+/**
+ * Bounds of the account's tables that grow by command, so that the carried state stays within
+ * its budget whatever callers send: Voice Agent calls open at once (a further call is not
+ * authorized, `too_many_open_calls`), deactivated Voice Agents, and live manual grants.
+ */
+export const ACCOUNT_LIMITS = { openCalls: 1_000, inactiveAgents: 1_000, manualGrants: 200 } as const;
+
 /** Most bytes of parked effects kept in the state (the oldest go first; each was logged when parked). */
 export const PARKED_BYTES = 64 * 1024;
 

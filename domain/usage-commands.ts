@@ -12,6 +12,7 @@ import { asDuplicate, type AnswerWindow } from './answers';
 import { logEntry, queueDueAlerts } from './outbox';
 import { debit } from './credit-pool';
 import { MAX_SPILLED_BACKLOG } from './state-budget';
+import { ACCOUNT_LIMITS } from './state-budget';
 
 /**
  * Admit or refuse usage of a feature. Free features are admitted on plans that include them
@@ -62,6 +63,7 @@ export function startCall(state: AccountState, answers: AnswerWindow, input: { c
     const feature = state.rules.features.find((f) => f.perCall);
     let reason: CallRejection | undefined = feature ? refusalOf(state, feature.id) : 'not_in_plan';
     if (!reason && state.inactiveAgents.includes(input.agentId)) reason = 'agent_inactive';
+    if (!reason && Object.keys(state.openCalls).length >= ACCOUNT_LIMITS.openCalls) reason = 'too_many_open_calls';
     const result: StartCallResult = reason
       ? { authorized: false, reason, balance: available(state) }
       : { authorized: true, balance: available(state) };

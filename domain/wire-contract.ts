@@ -35,7 +35,7 @@ export const USAGE_REJECTIONS = ['credits_exhausted', 'feature_disabled', 'not_i
 export type UsageRejection = (typeof USAGE_REJECTIONS)[number];
 
 /** Why a Voice Agent call was not authorized. */
-export type CallRejection = UsageRejection | 'agent_inactive';
+export type CallRejection = UsageRejection | 'agent_inactive' | 'too_many_open_calls';
 
 /** `recordUsage` input. */
 export interface RecordUsageInput {

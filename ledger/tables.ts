@@ -8,7 +8,7 @@ import { GRANT_SOURCES } from '../ruleset/types';
 import type { TableSpec } from './table-spec';
 
 /** Why a usage or call was refused (the call-only reason added to the usage ones). */
-const REJECTION_REASONS: readonly string[] = [...USAGE_REJECTIONS, 'agent_inactive'];
+const REJECTION_REASONS: readonly string[] = [...USAGE_REJECTIONS, 'agent_inactive', 'too_many_open_calls'];
 
 function checkDebits(value: unknown): string | null {
   const ok =

@@ -18,7 +18,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CreditActivities } from '../activities/credit-activities';
 import type { AccountStartInput } from '../domain/wire-contract';
-import { AccountStateError, CreditAccount, rulesFitAccount, type AccountState } from '../domain/account';
+import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, type AccountState } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import { ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
 import { checkStartAgainstRules, checkStartShape, type CheckContext, type InputProblem } from '../domain/input-problems';
@@ -91,7 +91,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     try {
       return command();
     } catch (err) {
-      if (err instanceof AccountStateError) throw ApplicationFailure.nonRetryable(err.message, err.code);
+      if (err instanceof AccountStateError || err instanceof AccountLimitError) throw ApplicationFailure.nonRetryable(err.message, err.code);
       throw err;
     }
   };

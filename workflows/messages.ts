@@ -64,7 +64,7 @@ export interface QueryMessage<Result> {
 function update<Result, Input>(name: string, check: InputCheck, failures: readonly InputProblemCode[]): UpdateMessage<Result, Input> {
   // Any command may meet an account state that cannot take it (a bug, or rules without the
   // account's plan): the handler reports that as a failure too, never as a failed task.
-  return { definition: defineUpdate<Result, [Input]>(name), check, failures: [...failures, WORKFLOW_FAILURE_TYPES.accountState] };
+  return { definition: defineUpdate<Result, [Input]>(name), check, failures: [...failures, WORKFLOW_FAILURE_TYPES.accountState, WORKFLOW_FAILURE_TYPES.accountLimit] };
 }
 
 /** Every update of the account workflow, keyed by its name. */
