@@ -24,7 +24,7 @@ import { ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failu
 import { checkStartAgainstRules, checkStartShape, type CheckContext, type InputProblem } from '../domain/input-problems';
 import { CARRIED_STATE_BUDGET_BYTES, fitToBudget, spillDue, takeSpill } from '../domain/state-budget';
 import { ledgerSpill } from './ledger-spill';
-import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, type UpdateMessage } from './messages';
+import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, accountWorkflowId, type UpdateMessage } from './messages';
 
 /**
  * Continue as new well before the server's hard limit of 2,000 updates per run (it suggests
@@ -207,7 +207,8 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     spilling += 1;
     try {
       await startChild(ledgerSpill, {
-        workflowId: `${workflowInfo().workflowId}:spill:${first.entryId}`,
+        // Named from the account (not this run's id), so a replay or a renamed run names it alike.
+        workflowId: `${accountWorkflowId(acc.state.accountId)}:spill:${first.entryId}`,
         args: [{ accountId: acc.state.accountId, entries }],
         // The chunk must outlive this run: the account continues as new long before the ledger is back.
         parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -4,14 +4,22 @@
  * commit the result) only when a change to the workflow is meant to be incompatible with
  * histories already recorded, e.g. behind a patch:
  *
- *   npx tsx test/tools/record-replay-histories.ts
+ *   npx tsx test/tools/record-replay-histories.ts              # every scenario
+ *   npx tsx test/tools/record-replay-histories.ts ledger-outage # one of them
+ *
+ * `ledger-outage` runs on the dev server (updates in flight across continue-as-new stall the
+ * time-skipping server): a busy account whose ledger is down spills its backlog to
+ * `ledgerSpill` workflows, and one of those writes it once the ledger is back.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
-import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { devServerEnv, fakeActivities, startAccount, startWorker, untilOpen, workflowSuite } from '../helpers/workflow-harness';
+import { waitFor } from '../helpers/wait-for';
 import { ACCOUNT_UPDATES } from '../../workflows/messages';
 
 const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFeatureEnabled, setUsers, setVoiceAgentActive, startCall } = ACCOUNT_UPDATES;
@@ -19,10 +27,10 @@ const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFea
 const OUT = join(__dirname, '..', 'fixtures', 'histories');
 
 /** Follow the chain of runs from the first one (the test server cannot list executions). */
-async function saveRuns(suite: WorkflowSuite, handle: WorkflowHandle, name: string): Promise<void> {
+async function saveRuns(client: Client, handle: WorkflowHandle, name: string): Promise<void> {
   let runId: string | undefined = (handle as WorkflowHandle & { firstExecutionRunId: string }).firstExecutionRunId;
   for (let i = 1; runId; i++) {
-    const history: History = await suite.env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+    const history: History = await client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
     const last = history.events?.[history.events.length - 1];
     const next: string | undefined = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
     // A run still open has no end to replay to; the recorded runs are the closed ones.
@@ -32,7 +40,7 @@ async function saveRuns(suite: WorkflowSuite, handle: WorkflowHandle, name: stri
   }
 }
 
-async function main(): Promise<void> {
+async function recordPaidAndTrial(): Promise<void> {
   const suite = await workflowSuite();
   try {
     const paid = await suite.open({ accountId: 'replay-paid', plan: 'growth', users: 4, creditTier: 'tier-2', admins: ['a@x.test'] }, 20);
@@ -56,11 +64,57 @@ async function main(): Promise<void> {
     await trial.executeUpdate(changePlan.definition, { args: [{ plan: 'growth' }] });
     await suite.env.sleep('35 days');
 
-    await saveRuns(suite, paid, 'paid-growth');
-    await saveRuns(suite, trial, 'trial-conversion');
+    await saveRuns(suite.env.client, paid, 'paid-growth');
+    await saveRuns(suite.env.client, trial, 'trial-conversion');
   } finally {
     await suite.teardown();
   }
+}
+
+async function recordLedgerOutage(): Promise<void> {
+  const env = await devServerEnv();
+  const acts = fakeActivities();
+  let ledgerDown = true;
+  const write = acts.appendLedger.bind(acts);
+  acts.appendLedger = async (input) => {
+    if (ledgerDown) throw ApplicationFailure.retryable('ledger database unavailable', 'database_unavailable');
+    return write(input);
+  };
+  const worker = await startWorker(env, acts);
+  try {
+    const anchor = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    const h = await startAccount(env.client, worker.taskQueue, { accountId: 'replay-outage', plan: 'scale', users: 10, cycleAnchor: anchor });
+    await untilOpen(h);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < 1300) {
+          const i = next++;
+          await h.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: `o-${i}` }] });
+        }
+      }),
+    );
+    ledgerDown = false;
+    await waitFor(() => acts.ledger.length >= 1300, 'the backlog written', 120_000);
+    await saveRuns(env.client, h, 'ledger-outage');
+    for await (const wf of env.client.workflow.list({ query: `WorkflowType = 'ledgerSpill'` })) {
+      await env.client.workflow.getHandle(wf.workflowId, wf.runId).result();
+      const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      writeFileSync(join(OUT, 'ledger-spill-run1.json'), historyToJSON(history));
+      break;
+    }
+    await h.terminate('recorded');
+  } finally {
+    await worker.stop();
+    await env.teardown();
+  }
+}
+
+const SCENARIOS: Record<string, () => Promise<void>> = { 'paid-and-trial': recordPaidAndTrial, 'ledger-outage': recordLedgerOutage };
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  for (const [name, record] of Object.entries(SCENARIOS)) if (wanted.length === 0 || wanted.includes(name)) await record();
 }
 
 main().catch((err: unknown) => {
