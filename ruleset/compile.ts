@@ -11,6 +11,7 @@ import { locateFinding } from './finding';
 import { parseInstant } from './instant';
 import { checkSchema } from './schema-check';
 import { checkSemantics } from './semantic-check';
+import { checkText } from './text-check';
 import type {
   AlertRules,
   FeatureCost,
@@ -77,7 +78,7 @@ export function compileRulesSource(text: string, file: string): CompiledSource {
   const read = readRulesYaml(text, file);
   if (!read.ok) return { ok: false, diagnostics: capDiagnostics(read.diagnostics) };
   const { source } = read;
-  const findings = [...checkSchema(source.data), ...checkSemantics(source)];
+  const findings = [...checkSchema(source.data), ...checkText(source.data), ...checkSemantics(source)];
   if (findings.length > 0) {
     return { ok: false, diagnostics: capDiagnostics(findings.map((f) => locateFinding(source, f))) };
   }

@@ -43,6 +43,10 @@ export const DIAGNOSTIC_CODES = [
   'tier-rate',
   'promotion-date',
   'consumption-priority',
+  'bad-text',
+  'blank-name',
+  'duplicate-per-call',
+  'plan-order',
   // Directories and dated versions.
   'no-rules-files',
   'duplicate-effective-from',

@@ -15,4 +15,6 @@ export { featureById, includedCredits, planById, planIncludes, resolvePlan, reso
 export { reloadingRuleSet, ruleSetSource } from './reloading-rule-set';
 export type { ReloadOptions, RulesOption } from './reloading-rule-set';
 export { RULES_SCHEMA } from './schema-check';
+export { MAX_INCLUDED_CREDITS } from './semantic-check';
+export { textProblem } from './text-check';
 export { MAX_ALIAS_COUNT, MAX_RULES_FILE_BYTES } from './yaml-source';

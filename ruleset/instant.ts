@@ -36,15 +36,19 @@ export function parseInstantOrDate(text: string): Date | undefined {
 
 /**
  * Whether a string is a UTC ISO-8601 instant this engine accepts: a full date and time with
- * `Z` or an explicit offset, that parses to a real instant (no Feb 30th).
+ * `Z` or an explicit offset, that parses to a real instant (no Feb 30th, no hour 24, no
+ * minute or second 60, no offset beyond 23:59).
  */
 export function isIsoInstant(value: unknown): value is string {
   if (typeof value !== 'string') return false;
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.exec(value);
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/.exec(value);
   if (!m) return false;
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) return false;
-  const [, y, mo, d] = m;
+  const [, y, mo, d, hour, minute, second = '00', offsetHours = '00', offsetMinutes = '00'] = m;
+  // Date.parse reads T24:00 as the next midnight; an instant written that way is a typo, not a time.
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return false;
+  if (Number(offsetHours) > 23 || Number(offsetMinutes) > 59) return false;
   // Date.parse rolls Feb 30th over into March; a real date has no such day.
   return Number(d) <= new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
 }

@@ -11,6 +11,7 @@ import { RulesError } from './diagnostics';
 import type { Diagnostic } from './diagnostics';
 import { parseInstantOrDate } from './instant';
 import type { Rules } from './types';
+import { quoteText } from './wording';
 import { MAX_RULES_FILE_BYTES, tooLargeMessage } from './yaml-source';
 import type { SourcePosition } from './yaml-source';
 
@@ -163,7 +164,7 @@ function assembleRuleSet(loaded: readonly LoadedVersion[], path: string): RuleSe
       const when = typeof instant === 'string' ? parseInstantOrDate(instant) : instant;
       if (when === undefined || Number.isNaN(when.getTime())) {
         throw new RulesError([
-          problemAt(path, 'bad-instant', `"${String(instant)}" is not a date or instant; write 2026-06-03 or 2026-06-03T00:00:00Z`),
+          problemAt(path, 'bad-instant', `${quoteText(String(instant))} is not a date or instant; write 2026-06-03 or 2026-06-03T00:00:00Z`),
         ]);
       }
       const t = when.getTime();

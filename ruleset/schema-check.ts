@@ -8,7 +8,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { plural } from '../display';
 import rulesSchema from '../schema/rules.schema.json';
 import type { Finding } from './finding';
-import { describeSubject, describeType, describeValue } from './wording';
+import { describeSubject, describeType, describeValue, quoteText } from './wording';
 import type { DataPath } from './yaml-source';
 
 /** The schema a rules file must satisfy (also published at schema/rules.schema.json). */
@@ -85,7 +85,7 @@ function translate(error: ErrorObject, data: unknown): Finding | undefined {
         path: [...path, field],
         target: 'key',
         code: 'unknown-field',
-        message: `"${field}" is not a field of ${container} (expected one of: ${allowed})`,
+        message: `${quoteText(field)} is not a field of ${container} (expected one of: ${allowed})`,
       };
     }
     case 'required':

@@ -1,19 +1,29 @@
 /**
- * Checks a schema cannot express: relations between entries (unique ids and names, tier
- * ladder order and per-credit rate, plan gating that names a real plan) and meanings of
- * values (dates that exist, costs that billing needs).
+ * Checks a schema cannot express: relations between entries (unique ids and names, plan and
+ * tier ladder order and per-credit rate, plan gating that names a real plan, a single per-call
+ * feature) and meanings of values (dates that exist, costs that billing needs, included
+ * credits within bounds).
  *
  * They run even when the schema check failed, so one run reports everything; every check
  * therefore reads the data defensively and skips what the schema already rejected.
  */
-import { GRANT_SOURCES } from './types';
+import { FEATURE_BILLING, GRANT_SOURCES } from './types';
 import { formatAmount, formatCount } from '../display';
 import type { Finding } from './finding';
 import { isCalendarDate, parseInstant } from './instant';
-import { describeItem } from './wording';
+import { describeItem, quoteText, showText } from './wording';
 import type { DataPath, RulesSource } from './yaml-source';
 
 type Fields = Readonly<Record<string, unknown>>;
+
+const BILLING_KINDS: ReadonlySet<string> = new Set(FEATURE_BILLING);
+
+/**
+ * Most credits a plan may include in a cycle (creditsPerUser × userCap), the same bound as
+ * every count in the schema: credits times users, and a cycle's grants added up, then stay
+ * far below 2^53, where whole numbers stop being exact.
+ */
+export const MAX_INCLUDED_CREDITS = 1_000_000_000;
 
 function isFields(value: unknown): value is Fields {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -46,8 +56,9 @@ export function checkSemantics(source: RulesSource): Finding[] {
     ...checkEffectiveFrom(data),
     ...checkUniqueIds(data, 'plans', 'duplicate-plan', lineOf),
     ...checkPlanNames(data, lineOf),
+    ...checkPlanLadder(data),
     ...checkUniqueIds(data, 'features', 'duplicate-feature', lineOf),
-    ...checkFeatures(data),
+    ...checkFeatures(data, lineOf),
     ...checkUniqueIds(data, 'tiers', 'duplicate-tier', lineOf),
     ...checkTierLadder(data),
     ...checkUniqueIds(data, 'promotions', 'duplicate-promotion', lineOf),
@@ -63,7 +74,7 @@ function checkEffectiveFrom(data: Fields): Finding[] {
     {
       path: ['effectiveFrom'],
       code: 'effective-from',
-      message: `effectiveFrom must be an existing UTC instant such as 2026-06-03T00:00:00Z, got "${value}"`,
+      message: `effectiveFrom must be an existing UTC instant such as 2026-06-03T00:00:00Z, got ${quoteText(value)}`,
     },
   ];
 }
@@ -132,20 +143,82 @@ function checkPlanNames(data: Fields, lineOf: (path: DataPath) => number): Findi
       findings.push({
         path,
         code: 'duplicate-alias',
-        message: `"${name}" ${where} (line ${lineOf(claim.path)}); plan names and aliases must be unique, ignoring case`,
+        message: `${quoteText(name)} ${where} (line ${lineOf(claim.path)}); plan names and aliases must be unique, ignoring case`,
       });
     }
   }
   return findings;
 }
 
-function checkFeatures(data: Fields): Finding[] {
+/**
+ * Plans are listed smallest first and their position is their rank, which decides whether a
+ * change is an upgrade (at once, granting the difference) or a downgrade (next cycle). So no
+ * plan may include fewer credits than the one before it, for any number of users: neither per
+ * user nor for a full team (creditsPerUser × userCap); together these make every step up
+ * give at least as much. Each plan's included credits also stay within
+ * {@link MAX_INCLUDED_CREDITS}.
+ */
+function checkPlanLadder(data: Fields): Finding[] {
+  const findings: Finding[] = [];
+  const plans = entries(data, 'plans');
+  const included = (plan: Fields): number | undefined => {
+    const perUser = count(plan, 'creditsPerUser');
+    const cap = count(plan, 'userCap');
+    return perUser === undefined || cap === undefined ? undefined : perUser * cap;
+  };
+  const ranked = 'plans are listed smallest first, and their order decides which changes are upgrades and which downgrades';
+  for (const [pos, [plan, index]] of plans.entries()) {
+    const name = describeItem(data, 'plans', index);
+    const total = included(plan);
+    if (total !== undefined && total > MAX_INCLUDED_CREDITS) {
+      findings.push({
+        path: ['plans', index],
+        code: 'out-of-range',
+        message: `${name} includes ${formatCount(total)} credits for a full team (creditsPerUser × userCap); a plan may include at most ${formatCount(MAX_INCLUDED_CREDITS)}`,
+      });
+    }
+    const previousEntry = plans[pos - 1];
+    if (previousEntry === undefined || previousEntry[1] !== index - 1) continue;
+    const [previous] = previousEntry;
+    const previousName = describeItem(data, 'plans', index - 1);
+    const previousTotal = included(previous);
+    const perUser = count(plan, 'creditsPerUser');
+    const previousPerUser = count(previous, 'creditsPerUser');
+    if (total !== undefined && previousTotal !== undefined && total < previousTotal) {
+      findings.push({
+        path: ['plans', index],
+        code: 'plan-order',
+        message: `${name} includes fewer credits than ${previousName} before it (${formatCount(total)} vs ${formatCount(previousTotal)} for a full team); ${ranked}`,
+      });
+    } else if (perUser !== undefined && previousPerUser !== undefined && perUser < previousPerUser) {
+      findings.push({
+        path: ['plans', index, 'creditsPerUser'],
+        code: 'plan-order',
+        message: `${name} gives fewer credits per user than ${previousName} before it (${formatCount(perUser)} vs ${formatCount(previousPerUser)}); ${ranked}`,
+      });
+    }
+  }
+  return findings;
+}
+
+function checkFeatures(data: Fields, lineOf: (path: DataPath) => number): Finding[] {
   const plans = entries(data, 'plans');
   const planIds = plans.map(([plan]) => text(plan, 'id')).filter((id): id is string => id !== undefined);
   const findings: Finding[] = [];
+  let firstPerCall: number | undefined;
   for (const [feature, index] of entries(data, 'features')) {
     const here = (...rest: (string | number)[]): DataPath => ['features', index, ...rest];
     const name = describeItem(data, 'features', index);
+    if (feature.perCall === true && firstPerCall === undefined) {
+      firstPerCall = index;
+    } else if (feature.perCall === true && firstPerCall !== undefined) {
+      // startCall and endCall charge the first per-call feature; a second would never be charged.
+      findings.push({
+        path: here('perCall'),
+        code: 'duplicate-per-call',
+        message: `${name} is authorised per call, and so is ${describeItem(data, 'features', firstPerCall)} (line ${lineOf(['features', firstPerCall, 'perCall'])}); the engine authorises exactly one feature per call (the Voice Agent)`,
+      });
+    }
     const billing = text(feature, 'billing');
     const isCredits = billing === 'credits';
     const billedAs = billing === 'telephony' ? 'billed as telephony' : billing;
@@ -154,14 +227,15 @@ function checkFeatures(data: Fields): Finding[] {
     const from = isFields(gate) ? text(gate, 'from') : undefined;
     if (from !== undefined && plans.length > 0 && !planIds.includes(from)) {
       const alias = plans.find(([plan]) => planNames(plan).includes(from.toLowerCase()));
-      const hint = alias === undefined ? `plans are: ${planIds.join(', ')}` : `did you mean "${text(alias[0], 'id') ?? ''}"?`;
+      const hint = alias === undefined ? `plans are: ${listIds(planIds)}` : `did you mean ${quoteText(text(alias[0], 'id') ?? '')}?`;
       findings.push({
         path: here('plans', 'from'),
         code: 'unknown-plan',
-        message: `${name} is offered from plan "${from}", which is not a plan id in this file; ${hint}`,
+        message: `${name} is offered from plan ${quoteText(from)}, which is not a plan id in this file; ${hint}`,
       });
     }
-    if (billing === undefined) continue;
+    // An unknown billing kind is the schema's to report; judging by it would only add noise.
+    if (billing === undefined || !BILLING_KINDS.has(billing)) continue;
     if (feature.toggleable === true && !isCredits) {
       findings.push({
         path: here('toggleable'),
@@ -194,6 +268,14 @@ function checkFeatures(data: Fields): Finding[] {
   return findings;
 }
 
+/** How many ids a hint lists before it stops: the message must stay one line however long the file. */
+const MAX_LISTED_IDS = 10;
+
+function listIds(ids: readonly string[]): string {
+  const shown = ids.slice(0, MAX_LISTED_IDS).map((id) => showText(id));
+  return ids.length > MAX_LISTED_IDS ? `${shown.join(', ')}, ... (${ids.length} in all)` : shown.join(', ');
+}
+
 function planNames(plan: Fields): string[] {
   const aliases = Array.isArray(plan.aliases) ? (plan.aliases as unknown[]) : [];
   return [plan.id, plan.name, ...aliases].filter((n): n is string => typeof n === 'string').map((n) => n.toLowerCase());
@@ -206,15 +288,15 @@ function planNames(plan: Fields): string[] {
  */
 function checkTierLadder(data: Fields): Finding[] {
   const currency = text(data, 'currency');
-  const withCurrency = (amount: string): string => (currency === undefined ? amount : `${amount} ${currency}`);
+  const withCurrency = (amount: string): string => (currency === undefined ? amount : `${amount} ${showText(currency)}`);
   const findings: Finding[] = [];
   const tiers = entries(data, 'tiers');
   for (const [pos, [tier, index]] of tiers.entries()) {
     const previousEntry = tiers[pos - 1];
     if (previousEntry === undefined || previousEntry[1] !== index - 1) continue;
     const [previous] = previousEntry;
-    const label = text(tier, 'id') ?? `tier #${index + 1}`;
-    const previousLabel = text(previous, 'id') ?? `tier #${index}`;
+    const label = showText(text(tier, 'id') ?? `tier #${index + 1}`);
+    const previousLabel = showText(text(previous, 'id') ?? `tier #${index}`);
     const price = count(tier, 'priceCents');
     const previousPrice = count(previous, 'priceCents');
     const credits = count(tier, 'credits');
@@ -264,7 +346,7 @@ function checkPromotions(data: Fields): Finding[] {
       {
         path: ['promotions', index, 'startsOn'],
         code: 'promotion-date',
-        message: `startsOn of ${describeItem(data, 'promotions', index)} must be an existing calendar date such as 2026-06-03, got "${startsOn}"`,
+        message: `startsOn of ${describeItem(data, 'promotions', index)} must be an existing calendar date such as 2026-06-03, got ${quoteText(startsOn)}`,
       },
     ];
   });
@@ -282,7 +364,7 @@ function checkConsumptionPriority(data: Fields): Finding[] {
       findings.push({
         path: ['consumption', 'priority', index],
         code: 'consumption-priority',
-        message: `"${source}" is listed twice in consumption.priority; list each grant source once`,
+        message: `${quoteText(source)} is listed twice in consumption.priority; list each grant source once`,
       });
     }
     seen.add(source);

@@ -24,6 +24,47 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
 
 const MAX_QUOTED_LENGTH = 40;
 
+/** How much of a YAML parser message is shown; they are one short sentence, but may quote the file. */
+export const MAX_SHOWN_MESSAGE_LENGTH = 200;
+
+/**
+ * One control character (C0, DEL, C1) or lone UTF-16 surrogate, as a regular expression
+ * source: what a message must never carry raw, and what rules text may not hold.
+ */
+export const UNPRINTABLE_PATTERN = String.raw`[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]`;
+
+const UNPRINTABLE = new RegExp(UNPRINTABLE_PATTERN, 'g');
+
+/** The same, plus what must be escaped inside double quotes. */
+const UNPRINTABLE_OR_QUOTE = new RegExp(`${UNPRINTABLE_PATTERN}|["\\\\]`, 'g');
+
+function escapeCharacter(c: string): string {
+  return c === '"' || c === '\\' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+function shorten(text: string, max: number, unsafe: RegExp): string {
+  let cut = Math.min(text.length, max);
+  // Never split a surrogate pair: half of one is exactly what must not be echoed.
+  if (cut < text.length && /[\ud800-\udbff]/.test(text.charAt(cut - 1))) cut -= 1;
+  const escaped = text.slice(0, cut).replace(unsafe, escapeCharacter);
+  return cut < text.length ? `${escaped}...` : escaped;
+}
+
+/**
+ * Text from the file as a message may show it: at most `max` characters (then `...`), with
+ * control characters and lone surrogates written as `\u0000` escapes. A message never carries
+ * what a terminal could act on or a serializer could not encode, whatever the file holds, and
+ * stays short however long the value is.
+ */
+export function showText(text: string, max = MAX_QUOTED_LENGTH): string {
+  return shorten(text, max, UNPRINTABLE);
+}
+
+/** {@link showText} in double quotes, `"Growth"`, with quotes and backslashes inside escaped. */
+export function quoteText(text: string): string {
+  return `"${shorten(text, MAX_QUOTED_LENGTH, UNPRINTABLE_OR_QUOTE)}"`;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -34,13 +75,13 @@ export function describeItem(data: unknown, list: string, index: number): string
   const items = isRecord(data) ? data[list] : undefined;
   const item: unknown = Array.isArray(items) ? items[index] : undefined;
   const id = isRecord(item) ? item.id : undefined;
-  return typeof id === 'string' && id.length > 0 ? `${kind} "${id}"` : `${kind} #${index + 1}`;
+  return typeof id === 'string' && id.length > 0 ? `${kind} ${quoteText(id)}` : `${kind} #${index + 1}`;
 }
 
 /** Field names joined with dots; list positions as `item N` (1-based, as people count). */
 function describeFields(path: DataPath): string {
   return path
-    .map((segment, i) => (typeof segment === 'number' ? ` item ${segment + 1}` : i === 0 ? segment : `.${segment}`))
+    .map((segment, i) => (typeof segment === 'number' ? ` item ${segment + 1}` : i === 0 ? showText(segment) : `.${showText(segment)}`))
     .join('')
     .trim();
 }
@@ -62,10 +103,7 @@ export function describeSubject(data: unknown, path: DataPath): string {
 /** Shows a value the way it was probably typed: quoted text, bare numbers, `a list`. */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
-  if (typeof value === 'string') {
-    const shown = value.length > MAX_QUOTED_LENGTH ? `${value.slice(0, MAX_QUOTED_LENGTH)}...` : value;
-    return JSON.stringify(shown);
-  }
+  if (typeof value === 'string') return quoteText(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return 'a list';
   return 'a mapping';

@@ -3,9 +3,10 @@
  * so later checks (schema and semantic) can point at the exact line and column of what they
  * complain about. Everything unsafe or ambiguous in YAML is refused here, before any check runs.
  */
-import { Document, LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import { Document, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Node } from 'yaml';
 import type { Diagnostic, DiagnosticCode } from './diagnostics';
+import { MAX_SHOWN_MESSAGE_LENGTH, quoteText, showText } from './wording';
 
 /** Largest rules file accepted: real files are a few KiB; anything bigger is a mistake or an attack. */
 export const MAX_RULES_FILE_BYTES = 1024 * 1024;
@@ -60,12 +61,8 @@ export function readRulesYaml(text: string, file: string): ReadOutcome {
     return { ok: false, diagnostics: [at('file-too-large', tooLargeMessage(bytes))] };
   }
 
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
-  const position = (offset: number): SourcePosition => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, column: col };
-  };
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, version: '1.2' });
+  const position = positionsIn(text);
 
   // One broken bracket makes the parser complain about every line after it in several
   // ways; the first complaint on a line is the useful one.
@@ -113,6 +110,27 @@ export function readRulesYaml(text: string, file: string): ReadOutcome {
   };
 }
 
+/**
+ * Offset to line and column, counted from the text itself. The parser's own line counter
+ * loses lines inside a multi-line scalar it stops reading after an error, which put every
+ * later problem a few lines too high.
+ */
+function positionsIn(text: string): (offset: number) => SourcePosition {
+  const lineStarts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  return (offset) => {
+    // The last line starting at or before the offset, by binary search.
+    let low = 0;
+    let high = lineStarts.length - 1;
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      if ((lineStarts[mid] ?? 0) <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1, column: offset - (lineStarts[low] ?? 0) + 1 };
+  };
+}
+
 /** Message for a file over {@link MAX_RULES_FILE_BYTES}; shared by the loader, which checks before reading. */
 export function tooLargeMessage(bytes: number): string {
   return `the file is ${bytes} bytes; a rules file may be at most ${MAX_RULES_FILE_BYTES} bytes (1 MiB)`;
@@ -126,7 +144,7 @@ function describeYamlProblem(
 ): [DiagnosticCode, string] {
   switch (yamlCode) {
     case 'DUPLICATE_KEY':
-      return ['duplicate-key', `"${keyAt(text, offset)}" is written twice in the same block; keep one`];
+      return ['duplicate-key', `${quoteText(keyAt(text, offset))} is written twice in the same block; keep one`];
     case 'MULTIPLE_DOCS':
       return [
         'multiple-documents',
@@ -147,7 +165,7 @@ function describeYamlProblem(
 
 function firstLine(message: string): string {
   const line = message.split('\n', 1)[0] ?? message;
-  return line.replace(/[.:]\s*$/, '');
+  return showText(line.replace(/[.:]\s*$/, ''), MAX_SHOWN_MESSAGE_LENGTH);
 }
 
 /** The key text at a duplicate-key offset, for a message that names it. */

@@ -35,6 +35,16 @@ describe('malformed YAML', () => {
     expect(summary(list)[0]).toEqual(['yaml-syntax', 9, 5]);
   });
 
+  it('places problems after a multi-line scalar the parser gave up on on their own lines', () => {
+    const text = ['a:', '  - [] [1]', '  - c: >-', '      one line,', '      two lines', '', '  - d: 1', ''].join('\n');
+    expect(summary(problems(text))).toEqual([
+      ['yaml-syntax', 2, 8],
+      ['yaml-syntax', 3, 3],
+      ['yaml-syntax', 4, 1],
+      ['yaml-syntax', 7, 3],
+    ]);
+  });
+
   it('refuses unknown tags', () => {
     expect(summary(problems(MINIMAL.replace('currency: USD', 'currency: !money USD')))).toEqual([['yaml-syntax', 4, 11]]);
   });
@@ -91,6 +101,22 @@ describe('resource limits', () => {
     const file = join(scratch, 'huge.yaml');
     writeFileSync(file, `${MINIMAL}#${'x'.repeat(MAX_RULES_FILE_BYTES)}\n`);
     expect(summary(loadProblems(file))).toEqual([['file-too-large', 1, 1]]);
+  });
+
+  it('keeps every message short and printable whatever the file holds', () => {
+    const plans = Array.from({ length: 500 }, (_, i) => `  - { id: plan-${i}, name: Plan ${i}, creditsPerUser: ${i + 1}, userCap: 1 }`).join('\n');
+    const text = MINIMAL.replace('2026-06-03T00:00:00Z', `"${'\\u0000'.repeat(100_000)}"`)
+      .replace(/^plans:\n(?: {2}.*\n)+/m, `plans:\n${plans}\n`)
+      .replace('plans: { from: growth }', 'plans: { from: no-such-plan }');
+    const list = problems(text);
+    expect(summary(list)).toEqual([
+      ['bad-text', 3, 16],
+      ['effective-from', 3, 16],
+      ['unknown-plan', 517, 20],
+    ]);
+    for (const d of list) expect(d.message.length).toBeLessThan(400);
+    expect(list.map((d) => d.message).join('')).not.toContain('\u0000');
+    expect(list[2]?.message).toMatch(/plans are: plan-0, plan-1, .*, plan-9, \.\.\. \(500 in all\)$/);
   });
 
   it(`shows at most ${MAX_DIAGNOSTICS_PER_FILE} problems per file, then says how many more there are`, () => {

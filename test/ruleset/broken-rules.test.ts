@@ -335,6 +335,120 @@ const brokenFixtures: [name: string, mistake: string, expected: Expected[]][] = 
       ['consumption-priority', 58, 42, "\"trial\" is listed twice in consumption.priority; list each grant source once"],
     ],
   ],
+  [
+    'bad-text-surrogate',
+    'a lone UTF-16 surrogate in a plan name (a YAML \\ud800 escape)',
+    [
+      ['bad-text', 7, 11, "name of plan \"solo\" holds a lone UTF-16 surrogate (U+D800 at character 3), which is not valid text; write the whole character"],
+    ],
+  ],
+  [
+    'bad-text-nul',
+    'a NUL character in a plan alias',
+    [
+      ['bad-text', 8, 21, "aliases item 2 of plan \"solo\" holds a control character (U+0000 at character 6); rules text may not hold NUL or other control characters"],
+    ],
+  ],
+  [
+    'bad-text-tab',
+    'a tab in a tier name (only notes may hold tabs and line breaks)',
+    [
+      ['bad-text', 44, 11, "name of tier \"tier-2\" holds a control character (U+0009 at character 5); rules text may not hold NUL or other control characters"],
+    ],
+  ],
+  [
+    'bad-text-c1',
+    'a C1 control character (NEL) in a note',
+    [
+      ['bad-text', 33, 11, "note of feature \"enrichment\" holds a control character (U+0085 at character 10); rules text may not hold NUL or other control characters"],
+    ],
+  ],
+  [
+    'bad-text-key',
+    'a NUL character in a field name, quoted escaped in every message',
+    [
+      ['missing-field', 39, 5, "tier \"tier-1\" is missing \"priceCents\""],
+      ['bad-text', 41, 5, "a field name in tier \"tier-1\" holds a control character (U+0000 at character 6); rules text may not hold NUL or other control characters"],
+      ['unknown-field', 41, 5, "\"price\\u0000Cents\" is not a field of tier \"tier-1\" (expected one of: id, name, priceCents, credits)"],
+    ],
+  ],
+  [
+    'blank-name',
+    'a feature name of spaces only',
+    [
+      ['blank-name', 35, 11, "name of feature \"sms\" is only spaces; write a name people can read"],
+    ],
+  ],
+  [
+    'long-name',
+    'a plan name over 200 characters (maxLength)',
+    [
+      ['bad-format', 7, 11, "name of plan \"solo\" must be at most 200 characters long"],
+    ],
+  ],
+  [
+    'long-id',
+    'a tier id over 64 characters (maxLength), shown shortened',
+    [
+      ['bad-format', 47, 9, "id of tier \"tier-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" must be at most 64 characters long"],
+    ],
+  ],
+  [
+    'duplicate-per-call',
+    'two features authorised per call',
+    [
+      ['duplicate-per-call', 39, 14, "feature \"enrichment\" is authorised per call, and so is feature \"voice-agent\" (line 32); the engine authorises exactly one feature per call (the Voice Agent)"],
+    ],
+  ],
+  [
+    'plan-order',
+    'plans listed largest first',
+    [
+      ['plan-order', 11, 5, "plan \"solo\" includes fewer credits than plan \"growth\" before it (500 vs 15,000 for a full team); plans are listed smallest first, and their order decides which changes are upgrades and which downgrades"],
+    ],
+  ],
+  [
+    'plan-order-per-user',
+    'a plan giving fewer credits per user than the one before',
+    [
+      ['plan-order', 14, 21, "plan \"growth\" gives fewer credits per user than plan \"solo\" before it (1,500 vs 2,000); plans are listed smallest first, and their order decides which changes are upgrades and which downgrades"],
+    ],
+  ],
+  [
+    'out-of-range-plan-credits',
+    'a plan including over 1,000,000,000 credits for a full team',
+    [
+      ['out-of-range', 11, 5, "plan \"growth\" includes 2,000,000,000 credits for a full team (creditsPerUser × userCap); a plan may include at most 1,000,000,000"],
+    ],
+  ],
+  [
+    'out-of-range-huge',
+    'a price past 2^53',
+    [
+      ['out-of-range', 41, 17, "priceCents of tier \"tier-1\" must be at most 1000000000, got 9007199254740992"],
+    ],
+  ],
+  [
+    'wrong-type-infinite',
+    'credits of 1e309, which YAML reads as infinity',
+    [
+      ['wrong-type', 17, 12, "trial.credits must be a whole number, got Infinity"],
+    ],
+  ],
+  [
+    'wrong-count-features',
+    'an empty feature list (minItems)',
+    [
+      ['wrong-count', 19, 11, "features must list at least 1 item"],
+    ],
+  ],
+  [
+    'effective-from-hour',
+    'an effectiveFrom at hour 24',
+    [
+      ['effective-from', 3, 16, "effectiveFrom must be an existing UTC instant such as 2026-06-03T00:00:00Z, got \"2026-06-03T24:00:00Z\""],
+    ],
+  ],
 ];
 
 describe('broken rules files', () => {

@@ -1,0 +1,84 @@
+/**
+ * Every piece of text in a rules file, keys included, must be text that every later reader
+ * accepts: well-formed UTF-16 (a YAML `"\ud800"` escape makes a lone surrogate, which no
+ * JSON encoder, Temporal payload or PostgreSQL column takes) and free of control characters
+ * (a NUL ends a C string and PostgreSQL refuses it). Names must also be readable: not blank.
+ * Compiled rules flow into histories, ledgers and messages, so one bad character here
+ * would otherwise stop an account far from the file that caused it.
+ */
+import type { Finding } from './finding';
+import { UNPRINTABLE_PATTERN, describeSubject } from './wording';
+import type { DataPath } from './yaml-source';
+
+/** Lists whose items carry a person-facing `name`. */
+const NAMED_LISTS: ReadonlySet<unknown> = new Set(['plans', 'features', 'tiers', 'promotions']);
+
+const BAD_CHARACTER = new RegExp(UNPRINTABLE_PATTERN);
+
+/** The same, but allowing line feeds and tabs, which free text for people may hold. */
+const BAD_CHARACTER_IN_PROSE = new RegExp(`(?![\\t\\n])(?:${UNPRINTABLE_PATTERN})`);
+
+/**
+ * Why `text` is not acceptable rules text, in words, or undefined when it is. `prose` allows
+ * line feeds and tabs (a feature's note); nothing else in a rules file has a use for them.
+ */
+export function textProblem(text: string, prose = false): string | undefined {
+  const match = (prose ? BAD_CHARACTER_IN_PROSE : BAD_CHARACTER).exec(text);
+  if (match === null) return undefined;
+  const code = match[0].charCodeAt(0);
+  const where = `U+${code.toString(16).toUpperCase().padStart(4, '0')} at character ${match.index + 1}`;
+  return code >= 0xd800 && code <= 0xdfff
+    ? `holds a lone UTF-16 surrogate (${where}), which is not valid text; write the whole character`
+    : `holds a control character (${where}); rules text may not hold NUL or other control characters`;
+}
+
+/** Whether the string at `path` is a person-facing name: a plan, feature, tier or promotion name, or a plan alias. */
+function isName(path: DataPath): boolean {
+  const [list, , field, alias] = path;
+  if (!NAMED_LISTS.has(list) || typeof path[1] !== 'number') return false;
+  return (path.length === 3 && field === 'name') || (path.length === 4 && list === 'plans' && field === 'aliases' && typeof alias === 'number');
+}
+
+function isNote(path: DataPath): boolean {
+  return path.length === 3 && path[0] === 'features' && typeof path[1] === 'number' && path[2] === 'note';
+}
+
+/**
+ * Checks every string of the parsed file, keys and values. Walks with its own stack: the YAML
+ * reader has already bounded nesting, but a recursive walk need not rely on that.
+ */
+export function checkText(data: unknown): Finding[] {
+  const findings: Finding[] = [];
+  const pending: [unknown, DataPath][] = [[data, []]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string') {
+      findings.push(...checkString(data, value, path));
+    } else if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) pending.push([item, [...path, index]]);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        const problem = textProblem(key);
+        if (problem !== undefined) {
+          findings.push({
+            path: [...path, key],
+            target: 'key',
+            code: 'bad-text',
+            message: `a field name in ${describeSubject(data, path)} ${problem}`,
+          });
+        }
+        pending.push([item, [...path, key]]);
+      }
+    }
+  }
+  return findings;
+}
+
+function checkString(data: unknown, value: string, path: DataPath): Finding[] {
+  const problem = textProblem(value, isNote(path));
+  if (problem !== undefined) return [{ path, code: 'bad-text', message: `${describeSubject(data, path)} ${problem}` }];
+  if (isName(path) && value.length > 0 && value.trim().length === 0) {
+    return [{ path, code: 'blank-name', message: `${describeSubject(data, path)} is only spaces; write a name people can read` }];
+  }
+  return [];
+}
