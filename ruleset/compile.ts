@@ -27,6 +27,13 @@ import type {
 import { readRulesYaml } from './yaml-source';
 import type { RulesSource } from './yaml-source';
 
+/**
+ * Most bytes (UTF-8 JSON) compiled rules may weigh: each account carries its cycle's rules in
+ * the state that continue-as-new hands on, whose budget is 1 MiB (domain/state-budget.ts).
+ * The shipped rules weigh about 6 KiB.
+ */
+export const MAX_COMPILED_RULES_BYTES = 64 * 1024;
+
 /** Beyond this many problems in one file the rest is noise (usually one cascading typo). */
 export const MAX_DIAGNOSTICS_PER_FILE = 100;
 
@@ -82,7 +89,16 @@ export function compileRulesSource(text: string, file: string): CompiledSource {
   if (findings.length > 0) {
     return { ok: false, diagnostics: capDiagnostics(findings.map((f) => locateFinding(source, f))) };
   }
-  return { ok: true, rules: buildRules(source.data as RulesFile, file), source };
+  const rules = buildRules(source.data as RulesFile, file);
+  // Every account carries its cycle's rules in the state continue-as-new hands on, whose
+  // budget is fixed: rules heavier than their share would stop accounts, so refuse them here.
+  const bytes = Buffer.byteLength(JSON.stringify(rules), 'utf8');
+  if (bytes > MAX_COMPILED_RULES_BYTES) {
+    const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+    const message = `the compiled rules weigh ${kib(bytes)}; accounts carry them in their state, which allows ${kib(MAX_COMPILED_RULES_BYTES)}: use fewer or shorter entries`;
+    return { ok: false, diagnostics: [{ file, line: 1, column: 1, code: 'rules-too-large', message }] };
+  }
+  return { ok: true, rules, source };
 }
 
 function capDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {

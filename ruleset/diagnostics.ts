@@ -47,6 +47,7 @@ export const DIAGNOSTIC_CODES = [
   'blank-name',
   'duplicate-per-call',
   'plan-order',
+  'rules-too-large',
   // Directories and dated versions.
   'no-rules-files',
   'duplicate-effective-from',

@@ -3,7 +3,7 @@
  * versions from disk, pick the version in force, look entries up, and explain changes.
  */
 export * from './types';
-export { compileRules, MAX_DIAGNOSTICS_PER_FILE } from './compile';
+export { compileRules, MAX_COMPILED_RULES_BYTES, MAX_DIAGNOSTICS_PER_FILE } from './compile';
 export type { CompileResult } from './compile';
 export { DIAGNOSTIC_CODES, RulesError, formatDiagnostic, isRulesError } from './diagnostics';
 export type { Diagnostic, DiagnosticCode } from './diagnostics';

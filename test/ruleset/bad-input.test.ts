@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAX_DIAGNOSTICS_PER_FILE, MAX_RULES_FILE_BYTES, compileRules } from '../../ruleset';
+import { MAX_COMPILED_RULES_BYTES, MAX_DIAGNOSTICS_PER_FILE, MAX_RULES_FILE_BYTES, compileRules } from '../../ruleset';
 import type { Diagnostic } from '../../ruleset';
 import { loadProblems } from './rules-problems';
 
@@ -202,5 +202,21 @@ describe('compileRules never throws', () => {
       const result = compileRules(lines.filter((_, i) => i !== index).join('\n'), 'dropped.yaml');
       if (!result.ok) expect(result.diagnostics.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('rules too heavy for the accounts that carry them', () => {
+  it('refuses a file whose compiled rules exceed the carried-state share, and takes one just under it', async () => {
+    const { parse } = await import('yaml');
+    const withFeatures = (count: number) => {
+      const doc = parse(MINIMAL) as { features: Record<string, unknown>[] };
+      for (let i = 0; i < count; i++) doc.features.push({ id: `free-${i}`, name: `Free ${i}`, billing: 'free', plans: 'all', note: 'n'.repeat(480) });
+      return stringify(doc);
+    };
+    expect(summary(problems(withFeatures(200)))).toEqual([['rules-too-large', 1, 1]]);
+    expect(problems(withFeatures(200))[0]?.message).toMatch(/^the compiled rules weigh \d+ KiB; accounts carry them in their state, which allows 64 KiB: use fewer or shorter entries$/);
+    const fits = compileRules(withFeatures(20), 'input.yaml');
+    expect(fits.ok).toBe(true);
+    if (fits.ok) expect(Buffer.byteLength(JSON.stringify(fits.rules))).toBeLessThanOrEqual(MAX_COMPILED_RULES_BYTES);
   });
 });

@@ -471,6 +471,7 @@ describe('broken rules files', () => {
       'unreadable',
       'file-too-large',
       'too-many-errors',
+      'rules-too-large',
       'no-rules-files',
       'duplicate-effective-from',
       'no-version-in-force',
