@@ -12,7 +12,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { temporalBinaryPath } from '../infra/temporal-binaries';
 import { workflowCodeOptions } from '../worker';
-import { accountWorkflowId, recordUsageUpdate, summaryQuery, WORKFLOW_TYPE } from '../workflows/messages';
+import { summaryQuery } from '../workflows/messages';
+import { driveUsage, startBenchAccounts } from './bench-accounts';
 import { fakeActivities } from '../test/helpers/workflow-harness';
 
 const { values } = parseArgs({ options: { accounts: { type: 'string', default: '6' }, updates: { type: 'string', default: '600' } } });
@@ -31,29 +32,8 @@ async function main(): Promise<void> {
   try {
     const first = await newWorker();
     const firstRunning = first.run();
-    const anchor = new Date(Date.now() - 86_400_000).toISOString();
-    const handles = await Promise.all(
-      Array.from({ length: accounts }, (_, a) =>
-        env.client.workflow.start(WORKFLOW_TYPE, {
-          taskQueue,
-          workflowId: accountWorkflowId(`recovery-${a}`),
-          args: [{ accountId: `recovery-${a}`, plan: 'scale', users: 10, cycleAnchor: anchor, creditTier: 'tier-17' }],
-        }),
-      ),
-    );
-    await Promise.all(
-      handles.map(async (h) => {
-        let next = 0;
-        await Promise.all(
-          Array.from({ length: 8 }, async () => {
-            while (next < perAccount) {
-              const i = next++;
-              await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: `r-${i}` }] });
-            }
-          }),
-        );
-      }),
-    );
+    const handles = await startBenchAccounts(env.client, taskQueue, 'recovery', accounts);
+    await driveUsage(handles, perAccount, 8);
     const lengths = await Promise.all(handles.map(async (h) => (await h.describe()).historyLength));
     first.shutdown();
     await firstRunning;

@@ -18,7 +18,7 @@ import { createActivities } from '../activities';
 import { temporalBinaryPath } from '../infra/temporal-binaries';
 import { openLedgerStore } from '../ledger/open-store';
 import { workflowCodeOptions } from '../worker';
-import { accountWorkflowId, recordUsageUpdate, WORKFLOW_TYPE } from '../workflows/messages';
+import { driveUsage, startBenchAccounts } from './bench-accounts';
 
 const { values } = parseArgs({
   options: {
@@ -56,33 +56,10 @@ async function main(): Promise<void> {
   });
   const running = worker.run();
   try {
-    const anchor = new Date(Date.now() - 86_400_000).toISOString();
-    const handles = await Promise.all(
-      Array.from({ length: accounts }, (_, a) =>
-        env.client.workflow.start(WORKFLOW_TYPE, {
-          taskQueue,
-          workflowId: accountWorkflowId(`bench-${a}`),
-          args: [{ accountId: `bench-${a}`, plan: 'scale', users: 10, cycleAnchor: anchor, creditTier: 'tier-17' }],
-        }),
-      ),
-    );
+    const handles = await startBenchAccounts(env.client, taskQueue, 'bench', accounts);
     const latencies: number[] = [];
     const started = Date.now();
-    await Promise.all(
-      handles.map(async (h) => {
-        let next = 0;
-        await Promise.all(
-          Array.from({ length: concurrency }, async () => {
-            while (next < perAccount) {
-              const i = next++;
-              const t = performance.now();
-              await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: `b-${i}` }] });
-              latencies.push(performance.now() - t);
-            }
-          }),
-        );
-      }),
-    );
+    await driveUsage(handles, perAccount, concurrency, (ms) => latencies.push(ms));
     const seconds = (Date.now() - started) / 1000;
     latencies.sort((a, b) => a - b);
     let runs = 0;
