@@ -17,8 +17,10 @@ import { DEFAULT_ADMIN_PORT } from '../infra/settings';
 import { exportUsageCsv } from '../ledger/csv-export';
 import { isLedgerError } from '../ledger/errors';
 import type { EntryFilter, LedgerStore } from '../ledger/store';
+import { readLedgerFacts } from '../ledger/reconcile';
 import { ruleSetSource, type RuleSet, type RulesOption } from '../ruleset';
 import { csvFilename, parseCsvKinds, parseCsvQuery } from './csv-query';
+import { parseFactsQuery } from './facts-query';
 import { HttpError, badRequest } from './errors';
 import { displayNames, type DisplayNames } from './names';
 import { accountPage, accountPath, errorPage, indexPage } from './pages';
@@ -199,6 +201,13 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   });
 
   app.get<{ Params: AccountParams }>('/api/accounts/:accountId', async (request) => accountData(checkedAccountId(request.params.accountId)));
+
+  // For `credits ledger verify` while this process holds the embedded ledger: the ledger's side
+  // of the reconciliation (the CLI reads the summary itself).
+  app.get('/api/ledger/accounts', async () => ({ accounts: await store.listAccountIds() }));
+  app.get<{ Params: AccountParams; Querystring: Record<string, unknown> }>('/api/accounts/:accountId/ledger', async (request) =>
+    readLedgerFacts(store, parseFactsQuery(checkedAccountId(request.params.accountId), request.query)),
+  );
 
   app.get<{ Params: AccountParams; Querystring: Record<string, unknown> }>('/accounts/:accountId/usage.csv', async (request, reply) => {
     const accountId = checkedAccountId(request.params.accountId);

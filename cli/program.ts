@@ -7,12 +7,13 @@ import { Command } from 'commander';
 import type { CliIo } from './io';
 import { registerRulesCommands } from './rules-commands';
 import { registerAccountCommands } from './account-commands';
+import { registerLedgerCommands } from './ledger-verify';
 
 /** Adds one area's commands (e.g. `rules`) to the program. */
 export type CommandGroup = (program: Command, io: CliIo) => void;
 
 /** Every command group of the `credits` CLI, in the order `credits --help` lists them. */
-export const COMMAND_GROUPS: readonly CommandGroup[] = [registerRulesCommands, registerAccountCommands];
+export const COMMAND_GROUPS: readonly CommandGroup[] = [registerRulesCommands, registerAccountCommands, registerLedgerCommands];
 
 /**
  * Builds the program. Commander never exits the process or writes to the real streams: it

@@ -17,6 +17,7 @@ import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
 import { wholeNumber } from './option-parsers';
 import { cliDeps } from './temporal-connection';
+import { fetchFromAdmin } from './main-job-admin';
 import { runningMainJob } from '../infra/main-job-info';
 import { CREDITS_LEDGER_URL } from '../infra/settings';
 
@@ -109,24 +110,8 @@ function adminQuery(o: ExportOptions): URLSearchParams {
 
 /** Stream the CSV from a running main job's admin server (which holds the embedded ledger). */
 async function exportThroughAdmin(io: CliIo, adminUrl: string, accountId: string, o: ExportOptions): Promise<void> {
-  const url = `${adminUrl}/accounts/${encodeURIComponent(accountId)}/usage.csv?${adminQuery(o).toString()}`;
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (err) {
-    throw new CliFailure(`the main job holds the embedded ledger, but its admin server at ${adminUrl} did not answer: ${(err as Error).message}`);
-  }
-  if (!response.ok || !response.body) {
-    const text = await response.text();
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
-    } catch {
-      // an HTML error page: say the status only
-      message = `${response.status} ${response.statusText}`;
-    }
-    throw new CliFailure(`cannot export ${accountId} through the main job's admin server: ${message}`);
-  }
+  const path = `/accounts/${encodeURIComponent(accountId)}/usage.csv?${adminQuery(o).toString()}`;
+  const response = await fetchFromAdmin(adminUrl, path, `export ${accountId}`);
   const out = destination(io, o.output);
   let bytes = 0;
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {

@@ -19,6 +19,8 @@ export interface DevServerOptions {
   port?: number;
   uiPort?: number;
   namespace?: string;
+  /** Run without the Web UI (default false). */
+  headless?: boolean;
 }
 
 /** A running dev server. */
@@ -85,6 +87,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       namespace,
       '--log-level',
       'warn',
+      ...(options.headless ? ['--headless'] : []),
     ],
     { stdio: ['ignore', log, log] },
   );

@@ -214,6 +214,15 @@ class SqlLedgerStore implements LedgerStore {
     return rows.map((row) => ({ ...decodeRow(CHARGE_TABLE, row), recordedAt: isoOrNull(row.recorded_at) ?? '' }));
   }
 
+  async listAccountIds(): Promise<string[]> {
+    // UNION removes duplicates; byte order ("C") so every backend and locale lists alike.
+    const { rows } = await this.db.query<{ account_id: string }>(
+      `SELECT account_id FROM (SELECT account_id FROM ledger_entries UNION SELECT account_id FROM charges) AS ids
+        ORDER BY account_id COLLATE "C"`,
+    );
+    return rows.map((row) => row.account_id);
+  }
+
   async recordNotification(alert: AlertNotice): Promise<boolean> {
     validateRecord(NOTIFICATION_TABLE, alert);
     return (await this.insertAll(this.db, NOTIFICATION_INSERT, [alert])) === 1;

@@ -110,6 +110,12 @@ export interface LedgerStore {
   listCharges(accountId: string): Promise<ChargeRecord[]>;
 
   /**
+   * Every account id the ledger holds an entry or a charge for, in ascending order: the
+   * accounts a reconciliation of the whole ledger walks.
+   */
+  listAccountIds(): Promise<string[]>;
+
+  /**
    * Stores the in-app notification of an alert.
    *
    * @returns false when this `alertId` was already stored.

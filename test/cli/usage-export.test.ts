@@ -12,7 +12,7 @@ import { createActivities } from '../../activities';
 import { openLedgerStore } from '../../ledger/open-store';
 import type { LedgerStore } from '../../ledger/store';
 import { startWorker, timeSkippingEnv } from '../helpers/workflow-harness';
-import { runCli } from '../client/cli-run';
+import { lentStore, runCli } from '../client/cli-run';
 
 let env: TestWorkflowEnvironment;
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -20,19 +20,8 @@ let store: LedgerStore;
 let dir: string;
 let cycle0Start: string;
 
-/** The worker's store, lent to the CLI: the CLI closes what it opens, the test closes the store. */
-function lentStore(): LedgerStore {
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === 'close') return async () => undefined;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
 function credits(...args: string[]) {
-  return runCli(args, env.client, worker.taskQueue, { openLedger: async () => lentStore() });
+  return runCli(args, env.client, worker.taskQueue, { openLedger: async () => lentStore(store) });
 }
 
 /** Waits until the ledger holds `count` usage entries of the account (activities write them in batches). */

@@ -6,6 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { main } from '../../cli/main';
 import type { CreditsCliDeps, CreditsCliIo } from '../../cli/temporal-connection';
+import type { LedgerStore } from '../../ledger/store';
 
 /** What one run printed and how it ended. */
 export interface CliRun {
@@ -29,4 +30,18 @@ export async function runCli(args: readonly string[], client: Client, taskQueue:
   };
   const code = await main(['node', 'credits', ...args], io);
   return { code, stdout, stderr };
+}
+
+/**
+ * A store lent to the CLI (as `openLedger`): the CLI closes what it opens, so its `close` does
+ * nothing here; the test closes the store itself.
+ */
+export function lentStore(store: LedgerStore): LedgerStore {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'close') return async () => undefined;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

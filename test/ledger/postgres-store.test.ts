@@ -11,7 +11,7 @@ import { openLedgerStore } from '../../ledger/open-store';
 import { openPostgresClient, postgresLabel } from '../../ledger/postgres-client';
 import type { LedgerStore } from '../../ledger/store';
 import { quietActivityEnvironment } from '../helpers/activity-environment';
-import { freePort, startPostgres, type PostgresServer } from '../helpers/postgres-server';
+import { freePort, startPostgres, type PostgresServer } from '../../infra/postgres-server';
 import { shippedRules } from '../helpers/shipped-rules';
 import { createRuleSet } from '../../ruleset';
 import { usageEntries } from './entry-fixtures';

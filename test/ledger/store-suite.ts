@@ -205,6 +205,15 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       expect(isLedgerError(err) && err.code).toBe('invalid_input');
     });
 
+    it('lists every account id with entries or charges, once each, in order', async () => {
+      await store.appendEntries([...usageEntries('list-b', 1, 3), ...usageEntries('list-a', 1, 1)]);
+      await store.recordCharge(tierCharge('list-c'));
+      await store.recordCharge(tierCharge('list-b', { chargeId: 'list-b:charge:0' }));
+      const ids = await store.listAccountIds();
+      expect(ids.filter((id) => id.startsWith('list-'))).toEqual(['list-a', 'list-b', 'list-c']);
+      expect(ids).toEqual([...new Set(ids)].sort());
+    });
+
     it('stores a notification once and tracks its delivery claims', async () => {
       const alert = warningAlert('notes');
       expect(await store.recordNotification(alert)).toBe(true);

@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { alertMessageId, createSmtpMailer, describeSmtpUrl, smtpConfigFromEnv, type OutgoingMail } from '../../notify/email';
 import { isNotifyError } from '../../notify/errors';
-import { freePort } from '../helpers/postgres-server';
+import { freePort } from '../../infra/postgres-server';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server';
 
 const mail: OutgoingMail = {

@@ -10,7 +10,7 @@ import { createActivities } from '../../activities';
 import { openLedgerStore } from '../../ledger/open-store';
 import type { LedgerStore } from '../../ledger/store';
 import type { LedgerEntry } from '../../domain/effects';
-import { startPostgres, type PostgresServer } from '../helpers/postgres-server';
+import { startPostgres, type PostgresServer } from '../../infra/postgres-server';
 import { startAccount, startWorker, timeSkippingEnv, untilOpen } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 import { recordUsageUpdate } from '../../workflows/messages';

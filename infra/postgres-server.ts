@@ -1,6 +1,6 @@
 /**
- * A throwaway PostgreSQL server for tests: `initdb` into a temporary directory, `pg_ctl start`
- * on a free port on 127.0.0.1, removed afterwards. PostgreSQL refuses to run as root, so when
+ * A throwaway PostgreSQL server for tests and the chaos suite: `initdb` into a temporary
+ * directory, `pg_ctl start` on a free port on 127.0.0.1, removed afterwards. PostgreSQL refuses to run as root, so when
  * the tests run as root the cluster belongs to an unprivileged system user (`postgres` when
  * the Debian package made one, else `credits-pg`, created on first use) and every server
  * command runs through `runuser`. `scripts/setup.sh --tests` installs the binaries.
@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-/** A running (or stopped, between `stop` and `start`) test server. */
+/** A running (or stopped, between `stop` and `start`) throwaway server. */
 export interface PostgresServer {
   /** `postgres://credits@127.0.0.1:<port>/postgres`, trust authentication. */
   readonly url: string;

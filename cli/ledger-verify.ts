@@ -1,0 +1,212 @@
+/**
+ * `credits ledger verify [ACCOUNT|--all]`: reconciles each account's live summary with its
+ * ledger for the current cycle (balance, usage by feature, credits used, tier charges) and
+ * reports every difference. The comparison is `ledger/reconcile.ts`; this file fetches both
+ * sides, waits for a ledger that is catching up (`--wait`), and prints. The chaos suite runs
+ * the same {@link verifyAccounts}.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { isAccountNotFoundError, type CreditsClient } from '../client';
+import { plural } from '../display';
+import type { AccountSummary } from '../domain/wire-contract';
+import { CREDITS_LEDGER_URL } from '../infra/settings';
+import { runningMainJob } from '../infra/main-job-info';
+import { isLedgerError } from '../ledger/errors';
+import { openLedgerStore } from '../ledger/open-store';
+import { readLedgerFacts, reconcileAccount, type LedgerDifference, type LedgerFacts, type LedgerFactsQuery } from '../ledger/reconcile';
+import type { LedgerStore } from '../ledger/store';
+import { accountWorkflowId } from '../workflows/messages';
+import { CliFailure, EXIT_CODES, writeLines, type CliIo } from './io';
+import { fetchFromAdmin } from './main-job-admin';
+import { cliDeps, withCreditsClient } from './temporal-connection';
+
+/** Where the two sides of a reconciliation come from. */
+export interface VerifySources {
+  /** The account's live summary (the workflow's `summary` query). */
+  summary(accountId: string): Promise<AccountSummary>;
+  /** The running workflow's epoch, which its ledger ids carry; null when it cannot be told. */
+  epoch(accountId: string): Promise<string | null>;
+  /** What the ledger holds for the account's cycle. */
+  facts(query: LedgerFactsQuery): Promise<LedgerFacts>;
+}
+
+/** Options of {@link verifyAccounts}. */
+export interface VerifyOptions {
+  /** Re-check differences that may be a ledger catching up until they are gone or this many ms passed. Default 0. */
+  waitMs?: number;
+  /** Pause between two checks of one account, in ms. Default 1000. */
+  pollMs?: number;
+  /** Accounts checked at once. Default 4. */
+  concurrency?: number;
+}
+
+/** The outcome for one account. */
+export interface AccountVerification {
+  accountId: string;
+  /** The summary's cycle, null when the summary could not be read. */
+  cycleIndex: number | null;
+  epoch: string | null;
+  agrees: boolean;
+  /** Every difference of the last check; empty when the account agrees. */
+  differences: LedgerDifference[];
+  /** How many times the account was checked (more than one while waiting). */
+  checks: number;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** One check: both sides read now and compared. */
+async function checkOnce(accountId: string, sources: VerifySources): Promise<Omit<AccountVerification, 'checks'>> {
+  let summary: AccountSummary;
+  try {
+    summary = await sources.summary(accountId);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const difference: LedgerDifference = {
+      code: 'summary_unavailable',
+      field: 'summary',
+      summary: null,
+      ledger: null,
+      // An account that is not running will not start running by waiting; an unreachable server may come back.
+      mayCatchUp: !isAccountNotFoundError(err),
+      message: `no summary: ${message}`,
+    };
+    return { accountId, cycleIndex: null, epoch: null, agrees: false, differences: [difference] };
+  }
+  const epoch = await sources.epoch(accountId);
+  const facts = await sources.facts({ accountId, cycle: summary.cycle, epoch });
+  const differences = reconcileAccount(summary, facts);
+  return { accountId, cycleIndex: summary.cycle.index, epoch: facts.epoch ?? epoch, agrees: differences.length === 0, differences };
+}
+
+/** Checks one account, again while it differs in ways waiting may resolve and time remains. */
+export async function verifyAccount(accountId: string, sources: VerifySources, options: VerifyOptions = {}): Promise<AccountVerification> {
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  for (let checks = 1; ; checks++) {
+    const result = await checkOnce(accountId, sources);
+    const waiting = result.differences.some((d) => d.mayCatchUp);
+    if (!waiting || Date.now() >= deadline) return { ...result, checks };
+    await sleep(Math.min(options.pollMs ?? 1000, Math.max(0, deadline - Date.now())));
+  }
+}
+
+/** Checks every account (a few at a time), in the order given. */
+export async function verifyAccounts(accountIds: readonly string[], sources: VerifySources, options: VerifyOptions = {}): Promise<AccountVerification[]> {
+  const results: AccountVerification[] = new Array(accountIds.length);
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < accountIds.length; i = next++) results[i] = await verifyAccount(accountIds[i] as string, sources, options);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, lane));
+  return results;
+}
+
+/** The epoch the workflow's ledger ids carry: the first 8 characters of its first run id. */
+export async function workflowEpoch(client: CreditsClient, accountId: string): Promise<string | null> {
+  try {
+    const description = await client.temporal.workflow.getHandle(accountWorkflowId(accountId)).describe();
+    const firstRunId = description.raw.workflowExecutionInfo?.firstRunId;
+    return firstRunId ? firstRunId.slice(0, 8) : null;
+  } catch {
+    // The summary already said whether the account runs; without an epoch the latest one is used.
+    return null;
+  }
+}
+
+/** The ledger's side read from a store the CLI opened. */
+function storeSide(store: LedgerStore): Pick<VerifySources, 'facts'> & { accountIds(): Promise<string[]> } {
+  return { facts: (query) => readLedgerFacts(store, query), accountIds: () => store.listAccountIds() };
+}
+
+/** The ledger's side asked of a running main job's admin server (it holds the embedded ledger). */
+function adminSide(adminUrl: string): Pick<VerifySources, 'facts'> & { accountIds(): Promise<string[]> } {
+  return {
+    async facts(query) {
+      const q = new URLSearchParams({ cycle: String(query.cycle.index), start: query.cycle.start, end: query.cycle.end });
+      if (query.epoch !== null) q.set('epoch', query.epoch);
+      const path = `/api/accounts/${encodeURIComponent(query.accountId)}/ledger?${q.toString()}`;
+      return (await (await fetchFromAdmin(adminUrl, path, `read the ledger of ${query.accountId}`)).json()) as LedgerFacts;
+    },
+    async accountIds() {
+      return ((await (await fetchFromAdmin(adminUrl, '/api/ledger/accounts', 'list the ledger\'s accounts')).json()) as { accounts: string[] }).accounts;
+    },
+  };
+}
+
+interface VerifyCommandOptions {
+  all?: boolean;
+  wait?: number;
+  json?: boolean;
+}
+
+/** Lines for people: one per account, then its differences indented. */
+export function formatVerification(results: readonly AccountVerification[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    const cycle = r.cycleIndex === null ? '' : ` (cycle ${r.cycleIndex})`;
+    lines.push(r.agrees ? `${r.accountId}${cycle}: summary and ledger agree` : `${r.accountId}${cycle}: ${plural(r.differences.length, 'difference')}`);
+    for (const d of r.differences) lines.push(`  ${d.code}: ${d.message}${d.mayCatchUp ? '' : ' [will not catch up]'}`);
+  }
+  const differ = results.filter((r) => !r.agrees).length;
+  lines.push(`${plural(results.length, 'account')} checked: ${results.length - differ} agree, ${differ} differ`);
+  return lines;
+}
+
+async function runVerify(io: CliIo, account: string | undefined, o: VerifyCommandOptions, client: CreditsClient): Promise<AccountVerification[]> {
+  const deps = cliDeps(io);
+  let store: LedgerStore | undefined;
+  let side: ReturnType<typeof storeSide>;
+  try {
+    store = await (deps.openLedger ?? (() => openLedgerStore({ url: CREDITS_LEDGER_URL.read(deps.env) })))();
+    side = storeSide(store);
+  } catch (err) {
+    if (!isLedgerError(err)) throw err;
+    const mainJob = err.code === 'database_locked' ? runningMainJob() : undefined;
+    if (!mainJob) throw new CliFailure(err.message);
+    side = adminSide(mainJob.adminUrl);
+  }
+  try {
+    const ids = o.all ? await side.accountIds() : [account as string];
+    const sources: VerifySources = { summary: (id) => client.summary(id), epoch: (id) => workflowEpoch(client, id), facts: side.facts };
+    return await verifyAccounts(ids, sources, { waitMs: (o.wait ?? 0) * 1000 });
+  } catch (err) {
+    if (isLedgerError(err)) throw new CliFailure(err.message);
+    throw err;
+  } finally {
+    await store?.close();
+  }
+}
+
+/** `--wait`: seconds, a whole number. */
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 86_400) throw new InvalidArgumentError('expected a whole number of seconds, at most 86400');
+  return n;
+}
+
+/** Registers `credits ledger verify` on the program. */
+export function registerLedgerCommands(program: Command, io: CliIo): void {
+  const ledger = program.command('ledger').description('check the usage ledger against the accounts');
+  ledger
+    .command('verify')
+    .description("compare accounts' summaries with their ledger for the current cycle: balance, usage by feature, charges")
+    .argument('[account]', 'account id (or --all)')
+    .option('--all', 'every account the ledger knows')
+    .option('--wait <seconds>', 're-check differences until the ledger catches up or this time runs out', seconds)
+    .option('--json', 'print the results as JSON')
+    .action(async (account: string | undefined, options: VerifyCommandOptions) => {
+      if ((account === undefined) === (options.all !== true)) {
+        throw new CliFailure('name one account, or give --all', EXIT_CODES.usage);
+      }
+      const results = await withCreditsClient(io, (client) => runVerify(io, account, options, client));
+      const agree = results.every((r) => r.agrees);
+      if (options.json === true) io.stdout(`${JSON.stringify({ agree, accounts: results }, null, 2)}\n`);
+      else writeLines(io.stdout, formatVerification(results));
+      if (!agree) {
+        const differ = results.filter((r) => !r.agrees).length;
+        throw new CliFailure(`${plural(differ, 'account')} of ${results.length} differ from the ledger`);
+      }
+    });
+}

@@ -1,0 +1,112 @@
+/**
+ * `credits ledger verify`: an account driven through the CLI (tier, usage, a refusal, a call,
+ * a grant), its effects written by the real activities to a PGlite ledger, is found in
+ * agreement once the ledger catches up (`--wait`); a forged double charge in the ledger is
+ * reported and fails the command; bad command lines are usage errors.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities';
+import type { LedgerEntry } from '../../domain/effects';
+import { openLedgerStore } from '../../ledger/open-store';
+import type { LedgerStore } from '../../ledger/store';
+import { startWorker, timeSkippingEnv } from '../helpers/workflow-harness';
+import { lentStore, runCli } from '../client/cli-run';
+
+let env: TestWorkflowEnvironment;
+let worker: Awaited<ReturnType<typeof startWorker>>;
+let store: LedgerStore;
+let dir: string;
+
+function credits(...args: string[]) {
+  return runCli(args, env.client, worker.taskQueue, { openLedger: async () => lentStore(store) });
+}
+
+async function entriesOf(accountId: string): Promise<LedgerEntry[]> {
+  const entries: LedgerEntry[] = [];
+  for await (const e of store.streamEntries({ accountId })) entries.push(e);
+  return entries;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'credits-verify-'));
+  store = await openLedgerStore({ url: `pglite:${join(dir, 'ledger')}` });
+  env = await timeSkippingEnv();
+  worker = await startWorker(env, createActivities({ store, mailer: null, log: { info: () => undefined, warn: () => undefined, error: console.error } }));
+  const now = Math.min(Date.now(), (await env.currentTimeMs()) as number);
+  const anchor = new Date(now - 2 * 86_400_000).toISOString();
+  for (const id of ['ver-1', 'ver-2']) {
+    expect((await credits('account', 'start', id, '--plan', 'growth', '--users', '2', '--tier', 'tier-1', '--anchor', anchor)).code).toBe(0);
+    await credits('usage', 'record', id, 'enrichment', '12.5', '--key', 'k1', '--user', 'ann');
+    await credits('usage', 'record', id, 'enrichment', '12.5', '--key', 'k1');
+    await credits('account', 'feature', id, 'auto-updates', 'off');
+    await credits('usage', 'record', id, 'auto-updates', '2', '--key', 'k2');
+    await credits('call', 'start', id, 'call-1', '--agent', 'ag-1');
+    await credits('call', 'end', id, 'call-1', '--minutes', '3.5');
+    await credits('account', 'grant', id, '50', '--reason', 'goodwill', '--key', 'g1');
+    await credits('account', 'tier', id, 'tier-2');
+  }
+});
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+  await store?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('credits ledger verify', () => {
+  it('waits for the ledger to catch up, then finds the summary and the ledger in agreement', async () => {
+    const run = await credits('ledger', 'verify', 'ver-1', '--wait', '60');
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('ver-1 (cycle 0): summary and ledger agree\n1 account checked: 1 agree, 0 differ\n');
+    expect(run.code).toBe(0);
+  });
+
+  it('checks every account the ledger knows with --all, as JSON', async () => {
+    const run = await credits('ledger', 'verify', '--all', '--wait', '60', '--json');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as { agree: boolean; accounts: { accountId: string; agrees: boolean; differences: unknown[] }[] };
+    expect(out.agree).toBe(true);
+    expect(out.accounts.map((a) => [a.accountId, a.agrees, a.differences])).toEqual([
+      ['ver-1', true, []],
+      ['ver-2', true, []],
+    ]);
+  });
+
+  it('reports a usage charged twice in the ledger, and exits 1', async () => {
+    const usage = (await entriesOf('ver-2')).find((e) => e.kind === 'usage' && e.idempotencyKey === 'k1') as LedgerEntry;
+    const last = (await entriesOf('ver-2')).at(-1) as LedgerEntry;
+    // A forged second entry for the same key, as a double write would leave it.
+    await store.appendEntries([{ ...usage, entryId: `${usage.entryId}-again`, seq: last.seq + 1000, balanceAfter: last.balanceAfter - usage.credits }]);
+    const run = await credits('ledger', 'verify', 'ver-2', '--json');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('credits: 1 account of 1 differ from the ledger\n');
+    const [account] = (JSON.parse(run.stdout) as { accounts: { differences: { code: string; field: string; mayCatchUp: boolean }[] }[] }).accounts;
+    expect(account?.differences).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'repeated_charge', field: 'usage:k1', mayCatchUp: false }),
+        expect.objectContaining({ code: 'balance', field: 'credits.available' }),
+        expect.objectContaining({ code: 'usage', field: 'usage.enrichment.count' }),
+      ]),
+    );
+    const text = await credits('ledger', 'verify', 'ver-2');
+    expect(text.stdout).toMatch(/^ver-2 \(cycle 0\): \d+ differences\n/);
+    expect(text.stdout).toContain('  repeated_charge: usage:k1 was charged by 2 ledger entries [will not catch up]\n');
+  });
+
+  it('reports an account it cannot read', async () => {
+    const run = await credits('ledger', 'verify', 'nobody-here');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^nobody-here: 1 difference\n {2}summary_unavailable: no summary: unknown account nobody-here/);
+  });
+
+  it('wants one account or --all', async () => {
+    expect((await credits('ledger', 'verify')).code).toBe(2);
+    expect((await credits('ledger', 'verify', 'ver-1', '--all')).code).toBe(2);
+    expect((await credits('ledger', 'verify', 'ver-1', '--wait', 'soon')).code).toBe(2);
+  });
+});
