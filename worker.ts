@@ -94,7 +94,7 @@ export async function createCreditsWorker(options: {
 }): Promise<CreditsWorker> {
   const { connection, namespace, settings } = options;
   const ownsStore = options.store === undefined;
-  const store = options.store ?? (await openLedgerStore({ url: settings.ledgerUrl }));
+  const store = options.store ?? (await openLedgerStore({ url: settings.ledgerUrl, waitForDatabase: true }));
   const activities = createActivities({ store, rules: settings.rulesPath });
   const worker = await Worker.create({
     connection,

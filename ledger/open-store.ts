@@ -5,7 +5,8 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { dataDir } from '../infra/project-root';
 import { CREDITS_LEDGER_URL } from '../infra/settings';
-import { LedgerError } from './errors';
+import { LedgerError, isLedgerError } from './errors';
+import { deferredLedgerStore } from './deferred-store';
 import { openPgliteClient } from './pglite-client';
 import { openPostgresClient } from './postgres-client';
 import { openSqlLedgerStore } from './sql-store';
@@ -45,6 +46,12 @@ export interface OpenLedgerOptions {
   url?: string;
   /** Where warnings about the database connection go. Default: console.warn. */
   warn?: (message: string) => void;
+  /**
+   * When the database server cannot be reached now, return a store that opens it on first use
+   * (and again after each failure) instead of failing: the worker must start during a ledger
+   * outage, or no account would be answered until the database is back.
+   */
+  waitForDatabase?: boolean;
 }
 
 /**
@@ -56,9 +63,13 @@ export interface OpenLedgerOptions {
 export async function openLedgerStore(options: OpenLedgerOptions = {}): Promise<LedgerStore> {
   const location = parseLedgerUrl(options.url ?? CREDITS_LEDGER_URL.read());
   const warn = options.warn ?? ((message: string) => console.warn(message));
-  const client =
-    location.kind === 'postgres'
-      ? openPostgresClient(location.url, { onIdleError: warn })
-      : await openPgliteClient(location.dir);
-  return openSqlLedgerStore(client);
+  if (location.kind === 'pglite') return openSqlLedgerStore(await openPgliteClient(location.dir));
+  const open = () => openSqlLedgerStore(openPostgresClient(location.url, { onIdleError: warn }));
+  try {
+    return await open();
+  } catch (err) {
+    if (!options.waitForDatabase || !isLedgerError(err) || err.code !== 'database_unavailable') throw err;
+    warn(`${err.message}; starting anyway, the ledger will be opened once the database is back`);
+    return deferredLedgerStore(open);
+  }
 }

@@ -71,4 +71,33 @@ describe('PostgreSQL going down', () => {
     expect((err as Error).message).toContain(`${postgresLabel(url)} is unavailable`);
     expect((err as Error).message).not.toContain('hunter2');
   });
+
+  it('with waitForDatabase, opens a store while the server is down, fails writes as unavailable, and writes once it is back', async () => {
+    const warnings: string[] = [];
+    server.stop();
+    let store: LedgerStore | undefined;
+    try {
+      store = await openLedgerStore({ url: server.url, waitForDatabase: true, warn: (m) => warnings.push(m) });
+      expect(warnings.join('\n')).toContain('starting anyway');
+      const err = await store.appendEntries(usageEntries('late-start', 1, 3)).catch((e: unknown) => e);
+      expect(isLedgerError(err) && err.code).toBe('database_unavailable');
+    } finally {
+      server.start();
+    }
+    expect(await store.appendEntries(usageEntries('late-start', 1, 3))).toBe(3);
+    const seen: number[] = [];
+    for await (const e of store.streamEntries({ accountId: 'late-start' })) seen.push(e.seq);
+    expect(seen).toEqual([1, 2, 3]);
+    await store.close();
+  });
+
+  it('without waitForDatabase, a server that is down still fails the open', async () => {
+    server.stop();
+    try {
+      const err = await openLedgerStore({ url: server.url, warn: () => undefined }).catch((e: unknown) => e);
+      expect(isLedgerError(err) && err.code).toBe('database_unavailable');
+    } finally {
+      server.start();
+    }
+  });
 });
