@@ -10,9 +10,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type Logger, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { CreditActivities } from './activities/credit-activities';
+import { jsonLogLine } from './infra/error-json';
 import { projectRoot } from './infra/project-root';
 import {
   CREDITS_LEDGER_URL,
@@ -20,6 +21,7 @@ import {
   CREDITS_MAX_CONCURRENT_ACTIVITIES,
   CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS,
   CREDITS_RULES,
+  CREDITS_SHUTDOWN_GRACE_SECONDS,
   CREDITS_TASK_QUEUE,
   DEFAULT_TEMPORAL_ADDRESS,
   DEFAULT_TEMPORAL_NAMESPACE,
@@ -119,15 +121,82 @@ export async function createCreditsWorker(options: {
   };
 }
 
-/** Structured logs: one JSON object per line, on stdout. */
+/** Structured logs: one JSON object per line, on stdout; errors with message, type, cause chain and stack. */
 export function installJsonLogger(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' = 'INFO'): void {
   const logger = new DefaultLogger(level, (entry: LogEntry) => {
     const { message, level: lvl, timestampNanos, meta } = entry;
-    process.stdout.write(
-      `${JSON.stringify({ time: new Date(Number(timestampNanos / 1_000_000n)).toISOString(), level: lvl, message, ...meta })}\n`,
-    );
+    process.stdout.write(jsonLogLine({ time: new Date(Number(timestampNanos / 1_000_000n)).toISOString(), level: lvl, message, ...meta }));
   });
   Runtime.install({ logger });
+}
+
+/** Exit status of a worker process that failed or did not stop in time: its supervisor restarts it. */
+export const WORKER_FAILED_STATUS = 1;
+
+/** What {@link guardWorkerProcess} needs; tests pass their own `exit`. */
+export interface ProcessGuardOptions {
+  /** How long a stop may take before the process exits anyway (ms). */
+  graceMs: number;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Ends the process; default `process.exit`. */
+  exit?: (status: number) => void;
+}
+
+/** A guard over the worker process, from {@link guardWorkerProcess}. */
+export interface ProcessGuard {
+  /** Watches a created worker: one that fails (its SDK gave up on it) ends the process. */
+  watch(worker: Worker): void;
+  /** The worker has stopped: the process must now end by itself within the grace period. */
+  finished(status: number): void;
+}
+
+/**
+ * Makes sure the worker process always ends, and says why, so that a supervisor can restart
+ * it. The SDK turns SIGINT and SIGTERM into a graceful shutdown, but a worker that has
+ * already failed cannot be shut down and would stay alive without polling: so after a signal,
+ * a worker failure or the end of `run()`, the process is given `graceMs` to end by itself and
+ * then ends with {@link WORKER_FAILED_STATUS} (a second signal ends it at once).
+ */
+export function guardWorkerProcess(options: ProcessGuardOptions): ProcessGuard {
+  const { graceMs, log } = options;
+  const exit = options.exit ?? ((status: number) => process.exit(status));
+  const seconds = graceMs / 1000;
+  let deadline: NodeJS.Timeout | undefined;
+  let watcher: NodeJS.Timeout | undefined;
+  const exitAfterGrace = (why: string, status: number): void => {
+    if (deadline) return;
+    // Unreferenced: a process with nothing left to do ends by itself, sooner and with its own status.
+    deadline = setTimeout(() => {
+      log.error(`worker process still running ${seconds}s after ${why}; exiting with status ${status}`);
+      exit(status);
+    }, graceMs).unref();
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (deadline) {
+      log.warn(`${signal} again while stopping: exiting now with status ${WORKER_FAILED_STATUS}`);
+      exit(WORKER_FAILED_STATUS);
+      return;
+    }
+    log.info(`${signal}: stopping the worker (tasks in progress may finish; exiting anyway in ${seconds}s)`);
+    exitAfterGrace(signal, WORKER_FAILED_STATUS);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    watch(worker) {
+      watcher = setInterval(() => {
+        if (worker.getState() !== 'FAILED') return;
+        clearInterval(watcher);
+        process.exitCode = WORKER_FAILED_STATUS;
+        log.error(`the worker failed and no longer polls; exiting with status ${WORKER_FAILED_STATUS} so it is restarted`);
+        exitAfterGrace('the worker failed', WORKER_FAILED_STATUS);
+      }, 500).unref();
+    },
+    finished(status) {
+      clearInterval(watcher);
+      exitAfterGrace('the worker stopped', status);
+    },
+  };
 }
 
 /**
@@ -147,18 +216,34 @@ export async function connectWorker(): Promise<{ connection: NativeConnection; n
   }
 }
 
-/** Connect with the environment's settings and run the worker until a shutdown signal. */
+/**
+ * Connect with the environment's settings and run the worker until a shutdown signal. The
+ * process ends with status 0 after a clean stop, and with {@link WORKER_FAILED_STATUS} when the
+ * worker could not start, failed while running, or did not stop within
+ * `CREDITS_SHUTDOWN_GRACE_SECONDS`.
+ */
 export async function main(): Promise<void> {
   installJsonLogger(CREDITS_LOG_LEVEL.read());
-  const settings = workerSettingsFromEnv();
-  const { connection, namespace } = await connectWorker();
+  const log = Runtime.instance().logger;
+  const guard = guardWorkerProcess({ graceMs: CREDITS_SHUTDOWN_GRACE_SECONDS.read() * 1000, log });
   try {
-    const credits = await createCreditsWorker({ connection, namespace, settings });
-    // The runtime turns SIGINT and SIGTERM into a graceful shutdown: polling stops, tasks in
-    // progress finish, then run() resolves and the ledger is closed.
-    await credits.run();
+    const settings = workerSettingsFromEnv();
+    const { connection, namespace } = await connectWorker();
+    try {
+      const credits = await createCreditsWorker({ connection, namespace, settings });
+      guard.watch(credits.worker);
+      // The runtime turns SIGINT and SIGTERM into a graceful shutdown: polling stops, tasks in
+      // progress finish, then run() resolves and the ledger is closed.
+      await credits.run();
+    } finally {
+      await connection.close();
+    }
+  } catch (err) {
+    process.exitCode = WORKER_FAILED_STATUS;
+    log.error(`worker stopped: ${err instanceof Error ? err.message : String(err)}`, { error: err });
+    throw err;
   } finally {
-    await connection.close();
+    guard.finished(Number(process.exitCode ?? 0));
   }
 }
 
@@ -166,6 +251,6 @@ if (require.main === module) {
   main().catch((err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`worker: ${message}\n`);
-    process.exitCode = 1;
+    process.exitCode = WORKER_FAILED_STATUS;
   });
 }

@@ -15,7 +15,8 @@ import { renderAlertMessage } from '../notify/alert-message';
 import { alertMessageId, createSmtpMailer, smtpConfigFromEnv, type AlertMailer } from '../notify/email';
 import { isNotifyError, NotifyError } from '../notify/errors';
 import { isRulesError, ruleSetSource, type Rules, type RulesOption } from '../ruleset';
-import type { ChargeReceipt, CreditActivities } from './credit-activities';
+import type { ChargeReceipt, CreditActivities, LedgerAppendResult } from './credit-activities';
+import { appendIsolatingRefusals } from './ledger-append';
 
 /** Where activities log: the activity's logger by default. */
 export type ActivityLog = Pick<Logger, 'info' | 'warn' | 'error'>;
@@ -164,8 +165,12 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
         return Date.parse(at) < Date.parse(ruleSet.earliest.effectiveFrom) ? ruleSet.earliest : ruleSet.at(at);
       }),
 
-    appendLedger: ({ entries }: { entries: LedgerEntry[] }): Promise<{ written: number }> =>
-      translated(async () => ({ written: await store.appendEntries(entries) })),
+    appendLedger: ({ entries }: { entries: LedgerEntry[] }): Promise<LedgerAppendResult> =>
+      translated(async () => {
+        const result = await appendIsolatingRefusals(store, entries);
+        for (const { entryId, error } of result.refused ?? []) log().error(`ledger entry refused for good; the workflow parks it: ${error}`, { entryId });
+        return result;
+      }),
 
     chargeTier: (charge: ChargeRequest): Promise<ChargeReceipt> =>
       translated(async () => {

@@ -3,13 +3,24 @@
  * interface, the worker registers an implementation of it, and workflow tests register fakes.
  */
 import type { Rules } from '../ruleset/types';
-import type { AlertNotice, ChargeRequest, LedgerEntry } from '../domain/effects';
+import type { AlertNotice, ChargeRequest, LedgerEntry, RefusedEntry } from '../domain/effects';
 
 /** Result of a charge: the billing system's receipt. */
 export interface ChargeReceipt {
   chargeId: string;
   /** False when this charge id had already been charged (a retry): nothing was billed again. */
   charged: boolean;
+}
+
+/** What {@link CreditActivities.appendLedger} did with a batch. */
+export interface LedgerAppendResult {
+  /** Entries newly written (entries already stored are skipped, not counted). */
+  written: number;
+  /**
+   * Entries the ledger refused for their data, each found by splitting the batch; every other
+   * entry was written. Absent in results recorded before refusals were isolated: none refused.
+   */
+  refused?: RefusedEntry[];
 }
 
 /** Everything the account workflow asks of the outside world. */
@@ -19,8 +30,11 @@ export interface CreditActivities {
    * loaded from the worker's `CREDITS_RULES` path.
    */
   loadRules(input: { at: string }): Promise<Rules>;
-  /** Append ledger entries; entries whose `entryId` is already stored are skipped. */
-  appendLedger(input: { entries: LedgerEntry[] }): Promise<{ written: number }>;
+  /**
+   * Append ledger entries; entries whose `entryId` is already stored are skipped. Entries the
+   * ledger refuses for their data are reported in `refused`, and the others still written.
+   */
+  appendLedger(input: { entries: LedgerEntry[] }): Promise<LedgerAppendResult>;
   /** Charge a tier price, at most once per `chargeId`. */
   chargeTier(input: ChargeRequest): Promise<ChargeReceipt>;
   /** Deliver a low-credit alert by e-mail and in-app, at most once per `alertId`. */

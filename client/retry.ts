@@ -19,35 +19,70 @@ export interface RetryPolicy {
   backoffCoefficient: number;
 }
 
-/** Default policy: five attempts over roughly five seconds, enough to ride out a server restart. */
+/**
+ * Default policy: twelve attempts whose waits add up to 19-38 s (about 28 s on average),
+ * enough to ride out a worker restart (a workflow task that was running on the dead worker
+ * is retried after its 10 s timeout) or a server restart, and only then give up.
+ */
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = {
-  maxAttempts: 5,
-  initialDelayMs: 200,
-  maxDelayMs: 3_000,
+  maxAttempts: 12,
+  initialDelayMs: 250,
+  maxDelayMs: 5_000,
   backoffCoefficient: 2,
 };
 
+/** gRPC status codes, as `@grpc/grpc-js` numbers them. */
+const GRPC = {
+  UNKNOWN: 2,
+  DEADLINE_EXCEEDED: 4,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+
 /**
- * gRPC codes of a server that is away or overloaded, or a call that ran out of time: the
- * request may or may not have been applied, and sending it again is how to find out.
+ * gRPC codes that mean "not now" whatever their message: a server that is away or overloaded,
+ * a call that ran out of time (the request may or may not have been applied, and sending it
+ * again is how to find out), a conflict to retry, and FAILED_PRECONDITION, which Temporal
+ * answers while an account's workflow task is failing or being retried ("workflow task in
+ * failed state", "workflow is busy"): a worker crash or restart that the next worker heals.
  */
-const TRANSIENT_GRPC_CODES: ReadonlySet<number> = new Set([
-  4, // DEADLINE_EXCEEDED
-  8, // RESOURCE_EXHAUSTED (rate limited)
-  10, // ABORTED
-  14, // UNAVAILABLE
+const TRANSIENT_GRPC_CODES: ReadonlySet<number> = new Set<number>([
+  GRPC.DEADLINE_EXCEEDED,
+  GRPC.RESOURCE_EXHAUSTED,
+  GRPC.FAILED_PRECONDITION,
+  GRPC.ABORTED,
+  GRPC.UNAVAILABLE,
 ]);
 
 /**
- * Whether `err` is a transient transport or timeout failure (server unavailable, deadline
- * exceeded, an update that got no answer because no workflow task completed in time). Never
- * true for a validator rejection or a business outcome.
+ * The messages grpc-js gives INTERNAL and UNKNOWN when the connection, not the server, failed:
+ * a stream reset or dropped, an HTTP answer from a proxy instead of gRPC, a failed write. The
+ * same codes with any other message come from the server itself (a bug, a payload it cannot
+ * decode), which a retry would only repeat.
+ */
+const TRANSPORT_FAILURE = /Received RST_STREAM|Received HTTP status code|No status information received|Write error|Stream removed|Connection dropped|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up/i;
+
+/** Whether one gRPC failure (a `ServiceError` as `isGrpcServiceError` sees it) is worth retrying. */
+export function isTransientGrpcError(err: unknown): boolean {
+  if (!isGrpcServiceError(err)) return false;
+  if (TRANSIENT_GRPC_CODES.has(err.code)) return true;
+  return (err.code === GRPC.INTERNAL || err.code === GRPC.UNKNOWN) && TRANSPORT_FAILURE.test(err.details);
+}
+
+/**
+ * Whether `err` is a transient failure worth sending again with the same input (and so the
+ * same idempotency key): a transport or timeout failure, a server or worker restarting, an
+ * update that got no answer because no workflow task completed in time. Never true for a
+ * validator rejection or a business outcome.
  */
 export function isTransientTemporalError(err: unknown): boolean {
   // The update RPC timed out or was cancelled: the update may still be applied, or not yet.
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
-    if (isGrpcServiceError(e) && TRANSIENT_GRPC_CODES.has(e.code)) return true;
+    if (isTransientGrpcError(e)) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;

@@ -24,7 +24,7 @@ import type {
   SetUsersResult,
   StartCallResult,
 } from './wire-contract';
-import type { Effect } from './effects';
+import type { Effect, RefusedEntry } from './effects';
 import { planById } from '../ruleset/catalog';
 import { fromMicros } from './pricing';
 import { nextExpiryMs } from './grants';
@@ -225,5 +225,17 @@ export class CreditAccount {
   /** Set the first `count` effects aside after a non-retryable failure, so the rest can go on. */
   parkOutbox(count: number, error: string, nowMs: number): void {
     outbox.parkOutbox(this.state, count, error, nowMs);
+  }
+
+  /**
+   * Settle a written ledger batch of the first `count` effects: park the entries the ledger
+   * refused for their data, each with its reason, and acknowledge the rest.
+   *
+   * @returns how many were parked.
+   */
+  settleLedgerBatch(count: number, refused: readonly RefusedEntry[], nowMs: number): number {
+    const parked = refused.length === 0 ? 0 : outbox.parkRefusedEntries(this.state, count, refused, nowMs);
+    outbox.ackOutbox(this.state, count - parked);
+    return parked;
   }
 }

@@ -105,3 +105,14 @@ export type Effect =
   | { type: 'ledger'; entry: LedgerEntry }
   | { type: 'charge'; charge: ChargeRequest }
   | { type: 'alert'; alert: AlertNotice };
+
+/**
+ * A ledger entry its receiver refused for its data (text the database cannot store, a number
+ * out of range): retrying it can never succeed, so it is parked while the rest of its batch
+ * is written.
+ */
+export interface RefusedEntry {
+  entryId: string;
+  /** Why, as the receiver said it (short: refused values are quoted as a prefix only). */
+  error: string;
+}

@@ -4,7 +4,7 @@
  * account's own counters, and the peek, acknowledge and park steps that drain the queue.
  */
 import type { TierRule } from '../ruleset/types';
-import type { Effect, LedgerEntry } from './effects';
+import type { Effect, LedgerEntry, RefusedEntry } from './effects';
 import { MAX_PARKED, alertStateOf, available, iso, type AccountState } from './account-state';
 import { headBatch } from './state-budget';
 
@@ -103,7 +103,32 @@ export function ackOutbox(state: AccountState, count: number): void {
 
 /** Set the first `count` effects aside after a non-retryable failure, so the rest can go on. */
 export function parkOutbox(state: AccountState, count: number, error: string, nowMs: number): void {
+  parkEffects(state, state.outbox.splice(0, count).map((effect) => ({ effect, error })), nowMs);
+}
+
+/**
+ * Set aside exactly the ledger entries among the first `count` effects that the receiver
+ * refused (by entry id), each with its own reason; the others stay at the head of the
+ * outbox, in order, for the caller to acknowledge.
+ *
+ * @returns how many effects were parked, so the caller acknowledges `count` minus that.
+ */
+export function parkRefusedEntries(state: AccountState, count: number, refused: readonly RefusedEntry[], nowMs: number): number {
+  const reasons = new Map(refused.map((r) => [r.entryId, r.error]));
+  const kept: Effect[] = [];
+  const set: { effect: Effect; error: string }[] = [];
+  for (const effect of state.outbox.slice(0, count)) {
+    const error = effect.type === 'ledger' ? reasons.get(effect.entry.entryId) : undefined;
+    if (error === undefined) kept.push(effect);
+    else set.push({ effect, error });
+  }
+  state.outbox.splice(0, count, ...kept);
+  parkEffects(state, set, nowMs);
+  return set.length;
+}
+
+function parkEffects(state: AccountState, effects: readonly { effect: Effect; error: string }[], nowMs: number): void {
   const parked = (state.parked ??= []);
-  for (const effect of state.outbox.splice(0, count)) parked.push({ effect, at: iso(nowMs), error });
+  for (const { effect, error } of effects) parked.push({ effect, at: iso(nowMs), error });
   if (parked.length > MAX_PARKED) parked.splice(0, parked.length - MAX_PARKED);
 }

@@ -175,6 +175,17 @@ export const CREDITS_LOG_LEVEL = oneOf(
   'INFO',
 );
 
+/**
+ * How long the worker may take to stop after SIGTERM or SIGINT, or after its SDK failed,
+ * before it forces its own exit with a non-zero status so its supervisor restarts it.
+ */
+export const CREDITS_SHUTDOWN_GRACE_SECONDS = wholeNumber(
+  'CREDITS_SHUTDOWN_GRACE_SECONDS',
+  'worker: seconds to stop after SIGTERM/SIGINT or a failure before exiting anyway (status 1)',
+  10,
+  1,
+);
+
 /** The main job's admin page port (0: any free port). */
 export const CREDITS_ADMIN_PORT = wholeNumber('CREDITS_ADMIN_PORT', 'main job: port of the admin page', DEFAULT_ADMIN_PORT, 0);
 
@@ -208,6 +219,7 @@ export const ALL_SETTINGS: readonly SettingDoc[] = [
   CREDITS_MAX_CONCURRENT_ACTIVITIES,
   CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS,
   CREDITS_LOG_LEVEL,
+  CREDITS_SHUTDOWN_GRACE_SECONDS,
   CREDITS_ADMIN_PORT,
   CREDITS_DEMO_ACCOUNTS,
   TEMPORAL_CLI_PATH,

@@ -59,6 +59,19 @@ export function isUnavailableError(err: unknown): boolean {
 }
 
 /**
+ * Whether a driver error means the database refused the data itself, so the same statement
+ * with the same values can never succeed: PostgreSQL's data-exception class (22xxx: NUL in
+ * text, invalid UTF-8, a number out of range, an impossible date) and the integrity
+ * violations a value alone causes (23502 a NULL in a NOT NULL column, 23514 a CHECK failed).
+ * Both PGlite and node-postgres report the SQLSTATE as the error's `code`.
+ */
+export function isDataRefusal(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (/^22[0-9A-Z]{3}$/.test(code) || code === '23502' || code === '23514');
+}
+
+/**
  * Wraps a driver failure as a {@link LedgerError} whose message names the database and the
  * action, and says whether a retry can help. A LedgerError passes through unchanged.
  */
@@ -69,6 +82,13 @@ export function toLedgerError(err: unknown, label: string, action: string): Ledg
     return new LedgerError(
       'database_unavailable',
       `ledger database ${label} is unavailable while trying to ${action}: ${detail} (retrying is safe: every ledger write is idempotent)`,
+      { cause: err },
+    );
+  }
+  if (isDataRefusal(err)) {
+    return new LedgerError(
+      'invalid_input',
+      `ledger database ${label} refused the data while trying to ${action}: ${detail} (SQLSTATE ${(err as { code?: string }).code}; retrying the same input cannot succeed)`,
       { cause: err },
     );
   }

@@ -66,17 +66,62 @@ export function insertSql<T>(spec: TableSpec<T>): string {
   );
 }
 
+/** Largest and smallest value of a PostgreSQL `integer` column. */
+const INT4_MAX = 2_147_483_647;
+const INT4_MIN = -2_147_483_648;
+/** UTF-16 surrogates without their partner: they have no UTF-8 form, so PostgreSQL refuses them. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Longest quote of a refused value in a message: a megabyte of junk must not become a megabyte of error. */
+const QUOTE_LIMIT = 60;
+
+/** What keeps a string out of a PostgreSQL text or jsonb value, or null when it can be stored. */
+function textProblem(value: string): string | null {
+  // PostgreSQL text cannot hold NUL at all.
+  if (value.includes('\u0000')) return 'must not contain NUL (U+0000)';
+  return LONE_SURROGATE.test(value) ? 'must not contain a lone UTF-16 surrogate' : null;
+}
+
+/** The first unstorable string among a JSON value's keys and strings, depth-first. */
+function jsonProblem(value: unknown, depth = 0): string | null {
+  if (typeof value === 'string') return textProblem(value);
+  if (typeof value !== 'object' || value === null || depth > 32) return null;
+  for (const [key, item] of Object.entries(value)) {
+    const problem = textProblem(key) ?? jsonProblem(item, depth + 1);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+/**
+ * A refused value as JSON, cut to a short prefix. JSON escapes NUL and lone surrogates, and
+ * the cut never splits a surrogate pair, so the quote is always clean text.
+ */
+function quoteValue(value: unknown): string {
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? String(value);
+  } catch {
+    json = typeof value;
+  }
+  if (json.length <= QUOTE_LIMIT) return json;
+  const end = /[\uD800-\uDBFF]/.test(json.charAt(QUOTE_LIMIT - 1)) ? QUOTE_LIMIT - 1 : QUOTE_LIMIT;
+  return `${json.slice(0, end)}... (${json.length} characters)`;
+}
+
 function problemWith<T>(column: ColumnSpec<T>, value: unknown): string | null {
   switch (column.type) {
     case 'text':
       if (typeof value !== 'string') return 'must be a string';
       if (value === '' && !column.optional) return 'must not be empty';
+      if (textProblem(value)) return textProblem(value);
       if (column.oneOf && !column.oneOf.includes(value)) return `must be one of ${column.oneOf.join(', ')}`;
       break;
     case 'bigint':
     case 'integer':
-      if (typeof value !== 'number' || !Number.isSafeInteger(value)) return 'must be an integer';
-      if (column.type === 'integer' && Math.abs(value) > 2_147_483_647) return 'is out of range';
+      // Safe integers fit a bigint column; beyond 2^53 a JS number has already lost the exact value.
+      if (typeof value !== 'number' || !Number.isInteger(value)) return 'must be an integer';
+      if (!Number.isSafeInteger(value)) return 'is out of range (beyond 2^53, the largest exact integer)';
+      if (column.type === 'integer' && (value > INT4_MAX || value < INT4_MIN)) return `is out of range (${INT4_MIN} to ${INT4_MAX})`;
       if (column.min !== undefined && value < column.min) return `must be at least ${column.min}`;
       break;
     case 'float':
@@ -86,6 +131,7 @@ function problemWith<T>(column: ColumnSpec<T>, value: unknown): string | null {
       if (!isIsoInstant(value)) return 'must be an ISO-8601 instant with a time zone, e.g. 2026-06-03T00:00:00.000Z';
       break;
     case 'jsonb':
+      if (jsonProblem(value)) return jsonProblem(value);
       break;
   }
   return column.check ? column.check(value) : null;
@@ -99,11 +145,13 @@ function problemWith<T>(column: ColumnSpec<T>, value: unknown): string | null {
  */
 export function validateRecord<T>(spec: TableSpec<T>, value: unknown): asserts value is T {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new LedgerError('invalid_input', `${spec.what} must be an object, got ${JSON.stringify(value)}`);
+    throw new LedgerError('invalid_input', `${spec.what} must be an object, got ${quoteValue(value)}`);
   }
   const record = value as Record<string, unknown>;
   const keyField = spec.columns.find((c) => c.column === spec.key)?.field;
-  const name = keyField && typeof record[keyField] === 'string' ? ` ${record[keyField]}` : '';
+  const key = keyField ? record[keyField] : undefined;
+  // The record's id as it is when it is plain text, quoted and cut short when it is not.
+  const name = typeof key !== 'string' ? '' : textProblem(key) || key.length > QUOTE_LIMIT ? ` ${quoteValue(key)}` : ` ${key}`;
   for (const column of spec.columns) {
     const field = record[column.field];
     if (field === undefined || field === null) {
@@ -114,7 +162,7 @@ export function validateRecord<T>(spec: TableSpec<T>, value: unknown): asserts v
     if (problem) {
       throw new LedgerError(
         'invalid_input',
-        `${spec.what}${name}: ${column.field} ${problem} (got ${JSON.stringify(field)})`,
+        `${spec.what}${name}: ${column.field} ${problem} (got ${quoteValue(field)})`,
       );
     }
   }

@@ -172,16 +172,19 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       inFlight = batch.length;
       try {
         if (head.type === 'ledger') {
-          await effects.appendLedger({ entries: batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined) });
+          const result = await effects.appendLedger({ entries: batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined) });
           // The ledger takes writes again: whatever was spilled meanwhile is being written by
           // its own workflows, so it no longer counts against new usage.
           acc.state.spilledBacklog = undefined;
-        } else if (head.type === 'charge') {
-          await effects.chargeTier(head.charge);
+          // Results recorded before refusals were isolated have no `refused`: none was.
+          const refused = result.refused ?? [];
+          if (refused.length > 0) log.error('ledger entries refused for good; parked, the rest of the batch written', { accountId: acc.state.accountId, refused });
+          acc.settleLedgerBatch(batch.length, refused, now());
         } else {
-          await effects.sendAlert(head.alert);
+          if (head.type === 'charge') await effects.chargeTier(head.charge);
+          else await effects.sendAlert(head.alert);
+          acc.ackOutbox(batch.length);
         }
-        acc.ackOutbox(batch.length);
       } catch (err) {
         // Retries are unlimited, so only a non-retryable failure lands here: the receiver will
         // never take this input. Set it aside rather than block every later effect.

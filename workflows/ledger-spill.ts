@@ -38,6 +38,11 @@ export async function ledgerSpill(input: LedgerSpillInput): Promise<{ written: n
     try {
       const result = await appendLedger({ entries: batch });
       written += result.written;
+      // Entries the ledger refused for their data were isolated by the activity: log them with
+      // their ids (billing ops find them in this workflow's input), the rest are written.
+      if (result.refused && result.refused.length > 0) {
+        log.error('spilled ledger entries refused for good', { accountId: input.accountId, spill: workflowInfo().workflowId, refused: result.refused });
+      }
     } catch (err) {
       // Retries are unlimited, so only a refusal for good lands here: log it with the entries'
       // ids (billing ops replay them from this workflow's input) and write the rest.

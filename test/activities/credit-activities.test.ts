@@ -11,6 +11,8 @@ import { createActivities } from '../../activities';
 import type { CreditActivities } from '../../activities/credit-activities';
 import type { LedgerEntry } from '../../domain/effects';
 import { openLedgerStore } from '../../ledger/open-store';
+import { openPostgresClient } from '../../ledger/postgres-client';
+import { openSqlLedgerStore } from '../../ledger/sql-store';
 import type { LedgerStore } from '../../ledger/store';
 import { alertMessageId, createSmtpMailer, type AlertMailer } from '../../notify/email';
 import { defaultRulesPath, type Rules } from '../../ruleset';
@@ -92,14 +94,61 @@ describe('appendLedger and chargeTier', () => {
     expect(await env.run(activities.appendLedger, { entries: batch })).toEqual({ written: 0 });
   });
 
-  it('fails a malformed batch for good, naming the entry', async () => {
+  // Changed with issue 8: a malformed entry used to fail its whole batch for good (and the
+  // workflow parked all of it); now only that entry is refused and its neighbours are written.
+  it('writes a batch around a malformed entry and reports exactly that entry, naming the problem', async () => {
     const bad = { ...usageEntry('act', 9), credits: 1.5 } as LedgerEntry;
-    const failure = await failureOf(env.run(activities.appendLedger, { entries: [bad] }));
-    expect(failure.nonRetryable).toBe(true);
-    expect(failure.type).toBe('invalid_input');
-    expect(failure.message).toBe('ledger entry act:9: credits must be an integer (got 1.5)');
+    const result = await env.run(activities.appendLedger, { entries: [usageEntry('act', 8), bad, usageEntry('act', 10)] });
+    expect(result).toEqual({ written: 2, refused: [{ entryId: 'act:9', error: 'ledger entry act:9: credits must be an integer (got 1.5)' }] });
+    const stored = [];
+    for await (const e of store.streamEntries({ accountId: 'act' })) stored.push(e.entryId);
+    expect(stored).toContain('act:8');
+    expect(stored).toContain('act:10');
+    expect(stored).not.toContain('act:9');
   });
 
+  it('finds every poison of a large batch by splitting it, whatever the database refuses', async () => {
+    const batch = usageEntries('split', 1, 500);
+    const poison = new Map<number, Partial<LedgerEntry>>([
+      [7, { userId: 'nul\u0000' }],
+      [250, { idempotencyKey: 'lone-\udfff' }],
+      [499, { balanceAfter: 2 ** 70 }],
+    ]);
+    const entries = batch.map((e, i) => ({ ...e, ...poison.get(i) }));
+    const result = (await env.run(activities.appendLedger, { entries })) as { written: number; refused?: { entryId: string; error: string }[] };
+    expect(result.written).toBe(497);
+    expect(result.refused?.map((r) => r.entryId)).toEqual(['split:8', 'split:251', 'split:500']);
+    expect(result.refused?.map((r) => r.error)).toEqual([
+      expect.stringContaining('userId must not contain NUL'),
+      expect.stringContaining('idempotencyKey must not contain a lone UTF-16 surrogate'),
+      expect.stringContaining('balanceAfter is out of range'),
+    ]);
+    // Retried (say, after a crash before the answer), it writes nothing twice and refuses the same.
+    expect(await env.run(activities.appendLedger, { entries })).toMatchObject({ written: 0, refused: result.refused });
+  });
+
+  it('fails a batch that is not a list for good', async () => {
+    const failure = await failureOf(env.run(activities.appendLedger, { entries: 'nope' as unknown as LedgerEntry[] }));
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.type).toBe('invalid_input');
+  });
+
+  it('refuses a charge or an alert the ledger cannot store for good, and retries one it cannot reach', async () => {
+    const charge = await failureOf(env.run(activities.chargeTier, tierCharge('act-bad', { currency: 'usd\u0000' })));
+    expect([charge.nonRetryable, charge.type]).toEqual([true, 'invalid_input']);
+    const alert = await failureOf(env.run(activities.sendAlert, warningAlert('act-bad', { admins: ['\ud800@example.com'] })));
+    expect([alert.nonRetryable, alert.type]).toEqual([true, 'invalid_input']);
+
+    // Nothing listens on port 1: the database is down, which a retry may outlive.
+    const down = await openSqlLedgerStore(openPostgresClient('postgres://nobody@127.0.0.1:1/none', { connectTimeoutMs: 2000 }), { skipMigrations: true });
+    try {
+      const unreachable = createActivities({ store: down, rules: rulesDir, mailer: null, log: env.context.log });
+      const transient = await failureOf(env.run(unreachable.chargeTier, tierCharge('act-down')));
+      expect([transient.nonRetryable, transient.type]).toEqual([false, 'database_unavailable']);
+    } finally {
+      await down.close();
+    }
+  });
   it('charges a charge id once', async () => {
     const charge = tierCharge('act');
     expect(await env.run(activities.chargeTier, charge)).toEqual({ chargeId: charge.chargeId, charged: true });

@@ -9,6 +9,8 @@ import { isLedgerError } from '../../ledger/errors';
 import { migrate } from '../../ledger/schema';
 import type { SqlClient, SqlExecutor } from '../../ledger/sql-client';
 import { openSqlLedgerStore } from '../../ledger/sql-store';
+import { insertSql } from '../../ledger/table-spec';
+import { CHARGE_TABLE, ENTRY_TABLE, NOTIFICATION_TABLE } from '../../ledger/tables';
 import type { LedgerStore } from '../../ledger/store';
 import { tierCharge, usageEntries, usageEntry, warningAlert } from './entry-fixtures';
 
@@ -142,6 +144,42 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       const missing = { ...usageEntry('bad', 3), rulesVersion: undefined } as unknown as LedgerEntry;
       expect(((await rejection(store.appendEntries([missing]))) as Error).message).toContain('rulesVersion is missing');
       expect(await collect(store.streamEntries({ accountId: 'bad' }))).toEqual([]);
+    });
+
+    it('refuses text and numbers the database cannot hold as invalid_input, before and inside the database', async () => {
+      const poisons: [string, Partial<LedgerEntry>][] = [
+        ['NUL', { userId: 'u\u0000x' }],
+        ['lone high surrogate', { idempotencyKey: 'k-\ud800' }],
+        ['lone low surrogate', { note: '\udc00 note' }],
+        ['NUL in a JSON column', { debits: [{ grantId: 'g\u0000', credits: 1 }] }],
+        ['a balance beyond bigint', { balanceAfter: 2 ** 64 }],
+        ['a cycle beyond integer', { cycleIndex: 2 ** 31 }],
+      ];
+      for (const [what, poison] of poisons) {
+        const entry = usageEntry('poison', 1, poison);
+        const checked = await rejection(store.appendEntries([entry]));
+        expect({ what, code: isLedgerError(checked) && checked.code }).toEqual({ what, code: 'invalid_input' });
+        // The same values past the store's own checks: the database's refusal maps to the same code.
+        const raw = await rejection(client.query(insertSql(ENTRY_TABLE), [JSON.stringify([entry])]));
+        expect({ what, code: isLedgerError(raw) && raw.code, raw: String(raw) }).toMatchObject({ what, code: 'invalid_input' });
+      }
+      // Beyond 2^53 a JS number is no longer exact, though a bigint column could hold it.
+      const inexact = await rejection(store.appendEntries([usageEntry('poison', 1, { credits: 2 ** 53 + 2 })]));
+      expect(isLedgerError(inexact) && inexact.code).toBe('invalid_input');
+      const bigCharge = await rejection(store.recordCharge(tierCharge('poison', { amountCents: 2 ** 63 })));
+      expect(isLedgerError(bigCharge) && bigCharge.code).toBe('invalid_input');
+      const rawCharge = await rejection(client.query(insertSql(CHARGE_TABLE), [JSON.stringify([tierCharge('poison', { currency: 'usd\u0000' })])]));
+      expect(isLedgerError(rawCharge) && rawCharge.code).toBe('invalid_input');
+      const badAdmin = await rejection(store.recordNotification(warningAlert('poison', { admins: ['\ud83d@example.com'] })));
+      expect(isLedgerError(badAdmin) && badAdmin.code).toBe('invalid_input');
+      const rawAdmin = await rejection(
+        client.query(insertSql(NOTIFICATION_TABLE), [JSON.stringify([warningAlert('poison', { admins: ['\ud83d@example.com'] })])]),
+      );
+      expect(isLedgerError(rawAdmin) && rawAdmin.code).toBe('invalid_input');
+      // A refused value is quoted as a short prefix, escaped, whatever its size.
+      const huge = await rejection(store.appendEntries([usageEntry('poison', 2, { note: `${'x'.repeat(1_000_000)}\u0000` })]));
+      expect((huge as Error).message.length).toBeLessThan(300);
+      expect(await collect(store.streamEntries({ accountId: 'poison' }))).toEqual([]);
     });
 
     it('streams a large history a page at a time, reading only as far as the consumer goes', async () => {

@@ -1,0 +1,81 @@
+/**
+ * Which Temporal failures the client sends again, on errors shaped exactly as the Temporal
+ * client throws them: a grpc-js call error (`code`, `details`, `metadata`) wrapped in the
+ * client's `ServiceError`, as `WorkflowClient` rethrows a failed update or query RPC.
+ */
+import { Metadata, status } from '@grpc/grpc-js';
+import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RETRY_POLICY, backoffDelayMs, isTransientGrpcError, isTransientTemporalError } from '../../client/retry';
+
+/** A call error as grpc-js builds it (its `callErrorFromStatus`). */
+function grpcError(code: status, details: string): Error {
+  return Object.assign(new Error(`${code} ${status[code]}: ${details}`), { code, details, metadata: new Metadata() });
+}
+
+/** The same, as the Temporal client rethrows it from an update RPC. */
+function updateRpcError(code: status, details: string): ServiceError {
+  return new ServiceError('Workflow Update failed', { cause: grpcError(code, details) });
+}
+
+describe('isTransientTemporalError', () => {
+  it('is given real grpc-js-shaped errors', () => {
+    expect(isGrpcServiceError(grpcError(status.UNAVAILABLE, 'x'))).toBe(true);
+  });
+
+  it.each([
+    [status.FAILED_PRECONDITION, 'Workflow Task in failed state.'],
+    [status.UNAVAILABLE, 'Connection dropped'],
+    [status.DEADLINE_EXCEEDED, 'Deadline exceeded after 10.001s'],
+    [status.RESOURCE_EXHAUSTED, 'namespace rate limit exceeded'],
+    [status.ABORTED, 'operation was aborted'],
+    [status.INTERNAL, 'Received RST_STREAM with code 2 (Internal server error)'],
+    [status.INTERNAL, 'Received HTTP status code 400'],
+    [status.UNKNOWN, 'No status information received'],
+    [status.UNKNOWN, 'Stream removed'],
+  ])('retries %s (%s), wrapped or not', (code, details) => {
+    expect(isTransientGrpcError(grpcError(code, details))).toBe(true);
+    expect(isTransientTemporalError(grpcError(code, details))).toBe(true);
+    expect(isTransientTemporalError(updateRpcError(code, details))).toBe(true);
+  });
+
+  it.each([
+    [status.INVALID_ARGUMENT, 'unknown query type'],
+    [status.NOT_FOUND, 'workflow not found for ID: account-x'],
+    [status.ALREADY_EXISTS, 'Workflow execution is already running'],
+    [status.PERMISSION_DENIED, 'Request unauthorized.'],
+    [status.UNAUTHENTICATED, 'bad api key'],
+    [status.UNIMPLEMENTED, 'unknown method'],
+    [status.CANCELLED, 'Cancelled on client'],
+    // The same codes as transport failures, with the server's own words: a retry only repeats them.
+    [status.INTERNAL, 'unable to decode payload'],
+    [status.UNKNOWN, 'some server bug'],
+  ])('does not retry %s (%s)', (code, details) => {
+    expect(isTransientTemporalError(grpcError(code, details))).toBe(false);
+    expect(isTransientTemporalError(updateRpcError(code, details))).toBe(false);
+  });
+
+  it('retries an update RPC that timed out, and never a rejection or business outcome', () => {
+    expect(isTransientTemporalError(new WorkflowUpdateRPCTimeoutOrCancelledError('timed out', { cause: grpcError(status.DEADLINE_EXCEEDED, 'x') }))).toBe(true);
+    const rejected = new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('bad feature', 'UnknownFeature'));
+    expect(isTransientTemporalError(rejected)).toBe(false);
+    expect(isTransientTemporalError(new Error('Connection dropped'))).toBe(false); // not a gRPC error at all
+    expect(isTransientTemporalError(undefined)).toBe(false);
+  });
+});
+
+describe('DEFAULT_RETRY_POLICY', () => {
+  /** Sum of the waits between the attempts of one call, with jitter pinned to `random`. */
+  const totalWaitMs = (random: number): number => {
+    let total = 0;
+    for (let retry = 1; retry < DEFAULT_RETRY_POLICY.maxAttempts; retry++) total += backoffDelayMs(DEFAULT_RETRY_POLICY, retry, () => random);
+    return total;
+  };
+
+  it('keeps trying for longer than a workflow task timeout (10 s) plus a restart, and gives up within about 40 s', () => {
+    expect(totalWaitMs(0)).toBeGreaterThanOrEqual(15_000);
+    expect(totalWaitMs(0.5)).toBeGreaterThanOrEqual(25_000);
+    expect(totalWaitMs(1)).toBeLessThanOrEqual(40_000);
+  });
+});
