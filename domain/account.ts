@@ -30,6 +30,7 @@ import { fromMicros } from './pricing';
 import { nextExpiryMs } from './grants';
 import { alertStateOf, available, currentPlan, initialState, iso, tierOf, type AccountState } from './account-state';
 import { AnswerWindow } from './answers';
+import { hasOwnKey } from './own-keys';
 import * as outbox from './outbox';
 import * as rollover from './cycle-rollover';
 import * as usage from './usage-commands';
@@ -96,7 +97,7 @@ export class CreditAccount {
 
   /** Whether `callId` has been seen: open, or remembered as started or ended. */
   knowsCall(callId: string): boolean {
-    return callId in this.state.openCalls || this.answers.has(`start:${callId}`) || this.answers.has(`end:${callId}`);
+    return hasOwnKey(this.state.openCalls, callId) || this.answers.has(`start:${callId}`) || this.answers.has(`end:${callId}`);
   }
 
   /** Everything an admin sees, computed at `nowMs`. */

@@ -19,6 +19,7 @@ import type {
 import { featureById, resolvePlan, resolveTier } from '../ruleset/catalog';
 import { isIsoInstant } from '../ruleset/instant';
 import { isValidQuantity } from './pricing';
+import { emailProblem, grouped, idProblem, listProblem, MAX_NAME_LENGTH, MAX_REASON_LENGTH, MAX_TAG_LENGTH, quote, textProblem, unknownFieldsProblem } from './input-text';
 
 /** Stable codes of malformed input; each is the `type` of the ApplicationFailure that rejects it. */
 export const INPUT_PROBLEM_CODES = [
@@ -63,8 +64,35 @@ export function isInputProblemCode(value: unknown): value is InputProblemCode {
 }
 
 const ACCOUNT_ID = /^[A-Za-z0-9._-]{1,64}$/;
-/** Longest idempotency key, call id or agent id accepted; longer ones would bloat history. */
-export const MAX_KEY_LENGTH = 200;
+
+// Upper bounds of the numbers a caller sends. With them, no single command moves a balance or
+// writes a ledger amount of more than about ten million credits (a grant; a usage at most
+// 1,000,000 units at the rules' per-unit cost; a call at most a day of minutes), so a cycle
+// would need hundreds of millions of commands before any balance neared 2^53.
+/** Most credits one manual grant may give. */
+export const MAX_GRANT_CREDITS = 10_000_000;
+/** Largest quantity one usage may report. */
+export const MAX_USAGE_QUANTITY = 1_000_000;
+/** Longest call `endCall` may report, in minutes: a day. */
+export const MAX_CALL_MINUTES = 1_440;
+/** Most users an account may have. */
+export const MAX_USERS = 1_000_000;
+/** Most cycles a manual grant may stay valid for. */
+export const MAX_VALID_FOR_CYCLES = 120;
+
+/** Fields of each update's input object; any other field is refused. */
+const UPDATE_FIELDS = {
+  recordUsage: ['feature', 'quantity', 'idempotencyKey', 'userId'],
+  startCall: ['callId', 'agentId'],
+  endCall: ['callId', 'minutes'],
+  setUsers: ['users'],
+  changePlan: ['plan'],
+  changeCreditTier: ['tier'],
+  setFeatureEnabled: ['feature', 'enabled'],
+  setVoiceAgentActive: ['agentId', 'active'],
+  grantCredits: ['credits', 'reason', 'validForCycles', 'idempotencyKey'],
+} as const satisfies Record<string, readonly string[]>;
+const START_FIELDS = ['accountId', 'plan', 'users', 'trial', 'cycleAnchor', 'creditTier', 'tags', 'admins'] as const;
 
 function problem(code: InputProblemCode, message: string): InputProblem {
   return { code, message };
@@ -74,16 +102,53 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isKey(value: unknown): value is string {
-  return typeof value === 'string' && value.trim().length > 0 && value.length <= MAX_KEY_LENGTH;
+function isWholeNumber(value: unknown, max: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= max;
 }
 
-function isPositiveInt(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+function isQuantity(value: unknown, max: number): value is number {
+  return isValidQuantity(value) && value <= max;
 }
 
-function notAnObject(name: string): InputProblem {
-  return problem('InvalidInput', `${name} takes one object argument`);
+/** One object argument holding only the update's own fields. */
+function shapeProblem(name: keyof typeof UPDATE_FIELDS, input: unknown): InputProblem | undefined {
+  if (!isObject(input)) return problem('InvalidInput', `${name} takes one object argument`);
+  const unknown = unknownFieldsProblem(input, UPDATE_FIELDS[name]);
+  return unknown ? problem('InvalidInput', `${name}: ${unknown}`) : undefined;
+}
+
+/** Why a number of users is out of range, or undefined. */
+function usersProblem(users: unknown): string | undefined {
+  if (!isWholeNumber(users, Number.MAX_SAFE_INTEGER)) return 'users must be an integer of at least 1';
+  return users > MAX_USERS ? `users must be at most ${grouped(MAX_USERS)}` : undefined;
+}
+
+/** Wraps a field rule's complaint, if any, as a problem of `code`. */
+function asProblem(code: InputProblemCode, message: string | undefined): InputProblem | undefined {
+  return message === undefined ? undefined : problem(code, message);
+}
+
+/**
+ * All the arguments an update was sent with, checked by its one-object `check`: anything but
+ * exactly one argument is refused, as an extra argument would be stored in history unchecked.
+ * The workflow's validator and its handler's re-check run this with every argument the SDK
+ * passes them.
+ */
+export function checkUpdateArguments(args: readonly unknown[], check: InputCheck, context: CheckContext): InputProblem | undefined {
+  if (args.length > 1) return problem('InvalidInput', `an update takes one object argument, got ${args.length} arguments`);
+  return check(args[0], context);
+}
+
+/**
+ * The start's arguments beyond the start object: none from a caller. A run continued as new
+ * carries its state as the second, and only such a run may have one, or a caller could start
+ * an account from a state of its own making.
+ */
+export function checkStartArguments(extra: { state: unknown; others: number; continued: boolean }): InputProblem | undefined {
+  if (extra.others > 0 || (extra.state !== undefined && !extra.continued)) {
+    return problem('InvalidStartInput', 'the start takes one argument, the start object');
+  }
+  return undefined;
 }
 
 /**
@@ -93,14 +158,14 @@ function notAnObject(name: string): InputProblem {
 export function checkStartShape(input: unknown, nowMs: number): InputProblem | undefined {
   const bad = (message: string) => problem('InvalidStartInput', message);
   if (!isObject(input)) return bad('the start argument must be one object');
-  const known = new Set(['accountId', 'plan', 'users', 'trial', 'cycleAnchor', 'creditTier', 'tags', 'admins']);
-  const unknown = Object.keys(input).filter((k) => !known.has(k));
-  if (unknown.length > 0) return bad(`unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  const unknown = unknownFieldsProblem(input, START_FIELDS);
+  if (unknown) return bad(unknown);
   if (typeof input.accountId !== 'string' || !ACCOUNT_ID.test(input.accountId)) {
     return bad('accountId must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-"');
   }
-  if (typeof input.plan !== 'string' || input.plan.trim() === '') return bad('plan must be a plan id or alias');
-  if (!isPositiveInt(input.users)) return bad('users must be an integer of at least 1');
+  if (textProblem('plan', input.plan, MAX_NAME_LENGTH)) return bad('plan must be a plan id or alias');
+  const badUsers = usersProblem(input.users);
+  if (badUsers) return bad(badUsers);
   if (input.trial !== undefined && typeof input.trial !== 'boolean') return bad('trial must be true or false');
   if (!isIsoInstant(input.cycleAnchor)) {
     return bad('cycleAnchor must be an ISO-8601 UTC instant such as 2026-06-03T00:00:00Z');
@@ -108,108 +173,117 @@ export function checkStartShape(input: unknown, nowMs: number): InputProblem | u
   if (Date.parse(input.cycleAnchor) > nowMs) {
     return bad(`cycleAnchor ${input.cycleAnchor} is in the future (now is ${new Date(nowMs).toISOString()})`);
   }
-  if (input.creditTier !== undefined && input.creditTier !== null && typeof input.creditTier !== 'string') {
+  if (input.creditTier !== undefined && input.creditTier !== null && textProblem('creditTier', input.creditTier, MAX_NAME_LENGTH)) {
     return bad('creditTier must be a tier id such as "tier-3", or null');
   }
-  if (input.tags !== undefined && (!Array.isArray(input.tags) || !input.tags.every((t) => typeof t === 'string' && t.length > 0 && t.length <= 100))) {
-    return bad('tags must be a list of non-empty strings');
-  }
-  if (
-    input.admins !== undefined &&
-    (!Array.isArray(input.admins) || !input.admins.every((a) => typeof a === 'string' && /^[^\s@]+@[^\s@]+$/.test(a)))
-  ) {
-    return bad('admins must be a list of e-mail addresses');
-  }
+  const tags = input.tags === undefined ? undefined : listProblem('tags', input.tags, (field, tag) => idProblem(field, tag, MAX_TAG_LENGTH));
+  if (tags) return bad(tags);
+  const admins = input.admins === undefined ? undefined : listProblem('admins', input.admins, emailProblem);
+  if (admins) return bad(admins);
   return undefined;
 }
 
 /** The plan and tier of a start argument, against the rules in force. */
 export function checkStartAgainstRules(input: AccountStartInput, rules: Rules): InputProblem | undefined {
   if (!resolvePlan(rules, input.plan)) {
-    return problem('InvalidStartInput', `unknown plan "${input.plan}" (known: ${rules.plans.map((p) => p.id).join(', ')})`);
+    return problem('InvalidStartInput', `unknown plan ${quote(input.plan)} (known: ${rules.plans.map((p) => p.id).join(', ')})`);
   }
   if (input.creditTier != null && !resolveTier(rules, input.creditTier)) {
-    return problem('InvalidStartInput', `unknown credit tier "${input.creditTier}" (known: ${rules.tiers[0]?.id ?? ''}..${rules.tiers[rules.tiers.length - 1]?.id ?? ''})`);
+    return problem('InvalidStartInput', `unknown credit tier ${quote(input.creditTier)} (known: ${rules.tiers[0]?.id ?? ''}..${rules.tiers[rules.tiers.length - 1]?.id ?? ''})`);
   }
   return undefined;
 }
 
 /** `recordUsage` input. */
 export function checkRecordUsage(input: unknown, { rules }: CheckContext): InputProblem | undefined {
-  if (!isObject(input)) return notAnObject('recordUsage');
+  const shape = shapeProblem('recordUsage', input);
+  if (shape) return shape;
   const { feature, quantity, idempotencyKey, userId } = input as Partial<RecordUsageInput>;
-  if (typeof feature !== 'string') return problem('UnknownFeature', 'feature must be a feature id');
+  const badFeature = asProblem('UnknownFeature', textProblem('feature', feature, MAX_NAME_LENGTH));
+  if (badFeature) return badFeature;
   if (rules) {
-    const rule = featureById(rules, feature);
+    const rule = featureById(rules, feature as string);
     if (!rule) {
-      return problem('UnknownFeature', `unknown feature "${feature}" (known: ${rules.features.map((f) => f.id).join(', ')})`);
+      return problem('UnknownFeature', `unknown feature ${quote(feature)} (known: ${rules.features.map((f) => f.id).join(', ')})`);
     }
-    if (rule.perCall) return problem('UseCallUpdates', `${feature} usage is reported through startCall and endCall`);
+    if (rule.perCall) return problem('UseCallUpdates', `${rule.id} usage is reported through startCall and endCall`);
   }
-  if (!isValidQuantity(quantity)) {
-    return problem('InvalidQuantity', `quantity must be a positive finite number with at most 6 decimals, got ${String(quantity)}`);
+  if (!isQuantity(quantity, MAX_USAGE_QUANTITY)) {
+    return problem(
+      'InvalidQuantity',
+      `quantity must be a positive number up to ${grouped(MAX_USAGE_QUANTITY)} with at most 6 decimals, got ${quote(quantity)}`,
+    );
   }
-  if (!isKey(idempotencyKey)) return problem('MissingIdempotencyKey', `idempotencyKey must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
-  if (userId !== undefined && !isKey(userId)) return problem('InvalidInput', 'userId must be a non-empty string when given');
+  const badKey = asProblem('MissingIdempotencyKey', idProblem('idempotencyKey', idempotencyKey));
+  if (badKey) return badKey;
+  if (userId !== undefined) return asProblem('InvalidInput', idProblem('userId', userId));
   return undefined;
 }
 
 /** `startCall` input. */
 export function checkStartCall(input: unknown): InputProblem | undefined {
-  if (!isObject(input)) return notAnObject('startCall');
+  const shape = shapeProblem('startCall', input);
+  if (shape) return shape;
   const { callId, agentId } = input as Partial<StartCallInput>;
-  if (!isKey(callId)) return problem('InvalidInput', 'callId must be a non-empty string');
-  if (!isKey(agentId)) return problem('InvalidInput', 'agentId must be a non-empty string');
-  return undefined;
+  return asProblem('InvalidInput', idProblem('callId', callId) ?? idProblem('agentId', agentId));
 }
 
 /** `endCall` input; the context's `knowsCall` says whether the account has ever seen this call id. */
 export function checkEndCall(input: unknown, { knowsCall }: CheckContext): InputProblem | undefined {
-  if (!isObject(input)) return notAnObject('endCall');
+  const shape = shapeProblem('endCall', input);
+  if (shape) return shape;
   const { callId, minutes } = input as Partial<EndCallInput>;
-  if (!isKey(callId)) return problem('InvalidInput', 'callId must be a non-empty string');
-  if (!isValidQuantity(minutes)) return problem('InvalidQuantity', `minutes must be a positive finite number, got ${String(minutes)}`);
-  if (knowsCall && !knowsCall(callId)) return problem('UnknownCall', `no call "${callId}" was started on this account`);
+  const badCall = asProblem('InvalidInput', idProblem('callId', callId));
+  if (badCall) return badCall;
+  if (!isQuantity(minutes, MAX_CALL_MINUTES)) {
+    return problem('InvalidQuantity', `minutes must be a positive number up to ${grouped(MAX_CALL_MINUTES)} (a day), got ${quote(minutes)}`);
+  }
+  if (knowsCall && !knowsCall(callId as string)) return problem('UnknownCall', `no call ${quote(callId)} was started on this account`);
   return undefined;
 }
 
 /** `setUsers` input. */
 export function checkSetUsers(input: unknown): InputProblem | undefined {
-  if (!isObject(input)) return notAnObject('setUsers');
-  if (!isPositiveInt((input as Partial<SetUsersInput>).users)) return problem('InvalidInput', 'users must be an integer of at least 1');
-  return undefined;
+  const shape = shapeProblem('setUsers', input);
+  if (shape) return shape;
+  return asProblem('InvalidInput', usersProblem((input as Partial<SetUsersInput>).users));
 }
 
 /** `changePlan` input. */
 export function checkChangePlan(input: unknown, { rules }: CheckContext): InputProblem | undefined {
-  if (!isObject(input)) return notAnObject('changePlan');
+  const shape = shapeProblem('changePlan', input);
+  if (shape) return shape;
   const { plan } = input as Partial<ChangePlanInput>;
-  if (typeof plan !== 'string' || (rules && !resolvePlan(rules, plan))) {
-    return problem('UnknownPlan', `unknown plan "${String(plan)}" (known: ${rules?.plans.map((p) => p.id).join(', ') ?? ''})`);
+  const known = rules ? ` (known: ${rules.plans.map((p) => p.id).join(', ')})` : '';
+  if (textProblem('plan', plan, MAX_NAME_LENGTH) || (rules && !resolvePlan(rules, plan as string))) {
+    return problem('UnknownPlan', `unknown plan ${quote(plan)}${known}`);
   }
   return undefined;
 }
 
 /** `changeCreditTier` input. */
 export function checkChangeCreditTier(input: unknown, { rules }: CheckContext): InputProblem | undefined {
-  if (!isObject(input) || !('tier' in input)) return problem('InvalidInput', 'changeCreditTier takes {tier}: a tier id or null');
+  const shape = shapeProblem('changeCreditTier', input);
+  if (shape) return shape;
+  if (!Object.hasOwn(input as object, 'tier')) return problem('InvalidInput', 'changeCreditTier takes {tier}: a tier id or null');
   const { tier } = input as Partial<ChangeCreditTierInput>;
   if (tier === null) return undefined;
-  if (typeof tier !== 'string' || (rules && !resolveTier(rules, tier))) {
-    return problem('UnknownTier', `unknown credit tier "${String(tier)}"`);
+  if (textProblem('tier', tier, MAX_NAME_LENGTH) || (rules && !resolveTier(rules, tier as string))) {
+    return problem('UnknownTier', `unknown credit tier ${quote(tier)}`);
   }
   return undefined;
 }
 
 /** `setFeatureEnabled` input: only toggleable features. */
 export function checkSetFeatureEnabled(input: unknown, { rules }: CheckContext): InputProblem | undefined {
-  if (!isObject(input)) return notAnObject('setFeatureEnabled');
+  const shape = shapeProblem('setFeatureEnabled', input);
+  if (shape) return shape;
   const { feature, enabled } = input as Partial<SetFeatureEnabledInput>;
   if (typeof enabled !== 'boolean') return problem('InvalidInput', 'enabled must be true or false');
-  if (typeof feature !== 'string') return problem('UnknownFeature', 'feature must be a feature id');
-  if (!rules) return undefined;
-  const rule = featureById(rules, feature);
-  if (!rule) return problem('UnknownFeature', `unknown feature "${feature}"`);
+  const badFeature = asProblem('UnknownFeature', textProblem('feature', feature, MAX_NAME_LENGTH));
+  if (badFeature || !rules) return badFeature;
+  const rule = featureById(rules, feature as string);
+  if (!rule) return problem('UnknownFeature', `unknown feature ${quote(feature)}`);
   if (!rule.toggleable) {
     const toggleable = rules.features.filter((f) => f.toggleable).map((f) => f.id);
     return problem('FeatureNotToggleable', `${rule.id} cannot be switched on or off (toggleable: ${toggleable.join(', ')})`);
@@ -219,22 +293,27 @@ export function checkSetFeatureEnabled(input: unknown, { rules }: CheckContext):
 
 /** `setVoiceAgentActive` input. */
 export function checkSetVoiceAgentActive(input: unknown): InputProblem | undefined {
-  if (!isObject(input)) return notAnObject('setVoiceAgentActive');
+  const shape = shapeProblem('setVoiceAgentActive', input);
+  if (shape) return shape;
   const { agentId, active } = input as Partial<SetVoiceAgentActiveInput>;
-  if (!isKey(agentId)) return problem('InvalidInput', 'agentId must be a non-empty string');
+  const badAgent = asProblem('InvalidInput', idProblem('agentId', agentId));
+  if (badAgent) return badAgent;
   if (typeof active !== 'boolean') return problem('InvalidInput', 'active must be true or false');
   return undefined;
 }
 
 /** `grantCredits` input. */
 export function checkGrantCredits(input: unknown): InputProblem | undefined {
-  if (!isObject(input)) return notAnObject('grantCredits');
+  const shape = shapeProblem('grantCredits', input);
+  if (shape) return shape;
   const { credits, reason, validForCycles, idempotencyKey } = input as Partial<GrantCreditsInput>;
-  if (!isPositiveInt(credits)) return problem('InvalidInput', 'credits must be a whole number of at least 1');
-  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500) {
-    return problem('InvalidInput', 'reason must be a non-empty text of at most 500 characters');
+  if (!isWholeNumber(credits, MAX_GRANT_CREDITS)) {
+    return problem('InvalidInput', `credits must be a whole number from 1 to ${grouped(MAX_GRANT_CREDITS)}`);
   }
-  if (!isPositiveInt(validForCycles) || validForCycles > 120) return problem('InvalidInput', 'validForCycles must be a whole number from 1 to 120');
-  if (!isKey(idempotencyKey)) return problem('MissingIdempotencyKey', 'idempotencyKey must be a non-empty string');
-  return undefined;
+  const badReason = asProblem('InvalidInput', textProblem('reason', reason, MAX_REASON_LENGTH));
+  if (badReason) return badReason;
+  if (!isWholeNumber(validForCycles, MAX_VALID_FOR_CYCLES)) {
+    return problem('InvalidInput', `validForCycles must be a whole number from 1 to ${MAX_VALID_FOR_CYCLES}`);
+  }
+  return asProblem('MissingIdempotencyKey', idProblem('idempotencyKey', idempotencyKey));
 }

@@ -11,8 +11,8 @@ import { AccountStateError, available, currentPlan, iso, type AccountState } fro
 import { asDuplicate, type AnswerWindow } from './answers';
 import { logEntry, queueDueAlerts } from './outbox';
 import { debit } from './credit-pool';
-import { MAX_SPILLED_BACKLOG } from './state-budget';
-import { ACCOUNT_LIMITS } from './state-budget';
+import { ACCOUNT_LIMITS, MAX_SPILLED_BACKLOG } from './state-budget';
+import { ownValue, setOwn } from './own-keys';
 
 /**
  * Admit or refuse usage of a feature. Free features are admitted on plans that include them
@@ -67,7 +67,7 @@ export function startCall(state: AccountState, answers: AnswerWindow, input: { c
     const result: StartCallResult = reason
       ? { authorized: false, reason, balance: available(state) }
       : { authorized: true, balance: available(state) };
-    if (result.authorized) state.openCalls[input.callId] = { agentId: input.agentId, startedAt: iso(nowMs) };
+    if (result.authorized) setOwn(state.openCalls, input.callId, { agentId: input.agentId, startedAt: iso(nowMs) });
     else if (feature) countUsage(state, feature.id, 0, 0, false);
     logEntry(state, nowMs, 'call_start', 0, {
       feature: feature?.id,
@@ -87,7 +87,7 @@ export function startCall(state: AccountState, answers: AnswerWindow, input: { c
  */
 export function endCall(state: AccountState, answers: AnswerWindow, input: { callId: string; minutes: number }, nowMs: number): EndCallResult {
   return answers.once(`end:${input.callId}`, (): EndCallResult => {
-    const call = state.openCalls[input.callId];
+    const call = ownValue(state.openCalls, input.callId);
     const feature = state.rules.features.find((f) => f.perCall);
     let credits = 0;
     if (call && feature) {
@@ -131,7 +131,11 @@ function consume(state: AccountState, feature: FeatureRule, micros: number, cred
 }
 
 function countUsage(state: AccountState, feature: string, micros: number, credits: number, accepted: boolean): void {
-  const u = (state.usage[feature] ??= { micros: 0, credits: 0, count: 0, rejected: 0 });
+  let u = ownValue(state.usage, feature);
+  if (!u) {
+    u = { micros: 0, credits: 0, count: 0, rejected: 0 };
+    setOwn(state.usage, feature, u);
+  }
   u.micros += micros;
   u.credits += credits;
   if (accepted) u.count += 1;

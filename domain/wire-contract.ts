@@ -11,7 +11,7 @@ export interface AccountStartInput {
   accountId: string;
   /** Plan id or any alias, case-insensitive. */
   plan: string;
-  /** Number of users on the CRM account, integer >= 1. */
+  /** Number of users on the CRM account, integer 1-1,000,000. */
   users: number;
   /** Whether the account is on a trial (fixed trial credits instead of per-user credits). */
   trial?: boolean;
@@ -19,9 +19,9 @@ export interface AccountStartInput {
   cycleAnchor: string;
   /** AI Credit Subscription tier id such as `tier-3`, or null for none. */
   creditTier?: string | null;
-  /** Account tags, e.g. `chloe-beta` for promotion eligibility. */
+  /** Account tags, e.g. `chloe-beta` for promotion eligibility: at most 50, each 1-100 printable ASCII characters without spaces. */
   tags?: string[];
-  /** E-mail addresses of the account's admins, who receive low-credit notifications. */
+  /** E-mail addresses (at most 254 characters each, at most 50) of the account's admins, who receive low-credit notifications. */
   admins?: string[];
 }
 
@@ -41,11 +41,11 @@ export type CallRejection = UsageRejection | 'agent_inactive' | 'too_many_open_c
 export interface RecordUsageInput {
   /** Feature id from the rules, e.g. `enrichment`. Voice Agent usage goes through `startCall`. */
   feature: string;
-  /** Units used (fields, calls, ...): a positive finite number, up to six decimals. */
+  /** Units used (fields, calls, ...): positive, at most 1,000,000, up to six decimals. */
   quantity: number;
-  /** Caller-chosen key; a repeat returns the first answer and charges nothing. */
+  /** Caller-chosen key, 1-200 printable ASCII characters without spaces; a repeat returns the first answer and charges nothing. */
   idempotencyKey: string;
-  /** The CRM user who used the feature, for the ledger. */
+  /** The CRM user who used the feature, for the ledger (same alphabet as keys). */
   userId?: string;
 }
 
@@ -63,7 +63,9 @@ export interface RecordUsageResult {
 
 /** `startCall` input. */
 export interface StartCallInput {
+  /** 1-200 printable ASCII characters without spaces. */
   callId: string;
+  /** 1-200 printable ASCII characters without spaces. */
   agentId: string;
 }
 
@@ -77,7 +79,7 @@ export interface StartCallResult {
 /** `endCall` input. */
 export interface EndCallInput {
   callId: string;
-  /** Call length in minutes, positive and finite. */
+  /** Call length in minutes: positive, at most 1,440 (a day). */
   minutes: number;
 }
 
@@ -89,6 +91,7 @@ export interface EndCallResult {
 
 /** `setUsers` input. */
 export interface SetUsersInput {
+  /** Integer 1-1,000,000. */
   users: number;
 }
 
@@ -151,7 +154,9 @@ export interface SetVoiceAgentActiveResult {
 
 /** `grantCredits` input: a manual grant by billing ops. */
 export interface GrantCreditsInput {
+  /** Whole credits, 1-10,000,000. */
   credits: number;
+  /** Free text of 1-500 characters, no control characters. */
   reason: string;
   /** The grant expires at the end of the Nth cycle counting the current one. */
   validForCycles: number;

@@ -21,7 +21,14 @@ import type { AccountStartInput } from '../domain/wire-contract';
 import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, type AccountState } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import { ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
-import { checkStartAgainstRules, checkStartShape, type CheckContext, type InputProblem } from '../domain/input-problems';
+import {
+  checkStartAgainstRules,
+  checkStartArguments,
+  checkStartShape,
+  checkUpdateArguments,
+  type CheckContext,
+  type InputProblem,
+} from '../domain/input-problems';
 import { CARRIED_STATE_BUDGET_BYTES, fitToBudget, spillDue, takeSpill } from '../domain/state-budget';
 import { ledgerSpill } from './ledger-spill';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, accountWorkflowId, type UpdateMessage } from './messages';
@@ -66,9 +73,10 @@ function rejectIf(problem: InputProblem | undefined): void {
 
 /**
  * The account workflow. `state` is absent on a fresh start and carried by continue-as-new;
- * both go through the same loop.
+ * both go through the same loop. Any other argument fails the start as `InvalidStartInput`.
  */
-export async function accountCredits(input: AccountStartInput, state?: AccountState): Promise<void> {
+export async function accountCredits(input: AccountStartInput, state?: AccountState, ...extra: unknown[]): Promise<void> {
+  rejectIf(checkStartArguments({ state, others: extra.length, continued: workflowInfo().continuedFromExecutionRunId !== undefined }));
   let account: CreditAccount | undefined = state ? new CreditAccount(state) : undefined;
   let updatesThisRun = 0;
   let timingChanged = 0;
@@ -105,13 +113,16 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     const acc = account;
     return acc ? { rules: acc.state.rules, knowsCall: (id) => acc.knowsCall(id) } : {};
   };
-  // The validator and the handler's re-check both run the table's check for the update.
+  // The validator and the handler's re-check both run the table's check for the update, on
+  // every argument the SDK passes (an extra one is refused, never stored unchecked).
   const register = <Result, Input>(
     message: UpdateMessage<Result, Input>,
     handler: (input: Input, recheck: () => InputProblem | undefined) => Promise<Result>,
   ): void => {
-    const check = (input: unknown) => message.check(input, checkContext());
-    setHandler(message.definition, (input) => handler(input, () => check(input)), { validator: (input) => rejectIf(check(input)) });
+    const check = (args: readonly unknown[]) => checkUpdateArguments(args, message.check, checkContext());
+    setHandler(message.definition, (...args: unknown[]) => handler(args[0] as Input, () => check(args)), {
+      validator: (...args: unknown[]) => rejectIf(check(args)),
+    });
   };
   const { recordUsage, startCall, endCall, setUsers, changePlan, changeCreditTier, setFeatureEnabled, setVoiceAgentActive, grantCredits } =
     ACCOUNT_UPDATES;

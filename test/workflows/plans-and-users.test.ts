@@ -132,6 +132,11 @@ describe('start input', () => {
     [{ accountId: 'bad-users', plan: 'growth', users: 0 }, 'users must be an integer'],
     [{ accountId: 'bad-plan', plan: 'platinum', users: 1 }, 'unknown plan "platinum"'],
     [{ accountId: 'bad-tier', plan: 'growth', users: 1, creditTier: 'tier-99' }, 'unknown credit tier "tier-99"'],
+    [{ accountId: 'bad-tag', plan: 'growth', users: 1, tags: ['\ud800'] }, 'tags[0] must be'],
+    [{ accountId: 'bad-admin', plan: 'growth', users: 1, admins: ['ops@x.test\u0000'] }, 'admins[0] must be'],
+    [{ accountId: 'huge-plan', plan: 'x'.repeat(1 << 20), users: 1 }, 'plan must be'],
+    [{ accountId: 'many-users', plan: 'growth', users: 1_000_001 }, 'users must be at most 1,000,000'],
+    [{ accountId: 'junk-field', plan: 'growth', users: 1, junk: true }, 'unknown field(s) "junk"'],
   ])('%o fails the workflow with InvalidStartInput', async (input, message) => {
     const h = await suite.open(input as never);
     const err = await h.result().catch((e: unknown) => e);
@@ -140,6 +145,18 @@ describe('start input', () => {
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect((cause as ApplicationFailure).type).toBe('InvalidStartInput');
     expect((cause as ApplicationFailure).message).toContain(message);
+  });
+
+  it('refuses a second start argument: only a run continued as new carries a state', async () => {
+    const anchor = new Date((await suite.now()) - 86_400_000).toISOString();
+    const h = await suite.env.client.workflow.start('accountCredits', {
+      taskQueue: suite.taskQueue,
+      workflowId: 'ai-credits:forged-state',
+      args: [{ accountId: 'forged-state', plan: 'growth', users: 1, cycleAnchor: anchor }, { grants: [], overdraft: 0 }],
+    });
+    const err = (await h.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect((err.cause as ApplicationFailure).type).toBe('InvalidStartInput');
+    expect(err.cause?.message).toBe('the start takes one argument, the start object');
   });
 
   it('refuses an anchor in the future', async () => {
