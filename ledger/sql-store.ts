@@ -250,7 +250,7 @@ class SqlLedgerStore implements LedgerStore {
                 claimed_at = now(), updated_at = now()
           WHERE notification_deliveries.status = 'failed'
              OR (notification_deliveries.status = 'sending'
-                 AND notification_deliveries.claimed_at < now() - make_interval(secs => $3::double precision))
+                 AND notification_deliveries.claimed_at <= now() - make_interval(secs => $3::double precision))
          RETURNING attempts`,
         [alertId, channel, leaseSeconds],
       );
