@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { QUICK_CHAOS, formatChaosTable, runChaos } from '../../scripts/chaos-run';
+import { CARRIED_STATE_BUDGET_BYTES } from '../../domain/state-budget';
 
 describe('chaos, reduced', () => {
   it('loses nothing, charges nothing twice, and every account answers', async () => {
@@ -19,9 +20,11 @@ describe('chaos, reduced', () => {
       doubleCharged: report.doubleCharged,
       mismatches: report.mismatches,
       unanswered: report.accountCount - report.answering,
+      callerErrors: report.callerErrors,
       stillFailing: report.callerErrorsAfterResend,
       findings: report.findings,
-    }).toEqual({ lost: 0, doubleCharged: 0, mismatches: 0, unanswered: 0, stillFailing: 0, findings: [] });
+    }).toEqual({ lost: 0, doubleCharged: 0, mismatches: 0, unanswered: 0, callerErrors: 0, stillFailing: 0, findings: [] });
+    expect(report.largestCarriedState).toBeLessThan(CARRIED_STATE_BUDGET_BYTES);
     expect(report.workerKills).toBe(2);
     expect(report.serverRestarts).toBe(1);
   }, 300_000);
