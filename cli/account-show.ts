@@ -50,6 +50,9 @@ export function formatAccountSummary(s: AccountSummary): string[] {
       ['Granted', `${formatCount(c.granted)} credits this cycle`],
       ['Used', `${formatCount(c.used)} credits this cycle`],
       ['Overdraft', `${formatCount(c.overdraft)} credits`],
+      ...(c.callOverage > 0
+        ? [['Call overage', `${formatCount(c.callOverage)} credits calls ran past zero this cycle, written off (not taken from credits added)`] as [string, string]]
+        : []),
       ['Alert', ALERT_TEXT[s.alert]],
       ['Telephony', `${formatQuantity(s.telephonyMinutes)} minutes this cycle (billed as telephony, not credits)`],
       ['Open calls', formatCount(s.openCalls)],

@@ -30,12 +30,17 @@ export function registerUsageCommands(program: Command, io: CliIo): void {
         client.recordUsage(accountId, { feature, quantity, idempotencyKey: options.key, ...(options.user === undefined ? {} : { userId: options.user }) }),
       );
       const repeat = result.duplicate ? ` (repeat of key ${options.key}: nothing charged again)` : '';
+      // A usage costing more than the balance says both numbers: the balance is the limit.
+      const why =
+        result.cost === undefined
+          ? `balance ${formatCount(result.balance)}`
+          : `it costs ${formatCount(result.cost)} credits, more than the balance of ${formatCount(result.balance)}`;
       report(io, options.json, result, () => [
         result.accepted
           ? `accepted: ${formatCount(result.credits)} credits, balance ${formatCount(result.balance)}${repeat}`
-          : `refused (${result.reason ?? 'unknown reason'}): balance ${formatCount(result.balance)}${repeat}`,
+          : `refused (${result.reason ?? 'unknown reason'}): ${why}${repeat}`,
       ]);
-      if (!result.accepted) throw new CliFailure(`usage refused: ${result.reason ?? 'unknown reason'}`);
+      if (!result.accepted) throw new CliFailure(`usage refused: ${result.reason ?? 'unknown reason'}${result.cost === undefined ? '' : ` (${why})`}`);
     });
 
   registerUsageExport(usage, io);

@@ -65,7 +65,10 @@ export interface AccountState {
   /** The rules version pinned for the current cycle. */
   rules: Rules;
   grants: Grant[];
-  /** Credits consumed past zero by calls in progress, settled by the next credits added. */
+  /**
+   * Credits calls in progress took past zero that are not written off yet: the balance below
+   * zero. Written off as call overage when credits are next added or at the reset.
+   */
   overdraft: number;
   cycleGranted: number;
   cycleUsed: number;
@@ -104,6 +107,11 @@ export interface AccountState {
    * existed, which means none.
    */
   spilledBacklog?: number;
+  /**
+   * Credits calls took past zero this cycle that were written off (ledger `call_overage`)
+   * rather than taken from later grants. Absent means none (and in states carried before it existed).
+   */
+  callOverage?: number;
 }
 
 /** An effect set aside after a non-retryable failure. */

@@ -116,7 +116,7 @@ export class CreditAccount {
       tier: tier ? { id: tier.id, name: tier.name, priceCents: tier.priceCents, credits: tier.credits } : null,
       pendingTier: s.pendingTier ? { tier: s.pendingTier.tier, effectiveAt: s.cycle.end } : null,
       cycle: { ...s.cycle },
-      credits: { available: this.available(), granted: s.cycleGranted, used: s.cycleUsed, overdraft: s.overdraft },
+      credits: { available: this.available(), granted: s.cycleGranted, used: s.cycleUsed, overdraft: s.overdraft, callOverage: s.callOverage ?? 0 },
       grants: s.grants.map(({ seq: _seq, ...view }) => view),
       usage: Object.entries(s.usage).map(([feature, u]) => ({
         feature,
@@ -204,8 +204,8 @@ export class CreditAccount {
   /**
    * Close the current cycle and open the next one, priced with `rules` (the version in force at
    * its start): grants ending with the cycle expire (their remainder is breakage, recorded),
-   * an unsettled overdraft is written off, pending downgrades apply, and the new cycle's
-   * included, tier and promotional grants are made.
+   * a balance calls left below zero is written off as call overage, pending downgrades apply,
+   * and the new cycle's included, tier and promotional grants are made.
    */
   startNextCycle(rules: Rules): void {
     rollover.beginCycle(this.state, this.answers, rules, Date.parse(this.state.cycle.end));

@@ -1,16 +1,25 @@
 /**
- * Credits into and out of an account's pool: a grant added (settling any overdraft first), the
- * plan's included credits topped up to what the users are due, and a debit that lets a call
- * in progress run past zero.
+ * Credits into and out of an account's pool: a grant added (usable in full at once), the plan's
+ * included credits topped up to what the users are due, a debit that lets only a call in
+ * progress run past zero, and the write-off of what such a call took past zero.
+ *
+ * Credits added are credits usable: a balance a call left below zero is not paid back out of
+ * the next grant (a customer who buys a tier while paused would stay paused and get less than
+ * the answer says). The overage is written off as `call_overage` for finance instead, when
+ * credits are next added or at the reset, whichever comes first. Hence, for the cycle:
+ * available = granted − used + callOverage (and available = live grants' remaining − overdraft).
  */
 import type { GrantSource } from '../ruleset/types';
 import type { GrantDebit } from './effects';
 import { includedCredits } from '../ruleset/catalog';
 import { debitGrants, type Grant } from './grants';
-import { available, currentPlan, iso, type AccountState } from './account-state';
+import { AccountStateError, available, currentPlan, iso, type AccountState } from './account-state';
 import { logEntry } from './outbox';
 
-/** Add a grant of `amount` credits expiring at `expiresAt`, and its ledger entry. */
+/**
+ * Add a grant of `amount` credits expiring at `expiresAt`, and its ledger entry. The whole
+ * amount is usable at once: a balance below zero is first written off (see {@link writeOffOverdraft}).
+ */
 export function addGrant(
   state: AccountState,
   source: GrantSource,
@@ -20,6 +29,7 @@ export function addGrant(
   nowMs: number,
   idempotencyKey?: string,
 ): Grant {
+  writeOffOverdraft(state, nowMs, 'when credits were added');
   const grant: Grant = {
     grantId: `g${++state.counters.grant}.${state.epoch}`,
     source,
@@ -30,10 +40,6 @@ export function addGrant(
     expiresAt,
     seq: state.counters.grant,
   };
-  // An overdraft left by a call that ran past zero is settled by the next credits added.
-  const settle = Math.min(state.overdraft, amount);
-  grant.remaining -= settle;
-  state.overdraft -= settle;
   state.grants.push(grant);
   state.cycleGranted += amount;
   if (available(state) > state.rules.alerts.exhaustedAtBalance) state.exhaustedArmed = true;
@@ -41,7 +47,7 @@ export function addGrant(
     grantId: grant.grantId,
     source,
     idempotencyKey,
-    note: settle > 0 ? `${label}; ${settle} settled the overdraft` : label,
+    note: label,
   });
   return grant;
 }
@@ -59,10 +65,30 @@ export function topUpIncluded(state: AccountState, nowMs: number, label: string)
   return due;
 }
 
-/** Debit the pool; what the grants cannot cover becomes overdraft (usage admitted above zero is charged in full). */
-export function debit(state: AccountState, credits: number): GrantDebit[] {
+/**
+ * Debit the pool. Only a call in progress (`pastZero`) may take more than the balance: what the
+ * grants cannot cover becomes overdraft. Anything else was admitted against the balance
+ * (usage-commands), so a cost past it is a bug, refused before anything changes.
+ */
+export function debit(state: AccountState, credits: number, pastZero: boolean): GrantDebit[] {
+  if (!pastZero && credits > available(state)) {
+    throw new AccountStateError(`a debit of ${credits} credits is more than the ${available(state)} available`);
+  }
   const outcome = debitGrants(state.grants, credits, state.rules.consumptionPriority);
   state.overdraft += outcome.shortfall;
   state.cycleUsed += credits;
   return outcome.debits;
+}
+
+/**
+ * Write off the balance that calls took below zero: one `call_overage` ledger entry of the
+ * overage (its balance after is zero), added to the cycle's `callOverage` for finance, and the
+ * overdraft cleared. Run before credits are added and at the reset; `when` says which.
+ */
+export function writeOffOverdraft(state: AccountState, nowMs: number, when: string): void {
+  const overage = state.overdraft;
+  if (overage <= 0) return;
+  state.overdraft = 0;
+  state.callOverage = (state.callOverage ?? 0) + overage;
+  logEntry(state, nowMs, 'call_overage', overage, { note: `calls ran ${overage} credits past zero; written off ${when}` });
 }

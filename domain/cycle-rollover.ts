@@ -8,7 +8,7 @@ import { partitionExpired, remainingCredits } from './grants';
 import { tierOf, type AccountState } from './account-state';
 import type { AnswerWindow } from './answers';
 import { chargeTier, logEntry } from './outbox';
-import { addGrant, topUpIncluded } from './credit-pool';
+import { addGrant, topUpIncluded, writeOffOverdraft } from './credit-pool';
 
 /** Expire grants whose end has come (mid-cycle expiries, e.g. a promotion after re-anchoring). */
 export function expireGrants(state: AccountState, nowMs: number): void {
@@ -25,8 +25,8 @@ export function expireGrants(state: AccountState, nowMs: number): void {
 
 /**
  * Close the current cycle at `startMs` and open the next one, priced with `rules`: grants
- * ending by then expire (their remainder is breakage, recorded), an unsettled overdraft is
- * written off, pending changes apply, counters and alerts reset, answers older than the
+ * ending by then expire (their remainder is breakage, recorded), a balance calls left below
+ * zero is written off as call overage, pending changes apply, counters and alerts reset, answers older than the
  * cycle just closed are forgotten, and the new cycle's allocations are granted.
  */
 export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Rules, startMs: number): void {
@@ -34,10 +34,7 @@ export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Ru
   const index = s.cycle.index + 1;
   const window = cycleAt(s.anchor, index - s.anchorIndex);
   expireGrants(s, startMs);
-  if (s.overdraft > 0) {
-    logEntry(s, startMs, 'overdraft_write_off', s.overdraft, { note: 'overdraft not covered within its cycle' });
-    s.overdraft = 0;
-  }
+  writeOffOverdraft(s, startMs, 'at the reset');
   s.rules = rules;
   if (s.pendingPlan) s.planId = s.pendingPlan;
   if (s.pendingTier) s.tierId = s.pendingTier.tier;
@@ -47,6 +44,7 @@ export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Ru
   s.usage = {};
   s.telephonyMicros = 0;
   s.cycleUsed = 0;
+  delete s.callOverage;
   s.cycleGranted = remainingCredits(s.grants);
   s.includedGranted = 0;
   s.rateFrom = window.start;

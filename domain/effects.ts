@@ -8,7 +8,11 @@
 import type { GrantSource } from '../ruleset/types';
 import type { AlertState, UsageRejection, CallRejection } from './wire-contract';
 
-/** Kinds of ledger entry. */
+/**
+ * Kinds of ledger entry. `call_overage`: credits calls took past zero, written off for finance
+ * when credits were next added or at the reset (`overdraft_write_off` is its name in entries
+ * written before; no longer written).
+ */
 export const LEDGER_KINDS = [
   'usage',
   'call_start',
@@ -25,6 +29,7 @@ export const LEDGER_KINDS = [
   'feature_toggle',
   'agent_toggle',
   'cycle_start',
+  'call_overage',
 ] as const;
 /** Kind of ledger entry. */
 export type LedgerKind = (typeof LEDGER_KINDS)[number];

@@ -18,7 +18,7 @@ import type {
 } from './wire-contract';
 import { featureById, resolvePlan, resolveTier } from '../ruleset/catalog';
 import { isIsoInstant } from '../ruleset/instant';
-import { isValidQuantity } from './pricing';
+import { creditsForQuantity, isValidQuantity } from './pricing';
 import { emailProblem, grouped, idProblem, listProblem, MAX_NAME_LENGTH, MAX_REASON_LENGTH, MAX_TAG_LENGTH, quote, textProblem, unknownFieldsProblem } from './input-text';
 
 /** Stable codes of malformed input; each is the `type` of the ApplicationFailure that rejects it. */
@@ -67,12 +67,17 @@ const ACCOUNT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 // Upper bounds of the numbers a caller sends. With them, no single command moves a balance or
 // writes a ledger amount of more than about ten million credits (a grant; a usage at most
-// 1,000,000 units at the rules' per-unit cost; a call at most a day of minutes), so a cycle
-// would need hundreds of millions of commands before any balance neared 2^53.
+// MAX_USAGE_CREDITS, whatever its quantity and the rules' cost; a call at most a day of
+// minutes), so a cycle would need hundreds of millions of commands before any balance neared 2^53.
 /** Most credits one manual grant may give. */
 export const MAX_GRANT_CREDITS = 10_000_000;
 /** Largest quantity one usage may report. */
 export const MAX_USAGE_QUANTITY = 1_000_000;
+/**
+ * Most credits one usage may cost at the rules in force; a costlier one is refused as
+ * `InvalidQuantity` (a typo, not a business event). Checked once the rules are known.
+ */
+export const MAX_USAGE_CREDITS = 10_000_000;
 /** Longest call `endCall` may report, in minutes: a day. */
 export const MAX_CALL_MINUTES = 1_440;
 /** Most users an account may have. */
@@ -201,8 +206,8 @@ export function checkRecordUsage(input: unknown, { rules }: CheckContext): Input
   const { feature, quantity, idempotencyKey, userId } = input as Partial<RecordUsageInput>;
   const badFeature = asProblem('UnknownFeature', textProblem('feature', feature, MAX_NAME_LENGTH));
   if (badFeature) return badFeature;
+  const rule = rules ? featureById(rules, feature as string) : undefined;
   if (rules) {
-    const rule = featureById(rules, feature as string);
     if (!rule) {
       return problem('UnknownFeature', `unknown feature ${quote(feature)} (known: ${rules.features.map((f) => f.id).join(', ')})`);
     }
@@ -212,6 +217,13 @@ export function checkRecordUsage(input: unknown, { rules }: CheckContext): Input
     return problem(
       'InvalidQuantity',
       `quantity must be a positive number up to ${grouped(MAX_USAGE_QUANTITY)} with at most 6 decimals, got ${quote(quantity)}`,
+    );
+  }
+  const cost = rule?.cost ? creditsForQuantity(rule.cost, quantity) : 0;
+  if (cost > MAX_USAGE_CREDITS) {
+    return problem(
+      'InvalidQuantity',
+      `quantity ${quantity} of ${rule?.id ?? ''} would cost ${grouped(cost)} credits; one usage may cost at most ${grouped(MAX_USAGE_CREDITS)}`,
     );
   }
   const badKey = asProblem('MissingIdempotencyKey', idProblem('idempotencyKey', idempotencyKey));

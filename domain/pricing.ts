@@ -1,17 +1,54 @@
 /**
- * Turning a usage quantity into whole credits. Quantities may be fractional (3.5 minutes), so
- * they are first fixed to integer micro-units; the cost is then computed in BigInt, which keeps
- * `1.1 * 100` from becoming 110.00000000000001 and rounding up to 111.
+ * Turning a usage quantity into whole credits, exactly. A quantity carries at most six
+ * decimals; it is read as the decimal the caller wrote (the shortest text of the number, as
+ * JSON prints it) and fixed to integer micro-units without any float multiplication, so 0.3
+ * is 300,000 micro-units however `0.1 + 0.2` happens to be stored. The cost is then micro-units
+ * × credits ÷ (per × 1,000,000) in BigInt, rounded by the cost's rule: `1.1 * 100` never
+ * becomes 110.00000000000001 and rounds up to 111.
+ *
+ * Bounds (why the result is a safe integer): a quantity is at most 1e9 units here (1,000,000 at
+ * the validators), so at most 1e15 micro-units; a cost's credits are at most 1e9 and its `per`
+ * at least 1 (schema/rules.schema.json `count`), so one cost is at most 1e9 × 1e9 = 1e18 before
+ * division, which BigInt holds, and at most 1e6 × 1e9 = 1e15 < 2^53 credits for a validated
+ * usage. {@link creditsForMicros} still refuses a result past 2^53 rather than round it.
  */
 import type { FeatureCost } from '../ruleset/types';
 
 /** Decimal places a usage quantity may carry. */
 export const QUANTITY_DECIMALS = 6;
 const MICROS = 10 ** QUANTITY_DECIMALS;
+/** Largest quantity a usage may carry here (the validators' bounds are far lower). */
+const MAX_QUANTITY = 1e9;
+/** The shortest decimal text of a finite non-negative number: digits, fraction, exponent. */
+const DECIMAL_TEXT = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/;
 
-/** A quantity as integer micro-units (1.5 -> 1_500_000). */
+/**
+ * A quantity as exact integer micro-units (1.5 -> 1_500_000), or undefined when it has more
+ * than six decimals, is negative, not finite, or has more micro-units than a safe integer.
+ * Read from the number's shortest decimal text, so what a caller wrote is what is charged:
+ * never rounded.
+ */
+export function exactMicros(quantity: number): number | undefined {
+  if (!Number.isFinite(quantity) || quantity < 0) return undefined;
+  const match = DECIMAL_TEXT.exec(String(quantity));
+  if (!match) return undefined;
+  const [, whole = '', fraction = '', exponent = '0'] = match;
+  // The number is (whole.fraction digits) × 10^(exponent - fraction length); in micro-units
+  // the power of ten grows by six, and a negative one means a seventh decimal or beyond.
+  const power = Number(exponent) - fraction.length + QUANTITY_DECIMALS;
+  if (power < 0) return undefined;
+  const micros = BigInt(whole + fraction) * 10n ** BigInt(power);
+  return micros <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(micros) : undefined;
+}
+
+/**
+ * A quantity as integer micro-units. Throws a RangeError for one that {@link exactMicros}
+ * refuses: callers pass validated quantities, and a number is never silently rounded.
+ */
 export function toMicros(quantity: number): number {
-  return Math.round(quantity * MICROS);
+  const micros = exactMicros(quantity);
+  if (micros === undefined) throw new RangeError(`quantity ${quantity} is not a whole number of micro-units (at most ${QUANTITY_DECIMALS} decimals)`);
+  return micros;
 }
 
 /** Micro-units back to a number of units. */
@@ -20,26 +57,39 @@ export function fromMicros(micros: number): number {
 }
 
 /**
- * Whether a quantity is usable: positive, finite and representable with six decimals
- * (a quantity that rounds to zero micro-units is refused rather than charged nothing).
+ * Whether a quantity is usable: positive, finite, at most 1e9 and written with at most six
+ * decimals (1e-7 or 0.1234567 are refused, never rounded to a neighbour).
  */
 export function isValidQuantity(quantity: unknown): quantity is number {
-  return typeof quantity === 'number' && Number.isFinite(quantity) && quantity > 0 && toMicros(quantity) > 0 && quantity <= 1e9;
+  if (typeof quantity !== 'number') return false;
+  const micros = exactMicros(quantity);
+  return micros !== undefined && micros > 0 && quantity <= MAX_QUANTITY;
 }
 
-/** Whole credits for `quantity` units at `cost`, rounded by the cost's rounding rule. */
-export function creditsForQuantity(cost: FeatureCost, quantity: number): number {
-  const numerator = BigInt(toMicros(quantity)) * BigInt(cost.credits);
+/** Whole credits for `micros` micro-units at `cost`, rounded by the cost's rule, in integers only. */
+export function creditsForMicros(cost: FeatureCost, micros: number): number {
+  const numerator = BigInt(micros) * BigInt(cost.credits);
   const denominator = BigInt(cost.per) * BigInt(MICROS);
   const whole = numerator / denominator;
   const rest = numerator % denominator;
-  if (rest === 0n) return Number(whole);
-  switch (cost.rounding) {
-    case 'down':
-      return Number(whole);
-    case 'up':
-      return Number(whole + 1n);
-    case 'nearest':
-      return Number(rest * 2n >= denominator ? whole + 1n : whole);
+  let credits = whole;
+  if (rest !== 0n) {
+    switch (cost.rounding) {
+      case 'down':
+        break;
+      case 'up':
+        credits = whole + 1n;
+        break;
+      case 'nearest':
+        credits = rest * 2n >= denominator ? whole + 1n : whole;
+        break;
+    }
   }
+  if (credits > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`a cost of ${credits} credits is past the safe-integer range`);
+  return Number(credits);
+}
+
+/** Whole credits for `quantity` units at `cost`, rounded by the cost's rule (see {@link creditsForMicros}). */
+export function creditsForQuantity(cost: FeatureCost, quantity: number): number {
+  return creditsForMicros(cost, toMicros(quantity));
 }

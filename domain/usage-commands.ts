@@ -6,7 +6,7 @@ import type { FeatureRule } from '../ruleset/types';
 import type { CallRejection, EndCallResult, RecordUsageInput, RecordUsageResult, StartCallResult, UsageRejection } from './wire-contract';
 import type { GrantDebit } from './effects';
 import { featureById, planIncludes } from '../ruleset/catalog';
-import { creditsForQuantity, fromMicros, toMicros } from './pricing';
+import { creditsForMicros, creditsForQuantity, fromMicros, toMicros } from './pricing';
 import { AccountStateError, available, currentPlan, iso, type AccountState } from './account-state';
 import { asDuplicate, type AnswerWindow } from './answers';
 import { logEntry, queueDueAlerts } from './outbox';
@@ -17,8 +17,9 @@ import { ownValue, setOwn } from './own-keys';
 /**
  * Admit or refuse usage of a feature. Free features are admitted on plans that include them
  * (even at zero balance), telephony-billed ones are admitted at no credit cost, and a
- * credit-based one is admitted while the balance is above the exhaustion line and charged
- * its full rounded cost, which may take the balance below zero. A repeated key gets the
+ * credit-based one only when the balance is above the exhaustion line (`credits_exhausted`)
+ * and covers its whole rounded cost (`insufficient_credits` otherwise, with the cost): usage
+ * never takes the balance below zero, only a call in progress can. A repeated key gets the
  * first answer, flagged as a duplicate.
  */
 export function recordUsage(state: AccountState, answers: AnswerWindow, input: RecordUsageInput, nowMs: number): RecordUsageResult {
@@ -28,8 +29,9 @@ export function recordUsage(state: AccountState, answers: AnswerWindow, input: R
       const feature = featureById(state.rules, input.feature);
       if (!feature) throw new AccountStateError(`unknown feature ${input.feature}`);
       const micros = toMicros(input.quantity);
-      const credits = feature.cost ? creditsForQuantity(feature.cost, input.quantity) : 0;
-      const refusal = refusalOf(state, feature.id);
+      const credits = feature.cost ? creditsForMicros(feature.cost, micros) : 0;
+      const balance = available(state);
+      const refusal = refusalOf(state, feature.id) ?? (credits > balance ? 'insufficient_credits' : undefined);
       const common = {
         feature: feature.id,
         quantity: fromMicros(micros),
@@ -39,8 +41,11 @@ export function recordUsage(state: AccountState, answers: AnswerWindow, input: R
       };
       if (refusal) {
         countUsage(state, feature.id, 0, 0, false);
-        const result: RecordUsageResult = { accepted: false, reason: refusal, credits: 0, balance: available(state), duplicate: false };
-        logEntry(state, nowMs, 'usage', 0, { ...common, decision: 'rejected', reason: refusal });
+        const short = refusal === 'insufficient_credits';
+        const result: RecordUsageResult = short
+          ? { accepted: false, reason: refusal, credits: 0, cost: credits, balance, duplicate: false }
+          : { accepted: false, reason: refusal, credits: 0, balance, duplicate: false };
+        logEntry(state, nowMs, 'usage', 0, { ...common, decision: 'rejected', reason: refusal, note: short ? `costs ${credits} credits; ${balance} available` : undefined });
         return result;
       }
       const debits = consume(state, feature, micros, credits);
@@ -110,8 +115,8 @@ export function endCall(state: AccountState, answers: AnswerWindow, input: { cal
   });
 }
 
-/** Why usage of a feature would be refused now, or undefined when it would be admitted. */
-function refusalOf(state: AccountState, featureId: string): UsageRejection | undefined {
+/** Why usage of a feature would be refused now whatever its cost, or undefined when it may go on. */
+function refusalOf(state: AccountState, featureId: string): Exclude<UsageRejection, 'insufficient_credits'> | undefined {
   const feature = featureById(state.rules, featureId);
   if (!feature) return 'not_in_plan';
   if (!planIncludes(state.rules, currentPlan(state), feature)) return 'not_in_plan';
@@ -122,9 +127,12 @@ function refusalOf(state: AccountState, featureId: string): UsageRejection | und
   return undefined;
 }
 
-/** Admitted usage: debit its credits, count it, and add telephony-billed minutes to the cycle's. */
+/**
+ * Admitted usage: debit its credits (past zero only for the per-call feature: a call in
+ * progress always completes), count it, and add telephony-billed minutes to the cycle's.
+ */
 function consume(state: AccountState, feature: FeatureRule, micros: number, credits: number): GrantDebit[] {
-  const debits = debit(state, credits);
+  const debits = debit(state, credits, feature.perCall);
   countUsage(state, feature.id, micros, credits, true);
   if (feature.telephonyMinutes) state.telephonyMicros += micros;
   return debits;

@@ -26,16 +26,18 @@ export interface AccountStartInput {
 }
 
 /**
- * Why a usage or call was refused. `ledger_backlog`: the ledger has been unreachable so long
- * that the account's unwritten backlog reached its bound; credit-charging usage resumes once
- * the ledger takes writes again.
+ * Why a usage or call was refused. `credits_exhausted`: the balance is at or below the
+ * exhausted line (nothing available). `insufficient_credits` (usage only): credits are
+ * available but fewer than the usage costs; it is refused whole, and a smaller quantity may
+ * fit. `ledger_backlog`: the ledger has been unreachable so long that the account's unwritten
+ * backlog reached its bound; credit-charging usage resumes once the ledger takes writes again.
  */
-export const USAGE_REJECTIONS = ['credits_exhausted', 'feature_disabled', 'not_in_plan', 'ledger_backlog'] as const;
+export const USAGE_REJECTIONS = ['credits_exhausted', 'feature_disabled', 'not_in_plan', 'ledger_backlog', 'insufficient_credits'] as const;
 /** Why a usage was refused. */
 export type UsageRejection = (typeof USAGE_REJECTIONS)[number];
 
-/** Why a Voice Agent call was not authorized. */
-export type CallRejection = UsageRejection | 'agent_inactive' | 'too_many_open_calls';
+/** Why a Voice Agent call was not authorized (a call is never refused for its cost: it is not known yet). */
+export type CallRejection = Exclude<UsageRejection, 'insufficient_credits'> | 'agent_inactive' | 'too_many_open_calls';
 
 /** `recordUsage` input. */
 export interface RecordUsageInput {
@@ -55,7 +57,12 @@ export interface RecordUsageResult {
   reason?: UsageRejection;
   /** Credits charged for this usage (0 when rejected, free or telephony-billed). */
   credits: number;
-  /** Available balance after this usage. */
+  /**
+   * With `insufficient_credits` only: the credits the usage would have cost, more than
+   * `balance`, so a caller can size a retry.
+   */
+  cost?: number;
+  /** Available balance after this usage (unchanged when refused). */
   balance: number;
   /** True when this answer repeats an earlier one for the same idempotency key. */
   duplicate: boolean;
@@ -209,15 +216,27 @@ export interface AccountSummary {
   /** A tier downgrade or cancellation waiting for the next cycle (`tier: null` cancels). */
   pendingTier: { tier: string | null; effectiveAt: string } | null;
   cycle: { index: number; start: string; end: string };
+  /**
+   * The cycle's credits; always `available = granted − used + callOverage`, and
+   * `available = live grants' remaining − overdraft`.
+   */
   credits: {
     /** Balance usable now: live grants' remaining credits minus any overdraft. */
     available: number;
     /** Credits granted this cycle, plus grants carried in from earlier cycles (promotions). */
     granted: number;
-    /** Credits consumed this cycle. */
+    /** Credits consumed this cycle (calls past zero included). */
     used: number;
-    /** Credits consumed past zero by calls already in progress, not yet covered. */
+    /**
+     * Credits calls in progress took past zero, not written off yet: the balance is
+     * `-overdraft`. Zero again once credits are added or the cycle resets.
+     */
     overdraft: number;
+    /**
+     * Credits calls took past zero this cycle that were written off as call overage (ledger
+     * `call_overage`) when credits were added, rather than taken from those credits.
+     */
+    callOverage: number;
   };
   grants: GrantView[];
   usage: FeatureUsageView[];

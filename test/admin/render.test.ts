@@ -26,7 +26,7 @@ function summary(extra: Partial<AccountSummary> = {}): AccountSummary {
     tier: null,
     pendingTier: null,
     cycle: { index: 4, start: '2026-06-03T00:00:00.000Z', end: '2026-07-03T00:00:00.000Z' },
-    credits: { available: 4_500, granted: 4_500, used: 0, overdraft: 0 },
+    credits: { available: 4_500, granted: 4_500, used: 0, overdraft: 0, callOverage: 0 },
     grants: [],
     usage: [],
     telephonyMinutes: 0,
@@ -185,7 +185,7 @@ describe('the account page', () => {
       deliveries: [],
     };
     const page = accountPage({
-      summary: summary({ alert: 'exhausted', credits: { available: 0, granted: 4_500, used: 4_500, overdraft: 0 } }),
+      summary: summary({ alert: 'exhausted', credits: { available: 0, granted: 4_500, used: 4_500, overdraft: 0, callOverage: 0 } }),
       notifications: [notification],
       names: displayNames(undefined),
     });

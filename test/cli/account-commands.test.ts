@@ -173,6 +173,11 @@ describe('usage record and calls', () => {
     expect(await credits('call', 'start', 'cli-calls', 'call-1', '--agent', 'chloe')).toEqual({ code: 0, stdout: 'call call-1 authorized (balance 1,000)\n', stderr: '' });
     expect((await credits('call', 'end', 'cli-calls', 'call-1', '--minutes', '2')).stdout).toBe('call call-1 ended: 40 credits, balance 960\n');
     expect((await credits('account', 'show', 'cli-calls')).stdout).toMatch(/Telephony +2 minutes this cycle/);
+    expect(await credits('usage', 'record', 'cli-calls', 'enrichment', '961', '--key', 'k-short')).toEqual({
+      code: 1,
+      stdout: 'refused (insufficient_credits): it costs 961 credits, more than the balance of 960\n',
+      stderr: 'credits: usage refused: insufficient_credits (it costs 961 credits, more than the balance of 960)\n',
+    });
     const refused = await credits('call', 'start', 'cli-trial', 'call-2', '--agent', 'chloe');
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('call call-2 not authorized (credits_exhausted): balance 0\n');

@@ -13,7 +13,8 @@ const use = (a: CreditAccount, feature: string, quantity: number, now = T0) =>
   a.recordUsage({ feature, quantity, idempotencyKey: `k${++key}` }, now);
 
 function invariant(a: CreditAccount) {
-  expect(a.available()).toBe(a.state.cycleGranted - a.state.cycleUsed);
+  // Calls' overage past zero is written off when credits are added, not taken from them.
+  expect(a.available()).toBe(a.state.cycleGranted - a.state.cycleUsed + (a.state.callOverage ?? 0));
 }
 
 describe('included credits by plan', () => {
@@ -102,11 +103,13 @@ describe('usage', () => {
     expect(use(a, 'enrichment', 1)).toMatchObject({ accepted: true });
   });
 
-  it('charges an admitted usage in full even when it costs more than the balance', () => {
+  // Issue 9 changed this: a usage costing more than the balance used to be charged in full
+  // (balance -3); it is now refused whole and the balance stays.
+  it('refuses a usage that costs more than the balance, whole, and says what it would cost', () => {
     const a = open({ plan: 'solo', users: 1 });
     use(a, 'enrichment', 499);
-    expect(use(a, 'auto-updates', 2)).toEqual({ accepted: true, credits: 4, balance: -3, duplicate: false });
-    expect(a.summary(T0).credits).toMatchObject({ available: -3, overdraft: 3 });
+    expect(use(a, 'auto-updates', 2)).toEqual({ accepted: false, reason: 'insufficient_credits', credits: 0, cost: 4, balance: 1, duplicate: false });
+    expect(a.summary(T0).credits).toMatchObject({ available: 1, overdraft: 0, used: 499 });
     invariant(a);
   });
 });
@@ -119,10 +122,11 @@ describe('voice agent calls', () => {
     expect(a.endCall({ callId: 'c1', minutes: 3 }, T0)).toEqual({ credits: 60, balance: -50 });
     expect(a.startCall({ callId: 'c2', agentId: 'chloe' }, T0)).toEqual({ authorized: false, reason: 'credits_exhausted', balance: -50 });
     expect(a.summary(T0).telephonyMinutes).toBe(3);
-    // New credits settle the overdraft first.
+    // Issue 9 changed this: new credits used to settle the overdraft first (available 50); now
+    // they are usable in full and the call's 50 past zero is written off as call overage.
     a.grantCredits({ credits: 100, reason: 'goodwill', validForCycles: 1, idempotencyKey: 'g1' }, T0);
-    expect(a.available()).toBe(50);
-    expect(a.summary(T0).credits.overdraft).toBe(0);
+    expect(a.available()).toBe(100);
+    expect(a.summary(T0).credits).toMatchObject({ overdraft: 0, callOverage: 50 });
     invariant(a);
   });
 

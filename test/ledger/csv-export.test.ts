@@ -119,6 +119,29 @@ describe('CSV export', () => {
     expect(await count({ accountId: 'k', kinds: ['expiry'] })).toBe(1);
   });
 
+  it("exports a call's overage past zero, written off for finance, with the usage by default", async () => {
+    const overage = usageEntry('k', 4, {
+      kind: 'call_overage',
+      feature: undefined,
+      quantity: undefined,
+      unit: undefined,
+      userId: undefined,
+      idempotencyKey: undefined,
+      decision: undefined,
+      debits: undefined,
+      credits: 70,
+      balanceAfter: 0,
+      note: 'calls ran 70 credits past zero; written off when credits were added',
+    });
+    const { sink, text } = textSink();
+    expect(await exportUsageCsv(listStore([usageEntry('k', 3), overage]), { accountId: 'k' }, sink)).toEqual({ rows: 2 });
+    const row = parseCsv(text())[2];
+    expect(row?.[CSV_COLUMNS.indexOf('kind')]).toBe('call_overage');
+    expect(row?.[CSV_COLUMNS.indexOf('credits')]).toBe('70');
+    expect(row?.[CSV_COLUMNS.indexOf('balance_after')]).toBe('0');
+    expect(row?.[CSV_COLUMNS.indexOf('note')]).toBe('calls ran 70 credits past zero; written off when credits were added');
+  });
+
   it('streams: reads only a bounded number of entries ahead of a slow destination', async () => {
     const total = 20_000;
     let produced = 0;

@@ -34,7 +34,7 @@ describe('included credits by plan family', () => {
     await suite.env.sleep('30 days');
     const next = await h.query(summaryQuery);
     expect(next.cycle.index).toBe(1);
-    expect(next.credits).toEqual({ available: credits, granted: credits, used: 0, overdraft: 0 });
+    expect(next.credits).toEqual({ available: credits, granted: credits, used: 0, overdraft: 0, callOverage: 0 });
   });
 });
 

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 import {
+  changeCreditTierUpdate,
   endCallUpdate,
   grantCreditsUpdate,
   recordUsageUpdate,
@@ -60,6 +61,29 @@ describe('usage gating', () => {
     expect(await h.executeUpdate(recordUsageUpdate, usage('enrichment', 1))).toMatchObject({ accepted: true, balance: 499 });
   });
 
+  it('refuses a usage the balance cannot cover whole (insufficient_credits), with its cost, and admits one that fits', async () => {
+    const h = await suite.open({ accountId: 'short-1', plan: 'solo', users: 1 });
+    await h.executeUpdate(recordUsageUpdate, usage('enrichment', 450));
+    expect(await h.executeUpdate(recordUsageUpdate, usage('enrichment', 1_000_000, 'huge'))).toEqual({
+      accepted: false,
+      reason: 'insufficient_credits',
+      credits: 0,
+      cost: 1_000_000,
+      balance: 50,
+      duplicate: false,
+    });
+    expect(await h.executeUpdate(recordUsageUpdate, usage('enrichment', 51))).toMatchObject({ accepted: false, reason: 'insufficient_credits', cost: 51, balance: 50 });
+    expect(await h.executeUpdate(recordUsageUpdate, usage('enrichment', 50))).toEqual({ accepted: true, credits: 50, balance: 0, duplicate: false });
+    const s = await h.query(summaryQuery);
+    expect(s.credits).toEqual({ available: 0, granted: 500, used: 500, overdraft: 0, callOverage: 0 });
+    expect(s.usage.find((u) => u.feature === 'enrichment')).toMatchObject({ credits: 500, count: 2, rejected: 2 });
+    const refused = await waitFor(
+      () => suite.acts.ledger.find((e) => e.accountId === 'short-1' && e.idempotencyKey === 'huge'),
+      'the refused usage entry',
+    );
+    expect(refused).toMatchObject({ decision: 'rejected', reason: 'insufficient_credits', credits: 0, balanceAfter: 50 });
+  });
+
   it('Growth-and-above free features are not in lower plans', async () => {
     const h = await suite.open({ accountId: 'gating-1', plan: 'starter', users: 1 });
     expect(await h.executeUpdate(recordUsageUpdate, usage('email-thread-summaries', 1))).toMatchObject({ accepted: false, reason: 'not_in_plan' });
@@ -105,6 +129,13 @@ describe('voice agent calls', () => {
     expect(s.credits).toMatchObject({ available: -70, overdraft: 70, used: 570 });
     expect(s.telephonyMinutes).toBe(4.5);
     expect(s.alert).toBe('exhausted');
+    // A tier bought now is usable in full at once: the call's 70 past zero is written off as
+    // call overage for finance instead of coming out of the purchase.
+    expect(await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-1' }] })).toMatchObject({ creditsGranted: 1200 });
+    expect((await h.query(summaryQuery)).credits).toEqual({ available: 1200, granted: 1700, used: 570, overdraft: 0, callOverage: 70 });
+    expect(await h.executeUpdate(recordUsageUpdate, usage('enrichment', 1200))).toEqual({ accepted: true, credits: 1200, balance: 0, duplicate: false });
+    const overage = await waitFor(() => suite.acts.ledger.find((e) => e.accountId === 'call-1' && e.kind === 'call_overage'), 'the call overage entry');
+    expect(overage).toMatchObject({ credits: 70, balanceAfter: 0 });
   });
 
   it('does not authorize a deactivated agent', async () => {
@@ -126,6 +157,7 @@ describe('validators keep malformed input out of history', () => {
     ['recordUsage', recordUsageUpdate, { feature: 'enrichment', quantity: 0, idempotencyKey: 'k' }, 'InvalidQuantity'],
     ['recordUsage', recordUsageUpdate, { feature: 'enrichment', quantity: -2, idempotencyKey: 'k' }, 'InvalidQuantity'],
     ['recordUsage', recordUsageUpdate, { feature: 'enrichment', quantity: 'NaN', idempotencyKey: 'k' }, 'InvalidQuantity'],
+    ['recordUsage', recordUsageUpdate, { feature: 'enrichment', quantity: 1.0000001, idempotencyKey: 'k' }, 'InvalidQuantity'],
     ['recordUsage', recordUsageUpdate, { feature: 'enrichment', quantity: 1 }, 'MissingIdempotencyKey'],
     ['recordUsage', recordUsageUpdate, { feature: 'voice-agent', quantity: 1, idempotencyKey: 'k' }, 'UseCallUpdates'],
     ['endCall', endCallUpdate, { callId: 'never-started', minutes: 1 }, 'UnknownCall'],
