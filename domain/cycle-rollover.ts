@@ -9,6 +9,7 @@ import { tierOf, type AccountState } from './account-state';
 import type { AnswerWindow } from './answers';
 import { chargeTier, logEntry } from './outbox';
 import { addGrant, topUpIncluded } from './credit-pool';
+import { chargeOpenCallsAtReset } from './usage-commands';
 
 /** Expire grants whose end has come (mid-cycle expiries, e.g. a promotion after re-anchoring). */
 export function expireGrants(state: AccountState, nowMs: number): void {
@@ -24,8 +25,8 @@ export function expireGrants(state: AccountState, nowMs: number): void {
 }
 
 /**
- * Close the current cycle at `startMs` and open the next one, priced with `rules`: grants
- * ending by then expire (their remainder is breakage, recorded), an unsettled overdraft is
+ * Close the current cycle at `startMs` and open the next one, priced with `rules`: calls still
+ * open are charged for their part in the closing cycle, grants ending by then expire (their remainder is breakage, recorded), an unsettled overdraft is
  * written off, pending changes apply, counters and alerts reset, answers older than the
  * cycle just closed are forgotten, and the new cycle's allocations are granted.
  */
@@ -33,6 +34,9 @@ export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Ru
   const s = state;
   const index = s.cycle.index + 1;
   const window = cycleAt(s.anchor, index - s.anchorIndex);
+  // Calls still open pay for their part in the closing cycle first, from its credits and at
+  // its rules, before those credits expire and the overdraft is settled.
+  chargeOpenCallsAtReset(s, startMs);
   expireGrants(s, startMs);
   if (s.overdraft > 0) {
     logEntry(s, startMs, 'overdraft_write_off', s.overdraft, { note: 'overdraft not covered within its cycle' });

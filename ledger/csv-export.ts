@@ -4,7 +4,8 @@
  * doubled). Rows stream from the store's paged cursor through csv-stringify into the writable
  * with back-pressure, so a year of a large account never sits in memory.
  *
- * Which entries: by default the usage decisions and calls (`usage`, `call_start`, `call_end`):
+ * Which entries: by default the usage decisions and calls (`usage`, `call_start`, `call_end`,
+ * `call_part`: a call's part charged at a reset it ran across):
  * what the "usage data" export of Settings > AI Credits means. `allKinds` adds grants,
  * expiries (credits lost at the reset), charges, alerts and configuration changes; an explicit
  * `filter.kinds` wins over both.
@@ -38,7 +39,7 @@ export const CSV_COLUMNS = [
 ] as const;
 
 /** Kinds exported when neither `filter.kinds` nor `allKinds` says otherwise: usage decisions and calls. */
-export const DEFAULT_EXPORT_KINDS: readonly LedgerKind[] = ['usage', 'call_start', 'call_end'];
+export const DEFAULT_EXPORT_KINDS: readonly LedgerKind[] = ['usage', 'call_start', 'call_end', 'call_part'];
 
 /** Options of {@link exportUsageCsv}. */
 export interface CsvExportOptions {
