@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { formatCount } from '../display';
+import { CALL_TOLERANCE_MINUTES } from '../domain/wire-contract';
 import { CliFailure } from './io';
 import type { CliIo } from './io';
 import { positiveNumber } from './option-parsers';
@@ -69,13 +70,16 @@ export function registerCallCommands(program: Command, io: CliIo): void {
 
   call
     .command('end')
-    .description("report a call's end; it is charged in full, even past zero (idempotent by call id)")
+    .description("report a call's end; it is charged even past zero, for at most the time it ran (idempotent by call id)")
     .argument('<account>', 'account id')
     .argument('<call>', 'call id')
     .requiredOption('--minutes <minutes>', 'call length in minutes', positiveNumber)
     .option('--json', 'print the answer as JSON')
     .action(async (accountId: string, callId: string, options: { minutes: number; json?: boolean }) => {
       const result = await withCreditsClient(io, (client) => client.endCall(accountId, { callId, minutes: options.minutes }));
-      report(io, options.json, result, () => [`call ${callId} ended: ${formatCount(result.credits)} credits, balance ${formatCount(result.balance)}`]);
+      const capped = result.capped
+        ? `; ${formatCount(options.minutes)} minutes reported, ${result.minutesCharged} charged (capped at the time the call ran plus ${CALL_TOLERANCE_MINUTES} minute)`
+        : '';
+      report(io, options.json, result, () => [`call ${callId} ended: ${formatCount(result.credits)} credits, balance ${formatCount(result.balance)}${capped}`]);
     });
 }

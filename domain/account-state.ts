@@ -33,10 +33,20 @@ export interface FeatureUsage {
   rejected: number;
 }
 
-/** A Voice Agent call that was authorized and has not ended. */
+/**
+ * A Voice Agent call that was authorized and has not ended. Records carried by older runs hold
+ * only `agentId` and `startedAt`: the two optional fields appear once a reset has charged a part.
+ */
 export interface OpenCall {
   agentId: string;
   startedAt: string;
+  /**
+   * Start of the part of the call that the current cycle pays for: the last reset the call ran
+   * across. Absent: `startedAt` (the call has not crossed a reset).
+   */
+  partFrom?: string;
+  /** Minutes, in micro-units, already charged to earlier cycles at their resets. Absent: none. */
+  chargedMicros?: number;
 }
 
 /** An answer kept for duplicate detection. */

@@ -152,7 +152,7 @@ export class CreditAccount {
     return usage.startCall(this.state, this.answers, input, nowMs);
   }
 
-  /** End a call and charge it in full, once per call id. */
+  /** End a call and charge the current cycle for its part, bounded by the time it ran, once per call id. */
   endCall(input: { callId: string; minutes: number }, nowMs: number): EndCallResult {
     return usage.endCall(this.state, this.answers, input, nowMs);
   }
@@ -203,9 +203,10 @@ export class CreditAccount {
 
   /**
    * Close the current cycle and open the next one, priced with `rules` (the version in force at
-   * its start): grants ending with the cycle expire (their remainder is breakage, recorded),
-   * a balance calls left below zero is written off as call overage, pending downgrades apply,
-   * and the new cycle's included, tier and promotional grants are made.
+   * its start): calls still open are charged for their part in the closing cycle, grants ending
+   * with the cycle expire (their remainder is breakage, recorded), a balance calls left below
+   * zero is written off as call overage, pending downgrades apply, and the new cycle's
+   * included, tier and promotional grants are made.
    */
   startNextCycle(rules: Rules): void {
     rollover.beginCycle(this.state, this.answers, rules, Date.parse(this.state.cycle.end));

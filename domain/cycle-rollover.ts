@@ -9,6 +9,7 @@ import { tierOf, type AccountState } from './account-state';
 import type { AnswerWindow } from './answers';
 import { chargeTier, logEntry } from './outbox';
 import { addGrant, topUpIncluded, writeOffOverdraft } from './credit-pool';
+import { chargeOpenCallsAtReset } from './usage-commands';
 
 /** Expire grants whose end has come (mid-cycle expiries, e.g. a promotion after re-anchoring). */
 export function expireGrants(state: AccountState, nowMs: number): void {
@@ -24,15 +25,19 @@ export function expireGrants(state: AccountState, nowMs: number): void {
 }
 
 /**
- * Close the current cycle at `startMs` and open the next one, priced with `rules`: grants
- * ending by then expire (their remainder is breakage, recorded), a balance calls left below
- * zero is written off as call overage, pending changes apply, counters and alerts reset, answers older than the
+ * Close the current cycle at `startMs` and open the next one, priced with `rules`: calls still
+ * open are charged for their part in the closing cycle, grants ending by then expire (their
+ * remainder is breakage, recorded), a balance calls left below zero is written off as call
+ * overage, pending changes apply, counters and alerts reset, answers older than the
  * cycle just closed are forgotten, and the new cycle's allocations are granted.
  */
 export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Rules, startMs: number): void {
   const s = state;
   const index = s.cycle.index + 1;
   const window = cycleAt(s.anchor, index - s.anchorIndex);
+  // Calls still open pay for their part in the closing cycle first, from its credits and at
+  // its rules, before those credits expire and the overdraft is settled.
+  chargeOpenCallsAtReset(s, startMs);
   expireGrants(s, startMs);
   writeOffOverdraft(s, startMs, 'at the reset');
   s.rules = rules;

@@ -30,6 +30,8 @@ export const LEDGER_KINDS = [
   'agent_toggle',
   'cycle_start',
   'call_overage',
+  // The part of a Voice Agent call still open at a reset, charged to the cycle it ran in.
+  'call_part',
 ] as const;
 /** Kind of ledger entry. */
 export type LedgerKind = (typeof LEDGER_KINDS)[number];

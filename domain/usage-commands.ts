@@ -3,16 +3,17 @@
  * start, charged at their end). Each is answered once per idempotency key or call id.
  */
 import type { FeatureRule } from '../ruleset/types';
-import type { CallRejection, EndCallResult, RecordUsageInput, RecordUsageResult, StartCallResult, UsageRejection } from './wire-contract';
+import { CALL_TOLERANCE_MINUTES, type CallRejection, type EndCallResult, type RecordUsageInput, type RecordUsageResult, type StartCallResult, type UsageRejection } from './wire-contract';
 import type { GrantDebit } from './effects';
 import { featureById, planIncludes } from '../ruleset/catalog';
-import { creditsForMicros, creditsForQuantity, fromMicros, toMicros } from './pricing';
-import { AccountStateError, available, currentPlan, iso, type AccountState } from './account-state';
+import { creditsForMicros, fromMicros, toMicros } from './pricing';
+import { AccountStateError, available, currentPlan, iso, type AccountState, type OpenCall } from './account-state';
 import { asDuplicate, type AnswerWindow } from './answers';
 import { logEntry, queueDueAlerts } from './outbox';
 import { debit } from './credit-pool';
 import { ACCOUNT_LIMITS, MAX_SPILLED_BACKLOG } from './state-budget';
 import { ownValue, setOwn } from './own-keys';
+import { MAX_CALL_MINUTES } from './input-problems';
 
 /**
  * Admit or refuse usage of a feature. Free features are admitted on plans that include them
@@ -60,12 +61,13 @@ export function recordUsage(state: AccountState, answers: AnswerWindow, input: R
 
 /**
  * Authorize a Voice Agent call: only while credits remain and the agent is active. An
- * authorized call always completes and is charged in full at `endCall`. A repeated call id
- * gets the first answer.
+ * authorized call always completes and is charged at `endCall` (and at each reset it runs
+ * across, for its part in the cycle ending) for the time it ran. A repeated call id gets the
+ * first answer.
  */
 export function startCall(state: AccountState, answers: AnswerWindow, input: { callId: string; agentId: string }, nowMs: number): StartCallResult {
   return answers.once(`start:${input.callId}`, () => {
-    const feature = state.rules.features.find((f) => f.perCall);
+    const feature = perCallFeature(state);
     let reason: CallRejection | undefined = feature ? refusalOf(state, feature.id) : 'not_in_plan';
     if (!reason && state.inactiveAgents.includes(input.agentId)) reason = 'agent_inactive';
     if (!reason && Object.keys(state.openCalls).length >= ACCOUNT_LIMITS.openCalls) reason = 'too_many_open_calls';
@@ -86,33 +88,103 @@ export function startCall(state: AccountState, answers: AnswerWindow, input: { c
 }
 
 /**
- * End a call and charge it in full (calls in progress always complete, even past zero).
- * Its minutes are also counted as telephony minutes, billed apart from credits. Ending a
- * call that was never authorized charges nothing. A repeated call id gets the first answer.
+ * End a call and charge the current cycle for its part (calls in progress always complete,
+ * even past zero). The minutes reported are bounded by the time the call ran: the current
+ * cycle pays for the minutes reported beyond those earlier cycles were charged at their
+ * resets, at most the workflow time since the call's start (or its last reset) plus
+ * {@link CALL_TOLERANCE_MINUTES}; more is capped, and the answer says so. Its minutes are also
+ * counted as telephony minutes, billed apart from credits. Ending a call that was never
+ * authorized charges nothing. A repeated call id gets the first answer.
  */
 export function endCall(state: AccountState, answers: AnswerWindow, input: { callId: string; minutes: number }, nowMs: number): EndCallResult {
   return answers.once(`end:${input.callId}`, (): EndCallResult => {
     const call = ownValue(state.openCalls, input.callId);
-    const feature = state.rules.features.find((f) => f.perCall);
-    let credits = 0;
-    if (call && feature) {
-      delete state.openCalls[input.callId];
-      const micros = toMicros(input.minutes);
-      credits = feature.cost ? creditsForQuantity(feature.cost, input.minutes) : 0;
-      const debits = consume(state, feature, micros, credits);
-      logEntry(state, nowMs, 'call_end', credits, {
-        feature: feature.id,
-        quantity: fromMicros(micros),
-        unit: feature.cost?.unit,
-        callId: input.callId,
-        agentId: call.agentId,
-        decision: 'accepted',
-        debits: debits.length ? debits : undefined,
-      });
-      queueDueAlerts(state, nowMs);
-    }
-    return { credits, balance: available(state) };
+    const feature = perCallFeature(state);
+    if (!call || !feature) return { credits: 0, balance: available(state), minutesCharged: 0, capped: false };
+    delete state.openCalls[input.callId];
+    const before = call.chargedMicros ?? 0;
+    // What the earlier cycles were charged stands: a call reported shorter than that (its end
+    // reached us after a reset it did not run across) costs the current cycle nothing.
+    const claimed = Math.max(0, toMicros(input.minutes) - before);
+    const bound = elapsedMicros(Date.parse(call.partFrom ?? call.startedAt), nowMs) + CALL_TOLERANCE_MICROS;
+    const micros = Math.min(claimed, bound);
+    const capped = claimed > bound;
+    const credits = chargePart(state, feature, input.callId, call, micros, nowMs, 'call_end', capped ? `${input.minutes} minutes reported; capped at the time the call ran plus ${CALL_TOLERANCE_MINUTES} minute` : undefined);
+    queueDueAlerts(state, nowMs);
+    return { credits, balance: available(state), minutesCharged: fromMicros(before + micros), capped };
   });
+}
+
+/**
+ * At a reset (`resetMs`, before the closing cycle's grants expire and while its rules still
+ * apply), charge every open call for its part in the closing cycle: the time from its start
+ * (or its last reset) to the reset, as though it were still running (its end has not been
+ * reported), up to {@link MAX_CALL_MINUTES} in all, since no call is longer. Each part is a
+ * `call_part` ledger entry of the closing cycle, paid from that cycle's credits (past zero if
+ * need be), and its minutes count as that cycle's telephony minutes. The call stays open; its
+ * record remembers the minutes charged and the new part's start, so `endCall` charges the new
+ * cycle only for the minutes after the reset.
+ */
+export function chargeOpenCallsAtReset(state: AccountState, resetMs: number): void {
+  const feature = perCallFeature(state);
+  if (!feature) return;
+  for (const [callId, call] of Object.entries(state.openCalls)) {
+    const fromMs = Date.parse(call.partFrom ?? call.startedAt);
+    // A call started once the cycle had ended (while the workflow was loading the next
+    // cycle's rules) ran nothing in the closing cycle.
+    if (fromMs >= resetMs) continue;
+    const before = call.chargedMicros ?? 0;
+    const micros = Math.min(elapsedMicros(fromMs, resetMs), toMicros(MAX_CALL_MINUTES) - before);
+    call.partFrom = iso(resetMs);
+    if (micros <= 0) continue;
+    call.chargedMicros = before + micros;
+    chargePart(state, feature, callId, call, micros, resetMs, 'call_part', `part of the call in cycle ${state.cycle.index}, which ends at ${iso(resetMs)}`);
+  }
+}
+
+/**
+ * Clock-skew allowance of `endCall` in micro-units of a minute ({@link CALL_TOLERANCE_MINUTES}).
+ */
+const CALL_TOLERANCE_MICROS = toMicros(CALL_TOLERANCE_MINUTES);
+
+/** Whole micro-units of a minute from `fromMs` to `toMs` (none when `toMs` is not later). */
+function elapsedMicros(fromMs: number, toMs: number): number {
+  // A minute is 60,000 ms and 1,000,000 micro-units: 50/3 micro-units a millisecond.
+  return toMs > fromMs ? Math.floor(((toMs - fromMs) * 50) / 3) : 0;
+}
+
+/** The rules' per-call (Voice Agent) feature, if they have one. */
+function perCallFeature(state: AccountState): FeatureRule | undefined {
+  return state.rules.features.find((f) => f.perCall);
+}
+
+/**
+ * Charge one part of a call to the current cycle: its own rounded cost (each part is priced
+ * like a usage of its own, by the rules of the cycle it falls in), and its ledger entry.
+ */
+function chargePart(
+  state: AccountState,
+  feature: FeatureRule,
+  callId: string,
+  call: OpenCall,
+  micros: number,
+  nowMs: number,
+  kind: 'call_part' | 'call_end',
+  note: string | undefined,
+): number {
+  const credits = feature.cost ? creditsForMicros(feature.cost, micros) : 0;
+  const debits = consume(state, feature, micros, credits);
+  logEntry(state, nowMs, kind, credits, {
+    feature: feature.id,
+    quantity: fromMicros(micros),
+    unit: feature.cost?.unit,
+    callId,
+    agentId: call.agentId,
+    decision: 'accepted',
+    debits: debits.length ? debits : undefined,
+    note,
+  });
+  return credits;
 }
 
 /** Why usage of a feature would be refused now whatever its cost, or undefined when it may go on. */

@@ -92,9 +92,28 @@ export interface EndCallInput {
 
 /** `endCall` result. */
 export interface EndCallResult {
+  /**
+   * Credits charged now, to the current cycle: for the minutes of the call after its last reset
+   * (the parts before were charged to their own cycles at those resets). 0 for a call never authorized.
+   */
   credits: number;
   balance: number;
+  /**
+   * Minutes charged for the call in all, earlier cycles' parts included: the minutes reported,
+   * capped at the time the call ran plus {@link CALL_TOLERANCE_MINUTES}. 0 for a call never
+   * authorized. Absent only from a repeat answered from before this field existed.
+   */
+  minutesCharged: number;
+  /** True when the minutes reported were more than the call could have run and were cut to that bound. */
+  capped: boolean;
 }
+
+/**
+ * Clock-skew allowance of `endCall`, in minutes: a call may be reported this much longer than
+ * the workflow saw it run (from `startCall` to `endCall`, workflow time). It also covers
+ * telephony providers that round a call up to the whole minute.
+ */
+export const CALL_TOLERANCE_MINUTES = 1;
 
 /** `setUsers` input. */
 export interface SetUsersInput {

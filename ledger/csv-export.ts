@@ -5,8 +5,9 @@
  * with back-pressure, so a year of a large account never sits in memory.
  *
  * Which entries: by default the usage decisions and calls (`usage`, `call_start`, `call_end`,
- * and `call_overage`: what calls consumed past zero, written off rather than taken from the
- * next credits added): what the "usage data" export of Settings > AI Credits means. `allKinds` adds grants,
+ * `call_part`: a call's part charged at a reset it ran across, and `call_overage`: what calls
+ * consumed past zero, written off rather than taken from the next credits added): what the
+ * "usage data" export of Settings > AI Credits means. `allKinds` adds grants,
  * expiries (credits lost at the reset), charges, alerts and configuration changes; an explicit
  * `filter.kinds` wins over both.
  */
@@ -38,8 +39,8 @@ export const CSV_COLUMNS = [
   'note',
 ] as const;
 
-/** Kinds exported when neither `filter.kinds` nor `allKinds` says otherwise: usage decisions, calls and their overage. */
-export const DEFAULT_EXPORT_KINDS: readonly LedgerKind[] = ['usage', 'call_start', 'call_end', 'call_overage'];
+/** Kinds exported when neither `filter.kinds` nor `allKinds` says otherwise: usage decisions, calls (with their parts charged at a reset) and their overage. */
+export const DEFAULT_EXPORT_KINDS: readonly LedgerKind[] = ['usage', 'call_start', 'call_end', 'call_part', 'call_overage'];
 
 /** Options of {@link exportUsageCsv}. */
 export interface CsvExportOptions {

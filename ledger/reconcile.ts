@@ -6,8 +6,8 @@
  * side is one streamed pass over the cycle's entries plus the account's charges.
  *
  * Which entries count is the credit core's own rule (domain/usage-commands.ts): an accepted
- * `usage` and every `call_end` count with their quantity and credits; a refused `usage` or
- * `call_start` counts as rejected. Entries of another epoch (an earlier workflow of the same
+ * `usage` and every `call_end` and `call_part` (a call's part charged at a reset) count with
+ * their quantity and credits; a refused `usage` or `call_start` counts as rejected. Entries of another epoch (an earlier workflow of the same
  * account id, terminated and started again) are left out.
  */
 import type { ChargeRequest, LedgerEntry } from '../domain/effects';
@@ -120,7 +120,7 @@ function tallyEntry(tally: EpochTally, e: LedgerEntry): void {
   if (e.kind === 'charge' && e.idempotencyKey !== undefined) {
     tally.chargeEntries.push({ chargeId: e.idempotencyKey, amountCents: e.amountCents ?? 0 });
   }
-  if (e.feature === undefined || (e.kind !== 'usage' && e.kind !== 'call_start' && e.kind !== 'call_end')) return;
+  if (e.feature === undefined || (e.kind !== 'usage' && e.kind !== 'call_start' && e.kind !== 'call_end' && e.kind !== 'call_part')) return;
   const u = tally.usage.get(e.feature) ?? { micros: 0, credits: 0, count: 0, rejected: 0 };
   tally.usage.set(e.feature, u);
   if (e.decision === 'rejected') {

@@ -177,7 +177,7 @@ class SqlLedgerStore implements LedgerStore {
   async usageByFeature(accountId: string, cycleIndex: number): Promise<FeatureUsageView[]> {
     requireText(accountId, 'accountId');
     requireCount(cycleIndex, 'cycleIndex', 0);
-    const counted = "((kind = 'usage' AND decision = 'accepted') OR kind = 'call_end')";
+    const counted = "((kind = 'usage' AND decision = 'accepted') OR kind IN ('call_end', 'call_part'))";
     const { rows } = await this.db.query<Record<string, unknown>>(
       `SELECT feature,
               COALESCE(SUM(quantity) FILTER (WHERE ${counted}), 0) AS quantity,
@@ -186,7 +186,7 @@ class SqlLedgerStore implements LedgerStore {
               COUNT(*) FILTER (WHERE decision = 'rejected') AS rejected
          FROM ledger_entries
         WHERE account_id = $1 AND cycle_index = $2 AND feature IS NOT NULL
-          AND kind IN ('usage', 'call_start', 'call_end')
+          AND kind IN ('usage', 'call_start', 'call_end', 'call_part')
         GROUP BY feature
         ORDER BY feature`,
       [accountId, cycleIndex],

@@ -79,7 +79,7 @@ export const ACCOUNT_UPDATES = {
   ]),
   /** Ask to place a Voice Agent call. */
   startCall: update<wire.StartCallResult, wire.StartCallInput>('startCall', checkStartCall, ['InvalidInput']),
-  /** Report a Voice Agent call's end; charged in full even past zero. */
+  /** Report a Voice Agent call's end; charged even past zero, for at most the time it ran. */
   endCall: update<wire.EndCallResult, wire.EndCallInput>('endCall', checkEndCall, ['InvalidInput', 'InvalidQuantity', 'UnknownCall']),
   /** Change the number of users. */
   setUsers: update<wire.SetUsersResult, wire.SetUsersInput>('setUsers', checkSetUsers, ['InvalidInput']),

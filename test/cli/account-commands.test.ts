@@ -171,6 +171,8 @@ describe('usage record and calls', () => {
   it('starts and ends a Voice Agent call, and refuses one at a zero balance', async () => {
     await credits('account', 'start', 'cli-calls', '--plan', 'essentials', '--users', '1', '--anchor', await daysAgo(1));
     expect(await credits('call', 'start', 'cli-calls', 'call-1', '--agent', 'chloe')).toEqual({ code: 0, stdout: 'call call-1 authorized (balance 1,000)\n', stderr: '' });
+    // The call runs its 2 minutes (a call is charged at most for the time it ran).
+    await suite.env.sleep('2 minutes');
     expect((await credits('call', 'end', 'cli-calls', 'call-1', '--minutes', '2')).stdout).toBe('call call-1 ended: 40 credits, balance 960\n');
     expect((await credits('account', 'show', 'cli-calls')).stdout).toMatch(/Telephony +2 minutes this cycle/);
     expect(await credits('usage', 'record', 'cli-calls', 'enrichment', '961', '--key', 'k-short')).toEqual({
@@ -178,6 +180,10 @@ describe('usage record and calls', () => {
       stdout: 'refused (insufficient_credits): it costs 961 credits, more than the balance of 960\n',
       stderr: 'credits: usage refused: insufficient_credits (it costs 961 credits, more than the balance of 960)\n',
     });
+    await credits('call', 'start', 'cli-calls', 'call-3', '--agent', 'chloe');
+    expect((await credits('call', 'end', 'cli-calls', 'call-3', '--minutes', '1440')).stdout).toMatch(
+      /^call call-3 ended: 2[01] credits, balance 9[34]\d; 1,440 minutes reported, 1(\.\d+)? charged \(capped at the time the call ran plus 1 minute\)\n$/,
+    );
     const refused = await credits('call', 'start', 'cli-trial', 'call-2', '--agent', 'chloe');
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('call call-2 not authorized (credits_exhausted): balance 0\n');

@@ -142,8 +142,10 @@ describe('usage and calls', () => {
 
   it('starts and ends a Voice Agent call, idempotently by call id', async () => {
     expect(await credits.startCall('client-usage', { callId: 'c-1', agentId: 'agent-1' })).toEqual({ authorized: true, balance: 990 });
+    // The call runs its 2 minutes (a call is charged at most for the time it ran).
+    await suite.env.sleep('2 minutes');
     const ended = await credits.endCall('client-usage', { callId: 'c-1', minutes: 2 });
-    expect(ended).toEqual({ credits: 40, balance: 950 });
+    expect(ended).toEqual({ credits: 40, balance: 950, minutesCharged: 2, capped: false });
     expect(await credits.endCall('client-usage', { callId: 'c-1', minutes: 2 })).toEqual(ended);
     const s = await credits.summary('client-usage');
     expect(s.credits.available).toBe(950);

@@ -119,7 +119,7 @@ describe('voice agent calls', () => {
     const a = open({ plan: 'solo', users: 1 });
     expect(a.startCall({ callId: 'c1', agentId: 'chloe' }, T0)).toEqual({ authorized: true, balance: 500 });
     use(a, 'enrichment', 490);
-    expect(a.endCall({ callId: 'c1', minutes: 3 }, T0)).toEqual({ credits: 60, balance: -50 });
+    expect(a.endCall({ callId: 'c1', minutes: 3 }, T0 + 3 * 60_000)).toEqual({ credits: 60, balance: -50, minutesCharged: 3, capped: false });
     expect(a.startCall({ callId: 'c2', agentId: 'chloe' }, T0)).toEqual({ authorized: false, reason: 'credits_exhausted', balance: -50 });
     expect(a.summary(T0).telephonyMinutes).toBe(3);
     // Issue 9 changed this: new credits used to settle the overdraft first (available 50); now
@@ -134,7 +134,7 @@ describe('voice agent calls', () => {
     const a = open();
     a.setVoiceAgentActive('bot-7', false, T0);
     expect(a.startCall({ callId: 'c1', agentId: 'bot-7' }, T0)).toMatchObject({ authorized: false, reason: 'agent_inactive' });
-    expect(a.endCall({ callId: 'c1', minutes: 5 }, T0)).toEqual({ credits: 0, balance: 7500 });
+    expect(a.endCall({ callId: 'c1', minutes: 5 }, T0)).toEqual({ credits: 0, balance: 7500, minutesCharged: 0, capped: false });
   });
 });
 

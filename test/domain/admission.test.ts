@@ -41,7 +41,8 @@ function pastZero(over: Partial<AccountStartInput> = {}): CreditAccount {
   const a = open(over);
   a.startCall({ callId: 'c1', agentId: 'chloe' }, T0);
   use(a, 'enrichment', a.available() - 10);
-  expect(a.endCall({ callId: 'c1', minutes: 3 }, T0)).toEqual({ credits: 60, balance: -50 });
+  // The call ran its three minutes (calls are charged only for the time they ran).
+  expect(a.endCall({ callId: 'c1', minutes: 3 }, T0 + 3 * 60_000)).toMatchObject({ credits: 60, balance: -50, capped: false });
   return a;
 }
 
@@ -95,7 +96,7 @@ describe('admission: the balance covers the whole cost, or nothing is charged', 
     expect(a.available()).toBe(500);
     a.startCall({ callId: 'c1', agentId: 'chloe' }, T0);
     use(a, 'enrichment', 500);
-    expect(a.endCall({ callId: 'c1', minutes: 1 }, T0)).toEqual({ credits: 20, balance: -20 });
+    expect(a.endCall({ callId: 'c1', minutes: 1 }, T0 + 60_000)).toMatchObject({ credits: 20, balance: -20, capped: false });
     expect(a.summary(T0).credits).toMatchObject({ available: -20, overdraft: 20, callOverage: 0 });
     consistent(a);
   });
@@ -127,7 +128,7 @@ describe('credits added are credits usable', () => {
     const a = CreditAccount.open({ accountId: 'acme', plan: 'solo', users: 1, cycleAnchor: ANCHOR, tags: ['chloe-beta'] }, later, T0, 'e1');
     a.startCall({ callId: 'c1', agentId: 'chloe' }, T0);
     use(a, 'enrichment', 500);
-    a.endCall({ callId: 'c1', minutes: 1 }, T0);
+    a.endCall({ callId: 'c1', minutes: 1 }, T0 + 60_000);
     a.startNextCycle(later);
     expect(a.available()).toBe(100_500);
     consistent(a);

@@ -10,7 +10,7 @@ const carried = (index = 0): Carried => ({ remembered: [], cycle: { index, start
 /** A compute step that counts its runs, answering with that count. */
 function counter() {
   let runs = 0;
-  return { runs: () => runs, compute: (): EndCallResult => ({ credits: ++runs, balance: 0 }) };
+  return { runs: () => runs, compute: (): EndCallResult => ({ credits: ++runs, balance: 0, minutesCharged: 0, capped: false }) };
 }
 
 describe('answer window', () => {
@@ -50,8 +50,8 @@ describe('answer window', () => {
     expect(state.remembered.map((r) => r.key)).toEqual(['b', 'c', 'd']);
     expect(window.has('a')).toBe(false);
     // The forgotten key is new again; the kept ones still answer from memory.
-    expect(window.once('a', c.compute)).toEqual({ credits: 5, balance: 0 });
-    expect(window.once('c', c.compute)).toEqual({ credits: 3, balance: 0 });
+    expect(window.once('a', c.compute)).toEqual({ credits: 5, balance: 0, minutesCharged: 0, capped: false });
+    expect(window.once('c', c.compute)).toEqual({ credits: 3, balance: 0, minutesCharged: 0, capped: false });
     expect(c.runs()).toBe(5);
   });
 
@@ -86,7 +86,7 @@ describe('answer window', () => {
     const c = counter();
     new AnswerWindow(state).once('start:c1', c.compute);
     const resumed = new AnswerWindow(JSON.parse(JSON.stringify(state)) as Carried);
-    expect(resumed.once('start:c1', c.compute)).toEqual({ credits: 1, balance: 0 });
+    expect(resumed.once('start:c1', c.compute)).toEqual({ credits: 1, balance: 0, minutesCharged: 0, capped: false });
     expect(c.runs()).toBe(1);
   });
 });

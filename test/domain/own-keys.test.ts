@@ -24,7 +24,7 @@ describe('the open-call map', () => {
     for (const a of [open(), resumed(open())]) {
       expect(a.knowsCall(callId)).toBe(false);
       expect(checkEndCall({ callId, minutes: 5 }, { rules, knowsCall: (id) => a.knowsCall(id) })?.code).toBe('UnknownCall');
-      expect(a.endCall({ callId, minutes: 5 }, T0)).toEqual({ credits: 0, balance: 7500 });
+      expect(a.endCall({ callId, minutes: 5 }, T0)).toEqual({ credits: 0, balance: 7500, minutesCharged: 0, capped: false });
       expect(a.summary(T0).telephonyMinutes).toBe(0);
     }
   });
@@ -37,9 +37,9 @@ describe('the open-call map', () => {
     const next = resumed(a);
     expect(next.knowsCall(callId)).toBe(true);
     expect(next.summary(T0).openCalls).toBe(1);
-    expect(next.endCall({ callId, minutes: 2 }, T0)).toEqual({ credits: 40, balance: 7460 });
+    expect(next.endCall({ callId, minutes: 2 }, T0 + 2 * 60_000)).toEqual({ credits: 40, balance: 7460, minutesCharged: 2, capped: false });
     expect(next.summary(T0).openCalls).toBe(0);
-    expect(next.endCall({ callId, minutes: 2 }, T0)).toEqual({ credits: 40, balance: 7460 });
+    expect(next.endCall({ callId, minutes: 2 }, T0 + 2 * 60_000)).toEqual({ credits: 40, balance: 7460, minutesCharged: 2, capped: false });
     expect(next.available()).toBe(7460);
   });
 });

@@ -23,10 +23,11 @@ function fixture(epoch = 'e1') {
   a.setFeatureEnabled('auto-updates', false, T0 + 4000);
   a.recordUsage({ feature: 'auto-updates', quantity: 1, idempotencyKey: 'u4' }, T0 + 5000); // refused
   a.startCall({ callId: 'c1', agentId: 'ag' }, T0 + 6000);
-  a.endCall({ callId: 'c1', minutes: 2.5 }, T0 + 7000);
-  a.grantCredits({ credits: 100, reason: 'goodwill', validForCycles: 1, idempotencyKey: 'g1' }, T0 + 8000);
-  a.changeCreditTier('tier-2', T0 + 9000);
-  const summary = a.summary(T0 + 10_000);
+  // Ended once it has run its 2.5 minutes (a call is charged at most for the time it ran).
+  a.endCall({ callId: 'c1', minutes: 2.5 }, T0 + 156_000);
+  a.grantCredits({ credits: 100, reason: 'goodwill', validForCycles: 1, idempotencyKey: 'g1' }, T0 + 157_000);
+  a.changeCreditTier('tier-2', T0 + 158_000);
+  const summary = a.summary(T0 + 159_000);
   const entries: LedgerEntry[] = [];
   const charges: ChargeRequest[] = [];
   for (const effect of a.state.outbox) {
@@ -66,6 +67,24 @@ describe('ledger facts', () => {
     expect(guessed.epoch).toBe('e1');
     expect(guessed.entriesRead).toBe(mixed.length);
     expect(epochOfId('acme:e1:7')).toBe('e1');
+  });
+});
+
+describe('a call across a reset', () => {
+  it('counts the part charged at the reset in the closing cycle, and the rest in the new one', () => {
+    const reset = Date.parse('2026-07-03T00:00:00.000Z');
+    const a = CreditAccount.open({ accountId: 'acme', plan: 'growth', users: 1, cycleAnchor: ANCHOR }, shippedRules(), T0, 'e1');
+    a.startCall({ callId: 'c1', agentId: 'ag' }, reset - 10 * 60_000);
+    const closing = a.summary(reset - 1);
+    a.startNextCycle(shippedRules());
+    a.endCall({ callId: 'c1', minutes: 15 }, reset + 5 * 60_000);
+    const entries = a.state.outbox.flatMap((e) => (e.type === 'ledger' ? [e.entry] : []));
+    const old = ledgerFactsOf({ accountId: 'acme', cycle: closing.cycle, epoch: 'e1' }, entries, []);
+    expect(old.usage).toEqual([{ feature: 'voice-agent', quantity: 10, credits: 200, count: 1, rejected: 0 }]);
+    const summary = a.summary(reset + 5 * 60_000);
+    const current = ledgerFactsOf({ accountId: 'acme', cycle: summary.cycle, epoch: 'e1' }, entries, []);
+    expect(current.usage).toEqual([{ feature: 'voice-agent', quantity: 5, credits: 100, count: 1, rejected: 0 }]);
+    expect(reconcileAccount(summary, current)).toEqual([]);
   });
 });
 

@@ -224,10 +224,12 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
         usageEntry('usage', 4, { kind: 'call_end', feature: 'voice_agent', quantity: 2.5, unit: 'minute', credits: 15 }),
         usageEntry('usage', 5, { kind: 'grant', feature: undefined, credits: 1500 }),
         usageEntry('usage', 6, { cycleIndex: 1 }),
+        // The part of a call still open at the reset, charged to the closing cycle.
+        usageEntry('usage', 7, { kind: 'call_part', feature: 'voice_agent', quantity: 1.5, unit: 'minute', credits: 9 }),
       ]);
       expect(await store.usageByFeature('usage', 0)).toEqual([
         { feature: 'enrichment', quantity: 3, credits: 3, count: 1, rejected: 1 },
-        { feature: 'voice_agent', quantity: 2.5, credits: 15, count: 1, rejected: 0 },
+        { feature: 'voice_agent', quantity: 4, credits: 24, count: 2, rejected: 0 },
       ]);
     });
 

@@ -123,8 +123,11 @@ describe('voice agent calls', () => {
     const h = await suite.open({ accountId: 'call-1', plan: 'solo', users: 1 });
     expect(await h.executeUpdate(startCallUpdate, { args: [{ callId: 'c1', agentId: 'chloe-1' }] })).toEqual({ authorized: true, balance: 500 });
     await h.executeUpdate(recordUsageUpdate, usage('enrichment', 480));
-    expect(await h.executeUpdate(endCallUpdate, { args: [{ callId: 'c1', minutes: 4.5 }] })).toEqual({ credits: 90, balance: -70 });
-    expect(await h.executeUpdate(endCallUpdate, { args: [{ callId: 'c1', minutes: 4.5 }] })).toEqual({ credits: 90, balance: -70 });
+    // The call runs its 4.5 minutes (a call is charged at most for the time it ran).
+    await suite.env.sleep('5 minutes');
+    const ended = { credits: 90, balance: -70, minutesCharged: 4.5, capped: false };
+    expect(await h.executeUpdate(endCallUpdate, { args: [{ callId: 'c1', minutes: 4.5 }] })).toEqual(ended);
+    expect(await h.executeUpdate(endCallUpdate, { args: [{ callId: 'c1', minutes: 4.5 }] })).toEqual(ended);
     const s = await h.query(summaryQuery);
     expect(s.credits).toMatchObject({ available: -70, overdraft: 70, used: 570 });
     expect(s.telephonyMinutes).toBe(4.5);

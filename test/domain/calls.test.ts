@@ -1,0 +1,301 @@
+/**
+ * Voice Agent calls charged for the time they ran: a claim beyond the elapsed time (plus the
+ * clock-skew tolerance) is capped, and a call that runs across a reset is charged to each
+ * cycle for its part in it, from that cycle's credits.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { CreditAccount, type AccountState } from '../../domain/account';
+import type { LedgerEntry } from '../../domain/effects';
+import { CALL_TOLERANCE_MINUTES, type AccountStartInput } from '../../domain/wire-contract';
+import { MAX_CALL_MINUTES } from '../../domain/input-problems';
+import { creditsForQuantity } from '../../domain/pricing';
+import { ACCOUNT_LIMITS, CARRIED_STATE_BUDGET_BYTES, fitToBudget, headBatch, jsonBytes } from '../../domain/state-budget';
+import { shippedRules } from '../helpers/shipped-rules';
+
+const rules = shippedRules();
+const MINUTE = 60_000;
+const ANCHOR = '2026-06-03T00:00:00.000Z';
+/** The end of the first cycle: the first reset. */
+const RESET = Date.parse('2026-07-03T00:00:00.000Z');
+const RESET_2 = Date.parse('2026-08-03T00:00:00.000Z');
+const T0 = Date.parse('2026-06-10T12:00:00.000Z');
+const VOICE = rules.features.find((f) => f.perCall)!;
+
+const open = (over: Partial<AccountStartInput> = {}, now = T0) =>
+  CreditAccount.open({ accountId: 'acme', plan: 'growth', users: 1, cycleAnchor: ANCHOR, ...over }, rules, now, 'e1');
+
+/** Move the account's time on to `nowMs` as the workflow does: resets first, then expiries. */
+function advance(a: CreditAccount, nowMs: number): void {
+  while (nowMs >= Date.parse(a.state.cycle.end)) a.startNextCycle(rules);
+  a.expireGrants(nowMs);
+}
+
+function ledger(a: CreditAccount): LedgerEntry[] {
+  return a.state.outbox.flatMap((e) => (e.type === 'ledger' ? [e.entry] : []));
+}
+
+/** The ledger entries that charged a call: its parts at resets and its end. */
+function callCharges(a: CreditAccount, callId: string): LedgerEntry[] {
+  return ledger(a).filter((e) => (e.kind === 'call_part' || e.kind === 'call_end') && e.callId === callId);
+}
+
+const voiceCredits = (minutes: number) => creditsForQuantity(VOICE.cost!, minutes);
+
+describe('a call charged for the time it ran', () => {
+  it('charges the minutes reported when the call ran that long', () => {
+    const a = open();
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, T0);
+    expect(a.endCall({ callId: 'c1', minutes: 3.5 }, T0 + 3.5 * MINUTE)).toEqual({ credits: 70, balance: 1430, minutesCharged: 3.5, capped: false });
+  });
+
+  it('accepts a claim up to the tolerance beyond the elapsed time (clock skew, minute rounding)', () => {
+    const a = open();
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, T0);
+    const claim = 3 + CALL_TOLERANCE_MINUTES;
+    expect(a.endCall({ callId: 'c1', minutes: claim }, T0 + 3 * MINUTE)).toMatchObject({ credits: voiceCredits(claim), minutesCharged: claim, capped: false });
+  });
+
+  it('caps a claim beyond the elapsed time plus the tolerance, and says so', () => {
+    const a = open();
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, T0);
+    // 1,440 minutes claimed two seconds after the start: 2 s + 1 minute is charged.
+    const result = a.endCall({ callId: 'c1', minutes: MAX_CALL_MINUTES }, T0 + 2000);
+    const bound = 2 / 60 + CALL_TOLERANCE_MINUTES;
+    expect(result.capped).toBe(true);
+    expect(result.minutesCharged).toBeCloseTo(bound, 5);
+    expect(result.credits).toBe(voiceCredits(result.minutesCharged));
+    expect(result.credits).toBe(21);
+    expect(a.summary(T0 + 2000).telephonyMinutes).toBe(result.minutesCharged);
+    const [end] = callCharges(a, 'c1');
+    expect(end).toMatchObject({ kind: 'call_end', credits: 21, quantity: result.minutesCharged });
+    expect(end?.note).toMatch(/1440 minutes reported; capped/);
+  });
+
+  it('caps a claim just past the tolerance, but not one at it', () => {
+    const a = open();
+    a.startCall({ callId: 'at', agentId: 'chloe' }, T0);
+    a.startCall({ callId: 'past', agentId: 'chloe' }, T0);
+    expect(a.endCall({ callId: 'at', minutes: 11 }, T0 + 10 * MINUTE)).toMatchObject({ minutesCharged: 11, capped: false });
+    expect(a.endCall({ callId: 'past', minutes: 11.000001 }, T0 + 10 * MINUTE)).toMatchObject({ minutesCharged: 11, capped: true, credits: 220 });
+  });
+
+  it('answers a repeated end with the first answer and charges nothing more', () => {
+    const a = open();
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, T0);
+    const first = a.endCall({ callId: 'c1', minutes: 500 }, T0 + 2 * MINUTE);
+    expect(a.endCall({ callId: 'c1', minutes: 2 }, T0 + 60 * MINUTE)).toEqual(first);
+    expect(a.available()).toBe(1500 - first.credits);
+  });
+
+  it('charges a call past zero, bounded by its elapsed time', () => {
+    const a = open({ plan: 'solo' });
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, T0);
+    a.recordUsage({ feature: 'enrichment', quantity: 490, idempotencyKey: 'u1' }, T0);
+    expect(a.endCall({ callId: 'c1', minutes: 600 }, T0 + 4 * MINUTE)).toEqual({ credits: 100, balance: -90, minutesCharged: 5, capped: true });
+  });
+});
+
+describe('a call across a reset', () => {
+  it('charges the closing cycle for the minutes before the reset, from its credits, and the new cycle for the rest', () => {
+    const a = open();
+    const started = RESET - 10 * MINUTE;
+    advance(a, started);
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, started);
+    const oldGrants = a.state.grants.map((g) => g.grantId);
+    advance(a, RESET + 5 * MINUTE);
+    expect(a.state.cycle.index).toBe(1);
+    expect(a.state.openCalls.c1).toEqual({ agentId: 'chloe', startedAt: new Date(started).toISOString(), partFrom: new Date(RESET).toISOString(), chargedMicros: 10_000_000 });
+
+    const [part] = callCharges(a, 'c1');
+    expect(part).toMatchObject({ kind: 'call_part', cycleIndex: 0, quantity: 10, credits: 200, at: new Date(RESET).toISOString(), feature: 'voice-agent' });
+    // Paid from the closing cycle's grants, before they expired: the expiry lost 200 credits fewer.
+    expect(part?.debits?.map((d) => d.grantId)).toEqual(oldGrants);
+    const expiry = ledger(a).find((e) => e.kind === 'expiry' && e.grantId === oldGrants[0]);
+    expect(expiry?.credits).toBe(1500 - 200);
+    expect(ledger(a).indexOf(part!)).toBeLessThan(ledger(a).indexOf(expiry!));
+
+    const end = a.endCall({ callId: 'c1', minutes: 15 }, RESET + 5 * MINUTE);
+    expect(end).toEqual({ credits: 100, balance: 1400, minutesCharged: 15, capped: false });
+    expect(callCharges(a, 'c1')[1]).toMatchObject({ kind: 'call_end', cycleIndex: 1, quantity: 5, credits: 100 });
+    const summary = a.summary(RESET + 5 * MINUTE);
+    expect(summary.telephonyMinutes).toBe(5);
+    expect(summary.usage.find((u) => u.feature === 'voice-agent')).toEqual({ feature: 'voice-agent', quantity: 5, credits: 100, count: 1, rejected: 0 });
+    expect(summary.credits.used).toBe(100);
+    expect(a.available()).toBe(a.state.cycleGranted - a.state.cycleUsed);
+  });
+
+  it('bounds the new cycle by the time since the reset, plus the tolerance', () => {
+    const a = open();
+    advance(a, RESET - 10 * MINUTE);
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, RESET - 10 * MINUTE);
+    advance(a, RESET + 2 * MINUTE);
+    expect(a.endCall({ callId: 'c1', minutes: 60 }, RESET + 2 * MINUTE)).toEqual({ credits: 60, balance: 1440, minutesCharged: 13, capped: true });
+  });
+
+  it('charges the new cycle nothing for a call reported shorter than what the reset charged', () => {
+    const a = open();
+    advance(a, RESET - 10 * MINUTE);
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, RESET - 10 * MINUTE);
+    advance(a, RESET + MINUTE);
+    expect(a.endCall({ callId: 'c1', minutes: 8 }, RESET + MINUTE)).toEqual({ credits: 0, balance: 1500, minutesCharged: 10, capped: false });
+    expect(callCharges(a, 'c1')[1]).toMatchObject({ kind: 'call_end', cycleIndex: 1, quantity: 0, credits: 0 });
+  });
+
+  it('charges each of two resets its part, never more than the longest call in all', () => {
+    const a = open();
+    const started = RESET - 1000 * MINUTE;
+    advance(a, started);
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, started);
+    advance(a, RESET_2 + MINUTE);
+    const [first, second] = callCharges(a, 'c1');
+    expect(first).toMatchObject({ kind: 'call_part', cycleIndex: 0, quantity: 1000, credits: 20_000 });
+    expect(second).toMatchObject({ kind: 'call_part', cycleIndex: 1, quantity: MAX_CALL_MINUTES - 1000, credits: 8800 });
+    expect(a.endCall({ callId: 'c1', minutes: MAX_CALL_MINUTES }, RESET_2 + MINUTE)).toEqual({ credits: 0, balance: 1500, minutesCharged: MAX_CALL_MINUTES, capped: false });
+  });
+
+  it('charges a part past zero when the closing cycle has no credits left, written off with its overdraft', () => {
+    const a = open({ plan: 'solo' });
+    advance(a, RESET - 10 * MINUTE);
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, RESET - 10 * MINUTE);
+    a.recordUsage({ feature: 'enrichment', quantity: 450, idempotencyKey: 'u1' }, RESET - 10 * MINUTE);
+    advance(a, RESET);
+    const part = callCharges(a, 'c1')[0];
+    expect(part).toMatchObject({ kind: 'call_part', cycleIndex: 0, credits: 200, balanceAfter: -150 });
+    expect(a.available()).toBe(500);
+  });
+
+  it('resumes an open call carried by an older run (agent and start only) and keeps the parts across continue-as-new', () => {
+    const a = open();
+    advance(a, RESET - 10 * MINUTE);
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, RESET - 10 * MINUTE);
+    const carried = JSON.parse(JSON.stringify(a.state)) as AccountState;
+    expect(Object.keys(carried.openCalls.c1!)).toEqual(['agentId', 'startedAt']);
+    const older = new CreditAccount(carried);
+    advance(older, RESET + 5 * MINUTE);
+    const resumed = new CreditAccount(JSON.parse(JSON.stringify(older.state)) as AccountState);
+    expect(resumed.endCall({ callId: 'c1', minutes: 15 }, RESET + 5 * MINUTE)).toEqual({ credits: 100, balance: 1400, minutesCharged: 15, capped: false });
+  });
+
+  it('charges the closing cycle nothing for a call started after its end, while the reset was pending', () => {
+    const a = open();
+    advance(a, RESET - MINUTE);
+    // The workflow answers updates while it loads the next cycle's rules.
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, RESET + MINUTE);
+    a.startNextCycle(rules);
+    expect(callCharges(a, 'c1')).toEqual([]);
+    expect(a.state.openCalls.c1).toEqual({ agentId: 'chloe', startedAt: new Date(RESET + MINUTE).toISOString() });
+    expect(a.endCall({ callId: 'c1', minutes: 5 }, RESET + 3 * MINUTE)).toEqual({ credits: 60, balance: 1440, minutesCharged: 3, capped: true });
+  });
+
+  it('charges a part of a call that ran a moment in the closing cycle, rounded like any usage', () => {
+    const a = open();
+    advance(a, RESET - 3);
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, RESET - 3);
+    advance(a, RESET);
+    expect(callCharges(a, 'c1')).toMatchObject([{ kind: 'call_part', cycleIndex: 0, quantity: 0.00005, credits: 1 }]);
+  });
+});
+
+describe('the open-call record', () => {
+  it('grows by a few bytes a call at a reset, and a full table still fits the carried budget', () => {
+    const a = open({ plan: 'scale', users: 10 });
+    const id = (p: string, i: number) => `${p}${i}-${'x'.repeat(100)}`;
+    advance(a, RESET - MINUTE);
+    for (let i = 0; i < ACCOUNT_LIMITS.openCalls; i++) a.startCall({ callId: id('c', i), agentId: id('a', 0) }, RESET - MINUTE);
+    const before = jsonBytes(a.state.openCalls);
+    advance(a, RESET);
+    expect(ledger(a).filter((e) => e.kind === 'call_part')).toHaveLength(ACCOUNT_LIMITS.openCalls);
+    expect((jsonBytes(a.state.openCalls) - before) / ACCOUNT_LIMITS.openCalls).toBeLessThanOrEqual(64);
+    a.state.outbox = headBatch(a.state.outbox, 500);
+    expect(fitToBudget(a.state).total).toBeLessThanOrEqual(CARRIED_STATE_BUDGET_BYTES);
+  });
+});
+
+// ---- property --------------------------------------------------------------------------
+
+type Step = { t: 'start'; id: string } | { t: 'end'; id: string; minutes: number } | { t: 'wait'; seconds: number } | { t: 'use'; quantity: number };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ t: fc.constant('start' as const), id: fc.constantFrom('a', 'b', 'c') }),
+  {
+    arbitrary: fc.record({ t: fc.constant('end' as const), id: fc.constantFrom('a', 'b', 'c'), minutes: fc.integer({ min: 1, max: MAX_CALL_MINUTES * 1000 }).map((n) => n / 1000) }),
+    weight: 2,
+  },
+  // Waits of seconds to weeks, in steps of 3 s so every instant is a whole number of micro-minutes.
+  {
+    arbitrary: fc.record({
+      t: fc.constant('wait' as const),
+      seconds: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 600 }), weight: 4 }, { arbitrary: fc.integer({ min: 1, max: 300_000 }), weight: 1 }).map((n) => n * 3),
+    }),
+    weight: 3,
+  },
+  fc.record({ t: fc.constant('use' as const), quantity: fc.integer({ min: 1, max: 3000 }) }),
+);
+
+/** Minutes of [from, to) that fall within [cycleStart, cycleEnd). */
+function overlapMinutes(from: number, to: number, cycleStart: number, cycleEnd: number): number {
+  return Math.max(0, Math.min(to, cycleEnd) - Math.max(from, cycleStart)) / MINUTE;
+}
+
+describe('calls across resets, at random', () => {
+  it('charge each cycle at most the minutes the call ran in it, and in all the capped claim', () => {
+    fc.assert(
+      // Each run starts with call `a` half an hour before the first reset.
+      fc.property(fc.array(step, { minLength: 1, maxLength: 50 }), (rest) => {
+        const steps: Step[] = [{ t: 'start', id: 'a' }, ...rest];
+        let now = Date.parse('2026-07-02T23:30:00.000Z');
+        const a = open({}, now);
+        const cycles = new Map<number, { start: number; end: number }>();
+        const record = () => cycles.set(a.state.cycle.index, { start: Date.parse(a.state.cycle.start), end: Date.parse(a.state.cycle.end) });
+        record();
+        const calls = new Map<string, { started: number; ended?: number; claim?: number; minutesCharged?: number }>();
+        let n = 0;
+        for (const s of steps) {
+          if (s.t === 'wait') {
+            now += s.seconds * 1000;
+            while (now >= Date.parse(a.state.cycle.end)) {
+              a.startNextCycle(rules);
+              record();
+            }
+            a.expireGrants(now);
+          } else if (s.t === 'use') {
+            a.recordUsage({ feature: 'enrichment', quantity: s.quantity, idempotencyKey: `u${++n}` }, now);
+          } else if (s.t === 'start' && !calls.has(s.id)) {
+            if (a.startCall({ callId: s.id, agentId: 'chloe' }, now).authorized) calls.set(s.id, { started: now });
+          } else if (s.t === 'end') {
+            const call = calls.get(s.id);
+            if (!call || call.ended !== undefined) continue;
+            const answer = a.endCall({ callId: s.id, minutes: s.minutes }, now);
+            Object.assign(call, { ended: now, claim: s.minutes, minutesCharged: answer.minutesCharged });
+          }
+          expect(a.available()).toBe(a.state.cycleGranted - a.state.cycleUsed);
+        }
+        for (const [id, call] of calls) {
+          const charges = callCharges(a, id);
+          const parts = charges.filter((e) => e.kind === 'call_part');
+          for (const e of charges) {
+            const cycle = cycles.get(e.cycleIndex)!;
+            const ran = overlapMinutes(call.started, e.kind === 'call_end' ? call.ended! : cycle.end, cycle.start, cycle.end);
+            const allowed = e.kind === 'call_end' ? ran + CALL_TOLERANCE_MINUTES : ran;
+            expect(e.quantity!).toBeLessThanOrEqual(allowed + 1e-9);
+            expect(e.credits).toBe(voiceCredits(e.quantity!));
+            expect(e.credits).toBeLessThanOrEqual(voiceCredits(allowed));
+          }
+          // At most one part per cycle; the parts never exceed the longest call.
+          expect(new Set(parts.map((e) => e.cycleIndex)).size).toBe(parts.length);
+          const charged = parts.reduce((sum, e) => sum + e.quantity!, 0);
+          expect(charged).toBeLessThanOrEqual(MAX_CALL_MINUTES + 1e-9);
+          if (call.ended === undefined) continue;
+          const elapsed = (call.ended - call.started) / MINUTE;
+          const total = charged + charges.find((e) => e.kind === 'call_end')!.quantity!;
+          expect(total).toBeCloseTo(call.minutesCharged!, 6);
+          // The claim capped at the time the call ran plus the tolerance; a call reported
+          // shorter than the parts its resets charged costs the new cycle nothing.
+          expect(total).toBeCloseTo(Math.max(charged, Math.min(call.claim!, elapsed + CALL_TOLERANCE_MINUTES)), 6);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

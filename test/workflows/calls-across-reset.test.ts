@@ -1,0 +1,86 @@
+/**
+ * A Voice Agent call across a reset on the time-skipping server with the real workflow: the
+ * closing cycle is charged at the reset for the minutes the call ran in it (from its credits,
+ * before they expire), the new cycle at `endCall` for the rest; and a claim beyond the time the
+ * call ran is capped.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { waitFor } from '../helpers/wait-for';
+import { endCallUpdate, startCallUpdate, summaryQuery } from '../../workflows/messages';
+import { CALL_TOLERANCE_MINUTES } from '../../domain/wire-contract';
+import { creditsForQuantity } from '../../domain/pricing';
+import { shippedRules } from '../helpers/shipped-rules';
+
+const MINUTE = 60_000;
+const VOICE_COST = shippedRules().features.find((f) => f.perCall)!.cost!;
+
+let suite: WorkflowSuite;
+beforeAll(async () => {
+  suite = await workflowSuite();
+});
+afterAll(async () => {
+  await suite?.teardown();
+});
+
+describe('a call across a reset', () => {
+  it('charges each cycle for the minutes the call ran in it', async () => {
+    const h = await suite.open({ accountId: 'call-reset-1', plan: 'growth', users: 1 });
+    const first = await h.query(summaryQuery);
+    const resetMs = Date.parse(first.cycle.end);
+    await suite.env.sleep(resetMs - (await suite.now()) - 10 * MINUTE);
+    expect(await h.executeUpdate(startCallUpdate, { args: [{ callId: 'c1', agentId: 'chloe' }] })).toEqual({ authorized: true, balance: 1500 });
+    const runBefore = (await h.describe()).runId;
+    await suite.env.sleep(15 * MINUTE);
+    const second = await waitFor(async () => {
+      const s = await h.query(summaryQuery);
+      return s.cycle.index === first.cycle.index + 1 && s;
+    }, 'the reset');
+    expect((await h.describe()).runId).not.toBe(runBefore);
+    expect(second.openCalls).toBe(1);
+
+    const end = await h.executeUpdate(endCallUpdate, { args: [{ callId: 'c1', minutes: 15 }] });
+    const entries = await waitFor(() => {
+      const found = suite.acts.ledger.filter((e) => e.accountId === 'call-reset-1' && e.callId === 'c1' && e.kind !== 'call_start');
+      return found.length === 2 && found;
+    }, 'the call in the ledger');
+    const [part, last] = entries;
+
+    // The closing cycle pays for the time from the start to the reset (about 10 minutes: the
+    // server's clock runs on while the update is delivered), from its own credits.
+    expect(part).toMatchObject({ kind: 'call_part', cycleIndex: first.cycle.index, at: first.cycle.end, feature: 'voice-agent' });
+    expect(part!.quantity).toBeGreaterThan(9.5);
+    expect(part!.quantity).toBeLessThanOrEqual(10);
+    expect(part!.credits).toBe(creditsForQuantity(VOICE_COST, part!.quantity!));
+    const oldGrants = new Set(first.grants.map((g) => g.grantId));
+    expect(part!.debits?.every((d) => oldGrants.has(d.grantId))).toBe(true);
+    const expiry = suite.acts.ledger.find((e) => e.accountId === 'call-reset-1' && e.kind === 'expiry' && oldGrants.has(e.grantId ?? ''));
+    expect(expiry?.credits).toBe(1500 - part!.credits);
+    expect(part!.seq).toBeLessThan(expiry!.seq);
+
+    // The new cycle pays for the rest of the 15 minutes reported.
+    expect(last).toMatchObject({ kind: 'call_end', cycleIndex: second.cycle.index, credits: end.credits });
+    expect(last!.quantity! + part!.quantity!).toBeCloseTo(15, 6);
+    expect(end).toEqual({ credits: creditsForQuantity(VOICE_COST, last!.quantity!), balance: 1500 - end.credits, minutesCharged: 15, capped: false });
+
+    const after = await h.query(summaryQuery);
+    expect(after.usage.find((u) => u.feature === 'voice-agent')).toEqual({ feature: 'voice-agent', quantity: last!.quantity, credits: end.credits, count: 1, rejected: 0 });
+    expect(after.telephonyMinutes).toBe(last!.quantity);
+    expect(after.credits).toMatchObject({ used: end.credits, available: 1500 - end.credits });
+    expect(after.openCalls).toBe(0);
+    // A repeat answers the same and charges nothing.
+    expect(await h.executeUpdate(endCallUpdate, { args: [{ callId: 'c1', minutes: 15 }] })).toEqual(end);
+  });
+
+  it('caps minutes claimed beyond the time the call ran', async () => {
+    const h = await suite.open({ accountId: 'call-cap-1', plan: 'growth', users: 1 });
+    await h.executeUpdate(startCallUpdate, { args: [{ callId: 'c1', agentId: 'chloe' }] });
+    await suite.env.sleep(2 * MINUTE);
+    const end = await h.executeUpdate(endCallUpdate, { args: [{ callId: 'c1', minutes: 1440 }] });
+    expect(end.capped).toBe(true);
+    expect(end.minutesCharged).toBeGreaterThanOrEqual(2 + CALL_TOLERANCE_MINUTES);
+    expect(end.minutesCharged).toBeLessThan(2.5 + CALL_TOLERANCE_MINUTES);
+    expect(end.credits).toBe(creditsForQuantity(VOICE_COST, end.minutesCharged));
+    expect((await h.query(summaryQuery)).telephonyMinutes).toBe(end.minutesCharged);
+  });
+});
