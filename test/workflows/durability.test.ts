@@ -19,6 +19,7 @@ import {
   type WorkflowSuite,
 } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
+import { CreditsClient } from '../../client';
 import { recordUsageUpdate, startCallUpdate, endCallUpdate, summaryQuery } from '../../workflows/messages';
 import { EVENTS_PER_RUN, UPDATES_PER_RUN } from '../../workflows/account-credits';
 
@@ -97,6 +98,7 @@ it('continues as new before the per-run update limit, losing no usage and no ide
     await untilOpen(h);
     const firstRun = (await h.describe()).runId;
     const total = UPDATES_PER_RUN + 100;
+    const credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue });
     // At most 8 updates in flight: the server allows 10 per workflow.
     let next = 0;
     const answers: number[] = [];
@@ -104,7 +106,10 @@ it('continues as new before the per-run update limit, losing no usage and no ide
       Array.from({ length: 8 }, async () => {
         while (next < total) {
           const i = next++;
-          const r = await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: `u-${i}` }] });
+          // Through the client library, as product services call: a transient failure while a
+          // run hands over to the next (a workflow task failed or timed out on a loaded
+          // machine) is sent again with the same key, and must never be charged twice.
+          const r = await credits.recordUsage('busy-1', { feature: 'enrichment', quantity: 1, idempotencyKey: `u-${i}` });
           if (r.accepted) answers.push(i);
         }
       }),
