@@ -51,11 +51,7 @@ function registerStart(account: Command, io: CliIo): void {
     .requiredOption('--plan <plan>', 'CRM plan id or alias (solo, essentials, growth, scale, Professional, ...)')
     .requiredOption('--users <n>', 'number of users', wholeNumber(1))
     .option('--trial', 'a trial account (fixed trial credits)')
-    .option('--anchor <when>', 'billing anchor: a date (2026-05-03) or UTC instant, not in the future (default: now)', (value: string) => {
-      const anchor = anchorFrom(value);
-      if (anchor === undefined) throw new InvalidArgumentError('expected a date such as 2026-05-03 or an instant such as 2026-05-03T00:00:00Z');
-      return anchor;
-    })
+    .option('--anchor <when>', 'billing anchor: a date (2026-05-03) or UTC instant, not in the future (default: now)', parseAnchor)
     .option('--tier <tier>', 'AI Credit Subscription tier, e.g. tier-3 (default: none)')
     .option('--tag <tag>', 'account tag, e.g. chloe-beta (repeatable)', collect)
     .option('--admin <email>', 'admin e-mail for low-credit notices (repeatable)', collect)
@@ -101,9 +97,11 @@ function registerChanges(account: Command, io: CliIo): void {
     .description('change the CRM plan: an upgrade applies now, a downgrade at the next cycle; converts a trial')
     .argument('<account>', 'account id')
     .argument('<plan>', 'plan id or alias')
+    .option('--anchor <when>', 'converting a trial: the CRM subscription\'s billing anchor, a date or UTC instant between the trial start and now (default: now)', parseAnchor)
     .option('--json', 'print the answer as JSON')
-    .action(async (accountId: string, plan: string, options: { json?: boolean }) => {
-      const result = await withCreditsClient(io, (client) => client.changePlan(accountId, { plan }));
+    .action(async (accountId: string, plan: string, options: { anchor?: string; json?: boolean }) => {
+      const input = options.anchor === undefined ? { plan } : { plan, cycleAnchor: options.anchor };
+      const result = await withCreditsClient(io, (client) => client.changePlan(accountId, input));
       report(io, options.json, result, () => [
         result.effective === 'now'
           ? `${accountId}: plan ${plan} applies now; ${plural(result.creditsGranted, 'credit')} granted`
@@ -194,6 +192,13 @@ function registerImport(account: Command, io: CliIo): void {
 }
 
 /** Registers `credits account ...`, `credits usage ...` and `credits call ...` on the program. */
+/** A `--anchor` value: a date or UTC instant, as the account start and a conversion take it. */
+function parseAnchor(value: string): string {
+  const anchor = anchorFrom(value);
+  if (anchor === undefined) throw new InvalidArgumentError('expected a date such as 2026-05-03 or an instant such as 2026-05-03T00:00:00Z');
+  return anchor;
+}
+
 export function registerAccountCommands(program: Command, io: CliIo): void {
   const account = program.command('account').description("start, inspect and change customer accounts' AI credits");
   registerStart(account, io);

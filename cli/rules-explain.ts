@@ -3,7 +3,7 @@
  * help page's own terms and tables, so a reviewer can hold the two side by side.
  */
 import { formatCount, formatCreditRate, formatPrice, perUnits, plural } from '../display';
-import type { FeatureRule, Rules } from '../ruleset';
+import { trialFeatures, trialLength, type FeatureRule, type Rules } from '../ruleset';
 import { renderTable } from './text-table';
 
 function plansFor(rules: Rules, feature: FeatureRule): string {
@@ -60,6 +60,8 @@ export function explainRules(rules: Rules, context: string): string[] {
     `  ${formatCount(rules.trial.credits)} credits, fixed (not per user); unused trial credits ${
       rules.trial.rolloverOnConversion ? 'roll over' : 'do not roll over'
     } when the account converts to a paid plan`,
+    `  granted once per trial; they last ${trialLength(rules) === 'until conversion' ? 'until the trial converts' : `${trialLength(rules)} from the trial's start`}`,
+    `  features beyond the trialled plan's: ${trialFeatures(rules)}`,
     '',
     'AI Credit Subscription tiers',
     ...renderTable(

@@ -4,9 +4,9 @@
  */
 import type { Rules } from '../ruleset/types';
 import type { ChangeCreditTierResult, ChangePlanResult, GrantCreditsInput, GrantCreditsResult, SetUsersResult } from './wire-contract';
-import { cycleAt } from './calendar';
+import { cycleAt, cycleContaining } from './calendar';
 import { resolvePlan, resolveTier } from '../ruleset/catalog';
-import { AccountLimitError, AccountStateError, currentPlan, iso, tierOf, type AccountState } from './account-state';
+import { AccountLimitError, AccountStateError, currentPlan, iso, tierOf, trialStartedAt, type AccountState } from './account-state';
 import { asDuplicate, type AnswerWindow } from './answers';
 import { chargeTier, logEntry } from './outbox';
 import { addGrant, topUpIncluded } from './credit-pool';
@@ -48,10 +48,77 @@ export function changePlan(state: AccountState, planIdOrAlias: string, nowMs: nu
 }
 
 /**
- * Convert a trial to a paid plan: the trial credits are forfeited (they do not roll over) and
- * a paid cycle starts now, anchored at this moment, priced with `rules`.
+ * Convert a trial to a paid plan, priced with `rules`. The trial credits are forfeited (they
+ * do not roll over) and nothing else is: tier credits, manual grants and promotions keep their
+ * own expiries. The paid calendar is anchored at `cycleAnchor` (the CRM subscription's new
+ * anchor; absent, the conversion instant) and its cycle containing now starts at once with the
+ * plan's included credits.
+ *
+ * A tier the trial holds was charged for the trial's current cycle, and that charge is not
+ * repeated for an overlapping period: it pays for the tier until the later of that cycle's end
+ * and the first paid cycle's end (`tierPaidThrough`). The tier's grants of the trial's cycle
+ * last until then, and the tier is next charged at the first reset from then on. A pending
+ * tier downgrade or cancellation still waits for the next reset.
+ *
+ * @param cycleAnchor ISO instant, not after `nowMs` nor before the trial started (the update's
+ *   validator refuses anything else; here it is a broken precondition).
  */
-export function convertTrial(state: AccountState, answers: AnswerWindow, planIdOrAlias: string, rules: Rules, nowMs: number): ChangePlanResult {
+export function convertTrial(
+  state: AccountState,
+  answers: AnswerWindow,
+  planIdOrAlias: string,
+  rules: Rules,
+  nowMs: number,
+  cycleAnchor?: string,
+): ChangePlanResult {
+  const target = resolvePlan(rules, planIdOrAlias);
+  if (!target) throw new AccountStateError(`unknown plan ${planIdOrAlias}`);
+  const s = state;
+  const anchorMs = cycleAnchor === undefined ? nowMs : Date.parse(cycleAnchor);
+  const earliest = trialStartedAt(s);
+  if (!(anchorMs <= nowMs) || (earliest !== null && anchorMs < Date.parse(earliest))) {
+    throw new AccountStateError(`cycle anchor ${cycleAnchor ?? ''} is not between the trial's start and now`);
+  }
+  if (!rules.trial.rolloverOnConversion) {
+    for (const g of s.grants.filter((grant) => grant.source === 'trial')) {
+      s.grants = s.grants.filter((grant) => grant !== g);
+      logEntry(s, nowMs, 'forfeit', g.remaining, { grantId: g.grantId, source: g.source, note: 'trial credits end with the trial' });
+    }
+  }
+  const from = s.planId;
+  const trialCycleEnd = s.cycle.end;
+  const paid = cycleContaining(iso(anchorMs), nowMs);
+  const paidThrough = Date.parse(paid.end) > Date.parse(trialCycleEnd) ? paid.end : trialCycleEnd;
+  if (s.tierId !== null) s.tierPaidThrough = paidThrough;
+  s.trial = false;
+  s.planId = target.id;
+  s.pendingPlan = null;
+  s.anchor = iso(anchorMs);
+  s.anchorIndex = s.cycle.index + 1 - paid.offset;
+  logEntry(s, nowMs, 'plan_change', 0, { note: `trial ${from} -> paid ${target.id}` });
+  // The first paid cycle takes the place of the trial's cycle, not of the next one.
+  const pendingTier = s.pendingTier;
+  s.pendingTier = null;
+  beginCycle(s, answers, rules, nowMs);
+  s.pendingTier = pendingTier;
+  // A backdated anchor opens a cycle that started before the conversion: measure the burn
+  // rate from the conversion, when the paid credits arrived.
+  s.rateFrom = iso(nowMs);
+  const tier = tierOf(s);
+  if (tier && s.tierPaidThrough !== undefined) {
+    for (const g of s.grants) if (g.source === 'subscription' && g.expiresAt === trialCycleEnd) g.expiresAt = paidThrough;
+    logEntry(s, nowMs, 'tier_change', 0, { note: `${tier.id} is paid through ${paidThrough}; charged again at the first reset from then` });
+  }
+  return { effective: 'now', creditsGranted: s.includedGranted };
+}
+
+/**
+ * The conversion as it ran before {@link convertTrial} kept the paid grants: the trial's cycle
+ * ends now with every grant that was to end with it, and a paid cycle anchored at this moment
+ * starts with its tier charged again. Only the workflow's replay of histories recorded before
+ * the `trial-conversion-keeps-paid-grants` patch takes this path, so they replay unchanged.
+ */
+export function convertTrialLegacy(state: AccountState, answers: AnswerWindow, planIdOrAlias: string, rules: Rules, nowMs: number): ChangePlanResult {
   const target = resolvePlan(rules, planIdOrAlias);
   if (!target) throw new AccountStateError(`unknown plan ${planIdOrAlias}`);
   const s = state;
@@ -60,7 +127,6 @@ export function convertTrial(state: AccountState, answers: AnswerWindow, planIdO
       logEntry(s, nowMs, 'forfeit', g.remaining, { grantId: g.grantId, source: g.source, note: 'trial credits end with the trial' });
       g.remaining = 0;
     }
-    // The trial's cycle ends now, and with it every grant that was to end with that cycle.
     if (g.expiresAt === s.cycle.end) g.expiresAt = iso(nowMs);
   }
   const from = s.planId;

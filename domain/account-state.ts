@@ -122,6 +122,30 @@ export interface AccountState {
    * rather than taken from later grants. Absent means none (and in states carried before it existed).
    */
   callOverage?: number;
+  /**
+   * The trial's one grant of trial credits, recorded when the trial opened (trial credits are
+   * granted once per trial, never again at a reset). `endsAt` is the trial's end under the
+   * rules' `trial.lengthDays`, when its credits expire; null when they last until conversion
+   * (the grant is then carried from cycle to cycle). Absent in paid accounts, and in states
+   * carried before it existed: those trials had their grant, and are never granted another.
+   */
+  trialGrant?: TrialGrant;
+  /**
+   * The held tier is paid for until this instant: set when a trial converts, from the charge
+   * for the trial's last cycle. A cycle starting before it neither charges nor grants the
+   * tier (that period is paid); the first one starting at or after it charges as usual and
+   * clears it. Absent: every cycle start charges the tier.
+   */
+  tierPaidThrough?: string;
+}
+
+/** A trial's one grant of trial credits (see {@link AccountState.trialGrant}). */
+export interface TrialGrant {
+  grantId: string;
+  /** When the trial opened. */
+  startedAt: string;
+  /** When the trial's credits expire, or null for at conversion. */
+  endsAt: string | null;
 }
 
 /** An effect set aside after a non-retryable failure. */
@@ -207,6 +231,16 @@ export function initialState(input: AccountStartInput, rules: Rules, nowMs: numb
 /** Balance usable now: live grants' remaining credits minus any overdraft. */
 export function available(state: AccountState): number {
   return remainingCredits(state.grants) - state.overdraft;
+}
+
+/**
+ * When the account's trial started, the earliest instant a conversion may anchor the paid
+ * calendar at; null for a paid account. A state carried from before trials were recorded
+ * falls back to its billing anchor, which is never later than its opening.
+ */
+export function trialStartedAt(state: AccountState): string | null {
+  if (!state.trial) return null;
+  return state.trialGrant?.startedAt ?? state.anchor;
 }
 
 /** The account's plan in its pinned rules; a plan missing from them is a broken state. */

@@ -28,7 +28,7 @@ import type { Effect, RefusedEntry } from './effects';
 import { planById } from '../ruleset/catalog';
 import { fromMicros } from './pricing';
 import { nextExpiryMs } from './grants';
-import { alertStateOf, available, currentPlan, initialState, iso, tierOf, type AccountState } from './account-state';
+import { alertStateOf, available, currentPlan, initialState, iso, tierOf, trialStartedAt, type AccountState } from './account-state';
 import { AnswerWindow } from './answers';
 import { hasOwnKey } from './own-keys';
 import * as outbox from './outbox';
@@ -47,6 +47,7 @@ export {
   type OpenCall,
   type ParkedEffect,
   type RememberedAnswer,
+  type TrialGrant,
 } from './account-state';
 export { IDEMPOTENCY_WINDOW } from './answers';
 
@@ -64,14 +65,16 @@ export class CreditAccount {
 
   /**
    * Open a new account at `nowMs`: the cycle containing now on the anchor's calendar, with its
-   * included or trial credits, its tier (charged), and any promotion whose window is open.
-   * The input must have passed `checkStartShape` and `checkStartAgainstRules`. `epoch` is any
-   * id unique to this workflow (its first run id), carried into every ledger and alert id.
+   * included credits or the trial's one grant of trial credits, its tier (charged), and any
+   * promotion whose window is open. The input must have passed `checkStartShape` and
+   * `checkStartAgainstRules`. `epoch` is any id unique to this workflow (its first run id),
+   * carried into every ledger and alert id.
    */
   static open(input: AccountStartInput, rules: Rules, nowMs: number, epoch: string): CreditAccount {
     const account = new CreditAccount(initialState(input, rules, nowMs, epoch));
     const s = account.state;
     outbox.logEntry(s, nowMs, 'cycle_start', 0, { note: `account opened on ${s.planId}${s.trial ? ' (trial)' : ''}` });
+    rollover.grantTrialCredits(s, nowMs);
     rollover.grantCycleAllocations(s, nowMs);
     return account;
   }
@@ -93,6 +96,11 @@ export class CreditAccount {
     const cycleEnd = Date.parse(this.state.cycle.end);
     const expiry = nextExpiryMs(this.state.grants);
     return expiry === undefined ? cycleEnd : Math.min(cycleEnd, expiry);
+  }
+
+  /** When the account's trial started (the earliest anchor a conversion may take), or null for a paid account. */
+  trialStartedAt(): string | null {
+    return trialStartedAt(this.state);
   }
 
   /** Whether `callId` has been seen: open, or remembered as started or ended. */
@@ -169,9 +177,18 @@ export class CreditAccount {
     return changes.changePlan(this.state, planIdOrAlias, nowMs);
   }
 
-  /** Convert a trial to a paid plan: a paid cycle starts now, priced with `rules`. */
-  convertTrial(planIdOrAlias: string, rules: Rules, nowMs: number): ChangePlanResult {
-    return changes.convertTrial(this.state, this.answers, planIdOrAlias, rules, nowMs);
+  /**
+   * Convert a trial to a paid plan, priced with `rules`: the trial credits are forfeited and
+   * nothing else; a paid cycle anchored at `cycleAnchor` (default now) starts at once, without
+   * charging again a tier already paid for the trial's cycle.
+   */
+  convertTrial(planIdOrAlias: string, rules: Rules, nowMs: number, cycleAnchor?: string): ChangePlanResult {
+    return changes.convertTrial(this.state, this.answers, planIdOrAlias, rules, nowMs, cycleAnchor);
+  }
+
+  /** The conversion of histories recorded before the paid grants were kept (replay only). */
+  convertTrialLegacy(planIdOrAlias: string, rules: Rules, nowMs: number): ChangePlanResult {
+    return changes.convertTrialLegacy(this.state, this.answers, planIdOrAlias, rules, nowMs);
   }
 
   /** Buy, upgrade, downgrade or cancel the AI Credit Subscription tier. */

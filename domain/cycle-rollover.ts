@@ -1,11 +1,12 @@
 /**
  * Time moving on for an account: grants expiring, one cycle closing and the next opening with
- * its allocations (included or trial credits, the tier's credits and charge, promotions).
+ * its allocations (included credits, the tier's credits and charge, promotions), and a
+ * trial's one grant of trial credits, carried across resets rather than granted again.
  */
 import type { Rules } from '../ruleset/types';
 import { cycleAt, cycleContaining } from './calendar';
 import { partitionExpired, remainingCredits } from './grants';
-import { tierOf, type AccountState } from './account-state';
+import { iso, tierOf, type AccountState } from './account-state';
 import type { AnswerWindow } from './answers';
 import { chargeTier, logEntry } from './outbox';
 import { addGrant, topUpIncluded, writeOffOverdraft } from './credit-pool';
@@ -38,6 +39,7 @@ export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Ru
   // Calls still open pay for their part in the closing cycle first, from its credits and at
   // its rules, before those credits expire and the overdraft is settled.
   chargeOpenCallsAtReset(s, startMs);
+  carryTrialGrant(s, window.end);
   expireGrants(s, startMs);
   writeOffOverdraft(s, startMs, 'at the reset');
   s.rules = rules;
@@ -60,20 +62,50 @@ export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Ru
   grantCycleAllocations(s, startMs);
 }
 
-/** Included or trial credits, the tier's credits (charged) and open promotions for this cycle. */
+/**
+ * Included credits (none for a trial), the tier's credits (charged, unless a converted trial's
+ * charge still pays for this period: `tierPaidThrough`) and open promotions for this cycle.
+ * Trial credits are no cycle allocation: {@link grantTrialCredits} grants them once.
+ */
 export function grantCycleAllocations(state: AccountState, nowMs: number): void {
-  if (state.trial) {
-    state.includedGranted = state.rules.trial.credits;
-    addGrant(state, 'trial', 'Trial credits', state.rules.trial.credits, state.cycle.end, nowMs);
-  } else {
-    topUpIncluded(state, nowMs, 'included credits');
-  }
+  if (!state.trial) topUpIncluded(state, nowMs, 'included credits');
   const tier = tierOf(state);
-  if (tier) {
+  if (state.tierPaidThrough !== undefined && Date.parse(state.cycle.start) >= Date.parse(state.tierPaidThrough)) delete state.tierPaidThrough;
+  if (tier && state.tierPaidThrough === undefined) {
     chargeTier(state, tier, 'cycle_start', nowMs);
     addGrant(state, 'subscription', tier.name, tier.credits, state.cycle.end, nowMs);
   }
   grantOpenPromotions(state, nowMs);
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Grant a trial its fixed trial credits, once per trial: only a new account's opening calls
+ * this, never a reset. With the rules' `trial.lengthDays` the grant expires that many days
+ * after the trial opens (an unconverted trial then holds no credits); without it the grant
+ * is dated to the cycle's end and carried from cycle to cycle until the trial converts. The
+ * grant is recorded in `trialGrant`; a state that has one is never granted again.
+ */
+export function grantTrialCredits(state: AccountState, nowMs: number): void {
+  if (!state.trial || state.trialGrant !== undefined) return;
+  const { credits, lengthDays } = state.rules.trial;
+  const endsAt = lengthDays === undefined ? null : iso(nowMs + lengthDays * DAY_MS);
+  state.includedGranted = credits;
+  const grant = addGrant(state, 'trial', 'Trial credits', credits, endsAt ?? state.cycle.end, nowMs);
+  state.trialGrant = { grantId: grant.grantId, startedAt: iso(nowMs), endsAt };
+}
+
+/**
+ * A trial without a length keeps its one grant across a reset: the grant is re-dated to the
+ * new cycle's end instead of expiring, so it is still spent first among what expires then,
+ * and no new trial credits are granted. A trial with a length keeps its own end.
+ */
+function carryTrialGrant(state: AccountState, cycleEnd: string): void {
+  const record = state.trialGrant;
+  if (!state.trial || record === undefined || record.endsAt !== null) return;
+  const grant = state.grants.find((g) => g.grantId === record.grantId);
+  if (grant) grant.expiresAt = cycleEnd;
 }
 
 /**

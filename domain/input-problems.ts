@@ -53,6 +53,13 @@ export interface CheckContext {
   rules?: Rules;
   /** Whether the account has seen this call id; without it every call id counts as known. */
   knowsCall?: (callId: string) => boolean;
+  /** The account's clock (workflow time); without it no instant is checked against now. */
+  nowMs?: number;
+  /**
+   * When the account's trial started, or null for a paid account; without it a conversion's
+   * `cycleAnchor` is checked for shape only.
+   */
+  trialStartedAt?: string | null;
 }
 
 /** A check of one message's input: the problem, or undefined when the input may go on. */
@@ -91,7 +98,7 @@ const UPDATE_FIELDS = {
   startCall: ['callId', 'agentId'],
   endCall: ['callId', 'minutes'],
   setUsers: ['users'],
-  changePlan: ['plan'],
+  changePlan: ['plan', 'cycleAnchor'],
   changeCreditTier: ['tier'],
   setFeatureEnabled: ['feature', 'enabled'],
   setVoiceAgentActive: ['agentId', 'active'],
@@ -261,14 +268,23 @@ export function checkSetUsers(input: unknown): InputProblem | undefined {
   return asProblem('InvalidInput', usersProblem((input as Partial<SetUsersInput>).users));
 }
 
-/** `changePlan` input. */
-export function checkChangePlan(input: unknown, { rules }: CheckContext): InputProblem | undefined {
+/** `changePlan` input; a `cycleAnchor` only on a trial, between the trial's start and now. */
+export function checkChangePlan(input: unknown, { rules, nowMs, trialStartedAt }: CheckContext): InputProblem | undefined {
   const shape = shapeProblem('changePlan', input);
   if (shape) return shape;
-  const { plan } = input as Partial<ChangePlanInput>;
+  const { plan, cycleAnchor } = input as Partial<ChangePlanInput>;
   const known = rules ? ` (known: ${rules.plans.map((p) => p.id).join(', ')})` : '';
   if (textProblem('plan', plan, MAX_NAME_LENGTH) || (rules && !resolvePlan(rules, plan as string))) {
     return problem('UnknownPlan', `unknown plan ${quote(plan)}${known}`);
+  }
+  if (cycleAnchor === undefined) return undefined;
+  if (!isIsoInstant(cycleAnchor)) return problem('InvalidInput', 'cycleAnchor must be an ISO-8601 UTC instant such as 2026-06-03T00:00:00Z');
+  if (trialStartedAt === null) return problem('InvalidInput', 'cycleAnchor is taken only when a trial converts; this account is on a paid plan');
+  if (nowMs !== undefined && Date.parse(cycleAnchor) > nowMs) {
+    return problem('InvalidInput', `cycleAnchor ${cycleAnchor} is in the future (now is ${new Date(nowMs).toISOString()})`);
+  }
+  if (trialStartedAt !== undefined && Date.parse(cycleAnchor) < Date.parse(trialStartedAt)) {
+    return problem('InvalidInput', `cycleAnchor ${cycleAnchor} is before the trial started (${trialStartedAt})`);
   }
   return undefined;
 }

@@ -5,7 +5,7 @@
 import type { FeatureRule } from '../ruleset/types';
 import { CALL_TOLERANCE_MINUTES, type CallRejection, type EndCallResult, type RecordUsageInput, type RecordUsageResult, type StartCallResult, type UsageRejection } from './wire-contract';
 import type { GrantDebit } from './effects';
-import { featureById, planIncludes } from '../ruleset/catalog';
+import { accountIncludes, featureById } from '../ruleset/catalog';
 import { creditsForMicros, fromMicros, toMicros } from './pricing';
 import { AccountStateError, available, currentPlan, iso, type AccountState, type OpenCall } from './account-state';
 import { asDuplicate, type AnswerWindow } from './answers';
@@ -191,7 +191,7 @@ function chargePart(
 function refusalOf(state: AccountState, featureId: string): Exclude<UsageRejection, 'insufficient_credits'> | undefined {
   const feature = featureById(state.rules, featureId);
   if (!feature) return 'not_in_plan';
-  if (!planIncludes(state.rules, currentPlan(state), feature)) return 'not_in_plan';
+  if (!accountIncludes(state.rules, currentPlan(state), state.trial, feature)) return 'not_in_plan';
   if (feature.billing !== 'credits') return undefined;
   if (state.disabledFeatures.includes(feature.id)) return 'feature_disabled';
   if (available(state) <= state.rules.alerts.exhaustedAtBalance) return 'credits_exhausted';

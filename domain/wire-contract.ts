@@ -133,6 +133,11 @@ export type ChangeTiming = 'now' | 'next_cycle';
 export interface ChangePlanInput {
   /** Plan id or alias, case-insensitive. */
   plan: string;
+  /**
+   * Only when a trial converts: the CRM subscription's new billing anchor, an ISO-8601 UTC
+   * instant not in the future nor before the trial started. Absent: the conversion instant.
+   */
+  cycleAnchor?: string;
 }
 
 /** `changePlan` result. */

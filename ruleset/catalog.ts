@@ -35,6 +35,20 @@ export function planIncludes(rules: Rules, plan: PlanRule, feature: FeatureRule)
   return min !== undefined && plan.rank >= min.rank;
 }
 
+/** Whether the rules give trial accounts this feature whatever plan they trial (`trial.features`). */
+export function trialIncludes(rules: Rules, feature: FeatureRule): boolean {
+  const given = rules.trial.features;
+  return given === 'all' || (given !== undefined && given.includes(feature.id));
+}
+
+/**
+ * Whether an account may use a feature: its plan includes it, or the account is a trial and
+ * the rules give trials that feature whatever plan they trial.
+ */
+export function accountIncludes(rules: Rules, plan: PlanRule, trial: boolean, feature: FeatureRule): boolean {
+  return planIncludes(rules, plan, feature) || (trial && trialIncludes(rules, feature));
+}
+
 /** Included credits for a number of users on a plan: per-user credits up to the plan's cap. */
 export function includedCredits(plan: PlanRule, users: number): number {
   return plan.creditsPerUser * Math.min(users, plan.userCap);

@@ -131,7 +131,14 @@ function buildRules(file: RulesFile, path: string): Rules {
       userCap: plan.userCap,
       maxCredits: plan.creditsPerUser * plan.userCap,
     })),
-    trial: { credits: file.trial.credits, rolloverOnConversion: file.trial.rolloverOnConversion },
+    // The optional keys appear only when the file sets them, so the version id of a file
+    // without them is what it was before they existed.
+    trial: {
+      credits: file.trial.credits,
+      rolloverOnConversion: file.trial.rolloverOnConversion,
+      ...(file.trial.lengthDays === undefined ? {} : { lengthDays: file.trial.lengthDays }),
+      ...(file.trial.features === undefined ? {} : { features: file.trial.features === 'all' ? 'all' : [...file.trial.features] }),
+    },
     features: file.features.map((feature) => ({
       id: feature.id,
       name: feature.name,

@@ -35,6 +35,7 @@ export const DIAGNOSTIC_CODES = [
   'duplicate-tier',
   'duplicate-promotion',
   'unknown-plan',
+  'unknown-feature',
   'toggle-not-credit',
   'per-call-not-credit',
   'missing-cost',

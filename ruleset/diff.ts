@@ -80,7 +80,22 @@ function trialChanges(before: Rules, after: Rules): string[] {
         : 'unused trial credits no longer carry over into a paid plan',
     );
   }
+  lines.push(...change('trial length', trialLength(before), trialLength(after)));
+  lines.push(...change('trial features', trialFeatures(before), trialFeatures(after)));
   return lines;
+}
+
+/** A trial's length as people read it. */
+export function trialLength(rules: Rules): string {
+  const days = rules.trial.lengthDays;
+  return days === undefined ? 'until conversion' : `${formatCount(days)} day${days === 1 ? '' : 's'}`;
+}
+
+/** The features a trial has beyond its plan's, as people read them. */
+export function trialFeatures(rules: Rules): string {
+  const given = rules.trial.features;
+  if (given === undefined || given.length === 0) return "its plan's";
+  return given === 'all' ? 'all' : given.join(', ');
 }
 
 function featureChanges(before: Rules, after: Rules): string[] {

@@ -7,11 +7,11 @@ export { compileRules, MAX_COMPILED_RULES_BYTES, MAX_DIAGNOSTICS_PER_FILE } from
 export type { CompileResult } from './compile';
 export { DIAGNOSTIC_CODES, RulesError, formatDiagnostic, isRulesError } from './diagnostics';
 export type { Diagnostic, DiagnosticCode } from './diagnostics';
-export { describeRulesChanges } from './diff';
+export { describeRulesChanges, trialFeatures, trialLength } from './diff';
 export { isCalendarDate, isIsoInstant, parseInstant, parseInstantOrDate } from './instant';
 export { createRuleSet, defaultRulesPath, loadRuleSet } from './load';
 export type { RuleSet } from './load';
-export { featureById, includedCredits, planById, planIncludes, resolvePlan, resolveTier } from './catalog';
+export { accountIncludes, featureById, includedCredits, planById, planIncludes, resolvePlan, resolveTier, trialIncludes } from './catalog';
 export { reloadingRuleSet, ruleSetSource } from './reloading-rule-set';
 export type { ReloadOptions, RulesOption } from './reloading-rule-set';
 export { RULES_SCHEMA } from './schema-check';

@@ -1,7 +1,7 @@
 /**
  * Checks a schema cannot express: relations between entries (unique ids and names, plan and
- * tier ladder order and per-credit rate, plan gating that names a real plan, a single per-call
- * feature) and meanings of values (dates that exist, costs that billing needs, included
+ * tier ladder order and per-credit rate, plan gating that names a real plan, trial features
+ * that name real features, a single per-call feature) and meanings of values (dates that exist, costs that billing needs, included
  * credits within bounds).
  *
  * They run even when the schema check failed, so one run reports everything; every check
@@ -59,6 +59,7 @@ export function checkSemantics(source: RulesSource): Finding[] {
     ...checkPlanLadder(data),
     ...checkUniqueIds(data, 'features', 'duplicate-feature', lineOf),
     ...checkFeatures(data, lineOf),
+    ...checkTrialFeatures(data),
     ...checkUniqueIds(data, 'tiers', 'duplicate-tier', lineOf),
     ...checkTierLadder(data),
     ...checkUniqueIds(data, 'promotions', 'duplicate-promotion', lineOf),
@@ -266,6 +267,26 @@ function checkFeatures(data: Fields, lineOf: (path: DataPath) => number): Findin
     }
   }
   return findings;
+}
+
+/** Every feature a trial is given must be a feature of this file. */
+function checkTrialFeatures(data: Fields): Finding[] {
+  const trial = data.trial;
+  if (!isFields(trial) || !Array.isArray(trial.features)) return [];
+  const featureIds = entries(data, 'features')
+    .map(([feature]) => text(feature, 'id'))
+    .filter((id): id is string => id !== undefined);
+  return (trial.features as unknown[]).flatMap((id, index): Finding[] =>
+    typeof id !== 'string' || featureIds.includes(id)
+      ? []
+      : [
+          {
+            path: ['trial', 'features', index],
+            code: 'unknown-feature',
+            message: `trial.features names ${quoteText(id)}, which is not a feature id in this file; features are: ${listIds(featureIds)}`,
+          },
+        ],
+  );
 }
 
 /** How many ids a hint lists before it stops: the message must stay one line however long the file. */

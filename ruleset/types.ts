@@ -46,6 +46,18 @@ export interface TrialRule {
   readonly credits: number;
   /** Whether unused trial credits survive conversion to a paid plan (the seed: false). */
   readonly rolloverOnConversion: boolean;
+  /**
+   * Days a trial lasts from the moment it opens: its credits expire then, so an unconverted
+   * trial holds none afterwards. Absent (the seed is silent): trial credits last until the
+   * trial converts. Either way they are granted once per trial, never again at a reset.
+   */
+  readonly lengthDays?: number;
+  /**
+   * Features a trial account may use whatever plan it trials, on top of that plan's own:
+   * `all`, or these feature ids (the help page's Trial Credits section lists the free
+   * features every trial keeps). Absent: only the trialled plan's features.
+   */
+  readonly features?: 'all' | readonly string[];
 }
 
 /** What a credit-based feature costs: `credits` per `per` units, rounded by `rounding`. */

@@ -10,6 +10,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -67,6 +68,13 @@ const effects = proxyActivities<CreditActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
+/**
+ * Patch of the trial conversion that forfeits only the trial credits, keeps the paid grants
+ * and does not charge again a tier already paid for the trial's cycle. Histories recorded
+ * before it convert the old way when replayed (they may hold that second tier charge).
+ */
+export const TRIAL_CONVERSION_PATCH = 'trial-conversion-keeps-paid-grants';
+
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
 }
@@ -111,7 +119,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // checks shape only), the rules and the calls seen once it has.
   const checkContext = (): CheckContext => {
     const acc = account;
-    return acc ? { rules: acc.state.rules, knowsCall: (id) => acc.knowsCall(id) } : {};
+    return acc ? { rules: acc.state.rules, knowsCall: (id) => acc.knowsCall(id), nowMs: now(), trialStartedAt: acc.trialStartedAt() } : {};
   };
   // The validator and the handler's re-check both run the table's check for the update, on
   // every argument the SDK passes (an extra one is refused, never stored unchecked).
@@ -134,11 +142,17 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     const acc = await opened(recheck);
     // A conversion awaits the rules activity; a second change must not convert twice.
     await condition(() => !converting);
+    // A conversion that ran meanwhile made this a paid account: check again (a cycleAnchor is
+    // then refused rather than ignored).
+    rejectIf(recheck());
     if (!acc.state.trial) return guarded(() => acc.changePlan(u.plan, now()));
     converting = true;
     try {
       const current = await loadRules({ at: new Date(now()).toISOString() });
-      const result = guarded(() => acc.convertTrial(u.plan, changePlan.check(u, { rules: current }) ? acc.state.rules : current, now()));
+      const rules = changePlan.check(u, { rules: current }) ? acc.state.rules : current;
+      const result = patched(TRIAL_CONVERSION_PATCH)
+        ? guarded(() => acc.convertTrial(u.plan, rules, now(), u.cycleAnchor))
+        : guarded(() => acc.convertTrialLegacy(u.plan, rules, now()));
       timingChanged += 1;
       return result;
     } finally {

@@ -126,6 +126,20 @@ describe('account changes', () => {
     expect(shown).toMatch(/Inactive agents +agent-7/);
   });
 
+  it('converts a trial at the CRM anchor given, and refuses an anchor on a paid account or one that is no instant', async () => {
+    await credits('account', 'start', 'cli-convert', '--plan', 'growth', '--users', '2', '--trial', '--anchor', await daysAgo(3));
+    // The trial's start: the earliest anchor a conversion takes.
+    const trial = JSON.parse((await credits('account', 'show', 'cli-convert', '--json')).stdout) as { grants: { grantedAt: string }[] };
+    const anchor = trial.grants[0]?.grantedAt ?? '';
+    const converted = await credits('account', 'plan', 'cli-convert', 'growth', '--anchor', anchor, '--json');
+    expect(JSON.parse(converted.stdout)).toEqual({ effective: 'now', creditsGranted: 3000 });
+    expect((await credits('account', 'show', 'cli-convert', '--json')).stdout).toContain(`"start": "${anchor}"`);
+    const paid = await credits('account', 'plan', 'cli-convert', 'scale', '--anchor', anchor);
+    expect(paid.code).toBe(1);
+    expect(paid.stderr).toBe('credits: rejected: cycleAnchor is taken only when a trial converts; this account is on a paid plan [InvalidInput]\n');
+    expect((await credits('account', 'plan', 'cli-convert', 'scale', '--anchor', 'soon')).code).toBe(2);
+  });
+
   it('grants credits once per key', async () => {
     const first = await credits('account', 'grant', 'cli-ops', '5000', '--reason', 'outage credit', '--key', 'TICKET-1', '--cycles', '2');
     expect(first.code).toBe(0);

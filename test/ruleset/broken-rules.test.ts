@@ -270,6 +270,27 @@ const brokenFixtures: [name: string, mistake: string, expected: Expected[]][] = 
     ],
   ],
   [
+    'unknown-feature',
+    'trial features naming a feature the file does not have',
+    [
+      ['unknown-feature', 19, 25, "trial.features names \"lead-summary\", which is not a feature id in this file; features are: notetaker, lead-summaries, enrichment, sms"],
+    ],
+  ],
+  [
+    'out-of-range-trial-length',
+    'a trial over a year long',
+    [
+      ['out-of-range', 19, 15, "trial.lengthDays must be at most 366, got 400"],
+    ],
+  ],
+  [
+    'bad-value-trial-features',
+    'trial features neither all nor a list',
+    [
+      ['bad-value', 19, 13, "trial.features must be \"all\" or a list of feature ids, got \"every\""],
+    ],
+  ],
+  [
     'toggle-not-credit',
     'a toggle on a telephony feature',
     [
@@ -485,7 +506,7 @@ describe('broken rules files', () => {
     expect(loadProblems(file).map(formatDiagnostic)).toEqual([
       `${file}:14:14 out-of-range: userCap of plan "growth" must be at least 1, got 0`,
       `${file}:17:25 wrong-type: trial.rolloverOnConversion must be true or false, got "no"`,
-      `${file}:18:3 unknown-field: "expires" is not a field of trial (expected one of: credits, rolloverOnConversion)`,
+      `${file}:18:3 unknown-field: "expires" is not a field of trial (expected one of: credits, rolloverOnConversion, lengthDays, features)`,
       `${file}:27:20 unknown-plan: feature "lead-summaries" is offered from plan "platinum", which is not a plan id in this file; plans are: solo, growth`,
       `${file}:45:17 tier-order: tier-2 costs less than tier-1 (15.00 vs 20.00 USD); tiers must get dearer down the list`,
       `${file}:47:5 tier-rate: tier-3 charges more per credit than tier-2 (0.014286 vs 0.004688 USD per credit); a larger tier must never have a worse rate`,

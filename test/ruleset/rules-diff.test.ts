@@ -55,6 +55,13 @@ describe('describeRulesChanges', () => {
     ]);
   });
 
+  it('says when a trial\'s length and features change', () => {
+    const after = compiled(MINIMAL.replace('  rolloverOnConversion: false\n', '  rolloverOnConversion: false\n  lengthDays: 14\n  features: all\n'));
+    expect(describeRulesChanges(before, after)).toEqual(['trial length until conversion -> 14 days', "trial features its plan's -> all"]);
+    const listed = compiled(MINIMAL.replace('  rolloverOnConversion: false\n', '  rolloverOnConversion: false\n  lengthDays: 1\n  features: [lead-summaries]\n'));
+    expect(describeRulesChanges(after, listed)).toEqual(['trial length 14 days -> 1 day', 'trial features all -> lead-summaries']);
+  });
+
   it('names added and removed plans, features and tiers before changes to the ones kept', () => {
     const withoutGrowth = MINIMAL.replace(/ {2}- id: growth\n(?: {4}.*\n)+/, '').replace('plans: { from: growth }', 'plans: { from: solo }');
     const after = compiled(

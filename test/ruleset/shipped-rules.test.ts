@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   GRANT_SOURCES,
+  accountIncludes,
   compileRules,
   defaultRulesPath,
   featureById,
@@ -120,8 +121,37 @@ describe('shipped rules: Included Credits by Plan', () => {
 });
 
 describe('shipped rules: trial', () => {
-  it('grants a fixed 1,000 credits that do not roll over into a paid plan', () => {
-    expect(rules.trial).toEqual({ credits: 1000, rolloverOnConversion: false });
+  // Changed deliberately with issue 9: the trial section now also sets a length (the help page
+  // is silent; 14 days, Close's CRM trial) and gives trials every feature.
+  it('grants a fixed 1,000 credits that do not roll over into a paid plan, for a 14-day trial with every feature', () => {
+    expect(rules.trial).toEqual({ credits: 1000, rolloverOnConversion: false, lengthDays: 14, features: 'all' });
+  });
+
+  // The help page's Trial Credits section: "Trial accounts ... have access to all credit-based
+  // AI features", and these free features "continue working" for trials.
+  const trialFreeFeatures = ['Lead Summaries', 'Email Thread Summaries', 'Notetaker', 'AI Rewrite', 'Chloe Chat', 'AI Search', 'AI Knowledge Sources', 'Suggested Action'];
+
+  it.each(['solo', 'essentials', 'growth', 'scale'])('a trial of %s has every free feature the Trial Credits section lists, and every credit-based one', (planId) => {
+    const plan = resolvePlan(rules, planId);
+    if (!plan) throw new Error(`no plan ${planId}`);
+    for (const name of trialFreeFeatures) {
+      const feature = rules.features.find((f) => f.name.startsWith(name));
+      expect(feature, name).toBeDefined();
+      if (!feature) continue;
+      expect(feature.billing).toBe('free');
+      expect(accountIncludes(rules, plan, true, feature), `${name} on a ${planId} trial`).toBe(true);
+    }
+    for (const feature of rules.features.filter((f) => f.billing === 'credits')) {
+      expect(accountIncludes(rules, plan, true, feature), feature.id).toBe(true);
+    }
+  });
+
+  it('gives a paid Essentials account only its plan\'s features (the trial exception stays with trials)', () => {
+    const essentials = resolvePlan(rules, 'essentials');
+    const summaries = featureById(rules, 'lead-summaries');
+    if (!essentials || !summaries) throw new Error('shipped rules lack essentials or lead-summaries');
+    expect(accountIncludes(rules, essentials, false, summaries)).toBe(false);
+    expect(accountIncludes(rules, essentials, true, summaries)).toBe(true);
   });
 });
 

@@ -71,6 +71,29 @@ async function recordPaidAndTrial(): Promise<void> {
   }
 }
 
+/**
+ * A trial holding a tier (bought at the start, upgraded during the trial) and a manual grant,
+ * converting, then past the paid calendar's first reset. Recorded twice: `trial-tier-prepatch`
+ * on the workflow before the `trial-conversion-keeps-paid-grants` patch (commit 0361f9e, whose
+ * conversion charged the tier again), `trial-tier` on the patched workflow.
+ */
+async function recordTrialWithTier(name: string): Promise<void> {
+  const suite = await workflowSuite();
+  try {
+    const trial = await suite.open({ accountId: `replay-${name}`, plan: 'essentials', users: 2, trial: true, creditTier: 'tier-2' }, 3);
+    await trial.executeUpdate(changeCreditTier.definition, { args: [{ tier: 'tier-5' }] });
+    await trial.executeUpdate(grantCredits.definition, { args: [{ credits: 500, reason: 'onboarding', validForCycles: 2, idempotencyKey: 'g1' }] });
+    await trial.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 400, idempotencyKey: 't1' }] });
+    await suite.env.sleep('2 days');
+    await trial.executeUpdate(changePlan.definition, { args: [{ plan: 'growth' }] });
+    await waitFor(() => suite.acts.ledger.some((e) => e.kind === 'plan_change'), 'the conversion in the ledger');
+    await suite.env.sleep('35 days');
+    await saveRuns(suite.env.client, trial, `${name}-conversion`);
+  } finally {
+    await suite.teardown();
+  }
+}
+
 async function recordLedgerOutage(): Promise<void> {
   const env = await devServerEnv();
   const acts = fakeActivities();
@@ -110,11 +133,18 @@ async function recordLedgerOutage(): Promise<void> {
   }
 }
 
-const SCENARIOS: Record<string, () => Promise<void>> = { 'paid-and-trial': recordPaidAndTrial, 'ledger-outage': recordLedgerOutage };
+const SCENARIOS: Record<string, () => Promise<void>> = {
+  'paid-and-trial': recordPaidAndTrial,
+  'ledger-outage': recordLedgerOutage,
+  'trial-tier': () => recordTrialWithTier('trial-tier'),
+  // Only on the workflow before the patch (see recordTrialWithTier); never part of "every scenario".
+  'trial-tier-prepatch': () => recordTrialWithTier('trial-tier-prepatch'),
+};
+const ON_REQUEST = new Set(['trial-tier-prepatch']);
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
-  for (const [name, record] of Object.entries(SCENARIOS)) if (wanted.length === 0 || wanted.includes(name)) await record();
+  for (const [name, record] of Object.entries(SCENARIOS)) if (wanted.length === 0 ? !ON_REQUEST.has(name) : wanted.includes(name)) await record();
 }
 
 main().catch((err: unknown) => {

@@ -14,9 +14,18 @@ const DIR = join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 
 describe('replay of recorded histories', () => {
-  it('has recorded histories to replay, including a continue-as-new at a reset, a trial conversion and a ledger outage spilling its backlog', () => {
+  it('has recorded histories to replay, including a continue-as-new at a reset, trial conversions (with a tier, before and after the conversion patch) and a ledger outage spilling its backlog', () => {
     expect(files).toEqual(
-      expect.arrayContaining(['paid-growth-run1.json', 'paid-growth-run2.json', 'trial-conversion-run1.json', 'ledger-outage-run3.json', 'ledger-outage-run4.json', 'ledger-spill-run1.json']),
+      expect.arrayContaining([
+        'paid-growth-run1.json',
+        'paid-growth-run2.json',
+        'trial-conversion-run1.json',
+        'trial-tier-prepatch-conversion-run1.json',
+        'trial-tier-conversion-run1.json',
+        'ledger-outage-run3.json',
+        'ledger-outage-run4.json',
+        'ledger-spill-run1.json',
+      ]),
     );
   });
 
