@@ -7,7 +7,7 @@ import type { ChangeCreditTierResult, ChangePlanResult, GrantCreditsInput, Grant
 import { cycleAt, cycleContaining } from './calendar';
 import { resolvePlan, resolveTier } from '../ruleset/catalog';
 import { AccountLimitError, AccountStateError, currentPlan, iso, tierOf, trialStartedAt, type AccountState } from './account-state';
-import { asDuplicate, type AnswerWindow } from './answers';
+import { asDuplicate, grantUse, type AnswerWindow } from './answers';
 import { chargeTier, logEntry } from './outbox';
 import { addGrant, topUpIncluded } from './credit-pool';
 import { beginCycle } from './cycle-rollover';
@@ -212,5 +212,6 @@ export function grantCredits(state: AccountState, answers: AnswerWindow, input: 
       return { grantId: grant.grantId, expiresAt, duplicate: false };
     },
     asDuplicate,
+    grantUse(input),
   );
 }

@@ -16,6 +16,7 @@ import type {
   StartCallResult,
 } from './wire-contract';
 import type { Effect } from './effects';
+import type { BillableKeysState } from './billable-keys';
 import { cycleContaining } from './calendar';
 import { planById, resolvePlan, resolveTier } from '../ruleset/catalog';
 import { remainingCredits, type Grant } from './grants';
@@ -55,6 +56,11 @@ export interface RememberedAnswer {
   key: string;
   cycle: number;
   answer: RecordUsageResult | GrantCreditsResult | StartCallResult | EndCallResult;
+  /**
+   * Fingerprint of the first payload (48 bits, hex; domain/digest.ts), so a reused key with
+   * another payload is told apart. Absent for call answers and answers carried from older runs.
+   */
+  fp?: string;
 }
 
 /** Everything an account's workflow knows, carried across continue-as-new. */
@@ -137,6 +143,17 @@ export interface AccountState {
    * clears it. Absent: every cycle start charges the tier.
    */
   tierPaidThrough?: string;
+  /**
+   * The latest usage answers in full (domain/answers.ts), apart from `remembered` so that usage
+   * never pushes grant or call answers out. Absent in states carried before it existed, whose
+   * usage answers are in `remembered`.
+   */
+  recentUsage?: RememberedAnswer[];
+  /**
+   * Every usage key that charged credits in the last 24 hours at least, in compact form
+   * (domain/billable-keys.ts). Absent until the first such key (or in older states).
+   */
+  billableKeys?: BillableKeysState;
 }
 
 /** A trial's one grant of trial credits (see {@link AccountState.trialGrant}). */

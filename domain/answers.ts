@@ -1,102 +1,230 @@
 /**
  * The remembered-answer window: each keyed command (usage, grants, call starts and ends) is
  * answered once per key, and a retry of it gets the first answer back instead of acting again.
- * The answers live in the carried state (`remembered`) so a retry is recognised across
- * continue-as-new; the window keeps a lookup index next to them, rebuilt from the state and
- * never carried.
+ * The answers live in the carried state so a retry is recognised across continue-as-new, in
+ * three parts that cannot push each other out:
+ * - `remembered`: grants and call starts and ends, in full (and usage answers carried by runs
+ *   older than this split, still recognised until they age out);
+ * - `recentUsage`: the latest usage answers, free or not, in full, with a payload fingerprint;
+ * - `billableKeys`: every usage key that charged credits in the last 24 hours at least, in
+ *   compact form (domain/billable-keys.ts), so neither free usage nor volume evicts it.
+ * The window keeps a lookup index next to them, rebuilt from the state and never carried.
  */
 import type { AccountState, RememberedAnswer } from './account-state';
-import { ANSWER_WINDOW_BYTES, jsonBytes } from './state-budget';
+import type { GrantCreditsInput, RecordUsageInput, RecordUsageResult } from './wire-contract';
+import { available } from './account-state';
+import { BillableKeys, DIGEST_BITS, FINGERPRINT_BITS } from './billable-keys';
+import { fingerprint48, leadingBits, sha256 } from './digest';
+import { ANSWER_WINDOW_BYTES, BILLABLE_KEYS_BYTES, RECENT_USAGE_BYTES, jsonBytes } from './state-budget';
 
 /**
- * How many keyed answers (usage, grants, calls) are remembered for duplicate detection, as
- * long as they weigh no more than {@link ANSWER_WINDOW_BYTES} (the carried state's budget:
- * with the longest keys that is still about 2,000 answers). Answers older than the previous
- * cycle are forgotten too. A retry arriving later than that
- * is treated as new usage; product services retry within seconds, not weeks.
+ * How many grant and call answers are remembered in full, as long as they weigh no more than
+ * {@link ANSWER_WINDOW_BYTES} (with the longest ids that is still about 300 answers). Answers
+ * older than the previous cycle are forgotten too. A retry arriving later than that is
+ * treated as new; product services retry within seconds, not weeks. (Usage has windows of its
+ * own: {@link RECENT_USAGE_WINDOW} and the compact memory of credit-charging keys.)
  */
-export const IDEMPOTENCY_WINDOW = 4096;
+export const IDEMPOTENCY_WINDOW = 1024;
+
+/**
+ * How many usage answers (free or credit-charging) are remembered in full, as long as they
+ * weigh no more than {@link RECENT_USAGE_BYTES}. A credit-charging key that leaves it is still
+ * recognised for 24 hours by its compact form; a free one is then new again (and costs nothing).
+ */
+export const RECENT_USAGE_WINDOW = 1024;
 
 /** Any answer the window can remember. */
 export type RememberedResult = RememberedAnswer['answer'];
+
+/**
+ * What a keyed command tells the window beyond its key: the payload the key was sent with (to
+ * tell a reused key with another payload), and for usage the time and how to answer a key
+ * known only by its compact form.
+ */
+export interface KeyedUse<T extends RememberedResult> {
+  /** The payload as canonical text; a repeat with another payload is flagged `payloadMismatch`. */
+  payload: string;
+  /** When the command runs: a credit-charging usage key is remembered from then for 24 hours at least. */
+  nowMs?: number;
+  /** The answer to a repeat of a key known only by its compact form, which kept the credits it charged. */
+  recall?: (credits: number) => T;
+}
 
 /** A repeat answered as a duplicate: the first answer, flagged so the caller knows nothing happened again. */
 export function asDuplicate<T extends { duplicate: boolean }>(first: T): T {
   return { ...first, duplicate: true };
 }
 
+/** What the window needs of a `recordUsage`: its payload, its time, and the answer to an old repeat. */
+export function usageUse(state: AccountState, input: RecordUsageInput, nowMs: number): KeyedUse<RecordUsageResult> {
+  return {
+    payload: JSON.stringify([input.feature, input.quantity, input.userId ?? null]),
+    nowMs,
+    // The first answer's balance is not kept in compact form: the balance now is given instead.
+    recall: (credits) => ({ accepted: true, credits, balance: available(state), duplicate: true }),
+  };
+}
+
+/** What the window needs of a `grantCredits`: its payload. */
+export function grantUse(input: GrantCreditsInput): KeyedUse<never> {
+  return { payload: JSON.stringify([input.credits, input.reason, input.validForCycles]) };
+}
+
 function copyOf<T extends RememberedResult>(first: T): T {
   return { ...first };
+}
+
+
+/** The compact fingerprint: the first {@link FINGERPRINT_BITS} bits of the full one. */
+function compactFingerprint(fp: string): number {
+  return parseInt(fp.slice(0, 2), 16) >> (8 - FINGERPRINT_BITS);
+}
+
+const isUsageKey = (key: string) => key.startsWith('usage:');
+
+/** Credits charged by an answer, when it is a usage answer that charged any. */
+function chargedCredits(key: string, answer: RememberedResult): number {
+  return isUsageKey(key) && 'accepted' in answer && answer.accepted ? answer.credits : 0;
+}
+
+type WindowState = Pick<AccountState, 'remembered' | 'cycle'> &
+  Partial<Pick<AccountState, 'recentUsage' | 'billableKeys' | 'epoch' | 'accountId'>>;
+
+/** One bounded list of full answers, oldest first, with what each weighs (kept in memory, never carried). */
+class FullAnswers {
+  private bytes = 0;
+  private sizes: number[] = [];
+
+  constructor(
+    private readonly list: () => RememberedAnswer[],
+    private readonly limit: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Weigh the list afresh (it was replaced or trimmed from outside). */
+  weigh(): void {
+    this.sizes = this.list().map((r) => jsonBytes(r) + 1);
+    this.bytes = this.sizes.reduce((sum, n) => sum + n, 0);
+  }
+
+  /** Add an answer; returns those dropped to stay within the bounds. */
+  push(entry: RememberedAnswer): RememberedAnswer[] {
+    const list = this.list();
+    if (this.sizes.length !== list.length) this.weigh();
+    const size = jsonBytes(entry) + 1;
+    list.push(entry);
+    this.sizes.push(size);
+    this.bytes += size;
+    const dropped: RememberedAnswer[] = [];
+    while (list.length > 1 && (list.length > this.limit || this.bytes > this.maxBytes)) {
+      this.bytes -= this.sizes.shift() ?? 0;
+      const d = list.shift();
+      if (d) dropped.push(d);
+    }
+    return dropped;
+  }
 }
 
 /** Answers each key once, remembering the answers in the account state it wraps. */
 export class AnswerWindow {
   private readonly byKey = new Map<string, RememberedAnswer>();
-  /** What the remembered answers weigh as JSON (one separator byte each). */
-  private bytes = 0;
+  private readonly others: FullAnswers;
+  private readonly usage: FullAnswers;
+  private readonly billable: BillableKeys;
+  /**
+   * Salt of the key digests (the workflow's epoch and the account id): a usage caller never
+   * sees the epoch, so it cannot craft two keys whose digests collide (see billable-keys.ts).
+   */
+  private readonly salt: string;
 
   /**
-   * Wrap the state's remembered answers; `limit` bounds how many are kept and `maxBytes`
-   * what they may weigh (the oldest go first). The state is read afresh on each call, as a
-   * cycle reset replaces its list.
+   * Wrap the state's remembered answers; `limit` bounds how many grant and call answers are
+   * kept and `maxBytes` what they may weigh (the oldest go first); `sizes` shrinks the usage
+   * window and the compact memory's buckets (for tests). The state is read afresh on
+   * each call, as a cycle reset replaces its lists. Credit-charging usage answers carried by an
+   * older run are adopted into the compact memory, so they too are recognised for 24 hours.
    */
   constructor(
-    private readonly state: Pick<AccountState, 'remembered' | 'cycle'>,
-    private readonly limit: number = IDEMPOTENCY_WINDOW,
-    private readonly maxBytes: number = ANSWER_WINDOW_BYTES,
+    private readonly state: WindowState,
+    limit: number = IDEMPOTENCY_WINDOW,
+    maxBytes: number = ANSWER_WINDOW_BYTES,
+    sizes: { usageLimit?: number; sealAt?: number } = {},
   ) {
+    this.salt = `${state.epoch ?? ''}:${state.accountId ?? ''}`;
+    this.others = new FullAnswers(() => this.state.remembered, limit, maxBytes);
+    this.usage = new FullAnswers(() => (this.state.recentUsage ??= []), sizes.usageLimit ?? RECENT_USAGE_WINDOW, RECENT_USAGE_BYTES);
+    this.billable = new BillableKeys(state, BILLABLE_KEYS_BYTES, sizes.sealAt);
     this.reindex();
+    if (!state.billableKeys) {
+      const carried = state.remembered.filter((r) => chargedCredits(r.key, r.answer) > 0);
+      this.billable.adopt(carried.map((r) => ({ digest: this.digest(r.key), credits: chargedCredits(r.key, r.answer) })));
+    }
   }
 
-  /** Whether an answer for `key` is remembered. */
+  /** Whether an answer for `key` is remembered, in full or in compact form. */
   has(key: string): boolean {
-    return this.byKey.has(key);
+    return this.byKey.has(key) || (isUsageKey(key) && this.billable.size > 0 && this.billable.find(this.digest(key)) !== undefined);
   }
 
   /**
    * The answer for `key`: on its first sighting, `compute()` (which acts on the account) is
    * run and its answer remembered under the current cycle and returned; on a repeat,
-   * `repeat` of the remembered answer (a shallow copy by default) and nothing is run. An
-   * exception from `compute` leaves nothing remembered.
+   * `repeat` of the remembered answer (a shallow copy by default) and nothing is run, flagged
+   * `payloadMismatch: true` when `use` says the payload differs from the first one's. A usage
+   * key known only in compact form is answered by `use.recall`. An exception from `compute`
+   * leaves nothing remembered.
    */
-  once<T extends RememberedResult>(key: string, compute: () => T, repeat: (first: T) => T = copyOf): T {
+  once<T extends RememberedResult>(key: string, compute: () => T, repeat: (first: T) => T = copyOf, use?: KeyedUse<T>): T {
+    const fp = use ? fingerprint48(use.payload) : undefined;
     const seen = this.byKey.get(key);
-    if (seen) return repeat(seen.answer as T);
+    if (seen) {
+      const answer = repeat(seen.answer as T);
+      return fp !== undefined && seen.fp !== undefined && seen.fp !== fp ? ({ ...answer, payloadMismatch: true } as T) : answer;
+    }
+    // The salted digest is worked out once, and only for usage the compact memory may know.
+    const digest = isUsageKey(key) && use?.nowMs !== undefined ? this.digest(key) : undefined;
+    if (use?.recall && digest !== undefined && this.billable.size > 0) {
+      const known = this.billable.find(digest);
+      if (known) {
+        const answer = use.recall(known.credits);
+        const mismatch = fp !== undefined && known.fp !== undefined && known.fp !== compactFingerprint(fp);
+        return mismatch ? ({ ...answer, payloadMismatch: true } as T) : answer;
+      }
+    }
     const answer = compute();
-    this.remember(key, answer);
+    this.remember(key, answer, fp);
+    const credits = chargedCredits(key, answer);
+    if (credits > 0 && digest !== undefined && use?.nowMs !== undefined) {
+      this.billable.add(digest, compactFingerprint(fp ?? '00'), credits, use.nowMs);
+    }
     return answer;
   }
 
-  /** Forget the answers remembered before cycle `cycle` (at a cycle reset). */
+  /** Forget the full answers remembered before cycle `cycle` (at a cycle reset); compact keys age by time only. */
   forgetBefore(cycle: number): void {
     this.state.remembered = this.state.remembered.filter((r) => r.cycle >= cycle);
+    if (this.state.recentUsage) this.state.recentUsage = this.state.recentUsage.filter((r) => r.cycle >= cycle);
     this.byKey.clear();
     this.reindex();
   }
 
-  private reindex(): void {
-    this.bytes = 0;
-    for (const r of this.state.remembered) {
-      this.byKey.set(r.key, r);
-      this.bytes += jsonBytes(r) + 1;
-    }
+  /** The salted digest of a key, as a number below 2^48. */
+  private digest(key: string): number {
+    return leadingBits(sha256(`${this.salt}\n${key}`), DIGEST_BITS);
   }
 
-  private remember(key: string, answer: RememberedResult): void {
-    const remembered = this.state.remembered;
+  private reindex(): void {
+    for (const r of this.state.remembered) this.byKey.set(r.key, r);
+    for (const r of this.state.recentUsage ?? []) this.byKey.set(r.key, r);
+    this.others.weigh();
+    this.usage.weigh();
+  }
+
+  private remember(key: string, answer: RememberedResult, fp: string | undefined): void {
     const entry: RememberedAnswer = { key, cycle: this.state.cycle.index, answer };
-    remembered.push(entry);
+    if (fp !== undefined) entry.fp = fp;
     this.byKey.set(key, entry);
-    this.bytes += jsonBytes(entry) + 1;
-    let drop = 0;
-    let bytes = this.bytes;
-    while (remembered.length - drop > 1 && (remembered.length - drop > this.limit || bytes > this.maxBytes)) {
-      bytes -= jsonBytes(remembered[drop]) + 1;
-      drop += 1;
-    }
-    if (drop > 0) {
-      this.bytes = bytes;
-      for (const d of remembered.splice(0, drop)) if (this.byKey.get(d.key) === d) this.byKey.delete(d.key);
-    }
+    const dropped = isUsageKey(key) ? this.usage.push(entry) : this.others.push(entry);
+    for (const d of dropped) if (this.byKey.get(d.key) === d) this.byKey.delete(d.key);
   }
 }

@@ -12,8 +12,28 @@ import type { Effect, LedgerEntry } from './effects';
 /** Most bytes (UTF-8 JSON) of the state carried by continue-as-new: 1 MiB. */
 export const CARRIED_STATE_BUDGET_BYTES = 1024 * 1024;
 
-/** Most bytes of remembered answers (the duplicate window); beyond it the oldest go first. */
-export const ANSWER_WINDOW_BYTES = 448 * 1024;
+/**
+ * The duplicate window's share of the budget, in three parts (domain/answers.ts), each
+ * bounded where it grows (the oldest go first):
+ * - {@link BILLABLE_KEYS_BYTES}: every credit-charging usage key of the last 24 hours in
+ *   compact form, about 7.5 bytes a key (48 bits of digest, less what sorting saves, a 6-bit
+ *   payload fingerprint and the credits): at 100,000 keys a day of a few credits each it
+ *   weighs about 730 KiB;
+ * - {@link RECENT_USAGE_BYTES}: the latest usage answers in full;
+ * - {@link ANSWER_WINDOW_BYTES}: grant and call answers in full.
+ * That leaves at least 96 KiB for the rest (rules, grants, open calls, the outbox, which the
+ * workflow spills before continuing as new if need be).
+ */
+export const ANSWER_WINDOW_BYTES = 80 * 1024;
+
+/** Most bytes of usage answers kept in full; see {@link ANSWER_WINDOW_BYTES}. */
+export const RECENT_USAGE_BYTES = 80 * 1024;
+
+/**
+ * Most bytes of the compact memory of credit-charging keys; past the supported volume
+ * (100,000 such keys a day) its oldest sealed buckets go first. See {@link ANSWER_WINDOW_BYTES}.
+ */
+export const BILLABLE_KEYS_BYTES = 768 * 1024;
 
 /**
  * Most bytes of ledger entries sent in one activity call, so the batch in flight (which stays
@@ -83,7 +103,7 @@ export function weighState(state: AccountState): StateWeight {
   return {
     total: jsonBytes(state),
     rules: jsonBytes(state.rules),
-    answers: jsonBytes(state.remembered),
+    answers: jsonBytes(state.remembered) + jsonBytes(state.recentUsage ?? []) + jsonBytes(state.billableKeys ?? null),
     outbox: jsonBytes(state.outbox),
     parked: jsonBytes(state.parked ?? []),
   };
@@ -138,8 +158,10 @@ export function spillDue(state: AccountState, keep: number): boolean {
 
 /**
  * Make a state fit {@link CARRIED_STATE_BUDGET_BYTES} before it is carried, trimming only what
- * may be trimmed without losing money: parked effects (already logged) and then the oldest
- * remembered answers. Returns the state's weight after trimming.
+ * may be trimmed without losing money: parked effects (already logged), then the oldest full
+ * usage answers (a credit-charging key among them is still known in compact form), then the
+ * oldest grant and call answers, and last the oldest sealed buckets of credit-charging keys.
+ * Returns the state's weight after trimming.
  */
 export function fitToBudget(state: AccountState): StateWeight {
   let weight = weighState(state);
@@ -149,9 +171,16 @@ export function fitToBudget(state: AccountState): StateWeight {
     const size = jsonBytes(dropped) + 1;
     weight = { ...weight, parked: weight.parked - size, total: weight.total - size };
   }
-  while (state.remembered.length > 0 && weight.total > CARRIED_STATE_BUDGET_BYTES) {
-    const dropped = state.remembered.shift();
-    const size = jsonBytes(dropped) + 1;
+  for (const list of [state.recentUsage ?? [], state.remembered]) {
+    while (list.length > 0 && weight.total > CARRIED_STATE_BUDGET_BYTES) {
+      const dropped = list.shift();
+      const size = jsonBytes(dropped) + 1;
+      weight = { ...weight, answers: weight.answers - size, total: weight.total - size };
+    }
+  }
+  const sealed = state.billableKeys?.sealed ?? [];
+  while (sealed.length > 0 && weight.total > CARRIED_STATE_BUDGET_BYTES) {
+    const size = jsonBytes(sealed.shift()) + 1;
     weight = { ...weight, answers: weight.answers - size, total: weight.total - size };
   }
   return weighState(state);

@@ -8,7 +8,7 @@ import type { GrantDebit } from './effects';
 import { accountIncludes, featureById } from '../ruleset/catalog';
 import { creditsForMicros, fromMicros, toMicros } from './pricing';
 import { AccountStateError, available, currentPlan, iso, type AccountState, type OpenCall } from './account-state';
-import { asDuplicate, type AnswerWindow } from './answers';
+import { asDuplicate, usageUse, type AnswerWindow } from './answers';
 import { logEntry, queueDueAlerts } from './outbox';
 import { debit } from './credit-pool';
 import { ACCOUNT_LIMITS, MAX_SPILLED_BACKLOG } from './state-budget';
@@ -56,6 +56,7 @@ export function recordUsage(state: AccountState, answers: AnswerWindow, input: R
       return result;
     },
     asDuplicate,
+    usageUse(state, input, nowMs),
   );
 }
 

@@ -66,6 +66,11 @@ export interface RecordUsageResult {
   balance: number;
   /** True when this answer repeats an earlier one for the same idempotency key. */
   duplicate: boolean;
+  /**
+   * Only on a duplicate, and only when true: the key was first used with another payload
+   * (feature, quantity or userId). Nothing was done again; the answer is the first use's.
+   */
+  payloadMismatch?: boolean;
 }
 
 /** `startCall` input. */
@@ -200,6 +205,11 @@ export interface GrantCreditsResult {
   expiresAt: string;
   /** True when this answer repeats an earlier one for the same idempotency key. */
   duplicate: boolean;
+  /**
+   * Only on a duplicate, and only when true: the key was first used with another payload
+   * (credits, reason or validForCycles). Nothing was done again; the answer is the first use's.
+   */
+  payloadMismatch?: boolean;
 }
 
 /** Low-credit alert state of an account. */

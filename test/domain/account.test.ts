@@ -72,7 +72,8 @@ describe('usage', () => {
     const a = open();
     const first = a.recordUsage({ feature: 'enrichment', quantity: 5, idempotencyKey: 'same' }, T0);
     const again = a.recordUsage({ feature: 'enrichment', quantity: 50, idempotencyKey: 'same' }, T0);
-    expect(again).toEqual({ ...first, duplicate: true });
+    // The second use sent another quantity: still the first answer, flagged as a mismatch.
+    expect(again).toEqual({ ...first, duplicate: true, payloadMismatch: true });
     expect(a.available()).toBe(7495);
   });
 

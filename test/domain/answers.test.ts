@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AnswerWindow, IDEMPOTENCY_WINDOW, asDuplicate } from '../../domain/answers';
 import type { RememberedAnswer } from '../../domain/account-state';
+import { ANSWER_WINDOW_BYTES, jsonBytes } from '../../domain/state-budget';
 import type { EndCallResult, GrantCreditsResult } from '../../domain/wire-contract';
 
 type Carried = { remembered: RememberedAnswer[]; cycle: { index: number; start: string; end: string } };
@@ -55,14 +56,21 @@ describe('answer window', () => {
     expect(c.runs()).toBe(5);
   });
 
-  it('is bounded by IDEMPOTENCY_WINDOW by default', () => {
+  it('is bounded by IDEMPOTENCY_WINDOW answers (bytes aside) and, by default, by ANSWER_WINDOW_BYTES too', () => {
     const state = carried();
-    const window = new AnswerWindow(state);
+    const window = new AnswerWindow(state, IDEMPOTENCY_WINDOW, Number.POSITIVE_INFINITY);
     const c = counter();
     for (let i = 0; i <= IDEMPOTENCY_WINDOW; i++) window.once(`k${i}`, c.compute);
     expect(state.remembered).toHaveLength(IDEMPOTENCY_WINDOW);
     expect(window.has('k0')).toBe(false);
     expect(window.has('k1')).toBe(true);
+
+    const bounded = carried();
+    const byDefault = new AnswerWindow(bounded);
+    for (let i = 0; i <= IDEMPOTENCY_WINDOW; i++) byDefault.once(`k${i}`, c.compute);
+    expect(bounded.remembered.length).toBeLessThanOrEqual(IDEMPOTENCY_WINDOW);
+    expect(jsonBytes(bounded.remembered)).toBeLessThanOrEqual(ANSWER_WINDOW_BYTES);
+    expect(byDefault.has(`k${IDEMPOTENCY_WINDOW}`)).toBe(true);
   });
 
   it('files each answer under the cycle it was given in and forgets older cycles at a reset', () => {

@@ -9,6 +9,7 @@ import {
   CARRIED_STATE_BUDGET_BYTES,
   LEDGER_BATCH_BYTES,
   MAX_SPILLED_BACKLOG,
+  RECENT_USAGE_BYTES,
   SPILL_AT_BYTES,
   SPILL_AT_ENTRIES,
   fitToBudget,
@@ -109,11 +110,16 @@ describe('spilling the outbox tail', () => {
 describe('the carried state budget', () => {
   it('keeps the duplicate window within its bytes however long the keys', () => {
     const a = open();
+    // Usage answers in full now live apart from grant and call answers (recentUsage).
     for (let i = 0; i < 3000; i++) use(a, `${i}:${'k'.repeat(190)}`);
-    expect(jsonBytes(a.state.remembered)).toBeLessThanOrEqual(ANSWER_WINDOW_BYTES);
+    expect(jsonBytes(a.state.recentUsage)).toBeLessThanOrEqual(RECENT_USAGE_BYTES);
     // The newest answers are the ones kept: a retry of the last key is still a duplicate.
     expect(use(a, `2999:${'k'.repeat(190)}`).duplicate).toBe(true);
-    expect(a.state.remembered.length).toBeLessThan(3000);
+    expect(a.state.recentUsage?.length).toBeLessThan(3000);
+    // Grant and call answers are bounded the same way.
+    for (let i = 0; i < 1500; i++) a.startCall({ callId: `${i}:${'c'.repeat(190)}`, agentId: 'va' }, T0);
+    expect(jsonBytes(a.state.remembered)).toBeLessThanOrEqual(ANSWER_WINDOW_BYTES);
+    expect(a.state.remembered.length).toBeLessThan(1500);
   });
 
   it('trims parked effects, then the oldest answers, to fit; never the outbox', () => {

@@ -22,6 +22,7 @@ import { waitFor } from '../helpers/wait-for';
 import { CreditsClient } from '../../client';
 import { recordUsageUpdate, startCallUpdate, endCallUpdate, summaryQuery } from '../../workflows/messages';
 import { EVENTS_PER_RUN, UPDATES_PER_RUN } from '../../workflows/account-credits';
+import { RECENT_USAGE_WINDOW } from '../../domain/answers';
 
 describe('continue-as-new at a reset', () => {
   let suite: WorkflowSuite;
@@ -142,6 +143,39 @@ it('continues as new before the per-run update limit, losing no usage and no ide
     expect(writes).toBeLessThan(updates / 4);
     await h.terminate('test over');
     await worker.stop();
+  }, 180_000);
+
+  it('recognises a credit-charging key after free usage pushed its answer out and the run continued as new', async () => {
+    const acts = fakeActivities();
+    const worker = await startWorker(env, acts);
+    try {
+      const anchor = new Date(Date.now() - 2 * 86_400_000).toISOString();
+      const h = await startAccount(env.client, worker.taskQueue, { accountId: 'dup-window-1', plan: 'scale', users: 10, cycleAnchor: anchor });
+      await untilOpen(h);
+      const firstRun = (await h.describe()).runId;
+      const first = await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 2, idempotencyKey: 'keep-1', userId: 'ann' }] });
+      expect(first).toMatchObject({ accepted: true, credits: 2, duplicate: false });
+      // More free usage than the recent window holds, enough to continue as new on the way.
+      const total = RECENT_USAGE_WINDOW + 200;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < total) {
+            const i = next++;
+            await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'notetaker', quantity: 1, idempotencyKey: `free-${i}` }] });
+          }
+        }),
+      );
+      await waitFor(async () => (await h.describe()).runId !== firstRun, 'a new run');
+      const repeat = await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 2, idempotencyKey: 'keep-1', userId: 'ann' }] });
+      expect(repeat).toEqual({ accepted: true, credits: 2, balance: 20000 - 2, duplicate: true });
+      const other = await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 9, idempotencyKey: 'keep-1', userId: 'ann' }] });
+      expect(other).toEqual({ ...repeat, payloadMismatch: true });
+      expect((await h.query(summaryQuery)).credits.used).toBe(2);
+      await h.terminate('test over');
+    } finally {
+      await worker.stop();
+    }
   }, 180_000);
 
   it('admits usage, answers duplicates and writes the ledger through a real worker', async () => {
