@@ -14,8 +14,10 @@ import type {
   GrantCreditsResult,
   RecordUsageResult,
   StartCallResult,
+  VoidUsageResult,
 } from './wire-contract';
 import type { Effect } from './effects';
+import type { VoidableUsage } from './usage-voids';
 import { cycleContaining } from './calendar';
 import { planById, resolvePlan, resolveTier } from '../ruleset/catalog';
 import { remainingCredits, type Grant } from './grants';
@@ -41,10 +43,10 @@ export interface OpenCall {
 
 /** An answer kept for duplicate detection. */
 export interface RememberedAnswer {
-  /** `usage:<key>`, `grant:<key>`, `start:<callId>` or `end:<callId>`. */
+  /** `usage:<key>`, `grant:<key>`, `start:<callId>`, `end:<callId>` or `void:<key>`. */
   key: string;
   cycle: number;
-  answer: RecordUsageResult | GrantCreditsResult | StartCallResult | EndCallResult;
+  answer: RecordUsageResult | GrantCreditsResult | StartCallResult | EndCallResult | VoidUsageResult;
 }
 
 /** Everything an account's workflow knows, carried across continue-as-new. */
@@ -104,6 +106,12 @@ export interface AccountState {
    * existed, which means none.
    */
   spilledBacklog?: number;
+  /**
+   * The current cycle's newest credit-charging usages, with the grants each debited, so billing
+   * ops can void one (domain/usage-voids.ts); bounded by bytes. Absent in states carried before
+   * voids existed, which means none.
+   */
+  voidable?: VoidableUsage[];
 }
 
 /** An effect set aside after a non-retryable failure. */
