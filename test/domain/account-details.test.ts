@@ -4,6 +4,7 @@
  * once, expiring at the promotion window's end.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { CreditAccount } from '../../domain/account';
 import type { LedgerEntry } from '../../domain/effects';
 import type { AccountStartInput } from '../../domain/wire-contract';
@@ -97,5 +98,39 @@ describe('setTags', () => {
     const a = open({ tags: ['x', 'y'] });
     expect(a.setTags(['y', 'x', 'x'], at('2026-06-11T00:00:00.000Z'))).toEqual({ tags: ['x', 'y'], changed: false, promotionsGranted: [], creditsGranted: 0 });
     expect(entries(a, 'tags_change')).toEqual([]);
+  });
+});
+
+describe('setTags: properties', () => {
+  it('whatever tags come and go, and whenever, the promotion is granted at most once, inside its window, until its end', () => {
+    const windowStart = at('2026-06-03T00:00:00.000Z');
+    const windowEnd = '2026-08-03T00:00:00.000Z';
+    const step = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ tags: fc.subarray(['chloe-beta', 'emea', 'vip']), day: fc.integer({ min: 0, max: 29 }) }) },
+      { weight: 1, arbitrary: fc.constant('reset' as const) },
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 12 }), (steps) => {
+        const a = open({ cycleAnchor: '2026-05-03T00:00:00.000Z' }, at('2026-05-04T00:00:00.000Z'));
+        for (const st of steps) {
+          if (st === 'reset') {
+            a.startNextCycle(rules);
+            continue;
+          }
+          const when = Date.parse(a.state.cycle.start) + st.day * 86_400_000;
+          const result = a.setTags(st.tags, when);
+          if (result.creditsGranted > 0) {
+            expect(when).toBeGreaterThanOrEqual(windowStart);
+            expect(when).toBeLessThan(Date.parse(windowEnd));
+          }
+          expect(a.available()).toBe(a.state.cycleGranted - a.state.cycleUsed);
+        }
+        const promos = a.state.grants.filter((g) => g.source === 'promotion');
+        expect(promos.length).toBeLessThanOrEqual(1);
+        for (const p of promos) expect(p.expiresAt).toBe(windowEnd);
+        expect(a.state.promotionsGranted.length).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
