@@ -1,15 +1,16 @@
 /**
  * `credits account ...`: billing ops' commands on one customer account's credit workflow:
- * start it, show its summary, change users, plan, tier, toggles and agents, grant credits by
- * hand, and import many accounts from a file. Each command prints what changed in one or two
- * readable lines (`--json` prints the workflow's answer as is, for scripts).
+ * start it, show its summary, change users, plan, tier, toggles, agents, admins and tags,
+ * grant credits by hand, and import many accounts from a file. Each command prints what
+ * changed in one or two readable lines (`--json` prints the workflow's answer as is, for
+ * scripts).
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatCount, formatMoney, formatUtc, plural } from '../display';
 import type { AccountStartInput } from '../domain/wire-contract';
 import { formatAccountSummary } from './account-show';
 import { anchorFrom, barReporter, defaultAnchor, importAccounts, lineReporter, readImportFile } from './import-accounts';
-import { CliFailure, writeLines } from './io';
+import { CliFailure, EXIT_CODES, writeLines } from './io';
 import { collect, oneOf, wholeNumber } from './option-parsers';
 import { report } from './io';
 import type { CliIo } from './io';
@@ -171,6 +172,50 @@ function registerChanges(account: Command, io: CliIo): void {
     });
 }
 
+/**
+ * `credits account NAME ACCOUNT [ITEMS...] [--clear]`: a command that sets one of the account's
+ * lists as a whole. The list is its arguments, or none with `--clear` (never none by accident).
+ */
+function listCommand(account: Command, name: 'admins' | 'tags', description: string, items: string): Command {
+  return account
+    .command(name)
+    .description(description)
+    .argument('<account>', 'account id')
+    .argument(`[${name}...]`, `${items} (the whole new list)`)
+    .option('--clear', `remove every ${name.slice(0, -1)}`)
+    .option('--json', 'print the answer as JSON');
+}
+
+/** The list a {@link listCommand} sets, or a usage error. */
+function listToSet(items: readonly string[], clear: boolean | undefined, name: 'admins' | 'tags'): string[] {
+  if (clear === true && items.length > 0) throw new CliFailure(`give ${name} or --clear, not both`, EXIT_CODES.usage);
+  if (clear !== true && items.length === 0) throw new CliFailure(`give at least one ${name.slice(0, -1)}, or --clear to remove them all`, EXIT_CODES.usage);
+  return [...items];
+}
+
+function registerDetails(account: Command, io: CliIo): void {
+  listCommand(account, 'admins', "replace the account's admins, who receive low-credit notices", "the admins' e-mail addresses").action(
+    async (accountId: string, emails: string[], options: { clear?: boolean; json?: boolean }) => {
+      const admins = listToSet(emails, options.clear, 'admins');
+      const result = await withCreditsClient(io, (client) => client.setAdmins(accountId, { admins }));
+      report(io, options.json, result, () => [`${accountId}: admins ${result.changed ? 'now' : 'unchanged,'} ${result.admins.join(', ') || 'none'}`]);
+    },
+  );
+
+  listCommand(account, 'tags', "replace the account's tags; a tag making it eligible for an open promotion grants it now", 'the tags').action(
+    async (accountId: string, given: string[], options: { clear?: boolean; json?: boolean }) => {
+      const tags = listToSet(given, options.clear, 'tags');
+      const result = await withCreditsClient(io, (client) => client.setTags(accountId, { tags }));
+      report(io, options.json, result, () => [
+        `${accountId}: tags ${result.changed ? 'now' : 'unchanged,'} ${result.tags.join(', ') || 'none'}`,
+        ...(result.promotionsGranted.length > 0
+          ? [`  promotion ${result.promotionsGranted.join(', ')} granted: ${plural(result.creditsGranted, 'credit')}`]
+          : []),
+      ]);
+    },
+  );
+}
+
 function registerImport(account: Command, io: CliIo): void {
   account
     .command('import')
@@ -204,6 +249,7 @@ export function registerAccountCommands(program: Command, io: CliIo): void {
   registerStart(account, io);
   registerShow(account, io);
   registerChanges(account, io);
+  registerDetails(account, io);
   registerImport(account, io);
   registerUsageCommands(program, io);
   registerCallCommands(program, io);

@@ -1,11 +1,13 @@
 /**
  * `credits usage ...` and `credits call ...`: what product services do through the client
- * library, from a shell (walkthroughs, support, scripts). A refused usage or an unauthorized
- * call is a business outcome, printed as such, and exits 1 so a script notices it.
+ * library, from a shell (walkthroughs, support, scripts), and billing ops' void of a usage. A
+ * refused usage or void, or an unauthorized call, is a business outcome, printed as such, and
+ * exits 1 so a script notices it.
  */
 import type { Command } from 'commander';
 import { formatCount } from '../display';
 import { CALL_TOLERANCE_MINUTES } from '../domain/wire-contract';
+import type { VoidRejection } from '../domain/wire-contract';
 import { CliFailure } from './io';
 import type { CliIo } from './io';
 import { positiveNumber } from './option-parsers';
@@ -13,7 +15,17 @@ import { report } from './io';
 import { withCreditsClient } from './temporal-connection';
 import { registerUsageExport } from './usage-export';
 
-/** Registers `credits usage record|export` on the program. */
+/** What each refused void means, for people. */
+const VOID_REFUSALS: Record<VoidRejection, string> = {
+  unknown_usage: 'the account knows no usage with this key',
+  earlier_cycle: 'the usage was charged in an earlier cycle, which is settled',
+  usage_refused: 'the usage was refused and charged nothing',
+  nothing_charged: 'the usage charged no credits (free or telephony-billed)',
+  void_window_passed: 'the usage is older than the voidable usages the account keeps',
+  call_not_voidable: 'the key is a Voice Agent call, which cannot be voided',
+};
+
+/** Registers `credits usage record|void|export` on the program. */
 export function registerUsageCommands(program: Command, io: CliIo): void {
   const usage = program.command('usage').description('record usage of an AI feature, and export the usage ledger');
 
@@ -42,6 +54,26 @@ export function registerUsageCommands(program: Command, io: CliIo): void {
           : `refused (${result.reason ?? 'unknown reason'}): ${why}${repeat}`,
       ]);
       if (!result.accepted) throw new CliFailure(`usage refused: ${result.reason ?? 'unknown reason'}${result.cost === undefined ? '' : ` (${why})`}`);
+    });
+
+  usage
+    .command('void')
+    .description('void a usage of the current cycle by its key (billing ops): its credits go back to the grants they came from')
+    .argument('<account>', 'account id')
+    .argument('<key>', 'the idempotency key the usage was recorded with')
+    .requiredOption('--reason <text>', 'why, written to the ledger')
+    .option('--json', 'print the answer as JSON')
+    .action(async (accountId: string, key: string, options: { reason: string; json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) => client.voidUsage(accountId, { idempotencyKey: key, reason: options.reason }));
+      const why = result.reason === undefined ? 'unknown reason' : `${result.reason}: ${VOID_REFUSALS[result.reason]}`;
+      report(io, options.json, result, () => [
+        !result.voided
+          ? `not voided (${why}); balance ${formatCount(result.balance)}`
+          : result.duplicate
+            ? `usage ${key} was already voided (${formatCount(result.credits)} credits returned then); nothing returned again`
+            : `voided usage ${key}: ${formatCount(result.credits)} credits returned, balance ${formatCount(result.balance)}`,
+      ]);
+      if (!result.voided) throw new CliFailure(`void refused: ${why}`);
     });
 
   registerUsageExport(usage, io);

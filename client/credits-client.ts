@@ -31,14 +31,20 @@ import type {
   GrantCreditsResult,
   RecordUsageInput,
   RecordUsageResult,
+  SetAdminsInput,
+  SetAdminsResult,
   SetFeatureEnabledInput,
   SetFeatureEnabledResult,
+  SetTagsInput,
+  SetTagsResult,
   SetUsersInput,
   SetUsersResult,
   SetVoiceAgentActiveInput,
   SetVoiceAgentActiveResult,
   StartCallInput,
   StartCallResult,
+  VoidUsageInput,
+  VoidUsageResult,
 } from '../domain/wire-contract';
 import { checkStartShape, isInputProblemCode, type InputProblem } from '../domain/input-problems';
 import {
@@ -224,6 +230,37 @@ export class CreditsClient implements AccountUpdateMethods {
    */
   grantCredits(accountId: string, input: GrantCreditsInput): Promise<GrantCreditsResult> {
     return this.update(accountId, ACCOUNT_UPDATES.grantCredits, input);
+  }
+
+  /**
+   * Voids a usage of the current cycle by its idempotency key (billing ops): its credits go
+   * back to the grants they came from and the ledger records the reversal. A repeat returns
+   * the first answer with `duplicate: true`; a refusal (`voided: false`, e.g. `unknown_usage`,
+   * `earlier_cycle`) is a result, not an error, and changes nothing.
+   *
+   * @throws CreditsInputError `MissingIdempotencyKey`, `InvalidInput` (a missing or bad reason)
+   */
+  voidUsage(accountId: string, input: VoidUsageInput): Promise<VoidUsageResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.voidUsage, input);
+  }
+
+  /**
+   * Replaces the account's admins, who receive low-credit notices.
+   *
+   * @throws CreditsInputError `InvalidInput` (not e-mail addresses, more than 50)
+   */
+  setAdmins(accountId: string, input: SetAdminsInput): Promise<SetAdminsResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.setAdmins, input);
+  }
+
+  /**
+   * Replaces the account's tags; a tag making it eligible for a promotion whose window is open
+   * grants that promotion at once.
+   *
+   * @throws CreditsInputError `InvalidInput` (a bad tag, more than 50)
+   */
+  setTags(accountId: string, input: SetTagsInput): Promise<SetTagsResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.setTags, input);
   }
 
   /**

@@ -14,9 +14,11 @@ import type {
   GrantCreditsResult,
   RecordUsageResult,
   StartCallResult,
+  VoidUsageResult,
 } from './wire-contract';
 import type { Effect } from './effects';
 import type { BillableKeysState } from './billable-keys';
+import type { VoidableUsage } from './usage-voids';
 import { cycleContaining } from './calendar';
 import { planById, resolvePlan, resolveTier } from '../ruleset/catalog';
 import { remainingCredits, type Grant } from './grants';
@@ -52,10 +54,10 @@ export interface OpenCall {
 
 /** An answer kept for duplicate detection. */
 export interface RememberedAnswer {
-  /** `usage:<key>`, `grant:<key>`, `start:<callId>` or `end:<callId>`. */
+  /** `usage:<key>`, `grant:<key>`, `start:<callId>`, `end:<callId>` or `void:<key>`. */
   key: string;
   cycle: number;
-  answer: RecordUsageResult | GrantCreditsResult | StartCallResult | EndCallResult;
+  answer: RecordUsageResult | GrantCreditsResult | StartCallResult | EndCallResult | VoidUsageResult;
   /**
    * Fingerprint of the first payload (48 bits, hex; domain/digest.ts), so a reused key with
    * another payload is told apart. Absent for call answers and answers carried from older runs.
@@ -154,6 +156,12 @@ export interface AccountState {
    * (domain/billable-keys.ts). Absent until the first such key (or in older states).
    */
   billableKeys?: BillableKeysState;
+  /**
+   * The current cycle's newest credit-charging usages, with the grants each debited, so billing
+   * ops can void one (domain/usage-voids.ts); bounded by bytes. Absent in states carried before
+   * voids existed, which means none.
+   */
+  voidable?: VoidableUsage[];
 }
 
 /** A trial's one grant of trial credits (see {@link AccountState.trialGrant}). */

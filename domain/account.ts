@@ -21,8 +21,12 @@ import type {
   GrantCreditsResult,
   RecordUsageInput,
   RecordUsageResult,
+  SetAdminsResult,
+  SetTagsResult,
   SetUsersResult,
   StartCallResult,
+  VoidUsageInput,
+  VoidUsageResult,
 } from './wire-contract';
 import type { Effect, RefusedEntry } from './effects';
 import { planById } from '../ruleset/catalog';
@@ -35,6 +39,8 @@ import * as outbox from './outbox';
 import * as rollover from './cycle-rollover';
 import * as usage from './usage-commands';
 import * as changes from './account-changes';
+import * as details from './account-details';
+import * as voids from './usage-voids';
 
 export {
   ACCOUNT_STATE_SCHEMA,
@@ -165,7 +171,25 @@ export class CreditAccount {
     return usage.endCall(this.state, this.answers, input, nowMs);
   }
 
-  // ---- account changes (see account-changes) ----------------------------------------------
+  /**
+   * Void a usage of the current cycle by its idempotency key (billing ops): its credits go back
+   * to the grants they came from, once per key; a refusal is an answer and changes nothing.
+   */
+  voidUsage(input: VoidUsageInput, nowMs: number): VoidUsageResult {
+    return voids.voidUsage(this.state, this.answers, input, nowMs, (id) => this.knowsCall(id));
+  }
+
+  // ---- account changes (see account-changes, account-details) -----------------------------
+
+  /** Replace the account's admins. */
+  setAdmins(admins: readonly string[], nowMs: number): SetAdminsResult {
+    return details.setAdmins(this.state, admins, nowMs);
+  }
+
+  /** Replace the account's tags; a tag making it eligible for an open promotion grants it now. */
+  setTags(tags: readonly string[], nowMs: number): SetTagsResult {
+    return details.setTags(this.state, tags, nowMs);
+  }
 
   /** Change the number of users; an addition grants the extra included credits at once. */
   setUsers(users: number, nowMs: number): SetUsersResult {

@@ -11,6 +11,7 @@ import type { AnswerWindow } from './answers';
 import { chargeTier, logEntry } from './outbox';
 import { addGrant, topUpIncluded, writeOffOverdraft } from './credit-pool';
 import { chargeOpenCallsAtReset } from './usage-commands';
+import { forgetVoidable } from './usage-voids';
 
 /** Expire grants whose end has come (mid-cycle expiries, e.g. a promotion after re-anchoring). */
 export function expireGrants(state: AccountState, nowMs: number): void {
@@ -58,6 +59,7 @@ export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Ru
   s.warningSent = false;
   s.exhaustedArmed = true;
   answers.forgetBefore(index - 1);
+  forgetVoidable(s);
   logEntry(s, startMs, 'cycle_start', 0, { note: `cycle ${index}: ${window.start} -> ${window.end}` });
   grantCycleAllocations(s, startMs);
 }
@@ -112,9 +114,10 @@ function carryTrialGrant(state: AccountState, cycleEnd: string): void {
  * Promotions: granted once per eligible account when its first cycle starting on or after
  * the promotion date begins, expiring at the end of the Nth cycle counted from that one. An
  * account that arrives inside that window gets the grant at once, expiring at the window's
- * end; one arriving after it gets nothing.
+ * end; one arriving after it gets nothing. An account that becomes eligible inside the window
+ * (a tag added by `setTags`) is granted at once the same way.
  */
-function grantOpenPromotions(state: AccountState, nowMs: number): void {
+export function grantOpenPromotions(state: AccountState, nowMs: number): void {
   for (const promo of state.rules.promotions) {
     if (state.promotionsGranted.includes(promo.id) || !state.tags.includes(promo.eligibleTag)) continue;
     const startsMs = Date.parse(`${promo.startsOn}T00:00:00.000Z`);

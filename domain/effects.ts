@@ -32,11 +32,14 @@ export const LEDGER_KINDS = [
   'call_overage',
   // The part of a Voice Agent call still open at a reset, charged to the cycle it ran in.
   'call_part',
+  'void',
+  'admins_change',
+  'tags_change',
 ] as const;
 /** Kind of ledger entry. */
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
-/** How many credits one grant gave up to one debit. */
+/** How many credits one grant gave up to one debit (negative in a `void` entry: what the grant got back). */
 export interface GrantDebit {
   grantId: string;
   credits: number;
@@ -53,7 +56,10 @@ export interface LedgerEntry {
   at: string;
   kind: LedgerKind;
   cycleIndex: number;
-  /** Credits moved by this entry: debited for usage, granted for a grant, lost for an expiry. */
+  /**
+   * Credits moved by this entry: debited for usage, granted for a grant, lost for an expiry;
+   * negative for a `void`, which reverses a usage (its quantity is negative too).
+   */
   credits: number;
   /** Available balance after the entry. */
   balanceAfter: number;

@@ -11,10 +11,13 @@ import type {
   EndCallInput,
   GrantCreditsInput,
   RecordUsageInput,
+  SetAdminsInput,
   SetFeatureEnabledInput,
+  SetTagsInput,
   SetUsersInput,
   SetVoiceAgentActiveInput,
   StartCallInput,
+  VoidUsageInput,
 } from './wire-contract';
 import { featureById, resolvePlan, resolveTier } from '../ruleset/catalog';
 import { isIsoInstant } from '../ruleset/instant';
@@ -103,6 +106,9 @@ const UPDATE_FIELDS = {
   setFeatureEnabled: ['feature', 'enabled'],
   setVoiceAgentActive: ['agentId', 'active'],
   grantCredits: ['credits', 'reason', 'validForCycles', 'idempotencyKey'],
+  voidUsage: ['idempotencyKey', 'reason'],
+  setAdmins: ['admins'],
+  setTags: ['tags'],
 } as const satisfies Record<string, readonly string[]>;
 const START_FIELDS = ['accountId', 'plan', 'users', 'trial', 'cycleAnchor', 'creditTier', 'tags', 'admins'] as const;
 
@@ -133,6 +139,16 @@ function shapeProblem(name: keyof typeof UPDATE_FIELDS, input: unknown): InputPr
 function usersProblem(users: unknown): string | undefined {
   if (!isWholeNumber(users, Number.MAX_SAFE_INTEGER)) return 'users must be an integer of at least 1';
   return users > MAX_USERS ? `users must be at most ${grouped(MAX_USERS)}` : undefined;
+}
+
+/** Why a list of tags breaks the rules (the start's `tags` and `setTags`), or undefined. */
+function tagsProblem(tags: unknown): string | undefined {
+  return listProblem('tags', tags, (field, tag) => idProblem(field, tag, MAX_TAG_LENGTH));
+}
+
+/** Why a list of admins breaks the rules (the start's `admins` and `setAdmins`), or undefined. */
+function adminsProblem(admins: unknown): string | undefined {
+  return listProblem('admins', admins, emailProblem);
 }
 
 /** Wraps a field rule's complaint, if any, as a problem of `code`. */
@@ -188,9 +204,9 @@ export function checkStartShape(input: unknown, nowMs: number): InputProblem | u
   if (input.creditTier !== undefined && input.creditTier !== null && textProblem('creditTier', input.creditTier, MAX_NAME_LENGTH)) {
     return bad('creditTier must be a tier id such as "tier-3", or null');
   }
-  const tags = input.tags === undefined ? undefined : listProblem('tags', input.tags, (field, tag) => idProblem(field, tag, MAX_TAG_LENGTH));
+  const tags = input.tags === undefined ? undefined : tagsProblem(input.tags);
   if (tags) return bad(tags);
-  const admins = input.admins === undefined ? undefined : listProblem('admins', input.admins, emailProblem);
+  const admins = input.admins === undefined ? undefined : adminsProblem(input.admins);
   if (admins) return bad(admins);
   return undefined;
 }
@@ -344,4 +360,28 @@ export function checkGrantCredits(input: unknown): InputProblem | undefined {
     return problem('InvalidInput', `validForCycles must be a whole number from 1 to ${MAX_VALID_FOR_CYCLES}`);
   }
   return asProblem('MissingIdempotencyKey', idProblem('idempotencyKey', idempotencyKey));
+}
+
+/** `voidUsage` input: the usage's key and why it is voided. */
+export function checkVoidUsage(input: unknown): InputProblem | undefined {
+  const shape = shapeProblem('voidUsage', input);
+  if (shape) return shape;
+  const { idempotencyKey, reason } = input as Partial<VoidUsageInput>;
+  const badKey = asProblem('MissingIdempotencyKey', idProblem('idempotencyKey', idempotencyKey));
+  if (badKey) return badKey;
+  return asProblem('InvalidInput', textProblem('reason', reason, MAX_REASON_LENGTH));
+}
+
+/** `setAdmins` input: the start input's rule for admins. */
+export function checkSetAdmins(input: unknown): InputProblem | undefined {
+  const shape = shapeProblem('setAdmins', input);
+  if (shape) return shape;
+  return asProblem('InvalidInput', adminsProblem((input as Partial<SetAdminsInput>).admins));
+}
+
+/** `setTags` input: the start input's rule for tags. */
+export function checkSetTags(input: unknown): InputProblem | undefined {
+  const shape = shapeProblem('setTags', input);
+  if (shape) return shape;
+  return asProblem('InvalidInput', tagsProblem((input as Partial<SetTagsInput>).tags));
 }

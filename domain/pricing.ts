@@ -43,9 +43,11 @@ export function exactMicros(quantity: number): number | undefined {
 
 /**
  * A quantity as integer micro-units. Throws a RangeError for one that {@link exactMicros}
- * refuses: callers pass validated quantities, and a number is never silently rounded.
+ * refuses: callers pass validated quantities, and a number is never silently rounded. A
+ * negative quantity (a void's reversal in the ledger) gives negative micro-units.
  */
 export function toMicros(quantity: number): number {
+  if (quantity < 0) return -toMicros(-quantity);
   const micros = exactMicros(quantity);
   if (micros === undefined) throw new RangeError(`quantity ${quantity} is not a whole number of micro-units (at most ${QUANTITY_DECIMALS} decimals)`);
   return micros;

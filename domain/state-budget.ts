@@ -36,6 +36,13 @@ export const RECENT_USAGE_BYTES = 80 * 1024;
 export const BILLABLE_KEYS_BYTES = 768 * 1024;
 
 /**
+ * Most bytes of voidable usages (the current cycle's newest credit-charging usages and the
+ * grants each debited, so billing ops can void one); beyond it the oldest go first. A typical
+ * record weighs about 80 bytes, so this keeps the last 800 or so.
+ */
+export const VOIDABLE_USAGE_BYTES = 64 * 1024;
+
+/**
  * Most bytes of ledger entries sent in one activity call, so the batch in flight (which stays
  * in the outbox until confirmed) has a bound of its own whatever the entries hold.
  */

@@ -14,6 +14,7 @@ import { debit } from './credit-pool';
 import { ACCOUNT_LIMITS, MAX_SPILLED_BACKLOG } from './state-budget';
 import { ownValue, setOwn } from './own-keys';
 import { MAX_CALL_MINUTES } from './input-problems';
+import { rememberVoidable } from './usage-voids';
 
 /**
  * Admit or refuse usage of a feature. Free features are admitted on plans that include them
@@ -50,6 +51,7 @@ export function recordUsage(state: AccountState, answers: AnswerWindow, input: R
         return result;
       }
       const debits = consume(state, feature, micros, credits);
+      rememberVoidable(state, input.idempotencyKey, feature.id, micros, credits, debits);
       const result: RecordUsageResult = { accepted: true, credits, balance: available(state), duplicate: false };
       logEntry(state, nowMs, 'usage', credits, { ...common, decision: 'accepted', debits: debits.length ? debits : undefined });
       if (credits > 0) queueDueAlerts(state, nowMs);

@@ -212,6 +212,70 @@ export interface GrantCreditsResult {
   payloadMismatch?: boolean;
 }
 
+/** `voidUsage` input: billing ops reverse a usage of the current cycle. */
+export interface VoidUsageInput {
+  /** The idempotency key the usage was recorded with. */
+  idempotencyKey: string;
+  /** Why, for the ledger: free text of 1-500 characters, no control characters. */
+  reason: string;
+}
+
+/**
+ * Why a void was refused (nothing changed, nothing remembered: the same void may be sent again
+ * once it can apply). `unknown_usage`: no usage with this key is known to the account (never
+ * recorded, or recorded so long ago that its answer is forgotten). `earlier_cycle`: the usage
+ * was charged in an earlier cycle, whose credits are settled. `usage_refused`: the usage was
+ * refused and charged nothing. `nothing_charged`: the usage was admitted at no credit cost
+ * (free or telephony-billed). `void_window_passed`: the usage is of this cycle but older than
+ * the voidable usages the account keeps (see docs/wire-contract.md). `call_not_voidable`: the
+ * key names a Voice Agent call, which cannot be voided.
+ */
+export const VOID_REJECTIONS = ['unknown_usage', 'earlier_cycle', 'usage_refused', 'nothing_charged', 'void_window_passed', 'call_not_voidable'] as const;
+/** Why a void was refused. */
+export type VoidRejection = (typeof VOID_REJECTIONS)[number];
+
+/** `voidUsage` result: a business outcome, never an error. */
+export interface VoidUsageResult {
+  voided: boolean;
+  reason?: VoidRejection;
+  /** Credits returned to the account (0 when refused). */
+  credits: number;
+  /** Available balance after the void. */
+  balance: number;
+  /** True when this answer repeats an earlier void of the same key. */
+  duplicate: boolean;
+}
+
+/** `setAdmins` input: the account's admins, replacing the list. */
+export interface SetAdminsInput {
+  /** E-mail addresses (at most 254 characters each, at most 50); duplicates are kept once. */
+  admins: string[];
+}
+
+/** `setAdmins` result. */
+export interface SetAdminsResult {
+  admins: string[];
+  /** False when the list was already this one (no ledger entry then). */
+  changed: boolean;
+}
+
+/** `setTags` input: the account's tags, replacing the list. */
+export interface SetTagsInput {
+  /** At most 50 tags, each 1-100 printable ASCII characters without spaces; duplicates are kept once. */
+  tags: string[];
+}
+
+/** `setTags` result. */
+export interface SetTagsResult {
+  tags: string[];
+  /** False when the list was already this one (no ledger entry then). */
+  changed: boolean;
+  /** Ids of promotions the new tags made the account eligible for, granted now. */
+  promotionsGranted: string[];
+  /** Credits those promotions granted. */
+  creditsGranted: number;
+}
+
 /** Low-credit alert state of an account. */
 export type AlertState = 'ok' | 'warning' | 'exhausted';
 

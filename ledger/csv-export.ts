@@ -6,10 +6,16 @@
  *
  * Which entries: by default the usage decisions and calls (`usage`, `call_start`, `call_end`,
  * `call_part`: a call's part charged at a reset it ran across, and `call_overage`: what calls
- * consumed past zero, written off rather than taken from the next credits added): what the
- * "usage data" export of Settings > AI Credits means. `allKinds` adds grants,
+ * consumed past zero, written off rather than taken from the next credits added) and the voids
+ * that reverse usage (`void`, negative credits and quantity): what the "usage data" export of
+ * Settings > AI Credits means. `allKinds` adds grants,
  * expiries (credits lost at the reset), charges, alerts and configuration changes; an explicit
  * `filter.kinds` wins over both.
+ *
+ * No cell runs as a formula when the file is opened in a spreadsheet (CSV injection): a text
+ * cell starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading single quote, as
+ * OWASP recommends. Numeric columns are written as numbers and never escaped, so a void's
+ * `-5` credits stays the number -5.
  */
 import { stringify } from 'csv-stringify';
 import { Readable } from 'node:stream';
@@ -39,8 +45,8 @@ export const CSV_COLUMNS = [
   'note',
 ] as const;
 
-/** Kinds exported when neither `filter.kinds` nor `allKinds` says otherwise: usage decisions, calls (with their parts charged at a reset) and their overage. */
-export const DEFAULT_EXPORT_KINDS: readonly LedgerKind[] = ['usage', 'call_start', 'call_end', 'call_part', 'call_overage'];
+/** Kinds exported when neither `filter.kinds` nor `allKinds` says otherwise: usage decisions, calls (with their parts charged at a reset), their overage, and voids. */
+export const DEFAULT_EXPORT_KINDS: readonly LedgerKind[] = ['usage', 'call_start', 'call_end', 'call_part', 'call_overage', 'void'];
 
 /** Options of {@link exportUsageCsv}. */
 export interface CsvExportOptions {
@@ -52,27 +58,51 @@ export interface CsvExportOptions {
   end?: boolean;
 }
 
+/** First characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A text cell as a spreadsheet will show it and never run it: one starting with `=`, `+`, `-`,
+ * `@`, tab or carriage return gets a leading single quote (OWASP's advice); any other is as is.
+ */
+export function spreadsheetText(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+/** A text column's cell: escaped by {@link spreadsheetText}; absent is empty. */
+function text(value: string | undefined): string {
+  return value === undefined ? '' : spreadsheetText(value);
+}
+
+/**
+ * A numeric column's cell: a finite number as is, negative ones included (a number is never a
+ * formula); absent is empty; anything else that reached a numeric column is escaped as text.
+ */
+function numeric(value: number | undefined): string {
+  if (value === undefined) return '';
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : spreadsheetText(String(value));
+}
+
 /** One entry as CSV fields, in {@link CSV_COLUMNS} order; absent values are empty fields. */
 export function entryToCsvRow(entry: LedgerEntry): string[] {
-  const text = (value: string | number | undefined): string => (value === undefined ? '' : String(value));
   return [
-    entry.at,
-    entry.accountId,
+    text(entry.at),
+    text(entry.accountId),
     text(entry.userId),
     text(entry.feature),
-    text(entry.quantity),
+    numeric(entry.quantity),
     text(entry.unit),
-    String(entry.credits),
-    (entry.debits ?? []).map((d) => `${d.grantId}:${d.credits}`).join(';'),
-    String(entry.balanceAfter),
+    numeric(entry.credits),
+    text((entry.debits ?? []).map((d) => `${d.grantId}:${d.credits}`).join(';')),
+    numeric(entry.balanceAfter),
     text(entry.decision),
     text(entry.reason),
     text(entry.idempotencyKey),
-    entry.rulesVersion,
-    entry.kind,
-    String(entry.cycleIndex),
-    entry.entryId,
-    text(entry.amountCents),
+    text(entry.rulesVersion),
+    text(entry.kind),
+    numeric(entry.cycleIndex),
+    text(entry.entryId),
+    numeric(entry.amountCents),
     text(entry.note),
   ];
 }

@@ -7,8 +7,9 @@
  *
  * Which entries count is the credit core's own rule (domain/usage-commands.ts): an accepted
  * `usage` and every `call_end` and `call_part` (a call's part charged at a reset) count with
- * their quantity and credits; a refused `usage` or `call_start` counts as rejected. Entries of another epoch (an earlier workflow of the same
- * account id, terminated and started again) are left out.
+ * their quantity and credits; a refused `usage` or `call_start` counts as rejected; a `void`
+ * takes its usage off again (domain/usage-voids.ts). Entries of another epoch (an earlier
+ * workflow of the same account id, terminated and started again) are left out.
  */
 import type { ChargeRequest, LedgerEntry } from '../domain/effects';
 import { fromMicros, toMicros } from '../domain/pricing';
@@ -120,9 +121,16 @@ function tallyEntry(tally: EpochTally, e: LedgerEntry): void {
   if (e.kind === 'charge' && e.idempotencyKey !== undefined) {
     tally.chargeEntries.push({ chargeId: e.idempotencyKey, amountCents: e.amountCents ?? 0 });
   }
-  if (e.feature === undefined || (e.kind !== 'usage' && e.kind !== 'call_start' && e.kind !== 'call_end' && e.kind !== 'call_part')) return;
+  if (e.feature === undefined || (e.kind !== 'usage' && e.kind !== 'call_start' && e.kind !== 'call_end' && e.kind !== 'call_part' && e.kind !== 'void')) return;
   const u = tally.usage.get(e.feature) ?? { micros: 0, credits: 0, count: 0, rejected: 0 };
   tally.usage.set(e.feature, u);
+  if (e.kind === 'void') {
+    // A void reverses one accepted usage: its quantity and credits are negative.
+    u.micros += toMicros(e.quantity ?? 0);
+    u.credits += e.credits;
+    u.count -= 1;
+    return;
+  }
   if (e.decision === 'rejected') {
     u.rejected += 1;
     return;

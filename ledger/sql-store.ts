@@ -178,15 +178,16 @@ class SqlLedgerStore implements LedgerStore {
     requireText(accountId, 'accountId');
     requireCount(cycleIndex, 'cycleIndex', 0);
     const counted = "((kind = 'usage' AND decision = 'accepted') OR kind IN ('call_end', 'call_part'))";
+    // A void reverses one accepted usage: its quantity and credits are negative, and it takes one off the count.
     const { rows } = await this.db.query<Record<string, unknown>>(
       `SELECT feature,
-              COALESCE(SUM(quantity) FILTER (WHERE ${counted}), 0) AS quantity,
-              COALESCE(SUM(credits) FILTER (WHERE ${counted}), 0) AS credits,
-              COUNT(*) FILTER (WHERE ${counted}) AS count,
+              COALESCE(SUM(quantity) FILTER (WHERE ${counted} OR kind = 'void'), 0) AS quantity,
+              COALESCE(SUM(credits) FILTER (WHERE ${counted} OR kind = 'void'), 0) AS credits,
+              COUNT(*) FILTER (WHERE ${counted}) - COUNT(*) FILTER (WHERE kind = 'void') AS count,
               COUNT(*) FILTER (WHERE decision = 'rejected') AS rejected
          FROM ledger_entries
         WHERE account_id = $1 AND cycle_index = $2 AND feature IS NOT NULL
-          AND kind IN ('usage', 'call_start', 'call_end', 'call_part')
+          AND kind IN ('usage', 'call_start', 'call_end', 'call_part', 'void')
         GROUP BY feature
         ORDER BY feature`,
       [accountId, cycleIndex],

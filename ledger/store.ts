@@ -95,7 +95,8 @@ export interface LedgerStore {
 
   /**
    * Per-feature usage of one cycle: accepted usages and ended calls count (with their quantity
-   * and credits), refused usages and refused call starts count as `rejected`.
+   * and credits), refused usages and refused call starts count as `rejected`, and a `void`
+   * takes its usage off again.
    */
   usageByFeature(accountId: string, cycleIndex: number): Promise<FeatureUsageView[]>;
 

@@ -134,6 +134,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   };
   const { recordUsage, startCall, endCall, setUsers, changePlan, changeCreditTier, setFeatureEnabled, setVoiceAgentActive, grantCredits } =
     ACCOUNT_UPDATES;
+  const { voidUsage, setAdmins, setTags } = ACCOUNT_UPDATES;
   register(recordUsage, async (u, recheck) => run(recheck, (a) => a.recordUsage(u, now())));
   register(startCall, async (u, recheck) => run(recheck, (a) => a.startCall(u, now())));
   register(endCall, async (u, recheck) => run(recheck, (a) => a.endCall(u, now())));
@@ -165,6 +166,14 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   register(grantCredits, async (u, recheck) => {
     const result = await run(recheck, (a) => a.grantCredits(u, now()));
     timingChanged += 1;
+    return result;
+  });
+  register(voidUsage, async (u, recheck) => run(recheck, (a) => a.voidUsage(u, now())));
+  register(setAdmins, async (u, recheck) => run(recheck, (a) => a.setAdmins(u.admins, now())));
+  register(setTags, async (u, recheck) => {
+    const result = await run(recheck, (a) => a.setTags(u.tags, now()));
+    // A promotion granted now may expire before the cycle ends: the next wake may be sooner.
+    if (result.promotionsGranted.length > 0) timingChanged += 1;
     return result;
   });
   setHandler(ACCOUNT_QUERIES.summary.definition, () => {

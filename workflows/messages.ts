@@ -19,10 +19,13 @@ import {
   checkEndCall,
   checkGrantCredits,
   checkRecordUsage,
+  checkSetAdmins,
   checkSetFeatureEnabled,
+  checkSetTags,
   checkSetUsers,
   checkSetVoiceAgentActive,
   checkStartCall,
+  checkVoidUsage,
   type InputCheck,
   type InputProblemCode,
 } from '../domain/input-problems';
@@ -97,6 +100,12 @@ export const ACCOUNT_UPDATES = {
   setVoiceAgentActive: update<wire.SetVoiceAgentActiveResult, wire.SetVoiceAgentActiveInput>('setVoiceAgentActive', checkSetVoiceAgentActive, ['InvalidInput']),
   /** Grant credits by hand (billing ops). */
   grantCredits: update<wire.GrantCreditsResult, wire.GrantCreditsInput>('grantCredits', checkGrantCredits, ['InvalidInput', 'MissingIdempotencyKey']),
+  /** Void a usage of the current cycle by its idempotency key (billing ops); answers voided or not. */
+  voidUsage: update<wire.VoidUsageResult, wire.VoidUsageInput>('voidUsage', checkVoidUsage, ['InvalidInput', 'MissingIdempotencyKey']),
+  /** Replace the account's admins. */
+  setAdmins: update<wire.SetAdminsResult, wire.SetAdminsInput>('setAdmins', checkSetAdmins, ['InvalidInput']),
+  /** Replace the account's tags (a tag may make the account eligible for an open promotion). */
+  setTags: update<wire.SetTagsResult, wire.SetTagsInput>('setTags', checkSetTags, ['InvalidInput']),
 };
 /** Name of an update of the account workflow. */
 export type AccountUpdateName = keyof typeof ACCOUNT_UPDATES;

@@ -204,3 +204,57 @@ describe('usage record and calls', () => {
     expect((await credits('call', 'end', 'cli-calls', 'call-404', '--minutes', '1')).stderr).toMatch(/\[UnknownCall\]/);
   });
 });
+
+describe('corrections and account details', () => {
+  beforeAll(async () => {
+    await credits('account', 'start', 'cli-fix', '--plan', 'essentials', '--users', '1', '--anchor', await daysAgo(1), '--admin', 'old@acme.test');
+  });
+
+  it('voids a usage once, and explains a refusal (exit 1)', async () => {
+    await credits('usage', 'record', 'cli-fix', 'enrichment', '40', '--key', 'sync-7');
+    expect(await credits('usage', 'void', 'cli-fix', 'sync-7', '--reason', 'charged twice by a sync bug')).toEqual({
+      code: 0,
+      stdout: 'voided usage sync-7: 40 credits returned, balance 1,000\n',
+      stderr: '',
+    });
+    expect((await credits('usage', 'void', 'cli-fix', 'sync-7', '--reason', 'again')).stdout).toBe(
+      'usage sync-7 was already voided (40 credits returned then); nothing returned again\n',
+    );
+    expect(await credits('usage', 'void', 'cli-fix', 'nope', '--reason', 'typo')).toEqual({
+      code: 1,
+      stdout: 'not voided (unknown_usage: the account knows no usage with this key); balance 1,000\n',
+      stderr: 'credits: void refused: unknown_usage: the account knows no usage with this key\n',
+    });
+    const json = await credits('usage', 'void', 'cli-fix', 'sync-7', '--reason', 'again', '--json');
+    expect(JSON.parse(json.stdout)).toEqual({ voided: true, credits: 40, balance: 1000, duplicate: true });
+    expect((await credits('usage', 'void', 'cli-fix', 'sync-7')).code).toBe(2);
+    const blank = await credits('usage', 'void', 'cli-fix', 'sync-7', '--reason', ' ');
+    expect(blank.code).toBe(1);
+    expect(blank.stderr).toMatch(/^credits: rejected: reason must be a text of 1-500 characters without control characters, got a blank text \[InvalidInput\]\n$/);
+  });
+
+  it('replaces the admins and the tags', async () => {
+    expect(await credits('account', 'admins', 'cli-fix', 'a@acme.test', 'b@acme.test')).toEqual({
+      code: 0,
+      stdout: 'cli-fix: admins now a@acme.test, b@acme.test\n',
+      stderr: '',
+    });
+    expect((await credits('account', 'admins', 'cli-fix', 'b@acme.test', 'a@acme.test')).stdout).toBe('cli-fix: admins unchanged, a@acme.test, b@acme.test\n');
+    expect((await credits('account', 'tags', 'cli-fix', 'vip', 'emea')).stdout).toBe('cli-fix: tags now vip, emea\n');
+    const shown = (await credits('account', 'show', 'cli-fix')).stdout;
+    expect(shown).toMatch(/Tags +vip, emea\n/);
+    expect(shown).toMatch(/Admins +a@acme\.test, b@acme\.test\n/);
+    expect((await credits('account', 'tags', 'cli-fix', '--clear')).stdout).toBe('cli-fix: tags now none\n');
+    expect(JSON.parse((await credits('account', 'tags', 'cli-fix', 'x', '--json')).stdout)).toEqual({ tags: ['x'], changed: true, promotionsGranted: [], creditsGranted: 0 });
+  });
+
+  it('refuses a bad address with its code, and an empty list without --clear as a usage error', async () => {
+    const bad = await credits('account', 'admins', 'cli-fix', 'not-an-address');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^credits: rejected: admins\[0\] must be an e-mail address such as ops@example\.com \[InvalidInput\]\n$/);
+    const none = await credits('account', 'admins', 'cli-fix');
+    expect(none).toEqual({ code: 2, stdout: '', stderr: 'credits: give at least one admin, or --clear to remove them all\n' });
+    expect((await credits('account', 'tags', 'cli-fix', 'a', '--clear')).code).toBe(2);
+    expect((await credits('account', 'tags', 'cli-fix', 'with space')).stderr).toMatch(/tags\[0\] must be 1-100 printable ASCII characters without spaces, got a space at index 4 \[InvalidInput\]/);
+  });
+});

@@ -32,6 +32,9 @@ const VALID_INPUT: { [Name in AccountUpdateName]: UpdateInput<Name> } = {
   setFeatureEnabled: { feature: 'enrichment', enabled: false },
   setVoiceAgentActive: { agentId: 'a-1', active: true },
   grantCredits: { credits: 1, reason: 'test', validForCycles: 1, idempotencyKey: 'g-1' },
+  voidUsage: { idempotencyKey: 'k-1', reason: 'charged twice by a bug' },
+  setAdmins: { admins: ['ops@acme.test'] },
+  setTags: { tags: ['chloe-beta'] },
 };
 
 /** A CreditsClient over a stand-in Temporal client that records the updates sent and answers `ok`. */

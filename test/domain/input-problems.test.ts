@@ -34,6 +34,9 @@ const VALID: Record<AccountUpdateName, Record<string, unknown>> = {
   setFeatureEnabled: { feature: 'enrichment', enabled: false },
   setVoiceAgentActive: { agentId: 'agent_chloe_1', active: false },
   grantCredits: { credits: 5000, reason: 'outage goodwill (TICKET-812)', validForCycles: 2, idempotencyKey: 'TICKET-812' },
+  voidUsage: { idempotencyKey: 'enrich-lead-42-2026-11-24', reason: 'charged by a sync bug (TICKET-913)' },
+  setAdmins: { admins: ['billing@growth.example', 'ops@growth.example'] },
+  setTags: { tags: ['chloe-beta', 'emea'] },
 };
 const UPDATES: Record<string, { check: InputCheck; valid: Record<string, unknown> }> = Object.fromEntries(
   (Object.keys(VALID) as AccountUpdateName[]).map((name) => [name, { check: ACCOUNT_UPDATES[name].check, valid: VALID[name] }]),
@@ -230,5 +233,42 @@ describe('the start input', () => {
     const found = checkStartShape({ ...START, ...spoil }, NOW);
     expect(found?.code).toBe('InvalidStartInput');
     expect(found?.message).toMatch(message);
+  });
+});
+
+describe('account details and voids', () => {
+  // setAdmins and setTags take the start input's rules for their lists.
+  const LIST_CASES: [string, Record<string, unknown>, RegExp][] = [
+    ['setTags', { tags: ['chloe beta'] }, /tags\[0\] must be 1-100 printable ASCII/],
+    ['setTags', { tags: ['t'.repeat(101)] }, /tags\[0\] must be 1-100 printable ASCII characters without spaces, got 101 characters long/],
+    ['setTags', { tags: Array.from({ length: 51 }, (_, i) => `t${i}`) }, /tags may hold at most 50 items, got 51/],
+    ['setTags', { tags: 'chloe-beta' }, /tags must be a list, got a text/],
+    ['setTags', {}, /tags must be a list, got a undefined/],
+    ['setAdmins', { admins: ['not-an-address'] }, /admins\[0\] must be an e-mail address/],
+    ['setAdmins', { admins: [`${'a'.repeat(250)}@x.io`] }, /admins\[0\] must be a text of 1-254/],
+    ['setAdmins', { admins: Array.from({ length: 51 }, (_, i) => `a${i}@x.io`) }, /admins may hold at most 50 items, got 51/],
+    ['setAdmins', { admins: ['ops@example.com\u0000'] }, /admins\[0\]/],
+  ];
+  it.each(LIST_CASES)('%s refuses %o', (name, input, message) => {
+    const found = UPDATES[name]?.check(input, {});
+    expect(found?.code).toBe('InvalidInput');
+    expect(found?.message).toMatch(message);
+  });
+
+  it('lists of exactly 50 items, and empty lists, pass', () => {
+    expect(UPDATES.setTags?.check({ tags: Array.from({ length: 50 }, (_, i) => `t${i}`) }, {})).toBeUndefined();
+    expect(UPDATES.setAdmins?.check({ admins: Array.from({ length: 50 }, (_, i) => `a${i}@x.io`) }, {})).toBeUndefined();
+    expect(UPDATES.setTags?.check({ tags: [] }, {})).toBeUndefined();
+    expect(UPDATES.setAdmins?.check({ admins: [] }, {})).toBeUndefined();
+  });
+
+  it('voidUsage needs a key and a reason', () => {
+    const check = (input: unknown) => UPDATES.voidUsage?.check(input, {});
+    expect(check({ reason: 'bug' })).toMatchObject({ code: 'MissingIdempotencyKey', message: 'idempotencyKey must be 1-200 printable ASCII characters without spaces, got a undefined' });
+    expect(check({ idempotencyKey: 'k 1', reason: 'bug' })?.code).toBe('MissingIdempotencyKey');
+    expect(check({ idempotencyKey: 'k-1' })).toMatchObject({ code: 'InvalidInput', message: expect.stringMatching(/^reason must be a text of 1-500 characters/) as unknown });
+    expect(check({ idempotencyKey: 'k-1', reason: '   ' })?.message).toMatch(/got a blank text/);
+    expect(check({ idempotencyKey: 'k-1', reason: 'r'.repeat(501) })?.message).toMatch(/got 501 characters long/);
+    expect(check({ idempotencyKey: 'k-1', reason: 'bug', credits: 5 })?.message).toMatch(/unknown field\(s\) "credits"/);
   });
 });

@@ -89,6 +89,8 @@ function validFields(options: PayloadOptions): Record<string, fc.Arbitrary<unkno
     credits: fc.oneof(fc.integer({ min: 1, max: 5000 }), fc.constant(10_000_000)),
     reason: fc.oneof(fc.constantFrom('outage goodwill (TICKET-812)', 'ünïcödé 🎉', 'r'.repeat(500)), fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim() !== '')),
     validForCycles: fc.integer({ min: 1, max: 120 }),
+    admins: fc.array(fc.constantFrom('ops@acme.test', 'billing@growth.example', `${'a'.repeat(240)}@example.com`), { maxLength: 4 }),
+    tags: fc.array(fc.oneof(fc.constantFrom('chloe-beta', 'emea', 't'.repeat(100)), validId.filter((t) => t.length <= 100)), { maxLength: 4 }),
   };
 }
 
@@ -103,6 +105,9 @@ const FIELDS: Record<AccountUpdateName, { required: string[]; optional: string[]
   setFeatureEnabled: { required: ['feature', 'enabled'], optional: [] },
   setVoiceAgentActive: { required: ['agentId', 'active'], optional: [] },
   grantCredits: { required: ['credits', 'reason', 'validForCycles', 'idempotencyKey'], optional: [] },
+  voidUsage: { required: ['idempotencyKey', 'reason'], optional: [] },
+  setAdmins: { required: ['admins'], optional: [] },
+  setTags: { required: ['tags'], optional: [] },
 };
 
 /** Every update's name. */

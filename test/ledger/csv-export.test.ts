@@ -5,8 +5,9 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { LedgerEntry } from '../../domain/effects';
-import { CSV_COLUMNS, DEFAULT_EXPORT_KINDS, exportUsageCsv } from '../../ledger/csv-export';
+import { CSV_COLUMNS, DEFAULT_EXPORT_KINDS, entryToCsvRow, exportUsageCsv, spreadsheetText } from '../../ledger/csv-export';
 import type { EntryFilter, LedgerStore } from '../../ledger/store';
 import { usageEntry } from './entry-fixtures';
 
@@ -169,5 +170,74 @@ describe('CSV export', () => {
     expect(lines).toBe(total + 1);
     // Stream buffers (16 objects each side, 16 KiB of text) hold about 150 rows: never the history.
     expect(mostAhead).toBeLessThan(1_000);
+  });
+});
+
+describe('CSV export: no cell runs as a formula', () => {
+  const column = (name: (typeof CSV_COLUMNS)[number]) => CSV_COLUMNS.indexOf(name);
+  const NUMERIC = new Set(['quantity', 'credits', 'balance_after', 'cycle', 'amount_cents']);
+
+  it.each([
+    ['=HYPERLINK("http://evil.example","x")'],
+    ['+1+1'],
+    ['-2+3+cmd|\' /C calc\'!A0'],
+    ['@SUM(A1:A9)'],
+    ['\t=1'],
+    ['\r=1'],
+    ['-5'],
+  ])('a text cell %j gets a leading single quote', async (value) => {
+    const entry = usageEntry('acme', 1, { userId: value, feature: value, unit: value, idempotencyKey: value, note: value, reason: undefined });
+    const { sink, text } = textSink();
+    await exportUsageCsv(listStore([entry]), { accountId: 'acme' }, sink);
+    const [, row] = parseCsv(text());
+    for (const name of ['user', 'feature', 'unit', 'idempotency_key', 'note'] as const) expect(row?.[column(name)]).toBe(`'${value}`);
+  });
+
+  it('leaves text that starts otherwise as it is', () => {
+    for (const value of ['enrichment', 'a=b', 'user-1', ' =1', "'quoted", '1-2', '']) expect(spreadsheetText(value)).toBe(value);
+  });
+
+  it('keeps negative numbers in numeric columns as numbers: a void reverses its usage', async () => {
+    const usage = usageEntry('acme', 1, { credits: 5, quantity: 2.5 });
+    const reversal = usageEntry('acme', 2, {
+      kind: 'void',
+      credits: -5,
+      quantity: -2.5,
+      balanceAfter: -3,
+      decision: undefined,
+      idempotencyKey: 'key-1',
+      debits: [{ grantId: 'g1.e1', credits: -5 }],
+      note: 'voided: charged twice',
+    });
+    const { sink, text } = textSink();
+    // Voids are part of the default (usage) export.
+    expect(await exportUsageCsv(listStore([usage, reversal]), { accountId: 'acme' }, sink)).toEqual({ rows: 2 });
+    const [, first, second] = parseCsv(text());
+    expect(second?.[column('kind')]).toBe('void');
+    expect(second?.[column('credits')]).toBe('-5');
+    expect(second?.[column('quantity')]).toBe('-2.5');
+    expect(second?.[column('balance_after')]).toBe('-3');
+    expect(second?.[column('grant_debited')]).toBe('g1.e1:-5');
+    expect(second?.[column('idempotency_key')]).toBe(first?.[column('idempotency_key')]);
+    expect(Number(first?.[column('credits')]) + Number(second?.[column('credits')])).toBe(0);
+    expect(entryToCsvRow(usageEntry('acme', 3, { amountCents: -100 }))[column('amount_cents')]).toBe('-100');
+  });
+
+  it('any text in any text column comes out safe, and reads back as the text after the added quote', () => {
+    const dangerous = fc.oneof(fc.constantFrom('=', '+', '-', '@', '\t', '\r', '').chain((head) => fc.string().map((rest) => `${head}${rest}`)), fc.string());
+    fc.assert(
+      fc.property(dangerous, (value) => {
+        const row = entryToCsvRow(usageEntry('acme', 1, { userId: value, feature: value, unit: value, idempotencyKey: value, note: value, rulesVersion: value }));
+        CSV_COLUMNS.forEach((name, i) => {
+          const cell = row[i] ?? '';
+          if (NUMERIC.has(name)) {
+            expect(Number.isFinite(Number(cell))).toBe(true);
+            return;
+          }
+          expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+        });
+        expect(row[column('user')]).toBe(/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+      }),
+    );
   });
 });

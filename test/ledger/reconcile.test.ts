@@ -94,6 +94,19 @@ describe('reconcileAccount', () => {
     expect(reconcileAccount(f.summary, facts(f))).toEqual([]);
   });
 
+  it('takes a voided usage off its feature, as the summary does', () => {
+    const a = CreditAccount.open({ accountId: 'acme', plan: 'growth', users: 2, cycleAnchor: ANCHOR }, shippedRules(), T0, 'e1');
+    a.recordUsage({ feature: 'enrichment', quantity: 12.5, idempotencyKey: 'u1' }, T0 + 1000);
+    a.recordUsage({ feature: 'enrichment', quantity: 0.1, idempotencyKey: 'u2' }, T0 + 2000);
+    expect(a.voidUsage({ idempotencyKey: 'u1', reason: 'sync bug' }, T0 + 3000).voided).toBe(true);
+    const summary = a.summary(T0 + 4000);
+    const entries = a.state.outbox.flatMap((e) => (e.type === 'ledger' ? [e.entry] : []));
+    const ledger = ledgerFactsOf({ accountId: 'acme', cycle: summary.cycle, epoch: 'e1' }, entries, []);
+    expect(ledger.usage).toEqual([{ feature: 'enrichment', quantity: 0.1, credits: 1, count: 1, rejected: 0 }]);
+    expect(ledger.repeated).toEqual([]);
+    expect(reconcileAccount(summary, ledger)).toEqual([]);
+  });
+
   it('reports a ledger behind the summary as differences that may catch up', () => {
     const f = fixture();
     const behind = facts(f, f.entries.slice(0, -6));

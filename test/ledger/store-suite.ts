@@ -233,6 +233,15 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       ]);
     });
 
+    it('takes a voided usage off its feature when summing usage', async () => {
+      await store.appendEntries([
+        usageEntry('voids', 1, { quantity: 3, credits: 3 }),
+        usageEntry('voids', 2, { quantity: 2, credits: 2 }),
+        usageEntry('voids', 3, { kind: 'void', quantity: -3, credits: -3, decision: undefined, idempotencyKey: 'key-1', debits: [{ grantId: 'g-included-0', credits: -3 }] }),
+      ]);
+      expect(await store.usageByFeature('voids', 0)).toEqual([{ feature: 'enrichment', quantity: 2, credits: 2, count: 1, rejected: 0 }]);
+    });
+
     it('records a charge once per charge id', async () => {
       const charge = tierCharge('billing');
       expect(await store.recordCharge(charge)).toBe(true);
