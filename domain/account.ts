@@ -127,7 +127,15 @@ export class CreditAccount {
       pendingPlan: pendingPlan ? { id: pendingPlan.id, name: pendingPlan.name, effectiveAt: s.cycle.end } : null,
       users: s.users,
       trial: s.trial,
-      tier: tier ? { id: tier.id, name: tier.name, priceCents: tier.priceCents, credits: tier.credits } : null,
+      tier: tier
+        ? {
+            id: tier.id,
+            name: tier.name,
+            priceCents: tier.priceCents,
+            credits: tier.credits,
+            ...(s.tierPaidThrough && Date.parse(s.tierPaidThrough) > Date.parse(s.cycle.start) ? { paidThrough: s.tierPaidThrough } : {}),
+          }
+        : null,
       pendingTier: s.pendingTier ? { tier: s.pendingTier.tier, effectiveAt: s.cycle.end } : null,
       cycle: { ...s.cycle },
       credits: { available: this.available(), granted: s.cycleGranted, used: s.cycleUsed, overdraft: s.overdraft, callOverage: s.callOverage ?? 0 },

@@ -310,7 +310,12 @@ export interface AccountSummary {
   pendingPlan: { id: string; name: string; effectiveAt: string } | null;
   users: number;
   trial: boolean;
-  tier: { id: string; name: string; priceCents: number; credits: number } | null;
+  /**
+   * The AI Credit Subscription tier held. `paidThrough`: set while the current period was paid
+   * by an earlier charge (a tier bought during a trial covers the first paid cycle), so this
+   * cycle has no charge of its own.
+   */
+  tier: { id: string; name: string; priceCents: number; credits: number; paidThrough?: string } | null;
   /** A tier downgrade or cancellation waiting for the next cycle (`tier: null` cancels). */
   pendingTier: { tier: string | null; effectiveAt: string } | null;
   cycle: { index: number; start: string; end: string };

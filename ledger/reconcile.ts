@@ -186,10 +186,23 @@ class CycleTally {
       charges: charges
         .filter((c) => inCycle(c) && ownCharge(c))
         .map((c) => ({ chargeId: c.chargeId, tierId: c.tierId, amountCents: c.amountCents, reason: c.reason, at: c.at }))
-        .sort((a, b) => compareText(a.at, b.at) || compareText(a.chargeId, b.chargeId)),
+        // At one instant (one workflow activation can open a cycle and upgrade its tier), a
+        // period's charge comes before the purchases and upgrades, which come in their own order.
+        .sort((a, b) => compareText(a.at, b.at) || chargeRank(a) - chargeRank(b) || chargeCounter(a) - chargeCounter(b)),
       chargeEntries: tally.chargeEntries,
     };
   }
+}
+
+/** Order of charges made at the same instant: the period's charge first. */
+function chargeRank(c: { reason: ChargeRequest['reason'] }): number {
+  return c.reason === 'cycle_start' ? 0 : 1;
+}
+
+/** The workflow's own counter in a purchase or upgrade charge id (`<account>:<epoch>:charge:<n>`). */
+function chargeCounter(c: { chargeId: string }): number {
+  const n = Number(c.chargeId.slice(c.chargeId.lastIndexOf(':') + 1));
+  return Number.isSafeInteger(n) ? n : 0;
 }
 
 function compareText(a: string, b: string): number {
@@ -252,7 +265,9 @@ function chargeDifferences(summary: AccountSummary, facts: LedgerFacts): LedgerD
   // the one its latest charge of this cycle was for (at the cycle start, or a purchase or upgrade).
   const latest = facts.charges.at(-1);
   const tier = summary.tier;
-  if (tier !== null && (latest === undefined || latest.tierId !== tier.id || latest.amountCents !== tier.priceCents)) {
+  // A period paid by an earlier cycle's charge (a tier bought during a trial) has none of its own.
+  const paidEarlier = tier?.paidThrough !== undefined && latest === undefined;
+  if (tier !== null && !paidEarlier && (latest === undefined || latest.tierId !== tier.id || latest.amountCents !== tier.priceCents)) {
     const seen = latest === undefined ? null : `${latest.tierId} ${latest.amountCents}`;
     out.push(
       difference('tier_charge', 'tier', `${tier.id} ${tier.priceCents}`, seen,
