@@ -157,12 +157,15 @@ it('continues as new before the per-run update limit, losing no usage and no ide
       expect(first).toMatchObject({ accepted: true, credits: 2, duplicate: false });
       // More free usage than the recent window holds, enough to continue as new on the way.
       const total = RECENT_USAGE_WINDOW + 200;
+      // Through the client library: an update that meets a run handing over to the next (the
+      // server refuses that run's completion when updates arrive meanwhile) is sent again.
+      const credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue });
       let next = 0;
       await Promise.all(
         Array.from({ length: 8 }, async () => {
           while (next < total) {
             const i = next++;
-            await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'notetaker', quantity: 1, idempotencyKey: `free-${i}` }] });
+            await credits.recordUsage('dup-window-1', { feature: 'notetaker', quantity: 1, idempotencyKey: `free-${i}` });
           }
         }),
       );

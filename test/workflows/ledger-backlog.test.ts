@@ -9,7 +9,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { devServerEnv, fakeActivities, startAccount, startWorker, untilOpen } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
-import { recordUsageUpdate, summaryQuery } from '../../workflows/messages';
+import { CreditsClient } from '../../client';
+import { summaryQuery } from '../../workflows/messages';
 import { CARRIED_STATE_BUDGET_BYTES, SPILL_AT_ENTRIES } from '../../domain/state-budget';
 
 describe('a ledger outage on a busy account', () => {
@@ -39,13 +40,16 @@ describe('a ledger outage on a busy account', () => {
     await untilOpen(h);
 
     const total = 4 * SPILL_AT_ENTRIES + 300;
+    const credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue });
     let next = 0;
     let accepted = 0;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (next < total) {
           const i = next++;
-          const r = await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: `k-${i}` }] });
+          // Through the client library, which sends an update again (same key) when it meets a
+          // run handing over to the next under load.
+          const r = await credits.recordUsage('outage-1', { feature: 'enrichment', quantity: 1, idempotencyKey: `k-${i}` });
           if (r.accepted) accepted += 1;
         }
       }),
