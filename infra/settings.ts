@@ -22,6 +22,8 @@ export const DEFAULT_TEMPORAL_ADDRESS = `localhost:${DEFAULT_TEMPORAL_PORT}`;
 export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
 /** Where the admin page listens when `CREDITS_ADMIN_PORT` is unset. */
 export const DEFAULT_ADMIN_PORT = 8787;
+/** Where the usage API listens when `CREDITS_API_PORT` is unset. */
+export const DEFAULT_API_PORT = 8788;
 
 /** Stable codes of {@link SettingsError}. */
 export const SETTINGS_ERROR_CODES = ['invalid_setting'] as const;
@@ -189,6 +191,23 @@ export const CREDITS_SHUTDOWN_GRACE_SECONDS = wholeNumber(
 /** The main job's admin page port (0: any free port). */
 export const CREDITS_ADMIN_PORT = wholeNumber('CREDITS_ADMIN_PORT', 'main job: port of the admin page', DEFAULT_ADMIN_PORT, 0);
 
+/** The main job's usage API port (0: any free port). */
+export const CREDITS_API_PORT = wholeNumber('CREDITS_API_PORT', 'main job: port of the HTTP usage API', DEFAULT_API_PORT, 0);
+
+/** The usage API's keys as SHA-256 hashes, comma-separated, each optionally followed by the accounts it is for. */
+export const CREDITS_API_KEY_HASHES = text(
+  'CREDITS_API_KEY_HASHES',
+  'usage API keys as SHA-256 hex hashes, comma-separated, each optionally followed by spaces and the account ids it is for',
+  'unset',
+);
+
+/** A file of usage API key hashes, one a line (same form as `CREDITS_API_KEY_HASHES`). */
+export const CREDITS_API_KEYS_FILE = text(
+  'CREDITS_API_KEYS_FILE',
+  'file of usage API key hashes, one a line (`#` comments); with neither, the main job makes a demo key for the run',
+  'unset',
+);
+
 /** The main job's demo accounts file, or `none`; unset means `examples/accounts.yaml`. */
 export const CREDITS_DEMO_ACCOUNTS = text(
   'CREDITS_DEMO_ACCOUNTS',
@@ -221,6 +240,9 @@ export const ALL_SETTINGS: readonly SettingDoc[] = [
   CREDITS_LOG_LEVEL,
   CREDITS_SHUTDOWN_GRACE_SECONDS,
   CREDITS_ADMIN_PORT,
+  CREDITS_API_PORT,
+  CREDITS_API_KEY_HASHES,
+  CREDITS_API_KEYS_FILE,
   CREDITS_DEMO_ACCOUNTS,
   TEMPORAL_CLI_PATH,
   TEMPORAL_TEST_SERVER_PATH,

@@ -7,6 +7,8 @@
  *   - the embedded ledger database under .data/ledger (or CREDITS_LEDGER_URL), shared by the
  *     worker and the admin page in this one process,
  *   - the admin page (CREDITS_ADMIN_PORT, default 8787),
+ *   - the HTTP usage API (CREDITS_API_PORT, default 8788) with the keys of CREDITS_API_KEY_HASHES /
+ *     CREDITS_API_KEYS_FILE, or, when neither is set, a demo key made for this run and printed once,
  *   - the demo accounts of examples/accounts.yaml (CREDITS_DEMO_ACCOUNTS to use another file,
  *     or `none`), started unless already running,
  *
@@ -14,12 +16,14 @@
  */
 import { join } from 'node:path';
 import { startAdminServer } from '../admin/server';
+import { apiKeysFromEnv, generateApiKey, hashApiKey } from '../api/keys';
+import { startUsageApi } from '../api/server';
 import { connectCreditsClient } from '../client';
 import { importAccounts, readImportFile, type ImportReporter } from '../cli/import-accounts';
 import { removeMainJobInfo, writeMainJobInfo } from '../infra/main-job-info';
 import { startDevServer, type DevServer } from '../infra/dev-server';
 import { dataDir, projectRoot } from '../infra/project-root';
-import { CREDITS_ADMIN_PORT, CREDITS_DEMO_ACCOUNTS, TEMPORAL_ADDRESS } from '../infra/settings';
+import { CREDITS_ADMIN_PORT, CREDITS_API_PORT, CREDITS_DEMO_ACCOUNTS, TEMPORAL_ADDRESS } from '../infra/settings';
 import { openLedgerStore } from '../ledger/open-store';
 import { connectWorker, createCreditsWorker, installJsonLogger, workerSettingsFromEnv, type WorkerSettings } from '../worker';
 
@@ -61,6 +65,19 @@ async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Pr
     port: CREDITS_ADMIN_PORT.read(),
     rules: settings.rulesPath,
   });
+  // Configured keys exist here only as hashes, so none can be printed; without any, a demo key
+  // made for this run (and useless after it) is printed once so the walkthrough can call the API.
+  const configuredKeys = apiKeysFromEnv();
+  const demoKey = configuredKeys.length === 0 ? generateApiKey() : undefined;
+  const keys = demoKey === undefined ? configuredKeys : [{ hash: Buffer.from(hashApiKey(demoKey), 'hex') }];
+  const api = await startUsageApi({
+    client: creditsClient,
+    keys,
+    port: CREDITS_API_PORT.read(),
+    rules: settings.rulesPath,
+    // Stop taking requests at once; open ones finish while the worker drains.
+    closeOnSignals: ['SIGTERM', 'SIGINT'],
+  });
   writeMainJobInfo({ pid: process.pid, adminUrl: admin.url, temporalAddress: address });
 
   const demoFile = CREDITS_DEMO_ACCOUNTS.read() ?? join(projectRoot(), 'examples', 'accounts.yaml');
@@ -85,6 +102,8 @@ async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Pr
   say(`  Ledger            ${store.label}`);
   say(`  Admin page        ${admin.url}`);
   for (const id of demoIds) say(`                    ${admin.url}/accounts/${id}`);
+  say(`  Usage API         ${api.address} (OpenAPI: ${api.address}/openapi.json)`);
+  if (demoKey !== undefined) say(`  Demo API key      ${demoKey} (this run only; set CREDITS_API_KEY_HASHES for real keys)`);
   say();
   say('Start an account from another terminal:');
   say(`  export TEMPORAL_ADDRESS=${address}`);
@@ -92,6 +111,10 @@ async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Pr
   say('  npx credits usage record acme enrichment 25 --key first-use');
   say('  npx credits account show acme');
   say('  npx credits usage export acme > acme-usage.csv');
+  if (demoKey !== undefined) {
+    say('Or over HTTP:');
+    say(`  curl -H 'Authorization: Bearer ${demoKey}' ${api.address}/v1/accounts/acme/balance`);
+  }
   say();
   say('Press Ctrl-C to stop.');
 
@@ -99,6 +122,7 @@ async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Pr
     await running;
   } finally {
     removeMainJobInfo();
+    await api.close();
     await admin.close();
     await closeClient();
     await nativeConnection.close();

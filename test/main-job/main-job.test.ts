@@ -43,6 +43,9 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: env.address,
     CREDITS_DATA_DIR: data,
     CREDITS_ADMIN_PORT: '0',
+    CREDITS_API_PORT: '0',
+    CREDITS_API_KEY_HASHES: '',
+    CREDITS_API_KEYS_FILE: '',
     CREDITS_TASK_QUEUE: `main-job-${process.pid}`,
     SMTP_URL: '',
   };
@@ -66,6 +69,17 @@ describe('the main job and the README walkthrough', () => {
     expect(output).toMatch(/demo-trial: started/);
     expect(output).toMatch(/Admin page\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(output).toContain(`Temporal server   ${env.address}`);
+    expect(output).toMatch(/Usage API\s+http:\/\/127\.0\.0\.1:\d+ \(OpenAPI: /);
+    expect(output).toMatch(/Demo API key\s+cak_[A-Za-z0-9_-]{43} \(this run only/);
+  });
+
+  it('serves the usage API with the demo key it printed, and refuses requests without it', async () => {
+    const address = /Usage API\s+(http:\/\/\S+)/.exec(output)?.[1] ?? '';
+    const key = /Demo API key\s+(\S+)/.exec(output)?.[1] ?? '';
+    const balance = await fetch(`${address}/v1/accounts/demo-growth/balance`, { headers: { authorization: `Bearer ${key}` } });
+    expect(balance.status).toBe(200);
+    expect(await balance.json()).toMatchObject({ accountId: 'demo-growth', alert: 'ok' });
+    expect((await fetch(`${address}/v1/accounts/demo-growth/balance`)).status).toBe(401);
   });
 
   it('imports the examples again as already running, records usage, shows it, exports it, and stops cleanly', async () => {

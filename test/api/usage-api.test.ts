@@ -1,0 +1,326 @@
+/**
+ * The usage API through real HTTP on a real server: the real account workflow on the
+ * time-skipping Temporal server (activities faked), a `CreditsClient` and the API on a free
+ * port. Every answer is checked against the OpenAPI document, every error status is provoked.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey, parseApiKeyHashes } from '../../api/keys';
+import { OPENAPI_DOCUMENT } from '../../api/openapi-document';
+import { startUsageApi, type UsageApi, type UsageApiOptions } from '../../api/server';
+import { CreditsClient, type RecordUsageResult } from '../../client';
+import { projectRoot } from '../../infra/project-root';
+import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { specMismatch } from './spec';
+
+const KEY = 'test-key-all-accounts';
+const SCOPED_KEY = 'test-key-only-scoped';
+const keys = parseApiKeyHashes(`${hashApiKey(KEY)}\n${hashApiKey(SCOPED_KEY)} api-scoped`, 'test');
+
+let suite: WorkflowSuite;
+let credits: CreditsClient;
+let api: UsageApi;
+const logged: string[] = [];
+
+async function startApi(extra: Partial<UsageApiOptions> = {}): Promise<UsageApi> {
+  return startUsageApi({ client: credits, keys, port: 0, log: (m) => logged.push(m), ...extra });
+}
+
+interface Answer {
+  status: number;
+  type: string;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** One request; the answer is checked against the OpenAPI document before it is returned. */
+async function call(
+  method: string,
+  path: string,
+  options: { body?: unknown; raw?: string; key?: string | null; type?: string; base?: string } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  const key = options.key === undefined ? KEY : options.key;
+  if (key !== null) headers.authorization = `Bearer ${key}`;
+  const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  if (payload !== undefined) headers['content-type'] = options.type ?? 'application/json';
+  const res = await fetch(`${options.base ?? api.address}${path}`, { method, headers, body: payload });
+  const type = res.headers.get('content-type') ?? '';
+  const text = await res.text();
+  const body: unknown = text === '' ? undefined : JSON.parse(text);
+  if (path !== '/openapi.json') expect(specMismatch(method, path, res.status, type, body), `${method} ${path} → ${res.status}`).toBeUndefined();
+  if (res.status >= 400) {
+    expect(type).toMatch(/^application\/problem\+json/);
+    expect(body).toMatchObject({ status: res.status, type: expect.stringMatching(/^urn:ai-credits:problem:/) });
+  }
+  return { status: res.status, type, headers: res.headers, body };
+}
+
+const usage = (accountId: string) => `/v1/accounts/${accountId}/usage`;
+
+beforeAll(async () => {
+  suite = await workflowSuite();
+  credits = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue });
+  await Promise.all([
+    suite.open({ accountId: 'api-acme' }),
+    suite.open({ accountId: 'api-scoped' }),
+    suite.open({ accountId: 'api-solo', plan: 'solo' }),
+    suite.open({ accountId: 'api-calls' }),
+    suite.open({ accountId: 'api-forecast' }),
+  ]);
+  api = await startApi();
+}, 120_000);
+
+afterAll(async () => {
+  await api?.close();
+  await suite?.teardown();
+});
+
+describe('the OpenAPI document', () => {
+  it('is served without a key and is the checked-in api/openapi.json', async () => {
+    const served = await call('GET', '/openapi.json', { key: null });
+    expect(served.status).toBe(200);
+    expect(served.body).toEqual(OPENAPI_DOCUMENT);
+    const checkedIn: unknown = JSON.parse(readFileSync(join(projectRoot(), 'api', 'openapi.json'), 'utf8'));
+    // Regenerate with the command in docs/usage-api.md: npx tsx -e "…writeFileSync('api/openapi.json', JSON.stringify(OPENAPI_DOCUMENT, null, 2) + '\n')" (docs/usage-api.md).
+    expect(checkedIn).toEqual(JSON.parse(JSON.stringify(OPENAPI_DOCUMENT)));
+  });
+});
+
+describe('API keys', () => {
+  it('refuses a missing or wrong key with 401 and logs the refusal without the key', async () => {
+    logged.length = 0;
+    const missing = await call('GET', '/v1/accounts/api-acme/balance', { key: null });
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const wrong = await call('GET', '/v1/accounts/api-acme/balance', { key: 'guessed-key-12345' });
+    expect(wrong.status).toBe(401);
+    const basic = await call('POST', usage('api-acme'), { key: null, body: { feature: 'enrichment', quantity: 1, idempotencyKey: 'x' } });
+    expect(basic.status).toBe(401);
+    expect(logged.filter((m) => m.includes('401'))).toHaveLength(3);
+    expect(logged.join('\n')).not.toContain('guessed-key-12345');
+    expect(logged.join('\n')).not.toContain(hashApiKey('guessed-key-12345'));
+  });
+
+  it("refuses a key scoped to other accounts with 403, and takes it for its own", async () => {
+    const other = await call('GET', '/v1/accounts/api-acme/balance', { key: SCOPED_KEY });
+    expect(other.status).toBe(403);
+    expect(other.body.field).toBe('path.accountId');
+    const own = await call('GET', '/v1/accounts/api-scoped/balance', { key: SCOPED_KEY });
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ accountId: 'api-scoped', available: 1500, alert: 'ok' });
+  });
+});
+
+describe('usage events', () => {
+  it('records one event and answers it like recordUsage; a repeat is a duplicate', async () => {
+    const event = { feature: 'enrichment', quantity: 25, idempotencyKey: 'http-1', userId: 'ann' };
+    const first = await call('POST', usage('api-acme'), { body: event });
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ accepted: true, credits: 25, balance: 1475, duplicate: false });
+    const again = await call('POST', usage('api-acme'), { body: event });
+    expect(again.body).toEqual({ accepted: true, credits: 25, balance: 1475, duplicate: true });
+  });
+
+  it('answers an array of events in order, each on its own', async () => {
+    const events = [
+      { feature: 'enrichment', quantity: 100, idempotencyKey: 'arr-1' },
+      { feature: 'auto-updates', quantity: 10, idempotencyKey: 'arr-2' },
+      { feature: 'enrichment', quantity: 5000, idempotencyKey: 'arr-3' },
+      { feature: 'notetaker', quantity: 1, idempotencyKey: 'arr-4' },
+      { feature: 'enrichment', quantity: 25, idempotencyKey: 'http-1', userId: 'ann' },
+    ];
+    const answer = await call('POST', usage('api-acme'), { body: events });
+    expect(answer.status).toBe(200);
+    const results = answer.body as RecordUsageResult[];
+    expect(results).toHaveLength(5);
+    expect(results[0]).toMatchObject({ accepted: true, credits: 100 });
+    expect(results[1]).toMatchObject({ accepted: true, credits: 20 });
+    expect(results[2]).toMatchObject({ accepted: false, reason: 'insufficient_credits', credits: 0, cost: 5000 });
+    expect(results[3]).toMatchObject({ accepted: true, credits: 0 });
+    expect(results[4]).toEqual({ accepted: true, credits: 25, balance: 1475, duplicate: true });
+    const summary = await credits.summary('api-acme');
+    expect(summary.credits.available).toBe(1475 - 120);
+  });
+
+  it('gives an event the workflow refuses its own problem inside the array, the others recorded', async () => {
+    // voice-agent is known to the rules (so it passes the pre-check) but goes through calls.
+    const answer = await call('POST', usage('api-acme'), {
+      body: [
+        { feature: 'enrichment', quantity: 1, idempotencyKey: 'mixed-1' },
+        { feature: 'voice-agent', quantity: 1, idempotencyKey: 'mixed-2' },
+      ],
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body[0]).toMatchObject({ accepted: true, credits: 1 });
+    expect(answer.body[1].error).toMatchObject({ status: 422, code: 'UseCallUpdates', field: 'body[1].feature' });
+  });
+
+  it('refuses bad JSON, wrong types, unknown features and missing fields with 422 naming the field', async () => {
+    const badJson = await call('POST', usage('api-acme'), { raw: '{"feature": "enrichment",' });
+    expect(badJson).toMatchObject({ status: 422, body: { field: 'body' } });
+    const empty = await call('POST', usage('api-acme'), { raw: '' , type: 'application/json' });
+    expect(empty.status).toBe(422);
+    const wrongType = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: '5', idempotencyKey: 'k' } });
+    expect(wrongType).toMatchObject({ status: 422, body: { field: 'body.quantity' } });
+    const missing = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: 5 } });
+    expect(missing).toMatchObject({ status: 422, body: { field: 'body.idempotencyKey' } });
+    const extra = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: 5, idempotencyKey: 'k', color: 'red' } });
+    expect(extra).toMatchObject({ status: 422, body: { field: 'body' } });
+    const decimals = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: 0.1234567, idempotencyKey: 'k' } });
+    expect(decimals).toMatchObject({ status: 422, body: { field: 'body.quantity', code: 'InvalidQuantity' } });
+    const unknown = await call('POST', usage('api-acme'), { body: { feature: 'teleport', quantity: 1, idempotencyKey: 'k' } });
+    expect(unknown).toMatchObject({ status: 422, body: { field: 'body.feature', code: 'UnknownFeature' } });
+    const perCall = await call('POST', usage('api-acme'), { body: { feature: 'voice-agent', quantity: 1, idempotencyKey: 'k' } });
+    expect(perCall).toMatchObject({ status: 422, body: { field: 'body.feature', code: 'UseCallUpdates' } });
+    const notObject = await call('POST', usage('api-acme'), { body: 42 });
+    expect(notObject).toMatchObject({ status: 422, body: { field: 'body' } });
+    expect((await credits.summary('api-acme')).credits.available).toBe(1475 - 120 - 1);
+  });
+
+  it('refuses a malformed array whole, naming each bad event, and records none of it', async () => {
+    const answer = await call('POST', usage('api-acme'), {
+      body: [
+        { feature: 'enrichment', quantity: 1, idempotencyKey: 'whole-1' },
+        { feature: 'teleport', quantity: 1, idempotencyKey: 'whole-2' },
+        { feature: 'enrichment', quantity: -1, idempotencyKey: 'whole-3' },
+      ],
+    });
+    expect(answer.status).toBe(422);
+    expect(answer.body.field).toBe('body[1].feature');
+    expect(answer.body.errors).toEqual([
+      expect.objectContaining({ index: 1, field: 'body[1].feature', code: 'UnknownFeature' }),
+      expect.objectContaining({ index: 2, field: 'body[2].quantity' }),
+    ]);
+    const summary = await credits.summary('api-acme');
+    expect(summary.credits.available).toBe(1475 - 120 - 1);
+  });
+
+  it('refuses too many events (422), an empty array (422), a body over the limit (413) and a non-JSON body (415)', async () => {
+    const many = Array.from({ length: 1001 }, (_, i) => ({ feature: 'enrichment', quantity: 1, idempotencyKey: `many-${i}` }));
+    const tooMany = await call('POST', usage('api-acme'), { body: many });
+    expect(tooMany).toMatchObject({ status: 422, body: { field: 'body' } });
+    expect(tooMany.body.detail).toContain('at most 1000');
+    expect((await call('POST', usage('api-acme'), { body: [] })).status).toBe(422);
+    const huge = await call('POST', usage('api-acme'), { raw: JSON.stringify({ feature: 'enrichment', quantity: 1, idempotencyKey: 'k', userId: 'x'.repeat(1_100_000) }) });
+    expect(huge.status).toBe(413);
+    const text = await call('POST', usage('api-acme'), { raw: 'enrichment 5', type: 'text/plain' });
+    expect(text.status).toBe(415);
+    const form = await call('POST', usage('api-acme'), { raw: 'a=1', type: 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
+  });
+
+  it('answers 404 for an unknown account and for an id no account can have', async () => {
+    const unknown = await call('POST', usage('nobody-here'), { body: { feature: 'enrichment', quantity: 1, idempotencyKey: 'k' } });
+    expect(unknown).toMatchObject({ status: 404, body: { field: 'path.accountId', type: 'urn:ai-credits:problem:account_not_found' } });
+    const arrayUnknown = await call('POST', usage('nobody-here'), { body: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'k' }] });
+    expect(arrayUnknown.status).toBe(404);
+    expect((await call('GET', '/v1/accounts/nobody-here/summary')).status).toBe(404);
+    expect((await call('GET', `/v1/accounts/${'x'.repeat(65)}/balance`)).status).toBe(404);
+    expect((await call('GET', '/v1/nothing-here')).status).toBe(404);
+  });
+});
+
+describe('calls', () => {
+  it('starts and ends a call; ending a call never started is a 409', async () => {
+    const start = await call('POST', '/v1/accounts/api-calls/calls/call-1/start', { body: { agentId: 'agent-7' } });
+    expect(start).toMatchObject({ status: 200, body: { authorized: true, balance: 1500 } });
+    await suite.env.sleep('3 minutes');
+    const end = await call('POST', '/v1/accounts/api-calls/calls/call-1/end', { body: { minutes: 3 } });
+    expect(end).toMatchObject({ status: 200, body: { credits: 60, balance: 1440, capped: false } });
+    const unknown = await call('POST', '/v1/accounts/api-calls/calls/never-started/end', { body: { minutes: 1 } });
+    expect(unknown).toMatchObject({ status: 409, body: { field: 'path.callId', code: 'UnknownCall' } });
+    const badMinutes = await call('POST', '/v1/accounts/api-calls/calls/call-2/end', { body: { minutes: 'three' } });
+    expect(badMinutes).toMatchObject({ status: 422, body: { field: 'body.minutes' } });
+    const noAgent = await call('POST', '/v1/accounts/api-calls/calls/call-2/start', { body: {} });
+    expect(noAgent).toMatchObject({ status: 422, body: { field: 'body.agentId' } });
+  });
+});
+
+describe('balance, summary and the entitlement check', () => {
+  it('answers the balance and the summary', async () => {
+    const balance = await call('GET', '/v1/accounts/api-scoped/balance');
+    const summary = await call('GET', '/v1/accounts/api-scoped/summary');
+    expect(summary.status).toBe(200);
+    expect(balance.body).toEqual({ accountId: 'api-scoped', available: 1500, alert: 'ok', cycleEnd: summary.body.cycle.end, asOf: expect.any(String) });
+    expect(summary.body).toMatchObject({ accountId: 'api-scoped', plan: { id: 'growth' }, credits: { available: 1500 } });
+  });
+
+  it('says whether N units may be used now, without recording anything', async () => {
+    const small = await call('GET', '/v1/accounts/api-scoped/entitlements/enrichment?quantity=10');
+    expect(small.body).toEqual({ accountId: 'api-scoped', feature: 'enrichment', quantity: 10, allowed: true, cost: 10, balance: 1500, perCall: false });
+    const big = await call('GET', '/v1/accounts/api-scoped/entitlements/auto-updates?quantity=800');
+    expect(big.body).toMatchObject({ allowed: false, reason: 'insufficient_credits', cost: 1600, balance: 1500 });
+    const one = await call('GET', '/v1/accounts/api-scoped/entitlements/auto-updates');
+    expect(one.body).toMatchObject({ quantity: 1, allowed: true, cost: 2 });
+    const notInPlan = await call('GET', '/v1/accounts/api-solo/entitlements/lead-summaries?quantity=1');
+    expect(notInPlan.body).toMatchObject({ allowed: false, reason: 'not_in_plan', cost: 0 });
+    const call_ = await call('GET', '/v1/accounts/api-scoped/entitlements/voice-agent?quantity=100');
+    expect(call_.body).toMatchObject({ allowed: true, perCall: true, cost: 2000 });
+    expect((await credits.summary('api-scoped')).usage.every((u) => u.count === 0 && u.rejected === 0)).toBe(true);
+
+    const unknown = await call('GET', '/v1/accounts/api-scoped/entitlements/teleport');
+    expect(unknown).toMatchObject({ status: 422, body: { field: 'path.feature', code: 'UnknownFeature' } });
+    for (const bad of ['0', '-1', 'many', '', '1e9', '0.0000001']) {
+      const answer = await call('GET', `/v1/accounts/api-scoped/entitlements/enrichment?quantity=${bad}`);
+      expect(answer, bad).toMatchObject({ status: 422, body: { field: 'query.quantity' } });
+    }
+  });
+
+  it('agrees with what recordUsage then answers', async () => {
+    const steps: [string, number][] = [['enrichment', 700], ['auto-updates', 300], ['enrichment', 250], ['notetaker', 3], ['enrichment', 50], ['enrichment', 1], ['auto-updates', 1]];
+    for (const [i, [feature, quantity]] of steps.entries()) {
+      const forecast = await call('GET', `/v1/accounts/api-forecast/entitlements/${feature}?quantity=${quantity}`);
+      const recorded = await call('POST', usage('api-forecast'), { body: { feature, quantity, idempotencyKey: `fc-${i}` } });
+      expect(recorded.body.accepted, `${feature} ${quantity}`).toBe(forecast.body.allowed);
+      expect(recorded.body.reason).toBe(forecast.body.reason);
+      expect(recorded.body.accepted ? recorded.body.credits : (recorded.body.cost ?? forecast.body.cost)).toBe(forecast.body.cost);
+    }
+  });
+});
+
+describe('limits and failures', () => {
+  it('answers 429 with Retry-After once a key passes its rate limit', async () => {
+    const limited = await startApi({ rateLimit: { perSecond: 0.01, burst: 2 } });
+    try {
+      const base = limited.address;
+      expect((await call('GET', '/v1/accounts/api-scoped/balance', { base })).status).toBe(200);
+      expect((await call('GET', '/v1/accounts/api-scoped/balance', { base })).status).toBe(200);
+      const third = await call('GET', '/v1/accounts/api-scoped/balance', { base });
+      expect(third.status).toBe(429);
+      expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Another key has its own bucket.
+      expect((await call('GET', '/v1/accounts/api-scoped/balance', { base, key: SCOPED_KEY })).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('answers 503 when the credits service does not answer', async () => {
+    // An account on a task queue no worker polls: its summary never comes.
+    const unserved = new CreditsClient(suite.env.client, { taskQueue: 'no-worker-here', attemptTimeoutMs: 300, retry: { maxAttempts: 2, initialDelayMs: 10 } });
+    await unserved.startAccount({ accountId: 'api-unserved', plan: 'growth', users: 1, cycleAnchor: new Date((await suite.now()) - 86_400_000).toISOString() }, { waitUntilOpen: false });
+    const down = await startUsageApi({ client: unserved, keys, port: 0, log: (m) => logged.push(m) });
+    try {
+      const answer = await call('GET', '/v1/accounts/api-unserved/balance', { base: down.address });
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toBe('1');
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('closes gracefully: an open request is answered, new connections are refused', async () => {
+    const closing = await startApi();
+    const open = call('POST', usage('api-scoped'), { base: closing.address, body: { feature: 'enrichment', quantity: 2, idempotencyKey: 'closing-1' } });
+    await new Promise((r) => setTimeout(r, 20));
+    await closing.close();
+    expect((await open).status).toBe(200);
+    await expect(fetch(`${closing.address}/openapi.json`)).rejects.toThrow();
+  });
+
+  it('will not start without keys', async () => {
+    await expect(startUsageApi({ client: credits, keys: [], port: 0 })).rejects.toThrow(/no API keys/);
+  });
+});
