@@ -24,6 +24,7 @@ const UPDATE_NAMES = Object.keys(ACCOUNT_UPDATES) as AccountUpdateName[];
 /** A valid input of each update, by name (typed, so a new update needs one here). */
 const VALID_INPUT: { [Name in AccountUpdateName]: UpdateInput<Name> } = {
   recordUsage: { feature: 'enrichment', quantity: 1, idempotencyKey: 'k-1' },
+  recordUsageBatch: { events: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'k-1' }] },
   startCall: { callId: 'c-1', agentId: 'a-1' },
   endCall: { callId: 'c-1', minutes: 1 },
   setUsers: { users: 2 },
@@ -52,7 +53,9 @@ function recordingClient(): { client: CreditsClient; sent: string[] } {
       }),
     },
   } as unknown as Client;
-  return { client: new CreditsClient(temporal), sent };
+  // One update per call, so each method's own update is what is sent; coalescing `recordUsage`
+  // into `recordUsageBatch` is tested below and in usage-coalescing.test.ts.
+  return { client: new CreditsClient(temporal, { coalesce: false }), sent };
 }
 
 /** Calls the client's method for an update by its name. */
@@ -97,6 +100,28 @@ describe('the client', () => {
     expect(isCreditsInputError(err)).toBe(true);
     expect(ACCOUNT_UPDATES[name].failures).toContain((err as { problem: string }).problem);
     expect(sent).toEqual([]);
+  });
+});
+
+describe('the coalescing client', () => {
+  it('sends recordUsage as recordUsageBatch and answers each caller with its own event', async () => {
+    const sent: { name: string; args: unknown[] }[] = [];
+    const temporal = {
+      options: { namespace: 'default' },
+      withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
+      workflow: {
+        getHandle: () => ({
+          executeUpdate: async (definition: { name: string }, { args }: { args: [{ events: { idempotencyKey: string }[] }] }) => {
+            sent.push({ name: definition.name, args });
+            return { results: args[0].events.map((e) => ({ accepted: true, credits: 1, balance: 0, duplicate: false, key: e.idempotencyKey })) };
+          },
+        }),
+      },
+    } as unknown as Client;
+    const client = new CreditsClient(temporal, { coalesce: { lingerMs: 20 } });
+    const answers = await Promise.all(['a', 'b', 'c'].map((k) => client.recordUsage('acct-1', { feature: 'enrichment', quantity: 1, idempotencyKey: k })));
+    expect(answers.map((a) => (a as unknown as { key: string }).key)).toEqual(['a', 'b', 'c']);
+    expect(sent.map((s) => s.name)).toEqual(['recordUsageBatch']);
   });
 });
 
