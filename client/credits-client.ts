@@ -69,7 +69,7 @@ import {
   isCreditsError,
 } from './errors';
 import { DEFAULT_RETRY_POLICY, backoffDelayMs, isTransientTemporalError, sleep, type RetryPolicy } from './retry';
-import { applicationFailure, isAccountOpening, messageChain } from './workflow-failures';
+import { applicationFailure, isAccountOpening, isUnregisteredUpdate, messageChain } from './workflow-failures';
 import { UsageCoalescer, type CoalesceOptions } from './usage-coalescer';
 import { WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
 
@@ -171,7 +171,7 @@ export class CreditsClient implements AccountUpdateMethods {
     this.coalescer =
       options.coalesce === false
         ? undefined
-        : new UsageCoalescer(async (accountId, events) => (await this.recordUsageBatch(accountId, { events })).results, options.coalesce);
+        : new UsageCoalescer((accountId, events) => this.sendUsageBatch(accountId, events), options.coalesce);
   }
 
   /** Namespace of the account workflows. */
@@ -350,6 +350,24 @@ export class CreditsClient implements AccountUpdateMethods {
     });
     const summary = options.waitUntilOpen === false ? null : await this.untilOpen(accountId, runId);
     return { accountId, workflowId, runId, summary };
+  }
+
+  /**
+   * One coalesced batch: a `recordUsageBatch` update, or, on a worker older than that update
+   * (a rolling upgrade), one `recordUsage` per event in order, each caller its own answer or error.
+   */
+  private async sendUsageBatch(accountId: string, events: RecordUsageInput[]): Promise<(RecordUsageBatchResult['results'][number] | Error)[]> {
+    try {
+      return (await this.recordUsageBatch(accountId, { events })).results;
+    } catch (err) {
+      if (!isUnregisteredUpdate(err, ACCOUNT_UPDATES.recordUsageBatch.definition.name)) throw err;
+    }
+    const answers: (RecordUsageResult | Error)[] = [];
+    // One at a time: the account's in-flight updates stay within the coalescer's bound.
+    for (const event of events) {
+      answers.push(await this.update(accountId, ACCOUNT_UPDATES.recordUsage, event).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+    }
+    return answers;
   }
 
   private handle(accountId: string): WorkflowHandle {

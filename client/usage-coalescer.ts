@@ -25,8 +25,11 @@ export interface CoalesceOptions {
  */
 export const DEFAULT_COALESCE: Readonly<CoalesceOptions> = { lingerMs: 5, maxBatch: 500, maxInFlight: 4 };
 
-/** Sends one batch of one account's events; resolves with one answer per event, in order. */
-export type SendUsageBatch = (accountId: string, events: RecordUsageInput[]) => Promise<RecordUsageBatchAnswer[]>;
+/**
+ * Sends one batch of one account's events; resolves with one answer per event, in order, or
+ * an Error for an event that failed on its own (its caller gets that error).
+ */
+export type SendUsageBatch = (accountId: string, events: RecordUsageInput[]) => Promise<(RecordUsageBatchAnswer | Error)[]>;
 
 interface Waiting {
   event: RecordUsageInput;
@@ -98,7 +101,8 @@ export class UsageCoalescer {
       );
       batch.forEach((w, i) => {
         const answer = answers[i];
-        if (answer) w.resolve(answer);
+        if (answer instanceof Error) w.reject(answer);
+        else if (answer) w.resolve(answer);
         else w.reject(new Error(`recordUsageBatch answered ${answers.length} events of ${batch.length}`));
       });
     } catch (err) {
