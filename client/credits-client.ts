@@ -29,6 +29,8 @@ import type {
   EndCallResult,
   GrantCreditsInput,
   GrantCreditsResult,
+  RecordUsageBatchInput,
+  RecordUsageBatchResult,
   RecordUsageInput,
   RecordUsageResult,
   SetAdminsInput,
@@ -67,7 +69,8 @@ import {
   isCreditsError,
 } from './errors';
 import { DEFAULT_RETRY_POLICY, backoffDelayMs, isTransientTemporalError, sleep, type RetryPolicy } from './retry';
-import { applicationFailure, isAccountOpening, messageChain } from './workflow-failures';
+import { applicationFailure, isAccountOpening, isUnregisteredUpdate, messageChain } from './workflow-failures';
+import { UsageCoalescer, type CoalesceOptions } from './usage-coalescer';
 import { WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
 
 /** Options of {@link CreditsClient}. */
@@ -89,6 +92,13 @@ export interface CreditsClientOptions {
   attemptTimeoutMs?: number;
   /** How long `startAccount` waits for a new account to open, in ms (default 30,000). */
   openTimeoutMs?: number;
+  /**
+   * How `recordUsage` calls are coalesced into `recordUsageBatch` updates: concurrent calls
+   * for one account from this client share batches (each missing field takes its default from
+   * `DEFAULT_COALESCE`: a 5 ms linger, 500 events, 4 batches in flight per account). `false`
+   * sends one `recordUsage` update per call, as before. Default: coalescing on.
+   */
+  coalesce?: Partial<CoalesceOptions> | false;
 }
 
 /** Options of {@link CreditsClient.startAccount}. */
@@ -144,6 +154,7 @@ export class CreditsClient implements AccountUpdateMethods {
   private readonly retry: RetryPolicy;
   private readonly attemptTimeoutMs: number;
   private readonly openTimeoutMs: number;
+  private readonly coalescer: UsageCoalescer | undefined;
 
   constructor(client: Client, options: CreditsClientOptions = {}) {
     this.temporal =
@@ -154,6 +165,13 @@ export class CreditsClient implements AccountUpdateMethods {
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
     this.openTimeoutMs = options.openTimeoutMs ?? 30_000;
+    // A batch goes through the same local check, retries and judgement as any update; its
+    // retries resend the same events with the same keys, so a batch applied before its answer
+    // was lost is answered from the duplicate window and charges nothing twice.
+    this.coalescer =
+      options.coalesce === false
+        ? undefined
+        : new UsageCoalescer((accountId, events) => this.sendUsageBatch(accountId, events), options.coalesce);
   }
 
   /** Namespace of the account workflows. */
@@ -166,11 +184,34 @@ export class CreditsClient implements AccountUpdateMethods {
    * retry) is answered with the first answer and `duplicate: true`, and charges nothing.
    * Refusals (`accepted: false`, e.g. `credits_exhausted`) are results, not errors.
    *
+   * Unless the client was made with `coalesce: false`, concurrent calls for one account are
+   * sent together as `recordUsageBatch` updates (see {@link CreditsClientOptions.coalesce});
+   * each call still gets its own event's answer or error, and an event that fails the local
+   * check is refused at once without joining a batch.
+   *
    * @throws CreditsInputError `UnknownFeature`, `InvalidQuantity`, `MissingIdempotencyKey`, `UseCallUpdates`...
    * @throws AccountNotFoundError, CreditsUnavailableError
    */
-  recordUsage(accountId: string, input: RecordUsageInput): Promise<RecordUsageResult> {
-    return this.update(accountId, ACCOUNT_UPDATES.recordUsage, input);
+  async recordUsage(accountId: string, input: RecordUsageInput): Promise<RecordUsageResult> {
+    if (!this.coalescer) return await this.update(accountId, ACCOUNT_UPDATES.recordUsage, input);
+    // Checked alone first, so one caller's malformed event never gets a whole batch refused.
+    rejectLocally(ACCOUNT_UPDATES.recordUsage.check(input, {}), accountId);
+    const answer = await this.coalescer.submit(accountId, input);
+    if (answer.reason !== 'invalid_event') return answer;
+    // What `recordUsage` alone would have failed with: the rules refused this event's input.
+    throw new CreditsInputError(isInputProblemCode(answer.code) ? answer.code : 'InvalidInput', answer.message, { accountId });
+  }
+
+  /**
+   * Reports up to 500 usage events in one update, answered one by one in order as
+   * `recordUsage` answers each; an event the account's rules refuse (e.g. an unknown feature)
+   * gets its own `invalid_event` answer and the others go through.
+   *
+   * @throws CreditsInputError `InvalidInput` for a malformed batch, naming each malformed event
+   * @throws AccountNotFoundError, CreditsUnavailableError
+   */
+  recordUsageBatch(accountId: string, input: RecordUsageBatchInput): Promise<RecordUsageBatchResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.recordUsageBatch, input);
   }
 
   /** Asks to place a Voice Agent call; idempotent by `callId`. `authorized: false` is a result, not an error. */
@@ -309,6 +350,24 @@ export class CreditsClient implements AccountUpdateMethods {
     });
     const summary = options.waitUntilOpen === false ? null : await this.untilOpen(accountId, runId);
     return { accountId, workflowId, runId, summary };
+  }
+
+  /**
+   * One coalesced batch: a `recordUsageBatch` update, or, on a worker older than that update
+   * (a rolling upgrade), one `recordUsage` per event in order, each caller its own answer or error.
+   */
+  private async sendUsageBatch(accountId: string, events: RecordUsageInput[]): Promise<(RecordUsageBatchResult['results'][number] | Error)[]> {
+    try {
+      return (await this.recordUsageBatch(accountId, { events })).results;
+    } catch (err) {
+      if (!isUnregisteredUpdate(err, ACCOUNT_UPDATES.recordUsageBatch.definition.name)) throw err;
+    }
+    const answers: (RecordUsageResult | Error)[] = [];
+    // One at a time: the account's in-flight updates stay within the coalescer's bound.
+    for (const event of events) {
+      answers.push(await this.update(accountId, ACCOUNT_UPDATES.recordUsage, event).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+    }
+    return answers;
   }
 
   private handle(accountId: string): WorkflowHandle {

@@ -6,6 +6,8 @@
  */
 export { CreditsClient } from './credits-client';
 export type { AccountUpdateMethods, CreditsClientOptions, StartAccountOptions, StartedAccount } from './credits-client';
+export { DEFAULT_COALESCE } from './usage-coalescer';
+export type { CoalesceOptions } from './usage-coalescer';
 export { connectCreditsClient } from './connect';
 export { DEFAULT_TEMPORAL_ADDRESS } from '../infra/settings';
 export type { ConnectOptions, CreditsConnection } from './connect';

@@ -46,3 +46,12 @@ export function isAccountOpening(err: unknown): boolean {
       (isGrpcServiceError(e) && e.details === ACCOUNT_OPENING_MESSAGE),
   );
 }
+
+/**
+ * Whether `err` says the workflow has no handler for update `name`: a worker older than the
+ * update (during a rolling upgrade). The SDK rejects such an update with an ApplicationFailure
+ * of no type of its own, so it is known by the whole message the SDK writes for it.
+ */
+export function isUnregisteredUpdate(err: unknown, name: string): boolean {
+  return causeChain(err).some((e) => e instanceof ApplicationFailure && e.message === `No registered handler for update: ${name}`);
+}

@@ -19,6 +19,7 @@ import type {
   EndCallResult,
   GrantCreditsInput,
   GrantCreditsResult,
+  RecordUsageBatchResult,
   RecordUsageInput,
   RecordUsageResult,
   SetAdminsResult,
@@ -167,6 +168,14 @@ export class CreditAccount {
   /** Admit or refuse usage of a feature, once per idempotency key. */
   recordUsage(input: RecordUsageInput, nowMs: number): RecordUsageResult {
     return usage.recordUsage(this.state, this.answers, input, nowMs);
+  }
+
+  /**
+   * Answer a batch of usage events in order, each as {@link recordUsage} does; an event the
+   * rules refuse as input gets its own `invalid_event` answer (see usage-commands).
+   */
+  recordUsageBatch(events: readonly RecordUsageInput[], nowMs: number): RecordUsageBatchResult {
+    return { results: usage.recordUsageBatch(this.state, this.answers, events, nowMs) };
   }
 
   /** Authorize a Voice Agent call, once per call id. */

@@ -10,6 +10,7 @@ import type {
   ChangePlanInput,
   EndCallInput,
   GrantCreditsInput,
+  RecordUsageBatchInput,
   RecordUsageInput,
   SetAdminsInput,
   SetFeatureEnabledInput,
@@ -90,6 +91,15 @@ export const MAX_USAGE_QUANTITY = 1_000_000;
 export const MAX_USAGE_CREDITS = 10_000_000;
 /** Longest call `endCall` may report, in minutes: a day. */
 export const MAX_CALL_MINUTES = 1_440;
+/**
+ * Most events one `recordUsageBatch` may carry. An event's JSON is at most about 560 bytes
+ * (a 100-character feature, two 200-character ids, a number), so a full batch stays near
+ * 280 KiB, and its answers near 100 KiB: far under Temporal's 2 MiB payload limit, and a few
+ * dozen batches fill a run's history budget before continue-as-new.
+ */
+export const MAX_USAGE_BATCH_EVENTS = 500;
+/** Most bad events a batch refusal names one by one (the rest are counted). */
+export const MAX_LISTED_BAD_EVENTS = 5;
 /** Most users an account may have. */
 export const MAX_USERS = 1_000_000;
 /** Most cycles a manual grant may stay valid for. */
@@ -98,6 +108,7 @@ export const MAX_VALID_FOR_CYCLES = 120;
 /** Fields of each update's input object; any other field is refused. */
 const UPDATE_FIELDS = {
   recordUsage: ['feature', 'quantity', 'idempotencyKey', 'userId'],
+  recordUsageBatch: ['events'],
   startCall: ['callId', 'agentId'],
   endCall: ['callId', 'minutes'],
   setUsers: ['users'],
@@ -384,4 +395,36 @@ export function checkSetTags(input: unknown): InputProblem | undefined {
   const shape = shapeProblem('setTags', input);
   if (shape) return shape;
   return asProblem('InvalidInput', tagsProblem((input as Partial<SetTagsInput>).tags));
+}
+
+/**
+ * `recordUsageBatch` input. The batch as a whole is refused (`InvalidInput`) when it is not
+ * `{events: [...]}` with 1 to {@link MAX_USAGE_BATCH_EVENTS} events, or when any event fails
+ * `recordUsage`'s own check without the rules (its shape: fields, quantity, key, user id):
+ * the message names the index and reason of each such event (the first
+ * {@link MAX_LISTED_BAD_EVENTS}, then a count). Problems that depend on the account's rules
+ * (an unknown feature, a per-call feature, a cost over the per-usage cap) are not checked
+ * here even when the rules are known: they become that event's own `invalid_event` answer,
+ * so a batch whose events are well formed is never refused for one event's feature.
+ */
+export function checkRecordUsageBatch(input: unknown): InputProblem | undefined {
+  const shape = shapeProblem('recordUsageBatch', input);
+  if (shape) return shape;
+  const { events } = input as Partial<RecordUsageBatchInput>;
+  if (!Array.isArray(events)) return problem('InvalidInput', `recordUsageBatch takes {events: [...]}, got events as ${quote(events)}`);
+  if (events.length === 0) return problem('InvalidInput', 'recordUsageBatch needs at least one event');
+  if (events.length > MAX_USAGE_BATCH_EVENTS) {
+    return problem('InvalidInput', `recordUsageBatch takes at most ${MAX_USAGE_BATCH_EVENTS} events, got ${grouped(events.length)}`);
+  }
+  const bad: string[] = [];
+  let badCount = 0;
+  events.forEach((event, i) => {
+    const eventProblem = checkRecordUsage(event, {});
+    if (!eventProblem) return;
+    badCount += 1;
+    if (bad.length < MAX_LISTED_BAD_EVENTS) bad.push(`events[${i}]: ${eventProblem.code}, ${eventProblem.message}`);
+  });
+  if (badCount === 0) return undefined;
+  const more = badCount > bad.length ? `; and ${badCount - bad.length} more bad event(s)` : '';
+  return problem('InvalidInput', `recordUsageBatch refused, ${badCount} of ${events.length} events malformed: ${bad.join('; ')}${more}`);
 }

@@ -3,7 +3,16 @@
  * start, charged at their end). Each is answered once per idempotency key or call id.
  */
 import type { FeatureRule } from '../ruleset/types';
-import { CALL_TOLERANCE_MINUTES, type CallRejection, type EndCallResult, type RecordUsageInput, type RecordUsageResult, type StartCallResult, type UsageRejection } from './wire-contract';
+import {
+  CALL_TOLERANCE_MINUTES,
+  type CallRejection,
+  type EndCallResult,
+  type RecordUsageBatchAnswer,
+  type RecordUsageInput,
+  type RecordUsageResult,
+  type StartCallResult,
+  type UsageRejection,
+} from './wire-contract';
 import type { GrantDebit } from './effects';
 import { accountIncludes, featureById } from '../ruleset/catalog';
 import { creditsForMicros, fromMicros, toMicros } from './pricing';
@@ -13,7 +22,7 @@ import { logEntry, queueDueAlerts } from './outbox';
 import { debit } from './credit-pool';
 import { ACCOUNT_LIMITS, MAX_SPILLED_BACKLOG } from './state-budget';
 import { ownValue, setOwn } from './own-keys';
-import { MAX_CALL_MINUTES } from './input-problems';
+import { MAX_CALL_MINUTES, checkRecordUsage } from './input-problems';
 import { rememberVoidable } from './usage-voids';
 
 /**
@@ -60,6 +69,21 @@ export function recordUsage(state: AccountState, answers: AnswerWindow, input: R
     asDuplicate,
     usageUse(state, input, nowMs),
   );
+}
+
+/**
+ * Answer usage events in order, each exactly as {@link recordUsage} answers it (so a key
+ * repeated inside the batch or from an earlier one is a duplicate, and a refusal does not stop
+ * the events after it). An event the account's rules refuse as input (the check `recordUsage`
+ * runs in its validator) gets its own `invalid_event` answer and changes nothing: a batch
+ * holds many callers' events, and one caller's unknown feature must not fail the others.
+ */
+export function recordUsageBatch(state: AccountState, answers: AnswerWindow, events: readonly RecordUsageInput[], nowMs: number): RecordUsageBatchAnswer[] {
+  return events.map((event): RecordUsageBatchAnswer => {
+    const problem = checkRecordUsage(event, { rules: state.rules });
+    if (!problem) return recordUsage(state, answers, event, nowMs);
+    return { accepted: false, reason: 'invalid_event', code: problem.code, message: problem.message, credits: 0, balance: available(state), duplicate: false };
+  });
 }
 
 /**

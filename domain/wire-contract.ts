@@ -73,6 +73,43 @@ export interface RecordUsageResult {
   payloadMismatch?: boolean;
 }
 
+/**
+ * `recordUsageBatch` input: usage events answered one by one, in order, exactly as
+ * `recordUsage` answers each (at most `MAX_USAGE_BATCH_EVENTS`, 500, per call).
+ */
+export interface RecordUsageBatchInput {
+  /** The events, each a `recordUsage` input; 1-500 of them. */
+  events: RecordUsageInput[];
+}
+
+/**
+ * The answer to one event of a batch that passed the batch's shape check but not the
+ * account's rules (an unknown feature, a Voice Agent feature, a cost over the per-usage cap):
+ * exactly the problem `recordUsage` would have refused it with, as this event's own answer, so
+ * the other events of the batch still go through. Nothing was recorded for it (no ledger
+ * entry, no duplicate-window entry: the same event sent again is refused again).
+ */
+export interface InvalidUsageEvent {
+  accepted: false;
+  reason: 'invalid_event';
+  /** The input problem code `recordUsage` would have failed with, e.g. `UnknownFeature`. */
+  code: string;
+  /** Why, short, quoting at most a prefix of the caller's value. */
+  message: string;
+  credits: 0;
+  /** Available balance at this point of the batch (unchanged by this event). */
+  balance: number;
+  duplicate: false;
+}
+
+/** One event's answer in a batch: what `recordUsage` answers, or the event's own input refusal. */
+export type RecordUsageBatchAnswer = RecordUsageResult | InvalidUsageEvent;
+
+/** `recordUsageBatch` result: one answer per event, in the events' order. */
+export interface RecordUsageBatchResult {
+  results: RecordUsageBatchAnswer[];
+}
+
 /** `startCall` input. */
 export interface StartCallInput {
   /** 1-200 printable ASCII characters without spaces. */

@@ -136,6 +136,12 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     ACCOUNT_UPDATES;
   const { voidUsage, setAdmins, setTags } = ACCOUNT_UPDATES;
   register(recordUsage, async (u, recheck) => run(recheck, (a) => a.recordUsage(u, now())));
+  // A batch counts as one update against UPDATES_PER_RUN; its events are bounded by the
+  // history size (HISTORY_BYTES_PER_RUN: each event's input and answer is in the history), and
+  // the carried state by its budget whatever the count (the answer window is bounded by bytes,
+  // the outbox spills). It waits for the reset like `recordUsage`, so all its events land in
+  // one cycle.
+  register(ACCOUNT_UPDATES.recordUsageBatch, async (u, recheck) => run(recheck, (a) => a.recordUsageBatch(u.events, now())));
   register(startCall, async (u, recheck) => run(recheck, (a) => a.startCall(u, now())));
   register(endCall, async (u, recheck) => run(recheck, (a) => a.endCall(u, now())));
   register(setUsers, async (u, recheck) => run(recheck, (a) => a.setUsers(u.users, now())));

@@ -19,6 +19,7 @@ import {
   checkEndCall,
   checkGrantCredits,
   checkRecordUsage,
+  checkRecordUsageBatch,
   checkSetAdmins,
   checkSetFeatureEnabled,
   checkSetTags,
@@ -80,6 +81,12 @@ export const ACCOUNT_UPDATES = {
     'InvalidQuantity',
     'MissingIdempotencyKey',
   ]),
+  /**
+   * Report up to 500 usage events at once, each answered in order exactly as `recordUsage`
+   * answers it; a malformed batch (or any malformed event's shape) is refused as a whole, an
+   * event the rules refuse gets its own `invalid_event` answer.
+   */
+  recordUsageBatch: update<wire.RecordUsageBatchResult, wire.RecordUsageBatchInput>('recordUsageBatch', checkRecordUsageBatch, ['InvalidInput']),
   /** Ask to place a Voice Agent call. */
   startCall: update<wire.StartCallResult, wire.StartCallInput>('startCall', checkStartCall, ['InvalidInput']),
   /** Report a Voice Agent call's end; charged even past zero, for at most the time it ran. */
@@ -123,6 +130,8 @@ export const ACCOUNT_QUERIES = {
 // The definitions by their earlier names, for callers that pass a definition to Temporal directly.
 /** `ACCOUNT_UPDATES.recordUsage.definition`. */
 export const recordUsageUpdate = ACCOUNT_UPDATES.recordUsage.definition;
+/** `ACCOUNT_UPDATES.recordUsageBatch.definition`. */
+export const recordUsageBatchUpdate = ACCOUNT_UPDATES.recordUsageBatch.definition;
 /** `ACCOUNT_UPDATES.startCall.definition`. */
 export const startCallUpdate = ACCOUNT_UPDATES.startCall.definition;
 /** `ACCOUNT_UPDATES.endCall.definition`. */

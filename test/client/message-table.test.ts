@@ -5,7 +5,7 @@
  * the real workflow in credits-client.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { ApplicationFailure, QueryNotRegisteredError, ServiceError, type Client } from '@temporalio/client';
+import { ApplicationFailure, QueryNotRegisteredError, ServiceError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import {
   ACCOUNT_OPENING_MESSAGE,
   ACCOUNT_QUERIES,
@@ -24,6 +24,7 @@ const UPDATE_NAMES = Object.keys(ACCOUNT_UPDATES) as AccountUpdateName[];
 /** A valid input of each update, by name (typed, so a new update needs one here). */
 const VALID_INPUT: { [Name in AccountUpdateName]: UpdateInput<Name> } = {
   recordUsage: { feature: 'enrichment', quantity: 1, idempotencyKey: 'k-1' },
+  recordUsageBatch: { events: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'k-1' }] },
   startCall: { callId: 'c-1', agentId: 'a-1' },
   endCall: { callId: 'c-1', minutes: 1 },
   setUsers: { users: 2 },
@@ -37,22 +38,25 @@ const VALID_INPUT: { [Name in AccountUpdateName]: UpdateInput<Name> } = {
   setTags: { tags: ['chloe-beta'] },
 };
 
+/** A stand-in Temporal client whose every update goes to `executeUpdate`. */
+function fakeTemporal(executeUpdate: (definition: { name: string }, options: { args: unknown[] }) => Promise<unknown>): Client {
+  return {
+    options: { namespace: 'default' },
+    withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
+    workflow: { getHandle: () => ({ executeUpdate }) },
+  } as unknown as Client;
+}
+
 /** A CreditsClient over a stand-in Temporal client that records the updates sent and answers `ok`. */
 function recordingClient(): { client: CreditsClient; sent: string[] } {
   const sent: string[] = [];
-  const temporal = {
-    options: { namespace: 'default' },
-    withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
-    workflow: {
-      getHandle: () => ({
-        executeUpdate: async (definition: { name: string }) => {
-          sent.push(definition.name);
-          return 'ok';
-        },
-      }),
-    },
-  } as unknown as Client;
-  return { client: new CreditsClient(temporal), sent };
+  const temporal = fakeTemporal(async (definition) => {
+    sent.push(definition.name);
+    return 'ok';
+  });
+  // One update per call, so each method's own update is what is sent; coalescing `recordUsage`
+  // into `recordUsageBatch` is tested below and in usage-coalescing.test.ts.
+  return { client: new CreditsClient(temporal, { coalesce: false }), sent };
 }
 
 /** Calls the client's method for an update by its name. */
@@ -97,6 +101,42 @@ describe('the client', () => {
     expect(isCreditsInputError(err)).toBe(true);
     expect(ACCOUNT_UPDATES[name].failures).toContain((err as { problem: string }).problem);
     expect(sent).toEqual([]);
+  });
+});
+
+describe('the coalescing client', () => {
+  it('sends recordUsage as recordUsageBatch and answers each caller with its own event', async () => {
+    const sent: string[] = [];
+    const temporal = fakeTemporal(async (definition, { args }) => {
+      sent.push(definition.name);
+      const { events } = args[0] as { events: { idempotencyKey: string }[] };
+      return { results: events.map((e) => ({ accepted: true, credits: 1, balance: 0, duplicate: false, key: e.idempotencyKey })) };
+    });
+    const client = new CreditsClient(temporal, { coalesce: { lingerMs: 20 } });
+    const answers = await Promise.all(['a', 'b', 'c'].map((k) => client.recordUsage('acct-1', { feature: 'enrichment', quantity: 1, idempotencyKey: k })));
+    expect(answers.map((a) => (a as unknown as { key: string }).key)).toEqual(['a', 'b', 'c']);
+    expect(sent).toEqual(['recordUsageBatch']);
+  });
+});
+
+describe('the coalescing client on a worker without recordUsageBatch', () => {
+  it('falls back to one recordUsage per event, each caller its own answer or error', async () => {
+    const sent: string[] = [];
+    const temporal = fakeTemporal(async (definition, { args }) => {
+      sent.push(definition.name);
+      if (definition.name === 'recordUsageBatch') {
+        throw new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('No registered handler for update: recordUsageBatch'));
+      }
+      if ((args[0] as { idempotencyKey: string }).idempotencyKey === 'bad') {
+        throw new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('unknown feature', 'UnknownFeature'));
+      }
+      return { accepted: true, credits: 1, balance: 0, duplicate: false };
+    });
+    const client = new CreditsClient(temporal, { coalesce: { lingerMs: 20 } });
+    const settled = await Promise.allSettled(['a', 'bad', 'c'].map((k) => client.recordUsage('acct-1', { feature: 'enrichment', quantity: 1, idempotencyKey: k })));
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(settled[1]?.status === 'rejected' && isCreditsInputError(settled[1].reason) ? settled[1].reason.problem : undefined).toBe('UnknownFeature');
+    expect(sent).toEqual(['recordUsageBatch', 'recordUsage', 'recordUsage', 'recordUsage']);
   });
 });
 

@@ -26,6 +26,7 @@ const MEGABYTE = 'x'.repeat(1 << 20);
 /** Each update's check with a valid input, so a test can spoil one field at a time. */
 const VALID: Record<AccountUpdateName, Record<string, unknown>> = {
   recordUsage: { feature: 'enrichment', quantity: 2, idempotencyKey: 'k-1', userId: 'user_ann' },
+  recordUsageBatch: { events: [{ feature: 'enrichment', quantity: 2, idempotencyKey: 'k-1', userId: 'user_ann' }] },
   startCall: { callId: 'call_9f2c', agentId: 'agent_chloe_1' },
   endCall: { callId: 'call_9f2c', minutes: 3.5 },
   setUsers: { users: 3 },

@@ -94,9 +94,20 @@ function validFields(options: PayloadOptions): Record<string, fc.Arbitrary<unkno
   };
 }
 
+/**
+ * `events` of a batch: a few usage inputs, each as generated for `recordUsage` (so sometimes
+ * spoiled), sometimes one more than the batch may hold.
+ */
+function withEvents(valid: Record<string, fc.Arbitrary<unknown>>, bad: fc.Arbitrary<unknown>): Record<string, fc.Arbitrary<unknown>> {
+  const event = inputOf('recordUsage', valid, bad);
+  const tooMany = Array.from({ length: 501 }, (_, i) => ({ feature: 'enrichment', quantity: 1, idempotencyKey: `many-${i}` }));
+  return { ...valid, events: fc.oneof({ weight: 20, arbitrary: fc.array(event, { minLength: 1, maxLength: 4 }) }, { weight: 1, arbitrary: fc.constant(tooMany) }) };
+}
+
 /** Fields of each update, required ones first. */
 const FIELDS: Record<AccountUpdateName, { required: string[]; optional: string[] }> = {
   recordUsage: { required: ['feature', 'quantity', 'idempotencyKey'], optional: ['userId'] },
+  recordUsageBatch: { required: ['events'], optional: [] },
   startCall: { required: ['callId', 'agentId'], optional: [] },
   endCall: { required: ['callId', 'minutes'], optional: [] },
   setUsers: { required: ['users'], optional: [] },
@@ -140,8 +151,8 @@ function withOwnKeys(fields: Record<string, unknown>, extra: Record<string, unkn
 
 /** One update call with generated input, sometimes with no argument or extra ones. */
 export function updatePayload(options: PayloadOptions): fc.Arbitrary<UpdatePayload> {
-  const valid = validFields(options);
   const bad = badValue(options);
+  const valid = withEvents(validFields(options), bad);
   const extraArgs = fc.oneof({ weight: 12, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(bad, { minLength: 1, maxLength: 2 }) });
   return fc.oneof(
     ...UPDATE_NAMES.map((name) =>

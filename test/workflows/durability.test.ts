@@ -99,7 +99,8 @@ it('continues as new before the per-run update limit, losing no usage and no ide
     await untilOpen(h);
     const firstRun = (await h.describe()).runId;
     const total = UPDATES_PER_RUN + 100;
-    const credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue });
+    // One update per call (coalescing off): this test is about the per-run update limit.
+    const credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue, coalesce: false });
     // At most 8 updates in flight: the server allows 10 per workflow.
     let next = 0;
     const answers: number[] = [];

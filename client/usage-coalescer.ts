@@ -1,0 +1,112 @@
+/**
+ * Coalescing of one process's concurrent `recordUsage` calls into `recordUsageBatch` updates.
+ * One update per event caps an account at the server's rate of updates (and at its 10 updates
+ * in flight per workflow, past which calls are refused and retried); a batch of hundreds costs
+ * about as much as one event. Each account has its own queue: an event waits at most the
+ * linger for company (or less, once a full batch is queued), at most `maxInFlight` batches are
+ * in flight for an account, and every caller gets its own event's answer.
+ */
+import type { RecordUsageBatchAnswer, RecordUsageInput } from '../domain/wire-contract';
+
+/** How {@link UsageCoalescer} batches; see {@link DEFAULT_COALESCE}. */
+export interface CoalesceOptions {
+  /** How long the first event of a batch waits for company, in ms. */
+  lingerMs: number;
+  /** Most events in one batch (at most the server's 500). */
+  maxBatch: number;
+  /** Most batches in flight per account (below the server's 10 updates in flight per workflow). */
+  maxInFlight: number;
+}
+
+/**
+ * Defaults: a 5 ms linger (a lone call waits no longer), batches of up to 500 events (the
+ * server's maximum), and 4 batches in flight per account, which leaves room under the server's
+ * 10 in-flight updates per workflow for other updates and other client processes.
+ */
+export const DEFAULT_COALESCE: Readonly<CoalesceOptions> = { lingerMs: 5, maxBatch: 500, maxInFlight: 4 };
+
+/**
+ * Sends one batch of one account's events; resolves with one answer per event, in order, or
+ * an Error for an event that failed on its own (its caller gets that error).
+ */
+export type SendUsageBatch = (accountId: string, events: RecordUsageInput[]) => Promise<(RecordUsageBatchAnswer | Error)[]>;
+
+interface Waiting {
+  event: RecordUsageInput;
+  resolve: (answer: RecordUsageBatchAnswer) => void;
+  reject: (err: unknown) => void;
+}
+
+interface AccountQueue {
+  waiting: Waiting[];
+  inFlight: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * Queues events per account and sends them in batches through `send`. A batch that fails as a
+ * whole (after `send`'s own retries) fails each of its callers with that error; the events are
+ * never re-queued, so a caller retrying sends its own event again with its own key.
+ */
+export class UsageCoalescer {
+  private readonly queues = new Map<string, AccountQueue>();
+  private readonly options: CoalesceOptions;
+
+  constructor(
+    private readonly send: SendUsageBatch,
+    options: Partial<CoalesceOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_COALESCE, ...options };
+    const { lingerMs, maxBatch, maxInFlight } = this.options;
+    if (!(lingerMs >= 0) || !Number.isSafeInteger(maxBatch) || maxBatch < 1 || !Number.isSafeInteger(maxInFlight) || maxInFlight < 1) {
+      throw new RangeError(`coalesce options must have lingerMs >= 0 and whole maxBatch, maxInFlight >= 1, got ${JSON.stringify(this.options)}`);
+    }
+  }
+
+  /** Queues one event of an account; resolves with its own answer. */
+  submit(accountId: string, event: RecordUsageInput): Promise<RecordUsageBatchAnswer> {
+    return new Promise((resolve, reject) => {
+      let queue = this.queues.get(accountId);
+      if (!queue) {
+        queue = { waiting: [], inFlight: 0, timer: undefined };
+        this.queues.set(accountId, queue);
+      }
+      queue.waiting.push({ event, resolve, reject });
+      if (queue.waiting.length >= this.options.maxBatch) this.flush(accountId, queue);
+      else queue.timer ??= setTimeout(() => this.flush(accountId, queue), this.options.lingerMs);
+    });
+  }
+
+  /** Sends what is queued, a full batch at a time, while the account has room in flight. */
+  private flush(accountId: string, queue: AccountQueue): void {
+    if (queue.timer !== undefined) clearTimeout(queue.timer);
+    queue.timer = undefined;
+    while (queue.waiting.length > 0 && queue.inFlight < this.options.maxInFlight) {
+      const batch = queue.waiting.splice(0, this.options.maxBatch);
+      queue.inFlight += 1;
+      void this.sendBatch(accountId, batch).finally(() => {
+        queue.inFlight -= 1;
+        // Events queued while every slot was taken have waited long enough: send them now.
+        if (queue.waiting.length > 0) this.flush(accountId, queue);
+        else if (queue.inFlight === 0 && queue.timer === undefined) this.queues.delete(accountId);
+      });
+    }
+  }
+
+  private async sendBatch(accountId: string, batch: Waiting[]): Promise<void> {
+    try {
+      const answers = await this.send(
+        accountId,
+        batch.map((w) => w.event),
+      );
+      batch.forEach((w, i) => {
+        const answer = answers[i];
+        if (answer instanceof Error) w.reject(answer);
+        else if (answer) w.resolve(answer);
+        else w.reject(new Error(`recordUsageBatch answered ${answers.length} events of ${batch.length}`));
+      });
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    }
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Coalescing of `recordUsage` calls into `recordUsageBatch` updates: the coalescer alone
+ * (batch size, batches in flight, linger, each caller its own answer) and the client against
+ * the real workflow on the time-skipping server (fewer updates, own answers and own errors, a
+ * retried batch charging nothing twice).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Client, ServiceError, type WorkflowClientInterceptor } from '@temporalio/client';
+import { CreditsClient, isCreditsInputError, type RecordUsageBatchAnswer, type RecordUsageInput } from '../../client';
+import { UsageCoalescer } from '../../client/usage-coalescer';
+import { accountWorkflowId } from '../../workflows/messages';
+import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+
+const ev = (idempotencyKey: string, quantity = 1, feature = 'enrichment'): RecordUsageInput => ({ feature, quantity, idempotencyKey });
+const echo = (events: RecordUsageInput[]): RecordUsageBatchAnswer[] =>
+  events.map((e) => ({ accepted: true, credits: e.quantity, balance: 0, duplicate: false, key: e.idempotencyKey }) as RecordUsageBatchAnswer);
+const keyOf = (answer: RecordUsageBatchAnswer) => (answer as unknown as { key: string }).key;
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('UsageCoalescer', () => {
+  it('keeps batches within maxBatch and batches in flight within maxInFlight, per account', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const sizes: number[] = [];
+    const coalescer = new UsageCoalescer(
+      async (_account, events) => {
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        sizes.push(events.length);
+        await tick(5);
+        inFlight -= 1;
+        return echo(events);
+      },
+      { lingerMs: 1, maxBatch: 7, maxInFlight: 2 },
+    );
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => coalescer.submit('a', ev(`k-${i}`))));
+    expect(answers.map(keyOf)).toEqual(Array.from({ length: 100 }, (_, i) => `k-${i}`));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(7);
+    expect(sizes.reduce((x, y) => x + y, 0)).toBe(100);
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(sizes.length).toBeLessThan(100 / 3);
+  });
+
+  it('sends a lone event after the linger, not later', async () => {
+    const sentAfter: number[] = [];
+    const start = Date.now();
+    const coalescer = new UsageCoalescer(async (_a, events) => {
+      sentAfter.push(Date.now() - start);
+      return echo(events);
+    }, { lingerMs: 40 });
+    await coalescer.submit('a', ev('alone'));
+    expect(sentAfter).toHaveLength(1);
+    expect(sentAfter[0]).toBeGreaterThanOrEqual(35);
+    expect(sentAfter[0]).toBeLessThan(40 + 60);
+  });
+
+  it('sends a full batch at once, without waiting out the linger', async () => {
+    const start = Date.now();
+    const coalescer = new UsageCoalescer(async (_a, events) => echo(events), { lingerMs: 10_000, maxBatch: 3 });
+    await Promise.all([coalescer.submit('a', ev('1')), coalescer.submit('a', ev('2')), coalescer.submit('a', ev('3'))]);
+    expect(Date.now() - start).toBeLessThan(1_000);
+  });
+
+  it('fails every caller of a batch that failed, and keeps serving the account', async () => {
+    let fail = true;
+    const coalescer = new UsageCoalescer(async (_a, events) => {
+      if (fail) throw new Error('down');
+      return echo(events);
+    });
+    const failed = await Promise.allSettled([coalescer.submit('a', ev('1')), coalescer.submit('a', ev('2'))]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    expect(keyOf(await coalescer.submit('a', ev('3')))).toBe('3');
+  });
+
+  it('refuses options that would never send', () => {
+    expect(() => new UsageCoalescer(async () => [], { maxBatch: 0 })).toThrow(RangeError);
+    expect(() => new UsageCoalescer(async () => [], { maxInFlight: 0 })).toThrow(RangeError);
+    expect(() => new UsageCoalescer(async () => [], { lingerMs: Number.NaN })).toThrow(RangeError);
+  });
+
+  it('answers every caller with its own event, in each account’s order, for any arrivals', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ account: fc.constantFrom('a', 'b', 'c'), delay: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (arrivals, maxBatch, maxInFlight) => {
+          const sent: { account: string; keys: string[] }[] = [];
+          const coalescer = new UsageCoalescer(
+            async (account, events) => {
+              sent.push({ account, keys: events.map((e) => e.idempotencyKey) });
+              await tick(1);
+              return echo(events);
+            },
+            { lingerMs: 1, maxBatch, maxInFlight },
+          );
+          const answers = await Promise.all(
+            arrivals.map(async ({ account, delay }, i) => {
+              await tick(delay);
+              return keyOf(await coalescer.submit(account, ev(`${account}-${i}`)));
+            }),
+          );
+          expect(answers).toEqual(arrivals.map(({ account }, i) => `${account}-${i}`));
+          for (const { account, keys } of sent) {
+            expect(keys.length).toBeLessThanOrEqual(maxBatch);
+            expect(keys.every((k) => k.startsWith(`${account}-`))).toBe(true);
+          }
+          expect(sent.flatMap((s) => s.keys).sort()).toEqual(answers.slice().sort());
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('CreditsClient.recordUsage, coalesced, against the real workflow', () => {
+  let suite: WorkflowSuite;
+  let credits: CreditsClient;
+  beforeAll(async () => {
+    suite = await workflowSuite();
+    credits = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue });
+  });
+  afterAll(() => suite?.teardown());
+
+  const updatesAccepted = async (accountId: string) => {
+    const history = await suite.env.client.workflow.getHandle(accountWorkflowId(accountId)).fetchHistory();
+    return (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
+  };
+
+  it('answers many concurrent callers each on their own, in far fewer updates', async () => {
+    await suite.open({ accountId: 'coalesce-many', plan: 'scale', users: 10 });
+    const n = 300;
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => credits.recordUsage('coalesce-many', ev(`m-${i}`, 1 + (i % 3)))));
+    expect(answers.every((a) => a.accepted && !a.duplicate)).toBe(true);
+    expect(answers.map((a) => a.credits)).toEqual(Array.from({ length: n }, (_, i) => 1 + (i % 3)));
+    const charged = answers.reduce((sum, a) => sum + a.credits, 0);
+    // Each balance is the one after its own event: all distinct, the lowest the final balance.
+    expect(new Set(answers.map((a) => a.balance)).size).toBe(n);
+    expect(Math.min(...answers.map((a) => a.balance))).toBe(20000 - charged);
+    expect((await credits.summary('coalesce-many')).credits.used).toBe(charged);
+    expect(await updatesAccepted('coalesce-many')).toBeLessThanOrEqual(n / 20);
+  });
+
+  it('refuses a malformed event locally and an event the rules refuse for its caller only', async () => {
+    await suite.open({ accountId: 'coalesce-bad', plan: 'scale', users: 10 });
+    const settled = await Promise.allSettled([
+      credits.recordUsage('coalesce-bad', ev('ok-1')),
+      credits.recordUsage('coalesce-bad', { feature: 'enrichment', quantity: 1 } as RecordUsageInput),
+      credits.recordUsage('coalesce-bad', ev('bad-feature', 1, 'teleportation')),
+      credits.recordUsage('coalesce-bad', ev('voice', 1, 'voice-agent')),
+      credits.recordUsage('coalesce-bad', ev('ok-2')),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled']);
+    const problems = settled.map((s) => (s.status === 'rejected' && isCreditsInputError(s.reason) ? s.reason.problem : undefined));
+    expect(problems).toEqual([undefined, 'MissingIdempotencyKey', 'UnknownFeature', 'UseCallUpdates', undefined]);
+    expect((await credits.summary('coalesce-bad')).credits.used).toBe(2);
+    // The malformed event never left the process: one batch carried the other four.
+    expect(await updatesAccepted('coalesce-bad')).toBe(1);
+  });
+
+  it('answers a retried batch from the duplicate window, charging nothing twice', async () => {
+    await suite.open({ accountId: 'coalesce-retry', plan: 'scale', users: 10 });
+    // The first attempt reaches the workflow, its answer is lost; the retry sends the same events.
+    let attempts = 0;
+    const interceptor: WorkflowClientInterceptor = {
+      async startUpdate(input, next) {
+        attempts += 1;
+        const output = await next(input);
+        if (attempts === 1) {
+          throw new ServiceError('Failed to start update', {
+            cause: Object.assign(new Error('14 UNAVAILABLE: connection reset by peer'), { code: 14, details: 'connection reset by peer', metadata: {} }),
+          });
+        }
+        return output;
+      },
+    };
+    const temporal = new Client({ connection: suite.env.connection, namespace: suite.env.namespace ?? 'default', interceptors: { workflow: [interceptor] } });
+    const flaky = new CreditsClient(temporal, { taskQueue: suite.taskQueue, retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 20 }, coalesce: { lingerMs: 20 } });
+    const answers = await Promise.all(['r-1', 'r-2', 'r-3'].map((k) => flaky.recordUsage('coalesce-retry', ev(k, 5))));
+    expect(attempts).toBe(2);
+    // The lost attempt was applied: the retry's answers are its answers, from the window.
+    expect(answers).toEqual(Array.from({ length: 3 }, (_, i) => ({ accepted: true, credits: 5, balance: 20000 - 5 * (i + 1), duplicate: true })));
+    expect((await credits.summary('coalesce-retry')).credits.used).toBe(15);
+  });
+});
