@@ -46,7 +46,13 @@ export const UPDATES_PER_RUN = 1_500;
  */
 export const EVENTS_PER_RUN = 1_000;
 /** See {@link EVENTS_PER_RUN}: most bytes of history per run. */
-export const HISTORY_BYTES_PER_RUN = 4 * 1024 * 1024;
+export const HISTORY_BYTES_PER_RUN = 2 * 1024 * 1024;
+/**
+ * The outbox's tail is spilled only once the ledger write in flight has been waiting this long:
+ * a write that is merely slow under load (a busy account queues a batch behind it every few
+ * milliseconds) must not turn every batch into a spill workflow; a ledger that is down does.
+ */
+export const SPILL_AFTER_MS = 15_000;
 /** Most ledger entries written by one activity call. */
 export const LEDGER_BATCH = 500;
 /**
@@ -200,6 +206,8 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // confirmed, so whatever is unconfirmed at continue-as-new is carried and sent again.
   // `inFlight` is how many effects of the outbox's head an activity call holds right now.
   let inFlight = 0;
+  // Workflow time at which the effect in flight was handed to its activity.
+  let inFlightSince = 0;
   const drainOutbox = async (): Promise<never> => {
     for (;;) {
       await condition(() => acc.state.outbox.length > 0);
@@ -210,6 +218,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       const head = batch[0];
       if (!head) continue;
       inFlight = batch.length;
+      inFlightSince = now();
       try {
         if (head.type === 'ledger') {
           const result = await effects.appendLedger({ entries: batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined) });
@@ -268,7 +277,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   };
   const spillLoop = async (): Promise<never> => {
     for (;;) {
-      await condition(() => spillDue(acc.state, keep()));
+      await condition(() => inFlight > 0 && now() - inFlightSince >= SPILL_AFTER_MS && spillDue(acc.state, keep()));
       await spill(takeSpill(acc.state, keep()));
     }
   };

@@ -20,6 +20,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { devServerEnv, fakeActivities, startAccount, startWorker, untilOpen, workflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
+import { CreditsClient } from '../../client';
+import { SPILL_AFTER_MS } from '../../workflows/account-credits';
 import { ACCOUNT_UPDATES } from '../../workflows/messages';
 
 const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFeatureEnabled, setUsers, setVoiceAgentActive, startCall } = ACCOUNT_UPDATES;
@@ -108,15 +110,21 @@ async function recordLedgerOutage(): Promise<void> {
     const anchor = new Date(Date.now() - 2 * 86_400_000).toISOString();
     const h = await startAccount(env.client, worker.taskQueue, { accountId: 'replay-outage', plan: 'scale', users: 10, cycleAnchor: anchor });
     await untilOpen(h);
+    const credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue, coalesce: false });
     let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < 1300) {
-          const i = next++;
-          await h.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: `o-${i}` }] });
-        }
-      }),
-    );
+    const send = (upTo: number) =>
+      Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < upTo) {
+            const i = next++;
+            await credits.recordUsage('replay-outage', { feature: 'enrichment', quantity: 1, idempotencyKey: `o-${i}` });
+          }
+        }),
+      );
+    // The ledger is down, not slow: its write waits past SPILL_AFTER_MS before the tail spills.
+    await send(100);
+    await new Promise((resolve) => setTimeout(resolve, SPILL_AFTER_MS + 2_000));
+    await send(1300);
     ledgerDown = false;
     await waitFor(() => acts.ledger.length >= 1300, 'the backlog written', 120_000);
     await saveRuns(env.client, h, 'ledger-outage');

@@ -12,6 +12,7 @@ import { waitFor } from '../helpers/wait-for';
 import { CreditsClient } from '../../client';
 import { summaryQuery } from '../../workflows/messages';
 import { CARRIED_STATE_BUDGET_BYTES, SPILL_AT_ENTRIES } from '../../domain/state-budget';
+import { SPILL_AFTER_MS } from '../../workflows/account-credits';
 
 describe('a ledger outage on a busy account', () => {
   let env: TestWorkflowEnvironment;
@@ -40,20 +41,26 @@ describe('a ledger outage on a busy account', () => {
     await untilOpen(h);
 
     const total = 4 * SPILL_AT_ENTRIES + 300;
-    const credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue });
+    // One update per event (no coalescing), so the runs continue as new by history length.
+    const credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue, coalesce: false });
     let next = 0;
     let accepted = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < total) {
-          const i = next++;
-          // Through the client library, which sends an update again (same key) when it meets a
-          // run handing over to the next under load.
-          const r = await credits.recordUsage('outage-1', { feature: 'enrichment', quantity: 1, idempotencyKey: `k-${i}` });
-          if (r.accepted) accepted += 1;
-        }
-      }),
-    );
+    const send = (upTo: number) =>
+      Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < upTo) {
+            const i = next++;
+            // Through the client library, which sends an update again (same key) when it meets a
+            // run handing over to the next under load.
+            const r = await credits.recordUsage('outage-1', { feature: 'enrichment', quantity: 1, idempotencyKey: `k-${i}` });
+            if (r.accepted) accepted += 1;
+          }
+        }),
+      );
+    // A few events, then a pause longer than a slow write may take: the ledger is down, not slow.
+    await send(100);
+    await new Promise((resolve) => setTimeout(resolve, SPILL_AFTER_MS + 2_000));
+    await send(total);
     // Every usage was answered (and admitted) while the ledger was down.
     expect(accepted).toBe(total);
     expect(refusedWrites).toBeGreaterThan(0);

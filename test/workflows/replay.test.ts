@@ -22,8 +22,8 @@ describe('replay of recorded histories', () => {
         'trial-conversion-run1.json',
         'trial-tier-prepatch-conversion-run1.json',
         'trial-tier-conversion-run1.json',
-        'ledger-outage-run3.json',
-        'ledger-outage-run4.json',
+        'ledger-outage-run1.json',
+        'ledger-outage-run2.json',
         'ledger-spill-run1.json',
       ]),
     );
