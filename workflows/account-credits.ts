@@ -30,7 +30,7 @@ import {
   type CheckContext,
   type InputProblem,
 } from '../domain/input-problems';
-import { CARRIED_STATE_BUDGET_BYTES, fitToBudget, spillDue, takeSpill } from '../domain/state-budget';
+import { CARRIED_STATE_BUDGET_BYTES, fitToBudget, jsonBytes, spillDue, takeSpill } from '../domain/state-budget';
 import { ledgerSpill } from './ledger-spill';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, accountWorkflowId, type UpdateMessage } from './messages';
 
@@ -321,12 +321,18 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // and recognised by its ids); waiting for them here would let a busy account run into the
   // update limit. The state must fit its budget: trim what may be trimmed, and if the outbox
   // is still too heavy, spill all of its ledger entries (none is in flight past this point).
-  await condition(() => allHandlersFinished() && spilling === 0);
-  let weight = fitToBudget(acc.state);
-  while (weight.total > CARRIED_STATE_BUDGET_BYTES && acc.state.outbox.some((e) => e.type === 'ledger')) {
-    await spill(takeSpill(acc.state, 0));
-    weight = fitToBudget(acc.state);
+  // Spilling awaits a child workflow's start, and updates may run meanwhile: so wait for every
+  // handler again after each spill, and continue as new only from a check with no await after it.
+  // Ledger entries leave before anything is trimmed (spilling loses nothing; trimming the
+  // duplicate window does), and the batch in flight stays (its activity acknowledges it by count).
+  for (;;) {
+    await condition(() => allHandlersFinished() && spilling === 0);
+    if (jsonBytes(acc.state) <= CARRIED_STATE_BUDGET_BYTES) break;
+    const entries = takeSpill(acc.state, inFlight);
+    if (entries.length === 0) break;
+    await spill(entries);
   }
+  const weight = fitToBudget(acc.state);
   log.info('continuing as new', { accountId: acc.state.accountId, carriedBytes: weight.total, outboxBytes: weight.outbox, answersBytes: weight.answers });
   await continueAsNew<typeof accountCredits>(input, acc.state);
 }

@@ -160,7 +160,7 @@ it('continues as new before the per-run update limit, losing no usage and no ide
       const total = RECENT_USAGE_WINDOW + 200;
       // Through the client library: an update that meets a run handing over to the next (the
       // server refuses that run's completion when updates arrive meanwhile) is sent again.
-      const credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue });
+      const credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue, coalesce: false });
       let next = 0;
       await Promise.all(
         Array.from({ length: 8 }, async () => {
