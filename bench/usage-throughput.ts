@@ -8,17 +8,8 @@
  *
  * Activities are the real ones over an embedded ledger in a temp directory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import { temporalBinaryPath } from '../infra/temporal-binaries';
-import { openLedgerStore } from '../ledger/open-store';
-import { workflowCodeOptions } from '../worker';
-import { driveUsage, startBenchAccounts } from './bench-accounts';
+import { driveUsage, runBench, startBenchAccounts, withBenchWorker } from './bench-accounts';
 
 const { values } = parseArgs({
   options: {
@@ -40,22 +31,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const scratch = mkdtempSync(join(tmpdir(), 'usage-bench-'));
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal') } },
-  });
-  const store = await openLedgerStore({ url: `pglite:${join(scratch, 'ledger')}` });
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const taskQueue = 'bench';
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    ...workflowCodeOptions(),
-    activities: createActivities({ store, mailer: null }),
-  });
-  const running = worker.run();
-  try {
+  await withBenchWorker(taskQueue, async ({ env, peakRss }) => {
     const handles = await startBenchAccounts(env.client, taskQueue, 'bench', accounts);
     const latencies: number[] = [];
     const started = Date.now();
@@ -74,18 +51,8 @@ async function main(): Promise<void> {
       `latency ms: p50 ${percentile(latencies, 50).toFixed(1)}  p90 ${percentile(latencies, 90).toFixed(1)}  p99 ${percentile(latencies, 99).toFixed(1)}  max ${(latencies[latencies.length - 1] ?? 0).toFixed(1)}`,
     );
     console.log(`accounts that continued as new mid-cycle: ${runs - accounts} of ${accounts}`);
-    console.log(`peak RSS of this process (worker, ledger, client): ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
-  } finally {
-    clearInterval(sampler);
-    worker.shutdown();
-    await running;
-    await store.close();
-    await env.teardown();
-    rmSync(scratch, { recursive: true, force: true });
-  }
+    console.log(`peak RSS of this process (worker, ledger, client): ${(peakRss() / 2 ** 20).toFixed(0)} MiB`);
+  });
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -250,8 +250,8 @@ async function operate(client: CreditsClient, r: CallerRecord): Promise<Pick<Cal
   }
 }
 
-/** Payload bytes of the first event (the start, whose input is the carried state) of every run of the account. */
-async function largestStartInput(temporal: Client, accountId: string): Promise<number> {
+/** The largest start input (the state carried by continue-as-new), in payload bytes, over every run of the account; the chaos suite and the intake benchmark report it. */
+export async function largestStartInput(temporal: Client, accountId: string): Promise<number> {
   const workflowId = accountWorkflowId(accountId);
   let largest = 0;
   for await (const run of temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {

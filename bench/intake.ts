@@ -1,0 +1,357 @@
+/**
+ * Usage intake benchmark (a script, not a test): on ONE dev server in one run, side by side,
+ * for each account count,
+ *   (a) `per-event`: one `recordUsage` update per event (`CreditsClient` with `coalesce: false`),
+ *   (b) `coalescing`: `CreditsClient.recordUsage` with its default coalescing,
+ *   (c) `http`: the HTTP usage API (`startUsageApi` on 127.0.0.1, a generated key), posted to by
+ *       a bounded pool of concurrent `fetch` clients, each request an array of events,
+ *   (d) `ceiling`: a no-op batch update (bench/noop-workflow.ts, own task queue and worker)
+ *       driven with (b)'s measured batch size and in-flight updates per account.
+ * After each account phase the admitted credits are checked exactly against the accounts'
+ * summaries and then against the ledger once it has caught up (or reported as behind).
+ *
+ *   npm run bench:intake -- [--accounts-list 1,100] [--seconds 10 | --events N]
+ *     [--concurrency 2000] [--http-clients 64] [--http-batch 25] [--ledger-wait 40]
+ *
+ * The worker runs in this process (activities over an embedded ledger in a temp dir), so the
+ * peak RSS is the worker's, the client's and the HTTP server's together. Run `npm run build`
+ * first: the prebundled workflow code is used when present.
+ */
+import { parseArgs } from 'node:util';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { generateApiKey, hashApiKey } from '../api/keys';
+import { startUsageApi } from '../api/server';
+import { CreditsClient, DEFAULT_COALESCE, type RecordUsageInput, type RecordUsageResult } from '../client';
+import type { LedgerStore } from '../ledger/store';
+import { largestStartInput } from '../scripts/chaos-run';
+import { runBench, startBenchAccounts, withBenchWorker, type BenchWorker } from './bench-accounts';
+
+const { values } = parseArgs({
+  options: {
+    'accounts-list': { type: 'string', default: '1,100' },
+    seconds: { type: 'string', default: '10' },
+    events: { type: 'string' },
+    concurrency: { type: 'string', default: '2000' },
+    'http-clients': { type: 'string', default: '64' },
+    'http-batch': { type: 'string', default: '25' },
+    'ledger-wait': { type: 'string', default: '40' },
+  },
+});
+const accountsList = values['accounts-list'].split(',').map(Number);
+const seconds = Number(values.seconds);
+const totalEvents = values.events === undefined ? undefined : Number(values.events);
+const concurrency = Number(values.concurrency);
+const httpClients = Number(values['http-clients']);
+const httpBatch = Number(values['http-batch']);
+const ledgerWaitMs = Number(values['ledger-wait']) * 1000;
+const positive = [...accountsList, seconds, concurrency, httpClients, httpBatch, ledgerWaitMs, totalEvents ?? 1];
+if (!positive.every((n) => Number.isSafeInteger(n) && n >= 1) || httpBatch > 1000) {
+  console.error('--accounts-list (comma-separated), --seconds, --events, --concurrency, --http-clients, --http-batch (at most 1,000) and --ledger-wait must be positive integers');
+  process.exit(2);
+}
+
+const FEATURE = 'enrichment';
+const ACCOUNT_QUEUE = 'intake-bench';
+const NOOP_QUEUE = 'intake-noop';
+
+/** Updates sent to the server (every attempt, retries included), counted by a client interceptor. */
+let updatesSent = 0;
+
+/**
+ * One unit of work: `count` events for one account, their keys starting at `first`; resolves
+ * with the credits they were admitted for.
+ */
+type Send = (account: number, first: number, count: number) => Promise<number>;
+
+interface Load {
+  events: number;
+  seconds: number;
+  /** Each event's latency in ms (a unit's latency counts once per event in it). */
+  latencies: number[];
+  /** Credits admitted per account, summed from the answers. */
+  admitted: number[];
+  /** Events whose call failed (after the client's own retries); each was sent once more with the same keys. */
+  errors: number;
+  /** Events that failed again when resent: their fate is unknown, so the balance check cannot be exact. */
+  lost: number;
+  firstError?: string;
+}
+
+/**
+ * `callers` concurrent loops, each taking the next account in turn and sending `unit` events
+ * to it, until the time or the event budget is spent.
+ */
+async function drive(accounts: number, callers: number, unit: number, send: Send): Promise<Load> {
+  const next = new Array<number>(accounts).fill(0);
+  const load: Load = { events: 0, seconds: 0, latencies: [], admitted: new Array<number>(accounts).fill(0), errors: 0, lost: 0 };
+  const failed: { account: number; first: number; count: number }[] = [];
+  let ticket = 0;
+  let budget = totalEvents ?? Number.POSITIVE_INFINITY;
+  const started = performance.now();
+  const deadline = totalEvents === undefined ? started + seconds * 1000 : Number.POSITIVE_INFINITY;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (budget > 0 && performance.now() < deadline) {
+        const count = Math.min(unit, budget);
+        budget -= count;
+        const account = ticket++ % accounts;
+        const first = next[account] ?? 0;
+        next[account] = first + count;
+        const t = performance.now();
+        try {
+          const credits = await send(account, first, count);
+          const ms = performance.now() - t;
+          for (let i = 0; i < count; i++) load.latencies.push(ms);
+          load.admitted[account] = (load.admitted[account] ?? 0) + credits;
+          load.events += count;
+        } catch (err) {
+          load.errors += count;
+          load.firstError ??= err instanceof Error ? err.message : String(err);
+          failed.push({ account, first, count });
+        }
+      }
+    }),
+  );
+  load.seconds = (performance.now() - started) / 1000;
+  // Outside the clock: a failed call may still have been applied, so its events are sent again
+  // with the same keys, and the answers (duplicates included) say what was admitted.
+  for (const { account, first, count } of failed) {
+    try {
+      load.admitted[account] = (load.admitted[account] ?? 0) + (await send(account, first, count));
+    } catch {
+      load.lost += count;
+    }
+  }
+  return load;
+}
+
+/** The usage event numbered `key` of an account: one unit, its own idempotency key. */
+function usageEvent(account: number, key: number): RecordUsageInput {
+  return { feature: FEATURE, quantity: 1, idempotencyKey: `e-${account}-${key}` };
+}
+
+/** `count` usage events of an account, numbered from `first`. */
+function usageEvents(account: number, first: number, count: number): RecordUsageInput[] {
+  return Array.from({ length: count }, (_, i) => usageEvent(account, first + i));
+}
+
+/**
+ * Credits an answer admitted. Every key is sent once by the benchmark, so a duplicate answer
+ * means a retry (the client's, or the resend of a failed call) whose first attempt was
+ * applied: its credits were charged once, and count once.
+ */
+function admittedCredits(result: RecordUsageResult): number {
+  return result.accepted ? result.credits : 0;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+/** One row of the table. */
+interface Row {
+  phase: string;
+  accounts: number;
+  load: Load;
+  updates: number;
+  peakRss: number;
+  carried: number | undefined;
+  balances: string;
+}
+
+/**
+ * The exact-balance check: each account's summary has used exactly the credits its answers
+ * admitted; then the ledger's usage credits of the cycle must reach the same, within the wait.
+ */
+async function checkBalances(client: CreditsClient, store: LedgerStore, ids: string[], load: Load): Promise<string> {
+  const summaries = await Promise.all(ids.map((id) => client.summary(id)));
+  const off = summaries.reduce((sum, s, a) => sum + Math.abs(s.credits.used - (load.admitted[a] ?? 0)), 0);
+  if (off !== 0) return `SUMMARY OFF by ${off} credits${load.lost > 0 ? ` (${load.lost} events failed twice)` : ''}`;
+  const since = Date.now();
+  const until = since + ledgerWaitMs;
+  for (;;) {
+    const ledger = await Promise.all(
+      summaries.map(async (s) => (await store.usageByFeature(s.accountId, s.cycle.index)).reduce((sum, f) => sum + f.credits, 0)),
+    );
+    const behind = summaries.reduce((sum, s, a) => sum + (s.credits.used - (ledger[a] ?? 0)), 0);
+    const wrong = summaries.some((s, a) => (ledger[a] ?? 0) > s.credits.used);
+    if (wrong) return 'LEDGER OVER the summary';
+    const waited = ((Date.now() - since) / 1000).toFixed(0);
+    if (behind === 0) return `exact, ledger after ${waited} s${load.errors > 0 ? ` (${load.errors} events failed once, resent)` : ''}`;
+    if (Date.now() > until) return `summary exact, ledger behind by ${behind} after ${waited} s`;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** The largest state carried into a run, over the accounts' runs. */
+async function carriedState(temporal: Client, ids: string[]): Promise<number> {
+  let largest = 0;
+  for (const id of ids) largest = Math.max(largest, await largestStartInput(temporal, id).catch(() => 0));
+  return largest;
+}
+
+/** Waits until every account has opened (answers its summary), so the clock starts on open accounts. */
+async function opened(client: CreditsClient, ids: string[]): Promise<void> {
+  await Promise.all(ids.map((id) => client.summary(id)));
+}
+
+/** The table, with each phase's events/s against the ceiling of its account count. */
+function formatTable(rows: Row[]): string {
+  const ceiling = new Map(rows.filter((r) => r.phase.startsWith('ceiling')).map((r) => [r.accounts, r.load.events / r.load.seconds]));
+  const header = ['phase', 'accounts', 'events', 'events/s', 'p50 ms', 'p99 ms', 'updates/event', 'peak RSS MiB', 'carried KiB', 'vs ceiling', 'balances'];
+  const lines = rows.map((r) => {
+    const sorted = r.load.latencies.sort((x, y) => x - y);
+    const rate = r.load.events / r.load.seconds;
+    const top = ceiling.get(r.accounts);
+    return [
+      r.phase,
+      String(r.accounts),
+      String(r.load.events),
+      rate.toFixed(0),
+      percentile(sorted, 50).toFixed(1),
+      percentile(sorted, 99).toFixed(1),
+      r.load.events > 0 ? (r.updates / r.load.events).toFixed(4) : '-',
+      (r.peakRss / 2 ** 20).toFixed(0),
+      r.carried === undefined ? '-' : (r.carried / 1024).toFixed(1),
+      top ? `${(rate / top).toFixed(2)}x` : '-',
+      r.balances,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  return [header, ...lines].map((l) => l.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')).join('\n');
+}
+
+async function main(): Promise<void> {
+  await withBenchWorker(ACCOUNT_QUEUE, (bench) => runPhases(bench));
+}
+
+/** Every phase for every account count, then the table. */
+async function runPhases({ env, store, peakRss, resetPeakRss }: BenchWorker): Promise<void> {
+  const temporal = new Client({
+    connection: env.connection,
+    namespace: env.client.options.namespace,
+    interceptors: {
+      workflow: [
+        {
+          startUpdate: (input, next) => {
+            updatesSent += 1;
+            return next(input);
+          },
+        },
+      ],
+    },
+  });
+  const noopWorker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: NOOP_QUEUE,
+    workflowsPath: require.resolve('./noop-workflow'),
+  });
+  const noopRunning = noopWorker.run();
+  const perEvent = new CreditsClient(temporal, { taskQueue: ACCOUNT_QUEUE, coalesce: false });
+  const coalescing = new CreditsClient(temporal, { taskQueue: ACCOUNT_QUEUE });
+  const httpClient = new CreditsClient(temporal, { taskQueue: ACCOUNT_QUEUE });
+  const key = generateApiKey();
+  const api = await startUsageApi({ client: httpClient, keys: [{ hash: Buffer.from(hashApiKey(key), 'hex') }], host: '127.0.0.1', port: 0 });
+  const rows: Row[] = [];
+  const noopHandles: WorkflowHandle[] = [];
+  try {
+    for (const accounts of accountsList) {
+      /** Runs one phase on fresh accounts and records its row. */
+      const phase = async (name: string, callers: number, unit: number, send: (ids: string[]) => Send, kind: 'account' | 'noop'): Promise<Row> => {
+        const prefix = `${name.split(' ')[0]}-${accounts}`;
+        // Account ids for account phases, workflow ids for the no-op ones.
+        const ids = Array.from({ length: accounts }, (_, a) => `${prefix}-${a}`);
+        if (kind === 'account') {
+          await startBenchAccounts(temporal, ACCOUNT_QUEUE, prefix, accounts);
+          await opened(perEvent, ids);
+        } else {
+          const handles = await Promise.all(ids.map((id) => temporal.workflow.start('noopBatchWorkflow', { taskQueue: NOOP_QUEUE, workflowId: id })));
+          noopHandles.push(...handles);
+        }
+        const updatesBefore = updatesSent;
+        resetPeakRss();
+        const load = await drive(accounts, callers, unit, send(ids));
+        const row: Row = { phase: name, accounts, load, updates: updatesSent - updatesBefore, peakRss: peakRss(), carried: undefined, balances: 'n/a (no-op)' };
+        if (kind === 'account') {
+          row.balances = await checkBalances(perEvent, store, ids, load);
+          row.carried = await carriedState(temporal, ids);
+        } else if (load.errors > 0) {
+          row.balances = `n/a (no-op), ${load.errors} events failed`;
+        }
+        if (load.firstError) console.error(`${name} x${accounts}: first error: ${load.firstError}`);
+        rows.push(row);
+        console.error(`done: ${name} x${accounts}: ${load.events} events in ${load.seconds.toFixed(1)} s, ${row.balances}`);
+        return row;
+      };
+      const clientSend =
+        (client: CreditsClient) =>
+        (ids: string[]): Send =>
+        async (account, first) =>
+          admittedCredits(await client.recordUsage(ids[account] ?? '', usageEvent(account, first)));
+
+      // (a) one update per event: at most 8 callers an account (the server admits 10 updates in flight).
+      await phase('per-event', Math.min(concurrency, 8 * accounts), 1, clientSend(perEvent), 'account');
+      // (b) the coalescing client, every caller one event at a time.
+      const coalesced = await phase('coalescing', concurrency, 1, clientSend(coalescing), 'account');
+      // (c) the HTTP API: a bounded pool of clients, each request an array of events.
+      await phase(
+        `http (${httpBatch}/request)`,
+        httpClients,
+        httpBatch,
+        (ids) => async (account, first, count) => {
+          const body = usageEvents(account, first, count);
+          const response = await fetch(`${api.address}/v1/accounts/${ids[account] ?? ''}/usage`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+          if (!response.ok) throw new Error(`HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
+          const answers = (await response.json()) as (RecordUsageResult | { error: unknown })[];
+          if (answers.length !== count) throw new Error(`HTTP answered ${answers.length} events of ${count}`);
+          return answers.reduce((sum, answer) => sum + ('error' in answer ? 0 : admittedCredits(answer)), 0);
+        },
+        'account',
+      );
+      // (d) the ceiling: (b)'s events per update and updates in flight per account, doing nothing.
+      const batch = Math.max(1, Math.min(DEFAULT_COALESCE.maxBatch, Math.round(coalesced.load.events / Math.max(1, coalesced.updates))));
+      const inFlight = Math.min(accounts * DEFAULT_COALESCE.maxInFlight, Math.max(accounts, Math.ceil(concurrency / batch)));
+      await phase(
+        `ceiling (${batch}/update)`,
+        inFlight,
+        batch,
+        (ids) => async (account, first, count) => {
+          const events = usageEvents(account, first, count);
+          const handle = temporal.workflow.getHandle(ids[account] ?? '');
+          // An update the run's continue-as-new aborted is sent again (a no-op may run twice).
+          let answered = 0;
+          for (let attempt = 1; ; attempt++) {
+            try {
+              answered = await handle.executeUpdate<number, [{ events: RecordUsageInput[] }]>('noopBatch', { args: [{ events }] });
+              break;
+            } catch (err) {
+              if (attempt >= 5) throw err;
+              await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+            }
+          }
+          if (answered !== count) throw new Error(`no-op answered ${answered} events of ${count}`);
+          return 0;
+        },
+        'noop',
+      );
+    }
+    const mode = totalEvents === undefined ? `${seconds} s a phase` : `${totalEvents} events a phase`;
+    console.log(
+      `intake benchmark: ${mode}, ${concurrency} concurrent callers (per-event: at most 8 an account), ${httpClients} HTTP clients posting ${httpBatch} events a request; ` +
+        'latency is per event (a request or batch counts once per event in it); updates/event counts every update sent, retries included',
+    );
+    console.log(formatTable(rows));
+  } finally {
+    await api.close();
+    await Promise.all(noopHandles.map((h) => h.terminate('benchmark done').catch(() => undefined)));
+    noopWorker.shutdown();
+    await noopRunning;
+  }
+}
+
+runBench(main);
