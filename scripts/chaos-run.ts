@@ -468,7 +468,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           else if (final === 'accepted' && u !== undefined && u.credits !== r.credits) flag('mismatch', `${accountId}: usage ${r.key}: caller was charged ${r.credits}, ledger ${u.credits}`);
           else if (final === 'refused' && u !== undefined && u.accepted > 0) flag('mismatch', `${accountId}: usage ${r.key} was refused but the ledger accepted it`);
         } else if (r.kind === 'grant') {
-          if (!grants.has(r.key)) flag('lost', `${accountId}: grant ${r.key} was made but the ledger has no grant entry`);
+          // A grant refused at the account's bound (limit_reached) changed nothing and must not be in the ledger.
+          if (final === 'accepted' && !grants.has(r.key)) flag('lost', `${accountId}: grant ${r.key} was made but the ledger has no grant entry`);
+          else if (final === 'refused' && grants.has(r.key)) flag('mismatch', `${accountId}: grant ${r.key} was refused but the ledger has its entry`);
         } else {
           tally('voice-agent', r.authorized ? 'count' : 'rejected');
           const c = callEnds.get(r.key);
