@@ -5,3 +5,4 @@
 export { creditRateMills, formatAmount, formatCount, formatCreditRate, formatMoney, formatPrice, formatQuantity, percentOf } from './numbers';
 export { formatUtc, formatUtcDate, formatUtcTime } from './times';
 export { joinNames, perUnits, plural } from './words';
+export { UNPRINTABLE_PATTERN, hasControlCharacter, isWellFormedText } from './unprintable';

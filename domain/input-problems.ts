@@ -23,7 +23,8 @@ import type {
 import { featureById, resolvePlan, resolveTier } from '../ruleset/catalog';
 import { isIsoInstant } from '../ruleset/instant';
 import { creditsForQuantity, isValidQuantity } from './pricing';
-import { emailProblem, grouped, idProblem, listProblem, MAX_NAME_LENGTH, MAX_REASON_LENGTH, MAX_TAG_LENGTH, quote, textProblem, unknownFieldsProblem } from './input-text';
+import { formatCount } from '../display/numbers';
+import { emailProblem, idProblem, listProblem, MAX_NAME_LENGTH, MAX_REASON_LENGTH, MAX_TAG_LENGTH, quote, textProblem, unknownFieldsProblem } from './input-text';
 
 /** Stable codes of malformed input; each is the `type` of the ApplicationFailure that rejects it. */
 export const INPUT_PROBLEM_CODES = [
@@ -149,7 +150,7 @@ function shapeProblem(name: keyof typeof UPDATE_FIELDS, input: unknown): InputPr
 /** Why a number of users is out of range, or undefined. */
 function usersProblem(users: unknown): string | undefined {
   if (!isWholeNumber(users, Number.MAX_SAFE_INTEGER)) return 'users must be an integer of at least 1';
-  return users > MAX_USERS ? `users must be at most ${grouped(MAX_USERS)}` : undefined;
+  return users > MAX_USERS ? `users must be at most ${formatCount(MAX_USERS)}` : undefined;
 }
 
 /** Why a list of tags breaks the rules (the start's `tags` and `setTags`), or undefined. */
@@ -250,14 +251,14 @@ export function checkRecordUsage(input: unknown, { rules }: CheckContext): Input
   if (!isQuantity(quantity, MAX_USAGE_QUANTITY)) {
     return problem(
       'InvalidQuantity',
-      `quantity must be a positive number up to ${grouped(MAX_USAGE_QUANTITY)} with at most 6 decimals, got ${quote(quantity)}`,
+      `quantity must be a positive number up to ${formatCount(MAX_USAGE_QUANTITY)} with at most 6 decimals, got ${quote(quantity)}`,
     );
   }
   const cost = rule?.cost ? creditsForQuantity(rule.cost, quantity) : 0;
   if (cost > MAX_USAGE_CREDITS) {
     return problem(
       'InvalidQuantity',
-      `quantity ${quantity} of ${rule?.id ?? ''} would cost ${grouped(cost)} credits; one usage may cost at most ${grouped(MAX_USAGE_CREDITS)}`,
+      `quantity ${quantity} of ${rule?.id ?? ''} would cost ${formatCount(cost)} credits; one usage may cost at most ${formatCount(MAX_USAGE_CREDITS)}`,
     );
   }
   const badKey = asProblem('MissingIdempotencyKey', idProblem('idempotencyKey', idempotencyKey));
@@ -282,7 +283,7 @@ export function checkEndCall(input: unknown, { knowsCall }: CheckContext): Input
   const badCall = asProblem('InvalidInput', idProblem('callId', callId));
   if (badCall) return badCall;
   if (!isQuantity(minutes, MAX_CALL_MINUTES)) {
-    return problem('InvalidQuantity', `minutes must be a positive number up to ${grouped(MAX_CALL_MINUTES)} (a day), got ${quote(minutes)}`);
+    return problem('InvalidQuantity', `minutes must be a positive number up to ${formatCount(MAX_CALL_MINUTES)} (a day), got ${quote(minutes)}`);
   }
   if (knowsCall && !knowsCall(callId as string)) return problem('UnknownCall', `no call ${quote(callId)} was started on this account`);
   return undefined;
@@ -363,7 +364,7 @@ export function checkGrantCredits(input: unknown): InputProblem | undefined {
   if (shape) return shape;
   const { credits, reason, validForCycles, idempotencyKey } = input as Partial<GrantCreditsInput>;
   if (!isWholeNumber(credits, MAX_GRANT_CREDITS)) {
-    return problem('InvalidInput', `credits must be a whole number from 1 to ${grouped(MAX_GRANT_CREDITS)}`);
+    return problem('InvalidInput', `credits must be a whole number from 1 to ${formatCount(MAX_GRANT_CREDITS)}`);
   }
   const badReason = asProblem('InvalidInput', textProblem('reason', reason, MAX_REASON_LENGTH));
   if (badReason) return badReason;
@@ -414,7 +415,7 @@ export function checkRecordUsageBatch(input: unknown): InputProblem | undefined 
   if (!Array.isArray(events)) return problem('InvalidInput', `recordUsageBatch takes {events: [...]}, got events as ${quote(events)}`);
   if (events.length === 0) return problem('InvalidInput', 'recordUsageBatch needs at least one event');
   if (events.length > MAX_USAGE_BATCH_EVENTS) {
-    return problem('InvalidInput', `recordUsageBatch takes at most ${MAX_USAGE_BATCH_EVENTS} events, got ${grouped(events.length)}`);
+    return problem('InvalidInput', `recordUsageBatch takes at most ${MAX_USAGE_BATCH_EVENTS} events, got ${formatCount(events.length)}`);
   }
   const bad: string[] = [];
   let badCount = 0;

@@ -11,6 +11,11 @@
  * stack fails the workflow task. Where naming the value helps, `quote` gives a short, escaped
  * prefix of it.
  */
+import { CONTROL_CHARACTER_PATTERN, isWellFormedText } from '../display/unprintable';
+
+export { hasControlCharacter, isWellFormedText } from '../display/unprintable';
+
+const CONTROL_CHAR = new RegExp(CONTROL_CHARACTER_PATTERN);
 
 /**
  * Longest idempotency key, call id, agent id or user id; 1-200 is what the wire contract has
@@ -33,12 +38,6 @@ export const QUOTE_LENGTH = 32;
 // Ids are printable ASCII without spaces: safe in a ledger column, a CSV cell, a URL and a log
 // line without escaping, and never two spellings of one key under Unicode normalisation.
 const ID_CHAR = /[^\x21-\x7e]/;
-// C0 controls, DEL and C1 controls: none has a meaning in a key, a name or a one-line label.
-// eslint-disable-next-line no-control-regex -- finding control characters is this pattern's job
-const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f]/;
-// Without the `u` flag a regex sees UTF-16 code units: a high surrogate not followed by a low
-// one, or a low one not preceded by a high one, is a lone surrogate.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 /**
@@ -55,20 +54,6 @@ export function quote(value: unknown): string {
   return value.length > QUOTE_LENGTH ? `${head}…` : head;
 }
 
-/** A whole number with thousands separators (1,000,000), the same in every locale and sandbox. */
-export function grouped(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
-/** Whether `text` holds no lone UTF-16 surrogate (so it encodes as UTF-8). */
-export function isWellFormedText(text: string): boolean {
-  return !LONE_SURROGATE.test(text);
-}
-
-/** Whether `text` holds a C0 control (U+0000-U+001F), DEL or a C1 control (U+0080-U+009F). */
-export function hasControlCharacter(text: string): boolean {
-  return CONTROL_CHAR.test(text);
-}
 
 /** What a value is, in a word, for a refusal that must not show it. */
 function kindOf(value: unknown): string {

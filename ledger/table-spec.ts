@@ -4,6 +4,7 @@
  * from one list of columns and cannot drift apart. Inserts go through `jsonb_to_recordset`:
  * a whole batch is one parameter, whatever its size, in the same SQL on PGlite and PostgreSQL.
  */
+import { isWellFormedText } from '../display/unprintable';
 import { isIsoInstant } from '../ruleset/instant';
 import { LedgerError } from './errors';
 
@@ -69,8 +70,6 @@ export function insertSql<T>(spec: TableSpec<T>): string {
 /** Largest and smallest value of a PostgreSQL `integer` column. */
 const INT4_MAX = 2_147_483_647;
 const INT4_MIN = -2_147_483_648;
-/** UTF-16 surrogates without their partner: they have no UTF-8 form, so PostgreSQL refuses them. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** Longest quote of a refused value in a message: a megabyte of junk must not become a megabyte of error. */
 const QUOTE_LIMIT = 60;
 
@@ -78,7 +77,8 @@ const QUOTE_LIMIT = 60;
 function textProblem(value: string): string | null {
   // PostgreSQL text cannot hold NUL at all.
   if (value.includes('\u0000')) return 'must not contain NUL (U+0000)';
-  return LONE_SURROGATE.test(value) ? 'must not contain a lone UTF-16 surrogate' : null;
+  // A lone surrogate has no UTF-8 form, so PostgreSQL refuses it.
+  return isWellFormedText(value) ? null : 'must not contain a lone UTF-16 surrogate';
 }
 
 /** The first unstorable string among a JSON value's keys and strings, depth-first. */

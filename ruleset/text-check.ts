@@ -7,7 +7,8 @@
  * would otherwise stop an account far from the file that caused it.
  */
 import type { Finding } from './finding';
-import { UNPRINTABLE_PATTERN, describeSubject } from './wording';
+import { UNPRINTABLE_PATTERN } from '../display/unprintable';
+import { describeSubject } from './wording';
 import type { DataPath } from './yaml-source';
 
 /** Lists whose items carry a person-facing `name`. */

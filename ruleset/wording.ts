@@ -2,6 +2,7 @@
  * How checks name things to a pricing analyst: `priceCents of tier "tier-5"` rather than
  * `/tiers/4/priceCents`, `a whole number` rather than `integer`.
  */
+import { UNPRINTABLE_PATTERN } from '../display/unprintable';
 import type { DataPath } from './yaml-source';
 
 /** The lists whose items have ids, and what one item is called. */
@@ -27,11 +28,6 @@ const MAX_QUOTED_LENGTH = 40;
 /** How much of a YAML parser message is shown; they are one short sentence, but may quote the file. */
 export const MAX_SHOWN_MESSAGE_LENGTH = 200;
 
-/**
- * One control character (C0, DEL, C1) or lone UTF-16 surrogate, as a regular expression
- * source: what a message must never carry raw, and what rules text may not hold.
- */
-export const UNPRINTABLE_PATTERN = String.raw`[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]`;
 
 const UNPRINTABLE = new RegExp(UNPRINTABLE_PATTERN, 'g');
 
