@@ -14,16 +14,21 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type L
 import { createActivities } from './activities';
 import type { CreditActivities } from './activities/credit-activities';
 import { jsonLogLine } from './infra/error-json';
+import { fetchPrometheusText, ledgerReadiness, startOpsListener, temporalReadiness, type OpsListener, type ReadinessCheck } from './infra/ops-http';
 import { projectRoot } from './infra/project-root';
 import {
   CREDITS_LEDGER_URL,
   CREDITS_LOG_LEVEL,
   CREDITS_MAX_CONCURRENT_ACTIVITIES,
+  CREDITS_METRICS_HOST,
+  CREDITS_TEMPORAL_METRICS_ADDRESS,
+  CREDITS_WORKER_METRICS_PORT,
   CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS,
   CREDITS_RULES,
   CREDITS_SHUTDOWN_GRACE_SECONDS,
   CREDITS_TASK_QUEUE,
   DEFAULT_TEMPORAL_ADDRESS,
+  DEFAULT_TEMPORAL_METRICS_ADDRESS,
   DEFAULT_TEMPORAL_NAMESPACE,
   type Env,
 } from './infra/settings';
@@ -43,6 +48,12 @@ export interface WorkerSettings {
   ledgerUrl?: string;
   maxConcurrentActivityTaskExecutions: number;
   maxConcurrentWorkflowTaskExecutions: number;
+  /** Port of the ops listener (`CREDITS_WORKER_METRICS_PORT`); undefined for none. */
+  metricsPort?: number;
+  /** Interface of the ops listener (`CREDITS_METRICS_HOST`). */
+  metricsHost: string;
+  /** Where the Temporal SDK's Prometheus exporter binds (`CREDITS_TEMPORAL_METRICS_ADDRESS`). */
+  temporalMetricsAddress: string;
 }
 
 /** A setting that cannot be used, named with its variable (the settings module's error). */
@@ -62,6 +73,9 @@ export function workerSettingsFromEnv(env?: Env): WorkerSettings {
     ledgerUrl: CREDITS_LEDGER_URL.read(env),
     maxConcurrentActivityTaskExecutions: CREDITS_MAX_CONCURRENT_ACTIVITIES.read(env),
     maxConcurrentWorkflowTaskExecutions: CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS.read(env),
+    metricsPort: CREDITS_WORKER_METRICS_PORT.read(env),
+    metricsHost: CREDITS_METRICS_HOST.read(env) ?? '127.0.0.1',
+    temporalMetricsAddress: CREDITS_TEMPORAL_METRICS_ADDRESS.read(env) ?? DEFAULT_TEMPORAL_METRICS_ADDRESS,
   };
 }
 
@@ -121,13 +135,50 @@ export async function createCreditsWorker(options: {
   };
 }
 
-/** Structured logs: one JSON object per line, on stdout; errors with message, type, cause chain and stack. */
-export function installJsonLogger(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' = 'INFO'): void {
+/**
+ * Structured logs: one JSON object per line, on stdout; errors with message, type, cause chain
+ * and stack. With `temporalMetricsAddress`, the SDK's runtime metrics (`temporal_*`: polls,
+ * task latencies, slots, sticky cache) are exported in Prometheus form on that `host:port`,
+ * which the worker's own `/metrics` reads and serves with the engine's series. The runtime
+ * can be installed once per process, before any connection: so both are set here together.
+ */
+export function installJsonLogger(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' = 'INFO', options: { temporalMetricsAddress?: string } = {}): void {
   const logger = new DefaultLogger(level, (entry: LogEntry) => {
     const { message, level: lvl, timestampNanos, meta } = entry;
     process.stdout.write(jsonLogLine({ time: new Date(Number(timestampNanos / 1_000_000n)).toISOString(), level: lvl, message, ...meta }));
   });
-  Runtime.install({ logger });
+  const bindAddress = options.temporalMetricsAddress;
+  Runtime.install(bindAddress === undefined ? { logger } : { logger, telemetryOptions: { metrics: { prometheus: { bindAddress } } } });
+}
+
+/** What the worker's `/readyz` asks once the worker exists: Temporal, the ledger, and the worker polling. */
+export function workerReadiness(connection: NativeConnection, credits: CreditsWorker): ReadinessCheck[] {
+  const polling: ReadinessCheck = {
+    name: 'worker',
+    check: async () => {
+      const state = credits.worker.getState();
+      if (state !== 'RUNNING') throw new Error(`the worker is ${state}`);
+    },
+  };
+  return [temporalReadiness(connection), ledgerReadiness(credits.store), polling];
+}
+
+/**
+ * The worker's ops listener (`/metrics`, `/healthz`, `/readyz`) on `settings.metricsPort`.
+ * `/readyz` answers 503 until `ready()` returns checks (the worker is still starting), then
+ * runs them; `/metrics` serves the engine's series followed by the SDK runtime's, read from
+ * `settings.temporalMetricsAddress` at each scrape.
+ */
+export function startWorkerOps(settings: WorkerSettings & { metricsPort: number }, ready: () => ReadinessCheck[] | undefined, log: Pick<Logger, 'warn'>): Promise<OpsListener> {
+  const starting: ReadinessCheck = { name: 'worker', check: () => Promise.reject(new Error('the worker is still starting')) };
+  return startOpsListener({
+    server: 'worker',
+    host: settings.metricsHost,
+    port: settings.metricsPort,
+    checks: () => ready() ?? [starting],
+    extraMetrics: () => fetchPrometheusText(`http://${settings.temporalMetricsAddress}/metrics`),
+    log: (message, error) => log.warn(`${message}: ${error instanceof Error ? error.message : String(error)}`),
+  });
 }
 
 /** Exit status of a worker process that failed or did not stop in time: its supervisor restarts it. */
@@ -223,14 +274,31 @@ export async function connectWorker(): Promise<{ connection: NativeConnection; n
  * `CREDITS_SHUTDOWN_GRACE_SECONDS`.
  */
 export async function main(): Promise<void> {
-  installJsonLogger(CREDITS_LOG_LEVEL.read());
+  // Read before the runtime is installed: the exporter's address is a runtime option.
+  const early = (() => {
+    try {
+      return workerSettingsFromEnv();
+    } catch {
+      return undefined; // reported below, with the logger installed
+    }
+  })();
+  const withMetrics = early?.metricsPort !== undefined;
+  installJsonLogger(CREDITS_LOG_LEVEL.read(), withMetrics ? { temporalMetricsAddress: early?.temporalMetricsAddress } : {});
   const log = Runtime.instance().logger;
   const guard = guardWorkerProcess({ graceMs: CREDITS_SHUTDOWN_GRACE_SECONDS.read() * 1000, log });
+  let ops: OpsListener | undefined;
   try {
     const settings = workerSettingsFromEnv();
+    let checks: ReadinessCheck[] | undefined;
+    // Up before the connection and the ledger: a probe then sees a live process that is not ready yet.
+    if (settings.metricsPort !== undefined) {
+      ops = await startWorkerOps({ ...settings, metricsPort: settings.metricsPort }, () => checks, log);
+      log.info(`worker metrics at ${ops.url}/metrics (health: /healthz, /readyz)`);
+    }
     const { connection, namespace } = await connectWorker();
     try {
       const credits = await createCreditsWorker({ connection, namespace, settings });
+      checks = workerReadiness(connection, credits);
       guard.watch(credits.worker);
       // The runtime turns SIGINT and SIGTERM into a graceful shutdown: polling stops, tasks in
       // progress finish, then run() resolves and the ledger is closed.
@@ -243,6 +311,7 @@ export async function main(): Promise<void> {
     log.error(`worker stopped: ${err instanceof Error ? err.message : String(err)}`, { error: err });
     throw err;
   } finally {
+    await ops?.close().catch(() => undefined);
     guard.finished(Number(process.exitCode ?? 0));
   }
 }

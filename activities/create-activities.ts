@@ -17,6 +17,8 @@ import { isNotifyError, NotifyError } from '../notify/errors';
 import { isRulesError, ruleSetSource, type Rules, type RulesOption } from '../ruleset';
 import type { ChargeReceipt, CreditActivities, LedgerAppendResult } from './credit-activities';
 import { appendIsolatingRefusals } from './ledger-append';
+import { countLedgerWrite, countLedgerWriteFailure, countParkedEffect } from './activity-metrics';
+import { alertsSent, secondsSince, tierCharges } from '../infra/metrics';
 
 /** Where activities log: the activity's logger by default. */
 export type ActivityLog = Pick<Logger, 'info' | 'warn' | 'error'>;
@@ -68,12 +70,17 @@ export function toActivityFailure(err: unknown): unknown {
   return err;
 }
 
-/** Runs an activity body, translating its failure with {@link toActivityFailure}. */
-async function translated<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * Runs an activity body, translating its failure with {@link toActivityFailure}; a failure for
+ * good of an effect's activity is counted as parked (its workflow parks the effect).
+ */
+async function translated<T>(work: () => Promise<T>, effect?: 'ledger' | 'charge' | 'alert'): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw toActivityFailure(err);
+    const failure = toActivityFailure(err);
+    if (effect) countParkedEffect(effect, failure);
+    throw failure;
   }
 }
 
@@ -152,6 +159,7 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
     const note = sent.rejected.length > 0 ? `refused recipients: ${sent.rejected.join(', ')}` : undefined;
     if (note) log().warn(`alert ${alert.alertId}: SMTP server ${mailer.description} ${note}`);
     await markSent(store, alert.alertId, messageId, note);
+    alertsSent.inc({ kind: alert.state, channel: 'email' });
   }
 
   return {
@@ -167,23 +175,34 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
 
     appendLedger: ({ entries }: { entries: LedgerEntry[] }): Promise<LedgerAppendResult> =>
       translated(async () => {
-        const result = await appendIsolatingRefusals(store, entries);
+        const started = process.hrtime.bigint();
+        let result: LedgerAppendResult;
+        try {
+          result = await appendIsolatingRefusals(store, entries);
+        } catch (err) {
+          countLedgerWriteFailure(secondsSince(started));
+          throw err;
+        }
+        countLedgerWrite(entries, result, secondsSince(started));
         for (const { entryId, error } of result.refused ?? []) log().error(`ledger entry refused for good; the workflow parks it: ${error}`, { entryId });
         return result;
-      }),
+      }, 'ledger'),
 
     chargeTier: (charge: ChargeRequest): Promise<ChargeReceipt> =>
       translated(async () => {
         const charged = await store.recordCharge(charge);
-        if (charged) log().info(`charged ${charge.amountCents} ${charge.currency} cents for ${charge.tierId}`, { chargeId: charge.chargeId });
+        if (charged) {
+          tierCharges.inc({ reason: charge.reason });
+          log().info(`charged ${charge.amountCents} ${charge.currency} cents for ${charge.tierId}`, { chargeId: charge.chargeId });
+        }
         return { chargeId: charge.chargeId, charged };
-      }),
+      }, 'charge'),
 
     sendAlert: (alert: AlertNotice): Promise<{ delivered: boolean }> =>
       translated(async () => {
-        await store.recordNotification(alert);
+        if (await store.recordNotification(alert)) alertsSent.inc({ kind: alert.state, channel: 'in_app' });
         await deliverEmail(alert);
         return { delivered: true };
-      }),
+      }, 'alert'),
   };
 }

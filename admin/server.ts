@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { isAccountNotFoundError, isCreditsUnavailableError, type CreditsClient } from '../client';
 import type { AccountSummary } from '../domain/wire-contract';
 import { DEFAULT_ADMIN_PORT } from '../infra/settings';
+import { addOpsRoutes, ledgerReadiness, temporalReadiness, type ReadinessCheck } from '../infra/ops-http';
 import { exportUsageCsv } from '../ledger/csv-export';
 import { isLedgerError } from '../ledger/errors';
 import type { EntryFilter, LedgerStore } from '../ledger/store';
@@ -45,6 +46,8 @@ export interface AdminServerOptions {
   notificationLimit?: number;
   /** Where unexpected errors are logged. Default `console.error`. */
   log?: (message: string, error?: unknown) => void;
+  /** What `/readyz` asks. Default: the client's Temporal frontend and the ledger database answer. */
+  readinessChecks?: readonly ReadinessCheck[];
 }
 
 /** A running admin server. */
@@ -183,6 +186,12 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, { status: 404, code: 'not_found', title: 'Not found', message: `There is no page at ${request.url.split('?')[0]}.` }),
   );
+
+  addOpsRoutes(app, {
+    server: 'admin',
+    checks: options.readinessChecks ?? [temporalReadiness(client.temporal.connection), ledgerReadiness(store)],
+    log,
+  });
 
   app.get('/assets/admin.css', (_request, reply) => reply.type('text/css; charset=utf-8').send(ADMIN_CSS));
 

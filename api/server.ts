@@ -20,6 +20,7 @@ import { isValidQuantity } from '../domain/pricing';
 import { MAX_USAGE_QUANTITY } from '../domain/input-problems';
 import type { AccountSummary, EndCallInput, RecordUsageInput, RecordUsageResult, StartCallInput } from '../domain/wire-contract';
 import { DEFAULT_API_PORT } from '../infra/settings';
+import { addOpsRoutes, temporalReadiness, type ReadinessCheck } from '../infra/ops-http';
 import { ruleSetSource, type RuleSet, type RulesOption } from '../ruleset';
 import { checkEntitlement, type Entitlement } from './entitlement';
 import { findApiCaller, type ApiCaller, type ApiKeyEntry } from './keys';
@@ -52,6 +53,8 @@ export interface UsageApiOptions {
   closeOnSignals?: readonly NodeJS.Signals[];
   /** Where refused keys and unexpected errors are logged (never a key). Default `console.error`. */
   log?: (message: string, error?: unknown) => void;
+  /** What `/readyz` asks. Default: the client's Temporal frontend answers. */
+  readinessChecks?: readonly ReadinessCheck[];
 }
 
 /** A running usage API. */
@@ -233,6 +236,9 @@ function buildApp(options: UsageApiOptions, closing: { now: boolean }): FastifyI
     if (problem) throw invalid(problemField(problem, 'body'), problem.message, problem.code);
     return input;
   };
+
+  // Unauthenticated, like `/openapi.json`: scrapers and probes carry no API key (docs/operations.md).
+  addOpsRoutes(app, { server: 'api', checks: options.readinessChecks ?? [temporalReadiness(client.temporal.connection)], log });
 
   app.get('/openapi.json', (_request, reply) => reply.type('application/json').send(OPENAPI_DOCUMENT));
 

@@ -72,6 +72,7 @@ import { DEFAULT_RETRY_POLICY, backoffDelayMs, isTransientTemporalError, sleep, 
 import { applicationFailure, isAccountOpening, isUnregisteredUpdate, messageChain } from './workflow-failures';
 import { UsageCoalescer, type CoalesceOptions } from './usage-coalescer';
 import { WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
+import { observeUpdate } from './client-metrics';
 
 /** Options of {@link CreditsClient}. */
 export interface CreditsClientOptions {
@@ -380,7 +381,15 @@ export class CreditsClient implements AccountUpdateMethods {
     // or the account's calls, it checks the shape only; the workflow checks the rest.
     rejectLocally(message.check(input, {}), accountId);
     const { definition } = message;
-    return await this.withRetries(accountId, definition.name, () => this.handle(accountId).executeUpdate(definition, { args: [input] }));
+    const started = process.hrtime.bigint();
+    try {
+      const result: Result = await this.withRetries(accountId, definition.name, () => this.handle(accountId).executeUpdate(definition, { args: [input] }));
+      observeUpdate(definition.name, started, input, result, false);
+      return result;
+    } catch (err) {
+      observeUpdate(definition.name, started, input, undefined, true);
+      throw err;
+    }
   }
 
   /** Runs `attempt` with a deadline, retrying transient failures with backoff. */

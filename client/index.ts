@@ -28,6 +28,8 @@ export type { CreditsErrorCode } from './errors';
 export { DEFAULT_RETRY_POLICY, isTransientTemporalError } from './retry';
 export type { RetryPolicy } from './retry';
 export { isAccountOpening } from './workflow-failures';
+/** The engine's Prometheus registry, for a service that exposes the client's series (docs/operations.md). */
+export { ENGINE_REGISTRY, engineMetricsText } from '../infra/metrics';
 /** The wire contract's types, re-exported so a service needs one import. */
 export * from '../domain/wire-contract';
 export { INPUT_PROBLEM_CODES, isInputProblemCode } from '../domain/input-problems';

@@ -24,6 +24,8 @@ export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
 export const DEFAULT_ADMIN_PORT = 8787;
 /** Where the usage API listens when `CREDITS_API_PORT` is unset. */
 export const DEFAULT_API_PORT = 8788;
+/** Where the Temporal SDK's Prometheus exporter binds when `CREDITS_TEMPORAL_METRICS_ADDRESS` is unset. */
+export const DEFAULT_TEMPORAL_METRICS_ADDRESS = '127.0.0.1:9465';
 
 /** Stable codes of {@link SettingsError}. */
 export const SETTINGS_ERROR_CODES = ['invalid_setting'] as const;
@@ -85,6 +87,12 @@ function wholeNumber(name: string, meaning: string, fallback: number, min: numbe
       return value;
     },
   };
+}
+
+/** A whole number of at least `min`, undefined when unset or empty (the feature it sets is off). */
+function optionalWholeNumber(name: string, meaning: string, min: number): Setting<number | undefined> {
+  const parse = wholeNumber(name, meaning, -1, min).read;
+  return { name, meaning, shownDefault: 'unset', read: (env = process.env) => (textIn(env, name) === undefined ? undefined : parse(env)) };
 }
 
 /** One of `words` (any case), `fallback` when unset or empty. */
@@ -194,6 +202,23 @@ export const CREDITS_ADMIN_PORT = wholeNumber('CREDITS_ADMIN_PORT', 'main job: p
 /** The main job's usage API port (0: any free port). */
 export const CREDITS_API_PORT = wholeNumber('CREDITS_API_PORT', 'main job: port of the HTTP usage API', DEFAULT_API_PORT, 0);
 
+/** Where the worker's ops listener (`/metrics`, `/healthz`, `/readyz`) listens; unset: no listener. */
+export const CREDITS_WORKER_METRICS_PORT = optionalWholeNumber(
+  'CREDITS_WORKER_METRICS_PORT',
+  "worker: port of its `/metrics`, `/healthz` and `/readyz` listener (0: any free port); unset: none (see docs/operations.md)",
+  0,
+);
+
+/** The interface of the worker's ops listener. */
+export const CREDITS_METRICS_HOST = text('CREDITS_METRICS_HOST', "worker: interface of its metrics listener (`0.0.0.0` for a scraper on another host)", '`127.0.0.1`');
+
+/** Where the Temporal SDK's own Prometheus exporter binds when the worker's ops listener is on. */
+export const CREDITS_TEMPORAL_METRICS_ADDRESS = text(
+  'CREDITS_TEMPORAL_METRICS_ADDRESS',
+  "worker: `host:port` the Temporal SDK's runtime metrics exporter binds to; the worker's `/metrics` serves them with its own",
+  `\`${DEFAULT_TEMPORAL_METRICS_ADDRESS}\``,
+);
+
 /** The usage API's keys as SHA-256 hashes, comma-separated, each optionally followed by the accounts it is for. */
 export const CREDITS_API_KEY_HASHES = text(
   'CREDITS_API_KEY_HASHES',
@@ -239,6 +264,9 @@ export const ALL_SETTINGS: readonly SettingDoc[] = [
   CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS,
   CREDITS_LOG_LEVEL,
   CREDITS_SHUTDOWN_GRACE_SECONDS,
+  CREDITS_WORKER_METRICS_PORT,
+  CREDITS_METRICS_HOST,
+  CREDITS_TEMPORAL_METRICS_ADDRESS,
   CREDITS_ADMIN_PORT,
   CREDITS_API_PORT,
   CREDITS_API_KEY_HASHES,
