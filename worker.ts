@@ -160,7 +160,7 @@ export function workerReadiness(connection: NativeConnection, credits: CreditsWo
       if (state !== 'RUNNING') throw new Error(`the worker is ${state}`);
     },
   };
-  return [temporalReadiness(connection), ledgerReadiness(credits.store), polling];
+  return [temporalReadiness(() => connection), ledgerReadiness(credits.store), polling];
 }
 
 /**

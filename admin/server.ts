@@ -189,7 +189,7 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
 
   addOpsRoutes(app, {
     server: 'admin',
-    checks: options.readinessChecks ?? [temporalReadiness(client.temporal.connection), ledgerReadiness(store)],
+    checks: options.readinessChecks ?? [temporalReadiness(() => client.temporal.connection), ledgerReadiness(store)],
     log,
   });
 

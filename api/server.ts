@@ -238,7 +238,7 @@ function buildApp(options: UsageApiOptions, closing: { now: boolean }): FastifyI
   };
 
   // Unauthenticated, like `/openapi.json`: scrapers and probes carry no API key (docs/operations.md).
-  addOpsRoutes(app, { server: 'api', checks: options.readinessChecks ?? [temporalReadiness(client.temporal.connection)], log });
+  addOpsRoutes(app, { server: 'api', checks: options.readinessChecks ?? [temporalReadiness(() => client.temporal.connection)], log });
 
   app.get('/openapi.json', (_request, reply) => reply.type('application/json').send(OPENAPI_DOCUMENT));
 

@@ -92,9 +92,12 @@ export function addOpsRoutes(app: FastifyInstance, options: OpsRoutesOptions): v
   });
 }
 
-/** A Temporal frontend answers `GetSystemInfo` (any connection of the client or worker SDK). */
-export function temporalReadiness(connection: { workflowService: { getSystemInfo(request: object): Promise<unknown> } }): ReadinessCheck {
-  return { name: 'temporal', check: async () => void (await connection.workflowService.getSystemInfo({})) };
+/**
+ * A Temporal frontend answers `GetSystemInfo` (any connection of the client or worker SDK).
+ * The connection is looked up at each check, so a server can be built before it has one.
+ */
+export function temporalReadiness(connection: () => { workflowService: { getSystemInfo(request: object): Promise<unknown> } }): ReadinessCheck {
+  return { name: 'temporal', check: async () => void (await connection().workflowService.getSystemInfo({})) };
 }
 
 /** The ledger database answers a one-row read (a store of ledger/store.ts). */
