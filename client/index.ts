@@ -28,6 +28,10 @@ export type { CreditsErrorCode } from './errors';
 export { DEFAULT_RETRY_POLICY, isTransientTemporalError } from './retry';
 export type { RetryPolicy } from './retry';
 export { isAccountOpening } from './workflow-failures';
+export { DEFAULT_SIGNATURE_TOLERANCE_SEC, WEBHOOK_SIGNATURE_HEADER, signWebhookPayload, verifyWebhookSignature } from '../notify/webhook-signature';
+export type { SignatureCheck, SignatureProblem } from '../notify/webhook-signature';
+export { WEBHOOK_EVENT_TYPES } from '../domain/webhook-events';
+export type { WebhookEvent, WebhookEventType } from '../domain/webhook-events';
 /** The wire contract's types, re-exported so a service needs one import. */
 export * from '../domain/wire-contract';
 export { INPUT_PROBLEM_CODES, isInputProblemCode } from '../domain/input-problems';
