@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type Logger, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { webhookEndpointsFromEnv } from './notify/webhook-config';
 import type { CreditActivities } from './activities/credit-activities';
 import { jsonLogLine } from './infra/error-json';
 import { fetchPrometheusText, ledgerReadiness, startOpsListener, temporalReadiness, type OpsListener, type ReadinessCheck } from './infra/ops-http';
@@ -110,8 +111,10 @@ export async function createCreditsWorker(options: {
 }): Promise<CreditsWorker> {
   const { connection, namespace, settings } = options;
   const ownsStore = options.store === undefined;
+  // Read before the ledger opens: a bad endpoints file stops the start with its problems listed.
+  const webhooks = webhookEndpointsFromEnv();
   const store = options.store ?? (await openLedgerStore({ url: settings.ledgerUrl, waitForDatabase: true }));
-  const activities = createActivities({ store, rules: settings.rulesPath });
+  const activities = createActivities({ store, rules: settings.rulesPath, webhooks });
   const worker = await Worker.create({
     connection,
     namespace,

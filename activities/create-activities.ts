@@ -19,6 +19,8 @@ import type { ChargeReceipt, CreditActivities, LedgerAppendResult } from './cred
 import { appendIsolatingRefusals } from './ledger-append';
 import { countLedgerWrite, countLedgerWriteFailure, countParkedEffect } from './activity-metrics';
 import { alertsSent, secondsSince, tierCharges } from '../infra/metrics';
+import { webhookDelivery } from './webhook-delivery';
+import { webhookEndpointsFromEnv, type WebhookEndpoint } from '../notify/webhook-config';
 
 /** Where activities log: the activity's logger by default. */
 export type ActivityLog = Pick<Logger, 'info' | 'warn' | 'error'>;
@@ -41,6 +43,10 @@ export interface ActivityDeps {
   log?: ActivityLog;
   /** How long an e-mail delivery attempt holds its claim before another may take over (ms). */
   deliveryLeaseMs?: number;
+  /** Webhook endpoints. Default: those of `CREDITS_WEBHOOKS_FILE` (read once; a bad file fails here), else none. */
+  webhooks?: readonly WebhookEndpoint[];
+  /** Per-POST timeout of webhook deliveries (ms). */
+  webhookTimeoutMs?: number;
 }
 
 /** Temporal failure type of rules that cannot be read or compiled (retryable: files can be fixed). */
@@ -122,6 +128,7 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
     log().error(`rules changed on disk but failed to load; still using the previous rules: ${(err as Error).message}`),
   );
   const mailer = deps.mailer === undefined ? mailerFromEnv(setupLog) : deps.mailer;
+  const deliverWebhook = webhookDelivery({ store, endpoints: deps.webhooks ?? webhookEndpointsFromEnv(), timeoutMs: deps.webhookTimeoutMs });
 
   async function deliverEmail(alert: AlertNotice): Promise<void> {
     if (alert.admins.length === 0 || mailer === null) {
@@ -204,5 +211,7 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
         await deliverEmail(alert);
         return { delivered: true };
       }, 'alert'),
+
+    deliverWebhook: (event) => translated(() => deliverWebhook(event)),
   };
 }

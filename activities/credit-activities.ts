@@ -4,6 +4,7 @@
  */
 import type { Rules } from '../ruleset/types';
 import type { AlertNotice, ChargeRequest, LedgerEntry, RefusedEntry } from '../domain/effects';
+import type { WebhookEvent } from '../domain/webhook-events';
 
 /** Result of a charge: the billing system's receipt. */
 export interface ChargeReceipt {
@@ -23,6 +24,14 @@ export interface LedgerAppendResult {
   refused?: RefusedEntry[];
 }
 
+/** What {@link CreditActivities.deliverWebhook} did with an event. */
+export interface WebhookDeliveryResult {
+  /** Endpoints subscribed to the event (by type and account). */
+  endpoints: number;
+  /** Of those, the ones this call delivered to (the others had taken it on an earlier attempt). */
+  delivered: number;
+}
+
 /** Everything the account workflow asks of the outside world. */
 export interface CreditActivities {
   /**
@@ -39,4 +48,9 @@ export interface CreditActivities {
   chargeTier(input: ChargeRequest): Promise<ChargeReceipt>;
   /** Deliver a low-credit alert by e-mail and in-app, at most once per `alertId`. */
   sendAlert(input: AlertNotice): Promise<{ delivered: boolean }>;
+  /**
+   * Post a webhook event, signed, to every endpoint subscribed to it that has not yet answered
+   * 2xx for its id; fails (retryably) while any of them has not.
+   */
+  deliverWebhook(input: WebhookEvent): Promise<WebhookDeliveryResult>;
 }

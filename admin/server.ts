@@ -26,6 +26,7 @@ import { HttpError, badRequest } from './errors';
 import { displayNames, type DisplayNames } from './names';
 import { accountPage, accountPath, errorPage, indexPage } from './pages';
 import { ADMIN_CSS } from './styles';
+import { registerWebhookRoutes } from './webhooks-route';
 
 /** Options of {@link startAdminServer}. */
 export interface AdminServerOptions {
@@ -214,6 +215,7 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   // For `credits ledger verify` while this process holds the embedded ledger: the ledger's side
   // of the reconciliation (the CLI reads the summary itself).
   app.get('/api/ledger/accounts', async () => ({ accounts: await store.listAccountIds() }));
+  registerWebhookRoutes(app, store);
   app.get<{ Params: AccountParams; Querystring: Record<string, unknown> }>('/api/accounts/:accountId/ledger', async (request) =>
     readLedgerFacts(store, parseFactsQuery(checkedAccountId(request.params.accountId), request.query)),
   );

@@ -30,6 +30,10 @@ export type { RetryPolicy } from './retry';
 export { isAccountOpening } from './workflow-failures';
 /** The engine's Prometheus registry, for a service that exposes the client's series (docs/operations.md). */
 export { ENGINE_REGISTRY, engineMetricsText } from '../infra/metrics';
+export { DEFAULT_SIGNATURE_TOLERANCE_SEC, WEBHOOK_SIGNATURE_HEADER, signWebhookPayload, verifyWebhookSignature } from '../notify/webhook-signature';
+export type { SignatureCheck, SignatureProblem } from '../notify/webhook-signature';
+export { WEBHOOK_EVENT_TYPES } from '../domain/webhook-events';
+export type { WebhookEvent, WebhookEventType } from '../domain/webhook-events';
 /** The wire contract's types, re-exported so a service needs one import. */
 export * from '../domain/wire-contract';
 export { INPUT_PROBLEM_CODES, isInputProblemCode } from '../domain/input-problems';

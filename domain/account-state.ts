@@ -6,6 +6,7 @@
  * continue-as-new carries, and recorded histories hold it: its shape, down to the order of
  * its keys, changes only with `ACCOUNT_STATE_SCHEMA` and a migration.
  */
+import type { WebhookEvent } from './webhook-events';
 import type { PlanRule, Rules, TierRule } from '../ruleset/types';
 import type {
   AccountStartInput,
@@ -119,6 +120,11 @@ export interface AccountState {
    * take). Kept for billing ops to inspect and replay instead of blocking the outbox for ever.
    */
   parked?: ParkedEffect[];
+  /**
+   * Webhook events not yet delivered to every endpoint (see domain/webhook-events.ts), at most
+   * `MAX_PENDING_WEBHOOKS`. Absent means none (and in states carried before webhooks existed).
+   */
+  webhooks?: WebhookEvent[];
   /**
    * Ledger entries spilled out of the outbox (to durable child workflows) since the ledger last
    * confirmed a write: the backlog an outage has built up. Absent in states carried before it

@@ -233,6 +233,13 @@ export const CREDITS_API_KEYS_FILE = text(
   'unset',
 );
 
+/** The webhook endpoints file (YAML or JSON; see docs/webhooks.md); unset means no webhooks. */
+export const CREDITS_WEBHOOKS_FILE = text(
+  'CREDITS_WEBHOOKS_FILE',
+  'worker: webhook endpoints file (YAML or JSON: url, secret, events, optional accounts; see docs/webhooks.md)',
+  'unset (no webhooks)',
+);
+
 /** The main job's demo accounts file, or `none`; unset means `examples/accounts.yaml`. */
 export const CREDITS_DEMO_ACCOUNTS = text(
   'CREDITS_DEMO_ACCOUNTS',
@@ -271,6 +278,7 @@ export const ALL_SETTINGS: readonly SettingDoc[] = [
   CREDITS_API_PORT,
   CREDITS_API_KEY_HASHES,
   CREDITS_API_KEYS_FILE,
+  CREDITS_WEBHOOKS_FILE,
   CREDITS_DEMO_ACCOUNTS,
   TEMPORAL_CLI_PATH,
   TEMPORAL_TEST_SERVER_PATH,

@@ -102,6 +102,28 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'webhook delivery log',
+    sql: `
+      -- Every attempt to post a webhook event to an endpoint, kept for billing ops to read;
+      -- an event counts as delivered to an endpoint once one of its attempts answered 2xx.
+      CREATE TABLE webhook_deliveries (
+        event_id    text NOT NULL,
+        event_type  text NOT NULL,
+        account_id  text NOT NULL,
+        endpoint    text NOT NULL,
+        attempt     integer NOT NULL CHECK (attempt >= 1),
+        at          timestamptz NOT NULL,
+        http_status integer,
+        delivered   boolean NOT NULL,
+        error       text,
+        id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY
+      );
+      CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id, endpoint);
+      CREATE INDEX webhook_deliveries_account_at ON webhook_deliveries (account_id, at);
+    `,
+  },
 ];
 
 /** Arbitrary fixed key of the advisory lock that serialises migrations across workers. */

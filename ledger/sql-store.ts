@@ -11,6 +11,7 @@ import { migrate } from './schema';
 import type { SqlClient, SqlExecutor } from './sql-client';
 import { CHARGE_TABLE, ENTRY_TABLE, NOTIFICATION_TABLE } from './tables';
 import { isIsoInstant } from '../ruleset/instant';
+import { listWebhookAttempts, recordWebhookAttempt, webhookProgress, type WebhookAttempt, type WebhookLogFilter } from './webhook-deliveries';
 import { decodeRow, insertSql, selectList, validateRecord } from './table-spec';
 import type {
   ChargeRecord,
@@ -306,6 +307,18 @@ class SqlLedgerStore implements LedgerStore {
       readAt: isoOrNull(row.read_at),
       deliveries: (row.deliveries as DeliveryState[]).map(decodeDelivery),
     }));
+  }
+
+  recordWebhookAttempt(attempt: WebhookAttempt): Promise<void> {
+    return recordWebhookAttempt(this.db, attempt);
+  }
+
+  webhookProgress(eventId: string): Promise<{ delivered: Set<string>; attempts: Map<string, number> }> {
+    return webhookProgress(this.db, eventId);
+  }
+
+  listWebhookAttempts(filter?: WebhookLogFilter): Promise<WebhookAttempt[]> {
+    return listWebhookAttempts(this.db, filter);
   }
 
   async markNotificationRead(alertId: string, at?: string): Promise<boolean> {

@@ -6,6 +6,7 @@
  */
 import type { FeatureUsageView } from '../domain/wire-contract';
 import type { AlertNotice, ChargeRequest, LedgerEntry, LedgerKind } from '../domain/effects';
+import type { WebhookAttempt, WebhookLogFilter } from './webhook-deliveries';
 
 /** Which entries of one account to read. */
 export interface EntryFilter {
@@ -142,6 +143,15 @@ export interface LedgerStore {
    * @returns false when there is no such notification or it was already read.
    */
   markNotificationRead(alertId: string, at?: string): Promise<boolean>;
+
+  /** Records one attempt to post a webhook event to an endpoint (the delivery log). */
+  recordWebhookAttempt(attempt: WebhookAttempt): Promise<void>;
+
+  /** The endpoints that already answered 2xx for a webhook event, and how many attempts each endpoint had. */
+  webhookProgress(eventId: string): Promise<{ delivered: Set<string>; attempts: Map<string, number> }>;
+
+  /** The delivery log, newest first. */
+  listWebhookAttempts(filter?: WebhookLogFilter): Promise<WebhookAttempt[]>;
 
   /** Closes the database; the store cannot be used afterwards. */
   close(): Promise<void>;

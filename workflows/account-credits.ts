@@ -30,6 +30,15 @@ import {
   type CheckContext,
   type InputProblem,
 } from '../domain/input-problems';
+import {
+  MAX_PENDING_WEBHOOKS,
+  ackWebhook,
+  eventOfEffect,
+  parkedEvent,
+  pendingWebhooks,
+  queueWebhook,
+  type WebhookEvent,
+} from '../domain/webhook-events';
 import { CARRIED_STATE_BUDGET_BYTES, fitToBudget, jsonBytes, spillDue, takeSpill } from '../domain/state-budget';
 import { ledgerSpill } from './ledger-spill';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, accountWorkflowId, type UpdateMessage } from './messages';
@@ -73,6 +82,19 @@ const effects = proxyActivities<CreditActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
+
+// Webhooks retry on their own schedule, unlimited: an endpoint that is down delays its events,
+// never loses them; its own loop, so a receiver's outage never holds up ledger writes.
+const hooks = proxyActivities<CreditActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+});
+
+/**
+ * Patch that delivers webhook events (alerts, tier charges, parked effects) through the
+ * `deliverWebhook` activity. Histories recorded before it never scheduled that activity.
+ */
+export const WEBHOOKS_PATCH = 'webhooks';
 
 /**
  * Patch of the trial conversion that forfeits only the trial credits, keeps the paid grants
@@ -219,6 +241,9 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       if (!head) continue;
       inFlight = batch.length;
       inFlightSince = now();
+      // Events of the effects this batch settles, queued once it is settled (never before:
+      // a webhook reports what happened, and a retried effect must not report twice).
+      const events: (WebhookEvent | undefined)[] = [];
       try {
         if (head.type === 'ledger') {
           const result = await effects.appendLedger({ entries: batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined) });
@@ -228,11 +253,15 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
           // Results recorded before refusals were isolated have no `refused`: none was.
           const refused = result.refused ?? [];
           if (refused.length > 0) log.error('ledger entries refused for good; parked, the rest of the batch written', { accountId: acc.state.accountId, refused });
+          const refusedIds = new Set(refused.map((r) => r.entryId));
+          const parked = batch.filter((e) => e.type === 'ledger' && refusedIds.has(e.entry.entryId));
           acc.settleLedgerBatch(batch.length, refused, now());
+          events.push(parkedEvent(acc.state.accountId, parked, refused[0]?.error ?? '', new Date(now()).toISOString()));
         } else {
           if (head.type === 'charge') await effects.chargeTier(head.charge);
           else await effects.sendAlert(head.alert);
           acc.ackOutbox(batch.length);
+          events.push(eventOfEffect(head));
         }
       } catch (err) {
         // Retries are unlimited, so only a non-retryable failure lands here: the receiver will
@@ -240,12 +269,39 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         const error = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
         log.error('effect refused for good; parked', { accountId: acc.state.accountId, type: head.type, count: batch.length, error });
         acc.parkOutbox(batch.length, error, now());
+        events.push(parkedEvent(acc.state.accountId, batch, error, new Date(now()).toISOString()));
       } finally {
         inFlight = 0;
+      }
+      for (const event of events) {
+        if (!event) continue;
+        await condition(() => pendingWebhooks(acc.state) < MAX_PENDING_WEBHOOKS);
+        queueWebhook(acc.state, event);
       }
     }
   };
   void drainOutbox();
+
+  // Webhook events leave one at a time, in order; each is dropped only once every subscribed
+  // endpoint took it, so one pending at continue-as-new is carried and sent again (same id).
+  const deliverWebhooks = async (): Promise<never> => {
+    for (;;) {
+      await condition(() => pendingWebhooks(acc.state) > 0);
+      const event = acc.state.webhooks?.[0];
+      // Replaying a history recorded before webhooks: it scheduled no delivery, so none is.
+      if (event && patched(WEBHOOKS_PATCH)) {
+        try {
+          await hooks.deliverWebhook(event);
+        } catch (err) {
+          // Retries are unlimited: only a non-retryable failure gets here. Logged, then dropped:
+          // the delivery log in the ledger database holds every attempt.
+          log.error('webhook event refused for good; dropped', { accountId: acc.state.accountId, eventId: event.id, error: String(err) });
+        }
+      }
+      ackWebhook(acc.state);
+    }
+  };
+  void deliverWebhooks();
 
   // While the ledger is down the outbox grows behind the batch in flight. Its tail is spilled,
   // chunk by chunk, to `ledgerSpill` workflows that hold it durably and write it once the

@@ -11,6 +11,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { CreditActivities } from '../../activities/credit-activities';
 import type { AlertNotice, ChargeRequest, LedgerEntry } from '../../domain/effects';
 import type { AccountStartInput } from '../../domain/wire-contract';
+import type { WebhookEvent } from '../../domain/webhook-events';
 import { temporalBinaryPath } from '../../infra/temporal-binaries';
 import { defaultRulesPath, loadRuleSet, type RuleSet } from '../../ruleset';
 import { accountWorkflowId, summaryQuery, WORKFLOW_TYPE } from '../../workflows/messages';
@@ -53,6 +54,8 @@ export interface FakeActivities extends CreditActivities {
   readonly alerts: AlertNotice[];
   /** Charge ids seen, with how many times each was attempted. */
   readonly chargeAttempts: Map<string, number>;
+  /** Webhook events delivered, each once (by id), in order. */
+  readonly webhooks: WebhookEvent[];
 }
 
 /** Fakes that behave like the real activities' contract: idempotent on their ids. */
@@ -61,12 +64,14 @@ export function fakeActivities(ruleSet: RuleSet = loadRuleSet(defaultRulesPath()
   const charges: ChargeRequest[] = [];
   const alerts: AlertNotice[] = [];
   const chargeAttempts = new Map<string, number>();
+  const webhooks: WebhookEvent[] = [];
   const seenEntries = new Set<string>();
   return {
     ledger,
     charges,
     alerts,
     chargeAttempts,
+    webhooks,
     async loadRules({ at }) {
       const earliest = Date.parse(ruleSet.earliest.effectiveFrom);
       return ruleSet.at(Date.parse(at) < earliest ? ruleSet.earliest.effectiveFrom : at);
@@ -90,6 +95,11 @@ export function fakeActivities(ruleSet: RuleSet = loadRuleSet(defaultRulesPath()
     async sendAlert(alert) {
       if (!alerts.some((a) => a.alertId === alert.alertId)) alerts.push(alert);
       return { delivered: true };
+    },
+    async deliverWebhook(event) {
+      if (webhooks.some((w) => w.id === event.id)) return { endpoints: 1, delivered: 0 };
+      webhooks.push(event);
+      return { endpoints: 1, delivered: 1 };
     },
   };
 }

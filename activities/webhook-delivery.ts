@@ -1,0 +1,90 @@
+/**
+ * The `deliverWebhook` activity: posts an event, signed, to every endpoint subscribed to it
+ * that has not yet answered 2xx for its id, and records each attempt in the delivery log.
+ * While any endpoint fails (down, timing out, answering non-2xx) the activity fails as
+ * retryable, so Temporal retries it with backoff; endpoints that took the event are skipped
+ * on the retry. Delivery is at least once: receivers drop duplicates by the event id.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { WebhookEvent } from '../domain/webhook-events';
+import type { LedgerStore } from '../ledger/store';
+import { subscribers, type WebhookEndpoint } from '../notify/webhook-config';
+import { WEBHOOK_SIGNATURE_HEADER, signWebhookPayload } from '../notify/webhook-signature';
+import type { WebhookDeliveryResult } from './credit-activities';
+
+/** Temporal failure type while some endpoint has not taken the event (retryable). */
+export const WEBHOOK_UNDELIVERED = 'webhook_undelivered';
+/** How long one POST may take before it counts as failed. */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+
+/** What the delivery needs. */
+export interface WebhookDeliveryDeps {
+  store: LedgerStore;
+  endpoints: readonly WebhookEndpoint[];
+  /** The clock (ms), for the signature's timestamp and the log. */
+  now?: () => number;
+  /** Per-POST timeout (ms); default {@link WEBHOOK_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
+async function post(endpoint: WebhookEndpoint, event: WebhookEvent, nowMs: number, timeoutMs: number): Promise<{ status: number | null; error: string | null }> {
+  const body = JSON.stringify(event);
+  try {
+    const response = await fetch(endpoint.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'ai-credits-webhooks/1',
+        [WEBHOOK_SIGNATURE_HEADER]: signWebhookPayload(body, endpoint.secret, Math.floor(nowMs / 1000)),
+        'Credits-Event-Id': event.id,
+      },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await response.body?.cancel().catch(() => undefined);
+    const ok = response.status >= 200 && response.status < 300;
+    return { status: response.status, error: ok ? null : `answered HTTP ${response.status}` };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return { status: null, error: cause?.code ?? cause?.message ?? (err as Error).message };
+  }
+}
+
+/** The activity's body over `deps`. */
+export function webhookDelivery(deps: WebhookDeliveryDeps): (event: WebhookEvent) => Promise<WebhookDeliveryResult> {
+  const now = deps.now ?? Date.now;
+  return async (event) => {
+    const targets = subscribers(deps.endpoints, event);
+    if (targets.length === 0) return { endpoints: 0, delivered: 0 };
+    const progress = await deps.store.webhookProgress(event.id);
+    const failed: string[] = [];
+    let delivered = 0;
+    for (const endpoint of targets) {
+      if (progress.delivered.has(endpoint.name)) continue;
+      const at = now();
+      const outcome = await post(endpoint, event, at, deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
+      await deps.store.recordWebhookAttempt({
+        eventId: event.id,
+        eventType: event.type,
+        accountId: event.accountId,
+        endpoint: endpoint.name,
+        attempt: (progress.attempts.get(endpoint.name) ?? 0) + 1,
+        at: new Date(at).toISOString(),
+        httpStatus: outcome.status,
+        delivered: outcome.error === null,
+        error: outcome.error,
+      });
+      if (outcome.error === null) delivered += 1;
+      else failed.push(`${endpoint.name}: ${outcome.error}`);
+    }
+    if (failed.length > 0) {
+      throw ApplicationFailure.create({
+        message: `webhook ${event.id} not yet delivered to ${failed.join('; ')}; retrying`,
+        type: WEBHOOK_UNDELIVERED,
+        nonRetryable: false,
+      });
+    }
+    return { endpoints: targets.length, delivered };
+  };
+}

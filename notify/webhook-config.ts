@@ -1,0 +1,134 @@
+/**
+ * The webhook endpoints file (`CREDITS_WEBHOOKS_FILE`), YAML or JSON:
+ *
+ * ```yaml
+ * endpoints:
+ *   - id: crm                       # optional; names the endpoint in the delivery log
+ *     url: https://crm.example.com/hooks/credits
+ *     secret: whsec_...              # at least 16 characters; signs every request
+ *     events: [alert.warning, alert.exhausted, tier.charged, effect.parked]
+ *     accounts: [acme]               # optional: only these accounts' events
+ * ```
+ *
+ * Every problem is reported at once, each naming the endpoint and field; no message ever
+ * quotes a secret.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { WEBHOOK_EVENT_TYPES, type WebhookEvent, type WebhookEventType } from '../domain/webhook-events';
+import { CREDITS_WEBHOOKS_FILE, type Env } from '../infra/settings';
+
+/** One configured endpoint. */
+export interface WebhookEndpoint {
+  /** Name in the delivery log and in messages: the configured id, else the URL without credentials or query. */
+  readonly name: string;
+  readonly url: string;
+  readonly secret: string;
+  readonly events: ReadonlySet<WebhookEventType>;
+  /** Only these accounts' events; every account's when absent. */
+  readonly accounts?: ReadonlySet<string>;
+}
+
+/** A file that cannot be used; `problems` lists every one found. */
+export class WebhookConfigError extends Error {
+  /** Stable code. */
+  readonly code = 'invalid_webhooks_file';
+  constructor(
+    file: string,
+    /** Each problem, one line each. */
+    readonly problems: readonly string[],
+  ) {
+    super(`webhooks file ${file}: ${problems.join('; ')}`);
+  }
+}
+
+/** Shortest secret accepted: a guessable key would make signatures worthless. */
+export const MIN_SECRET_LENGTH = 16;
+const KEYS = new Set(['id', 'url', 'secret', 'events', 'accounts']);
+
+/** The URL as the log may show it: no user, password, query or fragment. */
+export function endpointName(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+function stringList(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '') ? (value as string[]) : undefined;
+}
+
+/**
+ * Reads endpoints from the file's text.
+ *
+ * @throws WebhookConfigError listing every problem.
+ */
+export function parseWebhookConfig(text: string, file = 'webhooks file'): WebhookEndpoint[] {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new WebhookConfigError(file, [`not valid YAML or JSON (${(err as Error).message.split('\n')[0]})`]);
+  }
+  const list = (doc as { endpoints?: unknown } | null)?.endpoints;
+  if (typeof doc !== 'object' || doc === null || !Array.isArray(list)) throw new WebhookConfigError(file, ['must be a mapping with an `endpoints` list']);
+  const problems: string[] = [];
+  const endpoints: WebhookEndpoint[] = [];
+  const names = new Set<string>();
+  list.forEach((raw: unknown, i) => {
+    const where = `endpoints[${i}]`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      problems.push(`${where} must be a mapping`);
+      return;
+    }
+    const e = raw as Record<string, unknown>;
+    const before = problems.length;
+    for (const key of Object.keys(e)) if (!KEYS.has(key)) problems.push(`${where}: unknown field ${JSON.stringify(key.slice(0, 40))} (known: ${[...KEYS].join(', ')})`);
+    let url: URL | undefined;
+    try {
+      url = typeof e.url === 'string' ? new URL(e.url) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) problems.push(`${where}.url must be an http:// or https:// URL`);
+    if (typeof e.secret !== 'string' || e.secret.length < MIN_SECRET_LENGTH) problems.push(`${where}.secret must be a string of at least ${MIN_SECRET_LENGTH} characters`);
+    const events = stringList(e.events);
+    const unknown = (events ?? []).filter((t) => !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(t));
+    if (!events || unknown.length > 0) problems.push(`${where}.events must be a non-empty list of ${WEBHOOK_EVENT_TYPES.join(', ')}`);
+    const accounts = e.accounts === undefined ? undefined : stringList(e.accounts);
+    if (e.accounts !== undefined && !accounts) problems.push(`${where}.accounts must be a non-empty list of account ids`);
+    if (e.id !== undefined && (typeof e.id !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(e.id))) problems.push(`${where}.id must be 1 to 64 letters, digits, '.', '_' or '-'`);
+    if (problems.length > before || !url) return;
+    const name = typeof e.id === 'string' ? e.id : endpointName(url);
+    if (names.has(name)) problems.push(`${where}: endpoint ${name} is listed twice (give each an id)`);
+    names.add(name);
+    endpoints.push({
+      name,
+      url: url.href,
+      secret: e.secret as string,
+      events: new Set(events as WebhookEventType[]),
+      ...(accounts ? { accounts: new Set(accounts) } : {}),
+    });
+  });
+  if (problems.length > 0) throw new WebhookConfigError(file, problems);
+  return endpoints;
+}
+
+/**
+ * The endpoints of the file named by `CREDITS_WEBHOOKS_FILE`; none when it is unset.
+ *
+ * @throws WebhookConfigError when the file cannot be read or is invalid.
+ */
+export function webhookEndpointsFromEnv(env?: Env): WebhookEndpoint[] {
+  const file = CREDITS_WEBHOOKS_FILE.read(env);
+  if (file === undefined) return [];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new WebhookConfigError(file, [`cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`]);
+  }
+  return parseWebhookConfig(text, file);
+}
+
+/** The endpoints subscribed to `event`. */
+export function subscribers(endpoints: readonly WebhookEndpoint[], event: Pick<WebhookEvent, 'type' | 'accountId'>): WebhookEndpoint[] {
+  return endpoints.filter((e) => e.events.has(event.type) && (!e.accounts || e.accounts.has(event.accountId)));
+}
