@@ -22,7 +22,8 @@ const LABEL_WIDTH = 200;
 const VALUE_WIDTH = 120;
 const ROW = 38;
 const BAR = 22;
-const TRACK_COLOUR = '#eef0f4';
+/** Colour of the empty part of a bar (its track). */
+export const TRACK_COLOUR = '#eef0f4';
 
 /** Width in user units of a bar worth `credits` when the longest is worth `max`. */
 export function barWidth(credits: number, max: number, full: number): number {

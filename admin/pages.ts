@@ -8,6 +8,7 @@ import type { AccountSummary, FeatureUsageView } from '../domain/wire-contract';
 import type { InAppNotification } from '../ledger/store';
 import { renderAlertMessage } from '../notify/alert-message';
 import { progressBar, usageChart, type ChartBar } from './chart';
+import { historySections, runOutNote, type HistoryViews } from './history-views';
 import { html, type SafeHtml } from './html';
 import type { DisplayNames } from './names';
 
@@ -17,6 +18,8 @@ export interface AccountPageData {
   /** The account's in-app notifications, newest first. */
   notifications: readonly InAppNotification[];
   names: DisplayNames;
+  /** The "over time" sections (usage by day and user, billing, credit ledger); left out when absent. */
+  history?: HistoryViews;
 }
 
 /** Path of an account's page; ids are restricted to URL-safe characters, but encode anyway. */
@@ -25,7 +28,7 @@ export function accountPath(accountId: string): string {
 }
 
 /** A whole HTML document around `body`. */
-function layout(title: string, crumbs: SafeHtml, body: SafeHtml): string {
+export function layout(title: string, crumbs: SafeHtml, body: SafeHtml): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -56,6 +59,7 @@ function banner(s: AccountSummary, names: DisplayNames): SafeHtml | null {
     return html`<div class="banner banner-warning" role="alert" id="credit-banner" data-state="warning">
   <strong>Credits running low</strong>
   <p>You've used ≥${names.warningPercent}% of your credits and are on pace to run out before ${reset}.</p>
+  ${runOutNote(s)}
   <p>${pct}% used: ${formatCount(s.credits.used)} of ${formatCount(s.credits.granted)} credits this cycle. Add credits with an AI Credit Subscription Plan to avoid an interruption.</p>
 </div>`;
   }
@@ -240,6 +244,7 @@ ${creditsCard(s)}
 ${planCard(s, names)}
 </div>
 ${usageCard(s, names)}
+${data.history ? historySections(data.history) : null}
 ${notificationsCard(s.accountId, data.notifications)}
 ${grantsCard(s)}
 ${exportCard(s)}

@@ -23,6 +23,7 @@ import { ruleSetSource, type RuleSet, type RulesOption } from '../ruleset';
 import { csvFilename, parseCsvKinds, parseCsvQuery } from './csv-query';
 import { parseFactsQuery } from './facts-query';
 import { HttpError, badRequest } from './errors';
+import { historyViews, registerHistoryRoutes } from './history-routes';
 import { displayNames, type DisplayNames } from './names';
 import { accountPage, accountPath, errorPage, indexPage } from './pages';
 import { ADMIN_CSS } from './styles';
@@ -162,10 +163,12 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
   const limit = options.notificationLimit ?? 50;
   const ruleSet = rulesSource(options.rules, log);
-  const namesFor = (summary: AccountSummary): DisplayNames => {
+  const rulesFor = (summary: AccountSummary) => {
     const set = ruleSet();
-    return displayNames(set?.byVersion(summary.rulesVersion) ?? set?.latest);
+    return set?.byVersion(summary.rulesVersion) ?? set?.latest;
   };
+  const namesFor = (summary: AccountSummary): DisplayNames => displayNames(rulesFor(summary));
+  const history = { client, store, rulesFor, checkedAccountId };
   const accountData = async (accountId: string) => {
     const [summary, notifications] = await Promise.all([client.summary(accountId), store.listNotifications(accountId, { limit })]);
     return { summary, notifications };
@@ -207,7 +210,8 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
 
   app.get<{ Params: AccountParams }>('/accounts/:accountId', async (request, reply) => {
     const { summary, notifications } = await accountData(checkedAccountId(request.params.accountId));
-    return reply.type('text/html; charset=utf-8').send(accountPage({ summary, notifications, names: namesFor(summary) }));
+    const views = await historyViews(history, summary);
+    return reply.type('text/html; charset=utf-8').send(accountPage({ summary, notifications, names: namesFor(summary), history: views }));
   });
 
   app.get<{ Params: AccountParams }>('/api/accounts/:accountId', async (request) => accountData(checkedAccountId(request.params.accountId)));
@@ -244,6 +248,8 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
       .header('content-disposition', `attachment; filename="${csvFilename(accountId, range)}"`)
       .send(body);
   });
+
+  registerHistoryRoutes(app, history);
 
   app.post<{ Params: NotificationParams }>('/accounts/:accountId/notifications/:notificationId/read', async (request, reply) => {
     const origin = request.headers.origin;

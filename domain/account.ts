@@ -122,6 +122,7 @@ export class CreditAccount {
     const plan = currentPlan(s);
     const tier = tierOf(s);
     const pendingPlan = s.pendingPlan ? planById(rules, s.pendingPlan) : undefined;
+    const alert = this.alertState(nowMs);
     return {
       accountId: s.accountId,
       plan: { id: plan.id, name: plan.name },
@@ -149,7 +150,8 @@ export class CreditAccount {
         rejected: u.rejected,
       })),
       telephonyMinutes: fromMicros(s.telephonyMicros),
-      alert: this.alertState(nowMs).state,
+      alert: alert.state,
+      projectedRunOutAt: alert.projectedRunOutMs === null ? null : iso(alert.projectedRunOutMs),
       features: rules.features
         .filter((f) => f.toggleable)
         .map((f) => ({ feature: f.id, enabled: !s.disabledFeatures.includes(f.id) })),

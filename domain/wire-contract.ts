@@ -383,6 +383,11 @@ export interface AccountSummary {
   /** Voice Agent and telephony minutes this cycle, billed apart from credits. */
   telephonyMinutes: number;
   alert: AlertState;
+  /**
+   * When the balance reaches zero at the cycle's average burn rate so far (UTC ISO-8601); null
+   * without usage or when already out. Optional: summaries from before it was added lack it.
+   */
+  projectedRunOutAt?: string | null;
   /** Toggleable features and whether each is on. */
   features: { feature: string; enabled: boolean }[];
   /** Voice agents that have been deactivated. */

@@ -17,7 +17,8 @@
  * OWASP recommends. Numeric columns are written as numbers and never escaped, so a void's
  * `-5` credits stays the number -5.
  */
-import { stringify } from 'csv-stringify';
+import { stringify, type Options as StringifyOptions } from 'csv-stringify';
+import { stringify as stringifySync } from 'csv-stringify/sync';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { LedgerEntry, LedgerKind } from '../domain/effects';
@@ -69,15 +70,21 @@ export function spreadsheetText(value: string): string {
   return FORMULA_START.test(value) ? `'${value}` : value;
 }
 
-/** A text column's cell: escaped by {@link spreadsheetText}; absent is empty. */
-function text(value: string | undefined): string {
-  return value === undefined ? '' : spreadsheetText(value);
+/** A text column's cell: escaped by {@link spreadsheetText}; absent (or null) is empty. */
+export function csvText(value: string | null | undefined): string {
+  return value === undefined || value === null ? '' : spreadsheetText(value);
 }
+const text = csvText;
 
 /**
  * A numeric column's cell: a finite number as is, negative ones included (a number is never a
- * formula); absent is empty; anything else that reached a numeric column is escaped as text.
+ * formula); absent (or null) is empty; anything else that reached a numeric column is escaped as text.
  */
+export function csvNumber(value: number | null | undefined): string {
+  if (value === null) return '';
+  return numeric(value);
+}
+
 function numeric(value: number | undefined): string {
   if (value === undefined) return '';
   return typeof value === 'number' && Number.isFinite(value) ? String(value) : spreadsheetText(String(value));
@@ -107,6 +114,26 @@ export function entryToCsvRow(entry: LedgerEntry): string[] {
   ];
 }
 
+/** csv-stringify's options for every CSV the engine writes: a header row and RFC 4180 quoting. */
+function csvOptions(columns: readonly string[]): StringifyOptions {
+  return {
+    header: true,
+    columns: [...columns],
+    record_delimiter: '\r\n',
+    // csv-stringify stops quoting bare CR/LF once record_delimiter is set; RFC 4180 needs it.
+    quote_record_delimiter: true,
+  };
+}
+
+/**
+ * A small CSV document at once (the admin page's per-day, per-user and billing tables), quoted
+ * as {@link exportUsageCsv} quotes. Cells must already be made safe with {@link csvText} and
+ * {@link csvNumber}; streaming is for the ledger's entries, which can be many.
+ */
+export function csvDocument(columns: readonly string[], rows: readonly (readonly string[])[]): string {
+  return stringifySync(rows.map((row) => [...row]), csvOptions(columns));
+}
+
 async function* csvRows(store: Pick<LedgerStore, 'streamEntries'>, filter: EntryFilter, pageSize?: number) {
   for await (const entry of store.streamEntries(filter, pageSize === undefined ? {} : { pageSize })) {
     yield entryToCsvRow(entry);
@@ -127,13 +154,7 @@ export async function exportUsageCsv(
   const kinds = filter.kinds ?? (options.allKinds ? undefined : DEFAULT_EXPORT_KINDS);
   const source = Readable.from(csvRows(store, kinds === undefined ? filter : { ...filter, kinds }, options.pageSize));
   let rows = 0;
-  const stringifier = stringify({
-    header: true,
-    columns: [...CSV_COLUMNS],
-    record_delimiter: '\r\n',
-    // csv-stringify stops quoting bare CR/LF once record_delimiter is set; RFC 4180 needs it.
-    quote_record_delimiter: true,
-  });
+  const stringifier = stringify(csvOptions(CSV_COLUMNS));
   stringifier.on('record', () => {
     rows += 1;
   });

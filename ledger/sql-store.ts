@@ -13,6 +13,7 @@ import { CHARGE_TABLE, ENTRY_TABLE, NOTIFICATION_TABLE } from './tables';
 import { isIsoInstant } from '../ruleset/instant';
 import { listWebhookAttempts, recordWebhookAttempt, webhookProgress, type WebhookAttempt, type WebhookLogFilter } from './webhook-deliveries';
 import { decodeRow, insertSql, selectList, validateRecord } from './table-spec';
+import { COUNTED_USAGE, queryEntryPage, queryUsageByDay, queryUsageByUser, type DayUsage, type EntryPage, type UserUsage } from './history-queries';
 import type {
   ChargeRecord,
   DeliveryChannel,
@@ -178,7 +179,7 @@ class SqlLedgerStore implements LedgerStore {
   async usageByFeature(accountId: string, cycleIndex: number): Promise<FeatureUsageView[]> {
     requireText(accountId, 'accountId');
     requireCount(cycleIndex, 'cycleIndex', 0);
-    const counted = "((kind = 'usage' AND decision = 'accepted') OR kind IN ('call_end', 'call_part'))";
+    const counted = COUNTED_USAGE;
     // A void reverses one accepted usage: its quantity and credits are negative, and it takes one off the count.
     const { rows } = await this.db.query<Record<string, unknown>>(
       `SELECT feature,
@@ -200,6 +201,23 @@ class SqlLedgerStore implements LedgerStore {
       count: Number(row.count),
       rejected: Number(row.rejected),
     }));
+  }
+
+  async usageByDay(filter: Omit<EntryFilter, 'kinds'>): Promise<DayUsage[]> {
+    const { where, params } = filterClause({ ...filter, kinds: undefined });
+    return queryUsageByDay(this.db, where, params);
+  }
+
+  async usageByUser(filter: Omit<EntryFilter, 'kinds'>): Promise<UserUsage[]> {
+    const { where, params } = filterClause({ ...filter, kinds: undefined });
+    return queryUsageByUser(this.db, where, params);
+  }
+
+  async pageEntries(filter: EntryFilter, page: { limit: number; beforeSeq?: number }): Promise<EntryPage> {
+    const limit = requireCount(page.limit, 'limit', 1);
+    const beforeSeq = page.beforeSeq === undefined ? undefined : requireCount(page.beforeSeq, 'beforeSeq', 0);
+    const { where, params } = filterClause(filter);
+    return queryEntryPage(this.db, where, params, limit, beforeSeq);
   }
 
   async recordCharge(charge: ChargeRequest): Promise<boolean> {

@@ -7,6 +7,7 @@
 import type { FeatureUsageView } from '../domain/wire-contract';
 import type { AlertNotice, ChargeRequest, LedgerEntry, LedgerKind } from '../domain/effects';
 import type { WebhookAttempt, WebhookLogFilter } from './webhook-deliveries';
+import type { DayUsage, EntryPage, UserUsage } from './history-queries';
 
 /** Which entries of one account to read. */
 export interface EntryFilter {
@@ -100,6 +101,21 @@ export interface LedgerStore {
    * takes its usage off again.
    */
   usageByFeature(accountId: string, cycleIndex: number): Promise<FeatureUsageView[]>;
+
+  /**
+   * Usage by UTC day of the filter's entries (its `kinds` ignored): credits, uses and refusals
+   * per day, oldest first, days without usage left out. Counted as {@link usageByFeature} counts.
+   */
+  usageByDay(filter: Omit<EntryFilter, 'kinds'>): Promise<DayUsage[]>;
+
+  /** Usage by user of the filter's entries (its `kinds` ignored), most credits first. */
+  usageByUser(filter: Omit<EntryFilter, 'kinds'>): Promise<UserUsage[]>;
+
+  /**
+   * One page of the filter's entries, newest first: up to `limit` entries with a sequence
+   * number below `beforeSeq` (when given), and the cursor of the next page.
+   */
+  pageEntries(filter: EntryFilter, page: { limit: number; beforeSeq?: number }): Promise<EntryPage>;
 
   /**
    * Records a tier charge in the billing record.

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { startAdminServer, type AdminServer } from '../../admin/server';
-import { BANNER_COLOURS } from '../../admin/styles';
+import { BANNER_COLOURS, BAR_COLOUR } from '../../admin/styles';
 import { CreditsClient, type AccountStartInput, type AccountSummary } from '../../client';
 import { CSV_COLUMNS } from '../../ledger/csv-export';
 import { openLedgerStore } from '../../ledger/open-store';
@@ -311,5 +311,44 @@ describe('the JSON endpoint and errors', () => {
     await page.getByRole('button', { name: 'Open' }).click();
     await page.waitForURL(`${admin.url}/accounts/fresh`);
     expect(await text('#account-id')).toBe('fresh');
+  });
+});
+
+describe('the account over time', () => {
+  /** Rendered text, table cells apart (textContent runs a row's cells together). */
+  async function shown(selector: string): Promise<string> {
+    return (await page.locator(selector).first().innerText()).replace(/\s+/g, ' ').trim();
+  }
+
+  it('shows the daily chart, the run-out date, usage by user, billing history and the credit ledger', async () => {
+    // Growth, 1 user (1,500 credits) and Tier 1 (1,200 credits, $20).
+    await openAccount('history', { creditTier: 'tier-1' });
+    expect((await credits.recordUsage('history', { feature: 'enrichment', quantity: 1_800, idempotencyKey: 'h-1', userId: 'ann' })).accepted).toBe(true);
+    expect((await credits.recordUsage('history', { feature: 'auto-updates', quantity: 150, idempotencyKey: 'h-2', userId: 'bob' })).accepted).toBe(true);
+    const summary = await credits.summary('history');
+    expect(summary.alert).toBe('warning');
+    expect(summary.projectedRunOutAt).toEqual(expect.any(String));
+    await untilLedger('both users and the charge', async () =>
+      (await store.usageByUser({ accountId: 'history' })).length === 2 && (await store.listCharges('history')).length === 1);
+
+    await openPage('history');
+    expect(await page.locator('#credit-banner #run-out').isVisible()).toBe(true);
+    expect(await shown('#run-out')).toContain(`Projected to run out on ${(summary.projectedRunOutAt ?? '').slice(0, 10)} at `);
+    const credited = await page.locator('#daily-chart rect.bar').evaluateAll((bars) => bars.map((b) => Number(b.getAttribute('data-credits'))));
+    expect(credited.reduce((a, b) => a + b, 0)).toBe(2_100);
+    expect(await shown('#usage-by-user-table tr[data-user="ann"]')).toBe('ann 1,800 1 0');
+    expect(await shown('#usage-by-user-table tr[data-user="bob"]')).toBe('bob 300 1 0');
+    expect(await shown('#billing-table tbody')).toMatch(/^\d{4}-\d{2}-\d{2} Tier 1 \S.* \$20 0$/);
+    expect(await shown('#next-charge')).toBe(`Next charge: $20 for Tier 1 on ${summary.cycle.end.slice(0, 10)}.`);
+    expect(await page.locator('#credit-ledger-table tr[data-kind="grant"]').count()).toBe(2);
+
+    const highest = page.locator(`#daily-chart rect.bar[data-credits="${Math.max(...credited)}"]`);
+    await highest.scrollIntoViewIfNeeded();
+    const box = await highest.boundingBox();
+    expect(box?.height).toBeGreaterThan(120);
+    const png = await page.screenshot({ path: join(SCREENSHOTS, 'history.png') });
+    const bar = box as NonNullable<typeof box>;
+    expect(colourShare(png, { x: bar.x + 2, y: bar.y + 2, width: bar.width - 4, height: bar.height - 4 }, BAR_COLOUR)).toBeGreaterThan(0.9);
+    await page.screenshot({ path: join(SCREENSHOTS, 'history-full.png'), fullPage: true });
   });
 });

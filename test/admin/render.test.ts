@@ -10,38 +10,13 @@ import { html, raw } from '../../admin/html';
 import { displayNames } from '../../admin/names';
 import { accountPage, errorPage } from '../../admin/pages';
 import { formatQuantity, joinNames, percentOf } from '../../display';
-import type { AccountSummary } from '../../domain/wire-contract';
 import type { InAppNotification } from '../../ledger/store';
 import { defaultRulesPath, loadRuleSet } from '../../ruleset';
+import { adminSummary } from './history-fixtures';
 
 const rules = loadRuleSet(defaultRulesPath()).latest;
 
-function summary(extra: Partial<AccountSummary> = {}): AccountSummary {
-  return {
-    accountId: 'acme',
-    plan: { id: 'growth', name: 'Growth' },
-    pendingPlan: null,
-    users: 3,
-    trial: false,
-    tier: null,
-    pendingTier: null,
-    cycle: { index: 4, start: '2026-06-03T00:00:00.000Z', end: '2026-07-03T00:00:00.000Z' },
-    credits: { available: 4_500, granted: 4_500, used: 0, overdraft: 0, callOverage: 0 },
-    grants: [],
-    usage: [],
-    telephonyMinutes: 0,
-    alert: 'ok',
-    features: [],
-    inactiveAgents: [],
-    openCalls: 0,
-    tags: [],
-    admins: [],
-    rulesVersion: rules.version,
-    parkedEffects: 0,
-    asOf: '2026-06-05T10:00:00.000Z',
-    ...extra,
-  };
-}
+const summary = adminSummary;
 
 function rejection(query: Record<string, unknown>, currentCycle = 3): string {
   try {

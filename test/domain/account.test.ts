@@ -236,3 +236,18 @@ describe('alerts', () => {
     expect(alerts).toEqual(['warning', 'exhausted', 'exhausted']);
   });
 });
+
+describe('projected run-out date in the summary', () => {
+  it('is when the balance reaches zero at the pace so far, and null without usage or once out', () => {
+    const a = open({ users: 5 }); // 7,500 credits, opened at T0
+    expect(a.summary(T0).projectedRunOutAt).toBeNull();
+    const day = T0 + 86_400_000;
+    expect(use(a, 'enrichment', 6000, day).accepted).toBe(true);
+    // 6,000 credits in a day leave 1,500: a quarter of a day more.
+    const summary = a.summary(day);
+    expect(summary.alert).toBe('warning');
+    expect(summary.projectedRunOutAt).toBe(new Date(day + 6 * 3_600_000).toISOString());
+    expect(use(a, 'enrichment', 1500, day).accepted).toBe(true);
+    expect(a.summary(day)).toMatchObject({ alert: 'exhausted', projectedRunOutAt: null });
+  });
+});

@@ -13,6 +13,8 @@ import { insertSql } from '../../ledger/table-spec';
 import { CHARGE_TABLE, ENTRY_TABLE, NOTIFICATION_TABLE } from '../../ledger/tables';
 import type { LedgerStore } from '../../ledger/store';
 import { tierCharge, usageEntries, usageEntry, warningAlert } from './entry-fixtures';
+import { CREDIT_MOVEMENT_KINDS } from '../../ledger/history-queries';
+import { FORMULA_USER, historyEntries } from './history-fixtures';
 
 /** A statement the store ran and how many rows came back. */
 export interface RecordedQuery {
@@ -240,6 +242,47 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
         usageEntry('voids', 3, { kind: 'void', quantity: -3, credits: -3, decision: undefined, idempotencyKey: 'key-1', debits: [{ grantId: 'g-included-0', credits: -3 }] }),
       ]);
       expect(await store.usageByFeature('voids', 0)).toEqual([{ feature: 'enrichment', quantity: 2, credits: 2, count: 1, rejected: 0 }]);
+    });
+
+    it('sums usage by UTC day, voids on the day they were made, within a cycle or a range', async () => {
+      await store.appendEntries(historyEntries('by-day'));
+      expect(await store.usageByDay({ accountId: 'by-day', cycleIndex: 0 })).toEqual([
+        { day: '2026-06-03', credits: 12, uses: 2, refused: 0 },
+        { day: '2026-06-05', credits: 3, uses: 1, refused: 1 },
+        { day: '2026-06-06', credits: 21, uses: 2, refused: 0 },
+        { day: '2026-06-07', credits: -3, uses: -1, refused: 0 },
+      ]);
+      expect(await store.usageByDay({ accountId: 'by-day', from: '2026-06-05T00:00:00.000Z', to: '2026-06-06T12:00:00.000Z' })).toEqual([
+        { day: '2026-06-05', credits: 3, uses: 1, refused: 1 },
+      ]);
+      expect(await store.usageByDay({ accountId: 'by-day', cycleIndex: 1 })).toEqual([]);
+    });
+
+    it('sums usage by user, a void counting for the user of the usage it reverses', async () => {
+      await store.appendEntries(historyEntries('by-user'));
+      expect(await store.usageByUser({ accountId: 'by-user', cycleIndex: 0 })).toEqual([
+        { userId: null, credits: 20, uses: 1, refused: 0 },
+        { userId: 'user-b', credits: 7, uses: 1, refused: 1 },
+        { userId: 'user-a', credits: 5, uses: 1, refused: 0 },
+        { userId: FORMULA_USER, credits: 1, uses: 1, refused: 0 },
+      ]);
+      expect(await store.usageByUser({ accountId: 'nobody-here' })).toEqual([]);
+    });
+
+    it('pages entries newest first with a sequence cursor', async () => {
+      await store.appendEntries(historyEntries('paged'));
+      const filter = { accountId: 'paged', kinds: CREDIT_MOVEMENT_KINDS };
+      const first = await store.pageEntries(filter, { limit: 2 });
+      expect(first.entries.map((e) => e.seq)).toEqual([11, 9]);
+      expect(first.nextBeforeSeq).toBe(9);
+      const second = await store.pageEntries(filter, { limit: 2, beforeSeq: 9 });
+      expect(second.entries.map((e) => [e.seq, e.kind, e.credits])).toEqual([[8, 'grant', 500], [7, 'void', -3]]);
+      const last = await store.pageEntries(filter, { limit: 2, beforeSeq: 7 });
+      expect(last).toMatchObject({ entries: [{ seq: 1, kind: 'grant', credits: 10_000 }], nextBeforeSeq: null });
+      // Exactly a page left: no empty page after it.
+      expect((await store.pageEntries(filter, { limit: 1, beforeSeq: 7 })).nextBeforeSeq).toBeNull();
+      const bad = await rejection(store.pageEntries(filter, { limit: 0 }));
+      expect(isLedgerError(bad) && bad.code).toBe('invalid_input');
     });
 
     it('records a charge once per charge id', async () => {
