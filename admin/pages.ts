@@ -17,6 +17,8 @@ export interface AccountPageData {
   /** The account's in-app notifications, newest first. */
   notifications: readonly InAppNotification[];
   names: DisplayNames;
+  /** The actions section (admin/actions.ts) for the caller, if any: inserted after the plan. */
+  actions?: SafeHtml;
 }
 
 /** Path of an account's page; ids are restricted to URL-safe characters, but encode anyway. */
@@ -24,8 +26,8 @@ export function accountPath(accountId: string): string {
   return `/accounts/${encodeURIComponent(accountId)}`;
 }
 
-/** A whole HTML document around `body`. */
-function layout(title: string, crumbs: SafeHtml, body: SafeHtml): string {
+/** A whole HTML document around `body`; `head` adds to its head (e.g. a refresh). */
+export function layout(title: string, crumbs: SafeHtml, body: SafeHtml, head: SafeHtml | null = null): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -33,6 +35,7 @@ function layout(title: string, crumbs: SafeHtml, body: SafeHtml): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
 <link rel="stylesheet" href="/assets/admin.css">
+${head}
 </head>
 <body>
 <header class="topbar"><a class="brand" href="/">AI Credits admin</a><span class="crumbs">${crumbs}</span></header>
@@ -239,6 +242,7 @@ ${banner(s, names)}
 ${creditsCard(s)}
 ${planCard(s, names)}
 </div>
+${data.actions}
 ${usageCard(s, names)}
 ${notificationsCard(s.accountId, data.notifications)}
 ${grantsCard(s)}
