@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
  * never from one above: `infra` < `display` < `ruleset` < `domain` < `ledger`, `notify` <
  * `activities` < `workflows` < `client` < `cli`, `admin`, `api` < the worker, scripts and benchmarks.
  */
-const LAYERS = ['infra', 'display', 'ruleset', 'domain', 'ledger', 'notify', 'activities', 'workflows', 'client', 'cli', 'admin', 'api'];
+const LAYERS = ['infra', 'display', 'ruleset', 'domain', 'ledger', 'notify', 'activities', 'workflows', 'client', 'cli', 'api', 'admin'];
 /** Folders that sit above every layer (and so may import any of them). */
 const TOP = ['worker', 'scripts', 'bench', 'index'];
 

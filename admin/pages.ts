@@ -20,6 +20,8 @@ export interface AccountPageData {
   names: DisplayNames;
   /** The "over time" sections (usage by day and user, billing, credit ledger); left out when absent. */
   history?: HistoryViews;
+  /** The actions section (admin/actions.ts) for the caller, if any: inserted after the plan. */
+  actions?: SafeHtml;
 }
 
 /** Path of an account's page; ids are restricted to URL-safe characters, but encode anyway. */
@@ -27,8 +29,8 @@ export function accountPath(accountId: string): string {
   return `/accounts/${encodeURIComponent(accountId)}`;
 }
 
-/** A whole HTML document around `body`. */
-export function layout(title: string, crumbs: SafeHtml, body: SafeHtml): string {
+/** A whole HTML document around `body`; `head` adds to its head (e.g. a refresh). */
+export function layout(title: string, crumbs: SafeHtml, body: SafeHtml, head: SafeHtml | null = null): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -36,6 +38,7 @@ export function layout(title: string, crumbs: SafeHtml, body: SafeHtml): string 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
 <link rel="stylesheet" href="/assets/admin.css">
+${head}
 </head>
 <body>
 <header class="topbar"><a class="brand" href="/">AI Credits admin</a><span class="crumbs">${crumbs}</span></header>
@@ -243,6 +246,7 @@ ${banner(s, names)}
 ${creditsCard(s)}
 ${planCard(s, names)}
 </div>
+${data.actions}
 ${usageCard(s, names)}
 ${data.history ? historySections(data.history) : null}
 ${notificationsCard(s.accountId, data.notifications)}

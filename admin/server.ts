@@ -4,8 +4,9 @@
  * the worker, on the worker's ledger store; balances come from the account's workflow (the
  * source of truth, always current), notifications and the CSV from the ledger database.
  *
- * It has no login of its own: it listens on 127.0.0.1 by default and is meant to sit behind
- * the company's authenticating proxy (see docs/admin.md).
+ * Access (admin/access.ts): operators see every account, customer admins only their own
+ * through a signed portal link; with no operator credential configured it serves loopback only
+ * (see docs/admin.md). Actions on the account page are admin/actions.ts.
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -20,12 +21,15 @@ import { isLedgerError } from '../ledger/errors';
 import type { EntryFilter, LedgerStore } from '../ledger/store';
 import { readLedgerFacts } from '../ledger/reconcile';
 import { ruleSetSource, type RuleSet, type RulesOption } from '../ruleset';
+import { adminAccessFromEnv, assertSafeBinding, createAdminAccess, type AdminAccessOptions } from './access';
+import { actionsSection, registerActionRoutes } from './actions';
 import { csvFilename, parseCsvKinds, parseCsvQuery } from './csv-query';
 import { parseFactsQuery } from './facts-query';
 import { HttpError, badRequest } from './errors';
 import { historyViews, registerHistoryRoutes } from './history-routes';
 import { displayNames, type DisplayNames } from './names';
 import { accountPage, accountPath, errorPage, indexPage } from './pages';
+import { wantsJson } from './negotiate';
 import { ADMIN_CSS } from './styles';
 import { registerWebhookRoutes } from './webhooks-route';
 
@@ -46,10 +50,12 @@ export interface AdminServerOptions {
   rules?: RulesOption;
   /** Most notifications shown on the page and in the JSON, newest first. Default 50. */
   notificationLimit?: number;
-  /** Where unexpected errors are logged. Default `console.error`. */
+  /** Where unexpected errors and access refusals are logged. Default `console.error`. */
   log?: (message: string, error?: unknown) => void;
   /** What `/readyz` asks. Default: the client's Temporal frontend and the ledger database answer. */
   readinessChecks?: readonly ReadinessCheck[];
+  /** Who may see what (operator keys, login proxy, portal secret). Default: from the environment. */
+  access?: AdminAccessOptions;
 }
 
 /** A running admin server. */
@@ -85,12 +91,6 @@ interface ErrorAnswer {
   code: string;
   title: string;
   message: string;
-}
-
-function wantsJson(request: FastifyRequest): boolean {
-  if (request.url.startsWith('/api/')) return true;
-  const accept = request.headers.accept ?? '';
-  return accept.includes('application/json') && !accept.includes('text/html');
 }
 
 /** The answer for `err`, and whether it is unexpected (and so worth logging). */
@@ -176,8 +176,12 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
 
   // Notification ids carry the account id, which may be 64 characters long by itself.
   const app = Fastify({ logger: false, routerOptions: { maxParamLength: 512 } });
-  // The mark-read form posts an empty urlencoded body; nothing in it is read.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, _body, done) => done(null, {}));
+  // The page's forms: small urlencoded bodies (the mark-read form's is empty).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+  );
+  const access = createAdminAccess(options.access, (message) => log(message));
+  access.register(app);
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
     return payload;
@@ -210,9 +214,12 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
 
   app.get<{ Params: AccountParams }>('/accounts/:accountId', async (request, reply) => {
     const { summary, notifications } = await accountData(checkedAccountId(request.params.accountId));
+    const names = namesFor(summary);
+    const actions = actionsSection(summary, names, rulesFor(summary), access.callerOf(request), access.sessionOf(request));
     const views = await historyViews(history, summary);
-    return reply.type('text/html; charset=utf-8').send(accountPage({ summary, notifications, names: namesFor(summary), history: views }));
+    return reply.type('text/html; charset=utf-8').send(accountPage({ summary, notifications, names, actions, history: views }));
   });
+  registerActionRoutes(app, { client, access, rulesFor, namesFor, log: (message) => log(message) }, checkedAccountId);
 
   app.get<{ Params: AccountParams }>('/api/accounts/:accountId', async (request) => accountData(checkedAccountId(request.params.accountId)));
 
@@ -290,7 +297,9 @@ function originHost(origin: string): string | undefined {
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const host = options.host ?? '127.0.0.1';
-  const app = buildApp(options);
+  const access = options.access ?? adminAccessFromEnv();
+  assertSafeBinding(access, host);
+  const app = buildApp({ ...options, access });
   await app.listen({ host, port: options.port ?? DEFAULT_ADMIN_PORT });
   const { port } = app.server.address() as AddressInfo;
   // A wildcard address is reachable locally on loopback; print an address a browser can open.

@@ -48,6 +48,8 @@ h2 { font-size: 17px; margin: 0 0 14px; }
   color: ${BANNER_COLOURS.warning.text}; }
 .banner-exhausted { background: ${BANNER_COLOURS.exhausted.background}; border-color: ${BANNER_COLOURS.exhausted.border};
   color: ${BANNER_COLOURS.exhausted.text}; }
+/* An action's answer (admin/actions.ts); a refusal uses the warning colours. */
+.banner-ok { background: #ecfdf3; border-color: #12b76a; color: #054f31; }
 .label { color: var(--muted); font-size: 13px; text-transform: uppercase; letter-spacing: 0.5px; }
 .remaining { font-size: 44px; font-weight: 700; line-height: 1.1; margin: 4px 0 2px; }
 .remaining small { font-size: 16px; font-weight: 500; color: var(--muted); }

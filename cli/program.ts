@@ -9,6 +9,7 @@ import { registerRulesCommands } from './rules-commands';
 import { registerAccountCommands } from './account-commands';
 import { registerLedgerCommands } from './ledger-verify';
 import { registerWebhookCommands } from './webhooks-log';
+import { registerPortalCommands } from './portal-commands';
 
 /** Adds one area's commands (e.g. `rules`) to the program. */
 export type CommandGroup = (program: Command, io: CliIo) => void;
@@ -19,6 +20,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   registerAccountCommands,
   registerLedgerCommands,
   registerWebhookCommands,
+  registerPortalCommands,
 ];
 
 /**

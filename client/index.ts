@@ -42,3 +42,12 @@ export { ACCOUNT_OPENING_MESSAGE, isWorkflowFailureType, WORKFLOW_FAILURE_TYPES 
 export type { WorkflowFailureType } from '../domain/failure-types';
 export { accountWorkflowId, ACCOUNT_QUERIES, ACCOUNT_UPDATES, DEFAULT_TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/messages';
 export type { AccountUpdateName, MessageFailureType, QueryMessage, UpdateInput, UpdateMessage, UpdateResult } from '../workflows/messages';
+export {
+  DEFAULT_PORTAL_TTL_SECONDS,
+  MAX_PORTAL_TTL_SECONDS,
+  mintPortalLink,
+  portalSecretFromEnv,
+  PortalTokenError,
+  verifyPortalToken,
+} from './portal-link';
+export type { MintPortalLinkOptions, PortalClaims, PortalLink, PortalTokenFailure } from './portal-link';

@@ -240,6 +240,34 @@ export const CREDITS_WEBHOOKS_FILE = text(
   'unset (no webhooks)',
 );
 
+/** SHA-256 hashes of the admin page's operator keys (the ops view of every account). */
+export const CREDITS_ADMIN_OPERATOR_KEY_HASHES = text(
+  'CREDITS_ADMIN_OPERATOR_KEY_HASHES',
+  "admin page: operator keys (every account, every action) as SHA-256 hex hashes, comma-separated; with no operator credential at all the page serves loopback only, without login",
+  'unset',
+);
+
+/** The header the company's login proxy puts the signed-in operator's identity in. */
+export const CREDITS_ADMIN_PROXY_HEADER = text(
+  'CREDITS_ADMIN_PROXY_HEADER',
+  "admin page: header the company's login proxy sets to the operator's identity (e.g. `x-forwarded-user`); trusted only from `CREDITS_ADMIN_TRUSTED_PROXY`",
+  'unset',
+);
+
+/** The address of the login proxy whose identity header is believed. */
+export const CREDITS_ADMIN_TRUSTED_PROXY = text(
+  'CREDITS_ADMIN_TRUSTED_PROXY',
+  'admin page: IP address of the login proxy; the identity header is ignored from any other peer',
+  'unset',
+);
+
+/** The HS256 secret that signs customer admins' portal links. */
+export const CREDITS_PORTAL_SECRET = text(
+  'CREDITS_PORTAL_SECRET',
+  "secret (32+ characters) signing customer admins' portal links (`credits portal link`); the main job makes one for the run when unset",
+  'unset',
+);
+
 /** The main job's demo accounts file, or `none`; unset means `examples/accounts.yaml`. */
 export const CREDITS_DEMO_ACCOUNTS = text(
   'CREDITS_DEMO_ACCOUNTS',
@@ -279,6 +307,10 @@ export const ALL_SETTINGS: readonly SettingDoc[] = [
   CREDITS_API_KEY_HASHES,
   CREDITS_API_KEYS_FILE,
   CREDITS_WEBHOOKS_FILE,
+  CREDITS_ADMIN_OPERATOR_KEY_HASHES,
+  CREDITS_ADMIN_PROXY_HEADER,
+  CREDITS_ADMIN_TRUSTED_PROXY,
+  CREDITS_PORTAL_SECRET,
   CREDITS_DEMO_ACCOUNTS,
   TEMPORAL_CLI_PATH,
   TEMPORAL_TEST_SERVER_PATH,

@@ -12,13 +12,16 @@
  *   - the demo accounts of examples/accounts.yaml (CREDITS_DEMO_ACCOUNTS to use another file,
  *     or `none`), started unless already running,
  *
- * then prints where everything is. Ctrl-C stops it all cleanly.
+ * then prints where everything is, with a customer admin's portal link to the first demo
+ * account (signed with CREDITS_PORTAL_SECRET, or a secret made for this run). Ctrl-C stops it all cleanly.
  */
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { adminAccessFromEnv, isOpenAccess } from '../admin/access';
 import { startAdminServer } from '../admin/server';
 import { apiKeysFromEnv, generateApiKey, hashApiKey } from '../api/keys';
 import { startUsageApi } from '../api/server';
-import { connectCreditsClient } from '../client';
+import { connectCreditsClient, mintPortalLink } from '../client';
 import { importAccounts, readImportFile, type ImportReporter } from '../cli/import-accounts';
 import { removeMainJobInfo, writeMainJobInfo } from '../infra/main-job-info';
 import { startDevServer, type DevServer } from '../infra/dev-server';
@@ -59,11 +62,15 @@ async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Pr
   const store = await openLedgerStore({ url: settings.ledgerUrl });
   const credits = await createCreditsWorker({ connection: nativeConnection, namespace, settings, store });
   const running = credits.run();
+  // Without a configured portal secret, one made for this run signs the demo link (and dies with it).
+  const configuredAccess = adminAccessFromEnv();
+  const access = { ...configuredAccess, portalSecret: configuredAccess.portalSecret ?? randomBytes(32).toString('base64url') };
   const admin = await startAdminServer({
     client: creditsClient,
     store,
     port: CREDITS_ADMIN_PORT.read(),
     rules: settings.rulesPath,
+    access,
   });
   // Configured keys exist here only as hashes, so none can be printed; without any, a demo key
   // made for this run (and useless after it) is printed once so the walkthrough can call the API.
@@ -100,8 +107,15 @@ async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Pr
   if (webUiUrl) say(`  Temporal Web UI   ${webUiUrl}`);
   say(`  Worker            task queue ${settings.taskQueue}`);
   say(`  Ledger            ${store.label}`);
-  say(`  Admin page        ${admin.url}`);
+  say(`  Admin page        ${admin.url}${isOpenAccess(access) ? ' (this machine only, no sign-in: no operator credential is set)' : ' (operators sign in at /login)'}`);
   for (const id of demoIds) say(`                    ${admin.url}/accounts/${id}`);
+  const [firstDemo] = demoIds;
+  if (firstDemo !== undefined) {
+    const link = await mintPortalLink(firstDemo, { secret: access.portalSecret, baseUrl: admin.url });
+    say(`  Customer link     ${link.url}`);
+    const more = configuredAccess.portalSecret === undefined ? 'set CREDITS_PORTAL_SECRET to mint more' : 'more: npx credits portal link ACCOUNT';
+    say(`                    (${firstDemo}'s admin view only, once, until ${link.expiresAt}; ${more})`);
+  }
   say(`  Usage API         ${api.address} (OpenAPI: ${api.address}/openapi.json)`);
   if (demoKey !== undefined) say(`  Demo API key      ${demoKey} (this run only; set CREDITS_API_KEY_HASHES for real keys)`);
   say();

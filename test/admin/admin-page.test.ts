@@ -4,13 +4,11 @@
  * free port, and headless Chromium reading the page the way an admin would (text, chart,
  * banner colours in a screenshot, the CSV download, marking a notification read).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities';
 import { startAdminServer, type AdminServer } from '../../admin/server';
 import { BANNER_COLOURS, BAR_COLOUR } from '../../admin/styles';
 import { CreditsClient, type AccountStartInput, type AccountSummary } from '../../client';
@@ -18,38 +16,27 @@ import { CSV_COLUMNS } from '../../ledger/csv-export';
 import { openLedgerStore } from '../../ledger/open-store';
 import type { LedgerStore } from '../../ledger/store';
 import { projectRoot } from '../../infra/project-root';
-import { defaultRulesPath } from '../../ruleset';
-import { startWorker, timeSkippingEnv } from '../helpers/workflow-harness';
-import { colourShare, launchChromium } from './browser';
+import { colourShare } from './browser';
+import { startAdminStack, type AdminStack } from './stack';
 
 /** Screenshots land here for a person to look at; git ignores /tmp/. */
 const SCREENSHOTS = join(projectRoot(), 'tmp', 'admin-screenshots');
 
 let env: TestWorkflowEnvironment;
-let worker: Awaited<ReturnType<typeof startWorker>>;
 let store: LedgerStore;
 let credits: CreditsClient;
 let admin: AdminServer;
-let browser: Browser;
 let page: Page;
-const ledgerDir = mkdtempSync(join(tmpdir(), 'admin-ledger-'));
+let stack: AdminStack | undefined;
 
 beforeAll(async () => {
-  [env, store, browser] = await Promise.all([timeSkippingEnv(), openLedgerStore({ url: `pglite:${ledgerDir}` }), launchChromium()]);
-  const quiet = { info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
-  worker = await startWorker(env, createActivities({ store, rules: defaultRulesPath(), mailer: null, log: quiet }));
-  credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue });
-  admin = await startAdminServer({ client: credits, store, port: 0 });
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+  stack = await startAdminStack();
+  ({ env, store, credits, admin } = stack);
+  page = await stack.browser.newPage({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
 afterAll(async () => {
-  await browser?.close();
-  await admin?.close();
-  await worker?.stop();
-  await env?.teardown();
-  await store?.close();
-  rmSync(ledgerDir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 /** Opens a Growth account anchored two days ago by both the server's and this machine's clock. */

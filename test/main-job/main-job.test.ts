@@ -71,6 +71,16 @@ describe('the main job and the README walkthrough', () => {
     expect(output).toContain(`Temporal server   ${env.address}`);
     expect(output).toMatch(/Usage API\s+http:\/\/127\.0\.0\.1:\d+ \(OpenAPI: /);
     expect(output).toMatch(/Demo API key\s+cak_[A-Za-z0-9_-]{43} \(this run only/);
+    expect(output).toMatch(/Admin page\s+http:\/\/127\.0\.0\.1:\d+ \(this machine only, no sign-in/);
+  });
+
+  it("prints a customer admin's link that opens the first demo account once", async () => {
+    const link = /Customer link\s+(http:\/\/\S+)/.exec(output)?.[1] ?? '';
+    expect(link).toMatch(/\/portal\?token=/);
+    const first = await fetch(link, { redirect: 'manual' });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
+    expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
   });
 
   it('serves the usage API with the demo key it printed, and refuses requests without it', async () => {

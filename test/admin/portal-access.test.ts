@@ -1,0 +1,329 @@
+/**
+ * The admin page's two audiences and its actions, against the real account workflow on the
+ * time-skipping server, the real activities and an embedded ledger: every access case over
+ * HTTP (no credentials, wrong key, operator key, proxy header, portal links valid, expired,
+ * forged, replayed, for another account), CSRF and the operators-only actions, a double submit
+ * answered once, and headless Chromium opening an account through a signed link, switching a
+ * feature and buying a tier through the confirm page.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Browser } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAdminServer, type AdminServer } from '../../admin/server';
+import { generateApiKey, hashApiKey } from '../../api/keys';
+import { mintPortalLink, type AccountStartInput, type CreditsClient } from '../../client';
+import { projectRoot } from '../../infra/project-root';
+import type { LedgerStore } from '../../ledger/store';
+import { colourShare } from './browser';
+import { startAdminStack, type AdminStack } from './stack';
+
+const SCREENSHOTS = join(projectRoot(), 'tmp', 'admin-screenshots');
+const SECRET = 's'.repeat(48);
+const OPERATOR_KEY = generateApiKey();
+const PROXY_HEADER = 'x-forwarded-user';
+
+let env: TestWorkflowEnvironment;
+let store: LedgerStore;
+let credits: CreditsClient;
+let admin: AdminServer;
+let browser: Browser;
+let stack: AdminStack | undefined;
+const logged: string[] = [];
+
+beforeAll(async () => {
+  stack = await startAdminStack({
+    log: (message) => logged.push(message),
+    access: {
+      operatorKeys: [{ hash: Buffer.from(hashApiKey(OPERATOR_KEY), 'hex') }],
+      proxyHeader: PROXY_HEADER,
+      trustedProxy: '127.0.0.1',
+      portalSecret: SECRET,
+    },
+  });
+  ({ env, store, credits, admin, browser } = stack);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const now = Math.min(Date.now(), (await env.currentTimeMs()) as number);
+  const start = (accountId: string, extra: Partial<AccountStartInput> = {}) =>
+    credits.startAccount({ accountId, plan: 'growth', users: 1, cycleAnchor: new Date(now - 2 * 86_400_000).toISOString(), ...extra });
+  await Promise.all([start('acct-a'), start('acct-b'), start('acct-c'), start('acct-d', { creditTier: 'tier-3' })]);
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const JSON_ACCEPT = { accept: 'application/json' };
+
+function get(path: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${admin.url}${path}`, { headers, redirect: 'manual' });
+}
+
+/** The session cookie a response sets, as a request's `cookie` header. */
+function sessionCookie(response: Response): string {
+  const set = response.headers.get('set-cookie') ?? '';
+  expect(set).toMatch(/^credits_admin_session=[A-Za-z0-9_-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+  return set.split(';')[0] ?? '';
+}
+
+async function portalSession(accountId: string): Promise<string> {
+  const link = await mintPortalLink(accountId, { secret: SECRET, baseUrl: admin.url, adminEmail: 'ann@example.com' });
+  const response = await fetch(link.url, { redirect: 'manual' });
+  expect(response.status).toBe(200);
+  expect(await response.text()).toContain(`<meta http-equiv="refresh" content="0;url=/accounts/${accountId}">`);
+  return sessionCookie(response);
+}
+
+async function expectProblem(response: Response, status: number, type: string): Promise<void> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(await response.json()).toMatchObject({ type: `urn:ai-credits:problem:${type}`, status });
+}
+
+/** The hidden fields of the form `formId` on a page, as a urlencoded body with `extra` added. */
+function formBody(page: string, formId: string, extra: Record<string, string>): string {
+  const form = new RegExp(`<form[^>]*id="${formId}"[\\s\\S]*?</form>`).exec(page)?.[0] ?? '';
+  const csrf = /name="csrf" value="([^"]+)"/.exec(form)?.[1] ?? '';
+  const idem = /name="idem" value="([^"]+)"/.exec(form)?.[1] ?? '';
+  expect(csrf).not.toBe('');
+  return new URLSearchParams({ csrf, idem, ...extra }).toString();
+}
+
+function post(path: string, cookie: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${admin.url}${path}`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body,
+    redirect: 'manual',
+  });
+}
+
+describe('who may see what', () => {
+  it('refuses a request without credentials: 401 problem body for JSON, a page for browsers, logged', async () => {
+    const json = await get('/api/accounts/acct-a');
+    await expectProblem(json, 401, 'unauthorized');
+    expect(json.headers.get('www-authenticate')).toBe('Bearer');
+    const page = await get('/accounts/acct-a');
+    expect(page.status).toBe(401);
+    expect(await page.text()).toContain('Sign-in needed');
+    expect((await get('/')).status).toBe(401);
+    expect(logged.some((l) => l.includes('no credentials') && l.includes('/api/accounts/acct-a'))).toBe(true);
+    // The stylesheet and the sign-in page are public.
+    expect((await get('/assets/admin.css')).status).toBe(200);
+    expect((await get('/login')).status).toBe(200);
+  });
+
+  it('refuses a wrong operator key and accepts the right one on every account', async () => {
+    await expectProblem(await get('/api/accounts/acct-a', { authorization: 'Bearer cak_wrong' }), 401, 'unauthorized');
+    const auth = { authorization: `Bearer ${OPERATOR_KEY}` };
+    expect((await get('/api/accounts/acct-a', auth)).status).toBe(200);
+    expect((await get('/api/accounts/acct-b', auth)).status).toBe(200);
+    expect((await get('/api/ledger/accounts', auth)).status).toBe(200);
+    expect(logged.some((l) => l.includes('wrong operator key'))).toBe(true);
+    expect(logged.join('\n')).not.toContain(OPERATOR_KEY);
+  });
+
+  it('signs an operator in with the key through /login, and refuses a wrong one', async () => {
+    const wrong = await fetch(`${admin.url}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'key=nope', redirect: 'manual' });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain('That key is not an operator key of this page.');
+    const right = await fetch(`${admin.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ key: OPERATOR_KEY }).toString(),
+      redirect: 'manual',
+    });
+    expect(right.status).toBe(303);
+    const cookie = sessionCookie(right);
+    expect((await get('/accounts/acct-b', { cookie })).status).toBe(200);
+  });
+
+  it("believes the login proxy's identity header from the trusted proxy only", async () => {
+    expect((await get('/api/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com' })).status).toBe(200);
+    const elsewhere = await startAdminServer({
+      client: credits,
+      store,
+      port: 0,
+      log: (message) => logged.push(message),
+      access: { proxyHeader: PROXY_HEADER, trustedProxy: '10.1.2.3', portalSecret: SECRET },
+    });
+    try {
+      await expectProblem(await fetch(`${elsewhere.url}/api/accounts/acct-a`, { headers: { [PROXY_HEADER]: 'ops@example.com' } }), 401, 'unauthorized');
+      expect(logged.some((l) => l.includes('untrusted peer'))).toBe(true);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it("opens a customer admin's own account through a signed link, and nothing else", async () => {
+    const cookie = await portalSession('acct-a');
+    expect((await get('/api/accounts/acct-a', { cookie })).status).toBe(200);
+    const page = await get('/accounts/acct-a', { cookie });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('id="actions"');
+    expect(html).not.toContain('id="grant-form"');
+    expect(html).not.toContain('id="void-form"');
+    await expectProblem(await get('/api/accounts/acct-b', { cookie }), 403, 'forbidden');
+    const other = await get('/accounts/acct-b', { cookie });
+    expect(other.status).toBe(403);
+    expect(await other.text()).toContain('Your link opens your own account only.');
+    expect((await get('/accounts/acct-b/usage.csv', { cookie })).status).toBe(403);
+    await expectProblem(await get('/api/ledger/accounts', { cookie }), 403, 'forbidden');
+    const home = await get('/', { cookie });
+    expect(home.status).toBe(303);
+    expect(home.headers.get('location')).toBe('/accounts/acct-a');
+    expect(logged.some((l) => l.includes('customer of acct-a asked for another account'))).toBe(true);
+  });
+
+  it('refuses a link used twice, an expired link, a forged one and one for an unknown secret', async () => {
+    const link = await mintPortalLink('acct-a', { secret: SECRET, baseUrl: admin.url });
+    expect((await fetch(link.url, { redirect: 'manual' })).status).toBe(200);
+    const replay = await fetch(link.url, { redirect: 'manual' });
+    expect(replay.status).toBe(401);
+    expect(await replay.text()).toContain('This link has already been used');
+
+    const expired = await mintPortalLink('acct-a', { secret: SECRET, baseUrl: admin.url, ttlSeconds: 60, nowMs: Date.now() - 3_600_000 });
+    const late = await fetch(expired.url, { headers: JSON_ACCEPT, redirect: 'manual' });
+    await expectProblem(late, 401, 'unauthorized');
+    const latePage = await fetch(expired.url, { redirect: 'manual' });
+    expect(await latePage.text()).toContain('this link has expired');
+
+    const forged = await mintPortalLink('acct-b', { secret: 'f'.repeat(48), baseUrl: admin.url });
+    const refused = await fetch(forged.url, { redirect: 'manual' });
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain('this link is not valid');
+    expect(refused.headers.get('set-cookie')).toBeNull();
+    expect((await fetch(`${admin.url}/portal`, { redirect: 'manual' })).status).toBe(401);
+
+    const lines = logged.join('\n');
+    expect(lines).toContain('portal link expired');
+    expect(lines).toContain('portal link invalid');
+    for (const token of [link.token, expired.token, forged.token]) expect(lines).not.toContain(token);
+  });
+
+  it('refuses a link replayed after it expired', async () => {
+    const link = await mintPortalLink('acct-a', { secret: SECRET, baseUrl: admin.url, ttlSeconds: 1 });
+    expect((await fetch(link.url, { redirect: 'manual' })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const replay = await fetch(link.url, { redirect: 'manual' });
+    expect(replay.status).toBe(401);
+    expect(await replay.text()).toContain('this link has expired');
+  });
+});
+
+describe('actions', () => {
+  it('refuses a form without its CSRF token, and customers granting or voiding', async () => {
+    const cookie = await portalSession('acct-b');
+    const page = await (await get('/accounts/acct-b', { cookie })).text();
+    const body = formBody(page, 'agent-form', { agentId: 'agent-1', active: 'no' });
+    const noCsrf = await post('/accounts/acct-b/actions/agent', cookie, body.replace(/csrf=[^&]+/, 'csrf=forged'));
+    expect(noCsrf.status).toBe(403);
+    expect(await noCsrf.text()).toContain('Reload the page and try again');
+    // Another session's token does not do either.
+    const otherPage = await (await get('/accounts/acct-a', { authorization: `Bearer ${OPERATOR_KEY}` })).text();
+    expect((await post('/accounts/acct-b/actions/agent', cookie, formBody(otherPage, 'agent-form', { agentId: 'x', active: 'no' }))).status).toBe(403);
+
+    const grant = body.replace(/agentId=[^&]+&active=no/, 'credits=100&reason=gift&validForCycles=1');
+    const refused = await post('/accounts/acct-b/actions/grant', cookie, grant);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('Only billing operators can grant credits or void usage.');
+    expect((await post('/accounts/acct-b/actions/void', cookie, grant)).status).toBe(403);
+    expect((await credits.summary('acct-b')).credits.granted).toBe(1_500);
+
+    const done = await post('/accounts/acct-b/actions/agent', cookie, body);
+    expect(done.status).toBe(303);
+    const after = await (await get('/accounts/acct-b', { cookie })).text();
+    expect(after).toContain('Voice Agent agent-1 is now inactive.');
+    expect((await credits.summary('acct-b')).inactiveAgents).toEqual(['agent-1']);
+  });
+
+  it('answers a double submit once, and shows refusals in words', async () => {
+    const login = await fetch(`${admin.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ key: OPERATOR_KEY }).toString(),
+      redirect: 'manual',
+    });
+    const cookie = sessionCookie(login);
+    const page = await (await get('/accounts/acct-d', { cookie })).text();
+    const body = formBody(page, 'grant-form', { credits: '250', reason: 'goodwill', validForCycles: '1' });
+    const [first, second] = await Promise.all([
+      post('/accounts/acct-d/actions/grant', cookie, body, JSON_ACCEPT),
+      post('/accounts/acct-d/actions/grant', cookie, body, JSON_ACCEPT),
+    ]);
+    const answer = await first.json();
+    expect(answer).toMatchObject({ ok: true, text: expect.stringMatching(/^Granted 250 credits, expiring \d{4}-\d{2}-\d{2}\.$/) });
+    expect(await second.json()).toEqual(answer);
+    const third = await post('/accounts/acct-d/actions/grant', cookie, body, JSON_ACCEPT);
+    expect(await third.json()).toEqual(answer);
+    const summary = await credits.summary('acct-d');
+    expect(summary.grants.filter((g) => g.source === 'manual' || g.label === 'goodwill')).toHaveLength(1);
+
+    const bad = await post('/accounts/acct-d/actions/grant', cookie, formBody(page, 'void-form', { credits: 'lots', reason: 'x' }), JSON_ACCEPT);
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toEqual({ ok: false, text: 'Credits must be a whole number.' });
+    const tooMany = await post('/accounts/acct-d/actions/grant', cookie, formBody(page, 'agent-form', { credits: '999999999', reason: 'x' }), JSON_ACCEPT);
+    expect(await tooMany.json()).toMatchObject({ ok: false, text: expect.stringMatching(/^Refused: credits must be/) });
+    const unknown = await post('/accounts/acct-d/actions/void', cookie, formBody(page, 'void-form', { usageKey: 'never-recorded', reason: 'test' }), JSON_ACCEPT);
+    expect(await unknown.json()).toEqual({ ok: false, text: 'Not voided: no usage with that key is known to this account.' });
+    const downgrade = await get('/accounts/acct-d/actions/tier?tier=tier-1&idem=adm_downgrade1', { cookie });
+    expect(await downgrade.text()).toMatch(/Downgrade to Tier 1 \(\$20\/month\) from \d{4}-\d{2}-\d{2}: nothing charged now; Tier 3 stays until then\./);
+    const noAction = await post('/accounts/acct-d/actions/explode', cookie, body, JSON_ACCEPT);
+    expect(noAction.status).toBe(404);
+  });
+});
+
+describe('the page in a browser', () => {
+  it('opens an account through a signed link, switches a feature and buys a tier through the confirm page', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    try {
+      const link = await mintPortalLink('acct-c', { secret: SECRET, baseUrl: admin.url });
+      await page.goto(link.url);
+      await page.waitForURL(`${admin.url}/accounts/acct-c`);
+      expect(page.url()).not.toContain('token');
+      expect(await page.locator('#account-id').textContent()).toBe('acct-c');
+      expect(await page.locator('#grant-form').count()).toBe(0);
+
+      expect(await page.locator('[data-switch="enrichment"]').textContent()).toBe('On');
+      await page.locator('#switch-enrichment').click();
+      await page.waitForURL(/\/accounts\/acct-c#actions$/);
+      expect(await page.locator('#action-result').textContent()).toBe('Enrichment is now off.');
+      expect(await page.locator('[data-switch="enrichment"]').textContent()).toBe('Off');
+      expect((await credits.summary('acct-c')).features.find((f) => f.feature === 'enrichment')?.enabled).toBe(false);
+
+      await page.locator('#tier-form select[name="tier"]').selectOption('tier-2');
+      await page.locator('#tier-form button').click();
+      await page.waitForURL(/\/accounts\/acct-c\/actions\/tier\?/);
+      expect(await page.locator('#tier-preview').textContent()).toBe(
+        'Buy Tier 2: $50 charged now, and 3,200 credits added at once (no proration; the cycle does not move).',
+      );
+      await page.locator('#confirm-tier').click();
+      await page.waitForURL(/\/accounts\/acct-c#actions$/);
+      expect(await page.locator('#action-result').textContent()).toBe('Tier 2: $50 charged now; 3,200 credits added.');
+      expect(await page.locator('#tier').textContent()).toContain('Tier 2: $50/month for 3,200 credits');
+      const summary = await credits.summary('acct-c');
+      expect(summary.tier?.id).toBe('tier-2');
+      expect(summary.credits.granted).toBe(1_500 + 3_200);
+
+      const png = await page.screenshot({ path: join(SCREENSHOTS, 'portal-actions.png') });
+      const image = PNG.sync.read(png);
+      expect([image.width, image.height]).toEqual([1280, 1000]);
+      const whole = { x: 0, y: 0, width: 1280, height: 1000 };
+      // Not blank: neither all page background nor all white.
+      expect(colourShare(png, whole, '#ffffff')).toBeLessThan(0.95);
+      // The answer is drawn in the success colours, where the page put it.
+      const box = await page.locator('#action-result').boundingBox();
+      expect(box?.width).toBeGreaterThan(300);
+      expect(colourShare(png, box as NonNullable<typeof box>, '#ecfdf3')).toBeGreaterThan(0.6);
+      // Back to the confirm page: it is built afresh, so it says the change is done, with no button.
+      await page.goBack();
+      await page.waitForURL(/\/accounts\/acct-c\/actions\/tier\?/);
+      expect(await page.locator('#tier-preview').textContent()).toBe('You are already on Tier 2.');
+      expect(await page.locator('#confirm-tier').count()).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
+});
