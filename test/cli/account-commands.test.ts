@@ -65,6 +65,8 @@ describe('account start and show', () => {
     const run = await credits('account', 'start', 'cli-platinum', '--plan', 'platinum', '--users', '2', '--anchor', await daysAgo(1));
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^credits: rejected: unknown plan "platinum" \(known: solo, essentials, growth, scale\) \[InvalidStartInput\]\n$/);
+    // Refused before the start: no failed workflow is left behind.
+    await expect(suite.env.client.workflow.getHandle('ai-credits:cli-platinum').describe()).rejects.toThrow(/not found/i);
   });
 
   it('treats malformed flags as usage errors (exit 2) and sends nothing', async () => {
