@@ -41,7 +41,7 @@ describe('account start and show', () => {
     expect(out).toMatch(/ {2}Plan +Growth, 8 users\n/);
     expect(out).toMatch(/ {2}Trial +no\n/);
     expect(out).toMatch(/ {2}Credit tier +Tier 3: \$100\.00\/month for 7,000 credits\n/);
-    expect(out).toMatch(/ {2}Cycle +#0: .* UTC to .* UTC \(credits reset .* UTC\)\n/);
+    expect(out).toMatch(/ {2}Cycle +#1: .* UTC to .* UTC \(credits reset .* UTC\)\n/);
     expect(out).toMatch(/ {2}Available +19,000 credits\n/);
     expect(out).toMatch(/ {2}Alert +ok\n/);
     expect(out).toMatch(/ {2}Tags +vip, emea\n/);
