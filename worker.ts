@@ -29,6 +29,7 @@ import {
 } from './infra/settings';
 import { openLedgerStore } from './ledger/open-store';
 import type { LedgerStore } from './ledger/store';
+import type { RulesOption } from './ruleset';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages';
 
 /** Where `npm run build` writes the prebundled workflow code. */
@@ -93,11 +94,13 @@ export async function createCreditsWorker(options: {
   namespace: string;
   settings: WorkerSettings;
   store?: LedgerStore;
+  /** The rules to run with instead of `settings.rulesPath` (the main job's demo adds a promotion). */
+  rules?: RulesOption;
 }): Promise<CreditsWorker> {
   const { connection, namespace, settings } = options;
   const ownsStore = options.store === undefined;
   const store = options.store ?? (await openLedgerStore({ url: settings.ledgerUrl, waitForDatabase: true }));
-  const activities = createActivities({ store, rules: settings.rulesPath });
+  const activities = createActivities({ store, rules: options.rules ?? settings.rulesPath });
   const worker = await Worker.create({
     connection,
     namespace,
