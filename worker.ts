@@ -35,6 +35,7 @@ import {
 } from './infra/settings';
 import { openLedgerStore } from './ledger/open-store';
 import type { LedgerStore } from './ledger/store';
+import type { RulesOption } from './ruleset';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages';
 
 /** Where `npm run build` writes the prebundled workflow code. */
@@ -108,13 +109,15 @@ export async function createCreditsWorker(options: {
   namespace: string;
   settings: WorkerSettings;
   store?: LedgerStore;
+  /** The rules to run with instead of `settings.rulesPath` (the main job's demo adds a promotion). */
+  rules?: RulesOption;
 }): Promise<CreditsWorker> {
   const { connection, namespace, settings } = options;
   const ownsStore = options.store === undefined;
   // Read before the ledger opens: a bad endpoints file stops the start with its problems listed.
   const webhooks = webhookEndpointsFromEnv();
   const store = options.store ?? (await openLedgerStore({ url: settings.ledgerUrl, waitForDatabase: true }));
-  const activities = createActivities({ store, rules: settings.rulesPath, webhooks });
+  const activities = createActivities({ store, rules: options.rules ?? settings.rulesPath, webhooks });
   const worker = await Worker.create({
     connection,
     namespace,

@@ -14,7 +14,7 @@ import type { LedgerStore } from '../ledger/store';
 import { renderAlertMessage } from '../notify/alert-message';
 import { alertMessageId, createSmtpMailer, smtpConfigFromEnv, type AlertMailer } from '../notify/email';
 import { isNotifyError, NotifyError } from '../notify/errors';
-import { isRulesError, ruleSetSource, type Rules, type RulesOption } from '../ruleset';
+import { isRulesError, ruleSetSource, rulesForCycleStart, type Rules, type RulesOption } from '../ruleset';
 import type { ChargeReceipt, CreditActivities, LedgerAppendResult } from './credit-activities';
 import { appendIsolatingRefusals } from './ledger-append';
 import { countLedgerWrite, countLedgerWriteFailure, countParkedEffect } from './activity-metrics';
@@ -175,9 +175,7 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
         if (typeof at !== 'string' || Number.isNaN(Date.parse(at))) {
           throw ApplicationFailure.nonRetryable(`loadRules: at must be an ISO-8601 instant (got ${JSON.stringify(at)})`, 'bad-instant');
         }
-        const ruleSet = currentRules();
-        // Accounts whose cycle began before the first version are priced with the first version.
-        return Date.parse(at) < Date.parse(ruleSet.earliest.effectiveFrom) ? ruleSet.earliest : ruleSet.at(at);
+        return rulesForCycleStart(currentRules(), at);
       }),
 
     appendLedger: ({ entries }: { entries: LedgerEntry[] }): Promise<LedgerAppendResult> =>

@@ -6,6 +6,7 @@
  */
 import { isCalendarDate, parseInstantOrDate } from '../ruleset';
 import { badRequest } from './errors';
+import { cycleIndexOf, cycleNumber } from '../display/cycle-number';
 
 /** Which entries to export. */
 export type CsvRange =
@@ -63,17 +64,18 @@ export function parseCsvQuery(query: Record<string, unknown>, currentCycle: numb
     return { kind: 'range', from: start.toISOString(), to: end.toISOString(), label: `${from}_to_${to}` };
   }
   if (cycle === undefined || cycle === '') return { kind: 'cycle', cycleIndex: currentCycle };
-  if (!/^\d{1,9}$/.test(cycle)) {
-    throw badRequest(`cycle must be a whole number from 0 to ${currentCycle}, the current cycle (got ${JSON.stringify(cycle)})`);
+  // `cycle` is the number the page shows (the first cycle is 1), not the wire's 0-based index.
+  const current = cycleNumber(currentCycle);
+  if (!/^\d{1,9}$/.test(cycle) || Number(cycle) < 1) {
+    throw badRequest(`cycle must be a whole number from 1 to ${current}, the current cycle (got ${JSON.stringify(cycle)})`);
   }
-  const cycleIndex = Number(cycle);
-  if (cycleIndex > currentCycle) throw badRequest(`cycle ${cycleIndex} has not started yet: the current cycle is ${currentCycle}`);
-  return { kind: 'cycle', cycleIndex };
+  if (Number(cycle) > current) throw badRequest(`cycle ${Number(cycle)} has not started yet: the current cycle is ${current}`);
+  return { kind: 'cycle', cycleIndex: cycleIndexOf(Number(cycle)) };
 }
 
 /** The download's file name: says which account and which entries, safe in a header. */
 export function csvFilename(accountId: string, range: CsvRange): string {
-  const what = range.kind === 'cycle' ? `cycle-${range.cycleIndex}` : range.kind === 'all' ? 'all-cycles' : range.label;
+  const what = range.kind === 'cycle' ? `cycle-${cycleNumber(range.cycleIndex)}` : range.kind === 'all' ? 'all-cycles' : range.label;
   // Only characters that need no quoting or encoding in Content-Disposition.
   return `ai-credits-usage-${accountId}-${what}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
 }

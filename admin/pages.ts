@@ -3,7 +3,7 @@
  * "Viewing Your Usage" and "Low-Credit Notifications"), the index and the error page. Pure
  * functions of the data they are given, so they are tested without a server.
  */
-import { formatCount, formatPrice, formatQuantity, formatUtc, formatUtcDate, formatUtcTime, joinNames, percentOf, plural } from '../display';
+import { cycleNumber, formatCount, formatPrice, formatQuantity, formatUtc, formatUtcDate, formatUtcTime, joinNames, percentOf, plural } from '../display';
 import type { AccountSummary, FeatureUsageView } from '../domain/wire-contract';
 import type { InAppNotification } from '../ledger/store';
 import { renderAlertMessage } from '../notify/alert-message';
@@ -226,7 +226,7 @@ function exportCard(s: AccountSummary): SafeHtml {
   return html`<section class="card" id="export">
   <h2>Export usage</h2>
   <form class="inline" method="get" action="${csv}">
-    <a class="button button-primary" id="csv-current" href="${csv}?cycle=${s.cycle.index}">Download this cycle (CSV)</a>
+    <a class="button button-primary" id="csv-current" href="${csv}?cycle=${cycleNumber(s.cycle.index)}">Download this cycle (CSV)</a>
     <label class="field">From<input type="date" name="from" required></label>
     <label class="field">To (inclusive)<input type="date" name="to" required></label>
     <button type="submit">Download range</button>
@@ -252,7 +252,7 @@ ${data.history ? historySections(data.history) : null}
 ${notificationsCard(s.accountId, data.notifications)}
 ${grantsCard(s)}
 ${exportCard(s)}
-<p class="hint">As of ${formatUtc(s.asOf)} · cycle ${s.cycle.index} · rules ${s.rulesVersion}</p>`;
+<p class="hint">As of ${formatUtc(s.asOf)} · cycle ${cycleNumber(s.cycle.index)} · rules ${s.rulesVersion}</p>`;
   return layout(`AI Credits · ${s.accountId}`, html`Settings › AI Credits › ${s.accountId}`, body);
 }
 

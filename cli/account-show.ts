@@ -4,7 +4,7 @@
  * the cycle and its reset date, the balance, live grants, usage by feature, telephony minutes
  * and the low-credit alert. Money is printed from integer cents, credits with separators.
  */
-import { formatCount, formatMoney, formatQuantity, formatUtc, plural } from '../display';
+import { cycleNumber, formatCount, formatMoney, formatQuantity, formatUtc, plural } from '../display';
 import type { AccountSummary } from '../domain/wire-contract';
 import { renderTable } from './text-table';
 
@@ -45,7 +45,7 @@ export function formatAccountSummary(s: AccountSummary): string[] {
       ['Plan', planLine(s)],
       ['Trial', s.trial ? 'yes (fixed trial credits; they do not roll over into a paid plan)' : 'no'],
       ['Credit tier', tierLine(s)],
-      ['Cycle', `#${s.cycle.index}: ${formatUtc(s.cycle.start)} to ${formatUtc(s.cycle.end)} (credits reset ${formatUtc(s.cycle.end)})`],
+      ['Cycle', `#${cycleNumber(s.cycle.index)}: ${formatUtc(s.cycle.start)} to ${formatUtc(s.cycle.end)} (credits reset ${formatUtc(s.cycle.end)})`],
       ['Available', `${formatCount(c.available)} credits`],
       ['Granted', `${formatCount(c.granted)} credits this cycle`],
       ['Used', `${formatCount(c.used)} credits this cycle`],

@@ -1,7 +1,7 @@
 /**
  * `credits account import FILE`: starts many accounts from a CSV or YAML file. Every row is
- * read and checked before anything starts (a bad row is reported with its row and line, the
- * field named in the message); the good rows are then started one by one, accounts already
+ * read and checked before anything starts (a bad row is reported with its row and line and
+ * every one of its problems, each naming its field); the good rows are then started one by one, accounts already
  * running are skipped (so a re-import after fixing a row is safe), and one row's failure
  * never stops the others. Nothing is silently dropped: every row ends started, skipped or
  * failed, and the tally says how many of each.
@@ -13,7 +13,7 @@ import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { isAccountAlreadyRunningError, type CreditsClient } from '../client';
 import type { AccountStartInput } from '../domain/wire-contract';
-import { checkStartShape } from '../domain/input-problems';
+import { startShapeProblems } from '../domain/input-problems';
 import { parseInstantOrDate } from '../ruleset';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
@@ -30,7 +30,10 @@ export interface ImportRow {
   where: string;
   accountId?: string;
   input?: AccountStartInput;
+  /** Every problem of the row, joined for one line: the only problem, or `3 problems: a; b; c`. */
   error?: string;
+  /** Every problem of the row, each naming its field; absent when the row is good. */
+  errors?: string[];
 }
 
 /** How one row ended. */
@@ -73,37 +76,50 @@ function asList(value: unknown): string[] | undefined {
 const TRUE_WORDS = new Set(['true', 'yes', 'y', '1']);
 const FALSE_WORDS = new Set(['false', 'no', 'n', '0']);
 
+/** A row's problems as the one line the import prints: the only one, or all of them counted. */
+export function joinProblems(problems: readonly string[]): string {
+  return problems.length === 1 ? (problems[0] ?? '') : `${problems.length} problems: ${problems.join('; ')}`;
+}
+
 /**
  * A record (CSV strings or YAML values) as a start input, checked with the workflow's own
- * start validator; returns the problem's message instead when there is one.
+ * start validator; returns every problem of the record instead when there are any (each
+ * naming its field), so a row is fixed in one pass. A record with any problem gives no input:
+ * nothing of a bad row is started.
  */
-export function startInputFrom(record: Readonly<Record<string, unknown>>, nowMs: number = Date.now()): { input: AccountStartInput } | { error: string } {
+export function startInputFrom(
+  record: Readonly<Record<string, unknown>>,
+  nowMs: number = Date.now(),
+): { input: AccountStartInput } | { error: string; errors: string[] } {
+  const problems: string[] = [];
   const unknown = Object.keys(record).filter((key) => !(IMPORT_COLUMNS as readonly string[]).includes(key));
-  if (unknown.length > 0) return { error: `unknown field(s) ${unknown.join(', ')} (known: ${IMPORT_COLUMNS.join(', ')})` };
+  if (unknown.length > 0) problems.push(`unknown field(s) ${unknown.join(', ')} (known: ${IMPORT_COLUMNS.join(', ')})`);
   const users = asText(record.users);
-  if (users === undefined || !/^\d+$/.test(users)) return { error: `users: "${users ?? ''}" is not a whole number of users` };
+  const usersRead = users !== undefined && /^\d+$/.test(users);
+  if (!usersRead) problems.push(`users: "${users ?? ''}" is not a whole number of users`);
   const trialText = asText(record.trial)?.toLowerCase();
-  if (trialText !== undefined && !TRUE_WORDS.has(trialText) && !FALSE_WORDS.has(trialText)) {
-    return { error: `trial: "${trialText}" is not true or false` };
-  }
+  const trialRead = trialText === undefined || TRUE_WORDS.has(trialText) || FALSE_WORDS.has(trialText);
+  if (!trialRead) problems.push(`trial: "${trialText}" is not true or false`);
   const anchorText = asText(record.cycleAnchor);
   const cycleAnchor = anchorText === undefined ? defaultAnchor(nowMs) : anchorFrom(anchorText);
   if (cycleAnchor === undefined) {
-    return { error: `cycleAnchor: "${anchorText ?? ''}" is not a date (2026-06-03) or a UTC instant (2026-06-03T00:00:00Z)` };
+    problems.push(`cycleAnchor: "${anchorText ?? ''}" is not a date (2026-06-03) or a UTC instant (2026-06-03T00:00:00Z)`);
   }
   const tier = asText(record.creditTier);
+  // Fields unreadable above stand in as valid values here, so the start validator reports
+  // the other fields' problems and not these twice.
   const input: AccountStartInput = {
     accountId: asText(record.accountId) ?? '',
     plan: asText(record.plan) ?? '',
-    users: Number(users),
-    cycleAnchor,
-    ...(trialText === undefined ? {} : { trial: TRUE_WORDS.has(trialText) }),
+    users: usersRead ? Number(users) : 1,
+    cycleAnchor: cycleAnchor ?? defaultAnchor(nowMs),
+    ...(trialText === undefined || !trialRead ? {} : { trial: TRUE_WORDS.has(trialText) }),
     ...(tier === undefined || tier.toLowerCase() === 'none' ? {} : { creditTier: tier }),
     ...optionalList('tags', asList(record.tags)),
     ...optionalList('admins', asList(record.admins)),
   };
-  const problem = checkStartShape(input, nowMs);
-  return problem ? { error: problem.message } : { input };
+  problems.push(...startShapeProblems(input, nowMs).map((p) => p.message));
+  return problems.length > 0 ? { error: joinProblems(problems), errors: problems } : { input };
 }
 
 function optionalList<K extends 'tags' | 'admins'>(key: K, list: string[] | undefined): Partial<Record<K, string[]>> {
@@ -137,7 +153,8 @@ export function readImportCsv(text: string, nowMs: number = Date.now()): ImportR
       on_skip: (err: CsvError | undefined) => {
         if (err === undefined) return;
         const line = typeof err.lines === 'number' ? err.lines : 0;
-        found.push({ line, row: (row) => ({ where: `row ${row} (line ${line})`, error: err.message.replace(/ on line \d+$/, '') }) });
+        const message = err.message.replace(/ on line \d+$/, '');
+        found.push({ line, row: (row) => ({ where: `row ${row} (line ${line})`, error: message, errors: [message] }) });
       },
     }) as { record: Record<string, string>; info: { lines: number } }[];
   } catch (err) {
@@ -170,7 +187,8 @@ export function readImportYaml(text: string, nowMs: number = Date.now()): Import
   return list.items.map((item, i) => {
     const line = lineCounter.linePos((item as Node | null)?.range?.[0] ?? 0).line;
     const where = `entry ${i + 1} (line ${line})`;
-    if (!isMap(item)) return { where, error: 'each entry must be a mapping of start fields (accountId, plan, users, ...)' };
+    const notMap = 'each entry must be a mapping of start fields (accountId, plan, users, ...)';
+    if (!isMap(item)) return { where, error: notMap, errors: [notMap] };
     return toRow(where, item.toJSON() as Record<string, unknown>, nowMs);
   });
 }

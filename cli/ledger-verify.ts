@@ -7,7 +7,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { isAccountNotFoundError, type CreditsClient } from '../client';
-import { plural } from '../display';
+import { cycleNumber, plural } from '../display';
 import type { AccountSummary } from '../domain/wire-contract';
 import { CREDITS_LEDGER_URL } from '../infra/settings';
 import { runningMainJob } from '../infra/main-job-info';
@@ -145,7 +145,7 @@ interface VerifyCommandOptions {
 export function formatVerification(results: readonly AccountVerification[]): string[] {
   const lines: string[] = [];
   for (const r of results) {
-    const cycle = r.cycleIndex === null ? '' : ` (cycle ${r.cycleIndex})`;
+    const cycle = r.cycleIndex === null ? '' : ` (cycle ${cycleNumber(r.cycleIndex)})`;
     lines.push(r.agrees ? `${r.accountId}${cycle}: summary and ledger agree` : `${r.accountId}${cycle}: ${plural(r.differences.length, 'difference')}`);
     for (const d of r.differences) lines.push(`  ${d.code}: ${d.message}${d.mayCatchUp ? '' : ' [will not catch up]'}`);
   }

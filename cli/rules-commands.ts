@@ -11,6 +11,8 @@ import type { RuleSet, Rules } from '../ruleset';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
 import { explainRules } from './rules-explain';
+import { DEFAULT_OUTPUT_WIDTH, MIN_OUTPUT_WIDTH, terminalWidth } from './fit-table';
+import { wholeNumber } from './option-parsers';
 
 /**
  * The shipped rules directory, shown relative to the working directory when inside it, so
@@ -62,11 +64,12 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
     .argument('[path]', 'rules file or directory (default: the shipped rules/)')
     .option('--at <date>', 'explain the version in force at this date or instant (default: now)')
     .option('--json', 'print the compiled rules as JSON instead of tables')
-    .action((path: string | undefined, options: { at?: string; json?: boolean }) => {
+    .option('--width <columns>', `fit the output to this many columns (default: the terminal's width, ${DEFAULT_OUTPUT_WIDTH} when not a terminal)`, wholeNumber(MIN_OUTPUT_WIDTH))
+    .action((path: string | undefined, options: { at?: string; json?: boolean; width?: number }) => {
       const set = loadRuleSet(path ?? shippedRulesPath());
       const { rules: chosen, context } = chooseVersion(set, options.at);
       if (options.json === true) io.stdout(`${JSON.stringify(chosen, null, 2)}\n`);
-      else writeLines(io.stdout, explainRules(chosen, context));
+      else writeLines(io.stdout, explainRules(chosen, context, options.width ?? terminalWidth()));
     });
 
   rules

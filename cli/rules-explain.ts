@@ -4,7 +4,8 @@
  */
 import { formatCount, formatCreditRate, formatPrice, perUnits, plural } from '../display';
 import { trialFeatures, trialLength, type FeatureRule, type Rules } from '../ruleset';
-import { renderTable } from './text-table';
+import { DEFAULT_OUTPUT_WIDTH, fitTable, wrapLine } from './fit-table';
+import type { Column } from './text-table';
 
 function plansFor(rules: Rules, feature: FeatureRule): string {
   if (feature.minPlan === null) return 'All';
@@ -26,13 +27,17 @@ function featureNote(feature: FeatureRule): string {
   return extras.length === 0 ? feature.note : `${feature.note} (${extras.join('; ')})`;
 }
 
-/** The explanation of one version, as lines; `context` says why this version was chosen. */
-export function explainRules(rules: Rules, context: string): string[] {
+/**
+ * The explanation of one version, as lines of at most `width` characters (wide tables wrap
+ * their text cells, prose wraps at spaces); `context` says why this version was chosen.
+ */
+export function explainRules(rules: Rules, context: string, width: number = DEFAULT_OUTPUT_WIDTH): string[] {
+  const renderTable = (columns: readonly Column[], rows: readonly (readonly string[])[]) => fitTable(columns, rows, width);
   const consumption = Object.entries(rules.consumptionPriority)
     .sort(([, a], [, b]) => a - b)
     .map(([source]) => source);
   const { policies, alerts } = rules;
-  return [
+  const lines = [
     `Rules version ${rules.version}`,
     `In force from ${rules.effectiveFrom} (${context})`,
     `Source: ${rules.source}`,
@@ -131,4 +136,5 @@ export function explainRules(rules: Rules, context: string): string[] {
     }`,
     `  Exhausted: balance at or below ${formatCount(alerts.exhaustedAtBalance)} credits; credit-based features pause, free features keep working`,
   ];
+  return lines.flatMap((line) => wrapLine(line, width));
 }

@@ -13,7 +13,7 @@ import {
   isCreditsInputError,
   type CreditsClientOptions,
 } from '../client';
-import { CREDITS_TASK_QUEUE, type Env } from '../infra/settings';
+import { CREDITS_RULES, CREDITS_TASK_QUEUE, type Env } from '../infra/settings';
 import type { LedgerStore } from '../ledger/store';
 import { CliFailure } from './io';
 import type { CliIo } from './io';
@@ -68,7 +68,7 @@ export async function withCreditsClient<T>(io: CliIo, fn: (client: CreditsClient
   try {
     if (deps.temporalClient !== undefined) {
       const taskQueue = CREDITS_TASK_QUEUE.read(env);
-      return await fn(new CreditsClient(deps.temporalClient, { ...CLI_CLIENT_OPTIONS, taskQueue }));
+      return await fn(new CreditsClient(deps.temporalClient, { ...CLI_CLIENT_OPTIONS, taskQueue, rules: CREDITS_RULES.read(env) }));
     }
     const connection = await connectCreditsClient({ ...CLI_CLIENT_OPTIONS, env });
     try {

@@ -7,7 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { InvalidArgumentError, type Command } from 'commander';
-import { plural } from '../display';
+import { cycleIndexOf, plural } from '../display';
 import { exportUsageCsv } from '../ledger/csv-export';
 import { isLedgerError } from '../ledger/errors';
 import { openLedgerStore } from '../ledger/open-store';
@@ -84,7 +84,7 @@ async function exportCsv(io: CliIo, accountId: string, o: ExportOptions): Promis
     }
     const filter: EntryFilter = {
       accountId,
-      ...(o.cycle === undefined ? {} : { cycleIndex: o.cycle }),
+      ...(o.cycle === undefined ? {} : { cycleIndex: cycleIndexOf(o.cycle) }),
       ...(o.from === undefined ? {} : { from: o.from }),
       ...(o.to === undefined ? {} : { to: o.to }),
     };
@@ -129,7 +129,7 @@ export function registerUsageExport(usage: Command, io: CliIo): void {
     .command('export')
     .description("write an account's usage ledger as CSV, for a billing cycle or a date range (default: all)")
     .argument('<account>', 'account id')
-    .option('--cycle <n>', 'billing cycle number, as `account show` prints it ("Cycle #5" is 5)', wholeNumber(0))
+    .option('--cycle <n>', 'billing cycle number, as `account show` prints it ("Cycle #5" is 5; the first is 1)', wholeNumber(1))
     .option('--from <when>', 'entries at or after this date or instant', fromOption)
     .option('--to <when>', 'entries before this instant, or up to and including this date', toOption)
     .option('--all-kinds', 'every entry (grants, expiries, charges, changes), not only usage and calls')

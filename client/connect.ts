@@ -6,7 +6,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { CREDITS_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS, DEFAULT_TEMPORAL_NAMESPACE, type Env } from '../infra/settings';
+import { CREDITS_RULES, CREDITS_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS, DEFAULT_TEMPORAL_NAMESPACE, type Env } from '../infra/settings';
 import { CreditsClient, type CreditsClientOptions } from './credits-client';
 import { CreditsUnavailableError } from './errors';
 
@@ -58,7 +58,7 @@ export async function connectCreditsClient(options: ConnectOptions = {}): Promis
   const temporal = new Client({ connection, namespace: config.namespace ?? DEFAULT_TEMPORAL_NAMESPACE });
   return {
     // Unset, the client uses the wire contract's DEFAULT_TASK_QUEUE.
-    client: new CreditsClient(temporal, { ...clientOptions, taskQueue: CREDITS_TASK_QUEUE.read(env) }),
+    client: new CreditsClient(temporal, { rules: CREDITS_RULES.read(env), ...clientOptions, taskQueue: CREDITS_TASK_QUEUE.read(env) }),
     address,
     close: () => connection.close(),
   };

@@ -71,6 +71,8 @@ import {
 import { DEFAULT_RETRY_POLICY, backoffDelayMs, isTransientTemporalError, sleep, type RetryPolicy } from './retry';
 import { applicationFailure, isAccountOpening, isUnregisteredUpdate, messageChain } from './workflow-failures';
 import { UsageCoalescer, type CoalesceOptions } from './usage-coalescer';
+import { startRulesCheck } from './start-rules';
+import type { RulesOption } from '../ruleset';
 import { WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
 import { observeUpdate } from './client-metrics';
 
@@ -100,6 +102,14 @@ export interface CreditsClientOptions {
    * sends one `recordUsage` update per call, as before. Default: coalescing on.
    */
   coalesce?: Partial<CoalesceOptions> | false;
+  /**
+   * The rules `startAccount` checks a start's plan and tier against before starting its
+   * workflow, so a bad plan is refused without leaving a failed workflow behind: a rules path,
+   * rule set or function; default `CREDITS_RULES`, else the shipped `rules/` (the worker's
+   * default). `false` leaves the check to the worker alone (a client whose rules may lag the
+   * worker's). The worker checks against its own rules either way.
+   */
+  rules?: RulesOption | false;
 }
 
 /** Options of {@link CreditsClient.startAccount}. */
@@ -156,6 +166,7 @@ export class CreditsClient implements AccountUpdateMethods {
   private readonly attemptTimeoutMs: number;
   private readonly openTimeoutMs: number;
   private readonly coalescer: UsageCoalescer | undefined;
+  private readonly checkStartRules: ReturnType<typeof startRulesCheck> | undefined;
 
   constructor(client: Client, options: CreditsClientOptions = {}) {
     this.temporal =
@@ -166,6 +177,7 @@ export class CreditsClient implements AccountUpdateMethods {
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
     this.openTimeoutMs = options.openTimeoutMs ?? 30_000;
+    this.checkStartRules = options.rules === false ? undefined : startRulesCheck(options.rules);
     // A batch goes through the same local check, retries and judgement as any update; its
     // retries resend the same events with the same keys, so a batch applied before its answer
     // was lost is answered from the duplicate window and charges nothing twice.
@@ -320,13 +332,17 @@ export class CreditsClient implements AccountUpdateMethods {
    * Starts an account's workflow (id `ai-credits:<accountId>`). A workflow that ran before and
    * closed may be started again; a running one is never touched.
    *
-   * @throws CreditsInputError `InvalidStartInput` (checked locally, and by the worker against its rules)
+   * @throws CreditsInputError `InvalidStartInput`: checked locally, against the client's rules
+   *   too (see {@link CreditsClientOptions.rules}) before any workflow is started, and by the
+   *   worker against its own rules
    * @throws AccountAlreadyRunningError when the account is already running
    * @throws CreditsUnavailableError, including when no worker opened the account in time
    */
   async startAccount(input: AccountStartInput, options: StartAccountOptions = {}): Promise<StartedAccount> {
     const accountId = String((input as Partial<AccountStartInput> | null)?.accountId);
-    rejectLocally(checkStartShape(input, Date.now()), accountId);
+    const nowMs = Date.now();
+    rejectLocally(checkStartShape(input, nowMs), accountId);
+    rejectLocally(this.checkStartRules?.(input, nowMs), accountId);
     const workflowId = accountWorkflowId(input.accountId);
     const token = randomUUID();
     const runId = await this.withRetries(accountId, 'start', async () => {

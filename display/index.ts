@@ -5,4 +5,5 @@
 export { creditRateMills, formatAmount, formatCount, formatCreditRate, formatMoney, formatPrice, formatQuantity, percentOf } from './numbers';
 export { formatUtc, formatUtcDate, formatUtcTime } from './times';
 export { joinNames, perUnits, plural } from './words';
+export { cycleIndexOf, cycleNumber } from './cycle-number';
 export { UNPRINTABLE_PATTERN, hasControlCharacter, isWellFormedText } from './unprintable';

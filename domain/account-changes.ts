@@ -22,7 +22,9 @@ export function setUsers(state: AccountState, users: number, nowMs: number): Set
   const before = state.users;
   state.users = users;
   const granted = state.trial ? 0 : topUpIncluded(state, nowMs, 'users added');
-  logEntry(state, nowMs, 'users_change', granted, { note: `users ${before} -> ${users}` });
+  // 0 credits: what was granted has its own `grant` entry, so summing the ledger's credits
+  // never counts it twice (the same for every change entry below).
+  logEntry(state, nowMs, 'users_change', 0, { note: `users ${before} -> ${users}` });
   return { creditsGranted: granted };
 }
 
@@ -43,7 +45,7 @@ export function changePlan(state: AccountState, planIdOrAlias: string, nowMs: nu
   state.pendingPlan = null;
   state.planId = target.id;
   const granted = topUpIncluded(state, nowMs, `plan ${current.id} -> ${target.id}`);
-  logEntry(state, nowMs, 'plan_change', granted, { note: `${current.id} -> ${target.id}` });
+  logEntry(state, nowMs, 'plan_change', 0, { note: `${current.id} -> ${target.id}` });
   return { effective: 'now', creditsGranted: granted };
 }
 
@@ -157,7 +159,7 @@ export function changeCreditTier(state: AccountState, tierId: string | null, now
     s.pendingTier = null;
     chargeTier(s, target, current ? 'upgrade' : 'purchase', nowMs);
     addGrant(s, 'subscription', target.name, target.credits, s.cycle.end, nowMs);
-    logEntry(s, nowMs, 'tier_change', target.credits, { note: `${from} -> ${target.id}` });
+    logEntry(s, nowMs, 'tier_change', 0, { note: `${from} -> ${target.id}` });
     return { effective: 'now', chargedCents: target.priceCents, creditsGranted: target.credits };
   }
   if (target && current && target.id === current.id) {

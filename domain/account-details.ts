@@ -45,6 +45,7 @@ export function setTags(state: AccountState, tags: readonly string[], nowMs: num
   const promotions = state.promotionsGranted.slice(promotionsBefore);
   const credits = state.grants.slice(grantsBefore).reduce((sum, g) => sum + g.amount, 0);
   const granted = promotions.length > 0 ? `; promotion ${promotions.join(', ')} granted` : '';
-  logEntry(state, nowMs, 'tags_change', credits, { note: `${note('tags')}${granted}` });
+  // 0 credits: the promotion's `grant` entry carries them, so they are counted once.
+  logEntry(state, nowMs, 'tags_change', 0, { note: `${note('tags')}${granted}` });
   return { tags: [...after], changed: true, promotionsGranted: promotions, creditsGranted: credits };
 }

@@ -12,6 +12,7 @@ import { chargeTier, logEntry } from './outbox';
 import { addGrant, topUpIncluded, writeOffOverdraft } from './credit-pool';
 import { chargeOpenCallsAtReset } from './usage-commands';
 import { forgetVoidable } from './usage-voids';
+import { cycleNumber } from '../display/cycle-number';
 
 /** Expire grants whose end has come (mid-cycle expiries, e.g. a promotion after re-anchoring). */
 export function expireGrants(state: AccountState, nowMs: number): void {
@@ -60,7 +61,7 @@ export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Ru
   s.exhaustedArmed = true;
   answers.forgetBefore(index - 1);
   forgetVoidable(s);
-  logEntry(s, startMs, 'cycle_start', 0, { note: `cycle ${index}: ${window.start} -> ${window.end}` });
+  logEntry(s, startMs, 'cycle_start', 0, { note: `cycle ${cycleNumber(index)}: ${window.start} -> ${window.end}` });
   grantCycleAllocations(s, startMs);
 }
 

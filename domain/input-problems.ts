@@ -193,34 +193,38 @@ export function checkStartArguments(extra: { state: unknown; others: number; con
 
 /**
  * Shape of the start argument, without the rules (the plan and tier are checked against the
- * rules once they are loaded, by `checkStartAgainstRules`).
+ * rules once they are loaded, by `checkStartAgainstRules`): its first problem.
  */
 export function checkStartShape(input: unknown, nowMs: number): InputProblem | undefined {
+  return startShapeProblems(input, nowMs)[0];
+}
+
+/**
+ * Every problem of the start argument's shape, one per field at most, in the order the fields
+ * are checked (unknown fields first): what an import reports for a row, so fixing a row takes
+ * one pass. {@link checkStartShape} is its first.
+ */
+export function startShapeProblems(input: unknown, nowMs: number): InputProblem[] {
   const bad = (message: string) => problem('InvalidStartInput', message);
-  if (!isObject(input)) return bad('the start argument must be one object');
-  const unknown = unknownFieldsProblem(input, START_FIELDS);
-  if (unknown) return bad(unknown);
+  if (!isObject(input)) return [bad('the start argument must be one object')];
+  const found: (string | undefined)[] = [unknownFieldsProblem(input, START_FIELDS)];
   if (typeof input.accountId !== 'string' || !ACCOUNT_ID.test(input.accountId)) {
-    return bad('accountId must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-"');
+    found.push('accountId must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-"');
   }
-  if (textProblem('plan', input.plan, MAX_NAME_LENGTH)) return bad('plan must be a plan id or alias');
-  const badUsers = usersProblem(input.users);
-  if (badUsers) return bad(badUsers);
-  if (input.trial !== undefined && typeof input.trial !== 'boolean') return bad('trial must be true or false');
+  if (textProblem('plan', input.plan, MAX_NAME_LENGTH)) found.push('plan must be a plan id or alias');
+  found.push(usersProblem(input.users));
+  if (input.trial !== undefined && typeof input.trial !== 'boolean') found.push('trial must be true or false');
   if (!isIsoInstant(input.cycleAnchor)) {
-    return bad('cycleAnchor must be an ISO-8601 UTC instant such as 2026-06-03T00:00:00Z');
-  }
-  if (Date.parse(input.cycleAnchor) > nowMs) {
-    return bad(`cycleAnchor ${input.cycleAnchor} is in the future (now is ${new Date(nowMs).toISOString()})`);
+    found.push('cycleAnchor must be an ISO-8601 UTC instant such as 2026-06-03T00:00:00Z');
+  } else if (Date.parse(input.cycleAnchor) > nowMs) {
+    found.push(`cycleAnchor ${input.cycleAnchor} is in the future (now is ${new Date(nowMs).toISOString()})`);
   }
   if (input.creditTier !== undefined && input.creditTier !== null && textProblem('creditTier', input.creditTier, MAX_NAME_LENGTH)) {
-    return bad('creditTier must be a tier id such as "tier-3", or null');
+    found.push('creditTier must be a tier id such as "tier-3", or null');
   }
-  const tags = input.tags === undefined ? undefined : tagsProblem(input.tags);
-  if (tags) return bad(tags);
-  const admins = input.admins === undefined ? undefined : adminsProblem(input.admins);
-  if (admins) return bad(admins);
-  return undefined;
+  if (input.tags !== undefined) found.push(tagsProblem(input.tags));
+  if (input.admins !== undefined) found.push(adminsProblem(input.admins));
+  return found.filter((message): message is string => message !== undefined).map(bad);
 }
 
 /** The plan and tier of a start argument, against the rules in force. */

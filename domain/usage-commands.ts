@@ -24,6 +24,7 @@ import { ACCOUNT_LIMITS, MAX_SPILLED_BACKLOG } from './state-budget';
 import { ownValue, setOwn } from './own-keys';
 import { MAX_CALL_MINUTES, checkRecordUsage } from './input-problems';
 import { rememberVoidable } from './usage-voids';
+import { cycleNumber } from '../display/cycle-number';
 
 /**
  * Admit or refuse usage of a feature. Free features are admitted on plans that include them
@@ -165,7 +166,7 @@ export function chargeOpenCallsAtReset(state: AccountState, resetMs: number): vo
     call.partFrom = iso(resetMs);
     if (micros <= 0) continue;
     call.chargedMicros = before + micros;
-    chargePart(state, feature, callId, call, micros, resetMs, 'call_part', `part of the call in cycle ${state.cycle.index}, which ends at ${iso(resetMs)}`);
+    chargePart(state, feature, callId, call, micros, resetMs, 'call_part', `part of the call in cycle ${cycleNumber(state.cycle.index)}, which ends at ${iso(resetMs)}`);
   }
 }
 

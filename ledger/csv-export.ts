@@ -12,6 +12,12 @@
  * expiries (credits lost at the reset), charges, alerts and configuration changes; an explicit
  * `filter.kinds` wins over both.
  *
+ * Columns: `credits` is what the entry moved, unsigned by kind (usage debited, a grant
+ * granted, an expiry lost; negative only for a void). A tier, plan, users or tags change moves
+ * nothing itself (0 credits): the credits it granted are on the `grant` row written with it, so
+ * the column never counts them twice. `balance_change` (last) is the same amount signed by its
+ * effect on the balance, so summing it gives the net movement ({@link balanceChange}).
+ *
  * No cell runs as a formula when the file is opened in a spreadsheet (CSV injection): a text
  * cell starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading single quote, as
  * OWASP recommends. Numeric columns are written as numbers and never escaped, so a void's
@@ -21,6 +27,7 @@ import { stringify, type Options as StringifyOptions } from 'csv-stringify';
 import { stringify as stringifySync } from 'csv-stringify/sync';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { cycleNumber } from '../display/cycle-number';
 import type { LedgerEntry, LedgerKind } from '../domain/effects';
 import type { EntryFilter, LedgerStore } from './store';
 
@@ -44,7 +51,38 @@ export const CSV_COLUMNS = [
   'entry_id',
   'amount_cents',
   'note',
+  'balance_change',
 ] as const;
+
+/**
+ * How each kind moves the available balance, as the sign its `credits` takes in the
+ * `balance_change` column: grants add; usage, call charges, expiries and forfeits take away; a
+ * void (negative credits) gives back; a write-off of calls' overage brings a balance below
+ * zero back up to zero. Every other kind (tier, plan, users and tags changes among them, whose
+ * credits are on their own `grant` rows) moves nothing.
+ */
+const BALANCE_SIGN: Partial<Record<LedgerKind, 1 | -1>> = {
+  grant: 1,
+  usage: -1,
+  call_end: -1,
+  call_part: -1,
+  void: -1,
+  expiry: -1,
+  forfeit: -1,
+  call_overage: 1,
+  overdraft_write_off: 1,
+};
+
+/**
+ * The entry's signed effect on the available balance (the `balance_change` column): summed
+ * over an account's rows from its opening, it is the balance; over a range, the net of grants
+ * minus usage, expiries and the rest in it.
+ */
+export function balanceChange(entry: Pick<LedgerEntry, 'kind' | 'credits'>): number {
+  const sign = BALANCE_SIGN[entry.kind] ?? 0;
+  // `+ 0` turns a -0 (a zero-credit usage) into 0, which the CSV prints as 0, not -0.
+  return sign === 0 ? 0 : sign * entry.credits + 0;
+}
 
 /** Kinds exported when neither `filter.kinds` nor `allKinds` says otherwise: usage decisions, calls (with their parts charged at a reset), their overage, and voids. */
 export const DEFAULT_EXPORT_KINDS: readonly LedgerKind[] = ['usage', 'call_start', 'call_end', 'call_part', 'call_overage', 'void'];
@@ -107,10 +145,11 @@ export function entryToCsvRow(entry: LedgerEntry): string[] {
     text(entry.idempotencyKey),
     text(entry.rulesVersion),
     text(entry.kind),
-    numeric(entry.cycleIndex),
+    numeric(typeof entry.cycleIndex === 'number' ? cycleNumber(entry.cycleIndex) : entry.cycleIndex),
     text(entry.entryId),
     numeric(entry.amountCents),
     text(entry.note),
+    numeric(balanceChange(entry)),
   ];
 }
 

@@ -10,6 +10,7 @@ export type { Diagnostic, DiagnosticCode } from './diagnostics';
 export { describeRulesChanges, trialFeatures, trialLength } from './diff';
 export { isCalendarDate, isIsoInstant, parseInstant, parseInstantOrDate } from './instant';
 export { createRuleSet, defaultRulesPath, loadRuleSet } from './load';
+export { rulesForCycleStart } from './cycle-rules';
 export type { RuleSet } from './load';
 export { accountIncludes, featureById, includedCredits, planById, planIncludes, resolvePlan, resolveTier, trialIncludes } from './catalog';
 export { reloadingRuleSet, ruleSetSource } from './reloading-rule-set';

@@ -28,8 +28,21 @@ import { startDevServer, type DevServer } from '../infra/dev-server';
 import { dataDir, projectRoot } from '../infra/project-root';
 import { CREDITS_ADMIN_PORT, CREDITS_API_PORT, CREDITS_DEMO_ACCOUNTS, TEMPORAL_ADDRESS } from '../infra/settings';
 import { openLedgerStore } from '../ledger/open-store';
+import { ruleSetSource, type RulesOption } from '../ruleset';
+import { demoPromotionRule, readDemoPromotion, withPromotion } from './demo-promotion';
 import { connectWorker, createCreditsWorker, installJsonLogger, workerSettingsFromEnv, type WorkerSettings } from '../worker';
 
+
+/**
+ * The rules the main job runs with: the configured ones as they are; with the shipped rules and
+ * the shipped demo accounts, those plus the demo promotion of examples/demo-promotion.yaml,
+ * dated from today, so the Chloe beta demo account shows its grant whenever the demo starts.
+ */
+function demoRules(settings: WorkerSettings, demoFile: string): RulesOption | undefined {
+  if (settings.rulesPath !== undefined || CREDITS_DEMO_ACCOUNTS.read() !== undefined || demoFile === 'none') return settings.rulesPath;
+  const promotion = demoPromotionRule(readDemoPromotion(join(projectRoot(), 'examples', 'demo-promotion.yaml')), Date.now());
+  return withPromotion(ruleSetSource(undefined), promotion);
+}
 
 function say(line = ''): void {
   process.stdout.write(`${line}\n`);
@@ -60,7 +73,9 @@ async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Pr
   const { connection: nativeConnection, namespace, address } = await connectWorker();
   const { client: creditsClient, close: closeClient } = await connectCreditsClient();
   const store = await openLedgerStore({ url: settings.ledgerUrl });
-  const credits = await createCreditsWorker({ connection: nativeConnection, namespace, settings, store });
+  const demoFile = CREDITS_DEMO_ACCOUNTS.read() ?? join(projectRoot(), 'examples', 'accounts.yaml');
+  const rules = demoRules(settings, demoFile);
+  const credits = await createCreditsWorker({ connection: nativeConnection, namespace, settings, store, rules });
   const running = credits.run();
   // Without a configured portal secret, one made for this run signs the demo link (and dies with it).
   const configuredAccess = adminAccessFromEnv();
@@ -69,7 +84,7 @@ async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Pr
     client: creditsClient,
     store,
     port: CREDITS_ADMIN_PORT.read(),
-    rules: settings.rulesPath,
+    rules,
     access,
   });
   // Configured keys exist here only as hashes, so none can be printed; without any, a demo key
@@ -81,13 +96,12 @@ async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Pr
     client: creditsClient,
     keys,
     port: CREDITS_API_PORT.read(),
-    rules: settings.rulesPath,
+    rules,
     // Stop taking requests at once; open ones finish while the worker drains.
     closeOnSignals: ['SIGTERM', 'SIGINT'],
   });
   writeMainJobInfo({ pid: process.pid, adminUrl: admin.url, temporalAddress: address });
 
-  const demoFile = CREDITS_DEMO_ACCOUNTS.read() ?? join(projectRoot(), 'examples', 'accounts.yaml');
   const demoIds: string[] = [];
   if (demoFile !== 'none') {
     const reporter: ImportReporter = {

@@ -211,7 +211,7 @@ describe('the usage CSV download', () => {
     });
     await openPage('busy');
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#csv-current').click()]);
-    expect(download.suggestedFilename()).toBe('ai-credits-usage-busy-cycle-0.csv');
+    expect(download.suggestedFilename()).toBe('ai-credits-usage-busy-cycle-1.csv');
     const file = await download.path();
     const lines = readFileSync(file, 'utf8').trimEnd().split('\r\n');
     expect(lines[0]).toBe(CSV_COLUMNS.join(','));
@@ -234,7 +234,7 @@ describe('the usage CSV download', () => {
     const bad = await fetch(`${admin.url}/accounts/busy/usage.csv?cycle=last`, { headers: { accept: 'application/json' } });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({
-      error: { code: 'bad_request', message: 'cycle must be a whole number from 0 to 0, the current cycle (got "last")' },
+      error: { code: 'bad_request', message: 'cycle must be a whole number from 1 to 1, the current cycle (got "last")' },
     });
     const page400 = await page.goto(`${admin.url}/accounts/busy/usage.csv?from=2026-13-01&to=2026-06-01`);
     expect(page400?.status()).toBe(400);

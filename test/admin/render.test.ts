@@ -64,7 +64,9 @@ describe('formats', () => {
 describe('the usage CSV query', () => {
   it('defaults to the current cycle and reads a cycle or a date range', () => {
     expect(parseCsvQuery({}, 3)).toEqual({ kind: 'cycle', cycleIndex: 3 });
-    expect(parseCsvQuery({ cycle: '1' }, 3)).toEqual({ kind: 'cycle', cycleIndex: 1 });
+    // `cycle` is the number the page shows, from 1: cycle=1 is index 0, cycle=4 the current index 3.
+    expect(parseCsvQuery({ cycle: '1' }, 3)).toEqual({ kind: 'cycle', cycleIndex: 0 });
+    expect(parseCsvQuery({ cycle: '4' }, 3)).toEqual({ kind: 'cycle', cycleIndex: 3 });
     // A `to` date includes its whole day; an instant is taken as it is.
     expect(parseCsvQuery({ from: '2026-06-01', to: '2026-06-30' }, 3)).toEqual({
       kind: 'range',
@@ -79,8 +81,9 @@ describe('the usage CSV query', () => {
   });
 
   it('refuses bad parameters saying what is expected', () => {
-    expect(rejection({ cycle: '-1' })).toBe('cycle must be a whole number from 0 to 3, the current cycle (got "-1")');
-    expect(rejection({ cycle: '9' })).toBe('cycle 9 has not started yet: the current cycle is 3');
+    expect(rejection({ cycle: '-1' })).toBe('cycle must be a whole number from 1 to 4, the current cycle (got "-1")');
+    expect(rejection({ cycle: '0' })).toBe('cycle must be a whole number from 1 to 4, the current cycle (got "0")');
+    expect(rejection({ cycle: '9' })).toBe('cycle 9 has not started yet: the current cycle is 4');
     expect(rejection({ cycle: '1', from: '2026-06-01' })).toBe('use either cycle=N or from=DATE&to=DATE, not both');
     expect(rejection({ from: '2026-06-01' })).toMatch(/^from and to go together/);
     expect(rejection({ from: '2026-02-30', to: '2026-03-01' })).toMatch(/^from must be a date like 2026-06-01 .* \(got "2026-02-30"\)$/);
@@ -90,7 +93,7 @@ describe('the usage CSV query', () => {
   });
 
   it('names the file after the account and the entries, with header-safe characters only', () => {
-    expect(csvFilename('acme', { kind: 'cycle', cycleIndex: 2 })).toBe('ai-credits-usage-acme-cycle-2.csv');
+    expect(csvFilename('acme', { kind: 'cycle', cycleIndex: 2 })).toBe('ai-credits-usage-acme-cycle-3.csv');
     expect(csvFilename('acme', { kind: 'range', from: '', to: '', label: '2026-06-01T00:00:00Z_to_2026-07-01' })).toBe(
       'ai-credits-usage-acme-2026-06-01T00_00_00Z_to_2026-07-01.csv',
     );
@@ -98,6 +101,13 @@ describe('the usage CSV query', () => {
 });
 
 describe('the account page', () => {
+  it('numbers the cycle from 1, in its hint and in its CSV link', () => {
+    const page = accountPage({ summary: summary(), notifications: [], names: displayNames(rules) });
+    expect(page).toContain('· cycle 5 ·');
+    expect(page).toContain('/usage.csv?cycle=5"');
+    expect(page).not.toContain('cycle 4');
+  });
+
   it('escapes whatever the account holds', () => {
     const hostile = '<img src=x onerror=alert(1)>';
     const page = accountPage({

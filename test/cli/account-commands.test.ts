@@ -41,7 +41,7 @@ describe('account start and show', () => {
     expect(out).toMatch(/ {2}Plan +Growth, 8 users\n/);
     expect(out).toMatch(/ {2}Trial +no\n/);
     expect(out).toMatch(/ {2}Credit tier +Tier 3: \$100\.00\/month for 7,000 credits\n/);
-    expect(out).toMatch(/ {2}Cycle +#0: .* UTC to .* UTC \(credits reset .* UTC\)\n/);
+    expect(out).toMatch(/ {2}Cycle +#1: .* UTC to .* UTC \(credits reset .* UTC\)\n/);
     expect(out).toMatch(/ {2}Available +19,000 credits\n/);
     expect(out).toMatch(/ {2}Alert +ok\n/);
     expect(out).toMatch(/ {2}Tags +vip, emea\n/);
@@ -65,6 +65,8 @@ describe('account start and show', () => {
     const run = await credits('account', 'start', 'cli-platinum', '--plan', 'platinum', '--users', '2', '--anchor', await daysAgo(1));
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^credits: rejected: unknown plan "platinum" \(known: solo, essentials, growth, scale\) \[InvalidStartInput\]\n$/);
+    // Refused before the start: no failed workflow is left behind.
+    await expect(suite.env.client.workflow.getHandle('ai-credits:cli-platinum').describe()).rejects.toThrow(/not found/i);
   });
 
   it('treats malformed flags as usage errors (exit 2) and sends nothing', async () => {

@@ -71,6 +71,30 @@ describe('reading import files', () => {
     expect(() => readImportYaml('- [unclosed\n', NOW)).toThrow(/cannot read the YAML \(line \d+, column \d+\)/);
   });
 
+  it('reports every problem of a row, each with its field, and keeps no input from it', () => {
+    const csv = 'accountId,plan,users,trial,cycleAnchor,creditTier,tags,admins\n' + 'bad id!,growth,eight,maybe,2026-13-01,tier 3\u0000,chloe beta,not-an-address\n';
+    const [row] = readImportCsv(csv, NOW);
+    expect(row?.where).toBe('row 1 (line 2)');
+    expect(row?.input).toBeUndefined();
+    expect(row?.errors).toEqual([
+      'users: "eight" is not a whole number of users',
+      'trial: "maybe" is not true or false',
+      'cycleAnchor: "2026-13-01" is not a date (2026-06-03) or a UTC instant (2026-06-03T00:00:00Z)',
+      'accountId must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-"',
+      'creditTier must be a tier id such as "tier-3", or null',
+      expect.stringMatching(/^tags\[0\] must be/),
+      expect.stringMatching(/^admins\[0\] must be an e-mail address/),
+    ]);
+    expect(row?.error).toMatch(/^7 problems: users: "eight" is not a whole number of users; trial: "maybe" is not true or false; cycleAnchor: /);
+    const yaml = readImportYaml('- {accountId: y, plan: growth, users: 0, trial: perhaps, seats: 4}\n', NOW);
+    expect(yaml[0]?.errors).toEqual([
+      'unknown field(s) seats (known: accountId, plan, users, trial, cycleAnchor, creditTier, tags, admins)',
+      'trial: "perhaps" is not true or false',
+      'users must be an integer of at least 1',
+    ]);
+    expect(yaml[0]?.input).toBeUndefined();
+  });
+
   it('reads the example files as the same three good accounts', () => {
     const csv = readImportFile(join(EXAMPLES, 'accounts.csv'), NOW);
     const yaml = readImportFile(join(EXAMPLES, 'accounts.yaml'), NOW);

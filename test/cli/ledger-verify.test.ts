@@ -61,7 +61,7 @@ describe('credits ledger verify', () => {
   it('waits for the ledger to catch up, then finds the summary and the ledger in agreement', async () => {
     const run = await credits('ledger', 'verify', 'ver-1', '--wait', '60');
     expect(run.stderr).toBe('');
-    expect(run.stdout).toBe('ver-1 (cycle 0): summary and ledger agree\n1 account checked: 1 agree, 0 differ\n');
+    expect(run.stdout).toBe('ver-1 (cycle 1): summary and ledger agree\n1 account checked: 1 agree, 0 differ\n');
     expect(run.code).toBe(0);
   });
 
@@ -94,7 +94,7 @@ describe('credits ledger verify', () => {
       ]),
     );
     const text = await credits('ledger', 'verify', 'ver-2');
-    expect(text.stdout).toMatch(/^ver-2 \(cycle 0\): \d+ differences\n/);
+    expect(text.stdout).toMatch(/^ver-2 \(cycle 1\): \d+ differences\n/);
     expect(text.stdout).toContain('  repeated_charge: usage:k1 was charged by 2 ledger entries [will not catch up]\n');
   });
 

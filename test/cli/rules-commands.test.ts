@@ -73,7 +73,8 @@ describe('credits rules validate', () => {
 
 describe('credits rules explain', () => {
   it("prints the version in force with the help page's tables", async () => {
-    const run = await credits('rules', 'explain', '--at', '2026-06-03');
+    // Wide enough that no table wraps: the rows are asserted one line each.
+    const run = await credits('rules', 'explain', '--at', '2026-06-03', '--width', '300');
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     const lines = run.stdout.split('\n');
@@ -105,6 +106,25 @@ describe('credits rules explain', () => {
     expect(run.stdout).toContain(
       "  Warning: 75% or more of the cycle's credits used and on pace to run out before the billing cycle resets\n",
     );
+  });
+
+  it.each([80, 120])('fits every line in %i columns, wrapping wide tables', async (width) => {
+    const run = await credits('rules', 'explain', '--at', '2026-06-03', '--width', String(width));
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines.filter((line) => [...line].length > width)).toEqual([]);
+    // Nothing is lost to the wrapping: every feature id and note word is still there.
+    for (const id of ['voice-agent', 'email-thread-summaries', 'auto-updates', 'chloe-beta-2026']) expect(run.stdout).toContain(id);
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain('minutes also billed as telephony');
+  });
+
+  it('fits 100 columns when stdout is not a terminal, and refuses a width under 40 (exit 2)', async () => {
+    const run = await credits('rules', 'explain', '--at', '2026-06-03');
+    expect(run.stdout.split('\n').filter((line) => [...line].length > 100)).toEqual([]);
+    expect(run.stdout.split('\n').some((line) => [...line].length > 90)).toBe(true);
+    const narrow = await credits('rules', 'explain', '--width', '20');
+    expect(narrow.code).toBe(2);
+    expect(narrow.stderr).toMatch(/--width.*expected a whole number of at least 40/);
   });
 
   it('prints the compiled rules as JSON with --json', async () => {

@@ -58,7 +58,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const HEADER = 'time,account,user,feature,quantity,unit,credits,grant_debited,balance_after,decision,reason,idempotency_key,rules_version,kind,cycle,entry_id,amount_cents,note';
+const HEADER = 'time,account,user,feature,quantity,unit,credits,grant_debited,balance_after,decision,reason,idempotency_key,rules_version,kind,cycle,entry_id,amount_cents,note,balance_change';
 
 function csvLines(text: string): string[] {
   return text.split('\r\n').filter((line) => line !== '');
@@ -71,17 +71,23 @@ describe('credits usage export', () => {
     const lines = csvLines(run.stdout);
     expect(lines[0]).toBe(HEADER);
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toMatch(/^[^,]+,exp-1,ann,enrichment,12,field,12,[^,]*,2988,accepted,,first,[^,]+,usage,0,/);
-    expect(lines[2]).toMatch(/,exp-1,bob,auto-updates,3,call,6,[^,]*,2994,accepted,,second,[^,]+,usage,1,/);
+    expect(lines[1]).toMatch(/^[^,]+,exp-1,ann,enrichment,12,field,12,[^,]*,2988,accepted,,first,[^,]+,usage,1,/);
+    expect(lines[2]).toMatch(/,exp-1,bob,auto-updates,3,call,6,[^,]*,2994,accepted,,second,[^,]+,usage,2,/);
     expect(run.stderr).toBe('exported 2 rows of exp-1 (all cycles)\n');
   });
 
-  it('exports one billing cycle', async () => {
-    const first = await credits('usage', 'export', 'exp-1', '--cycle', '0');
+  it('exports one billing cycle, numbered from 1 as `account show` prints it', async () => {
+    const first = await credits('usage', 'export', 'exp-1', '--cycle', '1');
     expect(csvLines(first.stdout).slice(1).map((l) => l.split(',')[3])).toEqual(['enrichment']);
-    const second = await credits('usage', 'export', 'exp-1', '--cycle', '1');
+    expect(first.stderr).toBe('exported 1 row of exp-1 (cycle 1)\n');
+    const second = await credits('usage', 'export', 'exp-1', '--cycle', '2');
     expect(csvLines(second.stdout).slice(1).map((l) => l.split(',')[3])).toEqual(['auto-updates']);
-    expect(second.stderr).toBe('exported 1 row of exp-1 (cycle 1)\n');
+    expect(second.stderr).toBe('exported 1 row of exp-1 (cycle 2)\n');
+    const shown = await credits('account', 'show', 'exp-1');
+    expect(shown.stdout).toMatch(/Cycle +#2: /);
+    const zero = await credits('usage', 'export', 'exp-1', '--cycle', '0');
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/expected a whole number of at least 1/);
   });
 
   it('exports a date range; a bare --to date includes that whole day', async () => {

@@ -101,7 +101,24 @@ describe('startAccount', () => {
     expect(isAccountNotFoundError(await failure(credits.summary('client-bad-users')))).toBe(true);
   });
 
+  it('refuses an unknown plan or tier against the rules before starting, leaving no workflow behind', async () => {
+    for (const [id, spoil, message] of [
+      ['client-local-plan', { plan: 'platinum' }, /unknown plan "platinum" \(known: solo, essentials, growth, scale\)/],
+      ['client-local-tier', { creditTier: 'tier-99' }, /unknown credit tier "tier-99"/],
+    ] as const) {
+      const err = await failure(credits.startAccount(await startInput(id, spoil)));
+      expect(err).toBeInstanceOf(CreditsInputError);
+      expect(err).toMatchObject({ problem: 'InvalidStartInput', code: 'input_rejected' });
+      expect((err as Error).message).toMatch(message);
+      // No workflow was started: not even a closed, failed one.
+      await expect(suite.env.client.workflow.getHandle(accountWorkflowId(id)).describe()).rejects.toThrow(/not found/i);
+    }
+  });
+
   it('reports the worker rejecting an unknown plan as CreditsInputError, and a fixed start then works', async () => {
+    // A client told to leave the rules to the worker (its own rules may lag the worker's):
+    // the workflow's own check still refuses the start.
+    const credits = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue, rules: false });
     const err = await failure(credits.startAccount(await startInput('client-bad-plan', { plan: 'platinum' })));
     expect(err).toBeInstanceOf(CreditsInputError);
     expect(err).toMatchObject({ problem: 'InvalidStartInput' });

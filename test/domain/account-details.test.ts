@@ -63,7 +63,8 @@ describe('setTags', () => {
     expect(promotions(a)).toMatchObject([{ amount: 100_000, grantedAt: '2026-06-20T00:00:00.000Z', expiresAt: '2026-08-03T00:00:00.000Z' }]);
     expect(a.available()).toBe(before + 100_000);
     expect(a.available()).toBe(a.state.cycleGranted - a.state.cycleUsed);
-    expect(entries(a, 'tags_change')).toMatchObject([{ credits: 100_000, note: 'tags: added chloe-beta, emea; removed none; promotion chloe-beta-2026 granted' }]);
+    // The promotion's credits are on its grant entry only: the change entry moves none.
+    expect(entries(a, 'tags_change')).toMatchObject([{ credits: 0, note: 'tags: added chloe-beta, emea; removed none; promotion chloe-beta-2026 granted' }]);
 
     // Removed and added again: never granted twice, and removing takes nothing back.
     expect(a.setTags([], t)).toMatchObject({ tags: [], changed: true, promotionsGranted: [], creditsGranted: 0 });

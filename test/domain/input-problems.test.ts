@@ -11,6 +11,7 @@ import {
   MAX_USERS,
   checkStartArguments,
   checkStartShape,
+  startShapeProblems,
   checkUpdateArguments,
   type InputCheck,
   type InputProblem,
@@ -271,5 +272,17 @@ describe('account details and voids', () => {
     expect(check({ idempotencyKey: 'k-1', reason: '   ' })?.message).toMatch(/got a blank text/);
     expect(check({ idempotencyKey: 'k-1', reason: 'r'.repeat(501) })?.message).toMatch(/got 501 characters long/);
     expect(check({ idempotencyKey: 'k-1', reason: 'bug', credits: 5 })?.message).toMatch(/unknown field\(s\) "credits"/);
+  });
+});
+
+describe('every problem of the start input', () => {
+  it('lists one problem per bad field, the first being what checkStartShape says', () => {
+    const spoilt = { ...START, accountId: 'bad id', plan: 7, users: 0, trial: 'yes', cycleAnchor: 'soon', creditTier: 3, tags: ['a b'], admins: ['x'], extra: 1 };
+    const all = startShapeProblems(spoilt, NOW);
+    expect(all.map((p) => p.message.split(/[ [(:]/)[0])).toEqual(['unknown', 'accountId', 'plan', 'users', 'trial', 'cycleAnchor', 'creditTier', 'tags', 'admins']);
+    expect(all.every((p) => p.code === 'InvalidStartInput')).toBe(true);
+    expect(checkStartShape(spoilt, NOW)).toEqual(all[0]);
+    expect(startShapeProblems(START, NOW)).toEqual([]);
+    expect(startShapeProblems('x', NOW)).toEqual([{ code: 'InvalidStartInput', message: 'the start argument must be one object' }]);
   });
 });

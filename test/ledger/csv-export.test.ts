@@ -78,7 +78,7 @@ describe('CSV export', () => {
     expect(await exportUsageCsv(listStore([entry]), { accountId: 'acme' }, sink)).toEqual({ rows: 1 });
     expect(text()).toBe(
       `${CSV_COLUMNS.join(',')}\r\n` +
-        '2026-06-03T00:07:00.000Z,acme,user-1,enrichment,2,field,4,g-promo:1;g-included:3,9986,accepted,,key-7,rules-v1,usage,0,acme:7,,\r\n',
+        '2026-06-03T00:07:00.000Z,acme,user-1,enrichment,2,field,4,g-promo:1;g-included:3,9986,accepted,,key-7,rules-v1,usage,1,acme:7,,,-4\r\n',
     );
   });
 
@@ -175,7 +175,7 @@ describe('CSV export', () => {
 
 describe('CSV export: no cell runs as a formula', () => {
   const column = (name: (typeof CSV_COLUMNS)[number]) => CSV_COLUMNS.indexOf(name);
-  const NUMERIC = new Set(['quantity', 'credits', 'balance_after', 'cycle', 'amount_cents']);
+  const NUMERIC = new Set(['quantity', 'credits', 'balance_after', 'cycle', 'amount_cents', 'balance_change']);
 
   it.each([
     ['=HYPERLINK("http://evil.example","x")'],

@@ -92,6 +92,16 @@ describe('the main job and the README walkthrough', () => {
     expect((await fetch(`${address}/v1/accounts/demo-growth/balance`)).status).toBe(401);
   });
 
+  it("shows the Chloe beta demo account's grant on a fresh start, whatever today is", async () => {
+    const info = JSON.parse(readFileSync(join(data, 'main-job.json'), 'utf8')) as MainJobInfo;
+    const chloe = (await (await fetch(`${info.adminUrl}/api/accounts/demo-chloe-beta`)).json()) as { summary: AccountSummary };
+    expect(chloe.summary.grants.filter((g) => g.source === 'promotion')).toEqual([
+      expect.objectContaining({ label: 'Chloe beta thank-you (demo)', amount: 100_000, remaining: 100_000 }),
+    ]);
+    const page = await (await fetch(`${info.adminUrl}/accounts/demo-chloe-beta`)).text();
+    expect(page).toContain('Chloe beta thank-you (demo)');
+  });
+
   it('imports the examples again as already running, records usage, shows it, exports it, and stops cleanly', async () => {
     const info = JSON.parse(readFileSync(join(data, 'main-job.json'), 'utf8')) as MainJobInfo;
 
