@@ -76,8 +76,12 @@ export const ACCOUNT_LIMITS = { openCalls: 1_000, inactiveAgents: 1_000, manualG
 /** Most bytes of parked effects kept in the state (the oldest go first; each was logged when parked). */
 export const PARKED_BYTES = 64 * 1024;
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** UTF-8 length of a string, without an encoder (the workflow sandbox and the domain share this). */
 export function utf8Bytes(text: string): number {
+  // Nearly all text is ASCII: one native scan then answers without a character loop.
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
