@@ -19,7 +19,7 @@ const ERRORS = {
   '401': problem('No key, or a key the server does not hold'),
   '403': problem('The key is not for this account'),
   '404': problem('Unknown account'),
-  '429': problem('Too many requests for this key; see Retry-After'),
+  '429': problem('Too many requests for this key, or too many usage events waiting for this account in this server; see Retry-After'),
   '503': problem('The credits service (Temporal) did not answer; retry later with the same idempotency keys'),
 };
 const BODY_ERRORS = {

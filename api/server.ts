@@ -12,7 +12,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { isAccountNotFoundError, isCreditsError, isCreditsInputError, isCreditsUnavailableError, type CreditsClient } from '../client';
+import { isAccountNotFoundError, isCreditsError, isCreditsInputError, isCreditsUnavailableError, isUsageOverloadedError, type CreditsClient } from '../client';
 import { ACCOUNT_UPDATES } from '../workflows/messages';
 import type { InputProblem } from '../domain/input-problems';
 import { quote } from '../domain/input-text';
@@ -118,6 +118,8 @@ function problemOf(err: unknown, prefix = 'body'): { problem: ApiProblem; unexpe
   if (isCreditsUnavailableError(err)) {
     return { problem: new ApiProblem('unavailable', err.message, { headers: { 'retry-after': '1' } }), unexpected: true };
   }
+  // The account's queue in this server is full: the caller backs off, nothing was recorded.
+  if (isUsageOverloadedError(err)) return { problem: new ApiProblem('rate_limited', 'too many usage events are waiting for this account; retry shortly', { headers: { 'retry-after': '1' } }), unexpected: false };
   if (isCreditsError(err) && err.code === 'limit_reached') return { problem: new ApiProblem('conflict', err.message), unexpected: false };
   const fastify = err as { code?: unknown; statusCode?: unknown } | null;
   if (fastify?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { problem: new ApiProblem('body_too_large', 'the request body is over the size limit', { field: 'body' }), unexpected: false };

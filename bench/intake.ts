@@ -12,20 +12,27 @@
  *
  *   npm run bench:intake -- [--accounts-list 1,100] [--seconds 10 | --events N]
  *     [--concurrency 2000] [--http-clients 64] [--http-batch 25] [--ledger-wait 40]
+ *     [--phases per-event,coalescing,http,ceiling]   (the ceiling without coalescing uses 500 events an update)
  *
- * The worker runs in this process (activities over an embedded ledger in a temp dir), so the
- * peak RSS is the worker's, the client's and the HTTP server's together. Run `npm run build`
- * first: the prebundled workflow code is used when present.
+ * The worker runs in a process of its own (bench/worker-process.ts: activities over an embedded
+ * ledger in a temp dir, and the no-op workflow), so the peak RSS is the worker's; this process
+ * is the callers and the HTTP API server. Run `npm run build` first: the prebundled workflow
+ * code is used when present.
  */
 import { parseArgs } from 'node:util';
 import { Client, type WorkflowHandle } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generateApiKey, hashApiKey } from '../api/keys';
 import { startUsageApi } from '../api/server';
 import { CreditsClient, DEFAULT_COALESCE, type RecordUsageInput, type RecordUsageResult } from '../client';
-import type { LedgerStore } from '../ledger/store';
+import { temporalBinaryPath } from '../infra/temporal-binaries';
 import { largestStartInput } from '../scripts/chaos-run';
-import { runBench, startBenchAccounts, withBenchWorker, type BenchWorker } from './bench-accounts';
+import { runBench, startBenchAccounts } from './bench-accounts';
+import { startWorkerProcess, type WorkerProcess } from './worker-process';
+import { accountWorkflowId } from '../workflows/messages';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +43,7 @@ const { values } = parseArgs({
     'http-clients': { type: 'string', default: '64' },
     'http-batch': { type: 'string', default: '25' },
     'ledger-wait': { type: 'string', default: '40' },
+    phases: { type: 'string', default: 'per-event,coalescing,http,ceiling' },
   },
 });
 const accountsList = values['accounts-list'].split(',').map(Number);
@@ -45,6 +53,12 @@ const concurrency = Number(values.concurrency);
 const httpClients = Number(values['http-clients']);
 const httpBatch = Number(values['http-batch']);
 const ledgerWaitMs = Number(values['ledger-wait']) * 1000;
+const PHASES = ['per-event', 'coalescing', 'http', 'ceiling'] as const;
+const phases = new Set(values.phases.split(','));
+if (![...phases].every((p) => (PHASES as readonly string[]).includes(p))) {
+  console.error(`--phases is a comma-separated list of ${PHASES.join(', ')}`);
+  process.exit(2);
+}
 const positive = [...accountsList, seconds, concurrency, httpClients, httpBatch, ledgerWaitMs, totalEvents ?? 1];
 if (!positive.every((n) => Number.isSafeInteger(n) && n >= 1) || httpBatch > 1000) {
   console.error('--accounts-list (comma-separated), --seconds, --events, --concurrency, --http-clients, --http-batch (at most 1,000) and --ledger-wait must be positive integers');
@@ -157,6 +171,8 @@ interface Row {
   updates: number;
   peakRss: number;
   carried: number | undefined;
+  /** Runs per account (continue-as-new included), the largest. */
+  runs: number | undefined;
   balances: string;
 }
 
@@ -164,7 +180,7 @@ interface Row {
  * The exact-balance check: each account's summary has used exactly the credits its answers
  * admitted; then the ledger's usage credits of the cycle must reach the same, within the wait.
  */
-async function checkBalances(client: CreditsClient, store: LedgerStore, ids: string[], load: Load): Promise<string> {
+async function checkBalances(client: CreditsClient, worker: WorkerProcess, ids: string[], load: Load): Promise<string> {
   const summaries = await Promise.all(ids.map((id) => client.summary(id)));
   const off = summaries.reduce((sum, s, a) => sum + Math.abs(s.credits.used - (load.admitted[a] ?? 0)), 0);
   if (off !== 0) return `SUMMARY OFF by ${off} credits${load.lost > 0 ? ` (${load.lost} events failed twice)` : ''}`;
@@ -172,7 +188,7 @@ async function checkBalances(client: CreditsClient, store: LedgerStore, ids: str
   const until = since + ledgerWaitMs;
   for (;;) {
     const ledger = await Promise.all(
-      summaries.map(async (s) => (await store.usageByFeature(s.accountId, s.cycle.index)).reduce((sum, f) => sum + f.credits, 0)),
+      summaries.map((s) => worker.ledgerUsage(s.accountId, s.cycle.index)),
     );
     const behind = summaries.reduce((sum, s, a) => sum + (s.credits.used - (ledger[a] ?? 0)), 0);
     const wrong = summaries.some((s, a) => (ledger[a] ?? 0) > s.credits.used);
@@ -191,6 +207,17 @@ async function carriedState(temporal: Client, ids: string[]): Promise<number> {
   return largest;
 }
 
+/** The most runs of one account (each continue-as-new starts one): what history bounds cost at this rate. */
+async function mostRuns(temporal: Client, ids: string[]): Promise<number> {
+  let most = 0;
+  for (const id of ids) {
+    let runs = 0;
+    for await (const _run of temporal.workflow.list({ query: `WorkflowId = '${accountWorkflowId(id)}'` })) runs += 1;
+    most = Math.max(most, runs);
+  }
+  return most;
+}
+
 /** Waits until every account has opened (answers its summary), so the clock starts on open accounts. */
 async function opened(client: CreditsClient, ids: string[]): Promise<void> {
   await Promise.all(ids.map((id) => client.summary(id)));
@@ -199,7 +226,7 @@ async function opened(client: CreditsClient, ids: string[]): Promise<void> {
 /** The table, with each phase's events/s against the ceiling of its account count. */
 function formatTable(rows: Row[]): string {
   const ceiling = new Map(rows.filter((r) => r.phase.startsWith('ceiling')).map((r) => [r.accounts, r.load.events / r.load.seconds]));
-  const header = ['phase', 'accounts', 'events', 'events/s', 'p50 ms', 'p99 ms', 'updates/event', 'peak RSS MiB', 'carried KiB', 'vs ceiling', 'balances'];
+  const header = ['phase', 'accounts', 'events', 'events/s', 'p50 ms', 'p99 ms', 'updates/event', 'worker peak RSS MiB', 'carried KiB', 'runs', 'vs ceiling', 'balances'];
   const lines = rows.map((r) => {
     const sorted = r.load.latencies.sort((x, y) => x - y);
     const rate = r.load.events / r.load.seconds;
@@ -214,6 +241,7 @@ function formatTable(rows: Row[]): string {
       r.load.events > 0 ? (r.updates / r.load.events).toFixed(4) : '-',
       (r.peakRss / 2 ** 20).toFixed(0),
       r.carried === undefined ? '-' : (r.carried / 1024).toFixed(1),
+      r.runs === undefined ? '-' : String(r.runs),
       top ? `${(rate / top).toFixed(2)}x` : '-',
       r.balances,
     ];
@@ -222,12 +250,37 @@ function formatTable(rows: Row[]): string {
   return [header, ...lines].map((l) => l.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')).join('\n');
 }
 
+/**
+ * A fresh dev server and the worker in a process of its own (the account workflows over an
+ * embedded ledger, and the no-op ceiling), as in production: this process is the load
+ * generator and the HTTP API server, so the peak RSS reported is the worker process's.
+ */
 async function main(): Promise<void> {
-  await withBenchWorker(ACCOUNT_QUEUE, (bench) => runPhases(bench));
+  const scratch = mkdtempSync(join(tmpdir(), 'bench-intake-'));
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal') } },
+  });
+  try {
+    const worker = await startWorkerProcess({
+      address: env.connection.options.address,
+      namespace: env.client.options.namespace ?? 'default',
+      taskQueue: ACCOUNT_QUEUE,
+      noopQueue: NOOP_QUEUE,
+      ledgerDir: join(scratch, 'ledger'),
+    });
+    try {
+      await runPhases(env, worker);
+    } finally {
+      await worker.stop();
+    }
+  } finally {
+    await env.teardown();
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /** Every phase for every account count, then the table. */
-async function runPhases({ env, store, peakRss, resetPeakRss }: BenchWorker): Promise<void> {
+async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess): Promise<void> {
   const temporal = new Client({
     connection: env.connection,
     namespace: env.client.options.namespace,
@@ -242,12 +295,6 @@ async function runPhases({ env, store, peakRss, resetPeakRss }: BenchWorker): Pr
       ],
     },
   });
-  const noopWorker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: NOOP_QUEUE,
-    workflowsPath: require.resolve('./noop-workflow'),
-  });
-  const noopRunning = noopWorker.run();
   const perEvent = new CreditsClient(temporal, { taskQueue: ACCOUNT_QUEUE, coalesce: false });
   const coalescing = new CreditsClient(temporal, { taskQueue: ACCOUNT_QUEUE });
   const httpClient = new CreditsClient(temporal, { taskQueue: ACCOUNT_QUEUE });
@@ -270,12 +317,13 @@ async function runPhases({ env, store, peakRss, resetPeakRss }: BenchWorker): Pr
           noopHandles.push(...handles);
         }
         const updatesBefore = updatesSent;
-        resetPeakRss();
+        await worker.resetPeakRss();
         const load = await drive(accounts, callers, unit, send(ids));
-        const row: Row = { phase: name, accounts, load, updates: updatesSent - updatesBefore, peakRss: peakRss(), carried: undefined, balances: 'n/a (no-op)' };
+        const row: Row = { phase: name, accounts, load, updates: updatesSent - updatesBefore, peakRss: await worker.peakRss(), carried: undefined, runs: undefined, balances: 'n/a (no-op)' };
         if (kind === 'account') {
-          row.balances = await checkBalances(perEvent, store, ids, load);
+          row.balances = await checkBalances(perEvent, worker, ids, load);
           row.carried = await carriedState(temporal, ids);
+          row.runs = await mostRuns(temporal, ids);
         } else if (load.errors > 0) {
           row.balances = `n/a (no-op), ${load.errors} events failed`;
         }
@@ -291,11 +339,11 @@ async function runPhases({ env, store, peakRss, resetPeakRss }: BenchWorker): Pr
           admittedCredits(await client.recordUsage(ids[account] ?? '', usageEvent(account, first)));
 
       // (a) one update per event: at most 8 callers an account (the server admits 10 updates in flight).
-      await phase('per-event', Math.min(concurrency, 8 * accounts), 1, clientSend(perEvent), 'account');
+      if (phases.has('per-event')) await phase('per-event', Math.min(concurrency, 8 * accounts), 1, clientSend(perEvent), 'account');
       // (b) the coalescing client, every caller one event at a time.
-      const coalesced = await phase('coalescing', concurrency, 1, clientSend(coalescing), 'account');
+      const coalesced = phases.has('coalescing') ? await phase('coalescing', concurrency, 1, clientSend(coalescing), 'account') : undefined;
       // (c) the HTTP API: a bounded pool of clients, each request an array of events.
-      await phase(
+      if (phases.has('http')) await phase(
         `http (${httpBatch}/request)`,
         httpClients,
         httpBatch,
@@ -314,7 +362,10 @@ async function runPhases({ env, store, peakRss, resetPeakRss }: BenchWorker): Pr
         'account',
       );
       // (d) the ceiling: (b)'s events per update and updates in flight per account, doing nothing.
-      const batch = Math.max(1, Math.min(DEFAULT_COALESCE.maxBatch, Math.round(coalesced.load.events / Math.max(1, coalesced.updates))));
+      if (!phases.has('ceiling')) continue;
+      const batch = coalesced
+        ? Math.max(1, Math.min(DEFAULT_COALESCE.maxBatch, Math.round(coalesced.load.events / Math.max(1, coalesced.updates))))
+        : DEFAULT_COALESCE.maxBatch;
       const inFlight = Math.min(accounts * DEFAULT_COALESCE.maxInFlight, Math.max(accounts, Math.ceil(concurrency / batch)));
       await phase(
         `ceiling (${batch}/update)`,
@@ -349,8 +400,6 @@ async function runPhases({ env, store, peakRss, resetPeakRss }: BenchWorker): Pr
   } finally {
     await api.close();
     await Promise.all(noopHandles.map((h) => h.terminate('benchmark done').catch(() => undefined)));
-    noopWorker.shutdown();
-    await noopRunning;
   }
 }
 

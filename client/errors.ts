@@ -16,6 +16,11 @@ export const CREDITS_ERROR_CODES = [
   'account_already_running',
   /** Temporal could not be reached or did not answer in time, after every retry. Safe to retry later. */
   'unavailable',
+  /**
+   * This process already holds the most usage events it queues for the account (the
+   * coalescer's `maxQueued`): the event was not sent. Retry after a moment.
+   */
+  'overloaded',
   /** A command would take one of the account's bounded tables past its limit (open calls, deactivated agents, manual grants); nothing changed. */
   'limit_reached',
   /** Anything else (a bug or an unexpected server answer); the original error is the `cause`. */
@@ -92,6 +97,21 @@ export class CreditsUnavailableError extends CreditsError {
   }
 }
 
+/**
+ * The client already queues as many usage events for the account as it may (they wait for
+ * room among the account's updates in flight): this one was not sent, so nothing was
+ * recorded. Back off and send it again with the same key.
+ */
+export class UsageOverloadedError extends CreditsError {
+  override name = 'UsageOverloadedError';
+  /** Always `overloaded`. */
+  declare readonly code: 'overloaded';
+
+  constructor(message: string, options: { accountId?: string; cause?: unknown } = {}) {
+    super('overloaded', message, options);
+  }
+}
+
 function hasCode(err: unknown, code: CreditsErrorCode): boolean {
   return isCreditsError(err) && err.code === code;
 }
@@ -125,4 +145,9 @@ export function isAccountAlreadyRunningError(err: unknown): err is AccountAlread
 /** Whether `err` says Temporal was unavailable ({@link CreditsUnavailableError}). */
 export function isCreditsUnavailableError(err: unknown): err is CreditsUnavailableError {
   return hasCode(err, 'unavailable');
+}
+
+/** Whether `err` says the client's usage queue for the account is full ({@link UsageOverloadedError}). */
+export function isUsageOverloadedError(err: unknown): err is UsageOverloadedError {
+  return hasCode(err, 'overloaded');
 }

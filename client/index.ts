@@ -23,6 +23,8 @@ export {
   isCreditsError,
   isCreditsInputError,
   isCreditsUnavailableError,
+  isUsageOverloadedError,
+  UsageOverloadedError,
 } from './errors';
 export type { CreditsErrorCode } from './errors';
 export { DEFAULT_RETRY_POLICY, isTransientTemporalError } from './retry';

@@ -7,6 +7,7 @@
  * in flight for an account, and every caller gets its own event's answer.
  */
 import type { RecordUsageBatchAnswer, RecordUsageInput } from '../domain/wire-contract';
+import { UsageOverloadedError } from './errors';
 
 /** How {@link UsageCoalescer} batches; see {@link DEFAULT_COALESCE}. */
 export interface CoalesceOptions {
@@ -16,14 +17,21 @@ export interface CoalesceOptions {
   maxBatch: number;
   /** Most batches in flight per account (below the server's 10 updates in flight per workflow). */
   maxInFlight: number;
+  /**
+   * Most events waiting per account for room in flight. Past it an event is refused at once
+   * ({@link UsageOverloadedError}) instead of queuing without bound while the account (or
+   * Temporal) cannot keep up: memory stays bounded and callers are told to back off.
+   */
+  maxQueued: number;
 }
 
 /**
  * Defaults: a 5 ms linger (a lone call waits no longer), batches of up to 500 events (the
- * server's maximum), and 4 batches in flight per account, which leaves room under the server's
- * 10 in-flight updates per workflow for other updates and other client processes.
+ * server's maximum), 4 batches in flight per account, which leaves room under the server's
+ * 10 in-flight updates per workflow for other updates and other client processes, and at most
+ * 20,000 events waiting per account (ten full rounds of batches in flight).
  */
-export const DEFAULT_COALESCE: Readonly<CoalesceOptions> = { lingerMs: 5, maxBatch: 500, maxInFlight: 4 };
+export const DEFAULT_COALESCE: Readonly<CoalesceOptions> = { lingerMs: 5, maxBatch: 500, maxInFlight: 4, maxQueued: 20_000 };
 
 /**
  * Sends one batch of one account's events; resolves with one answer per event, in order, or
@@ -57,19 +65,27 @@ export class UsageCoalescer {
     options: Partial<CoalesceOptions> = {},
   ) {
     this.options = { ...DEFAULT_COALESCE, ...options };
-    const { lingerMs, maxBatch, maxInFlight } = this.options;
-    if (!(lingerMs >= 0) || !Number.isSafeInteger(maxBatch) || maxBatch < 1 || !Number.isSafeInteger(maxInFlight) || maxInFlight < 1) {
-      throw new RangeError(`coalesce options must have lingerMs >= 0 and whole maxBatch, maxInFlight >= 1, got ${JSON.stringify(this.options)}`);
+    const { lingerMs, maxBatch, maxInFlight, maxQueued } = this.options;
+    const whole = [maxBatch, maxInFlight, maxQueued].every((n) => Number.isSafeInteger(n) && n >= 1);
+    if (!(lingerMs >= 0) || !whole) {
+      throw new RangeError(`coalesce options must have lingerMs >= 0 and whole maxBatch, maxInFlight, maxQueued >= 1, got ${JSON.stringify(this.options)}`);
     }
   }
 
-  /** Queues one event of an account; resolves with its own answer. */
+  /**
+   * Queues one event of an account; resolves with its own answer. Rejects at once with
+   * {@link UsageOverloadedError}, sending nothing, while `maxQueued` events already wait.
+   */
   submit(accountId: string, event: RecordUsageInput): Promise<RecordUsageBatchAnswer> {
     return new Promise((resolve, reject) => {
       let queue = this.queues.get(accountId);
       if (!queue) {
         queue = { waiting: [], inFlight: 0, timer: undefined };
         this.queues.set(accountId, queue);
+      }
+      if (queue.waiting.length >= this.options.maxQueued) {
+        reject(new UsageOverloadedError(`${queue.waiting.length} usage events of this account already wait to be sent; retry later`, { accountId }));
+        return;
       }
       queue.waiting.push({ event, resolve, reject });
       if (queue.waiting.length >= this.options.maxBatch) this.flush(accountId, queue);

@@ -275,8 +275,8 @@ export class CreditAccount {
   // ---- effects (see outbox) ---------------------------------------------------------------
 
   /** Up to `max` effects of the outbox's head that are of one kind; they stay queued until acknowledged. */
-  peekOutbox(max: number): Effect[] {
-    return outbox.peekOutbox(this.state, max);
+  peekOutbox(max: number, maxBytes?: number): Effect[] {
+    return outbox.peekOutbox(this.state, max, maxBytes);
   }
 
   /** Drop the first `count` effects once an activity has confirmed them. */

@@ -92,8 +92,8 @@ function queueAlert(state: AccountState, alert: 'warning' | 'exhausted', runOutM
  * The outbox's head for one activity call: a charge or alert alone, or a run of ledger entries
  * of at most `max` entries and a bounded number of bytes.
  */
-export function peekOutbox(state: AccountState, max: number): Effect[] {
-  return headBatch(state.outbox, max);
+export function peekOutbox(state: AccountState, max: number, maxBytes?: number): Effect[] {
+  return headBatch(state.outbox, max, maxBytes);
 }
 
 /** Drop the first `count` effects once an activity has confirmed them. */

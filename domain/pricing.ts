@@ -17,6 +17,8 @@ import type { FeatureCost } from '../ruleset/types';
 /** Decimal places a usage quantity may carry. */
 export const QUANTITY_DECIMALS = 6;
 const MICROS = 10 ** QUANTITY_DECIMALS;
+/** The largest whole quantity whose micro-units are a safe integer. */
+const MAX_SAFE_WHOLE = Math.floor(Number.MAX_SAFE_INTEGER / MICROS);
 /** Largest quantity a usage may carry here (the validators' bounds are far lower). */
 const MAX_QUANTITY = 1e9;
 /** The shortest decimal text of a finite non-negative number: digits, fraction, exponent. */
@@ -30,6 +32,9 @@ const DECIMAL_TEXT = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/;
  */
 export function exactMicros(quantity: number): number | undefined {
   if (!Number.isFinite(quantity) || quantity < 0) return undefined;
+  // Whole quantities (nearly all usage) need no decimal text: their micro-units are exact
+  // whenever they stay below a safe integer.
+  if (Number.isInteger(quantity)) return quantity <= MAX_SAFE_WHOLE ? quantity * MICROS : undefined;
   const match = DECIMAL_TEXT.exec(String(quantity));
   if (!match) return undefined;
   const [, whole = '', fraction = '', exponent = '0'] = match;

@@ -49,6 +49,14 @@ export const VOIDABLE_USAGE_BYTES = 64 * 1024;
 export const LEDGER_BATCH_BYTES = 192 * 1024;
 
 /**
+ * {@link LEDGER_BATCH_BYTES} for runs that write larger ledger batches (the workflow's
+ * `ledger-batch-1000` patch): a busy account's ledger keeps up with its intake only when each
+ * activity call carries more entries, since one write is in flight at a time (so the ledger's
+ * order is the account's order).
+ */
+export const LEDGER_BATCH_BYTES_LARGE = 384 * 1024;
+
+/**
  * The outbox's tail (everything behind the head batch) is spilled to durable storage once it
  * holds this many bytes or {@link SPILL_AT_ENTRIES} ledger entries: while the ledger is down
  * the backlog leaves the state instead of growing it.
@@ -76,8 +84,12 @@ export const ACCOUNT_LIMITS = { openCalls: 1_000, inactiveAgents: 1_000, manualG
 /** Most bytes of parked effects kept in the state (the oldest go first; each was logged when parked). */
 export const PARKED_BYTES = 64 * 1024;
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** UTF-8 length of a string, without an encoder (the workflow sandbox and the domain share this). */
 export function utf8Bytes(text: string): number {
+  // Nearly all text is ASCII: one native scan then answers without a character loop.
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -118,9 +130,9 @@ export function weighState(state: AccountState): StateWeight {
 
 /**
  * The head of the outbox that one activity call takes: one charge or alert alone, or a run of
- * ledger entries up to `maxEntries` and {@link LEDGER_BATCH_BYTES} (at least one entry).
+ * ledger entries up to `maxEntries` and `maxBytes` (at least one entry).
  */
-export function headBatch(outbox: readonly Effect[], maxEntries: number): Effect[] {
+export function headBatch(outbox: readonly Effect[], maxEntries: number, maxBytes: number = LEDGER_BATCH_BYTES): Effect[] {
   const head = outbox[0];
   if (!head) return [];
   if (head.type !== 'ledger') return [head];
@@ -129,7 +141,7 @@ export function headBatch(outbox: readonly Effect[], maxEntries: number): Effect
   for (const e of outbox) {
     if (e.type !== 'ledger' || batch.length >= maxEntries) break;
     bytes += jsonBytes(e.entry);
-    if (batch.length > 0 && bytes > LEDGER_BATCH_BYTES) break;
+    if (batch.length > 0 && bytes > maxBytes) break;
     batch.push(e);
   }
   return batch;

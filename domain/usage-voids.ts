@@ -52,6 +52,19 @@ export const RETURNED_CREDITS_LABEL = 'Credits returned by voided usage';
 // state just carried, or rebuilt) is weighed once.
 const listBytes = new WeakMap<VoidableUsage[], number>();
 
+// The keys each voidable list holds, cached likewise: a usage's check for its own older record
+// would otherwise scan the whole list (hundreds of records) on every admitted event.
+const listKeys = new WeakMap<VoidableUsage[], Set<string>>();
+
+function keysOf(list: VoidableUsage[]): Set<string> {
+  let keys = listKeys.get(list);
+  if (keys === undefined) {
+    keys = new Set(list.map((r) => r.k));
+    listKeys.set(list, keys);
+  }
+  return keys;
+}
+
 function weightOf(list: VoidableUsage[]): number {
   let bytes = listBytes.get(list);
   if (bytes === undefined) {
@@ -75,17 +88,22 @@ export function rememberVoidable(state: AccountState, key: string, feature: stri
   }
   const list = (state.voidable ??= []);
   // A key seen again after its answer was forgotten is new usage: only its newest record counts.
-  const stale = list.findIndex((r) => r.k === key);
-  if (stale >= 0) removeAt(list, stale);
+  const keys = keysOf(list);
+  if (keys.has(key)) removeAt(list, list.findIndex((r) => r.k === key));
   const record: VoidableUsage = { k: key, f: feature, m: micros, n: credits, d };
   let bytes = weightOf(list) + jsonBytes(record) + 1;
   list.push(record);
+  keys.add(key);
   let drop = 0;
   while (list.length - drop > 1 && bytes > VOIDABLE_USAGE_BYTES) {
-    bytes -= jsonBytes(list[drop]) + 1;
+    const dropped = list[drop];
+    bytes -= jsonBytes(dropped) + 1;
+    if (dropped) keys.delete(dropped.k);
     drop += 1;
   }
-  list.splice(0, drop);
+  // One at a time from the front: V8 moves an array's start in place for `shift`, where
+  // `splice(0, n)` copies the whole list, on every admitted event once the list is full.
+  for (let i = 0; i < drop; i++) list.shift();
   listBytes.set(list, bytes);
 }
 
@@ -96,8 +114,12 @@ export function forgetVoidable(state: AccountState): void {
 
 function removeAt(list: VoidableUsage[], index: number): VoidableUsage | undefined {
   const bytes = weightOf(list);
+  const keys = keysOf(list);
   const [removed] = list.splice(index, 1);
-  if (removed) listBytes.set(list, bytes - jsonBytes(removed) - 1);
+  if (removed) {
+    listBytes.set(list, bytes - jsonBytes(removed) - 1);
+    keys.delete(removed.k);
+  }
   return removed;
 }
 

@@ -39,7 +39,7 @@ import {
   queueWebhook,
   type WebhookEvent,
 } from '../domain/webhook-events';
-import { CARRIED_STATE_BUDGET_BYTES, fitToBudget, jsonBytes, spillDue, takeSpill } from '../domain/state-budget';
+import { CARRIED_STATE_BUDGET_BYTES, LEDGER_BATCH_BYTES, LEDGER_BATCH_BYTES_LARGE, fitToBudget, jsonBytes, spillDue, takeSpill } from '../domain/state-budget';
 import { ledgerSpill } from './ledger-spill';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, accountWorkflowId, type UpdateMessage } from './messages';
 
@@ -62,8 +62,19 @@ export const HISTORY_BYTES_PER_RUN = 2 * 1024 * 1024;
  * milliseconds) must not turn every batch into a spill workflow; a ledger that is down does.
  */
 export const SPILL_AFTER_MS = 15_000;
-/** Most ledger entries written by one activity call. */
+/** Most ledger entries written by one activity call, in runs recorded before {@link LEDGER_BATCH_PATCH}. */
 export const LEDGER_BATCH = 500;
+/**
+ * Most ledger entries written by one activity call (and at most `LEDGER_BATCH_BYTES_LARGE`):
+ * one write is in flight at a time, so the ledger's order is the account's, and a busy
+ * account's ledger keeps up with intake only when each write carries this many.
+ */
+export const LEDGER_BATCH_LARGE = 1_000;
+/**
+ * Patch of the larger ledger batches. Histories recorded before it batched by
+ * {@link LEDGER_BATCH} and `LEDGER_BATCH_BYTES`, and replay so.
+ */
+export const LEDGER_BATCH_PATCH = 'ledger-batch-1000';
 /**
  * How long a lone ledger entry waits for company before it is written. A busy account then
  * writes hundreds of entries per activity instead of one per update, which would double its
@@ -223,6 +234,9 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     account = CreditAccount.open(input, startRules, now(), workflowInfo().firstExecutionRunId.slice(0, 8));
   }
   const acc: CreditAccount = account;
+  const large = patched(LEDGER_BATCH_PATCH);
+  const ledgerBatch = large ? LEDGER_BATCH_LARGE : LEDGER_BATCH;
+  const ledgerBatchBytes = large ? LEDGER_BATCH_BYTES_LARGE : LEDGER_BATCH_BYTES;
 
   // Effects leave in order through activities; each is dropped from the outbox only once
   // confirmed, so whatever is unconfirmed at continue-as-new is carried and sent again.
@@ -233,10 +247,10 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   const drainOutbox = async (): Promise<never> => {
     for (;;) {
       await condition(() => acc.state.outbox.length > 0);
-      if (acc.state.outbox[0]?.type === 'ledger' && acc.state.outbox.length < LEDGER_BATCH) {
-        await condition(() => acc.state.outbox.length >= LEDGER_BATCH, LEDGER_LINGER);
+      if (acc.state.outbox[0]?.type === 'ledger' && acc.state.outbox.length < ledgerBatch) {
+        await condition(() => acc.state.outbox.length >= ledgerBatch, LEDGER_LINGER);
       }
-      const batch = acc.peekOutbox(LEDGER_BATCH);
+      const batch = acc.peekOutbox(ledgerBatch, ledgerBatchBytes);
       const head = batch[0];
       if (!head) continue;
       inFlight = batch.length;
@@ -308,7 +322,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // ledger is back, so the carried state stays within its budget however long the outage.
   // Each chunk leaves the outbox only once its workflow has started.
   let spilling = 0;
-  const keep = () => (inFlight > 0 ? inFlight : Math.min(acc.state.outbox.length, LEDGER_BATCH));
+  const keep = () => (inFlight > 0 ? inFlight : Math.min(acc.state.outbox.length, ledgerBatch));
   const spill = async (entries: ReturnType<typeof takeSpill>): Promise<void> => {
     const first = entries[0];
     if (!first) return;

@@ -297,6 +297,33 @@ describe('limits and failures', () => {
     }
   });
 
+  it("answers 429 with Retry-After when the account's queue in this server is full, and a retry with the same keys charges once", async () => {
+    // One event may wait per account: the second of an array finds the queue full.
+    const tight = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue, coalesce: { maxQueued: 1, lingerMs: 50 } });
+    const busy = await startUsageApi({ client: tight, keys, port: 0, log: (m) => logged.push(m) });
+    const events = [
+      { feature: 'enrichment', quantity: 3, idempotencyKey: 'overload-1' },
+      { feature: 'enrichment', quantity: 4, idempotencyKey: 'overload-2' },
+    ];
+    try {
+      const before = (await credits.summary('api-acme')).credits.used;
+      const full = await call('POST', usage('api-acme'), { base: busy.address, body: events });
+      expect(full.status).toBe(429);
+      expect(full.body).toMatchObject({ type: 'urn:ai-credits:problem:rate_limited' });
+      expect(full.headers.get('retry-after')).toBe('1');
+      // The caller backs off and sends the same array again through a server with room: the
+      // event that had been queued is answered as a duplicate, the other is recorded.
+      const retried = await call('POST', usage('api-acme'), { body: events });
+      expect(retried.status).toBe(200);
+      expect(retried.body.map((a: { duplicate: boolean }) => a.duplicate)).toEqual([true, false]);
+      const charged = retried.body.reduce((sum: number, a: { credits: number }) => sum + a.credits, 0);
+      expect(charged).toBeGreaterThan(0);
+      expect((await credits.summary('api-acme')).credits.used - before).toBe(charged);
+    } finally {
+      await busy.close();
+    }
+  });
+
   it('answers 503 when the credits service does not answer', async () => {
     // An account on a task queue no worker polls: its summary never comes.
     const unserved = new CreditsClient(suite.env.client, { taskQueue: 'no-worker-here', attemptTimeoutMs: 300, retry: { maxAttempts: 2, initialDelayMs: 10 } });

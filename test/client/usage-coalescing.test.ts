@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Client, ServiceError, type WorkflowClientInterceptor } from '@temporalio/client';
-import { CreditsClient, isCreditsInputError, type RecordUsageBatchAnswer, type RecordUsageInput } from '../../client';
+import { CreditsClient, isCreditsInputError, isUsageOverloadedError, type RecordUsageBatchAnswer, type RecordUsageInput } from '../../client';
 import { UsageCoalescer } from '../../client/usage-coalescer';
 import { accountWorkflowId } from '../../workflows/messages';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
@@ -74,7 +74,39 @@ describe('UsageCoalescer', () => {
     expect(keyOf(await coalescer.submit('a', ev('3')))).toBe('3');
   });
 
+  it('refuses an event at once, sending nothing, while maxQueued events already wait; takes events again once there is room', async () => {
+    const release: (() => void)[] = [];
+    const sent: string[] = [];
+    const coalescer = new UsageCoalescer(
+      async (_a, events) => {
+        sent.push(...events.map((e) => e.idempotencyKey));
+        await new Promise<void>((resolve) => release.push(resolve));
+        return echo(events);
+      },
+      { lingerMs: 0, maxBatch: 2, maxInFlight: 1, maxQueued: 3 },
+    );
+    const first = coalescer.submit('a', ev('1'));
+    await tick(5); // '1' is in flight, alone
+    const queued = [coalescer.submit('a', ev('2')), coalescer.submit('a', ev('3')), coalescer.submit('a', ev('4'))];
+    const refused = coalescer.submit('a', ev('5'));
+    await expect(refused).rejects.toSatisfy((err: unknown) => isUsageOverloadedError(err) && (err as { accountId?: string }).accountId === 'a');
+    // Another account has its own queue.
+    const other = coalescer.submit('b', ev('b1'));
+    await tick(5);
+    while (release.length > 0) {
+      release.shift()?.();
+      await tick(5);
+    }
+    expect((await Promise.all([first, ...queued, other])).map(keyOf)).toEqual(['1', '2', '3', '4', 'b1']);
+    expect(sent).not.toContain('5');
+    const again = coalescer.submit('a', ev('6'));
+    await tick(5);
+    release.shift()?.();
+    expect(keyOf(await again)).toBe('6');
+  });
+
   it('refuses options that would never send', () => {
+    expect(() => new UsageCoalescer(async () => [], { maxQueued: 0 })).toThrow(RangeError);
     expect(() => new UsageCoalescer(async () => [], { maxBatch: 0 })).toThrow(RangeError);
     expect(() => new UsageCoalescer(async () => [], { maxInFlight: 0 })).toThrow(RangeError);
     expect(() => new UsageCoalescer(async () => [], { lingerMs: Number.NaN })).toThrow(RangeError);

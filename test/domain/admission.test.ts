@@ -4,6 +4,7 @@
  * (a call's overage past zero is written off as `call_overage`, not taken from them), and every
  * quantity and cost is exact integer arithmetic, refused rather than rounded or overflowed.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AccountStateError, CreditAccount } from '../../domain/account';
 import { debit } from '../../domain/credit-pool';
@@ -164,6 +165,18 @@ describe('numbers: quantities are exact, costs are integers, and bounds are refu
     expect(exactMicros(0.000001)).toBe(1);
     expect(exactMicros(123456.654321)).toBe(123_456_654_321);
     expect(exactMicros(1e9)).toBe(1e15);
+  });
+
+  it('reads whole quantities without decimal text exactly as it reads them with it', () => {
+    // The whole-number fast path must agree with the exact BigInt reading, up to and past the
+    // last quantity whose micro-units are a safe integer.
+    const bigIntReading = (q: number) => {
+      const micros = BigInt(q) * 1_000_000n;
+      return micros <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(micros) : undefined;
+    };
+    const edge = Math.floor(Number.MAX_SAFE_INTEGER / 1e6);
+    for (const q of [0, 1, 500, edge - 1, edge, edge + 1, 1e12, Number.MAX_SAFE_INTEGER, 1e21]) expect(exactMicros(q)).toBe(bigIntReading(q));
+    fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (q) => exactMicros(q) === bigIntReading(q)));
   });
 
   it('charges decimals exactly where floats would not', () => {

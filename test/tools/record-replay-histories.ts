@@ -96,6 +96,26 @@ async function recordTrialWithTier(name: string): Promise<void> {
   }
 }
 
+/**
+ * A busy account on the workflow with the `ledger-batch-1000` patch: 1,200 usage events in
+ * batch updates, written as a ledger batch of 1,000 and one of 200, then past the reset.
+ */
+async function recordLargeLedgerBatch(): Promise<void> {
+  const suite = await workflowSuite();
+  try {
+    const busy = await suite.open({ accountId: 'replay-large-batch', plan: 'scale', users: 10, creditTier: 'tier-5' }, 20);
+    for (let b = 0; b < 3; b++) {
+      const events = Array.from({ length: 400 }, (_, i) => ({ feature: 'enrichment', quantity: 1, idempotencyKey: `lb-${b}-${i}` }));
+      await busy.executeUpdate(ACCOUNT_UPDATES.recordUsageBatch.definition, { args: [{ events }] });
+    }
+    await waitFor(() => suite.acts.ledger.filter((e) => e.kind === 'usage').length >= 1200, 'the usage in the ledger');
+    await suite.env.sleep('12 days');
+    await saveRuns(suite.env.client, busy, 'ledger-batch-large');
+  } finally {
+    await suite.teardown();
+  }
+}
+
 async function recordLedgerOutage(): Promise<void> {
   const env = await devServerEnv();
   const acts = fakeActivities();
@@ -145,6 +165,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'paid-and-trial': recordPaidAndTrial,
   'ledger-outage': recordLedgerOutage,
   'trial-tier': () => recordTrialWithTier('trial-tier'),
+  'large-ledger-batch': recordLargeLedgerBatch,
   // Only on the workflow before the patch (see recordTrialWithTier); never part of "every scenario".
   'trial-tier-prepatch': () => recordTrialWithTier('trial-tier-prepatch'),
 };

@@ -1,0 +1,122 @@
+/**
+ * The benchmarks' worker in a process of its own, as it runs in production: the account
+ * workflows and their activities over an embedded ledger, plus the no-op ceiling's worker.
+ * Forked by {@link startWorkerProcess} with IPC; measured on its own (its peak RSS is the
+ * worker's, not the load generator's), and asked for the ledger's figures over IPC since the
+ * embedded ledger admits one process.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { openLedgerStore } from '../ledger/open-store';
+import { workflowCodeOptions } from '../worker';
+
+/** What the parent asks the worker process. */
+type Question = { op: 'ledgerUsage'; accountId: string; cycleIndex: number } | { op: 'peakRss' | 'resetPeakRss' | 'stop' };
+type Request = Question & { id: number };
+
+/** How to start the worker process. */
+export interface WorkerProcessOptions {
+  address: string;
+  namespace: string;
+  /** The account workflows' task queue. */
+  taskQueue: string;
+  /** The no-op ceiling workflow's task queue. */
+  noopQueue: string;
+  /** Folder of the embedded ledger. */
+  ledgerDir: string;
+}
+
+/** The running worker process, as the benchmark sees it. */
+export interface WorkerProcess {
+  /** Usage credits the ledger holds for an account's cycle. */
+  ledgerUsage(accountId: string, cycleIndex: number): Promise<number>;
+  /** The worker process's peak RSS since its start or the last reset, in bytes. */
+  peakRss(): Promise<number>;
+  resetPeakRss(): Promise<void>;
+  /** Shuts the workers down and closes the ledger. */
+  stop(): Promise<void>;
+}
+
+/** Forks the worker process and waits until its workers run. */
+export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
+  const child: ChildProcess = fork(__filename, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = new Map<number, (value: number) => void>();
+  let next = 0;
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
+    child.once('exit', (code) => reject(new Error(`the worker process exited with ${code}`)));
+  });
+  child.on('message', (m: { id: number; value: number }) => {
+    waiting.get(m.id)?.(m.value);
+    waiting.delete(m.id);
+  });
+  const ask = (request: Question): Promise<number> =>
+    new Promise((resolve) => {
+      const id = next++;
+      waiting.set(id, resolve);
+      child.send({ ...request, id });
+    });
+  return {
+    ledgerUsage: (accountId, cycleIndex) => ask({ op: 'ledgerUsage', accountId, cycleIndex }),
+    peakRss: () => ask({ op: 'peakRss' }),
+    resetPeakRss: async () => void (await ask({ op: 'resetPeakRss' })),
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      await ask({ op: 'stop' }).catch(() => undefined);
+      await exited;
+    },
+  };
+}
+
+function timed(a: ReturnType<typeof createActivities>): ReturnType<typeof createActivities> {
+  const orig = a.appendLedger;
+  let n = 0, ms = 0, entries = 0;
+  setInterval(() => { if (n) console.error(`DEBUG appendLedger: ${n} calls, ${entries} entries, ${(ms / n).toFixed(0)} ms avg`); n = 0; ms = 0; entries = 0; }, 2000).unref();
+  return { ...a, appendLedger: async (input) => { const t = performance.now(); try { return await orig(input); } finally { n++; ms += performance.now() - t; entries += input.entries.length; } } };
+}
+
+async function runChild(options: WorkerProcessOptions): Promise<void> {
+  // Only warnings: the SDK's per-task INFO lines would cost the process what is being measured.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const store = await openLedgerStore({ url: `pglite:${options.ledgerDir}` });
+  const connection = await NativeConnection.connect({ address: options.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    ...workflowCodeOptions(),
+    activities: timed(createActivities({ store, mailer: null })),
+  });
+  const noop = await Worker.create({ connection, namespace: options.namespace, taskQueue: options.noopQueue, workflowsPath: require.resolve('./noop-workflow') });
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  const running = Promise.all([worker.run(), noop.run()]);
+  process.on('message', (m: Request) => {
+    const answer = (value: number) => process.send?.({ id: m.id, value });
+    if (m.op === 'peakRss') answer(Math.max(peak, process.memoryUsage().rss));
+    else if (m.op === 'resetPeakRss') answer((peak = process.memoryUsage().rss));
+    else if (m.op === 'ledgerUsage') {
+      void store.usageByFeature(m.accountId, m.cycleIndex).then((rows) => answer(rows.reduce((sum, f) => sum + f.credits, 0)));
+    } else {
+      clearInterval(sampler);
+      worker.shutdown();
+      noop.shutdown();
+      void running
+        .then(() => store.close())
+        .then(() => connection.close())
+        .then(() => {
+          answer(0);
+          process.disconnect();
+        });
+    }
+  });
+  process.send?.('ready');
+}
+
+if (require.main === module) {
+  runChild(JSON.parse(process.argv[2] ?? '{}') as WorkerProcessOptions).catch((err: unknown) => {
+    process.send?.(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  });
+}
