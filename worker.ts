@@ -30,6 +30,7 @@ import {
 import { openLedgerStore } from './ledger/open-store';
 import type { LedgerStore } from './ledger/store';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages';
+import { requireSearchAttributes } from './client/account-list';
 
 /** Where `npm run build` writes the prebundled workflow code. */
 export const WORKFLOW_BUNDLE_PATH = join(projectRoot(), 'dist', 'workflow-bundle.js');
@@ -230,6 +231,7 @@ export async function main(): Promise<void> {
     const settings = workerSettingsFromEnv();
     const { connection, namespace } = await connectWorker();
     try {
+      await requireSearchAttributes(connection, namespace, (message) => log.warn(message));
       const credits = await createCreditsWorker({ connection, namespace, settings });
       guard.watch(credits.worker);
       // The runtime turns SIGINT and SIGTERM into a graceful shutdown: polling stops, tasks in

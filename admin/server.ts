@@ -23,6 +23,7 @@ import { csvFilename, parseCsvKinds, parseCsvQuery } from './csv-query';
 import { parseFactsQuery } from './facts-query';
 import { HttpError, badRequest } from './errors';
 import { displayNames, type DisplayNames } from './names';
+import { registerOpsAccountRoutes } from './ops-accounts';
 import { accountPage, accountPath, errorPage, indexPage } from './pages';
 import { ADMIN_CSS } from './styles';
 
@@ -201,6 +202,8 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   });
 
   app.get<{ Params: AccountParams }>('/api/accounts/:accountId', async (request) => accountData(checkedAccountId(request.params.accountId)));
+
+  registerOpsAccountRoutes(app, client);
 
   // For `credits ledger verify` while this process holds the embedded ledger: the ledger's side
   // of the reconciliation (the CLI reads the summary itself).
