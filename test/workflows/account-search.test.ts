@@ -3,15 +3,17 @@
  * visibility store answers queries): set at start, kept current by the workflow as usage
  * crosses the warning and exhausts the credits, as the tier and the tags change, and found
  * through `listAccounts` with filters combined. Visibility is eventually consistent: every
- * look polls.
+ * look polls. On the time-skipping server (which takes the attributes but answers no listing):
+ * the attributes carried into the next cycle's run, and the registration check's warning.
  */
 import { msToTs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreditsClient, accountWorkflowId } from '../../client';
-import { recordUsageUpdate } from '../../workflows/messages';
+import { recordUsageUpdate, summaryQuery } from '../../workflows/messages';
+import { ACCOUNT_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { listAccounts, missingSearchAttributes, requireSearchAttributes, type AccountListFilters, type AccountListing } from '../../client/account-list';
-import { devServerEnv, fakeActivities, startWorker, timeSkippingEnv } from '../helpers/workflow-harness';
+import { devServerEnv, fakeActivities, startWorker, workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 
 let env: TestWorkflowEnvironment;
@@ -60,17 +62,6 @@ describe('account search attributes', () => {
     await expect(requireSearchAttributes(env.connection, 'sa-bare')).rejects.toThrow(
       "namespace sa-bare lacks the accounts' search attributes (CreditsPlan, CreditsTier, CreditsTrial, CreditsAlert, CreditsAvailable, CreditsCycleEnd, CreditsTags, CreditsParkedEffects); register them once with: temporal operator search-attribute create --namespace sa-bare --name CreditsPlan --type Keyword",
     );
-  });
-
-  it('are not checked on a server that cannot list them (the time-skipping server): a warning, not a refusal', async () => {
-    const skipping = await timeSkippingEnv();
-    try {
-      const warnings: string[] = [];
-      await requireSearchAttributes(skipping.connection, 'default', (m) => warnings.push(m));
-      expect(warnings).toEqual([expect.stringMatching(/^cannot check the accounts' search attributes on namespace default \(.*UNIMPLEMENTED.*\); if accounts fail to start, register them with: temporal operator search-attribute create /)]);
-    } finally {
-      await skipping.teardown();
-    }
   });
 
   it('list an account after start with its plan, tier, credits and cycle end', async () => {
@@ -166,3 +157,44 @@ describe('account search attributes', () => {
     expect(upserts).toBeLessThan(20);
   });
 });
+
+describe('on the time-skipping server', () => {
+  let suite: WorkflowSuite;
+  beforeAll(async () => {
+    suite = await workflowSuite();
+  });
+  afterAll(async () => {
+    await suite?.teardown();
+  });
+
+  it('the attributes cannot be checked (no listing there): a warning, not a refusal', async () => {
+    const warnings: string[] = [];
+    await requireSearchAttributes(suite.env.connection, 'default', (m) => warnings.push(m));
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^cannot check the accounts' search attributes on namespace default \(.*UNIMPLEMENTED.*\); if accounts fail to start, register them with: temporal operator search-attribute create /,
+      ),
+    ]);
+  });
+
+  it('a workflow started without attributes publishes them all, and the next cycle\'s run carries and updates them', async () => {
+    const h = await suite.open({ accountId: 'sa-cycle', tags: ['emea'] });
+    const first = await h.query(summaryQuery);
+    const k = ACCOUNT_SEARCH_ATTRIBUTES;
+    const attributes = async () => (await h.describe()).typedSearchAttributes;
+    await waitFor(async () => (await attributes()).get(k.available) === first.credits.available, 'the attributes published');
+    const before = await attributes();
+    expect([before.get(k.plan), before.get(k.tier), before.get(k.trial), before.get(k.alert), before.get(k.tags), before.get(k.parkedEffects)]).toEqual([
+      'growth', undefined, false, 'ok', ['emea'], 0,
+    ]);
+    expect(before.get(k.cycleEnd)?.toISOString()).toBe(first.cycle.end);
+
+    await suite.env.sleep(Date.parse(first.cycle.end) - (await suite.now()) + 1000);
+    const next = await h.query(summaryQuery);
+    expect(next.cycle.index).toBe(first.cycle.index + 1);
+    await waitFor(async () => (await attributes()).get(k.cycleEnd)?.toISOString() === next.cycle.end, 'the next cycle end published');
+    const after = await attributes();
+    expect([after.get(k.plan), after.get(k.tags), after.get(k.available)]).toEqual(['growth', ['emea'], next.credits.available]);
+  });
+});
+
