@@ -6,6 +6,7 @@
  * look polls. On the time-skipping server (which takes the attributes but answers no listing):
  * the attributes carried into the next cycle's run, and the registration check's warning.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import { msToTs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,15 @@ let credits: CreditsClient;
 
 beforeAll(async () => {
   env = await devServerEnv();
-  worker = await startWorker(env, fakeActivities());
+  const acts = fakeActivities();
+  // The billing system refuses this account's charges for good: they are parked.
+  worker = await startWorker(env, {
+    ...acts,
+    chargeTier: async (charge) => {
+      if (charge.accountId === 'sa-parked') throw ApplicationFailure.nonRetryable('card closed', 'ChargeRefused');
+      return acts.chargeTier(charge);
+    },
+  });
   credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue });
 });
 afterAll(async () => {
@@ -117,6 +126,14 @@ describe('account search attributes', () => {
     await credits.startAccount({ accountId: 'sa-odd', plan: 'growth', users: 1, cycleAnchor: anchor(), tags: ['odd:tag/1+x%', 'plain'] });
     expect(ids(await listedUntil({ tag: 'odd:tag/1+x%' }, (a) => a.length === 1))).toEqual(['sa-odd']);
     expect(ids((await listAccounts(env.client, { tag: 'odd:tag/1+x' })).accounts)).toEqual([]);
+  });
+
+  it('find accounts holding parked effects', async () => {
+    await credits.startAccount({ accountId: 'sa-parked', plan: 'growth', users: 1, cycleAnchor: anchor(), creditTier: 'tier-3' });
+    const parked = await listedUntil({ parked: true, idPrefix: 'sa-' }, (a) => a.length > 0);
+    expect(ids(parked)).toEqual(['sa-parked']);
+    expect(find(parked, 'sa-parked')?.parkedEffects).toBe((await credits.summary('sa-parked')).parkedEffects);
+    expect(find(parked, 'sa-parked')?.parkedEffects).toBeGreaterThan(0);
   });
 
   it('pages with a token', async () => {
