@@ -37,6 +37,7 @@ import { openLedgerStore } from './ledger/open-store';
 import type { LedgerStore } from './ledger/store';
 import type { RulesOption } from './ruleset';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages';
+import { requireSearchAttributes } from './client/account-list';
 
 /** Where `npm run build` writes the prebundled workflow code. */
 export const WORKFLOW_BUNDLE_PATH = join(projectRoot(), 'dist', 'workflow-bundle.js');
@@ -303,6 +304,7 @@ export async function main(): Promise<void> {
     }
     const { connection, namespace } = await connectWorker();
     try {
+      await requireSearchAttributes(connection, namespace, (message) => log.warn(message));
       const credits = await createCreditsWorker({ connection, namespace, settings });
       checks = workerReadiness(connection, credits);
       guard.watch(credits.worker);

@@ -266,6 +266,7 @@ export function indexPage(): string {
     <label class="field">Account id<input name="id" required pattern="[A-Za-z0-9._\\-]{1,64}" placeholder="acme-corp" autofocus></label>
     <button class="button-primary" type="submit">Open</button>
   </form>
+  <p class="hint">Or <a href="/ops/accounts" id="ops-link">find accounts</a> by alert state, tier, plan, tag or parked effects.</p>
 </section>`;
   return layout('AI Credits admin', html`Settings › AI Credits`, body);
 }

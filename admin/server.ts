@@ -28,6 +28,7 @@ import { parseFactsQuery } from './facts-query';
 import { HttpError, badRequest } from './errors';
 import { historyViews, registerHistoryRoutes } from './history-routes';
 import { displayNames, type DisplayNames } from './names';
+import { registerOpsAccountRoutes } from './ops-accounts';
 import { accountPage, accountPath, errorPage, indexPage } from './pages';
 import { wantsJson } from './negotiate';
 import { ADMIN_CSS } from './styles';
@@ -222,6 +223,8 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   registerActionRoutes(app, { client, access, rulesFor, namesFor, log: (message) => log(message) }, checkedAccountId);
 
   app.get<{ Params: AccountParams }>('/api/accounts/:accountId', async (request) => accountData(checkedAccountId(request.params.accountId)));
+
+  registerOpsAccountRoutes(app, client);
 
   // For `credits ledger verify` while this process holds the embedded ledger: the ledger's side
   // of the reconciliation (the CLI reads the summary itself).

@@ -14,6 +14,7 @@ import { openLedgerStore } from '../ledger/open-store';
 import type { LedgerStore } from '../ledger/store';
 import { workflowCodeOptions } from '../worker';
 import { accountWorkflowId, recordUsageUpdate, WORKFLOW_TYPE } from '../workflows/messages';
+import { ACCOUNT_SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 /** Start `count` accounts named `<prefix>-<n>`, anchored a day ago. */
 export function startBenchAccounts(client: Client, taskQueue: string, prefix: string, count: number): Promise<WorkflowHandle[]> {
@@ -70,7 +71,7 @@ export interface BenchWorker {
 export async function withBenchWorker(taskQueue: string, body: (bench: BenchWorker) => Promise<void>): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'bench-'));
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal') } },
+    server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal') }, searchAttributes: [...ACCOUNT_SEARCH_ATTRIBUTE_KEYS] },
   });
   const store = await openLedgerStore({ url: `pglite:${join(scratch, 'ledger')}` });
   let peak = process.memoryUsage().rss;

@@ -15,6 +15,7 @@ import { workflowCodeOptions } from '../worker';
 import { summaryQuery } from '../workflows/messages';
 import { driveUsage, startBenchAccounts } from './bench-accounts';
 import { fakeActivities } from '../test/helpers/workflow-harness';
+import { ACCOUNT_SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 const { values } = parseArgs({ options: { accounts: { type: 'string', default: '6' }, updates: { type: 'string', default: '600' } } });
 const accounts = Number(values.accounts);
@@ -25,7 +26,9 @@ if (![accounts, perAccount].every((n) => Number.isSafeInteger(n) && n >= 1)) {
 }
 
 async function main(): Promise<void> {
-  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal') } } });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal') }, searchAttributes: [...ACCOUNT_SEARCH_ATTRIBUTE_KEYS] },
+  });
   const taskQueue = 'recovery-bench';
   const activities = fakeActivities();
   const newWorker = () => Worker.create({ connection: env.nativeConnection, taskQueue, ...workflowCodeOptions(), activities });

@@ -8,6 +8,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatCount, formatMoney, formatUtc, plural } from '../display';
 import type { AccountStartInput } from '../domain/wire-contract';
+import { registerAccountList } from './account-list';
 import { formatAccountSummary } from './account-show';
 import { anchorFrom, barReporter, defaultAnchor, importAccounts, lineReporter, readImportFile } from './import-accounts';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
@@ -248,6 +249,7 @@ export function registerAccountCommands(program: Command, io: CliIo): void {
   const account = program.command('account').description("start, inspect and change customer accounts' AI credits");
   registerStart(account, io);
   registerShow(account, io);
+  registerAccountList(account, io);
   registerChanges(account, io);
   registerDetails(account, io);
   registerImport(account, io);

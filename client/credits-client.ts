@@ -60,6 +60,7 @@ import {
   type UpdateMessage,
   type UpdateResult,
 } from '../workflows/messages';
+import { startSearchAttributes } from '../workflows/search-attributes';
 import {
   AccountAlreadyRunningError,
   AccountNotFoundError,
@@ -352,6 +353,8 @@ export class CreditsClient implements AccountUpdateMethods {
           workflowId,
           args: [input],
           memo: { [START_TOKEN_MEMO]: token },
+          // Listed by plan, trial, tier and tags from the start; the workflow keeps them current.
+          typedSearchAttributes: startSearchAttributes(input),
           // A closed account (e.g. one whose start was rejected) may be started again, fixed.
           workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,

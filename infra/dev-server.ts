@@ -21,6 +21,31 @@ export interface DevServerOptions {
   namespace?: string;
   /** Run without the Web UI (default false). */
   headless?: boolean;
+  /**
+   * Search attributes to register at start (`--search-attribute Name=Type`), with the SDK's
+   * type names (`KEYWORD`, `KEYWORD_LIST`...). Registering one already there is harmless.
+   */
+  searchAttributes?: readonly { name: string; type: string }[];
+}
+
+/** The dev server's `--search-attribute` spelling of an SDK search attribute type. */
+const DEV_SERVER_TYPES: Record<string, string> = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
+
+/** The `--search-attribute Name=Type` arguments of the dev server for these attributes. */
+export function searchAttributeArgs(attributes: readonly { name: string; type: string }[]): string[] {
+  return attributes.flatMap(({ name, type }) => {
+    const cliType = DEV_SERVER_TYPES[type];
+    if (cliType === undefined) throw new Error(`unknown search attribute type ${type} for ${name}`);
+    return ['--search-attribute', `${name}=${cliType}`];
+  });
 }
 
 /** A running dev server. */
@@ -88,6 +113,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       '--log-level',
       'warn',
       ...(options.headless ? ['--headless'] : []),
+      ...searchAttributeArgs(options.searchAttributes ?? []),
     ],
     { stdio: ['ignore', log, log] },
   );

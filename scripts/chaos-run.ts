@@ -24,6 +24,7 @@ import { readLedgerFacts } from '../ledger/reconcile';
 import type { LedgerStore } from '../ledger/store';
 import { accountWorkflowId } from '../workflows/messages';
 import { CARRIED_STATE_BUDGET_BYTES } from '../domain/state-budget';
+import { ACCOUNT_SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 /** What a chaos run does. */
 export interface ChaosOptions {
@@ -305,7 +306,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   try {
     pg = await startPostgres();
     const port = await freePort();
-    const serverOptions = { dbFile: join(dir, 'temporal.sqlite'), logFile: join(dir, 'temporal.log'), host: '127.0.0.1', port, headless: true };
+    const serverOptions = { dbFile: join(dir, 'temporal.sqlite'), logFile: join(dir, 'temporal.log'), host: '127.0.0.1', port, headless: true, searchAttributes: ACCOUNT_SEARCH_ATTRIBUTE_KEYS };
     server = await startDevServer(serverOptions);
     log(`work directory ${dir}; PostgreSQL ${pg.url}; Temporal ${server.address}`);
     const taskQueue = `chaos-${o.seed}`;

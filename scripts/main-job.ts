@@ -22,6 +22,7 @@ import { startAdminServer } from '../admin/server';
 import { apiKeysFromEnv, generateApiKey, hashApiKey } from '../api/keys';
 import { startUsageApi } from '../api/server';
 import { connectCreditsClient, mintPortalLink } from '../client';
+import { requireSearchAttributes } from '../client/account-list';
 import { importAccounts, readImportFile, type ImportReporter } from '../cli/import-accounts';
 import { removeMainJobInfo, writeMainJobInfo } from '../infra/main-job-info';
 import { startDevServer, type DevServer } from '../infra/dev-server';
@@ -31,6 +32,7 @@ import { openLedgerStore } from '../ledger/open-store';
 import { ruleSetSource, type RulesOption } from '../ruleset';
 import { demoPromotionRule, readDemoPromotion, withPromotion } from './demo-promotion';
 import { connectWorker, createCreditsWorker, installJsonLogger, workerSettingsFromEnv, type WorkerSettings } from '../worker';
+import { ACCOUNT_SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 
 /**
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     devServer = await startDevServer({
       dbFile: join(dataDir(), 'temporal', 'dev.db'),
       logFile: join(dataDir(), 'temporal', 'server.log'),
+      searchAttributes: ACCOUNT_SEARCH_ATTRIBUTE_KEYS,
     });
     // Both connections below read the address through @temporalio/envconfig, from process.env.
     process.env[TEMPORAL_ADDRESS.name] = devServer.address;
@@ -72,6 +75,8 @@ async function main(): Promise<void> {
 async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Promise<void> {
   const { connection: nativeConnection, namespace, address } = await connectWorker();
   const { client: creditsClient, close: closeClient } = await connectCreditsClient();
+  // An existing server (TEMPORAL_ADDRESS) may lack the accounts' search attributes: say how to add them.
+  await requireSearchAttributes(creditsClient.temporal.connection, namespace, (message) => say(`warning: ${message}`));
   const store = await openLedgerStore({ url: settings.ledgerUrl });
   const demoFile = CREDITS_DEMO_ACCOUNTS.read() ?? join(projectRoot(), 'examples', 'accounts.yaml');
   const rules = demoRules(settings, demoFile);

@@ -14,6 +14,7 @@ import {
   proxyActivities,
   setHandler,
   startChild,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -40,7 +41,9 @@ import {
   type WebhookEvent,
 } from '../domain/webhook-events';
 import { CARRIED_STATE_BUDGET_BYTES, LEDGER_BATCH_BYTES, LEDGER_BATCH_BYTES_LARGE, fitToBudget, jsonBytes, spillDue, takeSpill } from '../domain/state-budget';
+import { accountIndexOf } from '../domain/account-index';
 import { ledgerSpill } from './ledger-spill';
+import { SEARCH_ATTRIBUTES_PATCH, searchAttributeChanges } from './search-attributes';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, accountWorkflowId, type UpdateMessage } from './messages';
 
 /**
@@ -237,6 +240,26 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   const large = patched(LEDGER_BATCH_PATCH);
   const ledgerBatch = large ? LEDGER_BATCH_LARGE : LEDGER_BATCH;
   const ledgerBatchBytes = large ? LEDGER_BATCH_BYTES_LARGE : LEDGER_BATCH_BYTES;
+
+  // Search attributes follow the state, but cost a command (and history events) per upsert: so
+  // one upsert per workflow task at most, holding only the attributes that changed, whatever
+  // number of updates the task applied. The history length tells one task from the next.
+  if (patched(SEARCH_ATTRIBUTES_PATCH)) {
+    let upsertedAt = -1;
+    const publishIndex = async (): Promise<never> => {
+      for (;;) {
+        let changes: ReturnType<typeof searchAttributeChanges> = [];
+        await condition(() => {
+          if (workflowInfo().historyLength === upsertedAt) return false;
+          changes = searchAttributeChanges(workflowInfo().typedSearchAttributes, accountIndexOf(acc.state, now()));
+          return changes.length > 0;
+        });
+        upsertedAt = workflowInfo().historyLength;
+        upsertSearchAttributes(changes);
+      }
+    };
+    void publishIndex();
+  }
 
   // Effects leave in order through activities; each is dropped from the outbox only once
   // confirmed, so whatever is unconfirmed at continue-as-new is carried and sent again.

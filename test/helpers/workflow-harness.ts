@@ -16,18 +16,32 @@ import { temporalBinaryPath } from '../../infra/temporal-binaries';
 import { defaultRulesPath, loadRuleSet, type RuleSet } from '../../ruleset';
 import { accountWorkflowId, summaryQuery, WORKFLOW_TYPE } from '../../workflows/messages';
 import { isAccountOpening } from '../../client';
+import { searchAttributeTypes } from '../../client/account-list';
+import { ACCOUNT_SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';
 
-/** A time-skipping test server from .venv. */
-export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+/**
+ * A time-skipping test server from .venv, with the accounts' search attributes registered. It
+ * takes no `--search-attribute` flag but implements the operator call that adds them; unregistered,
+ * it refuses a start that sets them (and an upsert of them fails the workflow task).
+ */
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal-test-server') } },
   });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: searchAttributeTypes(),
+  });
+  return env;
 }
 
-/** The real dev server (the Temporal CLI's `server start-dev`) from .venv. */
+/** The real dev server (the Temporal CLI's `server start-dev`) from .venv, with the accounts' search attributes. */
 export function devServerEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal') } },
+    server: {
+      executable: { type: 'existing-path', path: temporalBinaryPath('temporal') },
+      searchAttributes: [...ACCOUNT_SEARCH_ATTRIBUTE_KEYS],
+    },
   });
 }
 
