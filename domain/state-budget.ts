@@ -84,7 +84,7 @@ export const ACCOUNT_LIMITS = { openCalls: 1_000, inactiveAgents: 1_000, manualG
 /** Most bytes of parked effects kept in the state (the oldest go first; each was logged when parked). */
 export const PARKED_BYTES = 64 * 1024;
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[^\p{ASCII}]/u;
 
 /** UTF-8 length of a string, without an encoder (the workflow sandbox and the domain share this). */
 export function utf8Bytes(text: string): number {
