@@ -8,12 +8,18 @@ import type { CliIo } from './io';
 import { registerRulesCommands } from './rules-commands';
 import { registerAccountCommands } from './account-commands';
 import { registerLedgerCommands } from './ledger-verify';
+import { registerSimulateCommands } from './rules-simulate';
 
 /** Adds one area's commands (e.g. `rules`) to the program. */
 export type CommandGroup = (program: Command, io: CliIo) => void;
 
 /** Every command group of the `credits` CLI, in the order `credits --help` lists them. */
-export const COMMAND_GROUPS: readonly CommandGroup[] = [registerRulesCommands, registerAccountCommands, registerLedgerCommands];
+export const COMMAND_GROUPS: readonly CommandGroup[] = [
+  registerRulesCommands,
+  registerAccountCommands,
+  registerLedgerCommands,
+  registerSimulateCommands,
+];
 
 /**
  * Builds the program. Commander never exits the process or writes to the real streams: it

@@ -11,7 +11,7 @@ import { migrate } from './schema';
 import type { SqlClient, SqlExecutor } from './sql-client';
 import { CHARGE_TABLE, ENTRY_TABLE, NOTIFICATION_TABLE } from './tables';
 import { isIsoInstant } from '../ruleset/instant';
-import { decodeRow, insertSql, selectList, validateRecord } from './table-spec';
+import { decodeRow, insertSql, jsonRecordSelect, selectList, validateRecord } from './table-spec';
 import type {
   ChargeRecord,
   DeliveryChannel,
@@ -161,16 +161,20 @@ class SqlLedgerStore implements LedgerStore {
     requireCount(pageSize, 'pageSize', 1);
     const { where, params } = filterClause(filter);
     const cursorParam = params.length + 1;
+    // Rows come as one JSON text each: a scan of a long history decodes several times faster.
     const sql =
-      `SELECT ${selectList(ENTRY_TABLE)} FROM ledger_entries ` +
+      `SELECT ${jsonRecordSelect(ENTRY_TABLE)} FROM ledger_entries ` +
       `WHERE ${where} AND seq > $${cursorParam} ORDER BY seq LIMIT ${pageSize}`;
     let after = -1;
     for (;;) {
-      const { rows } = await this.db.query(sql, [...params, after]);
-      for (const row of rows) yield decodeRow(ENTRY_TABLE, row);
-      const last = rows[rows.length - 1];
+      const { rows } = await this.db.query<{ record: string }>(sql, [...params, after]);
+      let last: LedgerEntry | undefined;
+      for (const row of rows) {
+        last = JSON.parse(row.record) as LedgerEntry;
+        yield last;
+      }
       if (rows.length < pageSize || last === undefined) return;
-      after = Number(last.seq);
+      after = last.seq;
     }
   }
 
