@@ -5,8 +5,9 @@
  * rules' latest version as the draft over every account's last three complete cycles, and
  * prints events a second and the peak resident memory.
  *
- *   tsx bench/simulate.ts [LEDGER_URL] [--accounts N] [--events N]
+ *   tsx bench/simulate.ts [LEDGER_URL] [--accounts N] [--events N] [--workers N]
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { dataDir } from '../infra/project-root';
 import { openLedgerStore } from '../ledger/open-store';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   };
   const url = args[0] && !args[0].startsWith('--') ? args[0] : `pglite:${join(dataDir(), 'bench-simulate')}`;
   const accounts = option('--accounts', 1000);
+  const workers = option('--workers', availableParallelism());
   const events = option('--events', 1_000_000);
   const ruleSet = loadRuleSet(defaultRulesPath());
   const store = await openLedgerStore({ url });
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
       draft: ruleSet.latest,
       period: lastCompleteCycles(LEDGER_NOW),
       nowMs: LEDGER_NOW,
+      workers,
       onProgress: (done, total) => {
         if (done % 100 === 0 || done === total) process.stderr.write(`\r  simulated ${done}/${total} accounts`);
       },
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
     console.log(`ledger:        ${store.label}`);
     console.log(`accounts:      ${report.accounts.length} with cycles in the period`);
     console.log(`entries read:  ${report.entries}`);
+    console.log(`workers:       ${workers > 1 ? workers : 'none (one thread)'}`);
     console.log(`time:          ${seconds.toFixed(1)} s`);
     console.log(`events/s:      ${Math.round(report.entries / seconds)}`);
     console.log(`peak RSS:      ${peakMiB.toFixed(0)} MiB`);

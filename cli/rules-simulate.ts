@@ -4,6 +4,7 @@
  * file (its problems are reported the same way, with file:line:col, and nothing is simulated);
  * the ledger is the one `CREDITS_LEDGER_URL` names.
  */
+import { availableParallelism } from 'node:os';
 import { MultiBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
@@ -240,6 +241,8 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
           draft,
           period,
           nowMs,
+          // The core runs twice per event: spread accounts over the machine's cores.
+          workers: availableParallelism(),
           ...(options.account ? { accounts: options.account } : {}),
           ...(options.tag !== undefined ? { tag: options.tag } : {}),
           ...(options.plan !== undefined ? { plan: options.plan } : {}),
@@ -255,11 +258,13 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
     .command('forecast')
     .description("project the current cycle from the account's recent pace: run-out date, and the tier that would cover it")
     .argument('<account>', 'account id')
+    .option('--at <date>', 'forecast as of this earlier date or instant (default: now)')
     .option('--rules <path>', 'the dated rules versions in force (default: CREDITS_RULES, else the shipped rules/)')
     .option('--json', 'print the forecast as JSON')
-    .action(async (accountId: string, options: { rules?: string; json?: boolean }) => {
+    .action(async (accountId: string, options: { at?: string; rules?: string; json?: boolean }) => {
       const ruleSet = inForceRules(options.rules);
-      const forecast = await withLedger((store) => forecastAccount(store, ruleSet, accountId));
+      const atMs = options.at === undefined ? Date.now() : instantOption('at', options.at);
+      const forecast = await withLedger((store) => forecastAccount(store, ruleSet, accountId, atMs));
       if (options.json === true) io.stdout(`${JSON.stringify(forecast, null, 2)}\n`);
       else writeLines(io.stdout, formatForecast(forecast));
     });

@@ -127,6 +127,13 @@ describe('a draft', () => {
     expect(light.draft?.lapsed).toBe(light.baseline.lapsed - 2 * 4000);
   });
 
+  it('comes out the same replayed on worker threads', async () => {
+    const draft = compiled(draftText('{ id: tier-1, name: Tier 1, priceCents: 2000,', '{ id: tier-1, name: Tier 1, priceCents: 4000,'));
+    const here = await simulate({ store, ruleSet, draft, period: ALL, nowMs: UNTIL });
+    const spread = await simulate({ store, ruleSet, draft, period: ALL, nowMs: UNTIL, workers: 2, pageSize: 5 });
+    expect(spread).toEqual(here);
+  });
+
   it('is filtered by plan and tag', async () => {
     const byPlan = await simulate({ store, ruleSet, draft: null, period: ALL, nowMs: UNTIL, plan: 'scale' });
     expect(byPlan.accounts.map((a) => a.accountId).sort()).toEqual([ACCOUNTS.tier1, ACCOUNTS.capHeavy, ACCOUNTS.capLight].sort());
@@ -224,9 +231,10 @@ describe('credits rules simulate and credits account forecast', () => {
     const lines = csv.stdout.trimEnd().split('\r\n');
     expect(lines[0]).toMatch(/^accountId,plan,tier,cycles,inForce\.granted,/);
     expect(lines).toHaveLength(7);
-    const forecast = await credits(env, 'account', 'forecast', ACCOUNTS.capHeavy);
+    const forecast = await credits(env, 'account', 'forecast', ACCOUNTS.capHeavy, '--at', '2026-09-06');
     expect(forecast.code).toBe(0);
-    expect(forecast.stdout).toContain('tier that covers the cycle');
+    expect(forecast.stdout).toContain('run-out: 2026-09-22 ');
+    expect(forecast.stdout).toContain('tier that covers the cycle: Tier 3 (7,000 credits, $100.00 a month)');
   }, 120_000);
 
   it('reports a bad draft exactly as rules validate does, and simulates nothing', async () => {
