@@ -14,8 +14,8 @@ import type { ReplayWorkerSetup, ToReplayWorker } from './replay-worker';
 
 /** Chunks a worker may hold unconsumed before the reader waits for it. */
 const MAX_UNACKED = 4;
-/** Entries per chunk sent to a worker. */
-const CHUNK = 1000;
+/** Most entries per chunk sent to a worker (a smaller page size makes smaller chunks). */
+const MAX_CHUNK = 1000;
 
 interface Pending {
   accountId: string;
@@ -107,8 +107,11 @@ export async function replayInWorkers(
       target.pending.push(pending);
       send(target, { type: 'account', accountId, manualExpiries: await manualExpiries(accountId) });
       let chunk: LedgerEntry[] = [];
+      // False once the account's replay has answered (it stopped early, at entries past its end).
+      const open = () => target.pending.includes(pending);
       const flush = async () => {
         await waitFor(() => target.unacked < MAX_UNACKED);
+        if (!open()) return;
         pending.sent += 1;
         target.unacked += 1;
         send(target, { type: 'entries', entries: chunk });
@@ -116,7 +119,9 @@ export async function replayInWorkers(
       };
       for await (const entry of store.streamEntries({ accountId }, { pageSize })) {
         chunk.push(entry);
-        if (chunk.length >= CHUNK) await flush();
+        if (chunk.length < Math.min(MAX_CHUNK, pageSize)) continue;
+        await flush();
+        if (!open()) break;
       }
       if (chunk.length > 0) await flush();
       send(target, { type: 'end' });

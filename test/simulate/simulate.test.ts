@@ -132,6 +132,9 @@ describe('a draft', () => {
     const here = await simulate({ store, ruleSet, draft, period: ALL, nowMs: UNTIL });
     const spread = await simulate({ store, ruleSet, draft, period: ALL, nowMs: UNTIL, workers: 2, pageSize: 5 });
     expect(spread).toEqual(here);
+    // Replays that stop before the ledger's end (an earlier "now") leave entries unread: nothing waits on them.
+    const earlier = { store, ruleSet, draft, period: { kind: 'lastCycles', count: 1, nowMs: Date.parse('2026-08-20T00:00:00Z') }, nowMs: Date.parse('2026-08-20T00:00:00Z') } as const;
+    expect(await simulate({ ...earlier, workers: 2, pageSize: 3 })).toEqual(await simulate(earlier));
   });
 
   it('is filtered by plan and tag', async () => {
