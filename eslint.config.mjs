@@ -5,9 +5,9 @@ import tseslint from 'typescript-eslint';
 /*
  * The layers, lowest first. A file may import from its own layer and the layers below it,
  * never from one above: `infra` < `display` < `ruleset` < `domain` < `ledger`, `notify` <
- * `activities` < `workflows` < `client` < `cli`, `admin`, `api` < the worker, scripts and benchmarks.
+ * `simulate` < `activities` < `workflows` < `client` < `cli`, `admin`, `api` < the worker, scripts and benchmarks.
  */
-const LAYERS = ['infra', 'display', 'ruleset', 'domain', 'ledger', 'notify', 'activities', 'workflows', 'client', 'cli', 'api', 'admin'];
+const LAYERS = ['infra', 'display', 'ruleset', 'domain', 'ledger', 'notify', 'simulate', 'activities', 'workflows', 'client', 'cli', 'api', 'admin'];
 /** Folders that sit above every layer (and so may import any of them). */
 const TOP = ['worker', 'scripts', 'bench', 'index'];
 
@@ -46,7 +46,7 @@ export default tseslint.config(
     },
   },
   // Layers: imports run only downward.
-  ...['infra', 'ruleset', 'ledger', 'notify', 'activities', 'client', 'cli', 'admin', 'api'].map((layer) => ({
+  ...['infra', 'ruleset', 'ledger', 'notify', 'simulate', 'activities', 'client', 'cli', 'admin', 'api'].map((layer) => ({
     files: [`${layer}/**/*.ts`],
     rules: { 'no-restricted-imports': restrict(above(layer)) },
   })),

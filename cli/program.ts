@@ -10,6 +10,7 @@ import { registerAccountCommands } from './account-commands';
 import { registerLedgerCommands } from './ledger-verify';
 import { registerWebhookCommands } from './webhooks-log';
 import { registerPortalCommands } from './portal-commands';
+import { registerSimulateCommands } from './rules-simulate';
 
 /** Adds one area's commands (e.g. `rules`) to the program. */
 export type CommandGroup = (program: Command, io: CliIo) => void;
@@ -21,6 +22,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   registerLedgerCommands,
   registerWebhookCommands,
   registerPortalCommands,
+  registerSimulateCommands,
 ];
 
 /**

@@ -80,7 +80,9 @@ export class CreditAccount {
   static open(input: AccountStartInput, rules: Rules, nowMs: number, epoch: string): CreditAccount {
     const account = new CreditAccount(initialState(input, rules, nowMs, epoch));
     const s = account.state;
-    outbox.logEntry(s, nowMs, 'cycle_start', 0, { note: `account opened on ${s.planId}${s.trial ? ' (trial)' : ''}` });
+    // The start facts are written out so a replay of the ledger (simulate/) can open the same account.
+    const facts = `${s.users} users, tier ${s.tierId ?? 'none'}, anchor ${s.anchor}, tags: ${s.tags.join(' ')}`.trimEnd();
+    outbox.logEntry(s, nowMs, 'cycle_start', 0, { note: `account opened on ${s.planId}${s.trial ? ' (trial)' : ''}: ${facts}` });
     rollover.grantTrialCredits(s, nowMs);
     rollover.grantCycleAllocations(s, nowMs);
     return account;

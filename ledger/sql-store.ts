@@ -12,7 +12,7 @@ import type { SqlClient, SqlExecutor } from './sql-client';
 import { CHARGE_TABLE, ENTRY_TABLE, NOTIFICATION_TABLE } from './tables';
 import { isIsoInstant } from '../ruleset/instant';
 import { listWebhookAttempts, recordWebhookAttempt, webhookProgress, type WebhookAttempt, type WebhookLogFilter } from './webhook-deliveries';
-import { decodeRow, insertSql, selectList, validateRecord } from './table-spec';
+import { decodeRow, insertSql, jsonRecordSelect, selectList, validateRecord } from './table-spec';
 import { COUNTED_USAGE, queryEntryPage, queryUsageByDay, queryUsageByUser, type DayUsage, type EntryPage, type UserUsage } from './history-queries';
 import type {
   ChargeRecord,
@@ -163,16 +163,20 @@ class SqlLedgerStore implements LedgerStore {
     requireCount(pageSize, 'pageSize', 1);
     const { where, params } = filterClause(filter);
     const cursorParam = params.length + 1;
+    // Rows come as one JSON text each: a scan of a long history decodes several times faster.
     const sql =
-      `SELECT ${selectList(ENTRY_TABLE)} FROM ledger_entries ` +
+      `SELECT ${jsonRecordSelect(ENTRY_TABLE)} FROM ledger_entries ` +
       `WHERE ${where} AND seq > $${cursorParam} ORDER BY seq LIMIT ${pageSize}`;
     let after = -1;
     for (;;) {
-      const { rows } = await this.db.query(sql, [...params, after]);
-      for (const row of rows) yield decodeRow(ENTRY_TABLE, row);
-      const last = rows[rows.length - 1];
+      const { rows } = await this.db.query<{ record: string }>(sql, [...params, after]);
+      let last: LedgerEntry | undefined;
+      for (const row of rows) {
+        last = JSON.parse(row.record) as LedgerEntry;
+        yield last;
+      }
       if (rows.length < pageSize || last === undefined) return;
-      after = Number(last.seq);
+      after = last.seq;
     }
   }
 
