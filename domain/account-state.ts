@@ -132,6 +132,14 @@ export interface AccountState {
    */
   spilledBacklog?: number;
   /**
+   * When the ledger write still unconfirmed at continue-as-new was first handed to its
+   * activity (UTC ISO-8601): the next run sends that batch again and counts its wait from here,
+   * so a ledger outage longer than a run still spills the backlog instead of restarting the
+   * clock at every run. Absent when no ledger write was waiting (and in states carried before
+   * it existed).
+   */
+  ledgerWaitingSince?: string;
+  /**
    * Credits calls took past zero this cycle that were written off (ledger `call_overage`)
    * rather than taken from later grants. Absent means none (and in states carried before it existed).
    */

@@ -265,8 +265,13 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // confirmed, so whatever is unconfirmed at continue-as-new is carried and sent again.
   // `inFlight` is how many effects of the outbox's head an activity call holds right now.
   let inFlight = 0;
-  // Workflow time at which the effect in flight was handed to its activity.
+  // Workflow time at which the effect in flight was handed to its activity; for a ledger batch
+  // the previous run left unconfirmed, when that run first handed it over.
   let inFlightSince = 0;
+  let inFlightLedger = false;
+  const carriedWait = acc.state.ledgerWaitingSince;
+  let waitingSince = carriedWait === undefined ? undefined : Date.parse(carriedWait);
+  delete acc.state.ledgerWaitingSince;
   const drainOutbox = async (): Promise<never> => {
     for (;;) {
       await condition(() => acc.state.outbox.length > 0);
@@ -277,7 +282,9 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       const head = batch[0];
       if (!head) continue;
       inFlight = batch.length;
-      inFlightSince = now();
+      inFlightLedger = head.type === 'ledger';
+      inFlightSince = inFlightLedger && waitingSince !== undefined ? Math.min(waitingSince, now()) : now();
+      waitingSince = undefined;
       // Events of the effects this batch settles, queued once it is settled (never before:
       // a webhook reports what happened, and a retried effect must not report twice).
       const events: (WebhookEvent | undefined)[] = [];
@@ -425,6 +432,11 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     if (entries.length === 0) break;
     await spill(entries);
   }
+  // The ledger's wait goes on in the next run: from the write in flight, or, when this run
+  // continued before sending the carried batch again (it was waiting for company), from the
+  // wait it was handed.
+  const ledgerWait = inFlight > 0 && inFlightLedger ? inFlightSince : waitingSince;
+  if (ledgerWait !== undefined) acc.state.ledgerWaitingSince = new Date(ledgerWait).toISOString();
   const weight = fitToBudget(acc.state);
   log.info('continuing as new', { accountId: acc.state.accountId, carriedBytes: weight.total, outboxBytes: weight.outbox, answersBytes: weight.answers });
   await continueAsNew<typeof accountCredits>(input, acc.state);

@@ -12,7 +12,7 @@ import { waitFor } from '../helpers/wait-for';
 import { CreditsClient } from '../../client';
 import { summaryQuery } from '../../workflows/messages';
 import { CARRIED_STATE_BUDGET_BYTES, SPILL_AT_ENTRIES } from '../../domain/state-budget';
-import { SPILL_AFTER_MS } from '../../workflows/account-credits';
+import { LEDGER_BATCH_LARGE, SPILL_AFTER_MS } from '../../workflows/account-credits';
 
 describe('a ledger outage on a busy account', () => {
   let env: TestWorkflowEnvironment;
@@ -40,7 +40,8 @@ describe('a ledger outage on a busy account', () => {
     const h = await startAccount(env.client, worker.taskQueue, { accountId: 'outage-1', plan: 'scale', users: 10, cycleAnchor: anchor });
     await untilOpen(h);
 
-    const total = 4 * SPILL_AT_ENTRIES + 300;
+    // Past what one ledger write holds in flight (the tail behind it is what spills).
+    const total = LEDGER_BATCH_LARGE + 4 * SPILL_AT_ENTRIES + 300;
     // One update per event (no coalescing), so the runs continue as new by history length.
     const credits = new CreditsClient(env.client, { taskQueue: worker.taskQueue, coalesce: false });
     let next = 0;
