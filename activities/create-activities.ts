@@ -15,7 +15,9 @@ import { renderAlertMessage } from '../notify/alert-message';
 import { alertMessageId, createSmtpMailer, smtpConfigFromEnv, type AlertMailer } from '../notify/email';
 import { isNotifyError, NotifyError } from '../notify/errors';
 import { isRulesError, ruleSetSource, rulesForCycleStart, type Rules, type RulesOption } from '../ruleset';
-import type { ChargeReceipt, CreditActivities, LedgerAppendResult } from './credit-activities';
+import type { ChargeReceipt, CreditActivities, LedgerAppendInput, LedgerAppendResult } from './credit-activities';
+import { decodeLedgerBatch, isCompactLedgerBatch } from '../domain/ledger-batch';
+import { LedgerError } from '../ledger/errors';
 import { appendIsolatingRefusals } from './ledger-append';
 import { countLedgerWrite, countLedgerWriteFailure, countParkedEffect } from './activity-metrics';
 import { alertsSent, secondsSince, tierCharges } from '../infra/metrics';
@@ -114,6 +116,19 @@ async function markSent(store: LedgerStore, alertId: string, messageId: string, 
 }
 
 /**
+ * The entries of an `appendLedger` input: a compact batch decoded, or plain entries (from runs
+ * recorded before the compact form, and from the spill workflows). Anything else is refused as
+ * `invalid_input`, which the workflow parks.
+ */
+function ledgerEntriesOf(input: LedgerAppendInput): LedgerEntry[] {
+  if (input?.batch !== undefined) {
+    if (!isCompactLedgerBatch(input.batch)) throw new LedgerError('invalid_input', 'batch must be a compact ledger batch (version 1)');
+    return decodeLedgerBatch(input.batch);
+  }
+  return input?.entries as LedgerEntry[];
+}
+
+/**
  * The activities over `deps`. Register the result with a Temporal worker.
  *
  * `chargeTier` records the charge in the ledger database's `charges` table and nothing else:
@@ -178,8 +193,9 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
         return rulesForCycleStart(currentRules(), at);
       }),
 
-    appendLedger: ({ entries }: { entries: LedgerEntry[] }): Promise<LedgerAppendResult> =>
+    appendLedger: (input: LedgerAppendInput): Promise<LedgerAppendResult> =>
       translated(async () => {
+        const entries = ledgerEntriesOf(input);
         const started = process.hrtime.bigint();
         let result: LedgerAppendResult;
         try {

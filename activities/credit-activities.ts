@@ -2,6 +2,7 @@
  * The activities the account workflow calls, defined once: the workflow proxies this
  * interface, the worker registers an implementation of it, and workflow tests register fakes.
  */
+import type { CompactLedgerBatch } from '../domain/ledger-batch';
 import type { Rules } from '../ruleset/types';
 import type { AlertNotice, ChargeRequest, LedgerEntry, RefusedEntry } from '../domain/effects';
 import type { WebhookEvent } from '../domain/webhook-events';
@@ -11,6 +12,16 @@ export interface ChargeReceipt {
   chargeId: string;
   /** False when this charge id had already been charged (a retry): nothing was billed again. */
   charged: boolean;
+}
+
+/**
+ * What {@link CreditActivities.appendLedger} writes: a compact batch (`batch`, from runs with
+ * the `ledger-batch-1000` patch, and far smaller in the history) or plain `entries` (older runs
+ * and the spill workflows).
+ */
+export interface LedgerAppendInput {
+  entries?: LedgerEntry[];
+  batch?: CompactLedgerBatch;
 }
 
 /** What {@link CreditActivities.appendLedger} did with a batch. */
@@ -43,7 +54,7 @@ export interface CreditActivities {
    * Append ledger entries; entries whose `entryId` is already stored are skipped. Entries the
    * ledger refuses for their data are reported in `refused`, and the others still written.
    */
-  appendLedger(input: { entries: LedgerEntry[] }): Promise<LedgerAppendResult>;
+  appendLedger(input: LedgerAppendInput): Promise<LedgerAppendResult>;
   /** Charge a tier price, at most once per `chargeId`. */
   chargeTier(input: ChargeRequest): Promise<ChargeReceipt>;
   /** Deliver a low-credit alert by e-mail and in-app, at most once per `alertId`. */

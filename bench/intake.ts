@@ -13,6 +13,10 @@
  *   npm run bench:intake -- [--accounts-list 1,100] [--seconds 10 | --events N]
  *     [--concurrency 2000] [--http-clients 64] [--http-batch 25] [--ledger-wait 40]
  *     [--phases per-event,coalescing,http,ceiling]   (the ceiling without coalescing uses 500 events an update)
+ *     [--max-in-flight N] [--linger MS]              (the coalescing client's options, for comparison)
+ *   BENCH_WORKER_PROFILE=DIR writes the worker process's CPU profiles (every thread) to DIR.
+ * Besides the table it prints, per phase, the workflow tasks that failed (each makes the worker
+ * replay a run's whole history), and the table has the most runs of one account.
  *
  * The worker runs in a process of its own (bench/worker-process.ts: activities over an embedded
  * ledger in a temp dir, and the no-op workflow), so the peak RSS is the worker's; this process
@@ -33,6 +37,7 @@ import { largestStartInput } from '../scripts/chaos-run';
 import { runBench, startBenchAccounts } from './bench-accounts';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import { accountWorkflowId } from '../workflows/messages';
+import { ACCOUNT_SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +49,8 @@ const { values } = parseArgs({
     'http-batch': { type: 'string', default: '25' },
     'ledger-wait': { type: 'string', default: '40' },
     phases: { type: 'string', default: 'per-event,coalescing,http,ceiling' },
+    'max-in-flight': { type: 'string' },
+    linger: { type: 'string' },
   },
 });
 const accountsList = values['accounts-list'].split(',').map(Number);
@@ -207,15 +214,38 @@ async function carriedState(temporal: Client, ids: string[]): Promise<number> {
   return largest;
 }
 
-/** The most runs of one account (each continue-as-new starts one): what history bounds cost at this rate. */
-async function mostRuns(temporal: Client, ids: string[]): Promise<number> {
+/**
+ * The most runs of one account (each continue-as-new starts one): what history bounds cost at
+ * this rate; and the workflow tasks that failed or timed out over every run, by cause (each
+ * makes the worker replay the run's whole history).
+ */
+async function runsAndFailures(temporal: Client, ids: string[]): Promise<{ runs: number; failures: Map<string, number> }> {
   let most = 0;
+  const failures = new Map<string, number>();
   for (const id of ids) {
     let runs = 0;
-    for await (const _run of temporal.workflow.list({ query: `WorkflowId = '${accountWorkflowId(id)}'` })) runs += 1;
+    for await (const run of temporal.workflow.list({ query: `WorkflowId = '${accountWorkflowId(id)}'` })) {
+      runs += 1;
+      // Small pages: a run's events may be large (each batch's inputs and answers).
+      let nextPageToken: Uint8Array | undefined;
+      do {
+        const page = await temporal.workflowService.getWorkflowExecutionHistory({
+          namespace: temporal.options.namespace,
+          execution: { workflowId: run.workflowId, runId: run.runId },
+          maximumPageSize: 4,
+          nextPageToken,
+        });
+        for (const event of page.history?.events ?? []) {
+          const failed = event.workflowTaskFailedEventAttributes;
+          const cause = failed ? `failed:${String(failed.cause)}: ${failed.failure?.message?.slice(0, 120) ?? ''}` : event.workflowTaskTimedOutEventAttributes ? 'timed out' : undefined;
+          if (cause) failures.set(cause, (failures.get(cause) ?? 0) + 1);
+        }
+        nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
+      } while (nextPageToken);
+    }
     most = Math.max(most, runs);
   }
-  return most;
+  return { runs: most, failures };
 }
 
 /** Waits until every account has opened (answers its summary), so the clock starts on open accounts. */
@@ -258,7 +288,7 @@ function formatTable(rows: Row[]): string {
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'bench-intake-'));
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal') } },
+    server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal') }, searchAttributes: [...ACCOUNT_SEARCH_ATTRIBUTE_KEYS] },
   });
   try {
     const worker = await startWorkerProcess({
@@ -296,8 +326,9 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess): P
     },
   });
   const perEvent = new CreditsClient(temporal, { taskQueue: ACCOUNT_QUEUE, coalesce: false });
-  const coalescing = new CreditsClient(temporal, { taskQueue: ACCOUNT_QUEUE });
-  const httpClient = new CreditsClient(temporal, { taskQueue: ACCOUNT_QUEUE });
+  const coalesce = { ...DEFAULT_COALESCE, ...(values['max-in-flight'] ? { maxInFlight: Number(values['max-in-flight']) } : {}), ...(values.linger ? { lingerMs: Number(values.linger) } : {}) };
+  const coalescing = new CreditsClient(temporal, { taskQueue: ACCOUNT_QUEUE, coalesce });
+  const httpClient = new CreditsClient(temporal, { taskQueue: ACCOUNT_QUEUE, coalesce });
   const key = generateApiKey();
   const api = await startUsageApi({ client: httpClient, keys: [{ hash: Buffer.from(hashApiKey(key), 'hex') }], host: '127.0.0.1', port: 0 });
   const rows: Row[] = [];
@@ -323,7 +354,9 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess): P
         if (kind === 'account') {
           row.balances = await checkBalances(perEvent, worker, ids, load);
           row.carried = await carriedState(temporal, ids);
-          row.runs = await mostRuns(temporal, ids);
+          const { runs, failures } = await runsAndFailures(temporal, ids);
+          row.runs = runs;
+          if (failures.size > 0) console.error(`${name} x${accounts}: workflow tasks failed or timed out: ${[...failures].map(([c, n]) => `${c} x${n}`).join(', ')}`);
         } else if (load.errors > 0) {
           row.balances = `n/a (no-op), ${load.errors} events failed`;
         }
@@ -366,7 +399,7 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess): P
       const batch = coalesced
         ? Math.max(1, Math.min(DEFAULT_COALESCE.maxBatch, Math.round(coalesced.load.events / Math.max(1, coalesced.updates))))
         : DEFAULT_COALESCE.maxBatch;
-      const inFlight = Math.min(accounts * DEFAULT_COALESCE.maxInFlight, Math.max(accounts, Math.ceil(concurrency / batch)));
+      const inFlight = Math.min(accounts * coalesce.maxInFlight, Math.max(accounts, Math.ceil(concurrency / batch)));
       await phase(
         `ceiling (${batch}/update)`,
         inFlight,

@@ -40,7 +40,10 @@ export interface WorkerProcess {
 
 /** Forks the worker process and waits until its workers run. */
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
-  const child: ChildProcess = fork(__filename, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_WORKER_PROFILE=DIR writes the worker process's CPU profiles (every thread) to DIR.
+  const profile = process.env.BENCH_WORKER_PROFILE;
+  const execArgv = profile ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profile}`] : process.execArgv;
+  const child: ChildProcess = fork(__filename, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   const waiting = new Map<number, (value: number) => void>();
   let next = 0;
   await new Promise<void>((resolve, reject) => {
@@ -69,13 +72,6 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   };
 }
 
-function timed(a: ReturnType<typeof createActivities>): ReturnType<typeof createActivities> {
-  const orig = a.appendLedger;
-  let n = 0, ms = 0, entries = 0;
-  setInterval(() => { if (n) console.error(`DEBUG appendLedger: ${n} calls, ${entries} entries, ${(ms / n).toFixed(0)} ms avg`); n = 0; ms = 0; entries = 0; }, 2000).unref();
-  return { ...a, appendLedger: async (input) => { const t = performance.now(); try { return await orig(input); } finally { n++; ms += performance.now() - t; entries += input.entries.length; } } };
-}
-
 async function runChild(options: WorkerProcessOptions): Promise<void> {
   // Only warnings: the SDK's per-task INFO lines would cost the process what is being measured.
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -86,7 +82,7 @@ async function runChild(options: WorkerProcessOptions): Promise<void> {
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...workflowCodeOptions(),
-    activities: timed(createActivities({ store, mailer: null })),
+    activities: createActivities({ store, mailer: null }),
   });
   const noop = await Worker.create({ connection, namespace: options.namespace, taskQueue: options.noopQueue, workflowsPath: require.resolve('./noop-workflow') });
   let peak = process.memoryUsage().rss;

@@ -136,7 +136,18 @@ export interface StartedAccount {
 const START_TOKEN_MEMO = 'creditsStartToken';
 
 /** An attempt's failure: retry it, or give up with this error. */
-type Verdict = 'retry' | CreditsError;
+/**
+ * What to do after a failed attempt: give up with an error, retry with backoff, or (`handover`,
+ * an update refused while the run continued as new) retry soon, without using up an attempt.
+ */
+type Verdict = 'retry' | 'handover' | CreditsError;
+
+/**
+ * How long an update refused by a run handing over to the next (AccountContinuing) is sent
+ * again without counting as a failed attempt: a hand-over takes well under a second, or a few
+ * seconds while the ledger is slow.
+ */
+const HANDOVER_PATIENCE_MS = 30_000;
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -413,12 +424,20 @@ export class CreditsClient implements AccountUpdateMethods {
 
   /** Runs `attempt` with a deadline, retrying transient failures with backoff. */
   private async withRetries<T>(accountId: string, what: string, attempt: () => Promise<T>): Promise<T> {
-    for (let n = 1; ; n++) {
+    let handoverSince: number | undefined;
+    for (let n = 1, handovers = 0; ; n++) {
       try {
         return await this.temporal.withDeadline(Date.now() + this.attemptTimeoutMs, attempt);
       } catch (err) {
         const verdict = await this.judge(err, accountId, what);
-        if (verdict !== 'retry') throw verdict;
+        if (verdict === 'handover' && Date.now() - (handoverSince ??= Date.now()) < HANDOVER_PATIENCE_MS) {
+          // Nothing was done; the next run takes it as soon as it is up.
+          handovers += 1;
+          n -= 1;
+          await sleep(Math.min(25 * handovers, 250));
+          continue;
+        }
+        if (verdict !== 'retry' && verdict !== 'handover') throw verdict;
         if (n >= this.retry.maxAttempts) {
           throw new CreditsUnavailableError(
             `${what} for account ${accountId} got no answer after ${n} attempt${n === 1 ? '' : 's'} (${messageChain(err)}); ` +
@@ -438,6 +457,8 @@ export class CreditsClient implements AccountUpdateMethods {
       const failure = applicationFailure(err.cause);
       if (failure && isInputProblemCode(failure.type)) return new CreditsInputError(failure.type, failure.message, { accountId, cause: err });
       if (failure?.type === WORKFLOW_FAILURE_TYPES.accountLimit) return new CreditsError('limit_reached', failure.message, { accountId, cause: err });
+      // Refused while the run handed over to the next: nothing was done; the next run takes it.
+      if (failure?.type === WORKFLOW_FAILURE_TYPES.accountContinuing) return 'handover';
       return new CreditsError('unexpected', `${what} failed on account ${accountId}: ${messageChain(err.cause)}`, { accountId, cause: err });
     }
     if (isTransientTemporalError(err)) return 'retry';

@@ -15,6 +15,12 @@ export const WORKFLOW_FAILURE_TYPES = {
    * deactivated agents, live manual grants), which keeps the carried state within its budget.
    */
   accountLimit: 'AccountLimitReached',
+  /**
+   * An update that arrived while the run hands over to the next one (continue-as-new): refused
+   * by the validator, so nothing was done and nothing is in the history. Send it again with the
+   * same input; it lands on the next run (the client library does this itself).
+   */
+  accountContinuing: 'AccountContinuing',
 } as const;
 /** Stable failure type of the account workflow, other than an input problem. */
 export type WorkflowFailureType = (typeof WORKFLOW_FAILURE_TYPES)[keyof typeof WORKFLOW_FAILURE_TYPES];
@@ -30,3 +36,6 @@ export function isWorkflowFailureType(value: unknown): value is WorkflowFailureT
  * failure with a query's answer (sdk-core issue 867), so its type never leaves the worker.
  */
 export const ACCOUNT_OPENING_MESSAGE = 'the account is still opening; ask again in a moment';
+
+/** Message of the `AccountContinuing` refusal. */
+export const ACCOUNT_CONTINUING_MESSAGE = 'the account is handing over to its next run; send the update again in a moment';

@@ -54,7 +54,7 @@ export const LEDGER_BATCH_BYTES = 192 * 1024;
  * activity call carries more entries, since one write is in flight at a time (so the ledger's
  * order is the account's order).
  */
-export const LEDGER_BATCH_BYTES_LARGE = 384 * 1024;
+export const LEDGER_BATCH_BYTES_LARGE = 768 * 1024;
 
 /**
  * The outbox's tail (everything behind the head batch) is spilled to durable storage once it

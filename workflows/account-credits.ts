@@ -22,7 +22,7 @@ import type { CreditActivities } from '../activities/credit-activities';
 import type { AccountStartInput } from '../domain/wire-contract';
 import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, type AccountState } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
-import { ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
+import { ACCOUNT_CONTINUING_MESSAGE, ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
 import {
   checkStartAgainstRules,
   checkStartArguments,
@@ -42,6 +42,7 @@ import {
 } from '../domain/webhook-events';
 import { CARRIED_STATE_BUDGET_BYTES, LEDGER_BATCH_BYTES, LEDGER_BATCH_BYTES_LARGE, fitToBudget, jsonBytes, spillDue, takeSpill } from '../domain/state-budget';
 import { accountIndexOf } from '../domain/account-index';
+import { encodeLedgerBatch } from '../domain/ledger-batch';
 import { ledgerSpill } from './ledger-spill';
 import { SEARCH_ATTRIBUTES_PATCH, searchAttributeChanges } from './search-attributes';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, accountWorkflowId, type UpdateMessage } from './messages';
@@ -57,8 +58,15 @@ export const UPDATES_PER_RUN = 1_500;
  * within seconds instead of replaying thousands of events each.
  */
 export const EVENTS_PER_RUN = 1_000;
-/** See {@link EVENTS_PER_RUN}: most bytes of history per run. */
+/** See {@link EVENTS_PER_RUN}: most bytes of history per run, in runs recorded before {@link QUIET_BEFORE_CONTINUE_PATCH}. */
 export const HISTORY_BYTES_PER_RUN = 2 * 1024 * 1024;
+/**
+ * Most bytes of history per run: a run starts with its carried state (up to 1 MiB), and a busy
+ * account's batches add about half a KiB per usage event (its input, its answer and its ledger
+ * entry), so a 2 MiB bound continued as new every second or so at full intake. Well below the
+ * server's 50 MiB limit, and replayed in about a second after a worker restart.
+ */
+export const HISTORY_BYTES_PER_RUN_LARGE = 8 * 1024 * 1024;
 /**
  * The outbox's tail is spilled only once the ledger write in flight has been waiting this long:
  * a write that is merely slow under load (a busy account queues a batch behind it every few
@@ -68,11 +76,12 @@ export const SPILL_AFTER_MS = 15_000;
 /** Most ledger entries written by one activity call, in runs recorded before {@link LEDGER_BATCH_PATCH}. */
 export const LEDGER_BATCH = 500;
 /**
- * Most ledger entries written by one activity call (and at most `LEDGER_BATCH_BYTES_LARGE`):
- * one write is in flight at a time, so the ledger's order is the account's, and a busy
- * account's ledger keeps up with intake only when each write carries this many.
+ * Most ledger entries written by one activity call (and at most `LEDGER_BATCH_BYTES_LARGE`),
+ * sent in compact form (domain/ledger-batch.ts): one write is in flight at a time, so the
+ * ledger's order is the account's, and a busy account's ledger keeps up with intake only when
+ * each write carries this many.
  */
-export const LEDGER_BATCH_LARGE = 1_000;
+export const LEDGER_BATCH_LARGE = 2_000;
 /**
  * Patch of the larger ledger batches. Histories recorded before it batched by
  * {@link LEDGER_BATCH} and `LEDGER_BATCH_BYTES`, and replay so.
@@ -111,6 +120,22 @@ const hooks = proxyActivities<CreditActivities>({
 export const WEBHOOKS_PATCH = 'webhooks';
 
 /**
+ * Patch that quiets the run before continue-as-new: its validators refuse new updates
+ * (`AccountContinuing`, sent again by callers to the next run), ledger writes go on until at
+ * most one batch is left (carried), no webhook delivery starts, and the activities in flight
+ * finish, all within {@link QUIET_BEFORE_CONTINUE}. Before it, a busy account's state kept
+ * growing while it was weighed (its backlog spilled to child workflows, over and over), and an
+ * activity or child completing while the continue-as-new task was in flight made the server
+ * refuse it (UnhandledCommand) and the worker replay the whole run.
+ */
+export const QUIET_BEFORE_CONTINUE_PATCH = 'quiet-before-continue';
+// (The same patch also raises the history bound per run to HISTORY_BYTES_PER_RUN_LARGE.)
+/** How long continue-as-new waits for the effects in flight (a ledger that is down never answers). */
+export const QUIET_BEFORE_CONTINUE = '5 seconds';
+/** Most ledger entries a quieted run leaves unwritten, to be carried (and sent) by the next. */
+export const CARRIED_LEDGER_ENTRIES = 250;
+
+/**
  * Patch of the trial conversion that forfeits only the trial credits, keeps the paid grants
  * and does not charge again a tier already paid for the trial's cycle. Histories recorded
  * before it convert the old way when replayed (they may hold that second tier charge).
@@ -131,6 +156,10 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   let updatesThisRun = 0;
   let timingChanged = 0;
   let converting = false;
+  // Set once the run is about to continue as new: no effect activity starts after it, and the
+  // validators refuse new updates (AccountContinuing; callers send them again to the next run),
+  // so the state stops growing while it is weighed and carried.
+  let closing = false;
 
   const now = () => Date.now();
   // Updates can arrive in the very first activation, before the rules are loaded: their
@@ -171,7 +200,10 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   ): void => {
     const check = (args: readonly unknown[]) => checkUpdateArguments(args, message.check, checkContext());
     setHandler(message.definition, (...args: unknown[]) => handler(args[0] as Input, () => check(args)), {
-      validator: (...args: unknown[]) => rejectIf(check(args)),
+      validator: (...args: unknown[]) => {
+        if (closing) throw ApplicationFailure.retryable(ACCOUNT_CONTINUING_MESSAGE, WORKFLOW_FAILURE_TYPES.accountContinuing);
+        rejectIf(check(args));
+      },
     });
   };
   const { recordUsage, startCall, endCall, setUsers, changePlan, changeCreditTier, setFeatureEnabled, setVoiceAgentActive, grantCredits } =
@@ -238,6 +270,8 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   }
   const acc: CreditAccount = account;
   const large = patched(LEDGER_BATCH_PATCH);
+  const quietContinue = patched(QUIET_BEFORE_CONTINUE_PATCH);
+  const historyBytesPerRun = quietContinue ? HISTORY_BYTES_PER_RUN_LARGE : HISTORY_BYTES_PER_RUN;
   const ledgerBatch = large ? LEDGER_BATCH_LARGE : LEDGER_BATCH;
   const ledgerBatchBytes = large ? LEDGER_BATCH_BYTES_LARGE : LEDGER_BATCH_BYTES;
 
@@ -274,9 +308,13 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   delete acc.state.ledgerWaitingSince;
   const drainOutbox = async (): Promise<never> => {
     for (;;) {
-      await condition(() => acc.state.outbox.length > 0);
-      if (acc.state.outbox[0]?.type === 'ledger' && acc.state.outbox.length < ledgerBatch) {
-        await condition(() => acc.state.outbox.length >= ledgerBatch, LEDGER_LINGER);
+      // While the run is closing, intake is refused and writes go on only until what is left
+      // is small enough to carry to the next run (see QUIET_BEFORE_CONTINUE_PATCH).
+      const sending = () => acc.state.outbox.length > 0 && (!closing || acc.state.outbox.length > CARRIED_LEDGER_ENTRIES);
+      await condition(sending);
+      if (!closing && acc.state.outbox[0]?.type === 'ledger' && acc.state.outbox.length < ledgerBatch) {
+        await condition(() => acc.state.outbox.length >= ledgerBatch || closing, LEDGER_LINGER);
+        if (!sending()) continue;
       }
       const batch = acc.peekOutbox(ledgerBatch, ledgerBatchBytes);
       const head = batch[0];
@@ -290,7 +328,9 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       const events: (WebhookEvent | undefined)[] = [];
       try {
         if (head.type === 'ledger') {
-          const result = await effects.appendLedger({ entries: batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined) });
+          const entries = batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined);
+          // Compact in the history where the patch is in force (see domain/ledger-batch.ts).
+          const result = await effects.appendLedger(large ? { batch: encodeLedgerBatch(entries) } : { entries });
           // The ledger takes writes again: whatever was spilled meanwhile is being written by
           // its own workflows, so it no longer counts against new usage.
           acc.state.spilledBacklog = undefined;
@@ -328,18 +368,22 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
 
   // Webhook events leave one at a time, in order; each is dropped only once every subscribed
   // endpoint took it, so one pending at continue-as-new is carried and sent again (same id).
+  let webhookInFlight = false;
   const deliverWebhooks = async (): Promise<never> => {
     for (;;) {
-      await condition(() => pendingWebhooks(acc.state) > 0);
+      await condition(() => pendingWebhooks(acc.state) > 0 && !closing);
       const event = acc.state.webhooks?.[0];
       // Replaying a history recorded before webhooks: it scheduled no delivery, so none is.
       if (event && patched(WEBHOOKS_PATCH)) {
+        webhookInFlight = true;
         try {
           await hooks.deliverWebhook(event);
         } catch (err) {
           // Retries are unlimited: only a non-retryable failure gets here. Logged, then dropped:
           // the delivery log in the ledger database holds every attempt.
           log.error('webhook event refused for good; dropped', { accountId: acc.state.accountId, eventId: event.id, error: String(err) });
+        } finally {
+          webhookInFlight = false;
         }
       }
       ackWebhook(acc.state);
@@ -383,13 +427,16 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   };
   void spillLoop();
 
+  // The run's own bounds, all well inside the server's hard limits (2,000 updates, 51,200
+  // events, 50 MiB). The server's suggestion (from 4 MiB by default) is followed only by runs
+  // recorded before the larger history bound, which it would otherwise cut to half.
   const shouldContinue = () => {
     const info = workflowInfo();
     return (
       updatesThisRun >= UPDATES_PER_RUN ||
       info.historyLength >= EVENTS_PER_RUN ||
-      info.historySize >= HISTORY_BYTES_PER_RUN ||
-      info.continueAsNewSuggested
+      info.historySize >= historyBytesPerRun ||
+      (!quietContinue && info.continueAsNewSuggested)
     );
   };
 
@@ -417,14 +464,19 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
 
   // Continue as new at every cycle reset, and before the run's history grows too long. No
   // accepted update may be lost: wait for every handler and every spill to finish first.
-  // Unconfirmed effects travel in the state (a batch in flight is sent again by the next run
-  // and recognised by its ids); waiting for them here would let a busy account run into the
-  // update limit. The state must fit its budget: trim what may be trimmed, and if the outbox
+  // Effect activities in flight get a few seconds to finish, and none starts after (see
+  // QUIET_BEFORE_CONTINUE_PATCH); what is still unconfirmed travels in the state (a batch in
+  // flight is sent again by the next run and recognised by its ids): waiting longer, for a
+  // ledger that is down, would let a busy account run into the update limit. The state must fit its budget: trim what may be trimmed, and if the outbox
   // is still too heavy, spill all of its ledger entries (none is in flight past this point).
   // Spilling awaits a child workflow's start, and updates may run meanwhile: so wait for every
   // handler again after each spill, and continue as new only from a check with no await after it.
   // Ledger entries leave before anything is trimmed (spilling loses nothing; trimming the
   // duplicate window does), and the batch in flight stays (its activity acknowledges it by count).
+  if (quietContinue) {
+    closing = true;
+    await condition(() => inFlight === 0 && !webhookInFlight && acc.state.outbox.length <= CARRIED_LEDGER_ENTRIES, QUIET_BEFORE_CONTINUE);
+  }
   for (;;) {
     await condition(() => allHandlersFinished() && spilling === 0);
     if (jsonBytes(acc.state) <= CARRIED_STATE_BUDGET_BYTES) break;

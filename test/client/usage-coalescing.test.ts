@@ -6,7 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Client, ServiceError, type WorkflowClientInterceptor } from '@temporalio/client';
+import { Client, ServiceError, WorkflowUpdateFailedError, type WorkflowClientInterceptor } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { ACCOUNT_CONTINUING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../../domain/failure-types';
 import { CreditsClient, isCreditsInputError, isUsageOverloadedError, type RecordUsageBatchAnswer, type RecordUsageInput } from '../../client';
 import { UsageCoalescer } from '../../client/usage-coalescer';
 import { accountWorkflowId } from '../../workflows/messages';
@@ -215,5 +217,30 @@ describe('CreditsClient.recordUsage, coalesced, against the real workflow', () =
     // The lost attempt was applied: the retry's answers are its answers, from the window.
     expect(answers).toEqual(Array.from({ length: 3 }, (_, i) => ({ accepted: true, credits: 5, balance: 20000 - 5 * (i + 1), duplicate: true })));
     expect((await credits.summary('coalesce-retry')).credits.used).toBe(15);
+  });
+
+  it('sends a batch refused while the run hands over to the next (AccountContinuing) again, without using up its attempts', async () => {
+    await suite.open({ accountId: 'coalesce-handover', plan: 'scale', users: 10 });
+    // The run's validator refuses while it continues as new; here the refusal is made up for
+    // the first three attempts, more than the client's two attempts could absorb.
+    let attempts = 0;
+    const interceptor: WorkflowClientInterceptor = {
+      async startUpdate(input, next) {
+        attempts += 1;
+        if (attempts <= 3) {
+          throw new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.retryable(ACCOUNT_CONTINUING_MESSAGE, WORKFLOW_FAILURE_TYPES.accountContinuing));
+        }
+        return next(input);
+      },
+    };
+    const temporal = new Client({ connection: suite.env.connection, namespace: suite.env.namespace ?? 'default', interceptors: { workflow: [interceptor] } });
+    const patient = new CreditsClient(temporal, { taskQueue: suite.taskQueue, retry: { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 20 }, coalesce: { lingerMs: 5 } });
+    const answers = await Promise.all(['h-1', 'h-2'].map((k) => patient.recordUsage('coalesce-handover', ev(k, 5))));
+    expect(attempts).toBe(4);
+    expect(answers.map((a) => [a.accepted, a.duplicate])).toEqual([
+      [true, false],
+      [true, false],
+    ]);
+    expect((await credits.summary('coalesce-handover')).credits.used).toBe(10);
   });
 });

@@ -8,9 +8,10 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { CreditActivities } from '../../activities/credit-activities';
+import type { CreditActivities, LedgerAppendInput } from '../../activities/credit-activities';
 import type { AlertNotice, ChargeRequest, LedgerEntry } from '../../domain/effects';
 import type { AccountStartInput } from '../../domain/wire-contract';
+import { decodeLedgerBatch } from '../../domain/ledger-batch';
 import type { WebhookEvent } from '../../domain/webhook-events';
 import { temporalBinaryPath } from '../../infra/temporal-binaries';
 import { defaultRulesPath, loadRuleSet, type RuleSet } from '../../ruleset';
@@ -61,6 +62,11 @@ const quietLogger = {
   error: (message: string, meta?: unknown) => console.error(message, meta),
 };
 
+/** The entries an `appendLedger` call carries, compact or plain. */
+export function entriesOf(input: LedgerAppendInput): LedgerEntry[] {
+  return input.batch ? decodeLedgerBatch(input.batch) : (input.entries ?? []);
+}
+
 /** Recording fakes of the activities, with the shipped rules (or another rule set). */
 export interface FakeActivities extends CreditActivities {
   readonly ledger: LedgerEntry[];
@@ -90,7 +96,8 @@ export function fakeActivities(ruleSet: RuleSet = loadRuleSet(defaultRulesPath()
       const earliest = Date.parse(ruleSet.earliest.effectiveFrom);
       return ruleSet.at(Date.parse(at) < earliest ? ruleSet.earliest.effectiveFrom : at);
     },
-    async appendLedger({ entries }) {
+    async appendLedger(input) {
+      const entries = entriesOf(input);
       let written = 0;
       for (const e of entries) {
         if (seenEntries.has(e.entryId)) continue;

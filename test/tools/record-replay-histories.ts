@@ -97,8 +97,9 @@ async function recordTrialWithTier(name: string): Promise<void> {
 }
 
 /**
- * A busy account on the workflow with the `ledger-batch-1000` patch: 1,200 usage events in
- * batch updates, written as a ledger batch of 1,000 and one of 200, then past the reset.
+ * A busy account on the workflow with the `ledger-batch-1000` and `quiet-before-continue`
+ * patches: 1,200 usage events in batch updates, written as one compact ledger batch, then
+ * continued as new (quieted) at the reset.
  */
 async function recordLargeLedgerBatch(): Promise<void> {
   const suite = await workflowSuite();

@@ -10,6 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   devServerEnv,
+  entriesOf,
   timeSkippingEnv,
   fakeActivities,
   startAccount,
@@ -58,7 +59,7 @@ describe('an effect refused for good', () => {
     const acts = fakeActivities();
     const appendLedger = acts.appendLedger.bind(acts);
     acts.appendLedger = async (input) => {
-      if (input.entries.some((e) => e.idempotencyKey === 'poison')) {
+      if (entriesOf(input).some((e) => e.idempotencyKey === 'poison')) {
         throw ApplicationFailure.nonRetryable('entry refused by the ledger', 'invalid_input');
       }
       return appendLedger(input);

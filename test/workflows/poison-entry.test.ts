@@ -13,7 +13,7 @@ import { openLedgerStore } from '../../ledger/open-store';
 import type { LedgerStore } from '../../ledger/store';
 import { recordUsageUpdate, summaryQuery } from '../../workflows/messages';
 import { waitFor } from '../helpers/wait-for';
-import { startAccount, startWorker, timeSkippingEnv, untilOpen } from '../helpers/workflow-harness';
+import { entriesOf as appendedEntries, startAccount, startWorker, timeSkippingEnv, untilOpen } from '../helpers/workflow-harness';
 
 let env: TestWorkflowEnvironment;
 let store: LedgerStore;
@@ -41,7 +41,8 @@ describe('a ledger entry the database refuses', () => {
     const activities: CreditActivities = {
       ...real,
       // A NUL in a user id: PostgreSQL text cannot hold it, so no retry can ever write it.
-      appendLedger: async ({ entries }) => {
+      appendLedger: async (input) => {
+        const entries = appendedEntries(input);
         batches.push(entries.map((e) => e.idempotencyKey ?? e.kind));
         return real.appendLedger({ entries: entries.map((e) => (e.idempotencyKey === 'u-3' ? { ...e, userId: 'user\u0000' } : e)) });
       },

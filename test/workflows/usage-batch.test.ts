@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { CreditsClient } from '../../client';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 import { grantCreditsUpdate, recordUsageBatchUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
-import { EVENTS_PER_RUN, HISTORY_BYTES_PER_RUN } from '../../workflows/account-credits';
+import { EVENTS_PER_RUN, HISTORY_BYTES_PER_RUN_LARGE } from '../../workflows/account-credits';
 import type { RecordUsageInput } from '../../domain/wire-contract';
 
 let suite: WorkflowSuite;
@@ -105,11 +106,15 @@ describe('recordUsageBatch', () => {
     // after a few dozen, far before the update count would.
     const pad = 'p'.repeat(180);
     const perBatch = 500;
-    const batches = Math.ceil((HISTORY_BYTES_PER_RUN * 1.1) / (perBatch * 240));
+    // Each event weighs about 480 bytes in the history: its input, its answer and its (compact) ledger entry, each with the long key.
+    const batches = Math.ceil((HISTORY_BYTES_PER_RUN_LARGE * 1.1) / (perBatch * 480));
     let admitted = 0;
+    // Through the client library: a batch that arrives while the run hands over to the next is
+    // refused (AccountContinuing) and sent again to the new run.
+    const credits = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue });
     for (let b = 0; b < batches; b++) {
       const events = Array.from({ length: perBatch }, (_, i) => ev(`${pad}-${b}-${i}`));
-      const { results } = await h.executeUpdate(recordUsageBatchUpdate, batch(events));
+      const { results } = await credits.recordUsageBatch('batch-can', { events });
       expect(results).toHaveLength(perBatch);
       admitted += results.filter((r) => r.accepted && !r.duplicate).length;
     }
@@ -122,7 +127,7 @@ describe('recordUsageBatch', () => {
     expect(first.status.name).toBe('CONTINUED_AS_NEW');
     expect(first.historyLength).toBeLessThan(EVENTS_PER_RUN);
     // A key of the first run is a duplicate in the new one; the balance is exact.
-    const repeat = await h.executeUpdate(recordUsageBatchUpdate, batch([ev(`${pad}-0-0`), ev('fresh')]));
+    const repeat = await credits.recordUsageBatch('batch-can', { events: [ev(`${pad}-0-0`), ev('fresh')] });
     expect(repeat.results).toEqual([
       { accepted: true, credits: 1, balance: 120000 - admitted, duplicate: true },
       { accepted: true, credits: 1, balance: 120000 - admitted - 1, duplicate: false },

@@ -1,0 +1,120 @@
+/**
+ * A ledger batch in compact form, as the account workflow hands it to the `appendLedger`
+ * activity. Every batch rides in the workflow's history (the activity's input), and on a busy
+ * account the ledger entries were most of it: about 375 bytes an entry, against some 150 for
+ * the usage event and its answer. History is what the server persists, so its bytes bound the
+ * intake. In compact form what every entry of the batch shares is written once (account,
+ * rules version, cycle), the id is left out where it is the account's `<account>:<epoch>:<seq>`,
+ * the time is an offset in ms from the batch's first, and field names are one or two letters:
+ * about a third of the size. Decoding gives back exactly the entries encoded (checked by a
+ * property test), and a field this module does not know is carried under its own name.
+ */
+import type { LedgerEntry } from './effects';
+
+/** A batch of ledger entries in compact form (see the module comment). */
+export interface CompactLedgerBatch {
+  /** Format version. */
+  v: 1;
+  /** The account every entry is for. */
+  a: string;
+  /** The epoch of the entry ids `<account>:<epoch>:<seq>`. */
+  e: string;
+  /** The rules version of the entries that name none of their own. */
+  r: string;
+  /** The cycle index of the entries that name none of their own. */
+  y: number;
+  /** The first entry's time, ms since the epoch; each entry's `t` is an offset from it. */
+  t: number;
+  /** The entries, each with short field names. */
+  x: Record<string, unknown>[];
+}
+
+// Short names of the entry fields (never one of the batch's own letters inside an entry:
+// `id`, `av`, `ay` and `at` below hold what differs from the batch).
+const SHORT = {
+  seq: 's',
+  kind: 'k',
+  credits: 'c',
+  balanceAfter: 'b',
+  feature: 'f',
+  quantity: 'q',
+  unit: 'u',
+  userId: 'w',
+  idempotencyKey: 'i',
+  decision: 'd',
+  reason: 'z',
+  debits: 'D',
+  grantId: 'g',
+  source: 'o',
+  amountCents: 'm',
+  callId: 'l',
+  agentId: 'A',
+  note: 'n',
+} as const satisfies Partial<Record<keyof LedgerEntry, string>>;
+const LONG: Record<string, string> = Object.fromEntries(Object.entries(SHORT).map(([long, short]) => [short, long]));
+const BATCH_FIELDS = new Set(['entryId', 'accountId', 'rulesVersion', 'cycleIndex', 'at']);
+
+/** Whether `at` is the canonical ISO text of its own instant, so ms give it back exactly. */
+function canonicalMs(at: string): number | undefined {
+  const ms = Date.parse(at);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === at ? ms : undefined;
+}
+
+/** Encodes entries (at least one, all of one account) as a compact batch. */
+export function encodeLedgerBatch(entries: readonly LedgerEntry[]): CompactLedgerBatch {
+  const first = entries[0];
+  if (!first) throw new RangeError('a ledger batch holds at least one entry');
+  const epoch = first.entryId.startsWith(`${first.accountId}:`) ? first.entryId.slice(first.accountId.length + 1).split(':')[0] ?? '' : '';
+  const base = canonicalMs(first.at) ?? 0;
+  const x = entries.map((entry) => {
+    if (entry.accountId !== first.accountId) throw new RangeError('a ledger batch holds the entries of one account');
+    const out: Record<string, unknown> = {};
+    if (entry.entryId !== `${first.accountId}:${epoch}:${entry.seq}`) out.id = entry.entryId;
+    if (entry.rulesVersion !== first.rulesVersion) out.av = entry.rulesVersion;
+    if (entry.cycleIndex !== first.cycleIndex) out.ay = entry.cycleIndex;
+    const ms = canonicalMs(entry.at);
+    if (ms === undefined) out.at = entry.at;
+    else out.t = ms - base;
+    for (const [field, value] of Object.entries(entry)) {
+      if (BATCH_FIELDS.has(field) || value === undefined) continue;
+      if (field === 'debits' && Array.isArray(value)) {
+        // A debit of exactly a grant and credits is a pair; anything else stays as it is.
+        out.D = (value as Record<string, unknown>[]).map((d) =>
+          Object.keys(d).length === 2 && typeof d.grantId === 'string' && typeof d.credits === 'number' ? [d.grantId, d.credits] : d,
+        );
+      } else {
+        out[(SHORT as Record<string, string>)[field] ?? field] = value;
+      }
+    }
+    return out;
+  });
+  return { v: 1, a: first.accountId, e: epoch, r: first.rulesVersion, y: first.cycleIndex, t: base, x };
+}
+
+/** Whether `value` is a compact batch (the activity also takes `{ entries }` from older runs). */
+export function isCompactLedgerBatch(value: unknown): value is CompactLedgerBatch {
+  const b = value as Partial<CompactLedgerBatch> | null;
+  return typeof b === 'object' && b !== null && b.v === 1 && typeof b.a === 'string' && typeof b.e === 'string' && Array.isArray(b.x);
+}
+
+/** The entries of a compact batch, exactly as they were encoded. */
+export function decodeLedgerBatch(batch: CompactLedgerBatch): LedgerEntry[] {
+  return batch.x.map((item) => {
+    const entry: Record<string, unknown> = {};
+    const seq = item.s;
+    entry.entryId = typeof item.id === 'string' ? item.id : `${batch.a}:${batch.e}:${String(seq)}`;
+    entry.accountId = batch.a;
+    entry.rulesVersion = item.av ?? batch.r;
+    entry.cycleIndex = item.ay ?? batch.y;
+    entry.at = typeof item.at === 'string' ? item.at : new Date(batch.t + Number(item.t)).toISOString();
+    for (const [short, value] of Object.entries(item)) {
+      if (short === 'id' || short === 'av' || short === 'ay' || short === 'at' || short === 't') continue;
+      if (short === 'D' && Array.isArray(value)) {
+        entry.debits = (value as unknown[]).map((d) => (Array.isArray(d) ? { grantId: d[0] as string, credits: d[1] as number } : d));
+      } else {
+        entry[LONG[short] ?? short] = value;
+      }
+    }
+    return entry as unknown as LedgerEntry;
+  });
+}
