@@ -261,8 +261,9 @@ export async function largestStartInput(temporal: Client, accountId: string): Pr
       execution: { workflowId, runId: run.runId },
       maximumPageSize: 1,
     });
+    // The carried state is the run's second argument (the first is the account's start input).
     const payloads = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
-    const bytes = payloads.reduce((sum, p) => sum + (p.data?.length ?? 0), 0);
+    const bytes = payloads[1]?.data?.length ?? 0;
     largest = Math.max(largest, bytes);
   }
   return largest;

@@ -303,6 +303,10 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // the previous run left unconfirmed, when that run first handed it over.
   let inFlightSince = 0;
   let inFlightLedger = false;
+  // Each activity call of the drain is numbered; one whose entries continue-as-new handed to a
+  // spill instead (the ledger was down) is abandoned: its answer no longer settles the outbox.
+  let flight = 0;
+  let abandonedFlight = -1;
   const carriedWait = acc.state.ledgerWaitingSince;
   let waitingSince = carriedWait === undefined ? undefined : Date.parse(carriedWait);
   delete acc.state.ledgerWaitingSince;
@@ -320,6 +324,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       const head = batch[0];
       if (!head) continue;
       inFlight = batch.length;
+      const myFlight = ++flight;
       inFlightLedger = head.type === 'ledger';
       inFlightSince = inFlightLedger && waitingSince !== undefined ? Math.min(waitingSince, now()) : now();
       waitingSince = undefined;
@@ -331,6 +336,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
           const entries = batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined);
           // Compact in the history where the patch is in force (see domain/ledger-batch.ts).
           const result = await effects.appendLedger(large ? { batch: encodeLedgerBatch(entries) } : { entries });
+          if (myFlight === abandonedFlight) continue; // its entries left the outbox for a spill
           // The ledger takes writes again: whatever was spilled meanwhile is being written by
           // its own workflows, so it no longer counts against new usage.
           acc.state.spilledBacklog = undefined;
@@ -351,6 +357,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         // Retries are unlimited, so only a non-retryable failure lands here: the receiver will
         // never take this input. Set it aside rather than block every later effect.
         const error = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
+        if (myFlight === abandonedFlight) continue; // its spill writes (and parks) those entries
         log.error('effect refused for good; parked', { accountId: acc.state.accountId, type: head.type, count: batch.length, error });
         acc.parkOutbox(batch.length, error, now());
         events.push(parkedEvent(acc.state.accountId, batch, error, new Date(now()).toISOString()));
@@ -480,7 +487,17 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   for (;;) {
     await condition(() => allHandlersFinished() && spilling === 0);
     if (jsonBytes(acc.state) <= CARRIED_STATE_BUDGET_BYTES) break;
-    const entries = takeSpill(acc.state, inFlight);
+    let entries = takeSpill(acc.state, inFlight);
+    if (entries.length === 0 && quietContinue && inFlight > 0 && inFlightLedger) {
+      // Still too heavy, and the write in flight is stuck (the ledger is down past the quiet
+      // wait): its entries go to a spill too rather than trim the duplicate window. The ledger
+      // ignores an id it holds, so the stuck write succeeding later doubles nothing, and its
+      // answer no longer settles the outbox. The ledger's wait carries on in the next run.
+      abandonedFlight = flight;
+      waitingSince = inFlightSince;
+      inFlight = 0;
+      entries = takeSpill(acc.state, 0);
+    }
     if (entries.length === 0) break;
     await spill(entries);
   }
