@@ -16,7 +16,7 @@ export interface ChargeReceipt {
 
 /**
  * What {@link CreditActivities.appendLedger} writes: a compact batch (`batch`, from runs with
- * the `ledger-batch-1000` patch, and far smaller in the history) or plain `entries` (older runs
+ * the `compact-ledger-batches` patch, and far smaller in the history) or plain `entries` (older runs
  * and the spill workflows).
  */
 export interface LedgerAppendInput {

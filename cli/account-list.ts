@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { formatCount, formatUtc } from '../display';
-import { ALERT_FILTERS, AccountListFilterError, MAX_LIST_LIMIT, listAccounts, type AccountListFilters, type AccountPage } from '../client/account-list';
+import { ALERT_FILTERS, AccountListFilterError, MAX_LIST_LIMIT, accountListQuery, listAccounts, type AccountListFilters, type AccountPage } from '../client/account-list';
 import { CliFailure, EXIT_CODES, report } from './io';
 import type { CliIo } from './io';
 import { oneOf, wholeNumber } from './option-parsers';
@@ -82,12 +82,22 @@ export function registerAccountList(account: Command, io: CliIo): void {
         ...(options.parked === true ? { parked: true } : {}),
         ...(options.trial === true ? { trial: true } : options.paid === true ? { trial: false } : {}),
       };
+      // The filters are checked before connecting: a bad one is a usage error whether or not
+      // Temporal is up.
+      const refuse = (err: unknown): never => {
+        if (err instanceof AccountListFilterError) throw new CliFailure(`rejected: ${err.message} [${err.code}]`, EXIT_CODES.usage);
+        throw err;
+      };
+      try {
+        accountListQuery(filters);
+      } catch (err) {
+        refuse(err);
+      }
       const page = await withCreditsClient(io, async (client) => {
         try {
           return await listAccounts(client.temporal, filters, { limit: options.limit, ...(options.pageToken === undefined ? {} : { pageToken: options.pageToken }) });
         } catch (err) {
-          if (err instanceof AccountListFilterError) throw new CliFailure(`rejected: ${err.message} [${err.code}]`, EXIT_CODES.usage);
-          throw err;
+          return refuse(err);
         }
       });
       report(io, options.json, page, () => formatAccountPage(page));

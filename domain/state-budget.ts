@@ -50,7 +50,7 @@ export const LEDGER_BATCH_BYTES = 192 * 1024;
 
 /**
  * {@link LEDGER_BATCH_BYTES} for runs that write larger ledger batches (the workflow's
- * `ledger-batch-1000` patch): a busy account's ledger keeps up with its intake only when each
+ * `compact-ledger-batches` patch): a busy account's ledger keeps up with its intake only when each
  * activity call carries more entries, since one write is in flight at a time (so the ledger's
  * order is the account's order).
  */

@@ -61,10 +61,10 @@ export const EVENTS_PER_RUN = 1_000;
 /** See {@link EVENTS_PER_RUN}: most bytes of history per run, in runs recorded before {@link QUIET_BEFORE_CONTINUE_PATCH}. */
 export const HISTORY_BYTES_PER_RUN = 2 * 1024 * 1024;
 /**
- * Most bytes of history per run: a run starts with its carried state (up to 1 MiB), and a busy
- * account's batches add about half a KiB per usage event (its input, its answer and its ledger
- * entry), so a 2 MiB bound continued as new every second or so at full intake. Well below the
- * server's 50 MiB limit, and replayed in about a second after a worker restart.
+ * Most bytes of history per run, in runs with {@link QUIET_BEFORE_CONTINUE_PATCH}: a run starts
+ * with its carried state (up to 1 MiB), and a busy account's batches add about 300 bytes per
+ * usage event (its input, its answer and its compact ledger entry), so a 2 MiB bound continued
+ * as new every fraction of a second at full intake. Well below the server's 50 MiB limit.
  */
 export const HISTORY_BYTES_PER_RUN_LARGE = 8 * 1024 * 1024;
 /**
@@ -83,10 +83,11 @@ export const LEDGER_BATCH = 500;
  */
 export const LEDGER_BATCH_LARGE = 2_000;
 /**
- * Patch of the larger ledger batches. Histories recorded before it batched by
- * {@link LEDGER_BATCH} and `LEDGER_BATCH_BYTES`, and replay so.
+ * Patch of the larger ledger batches ({@link LEDGER_BATCH_LARGE}, sent in compact form).
+ * Histories recorded before it batched by {@link LEDGER_BATCH} and `LEDGER_BATCH_BYTES` as
+ * plain entries, and replay so.
  */
-export const LEDGER_BATCH_PATCH = 'ledger-batch-1000';
+export const LEDGER_BATCH_PATCH = 'compact-ledger-batches';
 /**
  * How long a lone ledger entry waits for company before it is written. A busy account then
  * writes hundreds of entries per activity instead of one per update, which would double its
@@ -122,14 +123,15 @@ export const WEBHOOKS_PATCH = 'webhooks';
 /**
  * Patch that quiets the run before continue-as-new: its validators refuse new updates
  * (`AccountContinuing`, sent again by callers to the next run), ledger writes go on until at
- * most one batch is left (carried), no webhook delivery starts, and the activities in flight
- * finish, all within {@link QUIET_BEFORE_CONTINUE}. Before it, a busy account's state kept
- * growing while it was weighed (its backlog spilled to child workflows, over and over), and an
- * activity or child completing while the continue-as-new task was in flight made the server
- * refuse it (UnhandledCommand) and the worker replay the whole run.
+ * most {@link CARRIED_LEDGER_ENTRIES} are left (carried), no webhook delivery starts, and the
+ * activities in flight finish, all within {@link QUIET_BEFORE_CONTINUE}; a write still stuck
+ * then (the ledger is down) is spilled if the state is too heavy. Before it, a busy account's
+ * state kept growing while it was weighed (its backlog spilled to child workflows, over and
+ * over), and an activity or child completing while the continue-as-new task was in flight made
+ * the server refuse it (UnhandledCommand) and the worker replay the whole run. The same patch
+ * raises the history bound per run to {@link HISTORY_BYTES_PER_RUN_LARGE}.
  */
 export const QUIET_BEFORE_CONTINUE_PATCH = 'quiet-before-continue';
-// (The same patch also raises the history bound per run to HISTORY_BYTES_PER_RUN_LARGE.)
 /** How long continue-as-new waits for the effects in flight (a ledger that is down never answers). */
 export const QUIET_BEFORE_CONTINUE = '5 seconds';
 /** Most ledger entries a quieted run leaves unwritten, to be carried (and sent) by the next. */
@@ -471,15 +473,15 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
 
   // Continue as new at every cycle reset, and before the run's history grows too long. No
   // accepted update may be lost: wait for every handler and every spill to finish first.
-  // Effect activities in flight get a few seconds to finish, and none starts after (see
-  // QUIET_BEFORE_CONTINUE_PATCH); what is still unconfirmed travels in the state (a batch in
-  // flight is sent again by the next run and recognised by its ids): waiting longer, for a
-  // ledger that is down, would let a busy account run into the update limit. The state must fit its budget: trim what may be trimmed, and if the outbox
-  // is still too heavy, spill all of its ledger entries (none is in flight past this point).
-  // Spilling awaits a child workflow's start, and updates may run meanwhile: so wait for every
-  // handler again after each spill, and continue as new only from a check with no await after it.
-  // Ledger entries leave before anything is trimmed (spilling loses nothing; trimming the
-  // duplicate window does), and the batch in flight stays (its activity acknowledges it by count).
+  // The run is quieted first (QUIET_BEFORE_CONTINUE_PATCH): intake refused, the backlog written
+  // down, activities in flight given a few seconds; what is still unconfirmed travels in the
+  // state (a batch in flight is sent again by the next run and recognised by its ids). The state
+  // must fit its budget: if it is too heavy, its ledger entries are spilled (behind the write in
+  // flight, then, when quieted, that stuck write's too), and only then is anything trimmed
+  // (spilling loses nothing; trimming the duplicate window does). Spilling awaits a child
+  // workflow's start, and handlers may run meanwhile in runs recorded before the patch: so wait
+  // for every handler again after each spill, and continue as new only from a check with no
+  // await after it.
   if (quietContinue) {
     closing = true;
     await condition(() => inFlight === 0 && !webhookInFlight && acc.state.outbox.length <= CARRIED_LEDGER_ENTRIES, QUIET_BEFORE_CONTINUE);

@@ -62,6 +62,18 @@ describe('credits account list', () => {
     expect(second.accounts.map((a) => a.accountId)).not.toContain(page.accounts[0]!.accountId);
   });
 
+  it('refuses a bad filter before connecting, so also when Temporal cannot be reached', async () => {
+    const offline = await runCli(['account', 'list', '--tag', "o'brien"], env.client, worker.taskQueue, {
+      temporalClient: undefined,
+      env: { TEMPORAL_ADDRESS: '127.0.0.1:1' },
+    });
+    expect(offline).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'credits: rejected: tag may hold only printable ASCII characters without quotes or backslashes [InvalidListFilter]\n',
+    });
+  });
+
   it('refuses filters that cannot be queried, as usage errors', async () => {
     expect(await credits_('account', 'list', '--tag', "x' OR 'a'='a")).toEqual({
       code: 2,

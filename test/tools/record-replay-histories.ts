@@ -97,7 +97,7 @@ async function recordTrialWithTier(name: string): Promise<void> {
 }
 
 /**
- * A busy account on the workflow with the `ledger-batch-1000` and `quiet-before-continue`
+ * A busy account on the workflow with the `compact-ledger-batches` and `quiet-before-continue`
  * patches: 1,200 usage events in batch updates, written as one compact ledger batch, then
  * continued as new (quieted) at the reset.
  */
