@@ -25,6 +25,7 @@ import {
   CREDITS_TEMPORAL_METRICS_ADDRESS,
   CREDITS_WORKER_METRICS_PORT,
   CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS,
+  CREDITS_WORKFLOW_THREADS,
   CREDITS_RULES,
   CREDITS_SHUTDOWN_GRACE_SECONDS,
   CREDITS_TASK_QUEUE,
@@ -51,6 +52,8 @@ export interface WorkerSettings {
   ledgerUrl?: string;
   maxConcurrentActivityTaskExecutions: number;
   maxConcurrentWorkflowTaskExecutions: number;
+  /** Threads running workflow code (`CREDITS_WORKFLOW_THREADS`). */
+  workflowThreads: number;
   /** Port of the ops listener (`CREDITS_WORKER_METRICS_PORT`); undefined for none. */
   metricsPort?: number;
   /** Interface of the ops listener (`CREDITS_METRICS_HOST`). */
@@ -64,8 +67,9 @@ export { SettingsError as WorkerSettingsError } from './infra/settings';
 
 /**
  * The engine's settings from `env` (default `process.env`): `CREDITS_TASK_QUEUE`,
- * `CREDITS_RULES`, `CREDITS_LEDGER_URL`, `CREDITS_MAX_CONCURRENT_ACTIVITIES` and
- * `CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS`, with the defaults of infra/settings.ts.
+ * `CREDITS_RULES`, `CREDITS_LEDGER_URL`, `CREDITS_MAX_CONCURRENT_ACTIVITIES`,
+ * `CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS` and `CREDITS_WORKFLOW_THREADS`, with the defaults of
+ * infra/settings.ts.
  *
  * @throws SettingsError naming a variable whose value cannot be used.
  */
@@ -76,6 +80,7 @@ export function workerSettingsFromEnv(env?: Env): WorkerSettings {
     ledgerUrl: CREDITS_LEDGER_URL.read(env),
     maxConcurrentActivityTaskExecutions: CREDITS_MAX_CONCURRENT_ACTIVITIES.read(env),
     maxConcurrentWorkflowTaskExecutions: CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS.read(env),
+    workflowThreads: CREDITS_WORKFLOW_THREADS.read(env),
     metricsPort: CREDITS_WORKER_METRICS_PORT.read(env),
     metricsHost: CREDITS_METRICS_HOST.read(env) ?? '127.0.0.1',
     temporalMetricsAddress: CREDITS_TEMPORAL_METRICS_ADDRESS.read(env) ?? DEFAULT_TEMPORAL_METRICS_ADDRESS,
@@ -127,6 +132,7 @@ export async function createCreditsWorker(options: {
     activities,
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions,
+    workflowThreadPoolSize: settings.workflowThreads,
   });
   return {
     worker,

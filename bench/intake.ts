@@ -14,13 +14,16 @@
  *     [--concurrency 2000] [--http-clients 64] [--http-batch 25] [--ledger-wait 40]
  *     [--phases per-event,coalescing,http,ceiling]   (the ceiling without coalescing uses 500 events an update)
  *     [--max-in-flight N] [--linger MS]              (the coalescing client's options, for comparison)
+ *     [--ledger postgres | pglite]                   (default postgres: a throwaway server, as in production;
+ *                                                     pglite embeds the ledger in the worker process, on its main thread)
  *   BENCH_WORKER_PROFILE=DIR writes the worker process's CPU profiles (every thread) to DIR.
  * Besides the table it prints, per phase, the workflow tasks that failed (each makes the worker
  * replay a run's whole history), and the table has the most runs of one account.
  *
- * The worker runs in a process of its own (bench/worker-process.ts: activities over an embedded
- * ledger in a temp dir, and the no-op workflow), so the peak RSS is the worker's; this process
- * is the callers and the HTTP API server. Run `npm run build` first: the prebundled workflow
+ * The worker runs in a process of its own (bench/worker-process.ts: activities over the ledger,
+ * and the no-op workflow), so the peak RSS is the worker's; this process is the callers and the
+ * HTTP API server. The ledger is a throwaway PostgreSQL server by default (`--ledger pglite`:
+ * the embedded database in a temp dir, inside the worker process, whose RSS it then adds to). Run `npm run build` first: the prebundled workflow
  * code is used when present.
  */
 import { parseArgs } from 'node:util';
@@ -32,6 +35,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generateApiKey, hashApiKey } from '../api/keys';
 import { startUsageApi } from '../api/server';
 import { CreditsClient, DEFAULT_COALESCE, type RecordUsageInput, type RecordUsageResult } from '../client';
+import { startPostgres } from '../infra/postgres-server';
 import { temporalBinaryPath } from '../infra/temporal-binaries';
 import { largestStartInput } from '../scripts/chaos-run';
 import { runBench, startBenchAccounts } from './bench-accounts';
@@ -51,6 +55,7 @@ const { values } = parseArgs({
     phases: { type: 'string', default: 'per-event,coalescing,http,ceiling' },
     'max-in-flight': { type: 'string' },
     linger: { type: 'string' },
+    ledger: { type: 'string', default: 'postgres' },
   },
 });
 const accountsList = values['accounts-list'].split(',').map(Number);
@@ -61,6 +66,11 @@ const httpClients = Number(values['http-clients']);
 const httpBatch = Number(values['http-batch']);
 const ledgerWaitMs = Number(values['ledger-wait']) * 1000;
 const PHASES = ['per-event', 'coalescing', 'http', 'ceiling'] as const;
+const ledgerKind = values.ledger;
+if (ledgerKind !== 'postgres' && ledgerKind !== 'pglite') {
+  console.error('--ledger is postgres (a throwaway PostgreSQL server, as in production) or pglite (embedded in the worker process)');
+  process.exit(2);
+}
 const phases = new Set(values.phases.split(','));
 if (![...phases].every((p) => (PHASES as readonly string[]).includes(p))) {
   console.error(`--phases is a comma-separated list of ${PHASES.join(', ')}`);
@@ -287,6 +297,7 @@ function formatTable(rows: Row[]): string {
  */
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'bench-intake-'));
+  const postgres = ledgerKind === 'postgres' ? await startPostgres() : undefined;
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: temporalBinaryPath('temporal') }, searchAttributes: [...ACCOUNT_SEARCH_ATTRIBUTE_KEYS] },
   });
@@ -296,7 +307,7 @@ async function main(): Promise<void> {
       namespace: env.client.options.namespace ?? 'default',
       taskQueue: ACCOUNT_QUEUE,
       noopQueue: NOOP_QUEUE,
-      ledgerDir: join(scratch, 'ledger'),
+      ledgerUrl: postgres?.url ?? `pglite:${join(scratch, 'ledger')}`,
     });
     try {
       await runPhases(env, worker);
@@ -305,6 +316,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await env.teardown();
+    postgres?.destroy();
     rmSync(scratch, { recursive: true, force: true });
   }
 }
@@ -426,7 +438,7 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess): P
     }
     const mode = totalEvents === undefined ? `${seconds} s a phase` : `${totalEvents} events a phase`;
     console.log(
-      `intake benchmark: ${mode}, ${concurrency} concurrent callers (per-event: at most 8 an account), ${httpClients} HTTP clients posting ${httpBatch} events a request; ` +
+      `intake benchmark: ${mode}, ledger on ${ledgerKind === 'postgres' ? 'PostgreSQL' : 'embedded PGlite (in the worker process)'}, ${concurrency} concurrent callers (per-event: at most 8 an account), ${httpClients} HTTP clients posting ${httpBatch} events a request; ` +
         'latency is per event (a request or batch counts once per event in it); updates/event counts every update sent, retries included',
     );
     console.log(formatTable(rows));

@@ -1,6 +1,7 @@
 /**
  * The benchmarks' worker in a process of its own, as it runs in production: the account
- * workflows and their activities over an embedded ledger, plus the no-op ceiling's worker.
+ * workflows and their activities over the ledger (PostgreSQL, or the embedded PGlite, which
+ * then runs on this process's main thread), plus the no-op ceiling's worker.
  * Forked by {@link startWorkerProcess} with IPC; measured on its own (its peak RSS is the
  * worker's, not the load generator's), and asked for the ledger's figures over IPC since the
  * embedded ledger admits one process.
@@ -9,7 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { openLedgerStore } from '../ledger/open-store';
-import { workflowCodeOptions } from '../worker';
+import { workerSettingsFromEnv, workflowCodeOptions } from '../worker';
 
 /** What the parent asks the worker process. */
 type Question = { op: 'ledgerUsage'; accountId: string; cycleIndex: number } | { op: 'peakRss' | 'resetPeakRss' | 'stop' };
@@ -23,8 +24,8 @@ export interface WorkerProcessOptions {
   taskQueue: string;
   /** The no-op ceiling workflow's task queue. */
   noopQueue: string;
-  /** Folder of the embedded ledger. */
-  ledgerDir: string;
+  /** The ledger's URL (`CREDITS_LEDGER_URL` syntax): a PostgreSQL server, or `pglite:<dir>` embedded in this process. */
+  ledgerUrl: string;
 }
 
 /** The running worker process, as the benchmark sees it. */
@@ -75,7 +76,8 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
 async function runChild(options: WorkerProcessOptions): Promise<void> {
   // Only warnings: the SDK's per-task INFO lines would cost the process what is being measured.
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const store = await openLedgerStore({ url: `pglite:${options.ledgerDir}` });
+  const settings = workerSettingsFromEnv();
+  const store = await openLedgerStore({ url: options.ledgerUrl });
   const connection = await NativeConnection.connect({ address: options.address });
   const worker = await Worker.create({
     connection,
@@ -83,6 +85,10 @@ async function runChild(options: WorkerProcessOptions): Promise<void> {
     taskQueue: options.taskQueue,
     ...workflowCodeOptions(),
     activities: createActivities({ store, mailer: null }),
+    // The production worker's concurrency settings (CREDITS_* variables and their defaults).
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions,
+    maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions,
+    workflowThreadPoolSize: settings.workflowThreads,
   });
   const noop = await Worker.create({ connection, namespace: options.namespace, taskQueue: options.noopQueue, workflowsPath: require.resolve('./noop-workflow') });
   let peak = process.memoryUsage().rss;

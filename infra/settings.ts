@@ -177,6 +177,14 @@ export const CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS = wholeNumber(
   1,
 );
 
+/**
+ * How many threads run workflow code in one worker. A workflow task spends much of its time
+ * entering and leaving the SDK's sandbox (a watchdog per entry, waited on rather than computed),
+ * so with many busy accounts a second thread keeps the other core busy meanwhile; one
+ * account's tasks still run one at a time, in order.
+ */
+export const CREDITS_WORKFLOW_THREADS = wholeNumber('CREDITS_WORKFLOW_THREADS', 'worker concurrency: threads running workflow code', 2, 1);
+
 /** The worker's log level. */
 export const CREDITS_LOG_LEVEL = oneOf(
   'CREDITS_LOG_LEVEL',
@@ -297,6 +305,7 @@ export const ALL_SETTINGS: readonly SettingDoc[] = [
   SMTP_FROM,
   CREDITS_MAX_CONCURRENT_ACTIVITIES,
   CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS,
+  CREDITS_WORKFLOW_THREADS,
   CREDITS_LOG_LEVEL,
   CREDITS_SHUTDOWN_GRACE_SECONDS,
   CREDITS_WORKER_METRICS_PORT,

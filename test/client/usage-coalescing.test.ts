@@ -57,6 +57,39 @@ describe('UsageCoalescer', () => {
     expect(sentAfter[0]).toBeLessThan(40 + 60);
   });
 
+  it('holds a partial batch while one is in flight and sends it whole once that one is answered; full batches go beside it', async () => {
+    const sizes: number[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const coalescer = new UsageCoalescer(
+      async (_a, events) => {
+        sizes.push(events.length);
+        if (sizes.length === 1) await gate;
+        return echo(events);
+      },
+      { lingerMs: 1, maxBatch: 4, maxInFlight: 3 },
+    );
+    const first = coalescer.submit('a', ev('first'));
+    await tick(20);
+    expect(sizes).toEqual([1]);
+    // Three events trickle in past the linger while the first batch is unanswered: they wait.
+    const partial = [coalescer.submit('a', ev('p1')), coalescer.submit('a', ev('p2'))];
+    await tick(20);
+    partial.push(coalescer.submit('a', ev('p3')));
+    await tick(20);
+    expect(sizes).toEqual([1]);
+    // One more makes a full batch of four, which goes beside the one in flight.
+    partial.push(coalescer.submit('a', ev('p4')));
+    await tick(20);
+    expect(sizes).toEqual([1, 4]);
+    const late = [coalescer.submit('a', ev('l1')), coalescer.submit('a', ev('l2'))];
+    await tick(20);
+    expect(sizes).toEqual([1, 4]);
+    release();
+    expect((await Promise.all([first, ...partial, ...late])).map(keyOf)).toEqual(['first', 'p1', 'p2', 'p3', 'p4', 'l1', 'l2']);
+    expect(sizes).toEqual([1, 4, 2]);
+  });
+
   it('sends a full batch at once, without waiting out the linger', async () => {
     const start = Date.now();
     const coalescer = new UsageCoalescer(async (_a, events) => echo(events), { lingerMs: 10_000, maxBatch: 3 });
