@@ -11,7 +11,10 @@
  * summaries and then against the ledger once it has caught up (or reported as behind).
  *
  *   npm run bench:intake -- [--accounts-list 1,100] [--seconds 10 | --events N]
- *     [--concurrency 2000] [--http-clients 64] [--http-batch 25] [--ledger-wait 40]
+ *     [--concurrency 2000,10000] [--http-clients 64,200] [--http-batch 50] [--ledger-wait 40]
+ *     (--concurrency and --http-clients take one value per account count, the last repeated:
+ *      a closed loop batches at most its callers per account, so 100 accounts need more callers
+ *      than one for the same batches; each caller's latency then includes its wait in the queue)
  *     [--phases per-event,coalescing,http,ceiling]   (the ceiling without coalescing uses 500 events an update)
  *     [--max-in-flight N] [--linger MS]              (the coalescing client's options, for comparison)
  *     [--ledger postgres | pglite]                   (default postgres: a throwaway server, as in production;
@@ -48,9 +51,9 @@ const { values } = parseArgs({
     'accounts-list': { type: 'string', default: '1,100' },
     seconds: { type: 'string', default: '10' },
     events: { type: 'string' },
-    concurrency: { type: 'string', default: '2000' },
-    'http-clients': { type: 'string', default: '64' },
-    'http-batch': { type: 'string', default: '25' },
+    concurrency: { type: 'string', default: '2000,10000' },
+    'http-clients': { type: 'string', default: '64,200' },
+    'http-batch': { type: 'string', default: '50' },
     'ledger-wait': { type: 'string', default: '40' },
     phases: { type: 'string', default: 'per-event,coalescing,http,ceiling' },
     'max-in-flight': { type: 'string' },
@@ -61,8 +64,10 @@ const { values } = parseArgs({
 const accountsList = values['accounts-list'].split(',').map(Number);
 const seconds = Number(values.seconds);
 const totalEvents = values.events === undefined ? undefined : Number(values.events);
-const concurrency = Number(values.concurrency);
-const httpClients = Number(values['http-clients']);
+const concurrencyList = values.concurrency.split(',').map(Number);
+const httpClientsList = values['http-clients'].split(',').map(Number);
+/** The value of a per-account-count list for the i-th account count (the last one repeats). */
+const nth = (list: number[], i: number): number => list[Math.min(i, list.length - 1)] ?? 1;
 const httpBatch = Number(values['http-batch']);
 const ledgerWaitMs = Number(values['ledger-wait']) * 1000;
 const PHASES = ['per-event', 'coalescing', 'http', 'ceiling'] as const;
@@ -76,9 +81,9 @@ if (![...phases].every((p) => (PHASES as readonly string[]).includes(p))) {
   console.error(`--phases is a comma-separated list of ${PHASES.join(', ')}`);
   process.exit(2);
 }
-const positive = [...accountsList, seconds, concurrency, httpClients, httpBatch, ledgerWaitMs, totalEvents ?? 1];
+const positive = [...accountsList, seconds, ...concurrencyList, ...httpClientsList, httpBatch, ledgerWaitMs, totalEvents ?? 1];
 if (!positive.every((n) => Number.isSafeInteger(n) && n >= 1) || httpBatch > 1000) {
-  console.error('--accounts-list (comma-separated), --seconds, --events, --concurrency, --http-clients, --http-batch (at most 1,000) and --ledger-wait must be positive integers');
+  console.error('--accounts-list, --concurrency and --http-clients (comma-separated), --seconds, --events, --http-batch (at most 1,000) and --ledger-wait must be positive integers');
   process.exit(2);
 }
 
@@ -346,7 +351,9 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess): P
   const rows: Row[] = [];
   const noopHandles: WorkflowHandle[] = [];
   try {
-    for (const accounts of accountsList) {
+    for (const [index, accounts] of accountsList.entries()) {
+      const concurrency = nth(concurrencyList, index);
+      const httpClients = nth(httpClientsList, index);
       /** Runs one phase on fresh accounts and records its row. */
       const phase = async (name: string, callers: number, unit: number, send: (ids: string[]) => Send, kind: 'account' | 'noop'): Promise<Row> => {
         const prefix = `${name.split(' ')[0]}-${accounts}`;
@@ -438,7 +445,9 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess): P
     }
     const mode = totalEvents === undefined ? `${seconds} s a phase` : `${totalEvents} events a phase`;
     console.log(
-      `intake benchmark: ${mode}, ledger on ${ledgerKind === 'postgres' ? 'PostgreSQL' : 'embedded PGlite (in the worker process)'}, ${concurrency} concurrent callers (per-event: at most 8 an account), ${httpClients} HTTP clients posting ${httpBatch} events a request; ` +
+      `intake benchmark: ${mode}, ledger on ${ledgerKind === 'postgres' ? 'PostgreSQL' : 'embedded PGlite (in the worker process)'}; ` +
+        `concurrent callers ${accountsList.map((a, i) => `${nth(concurrencyList, i)} for ${a} account(s)`).join(', ')} (per-event: at most 8 an account); ` +
+        `HTTP clients ${accountsList.map((a, i) => `${nth(httpClientsList, i)} for ${a}`).join(', ')}, posting ${httpBatch} events a request; ` +
         'latency is per event (a request or batch counts once per event in it); updates/event counts every update sent, retries included',
     );
     console.log(formatTable(rows));

@@ -95,15 +95,18 @@ export const LEDGER_BATCH_PATCH = 'compact-ledger-batches';
  */
 export const LEDGER_LINGER = '2 seconds';
 /**
- * The linger in runs with {@link LEDGER_LINGER_PATCH}. Each write of a busy account costs a
- * timer, an activity and two workflow tasks whatever it carries: over 100 busy accounts, writes
- * every 2 seconds took more of the server than the usage updates themselves. A full batch
- * ({@link LEDGER_BATCH_LARGE} entries) still leaves at once; finance sees usage in the ledger
- * at most this late (the account's own summary is exact at once).
+ * The linger of a busy account, in runs with {@link LEDGER_LINGER_PATCH}: one whose last write
+ * carried at least {@link LEDGER_BUSY_WRITE} entries. Each write costs a timer, an activity and
+ * two workflow tasks whatever it carries: over 100 busy accounts, writes every 2 seconds took
+ * more of the server than the usage updates themselves. A full batch ({@link LEDGER_BATCH_LARGE}
+ * entries) still leaves at once, and a quiet account keeps {@link LEDGER_LINGER}; finance sees
+ * a busy account's usage in the ledger at most this late (its summary is exact at once).
  */
-export const LEDGER_LINGER_LONG = '10 seconds';
-/** Patch of {@link LEDGER_LINGER_LONG}: histories recorded before it waited {@link LEDGER_LINGER}. */
-export const LEDGER_LINGER_PATCH = 'ledger-linger-10s';
+export const LEDGER_LINGER_BUSY = '10 seconds';
+/** Entries in the last ledger write from which an account counts as busy (25 usage events a second at the 2 s linger). */
+export const LEDGER_BUSY_WRITE = 50;
+/** Patch of {@link LEDGER_LINGER_BUSY}: histories recorded before it always waited {@link LEDGER_LINGER}. */
+export const LEDGER_LINGER_PATCH = 'ledger-linger-busy';
 
 const { loadRules } = proxyActivities<CreditActivities>({
   startToCloseTimeout: '30 seconds',
@@ -286,7 +289,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   const historyBytesPerRun = quietContinue ? HISTORY_BYTES_PER_RUN_LARGE : HISTORY_BYTES_PER_RUN;
   const ledgerBatch = large ? LEDGER_BATCH_LARGE : LEDGER_BATCH;
   const ledgerBatchBytes = large ? LEDGER_BATCH_BYTES_LARGE : LEDGER_BATCH_BYTES;
-  const ledgerLinger = patched(LEDGER_LINGER_PATCH) ? LEDGER_LINGER_LONG : LEDGER_LINGER;
+  const busyLinger = patched(LEDGER_LINGER_PATCH);
 
   // Search attributes follow the state, but cost a command (and history events) per upsert: so
   // one upsert per workflow task at most, holding only the attributes that changed, whatever
@@ -320,6 +323,8 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // spill instead (the ledger was down) is abandoned: its answer no longer settles the outbox.
   let flight = 0;
   let abandonedFlight = -1;
+  // Entries in the last ledger write handed to the activity: how busy the account is.
+  let lastLedgerWrite = 0;
   const carriedWait = acc.state.ledgerWaitingSince;
   let waitingSince = carriedWait === undefined ? undefined : Date.parse(carriedWait);
   delete acc.state.ledgerWaitingSince;
@@ -330,7 +335,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       const sending = () => acc.state.outbox.length > 0 && (!closing || acc.state.outbox.length > CARRIED_LEDGER_ENTRIES);
       await condition(sending);
       if (!closing && acc.state.outbox[0]?.type === 'ledger' && acc.state.outbox.length < ledgerBatch) {
-        await condition(() => acc.state.outbox.length >= ledgerBatch || closing, ledgerLinger);
+        await condition(() => acc.state.outbox.length >= ledgerBatch || closing, busyLinger && lastLedgerWrite >= LEDGER_BUSY_WRITE ? LEDGER_LINGER_BUSY : LEDGER_LINGER);
         if (!sending()) continue;
       }
       const batch = acc.peekOutbox(ledgerBatch, ledgerBatchBytes);
@@ -347,6 +352,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       try {
         if (head.type === 'ledger') {
           const entries = batch.map((e) => (e.type === 'ledger' ? e.entry : undefined)).filter((e) => e !== undefined);
+          lastLedgerWrite = entries.length;
           // Compact in the history where the patch is in force (see domain/ledger-batch.ts).
           const result = await effects.appendLedger(large ? { batch: encodeLedgerBatch(entries) } : { entries });
           if (myFlight === abandonedFlight) continue; // its entries left the outbox for a spill

@@ -14,7 +14,7 @@ import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 import { rulesWithPromotionOn } from '../helpers/rules-variants';
 import { changeCreditTierUpdate, changePlanUpdate, grantCreditsUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
-import { LEDGER_BATCH_PATCH, QUIET_BEFORE_CONTINUE_PATCH, TRIAL_CONVERSION_PATCH, WEBHOOKS_PATCH } from '../../workflows/account-credits';
+import { LEDGER_BATCH_PATCH, LEDGER_LINGER_PATCH, QUIET_BEFORE_CONTINUE_PATCH, TRIAL_CONVERSION_PATCH, WEBHOOKS_PATCH } from '../../workflows/account-credits';
 import { SEARCH_ATTRIBUTES_PATCH } from '../../workflows/search-attributes';
 
 const DAY = 86_400_000;
@@ -84,14 +84,15 @@ describe('a trial converting', () => {
     await waitFor(() => ledgerOf('conv-1').some((e) => e.kind === 'tier_change' && e.note?.includes('paid through')), 'the tier carried over');
     expect(chargesOf('conv-1').map((c) => [c.tierId, c.reason])).toEqual([['tier-5', 'purchase']]);
     // The conversion ran the patched path: its marker is in the history, after the markers
-    // recorded once the account opened (larger ledger batches, search attributes) and the one
+    // recorded once the account opened (larger ledger batches, quiet continue-as-new, the busy
+    // ledger linger, search attributes) and the one
     // of the tier charge's webhook event.
     const patches = ((await h.fetchHistory()).events ?? [])
       .map((e) => e.markerRecordedEventAttributes)
       .filter((m) => m?.markerName === 'core_patch')
       .flatMap((m) => m?.details?.['patch-data']?.payloads ?? [])
       .map((p) => (JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as { id: string }).id);
-    expect(patches).toEqual([LEDGER_BATCH_PATCH, QUIET_BEFORE_CONTINUE_PATCH, SEARCH_ATTRIBUTES_PATCH, WEBHOOKS_PATCH, TRIAL_CONVERSION_PATCH]);
+    expect(patches).toEqual([LEDGER_BATCH_PATCH, QUIET_BEFORE_CONTINUE_PATCH, LEDGER_LINGER_PATCH, SEARCH_ATTRIBUTES_PATCH, WEBHOOKS_PATCH, TRIAL_CONVERSION_PATCH]);
 
     // The paid calendar's first reset charges the tier once; the old calendar's end expires nothing paid.
     await sleepPast(h, paid.cycle.end);
