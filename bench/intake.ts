@@ -11,8 +11,9 @@
  * summaries and then against the ledger once it has caught up (or reported as behind).
  *
  *   npm run bench:intake -- [--accounts-list 1,100] [--seconds 10 | --events N]
- *     [--concurrency 2000,10000] [--http-clients 64,200] [--http-batch 50] [--ledger-wait 40]
- *     (--concurrency and --http-clients take one value per account count, the last repeated:
+ *     [--concurrency N,...] [--http-clients N,...] [--http-batch 50] [--ledger-wait 40]
+ *     (--concurrency and --http-clients take one value per account count, the last repeated;
+ *      by default 100 callers and 2 HTTP clients per account, at least 2,000 and 64:
  *      a closed loop batches at most its callers per account, so 100 accounts need more callers
  *      than one for the same batches; each caller's latency then includes its wait in the queue)
  *     [--phases per-event,coalescing,http,ceiling]   (the ceiling without coalescing uses 500 events an update)
@@ -51,8 +52,8 @@ const { values } = parseArgs({
     'accounts-list': { type: 'string', default: '1,100' },
     seconds: { type: 'string', default: '10' },
     events: { type: 'string' },
-    concurrency: { type: 'string', default: '2000,10000' },
-    'http-clients': { type: 'string', default: '64,200' },
+    concurrency: { type: 'string' },
+    'http-clients': { type: 'string' },
     'http-batch': { type: 'string', default: '50' },
     'ledger-wait': { type: 'string', default: '40' },
     phases: { type: 'string', default: 'per-event,coalescing,http,ceiling' },
@@ -64,8 +65,9 @@ const { values } = parseArgs({
 const accountsList = values['accounts-list'].split(',').map(Number);
 const seconds = Number(values.seconds);
 const totalEvents = values.events === undefined ? undefined : Number(values.events);
-const concurrencyList = values.concurrency.split(',').map(Number);
-const httpClientsList = values['http-clients'].split(',').map(Number);
+// Defaults follow the account count: 100 callers and 2 HTTP clients per account, at least 2,000 and 64.
+const concurrencyList = values.concurrency?.split(',').map(Number) ?? accountsList.map((a) => Math.max(2000, 100 * a));
+const httpClientsList = values['http-clients']?.split(',').map(Number) ?? accountsList.map((a) => Math.max(64, 2 * a));
 /** The value of a per-account-count list for the i-th account count (the last one repeats). */
 const nth = (list: number[], i: number): number => list[Math.min(i, list.length - 1)] ?? 1;
 const httpBatch = Number(values['http-batch']);
