@@ -96,6 +96,20 @@ export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'w
   return { workflowsPath: require.resolve('./workflows') };
 }
 
+/**
+ * The worker options the concurrency settings set: one place for the production worker and the
+ * benchmarks' worker process, so a benchmark measures the concurrency that runs in production.
+ */
+export function workerConcurrencyOptions(
+  settings: WorkerSettings,
+): Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'workflowThreadPoolSize'> {
+  return {
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions,
+    maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions,
+    workflowThreadPoolSize: settings.workflowThreads,
+  };
+}
+
 /** A worker with its ledger, ready to run. */
 export interface CreditsWorker {
   worker: Worker;
@@ -130,9 +144,7 @@ export async function createCreditsWorker(options: {
     taskQueue: settings.taskQueue,
     ...workflowCodeOptions(),
     activities,
-    maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions,
-    maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions,
-    workflowThreadPoolSize: settings.workflowThreads,
+    ...workerConcurrencyOptions(settings),
   });
   return {
     worker,

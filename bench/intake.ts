@@ -27,8 +27,8 @@
  * The worker runs in a process of its own (bench/worker-process.ts: activities over the ledger,
  * and the no-op workflow), so the peak RSS is the worker's; this process is the callers and the
  * HTTP API server. The ledger is a throwaway PostgreSQL server by default (`--ledger pglite`:
- * the embedded database in a temp dir, inside the worker process, whose RSS it then adds to). Run `npm run build` first: the prebundled workflow
- * code is used when present.
+ * the embedded database in a temp dir, inside the worker process, whose RSS it then adds to).
+ * Run `npm run build` first: the prebundled workflow code is used when present.
  */
 import { parseArgs } from 'node:util';
 import { Client, type WorkflowHandle } from '@temporalio/client';

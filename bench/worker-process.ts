@@ -10,7 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { openLedgerStore } from '../ledger/open-store';
-import { workerSettingsFromEnv, workflowCodeOptions } from '../worker';
+import { workerConcurrencyOptions, workerSettingsFromEnv, workflowCodeOptions } from '../worker';
 
 /** What the parent asks the worker process. */
 type Question = { op: 'ledgerUsage'; accountId: string; cycleIndex: number } | { op: 'peakRss' | 'resetPeakRss' | 'stop' };
@@ -76,7 +76,6 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
 async function runChild(options: WorkerProcessOptions): Promise<void> {
   // Only warnings: the SDK's per-task INFO lines would cost the process what is being measured.
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const settings = workerSettingsFromEnv();
   const store = await openLedgerStore({ url: options.ledgerUrl });
   const connection = await NativeConnection.connect({ address: options.address });
   const worker = await Worker.create({
@@ -86,9 +85,7 @@ async function runChild(options: WorkerProcessOptions): Promise<void> {
     ...workflowCodeOptions(),
     activities: createActivities({ store, mailer: null }),
     // The production worker's concurrency settings (CREDITS_* variables and their defaults).
-    maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions,
-    maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions,
-    workflowThreadPoolSize: settings.workflowThreads,
+    ...workerConcurrencyOptions(workerSettingsFromEnv()),
   });
   const noop = await Worker.create({ connection, namespace: options.namespace, taskQueue: options.noopQueue, workflowsPath: require.resolve('./noop-workflow') });
   let peak = process.memoryUsage().rss;

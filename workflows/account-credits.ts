@@ -335,7 +335,8 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       const sending = () => acc.state.outbox.length > 0 && (!closing || acc.state.outbox.length > CARRIED_LEDGER_ENTRIES);
       await condition(sending);
       if (!closing && acc.state.outbox[0]?.type === 'ledger' && acc.state.outbox.length < ledgerBatch) {
-        await condition(() => acc.state.outbox.length >= ledgerBatch || closing, busyLinger && lastLedgerWrite >= LEDGER_BUSY_WRITE ? LEDGER_LINGER_BUSY : LEDGER_LINGER);
+        const linger = busyLinger && lastLedgerWrite >= LEDGER_BUSY_WRITE ? LEDGER_LINGER_BUSY : LEDGER_LINGER;
+        await condition(() => acc.state.outbox.length >= ledgerBatch || closing, linger);
         if (!sending()) continue;
       }
       const batch = acc.peekOutbox(ledgerBatch, ledgerBatchBytes);
