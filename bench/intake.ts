@@ -21,6 +21,7 @@
  *     [--ledger postgres | pglite]                   (default postgres: a throwaway server, as in production;
  *                                                     pglite embeds the ledger in the worker process, on its main thread)
  *   BENCH_WORKER_PROFILE=DIR writes the worker process's CPU profiles (every thread) to DIR.
+ *   BENCH_WORKER_NODE_ARGS='--flag ...' passes Node flags to the worker process (e.g. --trace-deopt).
  * Besides the table it prints, per phase, the workflow tasks that failed (each makes the worker
  * replay a run's whole history), and the table has the most runs of one account.
  *

@@ -41,9 +41,11 @@ export interface WorkerProcess {
 
 /** Forks the worker process and waits until its workers run. */
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
-  // BENCH_WORKER_PROFILE=DIR writes the worker process's CPU profiles (every thread) to DIR.
+  // BENCH_WORKER_PROFILE=DIR writes the worker process's CPU profiles (every thread) to DIR;
+  // BENCH_WORKER_NODE_ARGS adds Node flags of its own (space-separated).
   const profile = process.env.BENCH_WORKER_PROFILE;
-  const execArgv = profile ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profile}`] : process.execArgv;
+  const extra = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const execArgv = [...(profile ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profile}`] : process.execArgv), ...extra];
   const child: ChildProcess = fork(__filename, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   const waiting = new Map<number, (value: number) => void>();
   let next = 0;

@@ -211,8 +211,15 @@ export class AccountStateError extends Error {
 
 /** An instant in epoch ms as the UTC ISO-8601 text the state and its effects hold. */
 export function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  // A batch's events share one time and each writes it more than once: format it once.
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
 }
+let lastIsoMs = NaN;
+let lastIso = '';
 
 /** Whether the rules define this account's plan and tier, so a cycle can be priced with them. */
 export function rulesFitAccount(rules: Rules, state: Pick<AccountState, 'planId' | 'tierId' | 'pendingPlan' | 'pendingTier'>): boolean {

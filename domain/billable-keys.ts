@@ -76,13 +76,16 @@ interface KeyRecord extends KnownKey {
 const ALPHABET = Array.from({ length: 94 }, (_, i) => String.fromCharCode(0x21 + i))
   .filter((c) => c !== '"' && c !== "'" && c !== '\\')
   .join('');
-const VALUE_OF = new Map([...ALPHABET].map((c, i) => [c, i]));
+// Each alphabet character's value by its char code, -1 for any other character: a table,
+// since every character of every sealed bucket is looked up when a run opens the account.
+const VALUE_OF = new Int16Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) VALUE_OF[ALPHABET.charCodeAt(i)] = i;
 const SYMBOL_BITS = 13;
 const OPEN_KEY_CHARS = 10;
 
 function charValue(text: string, i: number): number {
-  const v = VALUE_OF.get(text.charAt(i));
-  if (v === undefined) throw new Error('billable key memory holds a character outside its alphabet');
+  const v = VALUE_OF[text.charCodeAt(i)] ?? -1;
+  if (v < 0) throw new Error('billable key memory holds a character outside its alphabet');
   return v;
 }
 
@@ -130,6 +133,7 @@ class BitWriter {
 
 class BitReader {
   private pos = 0;
+  /** The bits of the current symbol not yet read, as an integer below 2^n. */
   private acc = 0;
   private n = 0;
 
@@ -138,16 +142,14 @@ class BitReader {
   read(width: number): number {
     let value = 0;
     while (width > 0) {
-      if (this.n === 0) {
-        if (this.pos + 1 >= this.text.length) throw new Error('billable key memory ends early');
-        this.acc = charValue(this.text, this.pos) + 91 * charValue(this.text, this.pos + 1);
-        this.pos += 2;
-        this.n = SYMBOL_BITS;
-      }
-      const take = Math.min(width, this.n);
-      const chunk = Math.floor(this.acc / 2 ** (this.n - take)) % 2 ** take;
-      value = value * 2 ** take + chunk;
-      this.n -= take;
+      if (this.n === 0) this.next();
+      const take = width < this.n ? width : this.n;
+      // A symbol holds 13 bits, so its arithmetic stays within 32-bit integers; the value
+      // (up to 48 bits) is built in floating point, which is exact below 2^53.
+      const rest = this.n - take;
+      value = value * (1 << take) + (this.acc >>> rest);
+      this.acc &= (1 << rest) - 1;
+      this.n = rest;
       width -= take;
     }
     return value;
@@ -155,14 +157,34 @@ class BitReader {
 
   unary(): number {
     let q = 0;
-    while (this.read(1) === 1) q += 1;
-    return q;
+    for (;;) {
+      if (this.n === 0) this.next();
+      // Count the leading ones of what is left of the symbol at once.
+      const ones = Math.clz32(~(this.acc << (32 - this.n)) | 0);
+      if (ones < this.n) {
+        q += ones;
+        this.n -= ones + 1;
+        this.acc &= (1 << this.n) - 1;
+        return q;
+      }
+      q += this.n;
+      this.n = 0;
+      this.acc = 0;
+    }
   }
 
   gamma(): number {
     let len = 0;
     while (this.read(1) === 0) len += 1;
     return 2 ** len + this.read(len);
+  }
+
+  private next(): void {
+    if (this.pos + 1 >= this.text.length) throw new Error('billable key memory ends early');
+    // Two characters give up to 8,280; a symbol is the low 13 bits (all a writer ever sets).
+    this.acc = (charValue(this.text, this.pos) + 91 * charValue(this.text, this.pos + 1)) & 0x1fff;
+    this.pos += 2;
+    this.n = SYMBOL_BITS;
   }
 }
 
@@ -250,6 +272,9 @@ export class BillableKeys {
   private readonly index = new Map<number, KnownKey>();
   /** Digests of each sealed bucket, in the same order, to unindex a bucket that is dropped. */
   private readonly sealedDigests: number[][] = [];
+  /** The time of the last {@link expire}: a second one at the same time has nothing to do. */
+  private expiredAt = NaN;
+  private formatted = { ms: NaN, text: '' };
 
   constructor(
     private readonly holder: { billableKeys?: BillableKeysState },
@@ -279,7 +304,7 @@ export class BillableKeys {
   add(digest: number, fp: number, credits: number, nowMs: number): void {
     const memory = this.memory();
     this.expire(nowMs);
-    const at = new Date(nowMs).toISOString();
+    const at = this.isoAt(nowMs);
     memory.open.keys += openKeyText(digest, fp);
     memory.open.credits.push(credits);
     memory.open.last = at;
@@ -301,6 +326,8 @@ export class BillableKeys {
     const fresh = new Map<number, KeyRecord>();
     for (const { digest, credits } of keys) if (!this.index.has(digest)) fresh.set(digest, { digest, fp: undefined, credits });
     if (fresh.size === 0) return;
+    // The unstamped bucket is stamped at the next expiry, whatever its time.
+    this.expiredAt = NaN;
     this.memory().sealed.push(seal([...fresh.values()], ''));
     this.sealedDigests.push(this.indexAll([...fresh.values()]));
   }
@@ -309,13 +336,22 @@ export class BillableKeys {
   expire(nowMs: number): void {
     const memory = this.holder.billableKeys;
     if (!memory) return;
-    const at = new Date(nowMs).toISOString();
+    // Nothing ages out twice at one time: a batch's events all run at the same time.
+    if (nowMs === this.expiredAt) return;
+    this.expiredAt = nowMs;
+    const at = this.isoAt(nowMs);
     for (const bucket of memory.sealed) if (bucket.last === '') bucket.last = at;
     while (memory.sealed.length > 0 && Date.parse(memory.sealed[0]?.last ?? '') < nowMs - KEY_WINDOW_MS) this.dropOldest();
     if (memory.open.last !== '' && Date.parse(memory.open.last) < nowMs - KEY_WINDOW_MS) {
       for (const r of openRecords(memory.open)) this.index.delete(r.digest);
       memory.open = { last: '', keys: '', credits: [] };
     }
+  }
+
+  /** `nowMs` as ISO text, formatted once for the many keys of a batch (which share a time). */
+  private isoAt(nowMs: number): string {
+    if (nowMs !== this.formatted.ms) this.formatted = { ms: nowMs, text: new Date(nowMs).toISOString() };
+    return this.formatted.text;
   }
 
   private dropOldest(): void {

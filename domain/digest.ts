@@ -18,39 +18,72 @@ function at(list: ArrayLike<number>, i: number): number {
   return list[i] ?? 0;
 }
 
-/** UTF-8 bytes of a string (lone surrogates as U+FFFD, as TextEncoder does). */
-export function utf8Encode(text: string): number[] {
-  const out: number[] = [];
+// Scratch space of sha256, reused: a digest per usage event is on the intake's hot path, and
+// allocating a message, a schedule and a state for each is a good part of its cost. Nothing
+// yields inside sha256, so one set per module (per workflow, in the sandbox) is enough.
+let scratch = new Uint8Array(128);
+const W = new Int32Array(64);
+const H = new Int32Array(8);
+const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+/**
+ * Write the UTF-8 bytes of `text` (lone surrogates as U+FFFD) into `scratch` from 0, growing
+ * it when a text needs more room than the padding leaves; returns how many bytes were written.
+ */
+function encodeIntoScratch(text: string): number {
+  // At most 3 bytes a UTF-16 code unit, and 72 more for the padding and the length.
+  if (scratch.length < text.length * 3 + 72) scratch = new Uint8Array(Math.ceil((text.length * 3 + 72) / 64) * 64 * 2);
+  const out = scratch;
+  let n = 0;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      out[n++] = c;
+      continue;
+    }
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       c = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(i + 1) - 0xdc00);
       i += 1;
     } else if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-    if (c < 0x80) out.push(c);
-    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    if (c < 0x800) {
+      out[n++] = 0xc0 | (c >> 6);
+      out[n++] = 0x80 | (c & 63);
+    } else if (c < 0x10000) {
+      out[n++] = 0xe0 | (c >> 12);
+      out[n++] = 0x80 | ((c >> 6) & 63);
+      out[n++] = 0x80 | (c & 63);
+    } else {
+      out[n++] = 0xf0 | (c >> 18);
+      out[n++] = 0x80 | ((c >> 12) & 63);
+      out[n++] = 0x80 | ((c >> 6) & 63);
+      out[n++] = 0x80 | (c & 63);
+    }
   }
-  return out;
+  return n;
 }
 
 /** SHA-256 of the UTF-8 bytes of `text`: 32 bytes. */
 export function sha256(text: string): Uint8Array {
-  const message = utf8Encode(text);
-  const bitLength = message.length * 8;
+  const length = encodeIntoScratch(text);
+  const bytes = scratch;
+  const bitLength = length * 8;
   // The message, a 1 bit, zeros, and its length in bits as 64-bit big-endian: whole 64-byte blocks.
-  const bytes = new Uint8Array(Math.ceil((message.length + 9) / 64) * 64);
-  bytes.set(message);
-  bytes[message.length] = 0x80;
-  const end = bytes.length;
+  const end = Math.ceil((length + 9) / 64) * 64;
+  bytes[length] = 0x80;
+  bytes.fill(0, length + 1, end - 8);
   const high = Math.floor(bitLength / 0x100000000);
-  [high >>> 24, high >>> 16, high >>> 8, high, bitLength >>> 24, bitLength >>> 16, bitLength >>> 8, bitLength].forEach((b, i) => {
-    bytes[end - 8 + i] = b & 255;
-  });
-  const h = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
-  const w = new Int32Array(64);
-  for (let block = 0; block < bytes.length; block += 64) {
+  bytes[end - 8] = high >>> 24;
+  bytes[end - 7] = high >>> 16;
+  bytes[end - 6] = high >>> 8;
+  bytes[end - 5] = high;
+  bytes[end - 4] = bitLength >>> 24;
+  bytes[end - 3] = bitLength >>> 16;
+  bytes[end - 2] = bitLength >>> 8;
+  bytes[end - 1] = bitLength;
+  const h = H;
+  h.set(H0);
+  const w = W;
+  for (let block = 0; block < end; block += 64) {
     for (let t = 0; t < 16; t++) {
       const i = block + t * 4;
       w[t] = (at(bytes, i) << 24) | (at(bytes, i + 1) << 16) | (at(bytes, i + 2) << 8) | at(bytes, i + 3);
@@ -62,7 +95,14 @@ export function sha256(text: string): Uint8Array {
       const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
       w[t] = (at(w, t - 16) + s0 + at(w, t - 7) + s1) | 0;
     }
-    let [a, b, c, d, e, f, g, hh] = [at(h, 0), at(h, 1), at(h, 2), at(h, 3), at(h, 4), at(h, 5), at(h, 6), at(h, 7)];
+    let a = at(h, 0);
+    let b = at(h, 1);
+    let c = at(h, 2);
+    let d = at(h, 3);
+    let e = at(h, 4);
+    let f = at(h, 5);
+    let g = at(h, 6);
+    let hh = at(h, 7);
     for (let t = 0; t < 64; t++) {
       const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const ch = (e & f) ^ (~e & g);
@@ -89,12 +129,13 @@ export function sha256(text: string): Uint8Array {
     h[7] = at(h, 7) + hh;
   }
   const out = new Uint8Array(32);
-  h.forEach((v, i) => {
+  for (let i = 0; i < 8; i++) {
+    const v = at(h, i);
     out[i * 4] = v >>> 24;
     out[i * 4 + 1] = (v >>> 16) & 255;
     out[i * 4 + 2] = (v >>> 8) & 255;
     out[i * 4 + 3] = v & 255;
-  });
+  }
   return out;
 }
 

@@ -23,9 +23,21 @@ export function resolveTier(rules: Rules, id: string): TierRule | undefined {
   return rules.tiers.find((t) => t.id.toLowerCase() === wanted);
 }
 
+// Features by id, per compiled features list: usage looks its feature up several times an
+// event, and a scan of the list was a measurable part of the intake's cost. Rules are never
+// changed in place (a new cycle's rules are a new object), so the cache cannot go stale.
+const featuresById = new WeakMap<readonly FeatureRule[], Map<string, FeatureRule>>();
+
 /** The feature with exactly this id. */
 export function featureById(rules: Rules, id: string): FeatureRule | undefined {
-  return rules.features.find((f) => f.id === id);
+  let byId = featuresById.get(rules.features);
+  if (byId === undefined) {
+    byId = new Map();
+    // The first of a repeated id wins, as a scan would find it (compiled rules have none).
+    for (const f of rules.features) if (!byId.has(f.id)) byId.set(f.id, f);
+    featuresById.set(rules.features, byId);
+  }
+  return byId.get(id);
 }
 
 /** Whether a plan includes a feature (its gating names a plan at or below this one). */
