@@ -44,7 +44,13 @@ import { CARRIED_STATE_BUDGET_BYTES, LEDGER_BATCH_BYTES, LEDGER_BATCH_BYTES_LARG
 import { accountIndexOf } from '../domain/account-index';
 import { encodeLedgerBatch } from '../domain/ledger-batch';
 import { ledgerSpill } from './ledger-spill';
-import { SEARCH_ATTRIBUTES_PATCH, searchAttributeChanges } from './search-attributes';
+import {
+  BALANCE_PUBLISH_INTERVAL_MS,
+  SEARCH_ATTRIBUTES_PATCH,
+  SEARCH_BALANCE_THROTTLE_PATCH,
+  onlyBalanceChanges,
+  searchAttributeChanges,
+} from './search-attributes';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, accountWorkflowId, type UpdateMessage } from './messages';
 
 /**
@@ -294,17 +300,32 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // Search attributes follow the state, but cost a command (and history events) per upsert: so
   // one upsert per workflow task at most, holding only the attributes that changed, whatever
   // number of updates the task applied. The history length tells one task from the next.
+  // Under SEARCH_BALANCE_THROTTLE_PATCH a change of the balance alone waits until
+  // BALANCE_PUBLISH_INTERVAL_MS has passed since the last upsert; it goes at once when another
+  // attribute changes, or when the outbox is empty. Every change of the balance queues a ledger
+  // entry, and the task that confirms the last write finds the outbox empty: so the balance a
+  // busy account settles on is published at its last write, and a quiet one's after its linger.
   if (patched(SEARCH_ATTRIBUTES_PATCH)) {
+    const throttled = patched(SEARCH_BALANCE_THROTTLE_PATCH);
+    const interval = BALANCE_PUBLISH_INTERVAL_MS;
     let upsertedAt = -1;
+    let publishedMs = -Infinity;
+    let changes: ReturnType<typeof searchAttributeChanges> = [];
+    const pending = (): boolean => {
+      if (workflowInfo().historyLength === upsertedAt) return false;
+      changes = searchAttributeChanges(workflowInfo().typedSearchAttributes, accountIndexOf(acc.state, now()));
+      return changes.length > 0;
+    };
+    const mayWait = () => throttled && acc.state.outbox.length > 0 && onlyBalanceChanges(changes);
     const publishIndex = async (): Promise<never> => {
       for (;;) {
-        let changes: ReturnType<typeof searchAttributeChanges> = [];
-        await condition(() => {
-          if (workflowInfo().historyLength === upsertedAt) return false;
-          changes = searchAttributeChanges(workflowInfo().typedSearchAttributes, accountIndexOf(acc.state, now()));
-          return changes.length > 0;
-        });
+        await condition(pending);
+        if (mayWait() && now() < publishedMs + interval) {
+          await condition(() => pending() && !mayWait(), publishedMs + interval - now());
+          if (!pending()) continue;
+        }
         upsertedAt = workflowInfo().historyLength;
+        publishedMs = now();
         upsertSearchAttributes(changes);
       }
     };

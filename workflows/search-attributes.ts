@@ -20,6 +20,20 @@ import type { AccountStartInput } from '../domain/wire-contract';
  */
 export const SEARCH_ATTRIBUTES_PATCH = 'search-attributes';
 
+/**
+ * Patch under which the balance alone (`CreditsAvailable`) is published at most every
+ * {@link BALANCE_PUBLISH_INTERVAL_MS}, unless the account has gone quiet. Histories recorded
+ * before it upserted on every workflow task that changed the balance.
+ */
+export const SEARCH_BALANCE_THROTTLE_PATCH = 'search-balance-throttle';
+
+/**
+ * How stale the published balance of a busy account may be. Every upsert is a history event,
+ * a visibility write and an action on Temporal Cloud's bill: one per update task doubled what
+ * each usage batch cost. The summary query is exact whatever this says.
+ */
+export const BALANCE_PUBLISH_INTERVAL_MS = 5_000;
+
 /** A search attribute's name and type (the SDK's `SearchAttributeKey`, which its index does not export). */
 export interface AccountSearchAttributeKey {
   name: string;
@@ -70,6 +84,11 @@ function sameValue(a: unknown, b: unknown): boolean {
  */
 export function searchAttributeChanges(current: TypedSearchAttributes, index: AccountIndex): SearchAttributeUpdatePair[] {
   return pairsOf(index).filter((pair) => !sameValue(current.get(pair.key) ?? null, pair.value));
+}
+
+/** Whether the updates change nothing but the balance (which may wait for {@link BALANCE_PUBLISH_INTERVAL_MS}). */
+export function onlyBalanceChanges(changes: readonly SearchAttributeUpdatePair[]): boolean {
+  return changes.every((pair) => pair.key.name === ACCOUNT_SEARCH_ATTRIBUTES.available.name);
 }
 
 /**

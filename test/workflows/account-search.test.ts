@@ -12,7 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreditsClient, accountWorkflowId } from '../../client';
 import { recordUsageUpdate, summaryQuery } from '../../workflows/messages';
-import { ACCOUNT_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { ACCOUNT_SEARCH_ATTRIBUTES, BALANCE_PUBLISH_INTERVAL_MS } from '../../workflows/search-attributes';
 import { listAccounts, missingSearchAttributes, requireSearchAttributes, type AccountListFilters, type AccountListing } from '../../client/account-list';
 import { devServerEnv, fakeActivities, startWorker, workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
@@ -102,6 +102,26 @@ describe('account search attributes', () => {
     expect(find(exhausted, 'sa-usage')).toMatchObject({ alert: 'exhausted', available: 0 });
     // No longer a warning.
     expect(ids((await listAccounts(env.client, { alert: 'warning', idPrefix: 'sa-usage' })).accounts)).toEqual([]);
+  });
+
+  it("publish a busy account's balance at most every few seconds, and the balance it settles on once its ledger writes are done", async () => {
+    await credits.startAccount({ accountId: 'sa-busy', plan: 'scale', users: 5, cycleAnchor: anchor() });
+    const handle = env.client.workflow.getHandle(accountWorkflowId('sa-busy'));
+    const upserts = async () => (await handle.fetchHistory()).events?.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes) ?? [];
+    const before = (await upserts()).length;
+    const started = Date.now();
+    // One update (and one workflow task) at a time, each changing the balance alone.
+    const sent = 30;
+    for (let i = 0; i < sent; i++) await handle.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: `busy-${i}` }] });
+    const burstSeconds = (Date.now() - started) / 1000;
+    const { credits: settled } = await handle.query(summaryQuery);
+    const listed = await listedUntil({ idPrefix: 'sa-busy' }, (a) => find(a, 'sa-busy')?.available === settled.available);
+    expect(find(listed, 'sa-busy')?.available).toBe(settled.available);
+    // Without the throttle each of those tasks upserted; with it, one per interval at most
+    // during the burst, then the settled balance once the ledger write emptied the outbox.
+    const during = (await upserts()).length - before;
+    expect(during).toBeLessThanOrEqual(Math.ceil(burstSeconds / (BALANCE_PUBLISH_INTERVAL_MS / 1000)) + 2);
+    expect(during).toBeLessThan(sent / 2);
   });
 
   it('follow a tier change and new tags, and combine filters', async () => {
