@@ -117,6 +117,29 @@ async function recordLargeLedgerBatch(): Promise<void> {
   }
 }
 
+/**
+ * A busy account on the workflow with the `ledger-linger-busy` and `search-balance-throttle`
+ * patches: usage batches two seconds apart, so its ledger writes linger as a busy account's do
+ * and its balance is published on the throttle's timer, then continued as new at the reset.
+ */
+async function recordBusyAccount(): Promise<void> {
+  const suite = await workflowSuite();
+  try {
+    const busy = await suite.open({ accountId: 'replay-busy', plan: 'scale', users: 10, creditTier: 'tier-5' }, 20);
+    for (let b = 0; b < 6; b++) {
+      const events = Array.from({ length: 100 }, (_, i) => ({ feature: 'enrichment', quantity: 1, idempotencyKey: `busy-${b}-${i}` }));
+      await busy.executeUpdate(ACCOUNT_UPDATES.recordUsageBatch.definition, { args: [{ events }] });
+      await suite.env.sleep('2 seconds');
+    }
+    await suite.env.sleep('15 seconds');
+    await waitFor(() => suite.acts.ledger.filter((e) => e.kind === 'usage').length >= 600, 'the usage in the ledger');
+    await suite.env.sleep('12 days');
+    await saveRuns(suite.env.client, busy, 'busy-account');
+  } finally {
+    await suite.teardown();
+  }
+}
+
 async function recordLedgerOutage(): Promise<void> {
   const env = await devServerEnv();
   const acts = fakeActivities();
@@ -167,6 +190,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'ledger-outage': recordLedgerOutage,
   'trial-tier': () => recordTrialWithTier('trial-tier'),
   'large-ledger-batch': recordLargeLedgerBatch,
+  'busy-account': recordBusyAccount,
   // Only on the workflow before the patch (see recordTrialWithTier); never part of "every scenario".
   'trial-tier-prepatch': () => recordTrialWithTier('trial-tier-prepatch'),
 };

@@ -14,7 +14,7 @@ const DIR = join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 
 describe('replay of recorded histories', () => {
-  it('has recorded histories to replay, including a continue-as-new at a reset, trial conversions (with a tier, before and after the conversion patch) and a ledger outage spilling its backlog, and ledger batches of 1,000 entries', () => {
+  it('has recorded histories to replay, including a continue-as-new at a reset, trial conversions (with a tier, before and after the conversion patch) and a ledger outage spilling its backlog, ledger batches of 1,000 entries, and a busy account (its ledger linger and throttled balance)', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'paid-growth-run1.json',
@@ -26,6 +26,7 @@ describe('replay of recorded histories', () => {
         'ledger-outage-run2.json',
         'ledger-spill-run1.json',
         'ledger-batch-large-run1.json',
+        'busy-account-run1.json',
       ]),
     );
   });
