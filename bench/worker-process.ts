@@ -1,7 +1,8 @@
 /**
- * The benchmarks' worker in a process of its own, as it runs in production: the account
- * workflows and their activities over the ledger (PostgreSQL, or the embedded PGlite, which
- * then runs on this process's main thread), plus the no-op ceiling's worker.
+ * The benchmarks' workers, each in a process of its own: the account worker as it runs in
+ * production (the account workflows and their activities over the ledger: PostgreSQL, or the
+ * embedded PGlite, which then runs on that process's main thread), and the no-op ceiling's
+ * worker apart, so the account worker's peak RSS is its own and not the ceiling's.
  * Forked by {@link startWorkerProcess} with IPC; measured on its own (its peak RSS is the
  * worker's, not the load generator's), and asked for the ledger's figures over IPC since the
  * embedded ledger admits one process.
@@ -16,30 +17,37 @@ import { workerConcurrencyOptions, workerSettingsFromEnv, workflowCodeOptions } 
 type Question = { op: 'ledgerUsage'; accountId: string; cycleIndex: number } | { op: 'peakRss' | 'resetPeakRss' | 'stop' };
 type Request = Question & { id: number };
 
-/** How to start the worker process. */
-export interface WorkerProcessOptions {
+/** How to start a worker process: the account worker, or the no-op ceiling's. */
+export type WorkerProcessOptions = {
   address: string;
   namespace: string;
-  /** The account workflows' task queue. */
-  taskQueue: string;
-  /** The no-op ceiling workflow's task queue. */
-  noopQueue: string;
-  /** The ledger's URL (`CREDITS_LEDGER_URL` syntax): a PostgreSQL server, or `pglite:<dir>` embedded in this process. */
-  ledgerUrl: string;
-}
+} & (
+  | {
+      role: 'accounts';
+      /** The account workflows' task queue. */
+      taskQueue: string;
+      /** The ledger's URL (`CREDITS_LEDGER_URL` syntax): a PostgreSQL server, or `pglite:<dir>` embedded in this process. */
+      ledgerUrl: string;
+    }
+  | {
+      role: 'noop';
+      /** The no-op ceiling workflow's task queue. */
+      taskQueue: string;
+    }
+);
 
 /** The running worker process, as the benchmark sees it. */
 export interface WorkerProcess {
-  /** Usage credits the ledger holds for an account's cycle. */
+  /** Usage credits the ledger holds for an account's cycle (the account worker's process only). */
   ledgerUsage(accountId: string, cycleIndex: number): Promise<number>;
   /** The worker process's peak RSS since its start or the last reset, in bytes. */
   peakRss(): Promise<number>;
   resetPeakRss(): Promise<void>;
-  /** Shuts the workers down and closes the ledger. */
+  /** Shuts the worker down and closes the ledger. */
   stop(): Promise<void>;
 }
 
-/** Forks the worker process and waits until its workers run. */
+/** Forks a worker process and waits until its worker runs. */
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
   // BENCH_WORKER_PROFILE=DIR writes the worker process's CPU profiles (every thread) to DIR;
   // BENCH_WORKER_NODE_ARGS adds Node flags of its own (space-separated).
@@ -78,33 +86,34 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
 async function runChild(options: WorkerProcessOptions): Promise<void> {
   // Only warnings: the SDK's per-task INFO lines would cost the process what is being measured.
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const store = await openLedgerStore({ url: options.ledgerUrl });
+  const store = options.role === 'accounts' ? await openLedgerStore({ url: options.ledgerUrl }) : undefined;
   const connection = await NativeConnection.connect({ address: options.address });
-  const worker = await Worker.create({
-    connection,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue,
-    ...workflowCodeOptions(),
-    activities: createActivities({ store, mailer: null }),
-    // The production worker's concurrency settings (CREDITS_* variables and their defaults).
-    ...workerConcurrencyOptions(workerSettingsFromEnv()),
-  });
-  const noop = await Worker.create({ connection, namespace: options.namespace, taskQueue: options.noopQueue, workflowsPath: require.resolve('./noop-workflow') });
+  const worker = store
+    ? await Worker.create({
+        connection,
+        namespace: options.namespace,
+        taskQueue: options.taskQueue,
+        ...workflowCodeOptions(),
+        activities: createActivities({ store, mailer: null }),
+        // The production worker's concurrency settings (CREDITS_* variables and their defaults).
+        ...workerConcurrencyOptions(workerSettingsFromEnv()),
+      })
+    : await Worker.create({ connection, namespace: options.namespace, taskQueue: options.taskQueue, workflowsPath: require.resolve('./noop-workflow') });
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  const running = Promise.all([worker.run(), noop.run()]);
+  const running = worker.run();
   process.on('message', (m: Request) => {
     const answer = (value: number) => process.send?.({ id: m.id, value });
     if (m.op === 'peakRss') answer(Math.max(peak, process.memoryUsage().rss));
     else if (m.op === 'resetPeakRss') answer((peak = process.memoryUsage().rss));
     else if (m.op === 'ledgerUsage') {
-      void store.usageByFeature(m.accountId, m.cycleIndex).then((rows) => answer(rows.reduce((sum, f) => sum + f.credits, 0)));
+      if (!store) answer(Number.NaN);
+      else void store.usageByFeature(m.accountId, m.cycleIndex).then((rows) => answer(rows.reduce((sum, f) => sum + f.credits, 0)));
     } else {
       clearInterval(sampler);
       worker.shutdown();
-      noop.shutdown();
       void running
-        .then(() => store.close())
+        .then(() => store?.close())
         .then(() => connection.close())
         .then(() => {
           answer(0);
