@@ -122,7 +122,7 @@ async function markSent(store: LedgerStore, alertId: string, messageId: string, 
  */
 function ledgerEntriesOf(input: LedgerAppendInput): LedgerEntry[] {
   if (input?.batch !== undefined) {
-    if (!isCompactLedgerBatch(input.batch)) throw new LedgerError('invalid_input', 'batch must be a compact ledger batch (version 1)');
+    if (!isCompactLedgerBatch(input.batch)) throw new LedgerError('invalid_input', 'batch must be a compact ledger batch (version 1 or 2)');
     return decodeLedgerBatch(input.batch);
   }
   return input?.entries as LedgerEntry[];

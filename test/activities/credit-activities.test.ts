@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import type { CreditActivities } from '../../activities/credit-activities';
 import type { LedgerEntry } from '../../domain/effects';
+import { encodeLedgerBatch } from '../../domain/ledger-batch';
 import { openLedgerStore } from '../../ledger/open-store';
 import { openPostgresClient } from '../../ledger/postgres-client';
 import { openSqlLedgerStore } from '../../ledger/sql-store';
@@ -125,6 +126,20 @@ describe('appendLedger and chargeTier', () => {
     ]);
     // Retried (say, after a crash before the answer), it writes nothing twice and refuses the same.
     expect(await env.run(activities.appendLedger, { entries })).toMatchObject({ written: 0, refused: result.refused });
+  });
+
+  it('writes compact batches of either version exactly, and once however often retried', async () => {
+    for (const [version, account] of [[1, 'act-v1'], [2, 'act-v2']] as const) {
+      const batch = usageEntries(account, 1, 40);
+      const input = { batch: encodeLedgerBatch(batch, version) };
+      expect(await env.run(activities.appendLedger, input)).toEqual({ written: 40 });
+      expect(await env.run(activities.appendLedger, input)).toEqual({ written: 0 });
+      const stored: LedgerEntry[] = [];
+      for await (const e of store.streamEntries({ accountId: account })) stored.push(e);
+      expect(stored).toEqual(batch);
+    }
+    const failure = await failureOf(env.run(activities.appendLedger, { batch: { ...encodeLedgerBatch(usageEntries('act-v3', 1, 2)), v: 3 } as never }));
+    expect([failure.nonRetryable, failure.type, failure.message]).toEqual([true, 'invalid_input', 'batch must be a compact ledger batch (version 1 or 2)']);
   });
 
   it('fails a batch that is not a list for good', async () => {
