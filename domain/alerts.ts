@@ -7,6 +7,10 @@
 import type { AlertRules } from '../ruleset/types';
 import type { AlertState } from './wire-contract';
 
+// Bound once: in the workflow sandbox each lookup of a global costs about 0.3 µs (see
+// domain/digest.ts), and the run-out is projected at every credit-charging event.
+const { max } = Math;
+
 /** The numbers the projection reads. */
 export interface BurnDown {
   /** Credits available to the cycle (carried in plus granted during it). */
@@ -36,7 +40,7 @@ export interface AlertProjection {
  */
 export function projectRunOut(b: BurnDown): number | null {
   if (b.used <= 0 || b.available <= 0) return null;
-  const elapsed = Math.max(0, b.nowMs - b.rateFromMs);
+  const elapsed = max(0, b.nowMs - b.rateFromMs);
   // available / (used / elapsed) ms from now
   const ms = (BigInt(b.available) * BigInt(elapsed)) / BigInt(b.used);
   return b.nowMs + Number(ms);

@@ -17,6 +17,11 @@ import { BillableKeys, DIGEST_BITS, FINGERPRINT_BITS } from './billable-keys';
 import { fingerprint48, leadingBits, sha256 } from './digest';
 import { ANSWER_WINDOW_BYTES, BILLABLE_KEYS_BYTES, RECENT_USAGE_BYTES, jsonBytes } from './state-budget';
 
+// Bound once: in the workflow sandbox each lookup of a global costs about 0.3 µs (see
+// domain/digest.ts), and every usage event is keyed and fingerprinted.
+const { stringify } = JSON;
+const { parseInt: parseInteger } = Number;
+
 /**
  * How many grant and call answers are remembered in full, as long as they weigh no more than
  * {@link ANSWER_WINDOW_BYTES} (with the longest ids that is still about 300 answers). Answers
@@ -58,7 +63,7 @@ export function asDuplicate<T extends { duplicate: boolean }>(first: T): T {
 /** What the window needs of a `recordUsage`: its payload, its time, and the answer to an old repeat. */
 export function usageUse(state: AccountState, input: RecordUsageInput, nowMs: number): KeyedUse<RecordUsageResult> {
   return {
-    payload: JSON.stringify([input.feature, input.quantity, input.userId ?? null]),
+    payload: stringify([input.feature, input.quantity, input.userId ?? null]),
     nowMs,
     // The first answer's balance is not kept in compact form: the balance now is given instead.
     recall: (credits) => ({ accepted: true, credits, balance: available(state), duplicate: true }),
@@ -67,7 +72,7 @@ export function usageUse(state: AccountState, input: RecordUsageInput, nowMs: nu
 
 /** What the window needs of a `grantCredits`: its payload. */
 export function grantUse(input: GrantCreditsInput): KeyedUse<never> {
-  return { payload: JSON.stringify([input.credits, input.reason, input.validForCycles]) };
+  return { payload: stringify([input.credits, input.reason, input.validForCycles]) };
 }
 
 function copyOf<T extends RememberedResult>(first: T): T {
@@ -77,7 +82,7 @@ function copyOf<T extends RememberedResult>(first: T): T {
 
 /** The compact fingerprint: the first {@link FINGERPRINT_BITS} bits of the full one. */
 function compactFingerprint(fp: string): number {
-  return parseInt(fp.slice(0, 2), 16) >> (8 - FINGERPRINT_BITS);
+  return parseInteger(fp.slice(0, 2), 16) >> (8 - FINGERPRINT_BITS);
 }
 
 const isUsageKey = (key: string) => key.startsWith('usage:');

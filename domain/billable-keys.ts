@@ -72,7 +72,7 @@ interface KeyRecord extends KnownKey {
   digest: number;
 }
 
-// 91 printable ASCII characters that JSON never escapes (no `"`, `\`) and shells like (no `'`).
+// 91 printable ASCII characters that JSON never escapes (no `"`, ``) and shells like (no `'`).
 const ALPHABET = Array.from({ length: 94 }, (_, i) => String.fromCharCode(0x21 + i))
   .filter((c) => c !== '"' && c !== "'" && c !== '\\')
   .join('');
@@ -81,6 +81,9 @@ const ALPHABET = Array.from({ length: 94 }, (_, i) => String.fromCharCode(0x21 +
 const VALUE_OF = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) VALUE_OF[ALPHABET.charCodeAt(i)] = i;
 const SYMBOL_BITS = 13;
+// Bound once, as the globals on the intake's hot path are: in the workflow sandbox each
+// lookup of a global costs about 0.3 µs (see domain/digest.ts), and packing a key takes dozens.
+const { clz32, floor, log2, max, min } = Math;
 const OPEN_KEY_CHARS = 10;
 
 function charValue(text: string, i: number): number {
@@ -96,9 +99,9 @@ class BitWriter {
 
   write(value: number, width: number): void {
     while (width > 0) {
-      const take = Math.min(width, SYMBOL_BITS - this.n);
+      const take = min(width, SYMBOL_BITS - this.n);
       const shift = width - take;
-      const chunk = Math.floor(value / 2 ** shift) % 2 ** take;
+      const chunk = floor(value / 2 ** shift) % 2 ** take;
       this.acc = this.acc * 2 ** take + chunk;
       this.n += take;
       width -= take;
@@ -125,7 +128,7 @@ class BitWriter {
 
   private flush(): void {
     // 13 bits as two characters: 91 * 91 = 8281 >= 8192.
-    this.text += ALPHABET.charAt(this.acc % 91) + ALPHABET.charAt(Math.floor(this.acc / 91));
+    this.text += ALPHABET.charAt(this.acc % 91) + ALPHABET.charAt(floor(this.acc / 91));
     this.acc = 0;
     this.n = 0;
   }
@@ -160,7 +163,7 @@ class BitReader {
     for (;;) {
       if (this.n === 0) this.next();
       // Count the leading ones of what is left of the symbol at once.
-      const ones = Math.clz32(~(this.acc << (32 - this.n)) | 0);
+      const ones = clz32(~(this.acc << (32 - this.n)) | 0);
       if (ones < this.n) {
         q += ones;
         this.n -= ones + 1;
@@ -190,15 +193,15 @@ class BitReader {
 
 /** The Golomb-Rice parameter that packs these sorted digests smallest. */
 function riceParameter(digests: readonly number[]): number {
-  const mean = 2 ** DIGEST_BITS / Math.max(1, digests.length);
-  const guess = Math.max(0, Math.floor(Math.log2(mean)));
+  const mean = 2 ** DIGEST_BITS / max(1, digests.length);
+  const guess = max(0, floor(log2(mean)));
   let best = guess;
   let bestBits = Infinity;
   for (const k of [guess - 2, guess - 1, guess, guess + 1].filter((x) => x >= 0)) {
     let bits = 0;
     let prev = 0;
     for (const d of digests) {
-      bits += Math.floor((d - prev) / 2 ** k) + 1 + k;
+      bits += floor((d - prev) / 2 ** k) + 1 + k;
       prev = d;
     }
     if (bits < bestBits) [best, bestBits] = [k, bits];
@@ -215,7 +218,7 @@ export function seal(records: readonly KeyRecord[], last: string): SealedKeys {
   let prev = 0;
   for (const r of sorted) {
     const gap = r.digest - prev;
-    out.unary(Math.floor(gap / 2 ** k));
+    out.unary(floor(gap / 2 ** k));
     out.write(gap % 2 ** k, k);
     if (withFp) out.write(r.fp as number, FINGERPRINT_BITS);
     out.gamma(r.credits);
@@ -242,7 +245,7 @@ export function unseal(bucket: SealedKeys): KeyRecord[] {
 
 function openKeyText(digest: number, fp: number): string {
   let text = '';
-  for (let shift = DIGEST_BITS - 6; shift >= 0; shift -= 6) text += ALPHABET.charAt(Math.floor(digest / 2 ** shift) % 64);
+  for (let shift = DIGEST_BITS - 6; shift >= 0; shift -= 6) text += ALPHABET.charAt(floor(digest / 2 ** shift) % 64);
   return text + ALPHABET.charAt(fp >> 4) + ALPHABET.charAt(fp & 15);
 }
 

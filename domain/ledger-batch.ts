@@ -57,10 +57,36 @@ const SHORT = {
 const LONG: Record<string, string> = Object.fromEntries(Object.entries(SHORT).map(([long, short]) => [short, long]));
 const BATCH_FIELDS = new Set(['entryId', 'accountId', 'rulesVersion', 'cycleIndex', 'at']);
 
+// Bound once: in the workflow sandbox each lookup of a global costs about 0.3 µs (see
+// domain/digest.ts), and every usage event's ledger entry is encoded.
+const { stringify } = JSON;
+const { entries: entriesOf, keys: keysOf, hasOwn } = Object;
+
+// The entries of a batch mostly share their time (a batch update's events all have one): the
+// last time read, and the last time written, are remembered rather than parsed and formatted
+// again for each entry.
+let lastAt = '';
+let lastAtMs: number | undefined;
+let lastMs = Number.NaN;
+let lastIso = '';
+
 /** Whether `at` is the canonical ISO text of its own instant, so ms give it back exactly. */
 function canonicalMs(at: string): number | undefined {
-  const ms = Date.parse(at);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === at ? ms : undefined;
+  if (at !== lastAt) {
+    const ms = Date.parse(at);
+    lastAtMs = Number.isFinite(ms) && new Date(ms).toISOString() === at ? ms : undefined;
+    lastAt = at;
+  }
+  return lastAtMs;
+}
+
+/** The ISO text of `ms` (an entry's time). */
+function isoOf(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
 
 /**
@@ -87,16 +113,22 @@ function balanceFollows(item: Record<string, unknown>, prev: Record<string, unkn
   return typeof item.b === 'number' && typeof prev.b === 'number' && typeof item.c === 'number' && item.b === prev.b - item.c;
 }
 
+/** Whether two JSON values are the same (a primitive by value, a list or an object by its text). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  return typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && stringify(a) === stringify(b);
+}
+
 /** A v1 item as its difference from the previous one (version 2). */
 function differenceOf(item: Record<string, unknown>, prev: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(item)) {
+  for (const [key, value] of entriesOf(item)) {
     if (key === 's' && seqFollows(item, prev)) continue;
     if (key === 'b' && balanceFollows(item, prev)) continue;
-    if (key !== 's' && key !== 'b' && Object.hasOwn(prev, key) && JSON.stringify(prev[key]) === JSON.stringify(value)) continue;
+    if (key !== 's' && key !== 'b' && hasOwn(prev, key) && sameJson(prev[key], value)) continue;
     out[key] = value;
   }
-  const gone = Object.keys(prev).filter((key) => !Object.hasOwn(item, key));
+  const gone = keysOf(prev).filter((key) => !hasOwn(item, key));
   if (gone.length > 0) out['-'] = gone;
   return out;
 }
@@ -105,10 +137,10 @@ function differenceOf(item: Record<string, unknown>, prev: Record<string, unknow
 function itemOf(diff: Record<string, unknown>, prev: Record<string, unknown>): Record<string, unknown> {
   const gone = new Set(Array.isArray(diff['-']) ? (diff['-'] as unknown[]) : []);
   const item: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(prev)) if (!gone.has(key) && key !== 's' && key !== 'b') item[key] = value;
-  for (const [key, value] of Object.entries(diff)) if (key !== '-') item[key] = value;
-  if (!Object.hasOwn(diff, 's') && !gone.has('s') && typeof prev.s === 'number') item.s = prev.s + 1;
-  if (!Object.hasOwn(diff, 'b') && !gone.has('b') && typeof prev.b === 'number' && typeof item.c === 'number') item.b = prev.b - item.c;
+  for (const [key, value] of entriesOf(prev)) if (!gone.has(key) && key !== 's' && key !== 'b') item[key] = value;
+  for (const [key, value] of entriesOf(diff)) if (key !== '-') item[key] = value;
+  if (!hasOwn(diff, 's') && !gone.has('s') && typeof prev.s === 'number') item.s = prev.s + 1;
+  if (!hasOwn(diff, 'b') && !gone.has('b') && typeof prev.b === 'number' && typeof item.c === 'number') item.b = prev.b - item.c;
   return item;
 }
 
@@ -126,12 +158,12 @@ function encodeFull(entries: readonly LedgerEntry[]): CompactLedgerBatch {
     const ms = canonicalMs(entry.at);
     if (ms === undefined) out.at = entry.at;
     else out.t = ms - base;
-    for (const [field, value] of Object.entries(entry)) {
+    for (const [field, value] of entriesOf(entry)) {
       if (BATCH_FIELDS.has(field) || value === undefined) continue;
       if (field === 'debits' && Array.isArray(value)) {
         // A debit of exactly a grant and credits is a pair; anything else stays as it is.
         out.D = (value as Record<string, unknown>[]).map((d) =>
-          Object.keys(d).length === 2 && typeof d.grantId === 'string' && typeof d.credits === 'number' ? [d.grantId, d.credits] : d,
+          keysOf(d).length === 2 && typeof d.grantId === 'string' && typeof d.credits === 'number' ? [d.grantId, d.credits] : d,
         );
       } else {
         out[(SHORT as Record<string, string>)[field] ?? field] = value;
@@ -162,8 +194,8 @@ export function decodeLedgerBatch(batch: CompactLedgerBatch): LedgerEntry[] {
     entry.accountId = batch.a;
     entry.rulesVersion = item.av ?? batch.r;
     entry.cycleIndex = item.ay ?? batch.y;
-    entry.at = typeof item.at === 'string' ? item.at : new Date(batch.t + Number(item.t)).toISOString();
-    for (const [short, value] of Object.entries(item)) {
+    entry.at = typeof item.at === 'string' ? item.at : isoOf(batch.t + Number(item.t));
+    for (const [short, value] of entriesOf(item)) {
       if (short === 'id' || short === 'av' || short === 'ay' || short === 'at' || short === 't') continue;
       if (short === 'D' && Array.isArray(value)) {
         entry.debits = (value as unknown[]).map((d) => (Array.isArray(d) ? { grantId: d[0] as string, credits: d[1] as number } : d));

@@ -21,6 +21,11 @@ const MICROS = 10 ** QUANTITY_DECIMALS;
 const MAX_SAFE_WHOLE = Math.floor(Number.MAX_SAFE_INTEGER / MICROS);
 /** Largest quantity a usage may carry here (the validators' bounds are far lower). */
 const MAX_QUANTITY = 1e9;
+// Bound once: in the workflow sandbox each lookup of a global costs about 0.3 µs (see
+// domain/digest.ts), and every usage event is priced.
+const { isFinite: isFiniteNumber, isInteger, isSafeInteger, MAX_SAFE_INTEGER: MAX_SAFE } = Number;
+const { floor } = Math;
+
 /** The shortest decimal text of a finite non-negative number: digits, fraction, exponent. */
 const DECIMAL_TEXT = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/;
 
@@ -31,10 +36,10 @@ const DECIMAL_TEXT = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/;
  * never rounded.
  */
 export function exactMicros(quantity: number): number | undefined {
-  if (!Number.isFinite(quantity) || quantity < 0) return undefined;
+  if (!isFiniteNumber(quantity) || quantity < 0) return undefined;
   // Whole quantities (nearly all usage) need no decimal text: their micro-units are exact
   // whenever they stay below a safe integer.
-  if (Number.isInteger(quantity)) return quantity <= MAX_SAFE_WHOLE ? quantity * MICROS : undefined;
+  if (isInteger(quantity)) return quantity <= MAX_SAFE_WHOLE ? quantity * MICROS : undefined;
   const match = DECIMAL_TEXT.exec(String(quantity));
   if (!match) return undefined;
   const [, whole = '', fraction = '', exponent = '0'] = match;
@@ -75,6 +80,8 @@ export function isValidQuantity(quantity: unknown): quantity is number {
 
 /** Whole credits for `micros` micro-units at `cost`, rounded by the cost's rule, in integers only. */
 export function creditsForMicros(cost: FeatureCost, micros: number): number {
+  const fast = creditsInSafeIntegers(cost, micros);
+  if (fast !== undefined) return fast;
   const numerator = BigInt(micros) * BigInt(cost.credits);
   const denominator = BigInt(cost.per) * BigInt(MICROS);
   const whole = numerator / denominator;
@@ -94,6 +101,36 @@ export function creditsForMicros(cost: FeatureCost, micros: number): number {
   }
   if (credits > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`a cost of ${credits} credits is past the safe-integer range`);
   return Number(credits);
+}
+
+/**
+ * {@link creditsForMicros} in plain numbers, when every product stays a safe integer (nearly
+ * all usage): the same integers, so the same result, without BigInt's allocations. Undefined
+ * when a product could leave the safe range (BigInt then decides).
+ */
+function creditsInSafeIntegers(cost: FeatureCost, micros: number): number | undefined {
+  const numerator = micros * cost.credits;
+  const denominator = cost.per * MICROS;
+  if (!isSafeInteger(micros) || !isSafeInteger(numerator) || !isSafeInteger(denominator) || numerator < 0 || denominator <= 0) return undefined;
+  // Every intermediate below (whole × denominator, rest × 2) stays below numerator + denominator.
+  if (numerator > MAX_SAFE - 2 * denominator) return undefined;
+  // The quotient in floating point may round up to the next integer when the true one lies
+  // just below it; the remainder then comes out negative, and one step back corrects it.
+  let whole = floor(numerator / denominator);
+  let rest = numerator - whole * denominator;
+  if (rest < 0) {
+    whole -= 1;
+    rest += denominator;
+  }
+  if (rest === 0) return whole;
+  switch (cost.rounding) {
+    case 'down':
+      return whole;
+    case 'up':
+      return whole + 1;
+    case 'nearest':
+      return rest * 2 >= denominator ? whole + 1 : whole;
+  }
 }
 
 /** Whole credits for `quantity` units at `cost`, rounded by the cost's rule (see {@link creditsForMicros}). */

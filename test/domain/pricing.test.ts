@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { creditsForQuantity, isValidQuantity } from '../../domain/pricing';
+import { creditsForMicros, creditsForQuantity, isValidQuantity } from '../../domain/pricing';
 import type { FeatureCost } from '../../ruleset/types';
 
 const cost = (credits: number, per: number, rounding: FeatureCost['rounding']): FeatureCost => ({
@@ -35,5 +36,37 @@ describe('credits for a quantity', () => {
     ['3', false],
   ])('isValidQuantity(%s) is %s', (q, ok) => {
     expect(isValidQuantity(q)).toBe(ok);
+  });
+
+  it('agrees with exact BigInt arithmetic for any micro-units and cost, including where the float quotient rounds up', () => {
+    /** The definition: micros x credits / (per x 1e6), rounded by the rule, in BigInt. */
+    const reference = (c: FeatureCost, micros: number): number => {
+      const n = BigInt(micros) * BigInt(c.credits);
+      const d = BigInt(c.per) * 1_000_000n;
+      const whole = n / d;
+      const rest = n % d;
+      if (rest === 0n || c.rounding === 'down') return Number(whole);
+      if (c.rounding === 'up') return Number(whole + 1n);
+      return Number(rest * 2n >= d ? whole + 1n : whole);
+    };
+    const anyCost = fc.record({
+      credits: fc.integer({ min: 1, max: 1e9 }),
+      per: fc.integer({ min: 1, max: 1e9 }),
+      unit: fc.constant('unit'),
+      rounding: fc.constantFrom('up' as const, 'down' as const, 'nearest' as const),
+    });
+    // Micro-units near a multiple of the denominator: the remainder is tiny or one short of it.
+    const nearMultiple = fc.tuple(anyCost, fc.integer({ min: 0, max: 2 ** 20 }), fc.integer({ min: -3, max: 3 })).map(([c, k, nudge]) => {
+      const micros = Math.max(0, Math.floor((k * c.per * 1_000_000) / c.credits) + nudge);
+      return [c, micros] as const;
+    });
+    const anywhere = fc.tuple(anyCost, fc.integer({ min: 0, max: 1e15 }));
+    fc.assert(
+      fc.property(fc.oneof(nearMultiple, anywhere), ([c, micros]) => {
+        if (reference(c, micros) > Number.MAX_SAFE_INTEGER) return;
+        expect(creditsForMicros(c, micros)).toBe(reference(c, micros));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
