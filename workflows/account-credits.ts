@@ -309,11 +309,12 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // Search attributes follow the state, but cost a command (and history events) per upsert: so
   // one upsert per workflow task at most, holding only the attributes that changed, whatever
   // number of updates the task applied. The history length tells one task from the next.
-  // Under SEARCH_BALANCE_THROTTLE_PATCH a change of the balance alone waits until
+  // Under SEARCH_BALANCE_THROTTLE_PATCH a change of the balance alone waits (on a timer) until
   // BALANCE_PUBLISH_INTERVAL_MS has passed since the last upsert; it goes at once when another
-  // attribute changes, or when the outbox is empty. Every change of the balance queues a ledger
-  // entry, and the task that confirms the last write finds the outbox empty: so the balance a
-  // busy account settles on is published at its last write, and a quiet one's after its linger.
+  // attribute changes, or when the outbox is empty. So a busy account's listed balance is at
+  // most that interval late, and a quiet account's (whose last upsert is older) goes at once.
+  // Every change of the balance queues a ledger entry, and the task that confirms the last
+  // write finds the outbox empty: the balance an account settles on is always published.
   if (patched(SEARCH_ATTRIBUTES_PATCH)) {
     const throttled = patched(SEARCH_BALANCE_THROTTLE_PATCH);
     const interval = BALANCE_PUBLISH_INTERVAL_MS;
