@@ -4,9 +4,9 @@
  */
 import type { Rules } from '../ruleset/types';
 import type { ChangeCreditTierResult, ChangePlanResult, GrantCreditsInput, GrantCreditsResult, SetUsersResult } from './wire-contract';
-import { cycleAt, cycleContaining } from './calendar';
+import { cycleAt, cycleContaining, iso } from './calendar';
 import { resolvePlan, resolveTier } from '../ruleset/catalog';
-import { AccountLimitError, AccountStateError, currentPlan, iso, tierOf, trialStartedAt, type AccountState } from './account-state';
+import { AccountLimitError, AccountStateError, currentPlan, tierOf, trialStartedAt, type AccountState } from './account-state';
 import { asDuplicate, grantUse, type AnswerWindow } from './answers';
 import { chargeTier, logEntry } from './outbox';
 import { addGrant, topUpIncluded } from './credit-pool';

@@ -20,7 +20,7 @@ import type {
 import type { Effect } from './effects';
 import type { BillableKeysState } from './billable-keys';
 import type { VoidableUsage } from './usage-voids';
-import { cycleContaining } from './calendar';
+import { cycleContaining, iso } from './calendar';
 import { planById, resolvePlan, resolveTier } from '../ruleset/catalog';
 import { remainingCredits, type Grant } from './grants';
 import { projectAlert } from './alerts';
@@ -212,18 +212,6 @@ export class AccountStateError extends Error {
   /** Stable code for the workflow's ApplicationFailure type. */
   readonly code = WORKFLOW_FAILURE_TYPES.accountState;
 }
-
-/** An instant in epoch ms as the UTC ISO-8601 text the state and its effects hold. */
-export function iso(ms: number): string {
-  // A batch's events share one time and each writes it more than once: format it once.
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString();
-    lastIsoMs = ms;
-  }
-  return lastIso;
-}
-let lastIsoMs = NaN;
-let lastIso = '';
 
 /** Whether the rules define this account's plan and tier, so a cycle can be priced with them. */
 export function rulesFitAccount(rules: Rules, state: Pick<AccountState, 'planId' | 'tierId' | 'pendingPlan' | 'pendingTier'>): boolean {

@@ -25,6 +25,7 @@
  * repeat, flagged `payloadMismatch` unless the payload is the same one already charged for
  * (63 times in 64). The width is what the 1 MiB carried state allows at 100,000 keys a day.
  */
+import { iso } from './calendar';
 import { jsonBytes } from './state-budget';
 
 /** How long a credit-charging key is recognised at least: Stripe's idempotency window. */
@@ -72,7 +73,7 @@ interface KeyRecord extends KnownKey {
   digest: number;
 }
 
-// 91 printable ASCII characters that JSON never escapes (no `"`, ``) and shells like (no `'`).
+// 91 printable ASCII characters that JSON never escapes (no `"`, `\`) and shells like (no `'`).
 const ALPHABET = Array.from({ length: 94 }, (_, i) => String.fromCharCode(0x21 + i))
   .filter((c) => c !== '"' && c !== "'" && c !== '\\')
   .join('');
@@ -277,7 +278,6 @@ export class BillableKeys {
   private readonly sealedDigests: number[][] = [];
   /** The time of the last {@link expire}: a second one at the same time has nothing to do. */
   private expiredAt = NaN;
-  private formatted = { ms: NaN, text: '' };
 
   constructor(
     private readonly holder: { billableKeys?: BillableKeysState },
@@ -307,7 +307,7 @@ export class BillableKeys {
   add(digest: number, fp: number, credits: number, nowMs: number): void {
     const memory = this.memory();
     this.expire(nowMs);
-    const at = this.isoAt(nowMs);
+    const at = iso(nowMs);
     memory.open.keys += openKeyText(digest, fp);
     memory.open.credits.push(credits);
     memory.open.last = at;
@@ -342,19 +342,13 @@ export class BillableKeys {
     // Nothing ages out twice at one time: a batch's events all run at the same time.
     if (nowMs === this.expiredAt) return;
     this.expiredAt = nowMs;
-    const at = this.isoAt(nowMs);
+    const at = iso(nowMs);
     for (const bucket of memory.sealed) if (bucket.last === '') bucket.last = at;
     while (memory.sealed.length > 0 && Date.parse(memory.sealed[0]?.last ?? '') < nowMs - KEY_WINDOW_MS) this.dropOldest();
     if (memory.open.last !== '' && Date.parse(memory.open.last) < nowMs - KEY_WINDOW_MS) {
       for (const r of openRecords(memory.open)) this.index.delete(r.digest);
       memory.open = { last: '', keys: '', credits: [] };
     }
-  }
-
-  /** `nowMs` as ISO text, formatted once for the many keys of a batch (which share a time). */
-  private isoAt(nowMs: number): string {
-    if (nowMs !== this.formatted.ms) this.formatted = { ms: nowMs, text: new Date(nowMs).toISOString() };
-    return this.formatted.text;
   }
 
   private dropOldest(): void {

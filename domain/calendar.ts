@@ -13,6 +13,18 @@ export interface CycleWindow {
   end: string;
 }
 
+/** An instant in epoch ms as the UTC ISO-8601 text the state, its effects and the ledger hold. */
+export function iso(ms: number): string {
+  // A batch's events share one time, and each writes it more than once: format it once.
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
+let lastIsoMs = NaN;
+let lastIso = '';
+
 function daysInMonth(year: number, monthIndex: number): number {
   return new Date(Date.UTC(year, monthIndex + 1, 0)).getUTCDate();
 }

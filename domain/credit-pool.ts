@@ -13,7 +13,8 @@ import type { GrantSource } from '../ruleset/types';
 import type { GrantDebit } from './effects';
 import { includedCredits } from '../ruleset/catalog';
 import { debitGrants, type Grant } from './grants';
-import { AccountStateError, available, currentPlan, iso, type AccountState } from './account-state';
+import { AccountStateError, available, currentPlan, type AccountState } from './account-state';
+import { iso } from './calendar';
 import { logEntry } from './outbox';
 
 /**

@@ -4,9 +4,9 @@
  * trial's one grant of trial credits, carried across resets rather than granted again.
  */
 import type { Rules } from '../ruleset/types';
-import { cycleAt, cycleContaining } from './calendar';
+import { cycleAt, cycleContaining, iso } from './calendar';
 import { partitionExpired, remainingCredits } from './grants';
-import { iso, tierOf, type AccountState } from './account-state';
+import { tierOf, type AccountState } from './account-state';
 import type { AnswerWindow } from './answers';
 import { chargeTier, logEntry } from './outbox';
 import { addGrant, topUpIncluded, writeOffOverdraft } from './credit-pool';

@@ -10,6 +10,7 @@
  * property test), and a field this module does not know is carried under its own name.
  */
 import type { LedgerEntry } from './effects';
+import { iso } from './calendar';
 
 /** A batch of ledger entries in compact form (see the module comment). */
 export interface CompactLedgerBatch {
@@ -63,12 +64,10 @@ const { stringify } = JSON;
 const { entries: entriesOf, keys: keysOf, hasOwn } = Object;
 
 // The entries of a batch mostly share their time (a batch update's events all have one): the
-// last time read, and the last time written, are remembered rather than parsed and formatted
-// again for each entry.
+// last time read is remembered rather than parsed and checked again for each entry (`iso`
+// remembers the last time written).
 let lastAt = '';
 let lastAtMs: number | undefined;
-let lastMs = Number.NaN;
-let lastIso = '';
 
 /** Whether `at` is the canonical ISO text of its own instant, so ms give it back exactly. */
 function canonicalMs(at: string): number | undefined {
@@ -80,14 +79,6 @@ function canonicalMs(at: string): number | undefined {
   return lastAtMs;
 }
 
-/** The ISO text of `ms` (an entry's time). */
-function isoOf(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastIso;
-}
 
 /**
  * Encodes entries (at least one, all of one account) as a compact batch. Version 2 writes each
@@ -194,7 +185,7 @@ export function decodeLedgerBatch(batch: CompactLedgerBatch): LedgerEntry[] {
     entry.accountId = batch.a;
     entry.rulesVersion = item.av ?? batch.r;
     entry.cycleIndex = item.ay ?? batch.y;
-    entry.at = typeof item.at === 'string' ? item.at : isoOf(batch.t + Number(item.t));
+    entry.at = typeof item.at === 'string' ? item.at : iso(batch.t + Number(item.t));
     for (const [short, value] of entriesOf(item)) {
       if (short === 'id' || short === 'av' || short === 'ay' || short === 'at' || short === 't') continue;
       if (short === 'D' && Array.isArray(value)) {

@@ -5,7 +5,8 @@
  */
 import type { TierRule } from '../ruleset/types';
 import type { Effect, LedgerEntry, RefusedEntry } from './effects';
-import { MAX_PARKED, alertStateOf, available, iso, type AccountState } from './account-state';
+import { MAX_PARKED, alertStateOf, available, type AccountState } from './account-state';
+import { iso } from './calendar';
 import { headBatch } from './state-budget';
 
 // Bound once: in the workflow sandbox each lookup of a global costs about 0.3 µs (see

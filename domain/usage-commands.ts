@@ -16,7 +16,8 @@ import {
 import type { GrantDebit } from './effects';
 import { accountIncludes, featureById } from '../ruleset/catalog';
 import { creditsForMicros, fromMicros, toMicros } from './pricing';
-import { AccountStateError, available, currentPlan, iso, type AccountState, type OpenCall } from './account-state';
+import { AccountStateError, available, currentPlan, type AccountState, type OpenCall } from './account-state';
+import { iso } from './calendar';
 import { asDuplicate, usageUse, type AnswerWindow } from './answers';
 import { logEntry, queueDueAlerts } from './outbox';
 import { debit } from './credit-pool';

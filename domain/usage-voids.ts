@@ -17,7 +17,8 @@ import type { RecordUsageResult, VoidRejection, VoidUsageInput, VoidUsageResult 
 import { featureById } from '../ruleset/catalog';
 import { fromMicros } from './pricing';
 import type { Grant } from './grants';
-import { AccountStateError, available, iso, type AccountState } from './account-state';
+import { AccountStateError, available, type AccountState } from './account-state';
+import { iso } from './calendar';
 import { asDuplicate, type AnswerWindow } from './answers';
 import type { RememberedAnswer } from './account-state';
 import { logEntry } from './outbox';

@@ -317,7 +317,6 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // write finds the outbox empty: the balance an account settles on is always published.
   if (patched(SEARCH_ATTRIBUTES_PATCH)) {
     const throttled = patched(SEARCH_BALANCE_THROTTLE_PATCH);
-    const interval = BALANCE_PUBLISH_INTERVAL_MS;
     let upsertedAt = -1;
     let publishedMs = -Infinity;
     let changes: ReturnType<typeof searchAttributeChanges> = [];
@@ -333,8 +332,8 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     const publishIndex = async (): Promise<never> => {
       for (;;) {
         await condition(pending);
-        if (mayWait() && now() < publishedMs + interval) {
-          await condition(() => pending() && !mayWait(), publishedMs + interval - now());
+        if (mayWait() && now() < publishedMs + BALANCE_PUBLISH_INTERVAL_MS) {
+          await condition(() => pending() && !mayWait(), publishedMs + BALANCE_PUBLISH_INTERVAL_MS - now());
           if (!pending()) continue;
         }
         upsertedAt = workflowInfo().historyLength;
