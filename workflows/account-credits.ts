@@ -52,6 +52,7 @@ import {
   searchAttributeChanges,
 } from './search-attributes';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES, accountWorkflowId, type UpdateMessage } from './messages';
+import { RECORDED_CLOCK_PATCH, RecordedClock } from './recorded-clock';
 
 /**
  * Continue as new well before the server's hard limit of 2,000 updates per run (it suggests
@@ -191,13 +192,24 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   let closing = false;
 
   const now = () => Date.now();
+  // Conditions read the time and history counters as of the last step the history records
+  // (see recorded-clock.ts): a rejected update's activation, which a replay never runs, then
+  // cannot turn one true. Each resumption below takes a step first. Histories recorded before
+  // RECORDED_CLOCK_PATCH read them live, and replay so.
+  const clock = new RecordedClock();
+  let onRecordedClock = false;
+  const seenNow = (): number => (onRecordedClock ? clock.nowMs : now());
+  const seenInfo = (): Pick<RecordedClock, 'historyLength' | 'historySize' | 'continueAsNewSuggested'> => (onRecordedClock ? clock : workflowInfo());
   // Updates can arrive in the very first activation, before the rules are loaded: their
   // validators then check shape only, and the handler re-checks against the rules.
   // Usage that arrives once the cycle has ended (in the same activation as the reset timer, or
   // while the next cycle's rules load) waits for the reset, so it counts in the new cycle.
   const opened = async (check: () => InputProblem | undefined): Promise<CreditAccount> => {
     updatesThisRun += 1;
+    // Live time is safe here: it can only make this condition false (the cycle has ended);
+    // only the reset, a recorded step, makes it true again.
     await condition(() => account !== undefined && now() < Date.parse(account.state.cycle.end));
+    clock.step();
     rejectIf(check());
     return account as CreditAccount;
   };
@@ -228,12 +240,19 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     handler: (input: Input, recheck: () => InputProblem | undefined) => Promise<Result>,
   ): void => {
     const check = (args: readonly unknown[]) => checkUpdateArguments(args, message.check, checkContext());
-    setHandler(message.definition, (...args: unknown[]) => handler(args[0] as Input, () => check(args)), {
-      validator: (...args: unknown[]) => {
-        if (closing) throw ApplicationFailure.retryable(ACCOUNT_CONTINUING_MESSAGE, WORKFLOW_FAILURE_TYPES.accountContinuing);
-        rejectIf(check(args));
+    // The handler runs only for an accepted update, which the history records: a step.
+    const validator = (...args: unknown[]) => {
+      if (closing) throw ApplicationFailure.retryable(ACCOUNT_CONTINUING_MESSAGE, WORKFLOW_FAILURE_TYPES.accountContinuing);
+      rejectIf(check(args));
+    };
+    setHandler(
+      message.definition,
+      (...args: unknown[]) => {
+        clock.step();
+        return handler(args[0] as Input, () => check(args));
       },
-    });
+      { validator },
+    );
   };
   const { recordUsage, startCall, endCall, setUsers, changePlan, changeCreditTier, setFeatureEnabled, setVoiceAgentActive, grantCredits } =
     ACCOUNT_UPDATES;
@@ -252,6 +271,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     const acc = await opened(recheck);
     // A conversion awaits the rules activity; a second change must not convert twice.
     await condition(() => !converting);
+    clock.step();
     // A conversion that ran meanwhile made this a paid account: check again (a cycleAnchor is
     // then refused rather than ignored).
     rejectIf(recheck());
@@ -259,6 +279,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     converting = true;
     try {
       const current = await loadRules({ at: new Date(now()).toISOString() });
+      clock.step();
       const rules = changePlan.check(u, { rules: current }) ? acc.state.rules : current;
       const result = patched(TRIAL_CONVERSION_PATCH)
         ? guarded(() => acc.convertTrial(u.plan, rules, now(), u.cycleAnchor))
@@ -294,6 +315,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     rejectIf(checkStartShape(input, now()));
     const cycleStart = cycleContaining(input.cycleAnchor, now()).start;
     const startRules = await loadRules({ at: cycleStart });
+    clock.step();
     rejectIf(checkStartAgainstRules(input, startRules));
     account = CreditAccount.open(input, startRules, now(), workflowInfo().firstExecutionRunId.slice(0, 8));
   }
@@ -305,6 +327,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   const ledgerBatch = large ? LEDGER_BATCH_LARGE : LEDGER_BATCH;
   const ledgerBatchBytes = large ? LEDGER_BATCH_BYTES_LARGE : LEDGER_BATCH_BYTES;
   const busyLinger = patched(LEDGER_LINGER_PATCH);
+  onRecordedClock = patched(RECORDED_CLOCK_PATCH);
 
   // Search attributes follow the state, but cost a command (and history events) per upsert: so
   // one upsert per workflow task at most, holding only the attributes that changed, whatever
@@ -321,8 +344,8 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     let publishedMs = -Infinity;
     let changes: ReturnType<typeof searchAttributeChanges> = [];
     const pending = (): boolean => {
-      if (workflowInfo().historyLength === upsertedAt) return false;
-      changes = searchAttributeChanges(workflowInfo().typedSearchAttributes, accountIndexOf(acc.state, now()));
+      if (seenInfo().historyLength === upsertedAt) return false;
+      changes = searchAttributeChanges(workflowInfo().typedSearchAttributes, accountIndexOf(acc.state, seenNow()));
       return changes.length > 0;
     };
     // Never while the run is closing: a throttle timer firing as the continue-as-new task
@@ -332,11 +355,13 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     const publishIndex = async (): Promise<never> => {
       for (;;) {
         await condition(pending);
+        clock.step();
         if (mayWait() && now() < publishedMs + BALANCE_PUBLISH_INTERVAL_MS) {
           await condition(() => pending() && !mayWait(), publishedMs + BALANCE_PUBLISH_INTERVAL_MS - now());
+          clock.step();
           if (!pending()) continue;
         }
-        upsertedAt = workflowInfo().historyLength;
+        upsertedAt = seenInfo().historyLength;
         publishedMs = now();
         upsertSearchAttributes(changes);
       }
@@ -367,9 +392,11 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       // is small enough to carry to the next run (see QUIET_BEFORE_CONTINUE_PATCH).
       const sending = () => acc.state.outbox.length > 0 && (!closing || acc.state.outbox.length > CARRIED_LEDGER_ENTRIES);
       await condition(sending);
+      clock.step();
       if (!closing && acc.state.outbox[0]?.type === 'ledger' && acc.state.outbox.length < ledgerBatch) {
         const linger = busyLinger && lastLedgerWrite >= LEDGER_BUSY_WRITE ? LEDGER_LINGER_BUSY : LEDGER_LINGER;
         await condition(() => acc.state.outbox.length >= ledgerBatch || closing, linger);
+        clock.step();
         if (!sending()) continue;
       }
       const batch = acc.peekOutbox(ledgerBatch, ledgerBatchBytes);
@@ -389,6 +416,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
           lastLedgerWrite = entries.length;
           // Compact in the history where the patch is in force (see domain/ledger-batch.ts).
           const result = await effects.appendLedger(large ? { batch: encodeLedgerBatch(entries, batchVersion) } : { entries });
+          clock.step();
           if (myFlight === abandonedFlight) continue; // its entries left the outbox for a spill
           // The ledger takes writes again: whatever was spilled meanwhile is being written by
           // its own workflows, so it no longer counts against new usage.
@@ -403,10 +431,12 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         } else {
           if (head.type === 'charge') await effects.chargeTier(head.charge);
           else await effects.sendAlert(head.alert);
+          clock.step();
           acc.ackOutbox(batch.length);
           events.push(eventOfEffect(head));
         }
       } catch (err) {
+        clock.step();
         // Retries are unlimited, so only a non-retryable failure lands here: the receiver will
         // never take this input. Set it aside rather than block every later effect.
         const error = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
@@ -420,6 +450,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       for (const event of events) {
         if (!event) continue;
         await condition(() => pendingWebhooks(acc.state) < MAX_PENDING_WEBHOOKS);
+        clock.step();
         queueWebhook(acc.state, event);
       }
     }
@@ -432,6 +463,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   const deliverWebhooks = async (): Promise<never> => {
     for (;;) {
       await condition(() => pendingWebhooks(acc.state) > 0 && !closing);
+      clock.step();
       const event = acc.state.webhooks?.[0];
       // Replaying a history recorded before webhooks: it scheduled no delivery, so none is.
       if (event && patched(WEBHOOKS_PATCH)) {
@@ -443,6 +475,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
           // the delivery log in the ledger database holds every attempt.
           log.error('webhook event refused for good; dropped', { accountId: acc.state.accountId, eventId: event.id, error: String(err) });
         } finally {
+          clock.step();
           webhookInFlight = false;
         }
       }
@@ -476,12 +509,14 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       log.warn('could not spill ledger entries; keeping them in the outbox', { accountId: acc.state.accountId, count: entries.length, error: String(err) });
       for (const entry of entries) acc.state.outbox.push({ type: 'ledger', entry });
     } finally {
+      clock.step();
       spilling -= 1;
     }
   };
   const spillLoop = async (): Promise<never> => {
     for (;;) {
-      await condition(() => inFlight > 0 && now() - inFlightSince >= SPILL_AFTER_MS && spillDue(acc.state, keep()));
+      await condition(() => inFlight > 0 && seenNow() - inFlightSince >= SPILL_AFTER_MS && spillDue(acc.state, keep()));
+      clock.step();
       await spill(takeSpill(acc.state, keep()));
     }
   };
@@ -491,7 +526,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // events, 50 MiB). The server's suggestion (from 4 MiB by default) is followed only by runs
   // recorded before the larger history bound, which it would otherwise cut to half.
   const shouldContinue = () => {
-    const info = workflowInfo();
+    const info = seenInfo();
     return (
       updatesThisRun >= UPDATES_PER_RUN ||
       info.historyLength >= EVENTS_PER_RUN ||
@@ -505,10 +540,12 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     if (wait > 0) {
       const seen = timingChanged;
       await condition(() => timingChanged !== seen || shouldContinue(), wait);
+      clock.step();
     }
     let reset = false;
     while (now() >= Date.parse(acc.state.cycle.end)) {
       const next = await loadRules({ at: acc.state.cycle.end });
+      clock.step();
       if (!rulesFitAccount(next, acc.state)) {
         log.warn('rules in force lack this account\'s plan or tier; keeping the previous version for this cycle', {
           accountId: acc.state.accountId,
@@ -536,9 +573,11 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   if (quietContinue) {
     closing = true;
     await condition(() => inFlight === 0 && !webhookInFlight && acc.state.outbox.length <= CARRIED_LEDGER_ENTRIES, QUIET_BEFORE_CONTINUE);
+    clock.step();
   }
   for (;;) {
     await condition(() => allHandlersFinished() && spilling === 0);
+    clock.step();
     if (jsonBytes(acc.state) <= CARRIED_STATE_BUDGET_BYTES) break;
     let entries = takeSpill(acc.state, inFlight);
     if (entries.length === 0 && quietContinue && inFlight > 0 && inFlightLedger) {

@@ -176,6 +176,23 @@ export async function untilOpen(handle: WorkflowHandle): Promise<void> {
   }
 }
 
+/**
+ * Replay a workflow's runs against today's workflow code, from `runId` along its chain of
+ * continue-as-new, as a worker restarting would. Rejects with the SDK's
+ * `DeterminismViolationError` on the first run that would not replay; resolves to the number
+ * of runs replayed.
+ */
+export async function replayRuns(client: Client, workflowId: string, runId: string): Promise<number> {
+  const bundled = await workflowBundle();
+  let replayed = 0;
+  for (let run: string | undefined = runId; run; replayed++) {
+    const history = await client.workflow.getHandle(workflowId, run).fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: bundled }, history);
+    run = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return replayed;
+}
+
 /** One time-skipping server and one worker shared by a test file's tests. */
 export interface WorkflowSuite {
   env: TestWorkflowEnvironment;

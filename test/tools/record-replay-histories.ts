@@ -21,7 +21,7 @@ import type { Client } from '@temporalio/client';
 import { devServerEnv, fakeActivities, startAccount, startWorker, untilOpen, workflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 import { CreditsClient } from '../../client';
-import { SPILL_AFTER_MS } from '../../workflows/account-credits';
+import { EVENTS_PER_RUN, SPILL_AFTER_MS } from '../../workflows/account-credits';
 import { ACCOUNT_UPDATES } from '../../workflows/messages';
 
 const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFeatureEnabled, setUsers, setVoiceAgentActive, startCall } = ACCOUNT_UPDATES;
@@ -140,6 +140,32 @@ async function recordBusyAccount(): Promise<void> {
   }
 }
 
+/**
+ * An account on the workflow with the `conditions-on-recorded-clock` patch: accepted usage and
+ * user changes interleaved with updates its validators refuse (each an empty workflow task on
+ * the time-skipping server), refused ones carrying the run past its history bound, then the
+ * continue-as-new at the next accepted update.
+ */
+async function recordRejectedUpdates(): Promise<void> {
+  const suite = await workflowSuite();
+  try {
+    const h = await suite.open({ accountId: 'replay-rejected', plan: 'scale', users: 5 }, 2);
+    const refuse = (args: unknown[]) => h.executeUpdate(setUsers.definition, { args: args as [{ users: number }] }).catch(() => undefined);
+    for (let i = 0; (await h.describe()).historyLength < EVENTS_PER_RUN - 80; i++) {
+      await h.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: `rj-${i}` }] });
+      await refuse([{ users: -1 }]);
+      if (i % 10 === 0) await h.executeUpdate(setUsers.definition, { args: [{ users: 5 + (i % 3) }] });
+    }
+    await suite.env.sleep('30 seconds');
+    while ((await h.describe()).historyLength < EVENTS_PER_RUN + 6) await refuse([{ users: 0.5 }]);
+    await h.executeUpdate(setUsers.definition, { args: [{ users: 5 }] });
+    await suite.env.sleep('30 seconds');
+    await saveRuns(suite.env.client, h, 'rejected-updates');
+  } finally {
+    await suite.teardown();
+  }
+}
+
 async function recordLedgerOutage(): Promise<void> {
   const env = await devServerEnv();
   const acts = fakeActivities();
@@ -191,6 +217,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'trial-tier': () => recordTrialWithTier('trial-tier'),
   'large-ledger-batch': recordLargeLedgerBatch,
   'busy-account': recordBusyAccount,
+  'rejected-updates': recordRejectedUpdates,
   // Only on the workflow before the patch (see recordTrialWithTier); never part of "every scenario".
   'trial-tier-prepatch': () => recordTrialWithTier('trial-tier-prepatch'),
 };

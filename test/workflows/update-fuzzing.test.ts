@@ -13,9 +13,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ACCOUNT_UPDATES, summaryQuery } from '../../workflows/messages';
 import { checkUpdateArguments, type CheckContext } from '../../domain/input-problems';
 import { hasControlCharacter, isWellFormedText } from '../../domain/input-text';
-import { fakeActivities, startAccount, startWorker, timeSkippingEnv, untilOpen, type FakeActivities } from '../helpers/workflow-harness';
+import { fakeActivities, replayRuns, startAccount, startWorker, timeSkippingEnv, untilOpen, type FakeActivities } from '../helpers/workflow-harness';
 import { asReceived, PROTOTYPE_NAMES, updatePayload, type UpdatePayload } from '../helpers/update-payloads';
 import { shippedRules } from '../helpers/shipped-rules';
+import { isTransientTemporalError } from '../../client/retry';
+import { WORKFLOW_FAILURE_TYPES } from '../../domain/failure-types';
 
 const MEGABYTE = 'x'.repeat(1 << 20);
 /** Most characters a rejection's message and stack may hold together. */
@@ -44,14 +46,33 @@ async function openAccount(accountId: string): Promise<WorkflowHandle> {
 /** What became of one update: its result, or the ApplicationFailure it was refused with. */
 type Outcome = { result: unknown } | { failure: ApplicationFailure };
 
-/** Send an update with exactly these arguments; a hang (a worker that died) fails within seconds. */
+/** Attempts per update, and how long each may take before it is sent again. */
+const ATTEMPTS = 4;
+const ATTEMPT_MS = 10_000;
+/** Updates sent again (a run handing over to the next), for the record. */
+let resent = 0;
+
+/**
+ * Send an update with exactly these arguments, as the product's client does: one refused by a
+ * run handing over to the next (AccountContinuing, the run is closing) or not answered within
+ * an attempt (a transient failure) is sent again. Anything else is the outcome; no answer on
+ * any attempt (a worker that died, a workflow task failing) fails the test.
+ */
 async function send(handle: WorkflowHandle, { name, args }: UpdatePayload): Promise<Outcome> {
-  try {
-    // The arguments go out exactly as generated: none, one, or more than one.
-    return { result: await env.client.withDeadline(Date.now() + 15_000, () => handle.executeUpdate(name, { args: args as [unknown] })) };
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return { failure: err.cause };
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // The arguments go out exactly as generated: none, one, or more than one.
+      return { result: await env.client.withDeadline(Date.now() + ATTEMPT_MS, () => handle.executeUpdate(name, { args: args as [unknown] })) };
+    } catch (err) {
+      const failure = err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+      const handover = failure?.type === WORKFLOW_FAILURE_TYPES.accountContinuing || (!failure && isTransientTemporalError(err));
+      if (handover && attempt < ATTEMPTS) {
+        resent += 1;
+        continue;
+      }
+      if (failure) return { failure };
+      throw err;
+    }
   }
 }
 
@@ -119,6 +140,7 @@ describe('update fuzzing', () => {
     const known = new Set<string>();
     const context: CheckContext = { rules, knowsCall: (id) => known.has(id) };
     const counts = { accepted: 0, refused: 0 };
+    const firstRun = (await handle.describe()).runId;
     await fc.assert(
       fc.asyncProperty(updatePayload({ hugeLength: 1 << 20, callIds: ['call-1', 'call-2', ...PROTOTYPE_NAMES] }), async (payload) => {
         // Two megabyte strings in one request would exceed the server's request size: not this test's subject.
@@ -141,9 +163,12 @@ describe('update fuzzing', () => {
       { numRuns: 300, endOnFailure: true, ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}) },
     );
     // Both sides of the property were exercised.
-    expect(counts.accepted).toBeGreaterThan(20);
-    expect(counts.refused).toBeGreaterThan(20);
+    expect(counts.accepted, `${resent} updates sent again`).toBeGreaterThan(20);
+    expect(counts.refused, `${resent} updates sent again`).toBeGreaterThan(20);
     await expectHealthy(handle);
     expectCleanEffects();
+    // Every run replays (as after a worker restart): no decision was taken in the activation
+    // of an update the validator refused, which the history does not hold.
+    expect(await replayRuns(env.client, handle.workflowId, firstRun)).toBeGreaterThanOrEqual(1);
   }, 120_000);
 });

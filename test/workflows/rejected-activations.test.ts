@@ -1,0 +1,75 @@
+/**
+ * A rejected update's activation is never replayed (the update leaves nothing in the history),
+ * yet the SDK evaluates every blocked condition after it. A decision that comes due there only
+ * because the history grew or time passed must wait for a step the history records; taken
+ * there, it would issue commands a replay cannot reproduce and the account would be stuck on a
+ * nondeterminism error at the next worker restart. The time-skipping server records every
+ * workflow task, a rejected update's too, so rejected updates alone carry a run past its
+ * history bound here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ACCOUNT_UPDATES } from '../../workflows/messages';
+import { EVENTS_PER_RUN } from '../../workflows/account-credits';
+import { fakeActivities, replayRuns, startAccount, startWorker, timeSkippingEnv, untilOpen } from '../helpers/workflow-harness';
+
+let env: TestWorkflowEnvironment;
+let worker: Awaited<ReturnType<typeof startWorker>>;
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+  worker = await startWorker(env, fakeActivities());
+});
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+});
+
+async function historyLength(handle: WorkflowHandle): Promise<number> {
+  return (await handle.describe()).historyLength;
+}
+
+describe('decisions that come due in a rejected update’s activation', () => {
+  it('wait for a recorded step: the run continues as new at the next accepted update, and every run replays', async () => {
+    const anchor = new Date((await env.currentTimeMs()) - 2 * 86_400_000).toISOString();
+    const handle = await startAccount(env.client, worker.taskQueue, { accountId: 'rejected-activations', plan: 'scale', users: 5, cycleAnchor: anchor });
+    await untilOpen(handle);
+    const firstRun = (await handle.describe()).runId;
+
+    // Accepted updates bring the run close to its bound; then every timer and write settles,
+    // so nothing but the rejected updates below adds to the history.
+    for (let users = 6; (await historyLength(handle)) < EVENTS_PER_RUN - 80; users = users === 6 ? 7 : 6) {
+      await handle.executeUpdate(ACCOUNT_UPDATES.setUsers.definition, { args: [{ users }] });
+    }
+    await env.sleep(30_000);
+    const settled = await historyLength(handle);
+    expect(settled).toBeLessThan(EVENTS_PER_RUN);
+
+    // Refused by the validator (a negative user count): each adds an empty workflow task here.
+    let rejected = 0;
+    for (let d = await handle.describe(); d.runId === firstRun && d.historyLength < EVENTS_PER_RUN + 6 && rejected < 100; d = await handle.describe()) {
+      const refusal = await handle.executeUpdate(ACCOUNT_UPDATES.setUsers.definition, { args: [{ users: -1 }] }).catch((err: unknown) => err);
+      expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+      rejected += 1;
+    }
+    expect(rejected).toBeGreaterThan(0);
+    // Past the bound, but no recorded step since: the same run goes on, and its history replays.
+    const past = await handle.describe();
+    expect(past.runId, 'continued as new in a rejected update’s activation').toBe(firstRun);
+    expect(past.historyLength).toBeGreaterThanOrEqual(EVENTS_PER_RUN + 6);
+    expect(past.status.name).toBe('RUNNING');
+    expect(await replayRuns(env.client, handle.workflowId, firstRun)).toBe(1);
+
+    // The next accepted update is a recorded step: the run continues as new from it.
+    await handle.executeUpdate(ACCOUNT_UPDATES.setUsers.definition, { args: [{ users: 5 }] });
+    let next = firstRun;
+    for (let i = 0; i < 100 && next === firstRun; i++) {
+      await env.sleep(1_000);
+      next = (await handle.describe()).runId;
+    }
+    expect(next).not.toBe(firstRun);
+    const events = (await env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory()).events ?? [];
+    expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId).toBe(next);
+    expect(await replayRuns(env.client, handle.workflowId, firstRun)).toBe(2);
+  }, 180_000);
+});
