@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { CreditActivities, LedgerAppendInput } from '../../activities/credit-activities';
 import type { AlertNotice, ChargeRequest, LedgerEntry } from '../../domain/effects';
 import type { AccountStartInput } from '../../domain/wire-contract';
@@ -182,15 +182,22 @@ export async function untilOpen(handle: WorkflowHandle): Promise<void> {
  * `DeterminismViolationError` on the first run that would not replay; resolves to the number
  * of runs replayed.
  */
-export async function replayRuns(client: Client, workflowId: string, runId: string): Promise<number> {
+export async function replayRuns(env: TestWorkflowEnvironment, workflowId: string, runId: string): Promise<number> {
   const bundled = await workflowBundle();
-  let replayed = 0;
-  for (let run: string | undefined = runId; run; replayed++) {
-    const history = await client.workflow.getHandle(workflowId, run).fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: bundled }, history);
-    run = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  // The time-skipping server sends a history in one message, over gRPC's 4 MiB default for a busy run.
+  const connection = await Connection.connect({ address: env.address, channelArgs: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 } });
+  try {
+    const client = new Client({ connection, namespace: env.namespace ?? 'default' });
+    let replayed = 0;
+    for (let run: string | undefined = runId; run; replayed++) {
+      const history = await client.workflow.getHandle(workflowId, run).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: bundled }, history);
+      run = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    }
+    return replayed;
+  } finally {
+    await connection.close();
   }
-  return replayed;
 }
 
 /** One time-skipping server and one worker shared by a test file's tests. */
@@ -202,6 +209,10 @@ export interface WorkflowSuite {
   open(input: Partial<AccountStartInput> & { accountId: string }, daysAgo?: number): Promise<WorkflowHandle>;
   /** The server's clock. */
   now(): Promise<number>;
+  /**
+   * Stop the worker, replay every account opened through `open` (each of its runs, as a worker
+   * restarting would: a nondeterminism error fails the test file), then stop the server.
+   */
   teardown(): Promise<void>;
 }
 
@@ -211,6 +222,7 @@ export async function workflowSuite(ruleSet?: RuleSet): Promise<WorkflowSuite> {
   const acts = fakeActivities(ruleSet);
   const worker = await startWorker(env, acts);
   const now = async () => (await env.currentTimeMs()) as number;
+  const opened: { workflowId: string; runId: string }[] = [];
   return {
     env,
     acts,
@@ -219,12 +231,17 @@ export async function workflowSuite(ruleSet?: RuleSet): Promise<WorkflowSuite> {
     async open(input, daysAgo = 2) {
       const anchor = new Date((await now()) - daysAgo * 86_400_000).toISOString();
       const handle = await startAccount(env.client, worker.taskQueue, { plan: 'growth', users: 1, cycleAnchor: anchor, ...input });
+      opened.push({ workflowId: handle.workflowId, runId: (await handle.describe()).runId });
       await untilOpen(handle);
       return handle;
     },
     async teardown() {
-      await worker.stop();
-      await env.teardown();
+      try {
+        await worker.stop();
+        for (const { workflowId, runId } of opened) await replayRuns(env, workflowId, runId);
+      } finally {
+        await env.teardown();
+      }
     },
   };
 }

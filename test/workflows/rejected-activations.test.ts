@@ -58,7 +58,7 @@ describe('decisions that come due in a rejected update’s activation', () => {
     expect(past.runId, 'continued as new in a rejected update’s activation').toBe(firstRun);
     expect(past.historyLength).toBeGreaterThanOrEqual(EVENTS_PER_RUN + 6);
     expect(past.status.name).toBe('RUNNING');
-    expect(await replayRuns(env.client, handle.workflowId, firstRun)).toBe(1);
+    expect(await replayRuns(env, handle.workflowId, firstRun)).toBe(1);
 
     // The next accepted update is a recorded step: the run continues as new from it.
     await handle.executeUpdate(ACCOUNT_UPDATES.setUsers.definition, { args: [{ users: 5 }] });
@@ -70,6 +70,6 @@ describe('decisions that come due in a rejected update’s activation', () => {
     expect(next).not.toBe(firstRun);
     const events = (await env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory()).events ?? [];
     expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId).toBe(next);
-    expect(await replayRuns(env.client, handle.workflowId, firstRun)).toBe(2);
+    expect(await replayRuns(env, handle.workflowId, firstRun)).toBe(2);
   }, 180_000);
 });

@@ -169,6 +169,6 @@ describe('update fuzzing', () => {
     expectCleanEffects();
     // Every run replays (as after a worker restart): no decision was taken in the activation
     // of an update the validator refused, which the history does not hold.
-    expect(await replayRuns(env.client, handle.workflowId, firstRun)).toBeGreaterThanOrEqual(1);
+    expect(await replayRuns(env, handle.workflowId, firstRun)).toBeGreaterThanOrEqual(1);
   }, 120_000);
 });
