@@ -5,14 +5,18 @@
  * there, it would issue commands a replay cannot reproduce and the account would be stuck on a
  * nondeterminism error at the next worker restart. The time-skipping server records every
  * workflow task, a rejected update's too, so rejected updates alone carry a run past its
- * history bound here.
+ * history bound there; on the dev server a refused update's task is speculative (dropped
+ * unless it issues a command), and time alone makes a backlog spill due.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ACCOUNT_UPDATES } from '../../workflows/messages';
-import { EVENTS_PER_RUN } from '../../workflows/account-credits';
-import { fakeActivities, replayRuns, startAccount, startWorker, timeSkippingEnv, untilOpen } from '../helpers/workflow-harness';
+import { EVENTS_PER_RUN, SPILL_AFTER_MS } from '../../workflows/account-credits';
+import { SPILL_AT_ENTRIES } from '../../domain/state-budget';
+import { devServerEnv, fakeActivities, replayRuns, startAccount, startWorker, timeSkippingEnv, untilOpen } from '../helpers/workflow-harness';
+import { waitFor } from '../helpers/wait-for';
 
 let env: TestWorkflowEnvironment;
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -72,4 +76,43 @@ describe('decisions that come due in a rejected update’s activation', () => {
     expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId).toBe(next);
     expect(await replayRuns(env, handle.workflowId, firstRun)).toBe(2);
   }, 180_000);
+});
+
+describe('a backlog spill that comes due while the ledger is down (dev server)', () => {
+  it('is not started by a refused update; the next accepted one starts it, and the run replays', async () => {
+    const dev = await devServerEnv();
+    const acts = fakeActivities();
+    acts.appendLedger = async () => {
+      throw ApplicationFailure.retryable('ledger database unavailable', 'database_unavailable');
+    };
+    const devWorker = await startWorker(dev, acts);
+    try {
+      const anchor = new Date(Date.now() - 2 * 86_400_000).toISOString();
+      const h = await startAccount(dev.client, devWorker.taskQueue, { accountId: 'rejected-spill', plan: 'scale', users: 5, cycleAnchor: anchor });
+      await untilOpen(h);
+      const runId = (await h.describe()).runId;
+      // The opening entries' write is stuck; a backlog past the spill bound waits behind it.
+      await waitFor(async () => ((await h.describe()).raw.pendingActivities?.length ?? 0) > 0, 'the stuck ledger write');
+      const events = Array.from({ length: SPILL_AT_ENTRIES + 50 }, (_, i) => ({ feature: 'enrichment', quantity: 1, idempotencyKey: `rs-${i}` }));
+      await h.executeUpdate(ACCOUNT_UPDATES.recordUsageBatch.definition, { args: [{ events }] });
+      const childStarts = async () =>
+        ((await h.fetchHistory()).events ?? []).filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length;
+      // Past SPILL_AFTER_MS with nothing recorded since (the balance's throttle timer fired long before).
+      await new Promise((resolve) => setTimeout(resolve, SPILL_AFTER_MS + 3_000));
+      expect(await childStarts()).toBe(0);
+
+      const refusal = await h.executeUpdate(ACCOUNT_UPDATES.setUsers.definition, { args: [{ users: -1 }] }).catch((err: unknown) => err);
+      expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(await childStarts(), 'a spill started in a refused update’s activation').toBe(0);
+      expect(await replayRuns(dev, h.workflowId, runId)).toBe(1);
+
+      await h.executeUpdate(ACCOUNT_UPDATES.recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'rs-next' }] });
+      await waitFor(async () => (await childStarts()) > 0, 'the spill started at the accepted update');
+      expect(await replayRuns(dev, h.workflowId, runId)).toBe(1);
+      await h.terminate('test over');
+    } finally {
+      await devWorker.stop();
+      await dev.teardown();
+    }
+  }, 120_000);
 });
