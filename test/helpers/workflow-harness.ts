@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { CreditActivities, LedgerAppendInput } from '../../activities/credit-activities';
 import type { AlertNotice, ChargeRequest, LedgerEntry } from '../../domain/effects';
 import type { AccountStartInput } from '../../domain/wire-contract';
@@ -149,7 +149,7 @@ export async function startWorker(env: TestWorkflowEnvironment, activities: Cred
 }
 
 /** Start an account workflow the way billing ops would, with a plain Temporal client. */
-export async function startAccount(client: Client, taskQueue: string, input: AccountStartInput): Promise<WorkflowHandle> {
+export async function startAccount(client: Client, taskQueue: string, input: AccountStartInput): Promise<WorkflowHandleWithFirstExecutionRunId> {
   return client.workflow.start(WORKFLOW_TYPE, {
     taskQueue,
     workflowId: accountWorkflowId(input.accountId),
@@ -176,23 +176,39 @@ export async function untilOpen(handle: WorkflowHandle): Promise<void> {
   }
 }
 
+/** A run's history, as `fetchHistory` gives it. */
+export type RunHistory = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+
+/** The histories of a workflow's runs, from `runId` along its chain of continue-as-new. */
+export async function* runHistories(client: Client, workflowId: string, runId: string): AsyncGenerator<RunHistory> {
+  for (let run: string | undefined = runId; run; ) {
+    const history = await client.workflow.getHandle(workflowId, run).fetchHistory();
+    yield history;
+    run = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+}
+
+/** A started workflow, as `runHistories` follows it from its first run. */
+type Started = Pick<WorkflowHandleWithFirstExecutionRunId, 'workflowId' | 'firstExecutionRunId'>;
+
 /**
- * Replay a workflow's runs against today's workflow code, from `runId` along its chain of
- * continue-as-new, as a worker restarting would. Rejects with the SDK's
- * `DeterminismViolationError` on the first run that would not replay; resolves to the number
- * of runs replayed.
+ * Replay every run of each workflow against today's workflow code, from its first run along
+ * its chain of continue-as-new, as a worker restarting would. Rejects with the SDK's
+ * `DeterminismViolationError` on the first run that would not replay; resolves to the
+ * histories replayed, in order.
  */
-export async function replayRuns(env: TestWorkflowEnvironment, workflowId: string, runId: string): Promise<number> {
+export async function replayRuns(env: TestWorkflowEnvironment, ...started: Started[]): Promise<RunHistory[]> {
   const bundled = await workflowBundle();
   // The time-skipping server sends a history in one message, over gRPC's 4 MiB default for a busy run.
   const connection = await Connection.connect({ address: env.address, channelArgs: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 } });
   try {
     const client = new Client({ connection, namespace: env.namespace ?? 'default' });
-    let replayed = 0;
-    for (let run: string | undefined = runId; run; replayed++) {
-      const history = await client.workflow.getHandle(workflowId, run).fetchHistory();
-      await Worker.runReplayHistory({ workflowBundle: bundled }, history);
-      run = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    const replayed: RunHistory[] = [];
+    for (const { workflowId, firstExecutionRunId } of started) {
+      for await (const history of runHistories(client, workflowId, firstExecutionRunId)) {
+        await Worker.runReplayHistory({ workflowBundle: bundled }, history);
+        replayed.push(history);
+      }
     }
     return replayed;
   } finally {
@@ -206,7 +222,7 @@ export interface WorkflowSuite {
   acts: FakeActivities;
   taskQueue: string;
   /** Start an account whose anchor is `daysAgo` days before the server's clock (default 2). */
-  open(input: Partial<AccountStartInput> & { accountId: string }, daysAgo?: number): Promise<WorkflowHandle>;
+  open(input: Partial<AccountStartInput> & { accountId: string }, daysAgo?: number): Promise<WorkflowHandleWithFirstExecutionRunId>;
   /** The server's clock. */
   now(): Promise<number>;
   /**
@@ -222,7 +238,7 @@ export async function workflowSuite(ruleSet?: RuleSet): Promise<WorkflowSuite> {
   const acts = fakeActivities(ruleSet);
   const worker = await startWorker(env, acts);
   const now = async () => (await env.currentTimeMs()) as number;
-  const opened: { workflowId: string; runId: string }[] = [];
+  const opened: Started[] = [];
   return {
     env,
     acts,
@@ -231,14 +247,14 @@ export async function workflowSuite(ruleSet?: RuleSet): Promise<WorkflowSuite> {
     async open(input, daysAgo = 2) {
       const anchor = new Date((await now()) - daysAgo * 86_400_000).toISOString();
       const handle = await startAccount(env.client, worker.taskQueue, { plan: 'growth', users: 1, cycleAnchor: anchor, ...input });
-      opened.push({ workflowId: handle.workflowId, runId: (await handle.describe()).runId });
+      opened.push(handle);
       await untilOpen(handle);
       return handle;
     },
     async teardown() {
       try {
         await worker.stop();
-        for (const { workflowId, runId } of opened) await replayRuns(env, workflowId, runId);
+        await replayRuns(env, ...opened);
       } finally {
         await env.teardown();
       }

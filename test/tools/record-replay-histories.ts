@@ -14,11 +14,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { WorkflowHandle } from '@temporalio/client';
-import type { History } from '@temporalio/common/lib/proto-utils';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Client } from '@temporalio/client';
-import { devServerEnv, fakeActivities, startAccount, startWorker, untilOpen, workflowSuite } from '../helpers/workflow-harness';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { devServerEnv, fakeActivities, runHistories, startAccount, startWorker, untilOpen, workflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 import { CreditsClient } from '../../client';
 import { EVENTS_PER_RUN, SPILL_AFTER_MS } from '../../workflows/account-credits';
@@ -28,17 +26,13 @@ const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFea
 
 const OUT = join(__dirname, '..', 'fixtures', 'histories');
 
-/** Follow the chain of runs from the first one (the test server cannot list executions). */
-async function saveRuns(client: Client, handle: WorkflowHandle, name: string): Promise<void> {
-  let runId: string | undefined = (handle as WorkflowHandle & { firstExecutionRunId: string }).firstExecutionRunId;
-  for (let i = 1; runId; i++) {
-    const history: History = await client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
-    const last = history.events?.[history.events.length - 1];
-    const next: string | undefined = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+/** Save the closed runs, from the first one along its chain (the test server cannot list executions). */
+async function saveRuns(client: Client, handle: WorkflowHandleWithFirstExecutionRunId, name: string): Promise<void> {
+  let i = 0;
+  for await (const history of runHistories(client, handle.workflowId, handle.firstExecutionRunId)) {
     // A run still open has no end to replay to; the recorded runs are the closed ones.
-    if (!next) break;
-    writeFileSync(join(OUT, `${name}-run${i}.json`), historyToJSON(history));
-    runId = next;
+    if (!history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes) break;
+    writeFileSync(join(OUT, `${name}-run${++i}.json`), historyToJSON(history));
   }
 }
 
