@@ -17,6 +17,7 @@ import type { CreditActivities } from './activities/credit-activities';
 import { jsonLogLine } from './infra/error-json';
 import { fetchPrometheusText, ledgerReadiness, startOpsListener, temporalReadiness, type OpsListener, type ReadinessCheck } from './infra/ops-http';
 import { projectRoot } from './infra/project-root';
+import { WORKFLOW_BUNDLER_OPTIONS } from './infra/workflow-bundler';
 import {
   CREDITS_LEDGER_URL,
   CREDITS_LOG_LEVEL,
@@ -91,9 +92,9 @@ export function workerSettingsFromEnv(env?: Env): WorkerSettings {
  * Workflow code for the worker: the prebundled file when there is one (fast start, and the
  * code that was tested is the code that runs), else bundled now from source (development).
  */
-export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> {
   if (existsSync(WORKFLOW_BUNDLE_PATH)) return { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } };
-  return { workflowsPath: require.resolve('./workflows') };
+  return { workflowsPath: require.resolve('./workflows'), bundlerOptions: WORKFLOW_BUNDLER_OPTIONS };
 }
 
 /**

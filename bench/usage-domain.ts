@@ -5,7 +5,11 @@
  * Node can be several times slower in the workflow. Hot paths bind the globals they use once
  * per module; this shows whether they still pay for it.
  *
- *   npm run bench:domain -- [--rounds 5] [--events 50000] [--batch 500]
+ *   npm run bench:domain -- [--rounds 5] [--events 50000] [--batch 500] [--target es2020]
+ *
+ * `--target` is the language level the code is compiled to: the workflow bundle's
+ * (infra/workflow-bundler.ts) by default; `es2017`, the SDK's own, shows what object-spread
+ * helpers and the like cost.
  *
  * The domain code is bundled with esbuild (bench/usage-domain-entry.ts) and evaluated twice.
  */
@@ -13,6 +17,7 @@ import { build } from 'esbuild';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import vm from 'node:vm';
+import { WORKFLOW_CODE_TARGET } from '../infra/workflow-bundler';
 import { defaultRulesPath, loadRuleSet } from '../ruleset';
 
 const { values } = parseArgs({
@@ -20,6 +25,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     events: { type: 'string', default: '50000' },
     batch: { type: 'string', default: '500' },
+    target: { type: 'string', default: WORKFLOW_CODE_TARGET },
   },
 });
 const [rounds, perRound, batch] = [values.rounds, values.events, values.batch].map(Number);
@@ -38,6 +44,7 @@ async function main(): Promise<void> {
     globalName: 'usageDomain',
     platform: 'neutral',
     write: false,
+    target: values.target,
     logLevel: 'warning',
   });
   const code = bundle.outputFiles[0]?.text ?? '';
@@ -48,7 +55,7 @@ async function main(): Promise<void> {
   vm.runInContext(code, context);
   const inContext = vm.runInContext(`usageDomain.timeUsageBatches(JSON.parse(rulesJson), ${rounds}, ${perRound}, ${batch})`, context) as number[];
   const show = (list: number[]) => `${list.map((x) => x.toFixed(1)).join(' ')}  (best ${Math.min(...list).toFixed(1)})`;
-  console.log(`usage batches of ${batch}, ${perRound} events a round, µs per event:`);
+  console.log(`usage batches of ${batch}, ${perRound} events a round, compiled to ${values.target}, µs per event:`);
   console.log(`  plain Node:         ${show(inNode)}`);
   console.log(`  a V8 context (vm):  ${show(inContext)}`);
 }

@@ -10,6 +10,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { WORKFLOW_BUNDLER_OPTIONS } from '../infra/workflow-bundler';
 import { openLedgerStore } from '../ledger/open-store';
 import { workerConcurrencyOptions, workerSettingsFromEnv, workflowCodeOptions } from '../worker';
 
@@ -98,7 +99,7 @@ async function runChild(options: WorkerProcessOptions): Promise<void> {
         // The production worker's concurrency settings (CREDITS_* variables and their defaults).
         ...workerConcurrencyOptions(workerSettingsFromEnv()),
       })
-    : await Worker.create({ connection, namespace: options.namespace, taskQueue: options.taskQueue, workflowsPath: require.resolve('./noop-workflow') });
+    : await Worker.create({ connection, namespace: options.namespace, taskQueue: options.taskQueue, workflowsPath: require.resolve('./noop-workflow'), bundlerOptions: WORKFLOW_BUNDLER_OPTIONS });
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   const running = worker.run();

@@ -6,11 +6,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { projectRoot } from '../infra/project-root';
+import { WORKFLOW_BUNDLER_OPTIONS } from '../infra/workflow-bundler';
 
 async function main(): Promise<void> {
   const root = projectRoot();
   const { code } = await bundleWorkflowCode({
     workflowsPath: join(root, 'workflows', 'index.ts'),
+    ...WORKFLOW_BUNDLER_OPTIONS,
     // webpack's per-module lines are noise in a build log; warnings and errors still show.
     logger: new DefaultLogger('WARN'),
   });

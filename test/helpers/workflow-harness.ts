@@ -14,6 +14,7 @@ import type { AccountStartInput } from '../../domain/wire-contract';
 import { decodeLedgerBatch } from '../../domain/ledger-batch';
 import type { WebhookEvent } from '../../domain/webhook-events';
 import { temporalBinaryPath } from '../../infra/temporal-binaries';
+import { WORKFLOW_BUNDLER_OPTIONS } from '../../infra/workflow-bundler';
 import { defaultRulesPath, loadRuleSet, type RuleSet } from '../../ruleset';
 import { accountWorkflowId, summaryQuery, WORKFLOW_TYPE } from '../../workflows/messages';
 import { isAccountOpening } from '../../client';
@@ -49,7 +50,7 @@ export function devServerEnv(): Promise<TestWorkflowEnvironment> {
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow code, bundled once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../workflows/index.ts'), logger: quietLogger });
+  bundle ??= bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../workflows/index.ts'), logger: quietLogger, ...WORKFLOW_BUNDLER_OPTIONS });
   return bundle;
 }
 
