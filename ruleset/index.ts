@@ -13,7 +13,7 @@ export { createRuleSet, defaultRulesPath, loadRuleSet } from './load';
 export { rulesForCycleStart } from './cycle-rules';
 export type { RuleSet } from './load';
 export { accountIncludes, featureById, includedCredits, planById, planIncludes, resolvePlan, resolveTier, trialIncludes } from './catalog';
-export { reloadingRuleSet, ruleSetSource } from './reloading-rule-set';
+export { RULES_RECHECK_MS, reloadingRuleSet, ruleSetSource } from './reloading-rule-set';
 export type { ReloadOptions, RulesOption } from './reloading-rule-set';
 export { RULES_SCHEMA } from './schema-check';
 export { MAX_INCLUDED_CREDITS } from './semantic-check';

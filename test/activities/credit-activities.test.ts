@@ -16,7 +16,7 @@ import { openPostgresClient } from '../../ledger/postgres-client';
 import { openSqlLedgerStore } from '../../ledger/sql-store';
 import type { LedgerStore } from '../../ledger/store';
 import { alertMessageId, createSmtpMailer, type AlertMailer } from '../../notify/email';
-import { defaultRulesPath, type Rules } from '../../ruleset';
+import { RULES_RECHECK_MS, defaultRulesPath, type Rules } from '../../ruleset';
 import { quietActivityEnvironment, type LogLine } from '../helpers/activity-environment';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server';
 import { tierCharge, usageEntries, usageEntry, warningAlert } from '../ledger/entry-fixtures';
@@ -57,6 +57,9 @@ afterAll(async () => {
 });
 afterEach(() => smtp.refuse(null));
 
+/** Past the interval within which the worker's rules source does not look at the files again. */
+const lookAgain = () => new Promise((resolve) => setTimeout(resolve, RULES_RECHECK_MS + 50));
+
 describe('loadRules', () => {
   // MockActivityEnvironment.run does not infer the result type of an activity taking an object.
   const rulesAt = (at: string): Promise<Rules> => env.run(activities.loadRules, { at }) as Promise<Rules>;
@@ -70,12 +73,14 @@ describe('loadRules', () => {
     // The pricing team drops a new dated version into the directory: running workers see it.
     const september = readFileSync(shippedFile, 'utf8').replace(/^effectiveFrom: .*$/m, 'effectiveFrom: 2026-09-01T00:00:00Z');
     writeFileSync(join(rulesDir, '2026-09-01.yaml'), september);
+    await lookAgain();
     const autumn = await rulesAt('2026-09-15T00:00:00.000Z');
     expect(autumn.effectiveFrom).toBe('2026-09-01T00:00:00.000Z');
     expect((await rulesAt('2026-07-01T00:00:00.000Z')).version).toBe(june.version);
 
     // A broken file does not stop the worker: the last good rules stay in use, and it says so.
     writeFileSync(join(rulesDir, '2026-10-01.yaml'), 'schemaVersion: 1\nplans: [');
+    await lookAgain();
     expect((await rulesAt('2026-10-15T00:00:00.000Z')).effectiveFrom).toBe(autumn.effectiveFrom);
     expect(logs.some((l) => l.level === 'ERROR' && l.message.includes('still using the previous rules'))).toBe(true);
     rmSync(join(rulesDir, '2026-10-01.yaml'));
