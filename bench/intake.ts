@@ -234,14 +234,24 @@ async function carriedState(temporal: Client, ids: string[]): Promise<number> {
   return largest;
 }
 
+/** What the accounts' histories hold over every run: the server's work per accepted update. */
+interface HistoryShape {
+  updates: number;
+  workflowTasks: number;
+  activities: number;
+  timers: number;
+  searchAttributeUpserts: number;
+}
+
 /**
  * The most runs of one account (each continue-as-new starts one): what history bounds cost at
- * this rate; and the workflow tasks that failed or timed out over every run, by cause (each
- * makes the worker replay the run's whole history).
+ * this rate; the workflow tasks that failed or timed out over every run, by cause (each
+ * makes the worker replay the run's whole history); and the histories' shape.
  */
-async function runsAndFailures(temporal: Client, ids: string[]): Promise<{ runs: number; failures: Map<string, number> }> {
+async function runsAndFailures(temporal: Client, ids: string[]): Promise<{ runs: number; failures: Map<string, number>; shape: HistoryShape }> {
   let most = 0;
   const failures = new Map<string, number>();
+  const shape: HistoryShape = { updates: 0, workflowTasks: 0, activities: 0, timers: 0, searchAttributeUpserts: 0 };
   for (const id of ids) {
     let runs = 0;
     for await (const run of temporal.workflow.list({ query: `WorkflowId = '${accountWorkflowId(id)}'` })) {
@@ -259,13 +269,18 @@ async function runsAndFailures(temporal: Client, ids: string[]): Promise<{ runs:
           const failed = event.workflowTaskFailedEventAttributes;
           const cause = failed ? `failed:${String(failed.cause)}: ${failed.failure?.message?.slice(0, 120) ?? ''}` : event.workflowTaskTimedOutEventAttributes ? 'timed out' : undefined;
           if (cause) failures.set(cause, (failures.get(cause) ?? 0) + 1);
+          if (event.workflowExecutionUpdateAcceptedEventAttributes) shape.updates += 1;
+          if (event.workflowTaskCompletedEventAttributes) shape.workflowTasks += 1;
+          if (event.activityTaskScheduledEventAttributes) shape.activities += 1;
+          if (event.timerStartedEventAttributes) shape.timers += 1;
+          if (event.upsertWorkflowSearchAttributesEventAttributes) shape.searchAttributeUpserts += 1;
         }
         nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
       } while (nextPageToken);
     }
     most = Math.max(most, runs);
   }
-  return { runs: most, failures };
+  return { runs: most, failures, shape };
 }
 
 /** Waits until every account has opened (answers its summary), so the clock starts on open accounts. */
@@ -381,8 +396,14 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess, no
         if (kind === 'account') {
           row.balances = await checkBalances(perEvent, worker, ids, load);
           row.carried = await carriedState(temporal, ids);
-          const { runs, failures } = await runsAndFailures(temporal, ids);
+          const { runs, failures, shape } = await runsAndFailures(temporal, ids);
           row.runs = runs;
+          // The server's work per update besides the update itself (opening the accounts included).
+          const per = (n: number): string => (n / Math.max(1, shape.updates)).toFixed(2);
+          console.error(
+            `${name} x${accounts}: histories hold ${shape.updates} accepted updates; per update ${per(shape.workflowTasks)} workflow tasks, ` +
+              `${per(shape.activities)} activities, ${per(shape.timers)} timers, ${per(shape.searchAttributeUpserts)} search-attribute upserts`,
+          );
           if (failures.size > 0) console.error(`${name} x${accounts}: workflow tasks failed or timed out: ${[...failures].map(([c, n]) => `${c} x${n}`).join(', ')}`);
         } else if (load.errors > 0) {
           row.balances = `n/a (no-op), ${load.errors} events failed`;
