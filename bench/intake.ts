@@ -234,7 +234,7 @@ async function carriedState(temporal: Client, ids: string[]): Promise<number> {
   return largest;
 }
 
-/** What the accounts' histories hold over every run: the server's work per accepted update. */
+/** What the accounts' histories hold over every run from the phase's start: the server's work per accepted update. */
 interface HistoryShape {
   updates: number;
   workflowTasks: number;
@@ -246,9 +246,11 @@ interface HistoryShape {
 /**
  * The most runs of one account (each continue-as-new starts one): what history bounds cost at
  * this rate; the workflow tasks that failed or timed out over every run, by cause (each
- * makes the worker replay the run's whole history); and the histories' shape.
+ * makes the worker replay the run's whole history); and the histories' shape from `since` on
+ * (opening an account, its first rules and its patch markers come before the clock starts).
  */
-async function runsAndFailures(temporal: Client, ids: string[]): Promise<{ runs: number; failures: Map<string, number>; shape: HistoryShape }> {
+async function runsAndFailures(temporal: Client, ids: string[], since: Date): Promise<{ runs: number; failures: Map<string, number>; shape: HistoryShape }> {
+  const sinceSeconds = Math.floor(since.getTime() / 1000);
   let most = 0;
   const failures = new Map<string, number>();
   const shape: HistoryShape = { updates: 0, workflowTasks: 0, activities: 0, timers: 0, searchAttributeUpserts: 0 };
@@ -269,6 +271,7 @@ async function runsAndFailures(temporal: Client, ids: string[]): Promise<{ runs:
           const failed = event.workflowTaskFailedEventAttributes;
           const cause = failed ? `failed:${String(failed.cause)}: ${failed.failure?.message?.slice(0, 120) ?? ''}` : event.workflowTaskTimedOutEventAttributes ? 'timed out' : undefined;
           if (cause) failures.set(cause, (failures.get(cause) ?? 0) + 1);
+          if (Number(event.eventTime?.seconds ?? 0) < sinceSeconds) continue;
           if (event.workflowExecutionUpdateAcceptedEventAttributes) shape.updates += 1;
           if (event.workflowTaskCompletedEventAttributes) shape.workflowTasks += 1;
           if (event.activityTaskScheduledEventAttributes) shape.activities += 1;
@@ -391,12 +394,13 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess, no
         // The ceiling's row has its own worker's peak RSS (a process apart, see worker-process.ts).
         const measured = kind === 'account' ? worker : noopWorker;
         await measured.resetPeakRss();
+        const started = new Date();
         const load = await drive(accounts, callers, unit, send(ids));
         const row: Row = { phase: name, accounts, load, updates: updatesSent - updatesBefore, peakRss: await measured.peakRss(), carried: undefined, runs: undefined, balances: 'n/a (no-op)' };
         if (kind === 'account') {
           row.balances = await checkBalances(perEvent, worker, ids, load);
           row.carried = await carriedState(temporal, ids);
-          const { runs, failures, shape } = await runsAndFailures(temporal, ids);
+          const { runs, failures, shape } = await runsAndFailures(temporal, ids, started);
           row.runs = runs;
           // The server's work per update besides the update itself (opening the accounts included).
           const per = (n: number): string => (n / Math.max(1, shape.updates)).toFixed(2);
