@@ -133,7 +133,7 @@ export const CREDITS_TASK_QUEUE = text('CREDITS_TASK_QUEUE', 'task queue of the 
 /** The worker's rules file or directory; unset means the shipped `rules/`. */
 export const CREDITS_RULES = text(
   'CREDITS_RULES',
-  'rules file or directory; new files are picked up without a restart',
+  'rules file or directory; new files are picked up without a restart (looked for at most once a second)',
   'the shipped `rules/`',
 );
 
