@@ -47,6 +47,7 @@ import { ledgerSpill } from './ledger-spill';
 import {
   BALANCE_PUBLISH_INTERVAL_MS,
   SEARCH_ATTRIBUTES_PATCH,
+  SEARCH_BALANCE_ON_STEP_PATCH,
   SEARCH_BALANCE_THROTTLE_PATCH,
   onlyBalanceChanges,
   searchAttributeChanges,
@@ -332,14 +333,16 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // Search attributes follow the state, but cost a command (and history events) per upsert: so
   // one upsert per workflow task at most, holding only the attributes that changed, whatever
   // number of updates the task applied. The history length tells one task from the next.
-  // Under SEARCH_BALANCE_THROTTLE_PATCH a change of the balance alone waits (on a timer) until
+  // Under SEARCH_BALANCE_THROTTLE_PATCH a change of the balance alone waits until
   // BALANCE_PUBLISH_INTERVAL_MS has passed since the last upsert; it goes at once when another
   // attribute changes, or when the outbox is empty. So a busy account's listed balance is at
-  // most that interval late, and a quiet account's (whose last upsert is older) goes at once.
-  // Every change of the balance queues a ledger entry, and the task that confirms the last
-  // write finds the outbox empty: the balance an account settles on is always published.
+  // most about that interval late, and a quiet account's (whose last upsert is older) goes at
+  // once. Every change of the balance queues a ledger entry, and the task that confirms the
+  // last write finds the outbox empty: the balance an account settles on is always published.
+  // The wait was a timer; under SEARCH_BALANCE_ON_STEP_PATCH it is the next recorded step.
   if (patched(SEARCH_ATTRIBUTES_PATCH)) {
     const throttled = patched(SEARCH_BALANCE_THROTTLE_PATCH);
+    const onStep = throttled && patched(SEARCH_BALANCE_ON_STEP_PATCH);
     let upsertedAt = -1;
     let publishedMs = -Infinity;
     let changes: ReturnType<typeof searchAttributeChanges> = [];
@@ -357,7 +360,9 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         await condition(pending);
         clock.step();
         if (mayWait() && now() < publishedMs + BALANCE_PUBLISH_INTERVAL_MS) {
-          await condition(() => pending() && !mayWait(), publishedMs + BALANCE_PUBLISH_INTERVAL_MS - now());
+          const due = publishedMs + BALANCE_PUBLISH_INTERVAL_MS;
+          if (onStep) await condition(() => pending() && (!mayWait() || seenNow() >= due));
+          else await condition(() => pending() && !mayWait(), due - now());
           clock.step();
           if (!pending()) continue;
         }

@@ -28,6 +28,17 @@ export const SEARCH_ATTRIBUTES_PATCH = 'search-attributes';
 export const SEARCH_BALANCE_THROTTLE_PATCH = 'search-balance-throttle';
 
 /**
+ * Patch under which a throttled balance waits for the account's next recorded step instead of
+ * a timer of its own: it goes with the first update, ledger write or linger timer at or after
+ * {@link BALANCE_PUBLISH_INTERVAL_MS}, or once the outbox is empty. A busy account's steps come
+ * often, so its balance rode each interval's timer before: a timer started (a billed action),
+ * and a workflow task when it fired, for nothing but the upsert. An account gone quiet still
+ * publishes its settled balance: the drain's linger writes its last entries, and the task that
+ * confirms that write finds the outbox empty. Histories recorded before it waited on a timer.
+ */
+export const SEARCH_BALANCE_ON_STEP_PATCH = 'search-balance-on-step';
+
+/**
  * How stale the published balance of a busy account may be. Every upsert is a history event,
  * a visibility write and an action on Temporal Cloud's bill: one per update task doubled what
  * each usage batch cost. The summary query is exact whatever this says.

@@ -7,11 +7,12 @@
  * the attributes carried into the next cycle's run, and the registration check's warning.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { msToTs } from '@temporalio/common/lib/time';
+import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreditsClient, accountWorkflowId } from '../../client';
-import { recordUsageUpdate, summaryQuery } from '../../workflows/messages';
+import { LEDGER_LINGER, LEDGER_LINGER_BUSY } from '../../workflows/account-credits';
+import { recordUsageBatchUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
 import { ACCOUNT_SEARCH_ATTRIBUTES, BALANCE_PUBLISH_INTERVAL_MS } from '../../workflows/search-attributes';
 import { listAccounts, missingSearchAttributes, requireSearchAttributes, type AccountListFilters, type AccountListing } from '../../client/account-list';
 import { devServerEnv, fakeActivities, startWorker, workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
@@ -47,6 +48,21 @@ async function listedUntil(filters: AccountListFilters, done: (accounts: Account
     const { accounts } = await listAccounts(env.client, filters, { limit: 100 });
     return done(accounts) ? accounts : undefined;
   }, `a listing for ${JSON.stringify(filters)}`);
+}
+
+type HistoryEvents = NonNullable<Awaited<ReturnType<ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>['fetchHistory']>>['events']>;
+
+/**
+ * Timers in `events` that are neither the ledger drain's lingers nor the cycle's end (days
+ * away), in ms: before SEARCH_BALANCE_ON_STEP_PATCH, the throttled balance's own timers.
+ */
+function publisherTimers(events: HistoryEvents): number[] {
+  const lingers = [LEDGER_LINGER, LEDGER_LINGER_BUSY].map((d) => Number.parseInt(d, 10) * 1000);
+  return events
+    .map((e) => e.timerStartedEventAttributes?.startToFireTimeout)
+    .filter((d) => d !== undefined && d !== null)
+    .map((d) => tsToMs(d))
+    .filter((ms) => !lingers.includes(ms) && ms < 86_400_000);
 }
 
 const ids = (accounts: AccountListing[]) => accounts.map((a) => a.accountId).sort();
@@ -122,6 +138,8 @@ describe('account search attributes', () => {
     const during = (await upserts()).length - before;
     expect(during).toBeLessThanOrEqual(Math.ceil(burstSeconds / (BALANCE_PUBLISH_INTERVAL_MS / 1000)) + 2);
     expect(during).toBeLessThan(sent / 2);
+    // The wait is the account's next step, not a timer of the publisher's own.
+    expect(publisherTimers((await handle.fetchHistory()).events ?? [])).toEqual([]);
   });
 
   it('follow a tier change and new tags, and combine filters', async () => {
@@ -212,6 +230,36 @@ describe('on the time-skipping server', () => {
         /^cannot check the accounts' search attributes on namespace default \(.*UNIMPLEMENTED.*\); if accounts fail to start, register them with: temporal operator search-attribute create /,
       ),
     ]);
+  });
+
+  it("a busy account's balance rides its own steps: published about every interval while usage flows, then settled, with no timer of its own", async () => {
+    const h = await suite.open({ accountId: 'sa-steps', plan: 'scale', users: 10 });
+    const k = ACCOUNT_SEARCH_ATTRIBUTES;
+    await waitFor(async () => (await h.describe()).typedSearchAttributes.get(k.available) !== undefined, 'the attributes published at open');
+    const from = (await h.fetchHistory()).events?.length ?? 0;
+    // 60 events a second for 20 s: each batch changes the balance alone, and the ledger
+    // writes are a busy account's (lingering 10 s), so the outbox is rarely empty.
+    for (let s = 0; s < 20; s++) {
+      const events = Array.from({ length: 60 }, (_, i) => ({ feature: 'enrichment', quantity: 1, idempotencyKey: `st-${s}-${i}` }));
+      await h.executeUpdate(recordUsageBatchUpdate, { args: [{ events }] });
+      await suite.env.sleep('1 second');
+    }
+    await suite.env.sleep('15 seconds');
+    const settled = (await h.query(summaryQuery)).credits.available;
+    await waitFor(async () => (await h.describe()).typedSearchAttributes.get(k.available) === settled, 'the settled balance published');
+
+    const events = ((await h.fetchHistory()).events ?? []).slice(from);
+    expect(publisherTimers(events)).toEqual([]);
+    const published = events
+      .filter((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[k.available.name])
+      .map((e) => tsToMs(e.eventTime ?? undefined));
+    // While usage flowed the balance went out about every interval (the next batch after
+    // it), not only once the account went quiet.
+    expect(published.length).toBeGreaterThanOrEqual(4);
+    const gaps = published.slice(1).map((t, i) => t - (published[i] ?? t));
+    const busyGaps = gaps.filter((_, i) => (published[i + 1] ?? 0) <= (published[0] ?? 0) + 20_000);
+    expect(busyGaps.length).toBeGreaterThanOrEqual(3);
+    for (const gap of busyGaps) expect(gap).toBeLessThanOrEqual(BALANCE_PUBLISH_INTERVAL_MS + 2_000);
   });
 
   it('a workflow started without attributes publishes them all, and the next cycle\'s run carries and updates them', async () => {
