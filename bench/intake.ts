@@ -18,6 +18,9 @@
  *      than one for the same batches; each caller's latency then includes its wait in the queue)
  *     [--phases per-event,coalescing,http,ceiling]   (the ceiling without coalescing uses 500 events an update)
  *     [--max-in-flight N] [--linger MS]              (the coalescing client's options, for comparison)
+ *     [--rounds N]                                   (every phase N times, rounds interleaved, on fresh accounts;
+ *                                                     each row is then the round with the median events/s, the
+ *                                                     lower one for even N, and lists every round's rate)
  *     [--ledger postgres | pglite]                   (default postgres: a throwaway server, as in production;
  *                                                     pglite embeds the ledger in the worker process, on its main thread)
  *   BENCH_WORKER_PROFILE=DIR writes the worker process's CPU profiles (every thread) to DIR.
@@ -63,6 +66,7 @@ const { values } = parseArgs({
     'max-in-flight': { type: 'string' },
     linger: { type: 'string' },
     ledger: { type: 'string', default: 'postgres' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const accountsList = values['accounts-list'].split(',').map(Number);
@@ -74,6 +78,7 @@ const httpClientsList = values['http-clients']?.split(',').map(Number) ?? accoun
 /** The value of a per-account-count list for the i-th account count (the last one repeats). */
 const nth = (list: number[], i: number): number => list[Math.min(i, list.length - 1)] ?? 1;
 const httpBatch = Number(values['http-batch']);
+const rounds = Number(values.rounds);
 const ledgerWaitMs = Number(values['ledger-wait']) * 1000;
 const PHASES = ['per-event', 'coalescing', 'http', 'ceiling'] as const;
 const ledgerKind = values.ledger;
@@ -86,9 +91,9 @@ if (![...phases].every((p) => (PHASES as readonly string[]).includes(p))) {
   console.error(`--phases is a comma-separated list of ${PHASES.join(', ')}`);
   process.exit(2);
 }
-const positive = [...accountsList, seconds, ...concurrencyList, ...httpClientsList, httpBatch, ledgerWaitMs, totalEvents ?? 1];
+const positive = [...accountsList, seconds, ...concurrencyList, ...httpClientsList, httpBatch, ledgerWaitMs, totalEvents ?? 1, rounds];
 if (!positive.every((n) => Number.isSafeInteger(n) && n >= 1) || httpBatch > 1000) {
-  console.error('--accounts-list, --concurrency and --http-clients (comma-separated), --seconds, --events, --http-batch (at most 1,000) and --ledger-wait must be positive integers');
+  console.error('--accounts-list, --concurrency and --http-clients (comma-separated), --seconds, --events, --http-batch (at most 1,000), --ledger-wait and --rounds must be positive integers');
   process.exit(2);
 }
 
@@ -194,6 +199,8 @@ function percentile(sorted: number[], p: number): number {
 interface Row {
   phase: string;
   accounts: number;
+  /** Which round of `--rounds` (from 1). */
+  round: number;
   load: Load;
   updates: number;
   peakRss: number;
@@ -291,19 +298,46 @@ async function opened(client: CreditsClient, ids: string[]): Promise<void> {
   await Promise.all(ids.map((id) => client.summary(id)));
 }
 
+const rateOf = (r: Row): number => r.load.events / r.load.seconds;
+
+/**
+ * One row per phase and account count: the round with the median events/s (the lower middle
+ * for an even count, so a lucky round does not make the row), with every round's rate in
+ * order, and any round whose balances were not exact named in its balances.
+ */
+function medianRows(rows: Row[]): { row: Row; rates: number[] }[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    // The ceiling's name carries its batch size, which each round measures anew.
+    const key = `${r.phase.split(' ')[0]}|${r.accounts}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((group) => {
+    const byRate = [...group].sort((a, b) => rateOf(a) - rateOf(b));
+    const median = byRate[Math.floor((byRate.length - 1) / 2)] ?? (group[0] as Row);
+    const inexact = group.filter((r) => r !== median && !r.balances.startsWith('exact') && !r.balances.startsWith('n/a (no-op)'));
+    const balances = [median.balances, ...inexact.map((r) => `round ${r.round}: ${r.balances}`)].join('; ');
+    return { row: { ...median, balances }, rates: group.map(rateOf) };
+  });
+}
+
 /** The table, with each phase's events/s against the ceiling of its account count. */
-function formatTable(rows: Row[]): string {
-  const ceiling = new Map(rows.filter((r) => r.phase.startsWith('ceiling')).map((r) => [r.accounts, r.load.events / r.load.seconds]));
+function formatTable(all: Row[]): string {
+  const chosen = rounds > 1 ? medianRows(all) : all.map((row) => ({ row, rates: [rateOf(row)] }));
+  const rows = chosen.map((c) => c.row);
+  const ceiling = new Map(rows.filter((r) => r.phase.startsWith('ceiling')).map((r) => [r.accounts, rateOf(r)]));
   const header = ['phase', 'accounts', 'events', 'events/s', 'p50 ms', 'p99 ms', 'updates/event', 'worker peak RSS MiB', 'carried KiB', 'runs', 'vs ceiling', 'balances'];
-  const lines = rows.map((r) => {
+  if (rounds > 1) header.splice(4, 0, 'by round');
+  const lines = chosen.map(({ row: r, rates }) => {
     const sorted = r.load.latencies.sort((x, y) => x - y);
-    const rate = r.load.events / r.load.seconds;
+    const rate = rateOf(r);
     const top = ceiling.get(r.accounts);
     return [
       r.phase,
       String(r.accounts),
       String(r.load.events),
       rate.toFixed(0),
+      ...(rounds > 1 ? [rates.map((x) => x.toFixed(0)).join('/')] : []),
       percentile(sorted, 50).toFixed(1),
       percentile(sorted, 99).toFixed(1),
       r.load.events > 0 ? (r.updates / r.load.events).toFixed(4) : '-',
@@ -375,12 +409,13 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess, no
   const rows: Row[] = [];
   const noopHandles: WorkflowHandle[] = [];
   try {
-    for (const [index, accounts] of accountsList.entries()) {
+    for (let round = 1; round <= rounds; round++) for (const [index, accounts] of accountsList.entries()) {
       const concurrency = nth(concurrencyList, index);
       const httpClients = nth(httpClientsList, index);
       /** Runs one phase on fresh accounts and records its row. */
       const phase = async (name: string, callers: number, unit: number, send: (ids: string[]) => Send, kind: 'account' | 'noop'): Promise<Row> => {
-        const prefix = `${name.split(' ')[0]}-${accounts}`;
+        const prefix = `${name.split(' ')[0]}-${accounts}${rounds > 1 ? `-r${round}` : ''}`;
+        const label = `${name} x${accounts}${rounds > 1 ? ` (round ${round})` : ''}`;
         // Account ids for account phases, workflow ids for the no-op ones.
         const ids = Array.from({ length: accounts }, (_, a) => `${prefix}-${a}`);
         if (kind === 'account') {
@@ -396,25 +431,25 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess, no
         await measured.resetPeakRss();
         const started = new Date();
         const load = await drive(accounts, callers, unit, send(ids));
-        const row: Row = { phase: name, accounts, load, updates: updatesSent - updatesBefore, peakRss: await measured.peakRss(), carried: undefined, runs: undefined, balances: 'n/a (no-op)' };
+        const row: Row = { phase: name, accounts, round, load, updates: updatesSent - updatesBefore, peakRss: await measured.peakRss(), carried: undefined, runs: undefined, balances: 'n/a (no-op)' };
         if (kind === 'account') {
           row.balances = await checkBalances(perEvent, worker, ids, load);
           row.carried = await carriedState(temporal, ids);
           const { runs, failures, shape } = await runsAndFailures(temporal, ids, started);
           row.runs = runs;
-          // The server's work per update besides the update itself (opening the accounts included).
+          // The server's work per update besides the update itself, from the phase's start.
           const per = (n: number): string => (n / Math.max(1, shape.updates)).toFixed(2);
           console.error(
-            `${name} x${accounts}: histories hold ${shape.updates} accepted updates; per update ${per(shape.workflowTasks)} workflow tasks, ` +
+            `${label}: histories hold ${shape.updates} accepted updates; per update ${per(shape.workflowTasks)} workflow tasks, ` +
               `${per(shape.activities)} activities, ${per(shape.timers)} timers, ${per(shape.searchAttributeUpserts)} search-attribute upserts`,
           );
-          if (failures.size > 0) console.error(`${name} x${accounts}: workflow tasks failed or timed out: ${[...failures].map(([c, n]) => `${c} x${n}`).join(', ')}`);
+          if (failures.size > 0) console.error(`${label}: workflow tasks failed or timed out: ${[...failures].map(([c, n]) => `${c} x${n}`).join(', ')}`);
         } else if (load.errors > 0) {
           row.balances = `n/a (no-op), ${load.errors} events failed`;
         }
-        if (load.firstError) console.error(`${name} x${accounts}: first error: ${load.firstError}`);
+        if (load.firstError) console.error(`${label}: first error: ${load.firstError}`);
         rows.push(row);
-        console.error(`done: ${name} x${accounts}: ${load.events} events in ${load.seconds.toFixed(1)} s, ${row.balances}`);
+        console.error(`done: ${label}: ${load.events} events in ${load.seconds.toFixed(1)} s, ${row.balances}`);
         return row;
       };
       const clientSend =
@@ -476,7 +511,9 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess, no
         'noop',
       );
     }
-    const mode = totalEvents === undefined ? `${seconds} s a phase` : `${totalEvents} events a phase`;
+    const mode =
+      (totalEvents === undefined ? `${seconds} s a phase` : `${totalEvents} events a phase`) +
+      (rounds > 1 ? `, ${rounds} rounds (each row the round with the median events/s)` : '');
     console.log(
       `intake benchmark: ${mode}, ledger on ${ledgerKind === 'postgres' ? 'PostgreSQL' : 'embedded PGlite (in the worker process)'}; ` +
         `concurrent callers ${accountsList.map((a, i) => `${nth(concurrencyList, i)} for ${a} account(s)`).join(', ')} (per-event: at most 8 an account); ` +
