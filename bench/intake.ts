@@ -448,6 +448,10 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess, no
           row.balances = `n/a (no-op), ${load.errors} events failed`;
         }
         if (load.firstError) console.error(`${label}: first error: ${load.firstError}`);
+        // Done with: its workflows leave the worker's cache, so the next phase's peak RSS is
+        // that phase's own (with --rounds, earlier rounds' accounts had grown it past 1.4 GiB).
+        const workflowIds = kind === 'account' ? ids.map(accountWorkflowId) : ids;
+        await Promise.all(workflowIds.map((id) => temporal.workflow.getHandle(id).terminate(`${label} done`).catch(() => undefined)));
         rows.push(row);
         console.error(`done: ${label}: ${load.events} events in ${load.seconds.toFixed(1)} s, ${row.balances}`);
         return row;
