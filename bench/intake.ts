@@ -366,16 +366,15 @@ async function main(): Promise<void> {
   try {
     const server = { address: env.connection.options.address, namespace: env.client.options.namespace ?? 'default' };
     const ledgerUrl = postgres?.url ?? `pglite:${join(scratch, 'ledger')}`;
-    const worker = await startWorkerProcess({ ...server, role: 'accounts', taskQueue: ACCOUNT_QUEUE, ledgerUrl });
+    const workers: Workers = {};
     try {
-      const noopWorker = await startWorkerProcess({ ...server, role: 'noop', taskQueue: NOOP_QUEUE });
-      try {
-        await runPhases(env, worker, noopWorker);
-      } finally {
-        await noopWorker.stop();
-      }
+      await runPhases(env, workers, async () => {
+        await stopWorkers(workers);
+        workers.accounts = await startWorkerProcess({ ...server, role: 'accounts', taskQueue: ACCOUNT_QUEUE, ledgerUrl });
+        workers.noop = await startWorkerProcess({ ...server, role: 'noop', taskQueue: NOOP_QUEUE });
+      });
     } finally {
-      await worker.stop();
+      await stopWorkers(workers);
     }
   } finally {
     await env.teardown();
@@ -384,8 +383,23 @@ async function main(): Promise<void> {
   }
 }
 
-/** Every phase for every account count, then the table. */
-async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess, noopWorker: WorkerProcess): Promise<void> {
+/** The two worker processes of a round: the account workflows', and the no-op ceiling's. */
+interface Workers {
+  accounts?: WorkerProcess;
+  noop?: WorkerProcess;
+}
+
+async function stopWorkers(workers: Workers): Promise<void> {
+  await Promise.all([workers.accounts?.stop(), workers.noop?.stop()]);
+  workers.accounts = workers.noop = undefined;
+}
+
+/**
+ * Every phase for every account count, each round on worker processes of its own (`fresh`
+ * starts them): a worker's heap grows with the load it has seen and keeps that size, so a
+ * later round's peak RSS on the same process would count the earlier rounds' too.
+ */
+async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: () => Promise<void>): Promise<void> {
   const temporal = new Client({
     connection: env.connection,
     namespace: env.client.options.namespace,
@@ -409,111 +423,116 @@ async function runPhases(env: TestWorkflowEnvironment, worker: WorkerProcess, no
   const rows: Row[] = [];
   const noopHandles: WorkflowHandle[] = [];
   try {
-    for (let round = 1; round <= rounds; round++) for (const [index, accounts] of accountsList.entries()) {
-      const concurrency = nth(concurrencyList, index);
-      const httpClients = nth(httpClientsList, index);
-      /** Runs one phase on fresh accounts and records its row. */
-      const phase = async (name: string, callers: number, unit: number, send: (ids: string[]) => Send, kind: 'account' | 'noop'): Promise<Row> => {
-        const prefix = `${name.split(' ')[0]}-${accounts}${rounds > 1 ? `-r${round}` : ''}`;
-        const label = `${name} x${accounts}${rounds > 1 ? ` (round ${round})` : ''}`;
-        // Account ids for account phases, workflow ids for the no-op ones.
-        const ids = Array.from({ length: accounts }, (_, a) => `${prefix}-${a}`);
-        if (kind === 'account') {
-          await startBenchAccounts(temporal, ACCOUNT_QUEUE, prefix, accounts);
-          await opened(perEvent, ids);
-        } else {
-          const handles = await Promise.all(ids.map((id) => temporal.workflow.start('noopBatchWorkflow', { taskQueue: NOOP_QUEUE, workflowId: id })));
-          noopHandles.push(...handles);
-        }
-        const updatesBefore = updatesSent;
-        // The ceiling's row has its own worker's peak RSS (a process apart, see worker-process.ts).
-        const measured = kind === 'account' ? worker : noopWorker;
-        await measured.resetPeakRss();
-        const started = new Date();
-        const load = await drive(accounts, callers, unit, send(ids));
-        const row: Row = { phase: name, accounts, round, load, updates: updatesSent - updatesBefore, peakRss: await measured.peakRss(), carried: undefined, runs: undefined, balances: 'n/a (no-op)' };
-        if (kind === 'account') {
-          row.balances = await checkBalances(perEvent, worker, ids, load);
-          row.carried = await carriedState(temporal, ids);
-          const { runs, failures, shape } = await runsAndFailures(temporal, ids, started);
-          row.runs = runs;
-          // The server's work per update besides the update itself, from the phase's start.
-          const per = (n: number): string => (n / Math.max(1, shape.updates)).toFixed(2);
-          console.error(
-            `${label}: histories hold ${shape.updates} accepted updates; per update ${per(shape.workflowTasks)} workflow tasks, ` +
-              `${per(shape.activities)} activities, ${per(shape.timers)} timers, ${per(shape.searchAttributeUpserts)} search-attribute upserts`,
-          );
-          if (failures.size > 0) console.error(`${label}: workflow tasks failed or timed out: ${[...failures].map(([c, n]) => `${c} x${n}`).join(', ')}`);
-        } else if (load.errors > 0) {
-          row.balances = `n/a (no-op), ${load.errors} events failed`;
-        }
-        if (load.firstError) console.error(`${label}: first error: ${load.firstError}`);
-        // Done with: its workflows leave the worker's cache, so the next phase's peak RSS is
-        // that phase's own (with --rounds, earlier rounds' accounts had grown it past 1.4 GiB).
-        const workflowIds = kind === 'account' ? ids.map(accountWorkflowId) : ids;
-        await Promise.all(workflowIds.map((id) => temporal.workflow.getHandle(id).terminate(`${label} done`).catch(() => undefined)));
-        rows.push(row);
-        console.error(`done: ${label}: ${load.events} events in ${load.seconds.toFixed(1)} s, ${row.balances}`);
-        return row;
-      };
-      const clientSend =
-        (client: CreditsClient) =>
-        (ids: string[]): Send =>
-        async (account, first) =>
-          admittedCredits(await client.recordUsage(ids[account] ?? '', usageEvent(account, first)));
-
-      // (a) one update per event: at most 8 callers an account (the server admits 10 updates in flight).
-      if (phases.has('per-event')) await phase('per-event', Math.min(concurrency, 8 * accounts), 1, clientSend(perEvent), 'account');
-      // (b) the coalescing client, every caller one event at a time.
-      const coalesced = phases.has('coalescing') ? await phase('coalescing', concurrency, 1, clientSend(coalescing), 'account') : undefined;
-      // (c) the HTTP API: a bounded pool of clients, each request an array of events.
-      if (phases.has('http')) await phase(
-        `http (${httpBatch}/request)`,
-        httpClients,
-        httpBatch,
-        (ids) => async (account, first, count) => {
-          const body = usageEvents(account, first, count);
-          const response = await fetch(`${api.address}/v1/accounts/${ids[account] ?? ''}/usage`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-            body: JSON.stringify(body),
-          });
-          if (!response.ok) throw new Error(`HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
-          const answers = (await response.json()) as (RecordUsageResult | { error: unknown })[];
-          if (answers.length !== count) throw new Error(`HTTP answered ${answers.length} events of ${count}`);
-          return answers.reduce((sum, answer) => sum + ('error' in answer ? 0 : admittedCredits(answer)), 0);
-        },
-        'account',
-      );
-      // (d) the ceiling: (b)'s events per update and updates in flight per account, doing nothing.
-      if (!phases.has('ceiling')) continue;
-      const batch = coalesced
-        ? Math.max(1, Math.min(DEFAULT_COALESCE.maxBatch, Math.round(coalesced.load.events / Math.max(1, coalesced.updates))))
-        : DEFAULT_COALESCE.maxBatch;
-      const inFlight = Math.min(accounts * coalesce.maxInFlight, Math.max(accounts, Math.ceil(concurrency / batch)));
-      await phase(
-        `ceiling (${batch}/update)`,
-        inFlight,
-        batch,
-        (ids) => async (account, first, count) => {
-          const events = usageEvents(account, first, count);
-          const handle = temporal.workflow.getHandle(ids[account] ?? '');
-          // An update the run's continue-as-new aborted is sent again (a no-op may run twice).
-          let answered = 0;
-          for (let attempt = 1; ; attempt++) {
-            try {
-              answered = await handle.executeUpdate<number, [{ events: RecordUsageInput[] }]>('noopBatch', { args: [{ events }] });
-              break;
-            } catch (err) {
-              if (attempt >= 5) throw err;
-              await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
-            }
+    for (let round = 1; round <= rounds; round++) {
+      await fresh();
+      const worker = workers.accounts as WorkerProcess;
+      const noopWorker = workers.noop as WorkerProcess;
+      for (const [index, accounts] of accountsList.entries()) {
+        const concurrency = nth(concurrencyList, index);
+        const httpClients = nth(httpClientsList, index);
+        /** Runs one phase on fresh accounts and records its row. */
+        const phase = async (name: string, callers: number, unit: number, send: (ids: string[]) => Send, kind: 'account' | 'noop'): Promise<Row> => {
+          const prefix = `${name.split(' ')[0]}-${accounts}${rounds > 1 ? `-r${round}` : ''}`;
+          const label = `${name} x${accounts}${rounds > 1 ? ` (round ${round})` : ''}`;
+          // Account ids for account phases, workflow ids for the no-op ones.
+          const ids = Array.from({ length: accounts }, (_, a) => `${prefix}-${a}`);
+          if (kind === 'account') {
+            await startBenchAccounts(temporal, ACCOUNT_QUEUE, prefix, accounts);
+            await opened(perEvent, ids);
+          } else {
+            const handles = await Promise.all(ids.map((id) => temporal.workflow.start('noopBatchWorkflow', { taskQueue: NOOP_QUEUE, workflowId: id })));
+            noopHandles.push(...handles);
           }
-          if (answered !== count) throw new Error(`no-op answered ${answered} events of ${count}`);
-          return 0;
-        },
-        'noop',
-      );
+          const updatesBefore = updatesSent;
+          // The ceiling's row has its own worker's peak RSS (a process apart, see worker-process.ts).
+          const measured = kind === 'account' ? worker : noopWorker;
+          await measured.resetPeakRss();
+          const started = new Date();
+          const load = await drive(accounts, callers, unit, send(ids));
+          const row: Row = { phase: name, accounts, round, load, updates: updatesSent - updatesBefore, peakRss: await measured.peakRss(), carried: undefined, runs: undefined, balances: 'n/a (no-op)' };
+          if (kind === 'account') {
+            row.balances = await checkBalances(perEvent, worker, ids, load);
+            row.carried = await carriedState(temporal, ids);
+            const { runs, failures, shape } = await runsAndFailures(temporal, ids, started);
+            row.runs = runs;
+            // The server's work per update besides the update itself, from the phase's start.
+            const per = (n: number): string => (n / Math.max(1, shape.updates)).toFixed(2);
+            console.error(
+              `${label}: histories hold ${shape.updates} accepted updates; per update ${per(shape.workflowTasks)} workflow tasks, ` +
+                `${per(shape.activities)} activities, ${per(shape.timers)} timers, ${per(shape.searchAttributeUpserts)} search-attribute upserts`,
+            );
+            if (failures.size > 0) console.error(`${label}: workflow tasks failed or timed out: ${[...failures].map(([c, n]) => `${c} x${n}`).join(', ')}`);
+          } else if (load.errors > 0) {
+            row.balances = `n/a (no-op), ${load.errors} events failed`;
+          }
+          if (load.firstError) console.error(`${label}: first error: ${load.firstError}`);
+          // Done with: its workflows leave the worker's cache, and none wakes on a timer (a
+          // ledger linger, a reset) to take CPU from a later phase.
+          const workflowIds = kind === 'account' ? ids.map(accountWorkflowId) : ids;
+          await Promise.all(workflowIds.map((id) => temporal.workflow.getHandle(id).terminate(`${label} done`).catch(() => undefined)));
+          rows.push(row);
+          console.error(`done: ${label}: ${load.events} events in ${load.seconds.toFixed(1)} s, ${row.balances}, worker peak RSS ${(row.peakRss / 2 ** 20).toFixed(0)} MiB`);
+          return row;
+        };
+        const clientSend =
+          (client: CreditsClient) =>
+          (ids: string[]): Send =>
+          async (account, first) =>
+            admittedCredits(await client.recordUsage(ids[account] ?? '', usageEvent(account, first)));
+
+        // (a) one update per event: at most 8 callers an account (the server admits 10 updates in flight).
+        if (phases.has('per-event')) await phase('per-event', Math.min(concurrency, 8 * accounts), 1, clientSend(perEvent), 'account');
+        // (b) the coalescing client, every caller one event at a time.
+        const coalesced = phases.has('coalescing') ? await phase('coalescing', concurrency, 1, clientSend(coalescing), 'account') : undefined;
+        // (c) the HTTP API: a bounded pool of clients, each request an array of events.
+        if (phases.has('http')) await phase(
+          `http (${httpBatch}/request)`,
+          httpClients,
+          httpBatch,
+          (ids) => async (account, first, count) => {
+            const body = usageEvents(account, first, count);
+            const response = await fetch(`${api.address}/v1/accounts/${ids[account] ?? ''}/usage`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+              body: JSON.stringify(body),
+            });
+            if (!response.ok) throw new Error(`HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
+            const answers = (await response.json()) as (RecordUsageResult | { error: unknown })[];
+            if (answers.length !== count) throw new Error(`HTTP answered ${answers.length} events of ${count}`);
+            return answers.reduce((sum, answer) => sum + ('error' in answer ? 0 : admittedCredits(answer)), 0);
+          },
+          'account',
+        );
+        // (d) the ceiling: (b)'s events per update and updates in flight per account, doing nothing.
+        if (!phases.has('ceiling')) continue;
+        const batch = coalesced
+          ? Math.max(1, Math.min(DEFAULT_COALESCE.maxBatch, Math.round(coalesced.load.events / Math.max(1, coalesced.updates))))
+          : DEFAULT_COALESCE.maxBatch;
+        const inFlight = Math.min(accounts * coalesce.maxInFlight, Math.max(accounts, Math.ceil(concurrency / batch)));
+        await phase(
+          `ceiling (${batch}/update)`,
+          inFlight,
+          batch,
+          (ids) => async (account, first, count) => {
+            const events = usageEvents(account, first, count);
+            const handle = temporal.workflow.getHandle(ids[account] ?? '');
+            // An update the run's continue-as-new aborted is sent again (a no-op may run twice).
+            let answered = 0;
+            for (let attempt = 1; ; attempt++) {
+              try {
+                answered = await handle.executeUpdate<number, [{ events: RecordUsageInput[] }]>('noopBatch', { args: [{ events }] });
+                break;
+              } catch (err) {
+                if (attempt >= 5) throw err;
+                await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+              }
+            }
+            if (answered !== count) throw new Error(`no-op answered ${answered} events of ${count}`);
+            return 0;
+          },
+          'noop',
+        );
+      }
     }
     const mode =
       (totalEvents === undefined ? `${seconds} s a phase` : `${totalEvents} events a phase`) +
