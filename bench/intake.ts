@@ -37,7 +37,7 @@
  * Run `npm run build` first: the prebundled workflow code is used when present.
  */
 import { parseArgs } from 'node:util';
-import { Client, type WorkflowHandle } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -421,7 +421,6 @@ async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: 
   const key = generateApiKey();
   const api = await startUsageApi({ client: httpClient, keys: [{ hash: Buffer.from(hashApiKey(key), 'hex') }], host: '127.0.0.1', port: 0 });
   const rows: Row[] = [];
-  const noopHandles: WorkflowHandle[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
       await fresh();
@@ -440,8 +439,7 @@ async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: 
             await startBenchAccounts(temporal, ACCOUNT_QUEUE, prefix, accounts);
             await opened(perEvent, ids);
           } else {
-            const handles = await Promise.all(ids.map((id) => temporal.workflow.start('noopBatchWorkflow', { taskQueue: NOOP_QUEUE, workflowId: id })));
-            noopHandles.push(...handles);
+            await Promise.all(ids.map((id) => temporal.workflow.start('noopBatchWorkflow', { taskQueue: NOOP_QUEUE, workflowId: id })));
           }
           const updatesBefore = updatesSent;
           // The ceiling's row has its own worker's peak RSS (a process apart, see worker-process.ts).
@@ -546,7 +544,6 @@ async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: 
     console.log(formatTable(rows));
   } finally {
     await api.close();
-    await Promise.all(noopHandles.map((h) => h.terminate('benchmark done').catch(() => undefined)));
   }
 }
 

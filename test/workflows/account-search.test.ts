@@ -7,7 +7,8 @@
  * the attributes carried into the next cycle's run, and the registration check's warning.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { msToTs, tsToMs } from '@temporalio/common/lib/time';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { msToNumber, msToTs, tsToMs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreditsClient, accountWorkflowId } from '../../client';
@@ -50,14 +51,14 @@ async function listedUntil(filters: AccountListFilters, done: (accounts: Account
   }, `a listing for ${JSON.stringify(filters)}`);
 }
 
-type HistoryEvents = NonNullable<Awaited<ReturnType<ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>['fetchHistory']>>['events']>;
+type HistoryEvents = NonNullable<History['events']>;
 
 /**
  * Timers in `events` that are neither the ledger drain's lingers nor the cycle's end (days
  * away), in ms: before SEARCH_BALANCE_ON_STEP_PATCH, the throttled balance's own timers.
  */
 function publisherTimers(events: HistoryEvents): number[] {
-  const lingers = [LEDGER_LINGER, LEDGER_LINGER_BUSY].map((d) => Number.parseInt(d, 10) * 1000);
+  const lingers = [LEDGER_LINGER, LEDGER_LINGER_BUSY].map(msToNumber);
   return events
     .map((e) => e.timerStartedEventAttributes?.startToFireTimeout)
     .filter((d) => d !== undefined && d !== null)
