@@ -426,10 +426,11 @@ export class CreditsClient implements AccountUpdateMethods {
   private async withRetries<T>(accountId: string, what: string, attempt: () => Promise<T>): Promise<T> {
     let handoverSince: number | undefined;
     for (let n = 1, handovers = 0; ; n++) {
+      const deadline = Date.now() + this.attemptTimeoutMs;
       try {
-        return await this.temporal.withDeadline(Date.now() + this.attemptTimeoutMs, attempt);
+        return await this.temporal.withDeadline(deadline, attempt);
       } catch (err) {
-        const verdict = await this.judge(err, accountId, what);
+        const verdict = await this.judge(err, accountId, what, deadline);
         if (verdict === 'handover' && Date.now() - (handoverSince ??= Date.now()) < HANDOVER_PATIENCE_MS) {
           // Nothing was done; the next run takes it as soon as it is up.
           handovers += 1;
@@ -450,8 +451,8 @@ export class CreditsClient implements AccountUpdateMethods {
     }
   }
 
-  /** Decides what an attempt's failure means. */
-  private async judge(err: unknown, accountId: string, what: string): Promise<Verdict> {
+  /** Decides what the failure of an attempt with deadline `deadline` means. */
+  private async judge(err: unknown, accountId: string, what: string, deadline: number): Promise<Verdict> {
     if (isCreditsError(err)) return err;
     if (err instanceof WorkflowUpdateFailedError) {
       const failure = applicationFailure(err.cause);
@@ -461,7 +462,7 @@ export class CreditsClient implements AccountUpdateMethods {
       if (failure?.type === WORKFLOW_FAILURE_TYPES.accountContinuing) return 'handover';
       return new CreditsError('unexpected', `${what} failed on account ${accountId}: ${messageChain(err.cause)}`, { accountId, cause: err });
     }
-    if (isTransientTemporalError(err)) return 'retry';
+    if (isTransientTemporalError(err, deadline)) return 'retry';
     const opening = isAccountOpening(err);
     if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError || opening) {
       // Not found may be a run closing for continue-as-new at a cycle reset, and a failing

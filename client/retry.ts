@@ -33,6 +33,7 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = {
 
 /** gRPC status codes, as `@grpc/grpc-js` numbers them. */
 const GRPC = {
+  CANCELLED: 1,
   UNKNOWN: 2,
   DEADLINE_EXCEEDED: 4,
   RESOURCE_EXHAUSTED: 8,
@@ -77,12 +78,23 @@ export function isTransientGrpcError(err: unknown): boolean {
  * same idempotency key): a transport or timeout failure, a server or worker restarting, an
  * update that got no answer because no workflow task completed in time. Never true for a
  * validator rejection or a business outcome.
+ *
+ * @param deadline the failed attempt's deadline (ms since the epoch), when it had one: a
+ *   CANCELLED that arrives once it has passed is that deadline running out. The server (or a
+ *   proxy) cuts the call off at the deadline it was sent, which is never earlier than the
+ *   client's own, and when the client's event loop is busy that reset can arrive before the
+ *   client's deadline timer fires: grpc-js then reports the reset as CANCELLED ("Call
+ *   cancelled") instead of DEADLINE_EXCEEDED. A CANCELLED before the deadline is someone
+ *   cancelling the call, not retried.
+ * @param now the current time, for tests
  */
-export function isTransientTemporalError(err: unknown): boolean {
+export function isTransientTemporalError(err: unknown, deadline?: number, now: number = Date.now()): boolean {
   // The update RPC timed out or was cancelled: the update may still be applied, or not yet.
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+  const pastDeadline = deadline !== undefined && now >= deadline;
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     if (isTransientGrpcError(e)) return true;
+    if (pastDeadline && isGrpcServiceError(e) && e.code === GRPC.CANCELLED) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;

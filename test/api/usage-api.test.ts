@@ -22,9 +22,11 @@ let suite: WorkflowSuite;
 let credits: CreditsClient;
 let api: UsageApi;
 const logged: string[] = [];
+/** The API's log, kept with each error's message so that an unexpected 500 says what failed. */
+const log = (message: string, error?: unknown): number => logged.push(error === undefined ? message : `${message}: ${error instanceof Error ? error.message : String(error)}`);
 
 async function startApi(extra: Partial<UsageApiOptions> = {}): Promise<UsageApi> {
-  return startUsageApi({ client: credits, keys, port: 0, log: (m) => logged.push(m), ...extra });
+  return startUsageApi({ client: credits, keys, port: 0, log, ...extra });
 }
 
 interface Answer {
@@ -49,7 +51,8 @@ async function call(
   const type = res.headers.get('content-type') ?? '';
   const text = await res.text();
   const body: unknown = text === '' ? undefined : JSON.parse(text);
-  if (path !== '/openapi.json') expect(specMismatch(method, path, res.status, type, body), `${method} ${path} → ${res.status}`).toBeUndefined();
+  const why = res.status === 500 ? ` (the API logged: ${logged.at(-1) ?? 'nothing'})` : '';
+  if (path !== '/openapi.json') expect(specMismatch(method, path, res.status, type, body), `${method} ${path} → ${res.status}${why}`).toBeUndefined();
   if (res.status >= 400) {
     expect(type).toMatch(/^application\/problem\+json/);
     expect(body).toMatchObject({ status: res.status, type: expect.stringMatching(/^urn:ai-credits:problem:/) });
@@ -300,7 +303,7 @@ describe('limits and failures', () => {
   it("answers 429 with Retry-After when the account's queue in this server is full, and a retry with the same keys charges once", async () => {
     // One event may wait per account: the second of an array finds the queue full.
     const tight = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue, coalesce: { maxQueued: 1, lingerMs: 50 } });
-    const busy = await startUsageApi({ client: tight, keys, port: 0, log: (m) => logged.push(m) });
+    const busy = await startUsageApi({ client: tight, keys, port: 0, log });
     const events = [
       { feature: 'enrichment', quantity: 3, idempotencyKey: 'overload-1' },
       { feature: 'enrichment', quantity: 4, idempotencyKey: 'overload-2' },
@@ -328,7 +331,7 @@ describe('limits and failures', () => {
     // An account on a task queue no worker polls: its summary never comes.
     const unserved = new CreditsClient(suite.env.client, { taskQueue: 'no-worker-here', attemptTimeoutMs: 300, retry: { maxAttempts: 2, initialDelayMs: 10 } });
     await unserved.startAccount({ accountId: 'api-unserved', plan: 'growth', users: 1, cycleAnchor: new Date((await suite.now()) - 86_400_000).toISOString() }, { waitUntilOpen: false });
-    const down = await startUsageApi({ client: unserved, keys, port: 0, log: (m) => logged.push(m) });
+    const down = await startUsageApi({ client: unserved, keys, port: 0, log });
     try {
       const answer = await call('GET', '/v1/accounts/api-unserved/balance', { base: down.address });
       expect(answer.status).toBe(503);

@@ -4,9 +4,10 @@
  * client's `ServiceError`, as `WorkflowClient` rethrows a failed update or query RPC.
  */
 import { Metadata, status } from '@grpc/grpc-js';
-import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@temporalio/client';
+import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
+import { CreditsClient, isCreditsError, isCreditsUnavailableError } from '../../client';
 import { DEFAULT_RETRY_POLICY, backoffDelayMs, isTransientGrpcError, isTransientTemporalError } from '../../client/retry';
 
 /** A call error as grpc-js builds it (its `callErrorFromStatus`). */
@@ -62,6 +63,57 @@ describe('isTransientTemporalError', () => {
     expect(isTransientTemporalError(rejected)).toBe(false);
     expect(isTransientTemporalError(new Error('Connection dropped'))).toBe(false); // not a gRPC error at all
     expect(isTransientTemporalError(undefined)).toBe(false);
+  });
+});
+
+describe('a CANCELLED call', () => {
+  // What grpc-js reports when the server resets the stream (RST_STREAM CANCEL) at the deadline
+  // it was sent, before the client's own deadline timer has fired on a busy event loop.
+  const reset = () => new ServiceError('Failed to query Workflow', { cause: grpcError(status.CANCELLED, 'Call cancelled') });
+
+  it('is a deadline running out once the deadline has passed, and someone cancelling before it', () => {
+    expect(isTransientTemporalError(reset(), 1_000, 1_000)).toBe(true);
+    expect(isTransientTemporalError(reset(), 1_000, 1_001)).toBe(true);
+    expect(isTransientTemporalError(reset(), 1_000, 999)).toBe(false);
+    expect(isTransientTemporalError(reset())).toBe(false);
+    // Only CANCELLED: a non-transient failure stays one whenever it arrives.
+    expect(isTransientTemporalError(new ServiceError('x', { cause: grpcError(status.NOT_FOUND, 'gone') }), 1_000, 5_000)).toBe(false);
+  });
+
+  /** A CreditsClient whose every query waits `waitMs` into its deadline's time, then fails as `reset()`. */
+  function resetClient(waitMs: (deadline: number) => number): { client: CreditsClient; attempts: () => number } {
+    let deadline = 0;
+    let attempts = 0;
+    const temporal = {
+      options: { namespace: 'default' },
+      withDeadline: <T>(d: number, fn: () => Promise<T>) => ((deadline = d), fn()),
+      workflow: {
+        getHandle: () => ({
+          query: async () => {
+            attempts += 1;
+            await new Promise((r) => setTimeout(r, waitMs(deadline)));
+            throw reset();
+          },
+        }),
+      },
+    } as unknown as Client;
+    const client = new CreditsClient(temporal, { taskQueue: 'q', attemptTimeoutMs: 40, retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1, backoffCoefficient: 1 } });
+    return { client, attempts: () => attempts };
+  }
+
+  it('after the attempt deadline is retried, and reported as the service not answering', async () => {
+    const { client, attempts } = resetClient((deadline) => deadline - Date.now() + 5);
+    const err: unknown = await client.summary('acct-1').catch((e: unknown) => e);
+    expect(isCreditsUnavailableError(err)).toBe(true);
+    expect(String((err as Error).message)).toMatch(/got no answer after 3 attempts \(Failed to query Workflow/);
+    expect(attempts()).toBe(3);
+  });
+
+  it('before the attempt deadline is not retried', async () => {
+    const { client, attempts } = resetClient(() => 0);
+    const err: unknown = await client.summary('acct-1').catch((e: unknown) => e);
+    expect(isCreditsError(err) && err.code).toBe('unexpected');
+    expect(attempts()).toBe(1);
   });
 });
 

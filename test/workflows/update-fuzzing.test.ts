@@ -60,12 +60,13 @@ let resent = 0;
  */
 async function send(handle: WorkflowHandle, { name, args }: UpdatePayload): Promise<Outcome> {
   for (let attempt = 1; ; attempt++) {
+    const deadline = Date.now() + ATTEMPT_MS;
     try {
       // The arguments go out exactly as generated: none, one, or more than one.
-      return { result: await env.client.withDeadline(Date.now() + ATTEMPT_MS, () => handle.executeUpdate(name, { args: args as [unknown] })) };
+      return { result: await env.client.withDeadline(deadline, () => handle.executeUpdate(name, { args: args as [unknown] })) };
     } catch (err) {
       const failure = err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure ? err.cause : undefined;
-      const handover = failure?.type === WORKFLOW_FAILURE_TYPES.accountContinuing || (!failure && isTransientTemporalError(err));
+      const handover = failure?.type === WORKFLOW_FAILURE_TYPES.accountContinuing || (!failure && isTransientTemporalError(err, deadline));
       if (handover && attempt < ATTEMPTS) {
         resent += 1;
         continue;
