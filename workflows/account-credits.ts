@@ -111,18 +111,34 @@ export const LEDGER_DELTA_PATCH = 'ledger-batch-delta';
  */
 export const LEDGER_LINGER = '2 seconds';
 /**
- * The linger of a busy account, in runs with {@link LEDGER_LINGER_PATCH}: one whose last write
+ * The linger of a busy account in milliseconds, in runs with {@link LEDGER_LINGER_PATCH}: one whose last write
  * carried at least {@link LEDGER_BUSY_WRITE} entries. Each write costs a timer, an activity and
  * two workflow tasks whatever it carries: over 100 busy accounts, writes every 2 seconds took
  * more of the server than the usage updates themselves. A full batch ({@link LEDGER_BATCH_LARGE}
  * entries) still leaves at once, and a quiet account keeps {@link LEDGER_LINGER}; finance sees
- * a busy account's usage in the ledger at most this late (its summary is exact at once).
+ * a busy account's usage in the ledger at most this late, or {@link LEDGER_LINGER_QUIET_GRACE_MS}
+ * later for its last entries before it went quiet (its summary is exact at once).
  */
-export const LEDGER_LINGER_BUSY = '10 seconds';
+export const LEDGER_LINGER_BUSY_MS = 10_000;
 /** Entries in the last ledger write from which an account counts as busy (25 usage events a second at the 2 s linger). */
 export const LEDGER_BUSY_WRITE = 50;
-/** Patch of {@link LEDGER_LINGER_BUSY}: histories recorded before it always waited {@link LEDGER_LINGER}. */
+/** Patch of {@link LEDGER_LINGER_BUSY_MS}: histories recorded before it always waited {@link LEDGER_LINGER}. */
 export const LEDGER_LINGER_PATCH = 'ledger-linger-busy';
+/**
+ * Patch under which a busy account's ledger write, once {@link LEDGER_LINGER_BUSY_MS} is up, goes
+ * with its next recorded step (a usage update, nearly always) instead of waiting for the linger's
+ * timer to fire: that timer's workflow task did nothing else, one per write of every busy
+ * account. The timer stays, {@link LEDGER_LINGER_QUIET_GRACE_MS} later, for an account that went
+ * quiet, whose last entries then reach the ledger that much later. Histories recorded before it
+ * wrote when the linger's timer fired.
+ */
+export const LEDGER_LINGER_ON_STEP_PATCH = 'ledger-linger-on-step';
+/**
+ * How much longer than {@link LEDGER_LINGER_BUSY_MS} the linger's timer waits under
+ * {@link LEDGER_LINGER_ON_STEP_PATCH}: a busy account (at least {@link LEDGER_BUSY_WRITE}
+ * entries a linger) sends an update well within it, and one that does not has gone quiet.
+ */
+export const LEDGER_LINGER_QUIET_GRACE_MS = 2_000;
 
 const { loadRules } = proxyActivities<CreditActivities>({
   startToCloseTimeout: '30 seconds',
@@ -328,6 +344,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   const ledgerBatch = large ? LEDGER_BATCH_LARGE : LEDGER_BATCH;
   const ledgerBatchBytes = large ? LEDGER_BATCH_BYTES_LARGE : LEDGER_BATCH_BYTES;
   const busyLinger = patched(LEDGER_LINGER_PATCH);
+  const lingerOnStep = busyLinger && patched(LEDGER_LINGER_ON_STEP_PATCH);
   onRecordedClock = patched(RECORDED_CLOCK_PATCH);
 
   // Search attributes follow the state, but cost a command (and history events) per upsert: so
@@ -399,8 +416,16 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       await condition(sending);
       clock.step();
       if (!closing && acc.state.outbox[0]?.type === 'ledger' && acc.state.outbox.length < ledgerBatch) {
-        const linger = busyLinger && lastLedgerWrite >= LEDGER_BUSY_WRITE ? LEDGER_LINGER_BUSY : LEDGER_LINGER;
-        await condition(() => acc.state.outbox.length >= ledgerBatch || closing, linger);
+        const busy = busyLinger && lastLedgerWrite >= LEDGER_BUSY_WRITE;
+        const full = () => acc.state.outbox.length >= ledgerBatch || closing;
+        if (busy && lingerOnStep) {
+          // Read on the recorded clock, so only a recorded step (an accepted update) can be the
+          // one that writes; the timer is for an account that went quiet.
+          const due = seenNow() + LEDGER_LINGER_BUSY_MS;
+          await condition(() => full() || seenNow() >= due, LEDGER_LINGER_BUSY_MS + LEDGER_LINGER_QUIET_GRACE_MS);
+        } else {
+          await condition(full, busy ? LEDGER_LINGER_BUSY_MS : LEDGER_LINGER);
+        }
         clock.step();
         if (!sending()) continue;
       }

@@ -112,25 +112,27 @@ async function recordLargeLedgerBatch(): Promise<void> {
 }
 
 /**
- * A busy account on the workflow with the `ledger-linger-busy`, `search-balance-throttle` and
- * `search-balance-on-step` patches: usage batches two seconds apart, so its ledger writes linger
- * as a busy account's do and its throttled balance goes out with a later batch, then continued
- * as new at the reset. `busy-account-run1.json` is the same scenario recorded before
- * `search-balance-on-step` (the balance on a timer of its own); today's code cannot record it.
+ * A busy account on the workflow with the `ledger-linger-busy`, `ledger-linger-on-step`,
+ * `search-balance-throttle` and `search-balance-on-step` patches: usage batches two seconds
+ * apart for 24 s, so its ledger writes linger as a busy account's do and go with a later batch
+ * (the linger's timer cancelled), as does its throttled balance; then quiet, so the last write
+ * waits for the linger's timer; then continued as new at the reset. Recorded before today's code:
+ * `busy-account-run1.json` (the balance on a timer of its own) and
+ * `busy-account-on-step-run1.json` (each ledger write when the linger's timer fired).
  */
 async function recordBusyAccount(): Promise<void> {
   const suite = await workflowSuite();
   try {
     const busy = await suite.open({ accountId: 'replay-busy', plan: 'scale', users: 10, creditTier: 'tier-5' }, 20);
-    for (let b = 0; b < 6; b++) {
+    for (let b = 0; b < 12; b++) {
       const events = Array.from({ length: 100 }, (_, i) => ({ feature: 'enrichment', quantity: 1, idempotencyKey: `busy-${b}-${i}` }));
       await busy.executeUpdate(ACCOUNT_UPDATES.recordUsageBatch.definition, { args: [{ events }] });
       await suite.env.sleep('2 seconds');
     }
     await suite.env.sleep('15 seconds');
-    await waitFor(() => suite.acts.ledger.filter((e) => e.kind === 'usage').length >= 600, 'the usage in the ledger');
+    await waitFor(() => suite.acts.ledger.filter((e) => e.kind === 'usage').length >= 1200, 'the usage in the ledger');
     await suite.env.sleep('12 days');
-    await saveRuns(suite.env.client, busy, 'busy-account-on-step');
+    await saveRuns(suite.env.client, busy, 'busy-account-linger-on-step');
   } finally {
     await suite.teardown();
   }
@@ -212,7 +214,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'ledger-outage': recordLedgerOutage,
   'trial-tier': () => recordTrialWithTier('trial-tier'),
   'large-ledger-batch': recordLargeLedgerBatch,
-  'busy-account-on-step': recordBusyAccount,
+  'busy-account-linger-on-step': recordBusyAccount,
   'rejected-updates': recordRejectedUpdates,
   // Only on the workflow before the patch (see recordTrialWithTier); never part of "every scenario".
   'trial-tier-prepatch': () => recordTrialWithTier('trial-tier-prepatch'),

@@ -12,7 +12,7 @@ import { msToNumber, msToTs, tsToMs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreditsClient, accountWorkflowId } from '../../client';
-import { LEDGER_LINGER, LEDGER_LINGER_BUSY } from '../../workflows/account-credits';
+import { LEDGER_LINGER, LEDGER_LINGER_BUSY_MS, LEDGER_LINGER_QUIET_GRACE_MS } from '../../workflows/account-credits';
 import { recordUsageBatchUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
 import { ACCOUNT_SEARCH_ATTRIBUTES, BALANCE_PUBLISH_INTERVAL_MS } from '../../workflows/search-attributes';
 import { listAccounts, missingSearchAttributes, requireSearchAttributes, type AccountListFilters, type AccountListing } from '../../client/account-list';
@@ -58,7 +58,8 @@ type HistoryEvents = NonNullable<History['events']>;
  * away), in ms: before SEARCH_BALANCE_ON_STEP_PATCH, the throttled balance's own timers.
  */
 function publisherTimers(events: HistoryEvents): number[] {
-  const lingers = [LEDGER_LINGER, LEDGER_LINGER_BUSY].map(msToNumber);
+  // A busy account's linger timer waits the grace longer (LEDGER_LINGER_ON_STEP_PATCH).
+  const lingers = [LEDGER_LINGER, LEDGER_LINGER_BUSY_MS, LEDGER_LINGER_BUSY_MS + LEDGER_LINGER_QUIET_GRACE_MS].map(msToNumber);
   return events
     .map((e) => e.timerStartedEventAttributes?.startToFireTimeout)
     .filter((d) => d !== undefined && d !== null)

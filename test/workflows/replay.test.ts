@@ -14,7 +14,7 @@ const DIR = join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 
 describe('replay of recorded histories', () => {
-  it('has recorded histories to replay, including a continue-as-new at a reset, trial conversions (with a tier, before and after the conversion patch) and a ledger outage spilling its backlog, ledger batches of 1,000 entries, a busy account (its ledger linger and throttled balance, on a timer before the on-step patch and with its steps after), and updates refused between accepted ones past the history bound', () => {
+  it('has recorded histories to replay, including a continue-as-new at a reset, trial conversions (with a tier, before and after the conversion patch) and a ledger outage spilling its backlog, ledger batches of 1,000 entries, a busy account (its ledger linger and throttled balance, each on a timer before its on-step patch and with its steps after), and updates refused between accepted ones past the history bound', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'paid-growth-run1.json',
@@ -28,6 +28,7 @@ describe('replay of recorded histories', () => {
         'ledger-batch-large-run1.json',
         'busy-account-run1.json',
         'busy-account-on-step-run1.json',
+        'busy-account-linger-on-step-run1.json',
         'rejected-updates-run1.json',
       ]),
     );

@@ -14,7 +14,7 @@ import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 import { rulesWithPromotionOn } from '../helpers/rules-variants';
 import { changeCreditTierUpdate, changePlanUpdate, grantCreditsUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
-import { LEDGER_BATCH_PATCH, LEDGER_DELTA_PATCH, LEDGER_LINGER_PATCH, QUIET_BEFORE_CONTINUE_PATCH, TRIAL_CONVERSION_PATCH, WEBHOOKS_PATCH } from '../../workflows/account-credits';
+import { LEDGER_BATCH_PATCH, LEDGER_DELTA_PATCH, LEDGER_LINGER_ON_STEP_PATCH, LEDGER_LINGER_PATCH, QUIET_BEFORE_CONTINUE_PATCH, TRIAL_CONVERSION_PATCH, WEBHOOKS_PATCH } from '../../workflows/account-credits';
 import { SEARCH_ATTRIBUTES_PATCH, SEARCH_BALANCE_ON_STEP_PATCH, SEARCH_BALANCE_THROTTLE_PATCH } from '../../workflows/search-attributes';
 import { RECORDED_CLOCK_PATCH } from '../../workflows/recorded-clock';
 
@@ -93,7 +93,7 @@ describe('a trial converting', () => {
       .filter((m) => m?.markerName === 'core_patch')
       .flatMap((m) => m?.details?.['patch-data']?.payloads ?? [])
       .map((p) => (JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as { id: string }).id);
-    expect(patches).toEqual([LEDGER_BATCH_PATCH, LEDGER_DELTA_PATCH, QUIET_BEFORE_CONTINUE_PATCH, LEDGER_LINGER_PATCH, RECORDED_CLOCK_PATCH, SEARCH_ATTRIBUTES_PATCH, SEARCH_BALANCE_THROTTLE_PATCH, SEARCH_BALANCE_ON_STEP_PATCH, WEBHOOKS_PATCH, TRIAL_CONVERSION_PATCH]);
+    expect(patches).toEqual([LEDGER_BATCH_PATCH, LEDGER_DELTA_PATCH, QUIET_BEFORE_CONTINUE_PATCH, LEDGER_LINGER_PATCH, LEDGER_LINGER_ON_STEP_PATCH, RECORDED_CLOCK_PATCH, SEARCH_ATTRIBUTES_PATCH, SEARCH_BALANCE_THROTTLE_PATCH, SEARCH_BALANCE_ON_STEP_PATCH, WEBHOOKS_PATCH, TRIAL_CONVERSION_PATCH]);
 
     // The paid calendar's first reset charges the tier once; the old calendar's end expires nothing paid.
     await sleepPast(h, paid.cycle.end);
