@@ -21,6 +21,10 @@
  *     [--rounds N]                                   (every phase N times, rounds interleaved, on fresh accounts;
  *                                                     each row is then the round with the median events/s, the
  *                                                     lower one for even N, and lists every round's rate)
+ *     [--same-workers]                               (every round on the same worker processes, not fresh ones:
+ *                                                     a memory study, each row's peak RSS then counting the
+ *                                                     rounds before it; with BENCH_WORKER_NODE_ARGS=--trace-gc
+ *                                                     the worker prints each isolate's heap after every collection)
  *     [--ledger postgres | pglite]                   (default postgres: a throwaway server, as in production;
  *                                                     pglite embeds the ledger in the worker process, on its main thread)
  *   BENCH_WORKER_PROFILE=DIR writes the worker process's CPU profiles (every thread) to DIR.
@@ -67,6 +71,7 @@ const { values } = parseArgs({
     linger: { type: 'string' },
     ledger: { type: 'string', default: 'postgres' },
     rounds: { type: 'string', default: '1' },
+    'same-workers': { type: 'boolean', default: false },
   },
 });
 const accountsList = values['accounts-list'].split(',').map(Number);
@@ -79,6 +84,7 @@ const httpClientsList = values['http-clients']?.split(',').map(Number) ?? accoun
 const nth = (list: number[], i: number): number => list[Math.min(i, list.length - 1)] ?? 1;
 const httpBatch = Number(values['http-batch']);
 const rounds = Number(values.rounds);
+const sameWorkers = values['same-workers'];
 const ledgerWaitMs = Number(values['ledger-wait']) * 1000;
 const PHASES = ['per-event', 'coalescing', 'http', 'ceiling'] as const;
 const ledgerKind = values.ledger;
@@ -369,6 +375,7 @@ async function main(): Promise<void> {
     const workers: Workers = {};
     try {
       await runPhases(env, workers, async () => {
+        if (sameWorkers && workers.accounts) return;
         await stopWorkers(workers);
         workers.accounts = await startWorkerProcess({ ...server, role: 'accounts', taskQueue: ACCOUNT_QUEUE, ledgerUrl });
         workers.noop = await startWorkerProcess({ ...server, role: 'noop', taskQueue: NOOP_QUEUE });
@@ -469,7 +476,11 @@ async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: 
           const workflowIds = kind === 'account' ? ids.map(accountWorkflowId) : ids;
           await Promise.all(workflowIds.map((id) => temporal.workflow.getHandle(id).terminate(`${label} done`).catch(() => undefined)));
           rows.push(row);
-          console.error(`done: ${label}: ${load.events} events in ${load.seconds.toFixed(1)} s, ${row.balances}, worker peak RSS ${(row.peakRss / 2 ** 20).toFixed(0)} MiB`);
+          const cached = await measured.cachedWorkflows();
+          console.error(
+            `done: ${label}: ${load.events} events in ${load.seconds.toFixed(1)} s, ${row.balances}, worker peak RSS ${(row.peakRss / 2 ** 20).toFixed(0)} MiB, ` +
+              `${cached} workflow run${cached === 1 ? '' : 's'} in its cache`,
+          );
           return row;
         };
         const clientSend =

@@ -15,7 +15,7 @@ import { openLedgerStore } from '../ledger/open-store';
 import { workerConcurrencyOptions, workerSettingsFromEnv, workflowCodeOptions } from '../worker';
 
 /** What the parent asks the worker process. */
-type Question = { op: 'ledgerUsage'; accountId: string; cycleIndex: number } | { op: 'peakRss' | 'resetPeakRss' | 'stop' };
+type Question = { op: 'ledgerUsage'; accountId: string; cycleIndex: number } | { op: 'peakRss' | 'resetPeakRss' | 'cachedWorkflows' | 'stop' };
 type Request = Question & { id: number };
 
 /** How to start a worker process: the account worker, or the no-op ceiling's. */
@@ -44,6 +44,11 @@ export interface WorkerProcess {
   /** The worker process's peak RSS since its start or the last reset, in bytes. */
   peakRss(): Promise<number>;
   resetPeakRss(): Promise<void>;
+  /**
+   * Workflow runs the worker holds in its cache. A terminated run stays there until the cache
+   * needs its place: the worker is never told of the termination.
+   */
+  cachedWorkflows(): Promise<number>;
   /** Shuts the worker down and closes the ledger. */
   stop(): Promise<void>;
 }
@@ -76,6 +81,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     ledgerUsage: (accountId, cycleIndex) => ask({ op: 'ledgerUsage', accountId, cycleIndex }),
     peakRss: () => ask({ op: 'peakRss' }),
     resetPeakRss: async () => void (await ask({ op: 'resetPeakRss' })),
+    cachedWorkflows: () => ask({ op: 'cachedWorkflows' }),
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       await ask({ op: 'stop' }).catch(() => undefined);
@@ -107,6 +113,7 @@ async function runChild(options: WorkerProcessOptions): Promise<void> {
     const answer = (value: number) => process.send?.({ id: m.id, value });
     if (m.op === 'peakRss') answer(Math.max(peak, process.memoryUsage().rss));
     else if (m.op === 'resetPeakRss') answer((peak = process.memoryUsage().rss));
+    else if (m.op === 'cachedWorkflows') answer(worker.getStatus().numCachedWorkflows);
     else if (m.op === 'ledgerUsage') {
       if (!store) answer(Number.NaN);
       else void store.usageByFeature(m.accountId, m.cycleIndex).then((rows) => answer(rows.reduce((sum, f) => sum + f.credits, 0)));
