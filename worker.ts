@@ -9,6 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type Logger, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
@@ -21,6 +22,7 @@ import { WORKFLOW_BUNDLER_OPTIONS } from './infra/workflow-bundler';
 import {
   CREDITS_LEDGER_URL,
   CREDITS_LOG_LEVEL,
+  CREDITS_MAX_CACHED_WORKFLOWS,
   CREDITS_MAX_CONCURRENT_ACTIVITIES,
   CREDITS_METRICS_HOST,
   CREDITS_TEMPORAL_METRICS_ADDRESS,
@@ -55,6 +57,8 @@ export interface WorkerSettings {
   maxConcurrentWorkflowTaskExecutions: number;
   /** Threads running workflow code (`CREDITS_WORKFLOW_THREADS`). */
   workflowThreads: number;
+  /** Workflow runs kept in memory (`CREDITS_MAX_CACHED_WORKFLOWS`); undefined to size them to the heap. */
+  maxCachedWorkflows?: number;
   /** Port of the ops listener (`CREDITS_WORKER_METRICS_PORT`); undefined for none. */
   metricsPort?: number;
   /** Interface of the ops listener (`CREDITS_METRICS_HOST`). */
@@ -69,7 +73,8 @@ export { SettingsError as WorkerSettingsError } from './infra/settings';
 /**
  * The engine's settings from `env` (default `process.env`): `CREDITS_TASK_QUEUE`,
  * `CREDITS_RULES`, `CREDITS_LEDGER_URL`, `CREDITS_MAX_CONCURRENT_ACTIVITIES`,
- * `CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS` and `CREDITS_WORKFLOW_THREADS`, with the defaults of
+ * `CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS`, `CREDITS_WORKFLOW_THREADS` and
+ * `CREDITS_MAX_CACHED_WORKFLOWS`, with the defaults of
  * infra/settings.ts.
  *
  * @throws SettingsError naming a variable whose value cannot be used.
@@ -82,6 +87,7 @@ export function workerSettingsFromEnv(env?: Env): WorkerSettings {
     maxConcurrentActivityTaskExecutions: CREDITS_MAX_CONCURRENT_ACTIVITIES.read(env),
     maxConcurrentWorkflowTaskExecutions: CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS.read(env),
     workflowThreads: CREDITS_WORKFLOW_THREADS.read(env),
+    maxCachedWorkflows: CREDITS_MAX_CACHED_WORKFLOWS.read(env),
     metricsPort: CREDITS_WORKER_METRICS_PORT.read(env),
     metricsHost: CREDITS_METRICS_HOST.read(env) ?? '127.0.0.1',
     temporalMetricsAddress: CREDITS_TEMPORAL_METRICS_ADDRESS.read(env) ?? DEFAULT_TEMPORAL_METRICS_ADDRESS,
@@ -103,12 +109,36 @@ export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'w
  */
 export function workerConcurrencyOptions(
   settings: WorkerSettings,
-): Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'workflowThreadPoolSize'> {
+): Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'workflowThreadPoolSize' | 'maxCachedWorkflows'> {
   return {
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions,
     workflowThreadPoolSize: settings.workflowThreads,
+    maxCachedWorkflows: settings.maxCachedWorkflows ?? defaultMaxCachedWorkflows(getHeapStatistics().heap_size_limit, settings.maxConcurrentWorkflowTaskExecutions),
   };
+}
+
+/**
+ * Heap a cached account workflow may hold, with margin: measured at 6.5 MiB for an account at
+ * its carried-state budget (100,000 usage events of 30-character keys in a cycle: its duplicate
+ * window, answers and billable keys full), of which the state carried at continue-as-new is
+ * at most 1 MiB as JSON. A quiet account holds far less.
+ */
+export const CACHED_ACCOUNT_BYTES = 8 * 1024 * 1024;
+
+/** Heap the worker keeps for itself before its cache, as the SDK reckons it. */
+const WORKER_HEAP_RESERVE_BYTES = 200 * 1024 * 1024;
+
+/**
+ * How many workflow runs a worker with this heap limit keeps in memory by default: as many
+ * accounts at {@link CACHED_ACCOUNT_BYTES} as fit the heap, and at least `minimum` (the workflow
+ * tasks it runs at once, which must each have a place). The SDK's own default assumes about
+ * 1.7 MiB a run: about 2,300 runs for a 4 GiB heap, so a worker with that many busy accounts
+ * would run out of heap before its cache filled. A run that is not cached is replayed from its
+ * history at its next task: CPU, never a wrong answer.
+ */
+export function defaultMaxCachedWorkflows(heapLimitBytes: number, minimum: number): number {
+  return Math.max(minimum, 2, Math.floor(Math.max(0, heapLimitBytes - WORKER_HEAP_RESERVE_BYTES) / CACHED_ACCOUNT_BYTES));
 }
 
 /** A worker with its ledger, ready to run. */

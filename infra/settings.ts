@@ -185,6 +185,19 @@ export const CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS = wholeNumber(
  */
 export const CREDITS_WORKFLOW_THREADS = wholeNumber('CREDITS_WORKFLOW_THREADS', 'worker concurrency: threads running workflow code', 2, 1);
 
+/**
+ * How many workflow runs one worker keeps in memory between their tasks; unset, the worker
+ * sizes it to its heap (see `defaultMaxCachedWorkflows` in worker.ts).
+ */
+export const CREDITS_MAX_CACHED_WORKFLOWS: Setting<number | undefined> = {
+  ...optionalWholeNumber(
+    'CREDITS_MAX_CACHED_WORKFLOWS',
+    'worker memory: account workflows kept in memory between their tasks (one that is not replays its history at its next task); a busy account holds up to about 8 MiB',
+    2,
+  ),
+  shownDefault: '(heap limit in MiB − 200) ÷ 8, at least `CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS`',
+};
+
 /** The worker's log level. */
 export const CREDITS_LOG_LEVEL = oneOf(
   'CREDITS_LOG_LEVEL',
@@ -306,6 +319,7 @@ export const ALL_SETTINGS: readonly SettingDoc[] = [
   CREDITS_MAX_CONCURRENT_ACTIVITIES,
   CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS,
   CREDITS_WORKFLOW_THREADS,
+  CREDITS_MAX_CACHED_WORKFLOWS,
   CREDITS_LOG_LEVEL,
   CREDITS_SHUTDOWN_GRACE_SECONDS,
   CREDITS_WORKER_METRICS_PORT,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { WorkerSettingsError, workerSettingsFromEnv } from '../../worker';
+import { getHeapStatistics } from 'node:v8';
+import { CACHED_ACCOUNT_BYTES, WorkerSettingsError, defaultMaxCachedWorkflows, workerConcurrencyOptions, workerSettingsFromEnv } from '../../worker';
 
 describe('worker settings from the environment', () => {
   it('defaults to the ai-credits task queue, the shipped rules and the embedded ledger', () => {
@@ -10,6 +11,7 @@ describe('worker settings from the environment', () => {
       maxConcurrentActivityTaskExecutions: 50,
       maxConcurrentWorkflowTaskExecutions: 50,
       workflowThreads: 2,
+      maxCachedWorkflows: undefined,
       metricsPort: undefined,
       metricsHost: '127.0.0.1',
       temporalMetricsAddress: '127.0.0.1:9465',
@@ -25,6 +27,7 @@ describe('worker settings from the environment', () => {
         CREDITS_MAX_CONCURRENT_ACTIVITIES: '8',
         CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS: '4',
         CREDITS_WORKFLOW_THREADS: '3',
+        CREDITS_MAX_CACHED_WORKFLOWS: '300',
         CREDITS_WORKER_METRICS_PORT: '9464',
         CREDITS_METRICS_HOST: '0.0.0.0',
         CREDITS_TEMPORAL_METRICS_ADDRESS: '127.0.0.1:19465',
@@ -36,6 +39,7 @@ describe('worker settings from the environment', () => {
       maxConcurrentActivityTaskExecutions: 8,
       maxConcurrentWorkflowTaskExecutions: 4,
       workflowThreads: 3,
+      maxCachedWorkflows: 300,
       metricsPort: 9464,
       metricsHost: '0.0.0.0',
       temporalMetricsAddress: '127.0.0.1:19465',
@@ -58,5 +62,32 @@ describe('worker settings from the environment', () => {
     expect(() => workerSettingsFromEnv({ CREDITS_WORKER_METRICS_PORT: value })).toThrow(
       `CREDITS_WORKER_METRICS_PORT must be a whole number of at least 0, got "${value}"`,
     );
+  });
+
+  it.each([['abc'], ['1'], ['2.5'], ['-1']])('refuses CREDITS_MAX_CACHED_WORKFLOWS=%s, naming it', (value) => {
+    expect(() => workerSettingsFromEnv({ CREDITS_MAX_CACHED_WORKFLOWS: value })).toThrow(`CREDITS_MAX_CACHED_WORKFLOWS must be a whole number of at least 2, got "${value}"`);
+  });
+});
+
+describe('the workflow cache', () => {
+  const MiB = 1024 * 1024;
+
+  it('holds as many busy accounts as the heap has room for, beyond what the worker keeps for itself', () => {
+    // Node's default heap limit on this machine's 24 GiB: 4,144 MiB.
+    expect(defaultMaxCachedWorkflows(4144 * MiB, 50)).toBe(Math.floor((3944 * MiB) / CACHED_ACCOUNT_BYTES));
+    expect(defaultMaxCachedWorkflows(4144 * MiB, 50)).toBe(493);
+    expect(defaultMaxCachedWorkflows(1224 * MiB, 50)).toBe(128);
+  });
+
+  it('keeps a place for every workflow task the worker runs at once, however small the heap', () => {
+    expect(defaultMaxCachedWorkflows(256 * MiB, 50)).toBe(50);
+    expect(defaultMaxCachedWorkflows(0, 50)).toBe(50);
+    expect(defaultMaxCachedWorkflows(0, 1)).toBe(2); // the SDK's least cache
+  });
+
+  it('is what the worker is created with: the setting when given, else sized to this process', () => {
+    const settings = workerSettingsFromEnv({ CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS: '20' });
+    expect(workerConcurrencyOptions(settings).maxCachedWorkflows).toBe(defaultMaxCachedWorkflows(getHeapStatistics().heap_size_limit, 20));
+    expect(workerConcurrencyOptions(workerSettingsFromEnv({ CREDITS_MAX_CACHED_WORKFLOWS: '300' })).maxCachedWorkflows).toBe(300);
   });
 });
