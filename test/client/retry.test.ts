@@ -80,8 +80,8 @@ describe('a CANCELLED call', () => {
     expect(isTransientTemporalError(new ServiceError('x', { cause: grpcError(status.NOT_FOUND, 'gone') }), 1_000, 5_000)).toBe(false);
   });
 
-  /** A CreditsClient whose every query waits `waitMs` into its deadline's time, then fails as `reset()`. */
-  function resetClient(waitMs: (deadline: number) => number): { client: CreditsClient; attempts: () => number } {
+  /** A CreditsClient whose every query waits `waitMs` (given its deadline), then fails as `reset()`. */
+  function resetClient(attemptTimeoutMs: number, waitMs: (deadline: number) => number): { client: CreditsClient; attempts: () => number } {
     let deadline = 0;
     let attempts = 0;
     const temporal = {
@@ -97,12 +97,12 @@ describe('a CANCELLED call', () => {
         }),
       },
     } as unknown as Client;
-    const client = new CreditsClient(temporal, { taskQueue: 'q', attemptTimeoutMs: 40, retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1, backoffCoefficient: 1 } });
+    const client = new CreditsClient(temporal, { taskQueue: 'q', attemptTimeoutMs, retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1, backoffCoefficient: 1 } });
     return { client, attempts: () => attempts };
   }
 
   it('after the attempt deadline is retried, and reported as the service not answering', async () => {
-    const { client, attempts } = resetClient((deadline) => deadline - Date.now() + 5);
+    const { client, attempts } = resetClient(40, (deadline) => deadline - Date.now() + 5);
     const err: unknown = await client.summary('acct-1').catch((e: unknown) => e);
     expect(isCreditsUnavailableError(err)).toBe(true);
     expect(String((err as Error).message)).toMatch(/got no answer after 3 attempts \(Failed to query Workflow/);
@@ -110,7 +110,8 @@ describe('a CANCELLED call', () => {
   });
 
   it('before the attempt deadline is not retried', async () => {
-    const { client, attempts } = resetClient(() => 0);
+    // A deadline far enough away that a busy machine cannot reach it first.
+    const { client, attempts } = resetClient(5_000, () => 0);
     const err: unknown = await client.summary('acct-1').catch((e: unknown) => e);
     expect(isCreditsError(err) && err.code).toBe('unexpected');
     expect(attempts()).toBe(1);
