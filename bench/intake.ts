@@ -403,8 +403,8 @@ async function stopWorkers(workers: Workers): Promise<void> {
 
 /**
  * Every phase for every account count, each round on worker processes of its own (`fresh`
- * starts them): a worker's heap grows with the load it has seen and keeps that size, so a
- * later round's peak RSS on the same process would count the earlier rounds' too.
+ * starts them, unless `--same-workers`): a worker keeps the terminated accounts of earlier
+ * rounds in its cache, so a later round's peak RSS on the same process would count theirs too.
  */
 async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: () => Promise<void>): Promise<void> {
   const temporal = new Client({
@@ -471,8 +471,8 @@ async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: 
             row.balances = `n/a (no-op), ${load.errors} events failed`;
           }
           if (load.firstError) console.error(`${label}: first error: ${load.firstError}`);
-          // Done with: its workflows leave the worker's cache, and none wakes on a timer (a
-          // ledger linger, a reset) to take CPU from a later phase.
+          // Done with: none wakes on a timer (a ledger linger, a reset) to take CPU from a later
+          // phase. They stay in the worker's cache all the same: it is never told of a termination.
           const workflowIds = kind === 'account' ? ids.map(accountWorkflowId) : ids;
           await Promise.all(workflowIds.map((id) => temporal.workflow.getHandle(id).terminate(`${label} done`).catch(() => undefined)));
           rows.push(row);

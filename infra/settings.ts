@@ -89,10 +89,13 @@ function wholeNumber(name: string, meaning: string, fallback: number, min: numbe
   };
 }
 
-/** A whole number of at least `min`, undefined when unset or empty (the feature it sets is off). */
-function optionalWholeNumber(name: string, meaning: string, min: number): Setting<number | undefined> {
+/**
+ * A whole number of at least `min`, undefined when unset or empty: the feature it sets is off,
+ * or the reader works out its own default (as `shownDefault` says).
+ */
+function optionalWholeNumber(name: string, meaning: string, min: number, shownDefault = 'unset'): Setting<number | undefined> {
   const parse = wholeNumber(name, meaning, -1, min).read;
-  return { name, meaning, shownDefault: 'unset', read: (env = process.env) => (textIn(env, name) === undefined ? undefined : parse(env)) };
+  return { name, meaning, shownDefault, read: (env = process.env) => (textIn(env, name) === undefined ? undefined : parse(env)) };
 }
 
 /** One of `words` (any case), `fallback` when unset or empty. */
@@ -189,14 +192,12 @@ export const CREDITS_WORKFLOW_THREADS = wholeNumber('CREDITS_WORKFLOW_THREADS', 
  * How many workflow runs one worker keeps in memory between their tasks; unset, the worker
  * sizes it to its heap (see `defaultMaxCachedWorkflows` in worker.ts).
  */
-export const CREDITS_MAX_CACHED_WORKFLOWS: Setting<number | undefined> = {
-  ...optionalWholeNumber(
-    'CREDITS_MAX_CACHED_WORKFLOWS',
-    'worker memory: account workflows kept in memory between their tasks (one that is not replays its history at its next task); a busy account holds up to about 8 MiB',
-    2,
-  ),
-  shownDefault: '(heap limit in MiB − 200) ÷ 8, at least `CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS`',
-};
+export const CREDITS_MAX_CACHED_WORKFLOWS = optionalWholeNumber(
+  'CREDITS_MAX_CACHED_WORKFLOWS',
+  'worker memory: account workflows kept in memory between their tasks (one that is not replays its history at its next task); a busy account holds about 6.5 MiB',
+  2,
+  '(heap limit in MiB − 200) ÷ 8, at least `CREDITS_MAX_CONCURRENT_WORKFLOW_TASKS`',
+);
 
 /** The worker's log level. */
 export const CREDITS_LOG_LEVEL = oneOf(

@@ -111,13 +111,14 @@ export const LEDGER_DELTA_PATCH = 'ledger-batch-delta';
  */
 export const LEDGER_LINGER = '2 seconds';
 /**
- * The linger of a busy account in milliseconds, in runs with {@link LEDGER_LINGER_PATCH}: one whose last write
- * carried at least {@link LEDGER_BUSY_WRITE} entries. Each write costs a timer, an activity and
- * two workflow tasks whatever it carries: over 100 busy accounts, writes every 2 seconds took
- * more of the server than the usage updates themselves. A full batch ({@link LEDGER_BATCH_LARGE}
- * entries) still leaves at once, and a quiet account keeps {@link LEDGER_LINGER}; finance sees
- * a busy account's usage in the ledger at most this late, or {@link LEDGER_LINGER_QUIET_GRACE_MS}
- * later for its last entries before it went quiet (its summary is exact at once).
+ * The linger of a busy account in milliseconds, in runs with {@link LEDGER_LINGER_PATCH}: one
+ * whose last write carried at least {@link LEDGER_BUSY_WRITE} entries. Each write costs a timer,
+ * an activity and two workflow tasks whatever it carries: over 100 busy accounts, writes every
+ * 2 seconds took more of the server than the usage updates themselves. A full batch
+ * ({@link LEDGER_BATCH_LARGE} entries) still leaves at once, and a quiet account keeps
+ * {@link LEDGER_LINGER}; finance sees a busy account's usage in the ledger at most this late, or
+ * {@link LEDGER_LINGER_QUIET_GRACE_MS} later for its last entries before it went quiet (its
+ * summary is exact at once).
  */
 export const LEDGER_LINGER_BUSY_MS = 10_000;
 /** Entries in the last ledger write from which an account counts as busy (25 usage events a second at the 2 s linger). */

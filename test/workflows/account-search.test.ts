@@ -59,7 +59,7 @@ type HistoryEvents = NonNullable<History['events']>;
  */
 function publisherTimers(events: HistoryEvents): number[] {
   // A busy account's linger timer waits the grace longer (LEDGER_LINGER_ON_STEP_PATCH).
-  const lingers = [LEDGER_LINGER, LEDGER_LINGER_BUSY_MS, LEDGER_LINGER_BUSY_MS + LEDGER_LINGER_QUIET_GRACE_MS].map(msToNumber);
+  const lingers = [msToNumber(LEDGER_LINGER), LEDGER_LINGER_BUSY_MS, LEDGER_LINGER_BUSY_MS + LEDGER_LINGER_QUIET_GRACE_MS];
   return events
     .map((e) => e.timerStartedEventAttributes?.startToFireTimeout)
     .filter((d) => d !== undefined && d !== null)
