@@ -18,6 +18,12 @@
  *      than one for the same batches; each caller's latency then includes its wait in the queue)
  *     [--phases per-event,coalescing,http,ceiling]   (the ceiling without coalescing uses 500 events an update)
  *     [--max-in-flight N] [--linger MS]              (the coalescing client's options, for comparison)
+ *     [--rate N,...]                                 (the coalescing and HTTP phases as open loops instead: N events/s
+ *                                                     offered over all the accounts, one row per rate, each call sent on
+ *                                                     its schedule whether or not earlier ones were answered and its
+ *                                                     latency counted from that schedule: the latency at a given load,
+ *                                                     where the closed loops measure the most events/s; with --events,
+ *                                                     N events at the rate, not the phase's seconds)
  *     [--rounds N]                                   (every phase N times, rounds interleaved, on fresh accounts;
  *                                                     each row is then the round with the median events/s, the
  *                                                     lower one for even N, and lists every round's rate)
@@ -72,6 +78,7 @@ const { values } = parseArgs({
     ledger: { type: 'string', default: 'postgres' },
     rounds: { type: 'string', default: '1' },
     'same-workers': { type: 'boolean', default: false },
+    rate: { type: 'string' },
   },
 });
 const accountsList = values['accounts-list'].split(',').map(Number);
@@ -84,6 +91,8 @@ const httpClientsList = values['http-clients']?.split(',').map(Number) ?? accoun
 const nth = (list: number[], i: number): number => list[Math.min(i, list.length - 1)] ?? 1;
 const httpBatch = Number(values['http-batch']);
 const rounds = Number(values.rounds);
+/** Offered events/s over all accounts, one open-loop coalescing and HTTP phase each; none: closed loops. */
+const offeredRates = values.rate?.split(',').map(Number) ?? [];
 const sameWorkers = values['same-workers'];
 const ledgerWaitMs = Number(values['ledger-wait']) * 1000;
 const PHASES = ['per-event', 'coalescing', 'http', 'ceiling'] as const;
@@ -97,9 +106,9 @@ if (![...phases].every((p) => (PHASES as readonly string[]).includes(p))) {
   console.error(`--phases is a comma-separated list of ${PHASES.join(', ')}`);
   process.exit(2);
 }
-const positive = [...accountsList, seconds, ...concurrencyList, ...httpClientsList, httpBatch, ledgerWaitMs, totalEvents ?? 1, rounds];
+const positive = [...accountsList, seconds, ...concurrencyList, ...httpClientsList, httpBatch, ledgerWaitMs, totalEvents ?? 1, rounds, ...offeredRates];
 if (!positive.every((n) => Number.isSafeInteger(n) && n >= 1) || httpBatch > 1000) {
-  console.error('--accounts-list, --concurrency and --http-clients (comma-separated), --seconds, --events, --http-batch (at most 1,000), --ledger-wait and --rounds must be positive integers');
+  console.error('--accounts-list, --concurrency, --http-clients and --rate (comma-separated), --seconds, --events, --http-batch (at most 1,000), --ledger-wait and --rounds must be positive integers');
   process.exit(2);
 }
 
@@ -128,6 +137,8 @@ interface Load {
   /** Events that failed again when resent: their fate is unknown, so the balance check cannot be exact. */
   lost: number;
   firstError?: string;
+  /** Open loop only: each event's latency by the second of the phase it was scheduled in (is the tail a warm-up or steady?). */
+  bySecond?: number[][];
 }
 
 /**
@@ -166,8 +177,15 @@ async function drive(accounts: number, callers: number, unit: number, send: Send
     }),
   );
   load.seconds = (performance.now() - started) / 1000;
-  // Outside the clock: a failed call may still have been applied, so its events are sent again
-  // with the same keys, and the answers (duplicates included) say what was admitted.
+  await resendFailed(load, failed, send);
+  return load;
+}
+
+/**
+ * Outside the clock: a failed call may still have been applied, so its events are sent again
+ * with the same keys, and the answers (duplicates included) say what was admitted.
+ */
+async function resendFailed(load: Load, failed: { account: number; first: number; count: number }[], send: Send): Promise<void> {
   for (const { account, first, count } of failed) {
     try {
       load.admitted[account] = (load.admitted[account] ?? 0) + (await send(account, first, count));
@@ -175,6 +193,60 @@ async function drive(accounts: number, callers: number, unit: number, send: Send
       load.lost += count;
     }
   }
+}
+
+/**
+ * The open loop: `rate` events a second offered for the phase's time, `unit` events a call,
+ * each call sent at its scheduled time whether or not earlier ones were answered (the load of
+ * independent product services, not of callers that wait for each other). Each event's latency
+ * runs from its scheduled time, not from when the loop got to it, so a loop that falls behind
+ * shows as latency instead of hiding it (coordinated omission). The phase's time runs until
+ * the last call is answered; calls that failed are resent outside the clock ({@link resendFailed}).
+ */
+async function driveOpen(accounts: number, rate: number, unit: number, send: Send): Promise<Load> {
+  const next = new Array<number>(accounts).fill(0);
+  const load: Load = { events: 0, seconds: 0, latencies: [], admitted: new Array<number>(accounts).fill(0), errors: 0, lost: 0, bySecond: [] };
+  const failed: { account: number; first: number; count: number }[] = [];
+  const planned = totalEvents ?? Math.round(rate * seconds);
+  const callsPerSecond = rate / unit;
+  const pending: Promise<void>[] = [];
+  const started = performance.now();
+  let issued = 0;
+  let ticket = 0;
+  while (issued < planned) {
+    const due = Math.min(planned, Math.floor(((performance.now() - started) / 1000) * callsPerSecond) * unit);
+    for (; issued < due; issued += unit) {
+      const count = Math.min(unit, planned - issued);
+      const scheduled = started + (issued / unit / callsPerSecond) * 1000;
+      const account = ticket++ % accounts;
+      const first = next[account] ?? 0;
+      next[account] = first + count;
+      pending.push(
+        send(account, first, count).then(
+          (credits) => {
+            const ms = performance.now() - scheduled;
+            const second = ((load.bySecond as number[][])[Math.floor((scheduled - started) / 1000)] ??= []);
+            for (let i = 0; i < count; i++) {
+              load.latencies.push(ms);
+              second.push(ms);
+            }
+            load.admitted[account] = (load.admitted[account] ?? 0) + credits;
+            load.events += count;
+          },
+          (err: unknown) => {
+            load.errors += count;
+            load.firstError ??= err instanceof Error ? err.message : String(err);
+            failed.push({ account, first, count });
+          },
+        ),
+      );
+    }
+    // A timer, not a busy loop: the callers' answers run on this same event loop.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(pending);
+  load.seconds = (performance.now() - started) / 1000;
+  await resendFailed(load, failed, send);
   return load;
 }
 
@@ -436,9 +508,10 @@ async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: 
       for (const [index, accounts] of accountsList.entries()) {
         const concurrency = nth(concurrencyList, index);
         const httpClients = nth(httpClientsList, index);
-        /** Runs one phase on fresh accounts and records its row. */
-        const phase = async (name: string, callers: number, unit: number, send: (ids: string[]) => Send, kind: 'account' | 'noop'): Promise<Row> => {
-          const prefix = `${name.split(' ')[0]}-${accounts}${rounds > 1 ? `-r${round}` : ''}`;
+        /** Runs one phase on fresh accounts and records its row: a closed loop of `callers`, or the open loop of `rate` events/s. */
+        const phase = async (name: string, callers: number, unit: number, send: (ids: string[]) => Send, kind: 'account' | 'noop', rate?: number): Promise<Row> => {
+          // An account id takes letters, digits, '.', '_' and '-' only ("coalescing@500/s" becomes "coalescing-500-s").
+          const prefix = `${(name.split(' ')[0] ?? name).replace(/[^A-Za-z0-9._-]/g, '-')}-${accounts}${rounds > 1 ? `-r${round}` : ''}`;
           const label = `${name} x${accounts}${rounds > 1 ? ` (round ${round})` : ''}`;
           // Account ids for account phases, workflow ids for the no-op ones.
           const ids = Array.from({ length: accounts }, (_, a) => `${prefix}-${a}`);
@@ -453,7 +526,7 @@ async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: 
           const measured = kind === 'account' ? worker : noopWorker;
           await measured.resetPeakRss();
           const started = new Date();
-          const load = await drive(accounts, callers, unit, send(ids));
+          const load = rate === undefined ? await drive(accounts, callers, unit, send(ids)) : await driveOpen(accounts, rate, unit, send(ids));
           const row: Row = { phase: name, accounts, round, load, updates: updatesSent - updatesBefore, peakRss: await measured.peakRss(), carried: undefined, runs: undefined, balances: 'n/a (no-op)' };
           if (kind === 'account') {
             row.balances = await checkBalances(perEvent, worker, ids, load);
@@ -471,6 +544,10 @@ async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: 
             row.balances = `n/a (no-op), ${load.errors} events failed`;
           }
           if (load.firstError) console.error(`${label}: first error: ${load.firstError}`);
+          if (load.bySecond) {
+            const p99s = [...load.bySecond].map((l) => (l ? percentile(l.sort((x, y) => x - y), 99).toFixed(0) : '-'));
+            console.error(`${label}: p99 ms by second scheduled: ${p99s.join(' ')}`);
+          }
           // Done with: none wakes on a timer (a ledger linger, a reset) to take CPU from a later
           // phase. They stay in the worker's cache all the same: it is never told of a termination.
           const workflowIds = kind === 'account' ? ids.map(accountWorkflowId) : ids;
@@ -491,11 +568,15 @@ async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: 
 
         // (a) one update per event: at most 8 callers an account (the server admits 10 updates in flight).
         if (phases.has('per-event')) await phase('per-event', Math.min(concurrency, 8 * accounts), 1, clientSend(perEvent), 'account');
-        // (b) the coalescing client, every caller one event at a time.
-        const coalesced = phases.has('coalescing') ? await phase('coalescing', concurrency, 1, clientSend(coalescing), 'account') : undefined;
+        // Closed loops, or one open loop per offered rate (the phase's name carries the rate: rounds group by it).
+        const loads: (number | undefined)[] = offeredRates.length > 0 ? offeredRates : [undefined];
+        const at = (rate: number | undefined): string => (rate === undefined ? '' : `@${rate}/s`);
+        // (b) the coalescing client, every caller one event at a time; the last row sets the ceiling's batch.
+        let coalesced: Row | undefined;
+        if (phases.has('coalescing')) for (const rate of loads) coalesced = await phase(`coalescing${at(rate)}`, concurrency, 1, clientSend(coalescing), 'account', rate);
         // (c) the HTTP API: a bounded pool of clients, each request an array of events.
-        if (phases.has('http')) await phase(
-          `http (${httpBatch}/request)`,
+        if (phases.has('http')) for (const rate of loads) await phase(
+          `http${at(rate)} (${httpBatch}/request)`,
           httpClients,
           httpBatch,
           (ids) => async (account, first, count) => {
@@ -511,6 +592,7 @@ async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: 
             return answers.reduce((sum, answer) => sum + ('error' in answer ? 0 : admittedCredits(answer)), 0);
           },
           'account',
+          rate,
         );
         // (d) the ceiling: (b)'s events per update and updates in flight per account, doing nothing.
         if (!phases.has('ceiling')) continue;
@@ -545,6 +627,7 @@ async function runPhases(env: TestWorkflowEnvironment, workers: Workers, fresh: 
     }
     const mode =
       (totalEvents === undefined ? `${seconds} s a phase` : `${totalEvents} events a phase`) +
+      (offeredRates.length > 0 ? `, coalescing and HTTP in an open loop at ${offeredRates.join(', ')} events/s offered (latency from each call's scheduled time)` : '') +
       (rounds > 1 ? `, ${rounds} rounds (each row the round with the median events/s)` : '');
     console.log(
       `intake benchmark: ${mode}, ledger on ${ledgerKind === 'postgres' ? 'PostgreSQL' : 'embedded PGlite (in the worker process)'}; ` +
