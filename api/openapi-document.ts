@@ -24,7 +24,7 @@ const ERRORS = {
 };
 const BODY_ERRORS = {
   '413': problem('Body over the size limit'),
-  '415': problem('Body not `application/json`'),
+  '415': problem('Body not `application/json`, or in a charset other than UTF-8'),
   '422': problem('Bad JSON, a wrong type, an unknown feature, too many events: `field` names where'),
 };
 

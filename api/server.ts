@@ -67,6 +67,23 @@ export interface UsageApi {
 
 const ACCOUNT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const BEARER = /^Bearer +(\S+) *$/i;
+/**
+ * The routes anyone may call: the API's description and the probes (scrapers and probes carry
+ * no key, docs/operations.md). Every other route needs a key, whatever it is added as: the
+ * check goes by the route the router matched, never by the raw URL, which a caller can write
+ * as `/%761/...` or `http://host/v1/...` for the same route.
+ */
+const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/openapi.json', '/metrics', '/healthz', '/readyz']);
+/**
+ * Longest path parameter the router takes, in characters (the router measures it mostly
+ * decoded): room for the longest call id (200) however it is encoded, where Fastify's default
+ * of 100 refused valid call ids with a bare 414. A longer one names nothing that can exist.
+ */
+const MAX_PARAM_LENGTH = 1024;
+/** A number as JSON writes it: no hex, binary or octal, no sign but a minus, no spaces. */
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+/** JSON is UTF-8 (RFC 8259); a body declared in another charset would be read wrongly. */
+const UTF8_CHARSET = /^"?(?:utf-8|utf8|us-ascii)"?$/i;
 /** Fields an input problem's message may start with, to name the field when its code does not. */
 const KNOWN_FIELDS = ['feature', 'quantity', 'idempotencyKey', 'userId', 'agentId', 'minutes', 'callId'];
 
@@ -147,8 +164,14 @@ function bodyValidators(): Record<'UsageEvent' | 'StartCallBody' | 'EndCallBody'
   return { UsageEvent: get('UsageEvent'), StartCallBody: get('StartCallBody'), EndCallBody: get('EndCallBody') };
 }
 
-/** Builds the application (routes, authentication, problem answers) without listening. */
-function buildApp(options: UsageApiOptions, closing: { now: boolean }): FastifyInstance {
+/**
+ * Builds the application (routes, authentication, problem answers) without listening: what
+ * {@link startUsageApi} serves, and what tests drive through `inject` where real HTTP cannot
+ * reach a state (a request handled while the server closes).
+ *
+ * @param closing set `now` once the server is closing: every request is then answered 503.
+ */
+export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boolean }): FastifyInstance {
   const { client, keys } = options;
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
   const maxEvents = options.maxEventsPerRequest ?? MAX_EVENTS_PER_REQUEST;
@@ -166,7 +189,16 @@ function buildApp(options: UsageApiOptions, closing: { now: boolean }): FastifyI
   };
   const callers = new WeakMap<FastifyRequest, ApiCaller>();
 
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, return503OnClosing: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Closing answers the documented problem (the onRequest hook below), not Fastify's own body.
+    return503OnClosing: false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // A path that is not valid percent-encoded UTF-8, or a parameter past the limit, names
+    // nothing that can exist: a problem answer, where Fastify's own would echo the raw path.
+    frameworkErrors: (_err, _request, reply) => sendProblem(reply, new ApiProblem('not_found', `there is nothing at a path that is not valid percent-encoded UTF-8 or has a segment over ${MAX_PARAM_LENGTH} characters`)),
+  });
   // JSON only: a text/plain body is a 415, not a string that fails later as a wrong type.
   app.removeContentTypeParser('text/plain');
   app.addHook('onSend', async (_request, reply, payload) => {
@@ -181,11 +213,17 @@ function buildApp(options: UsageApiOptions, closing: { now: boolean }): FastifyI
     if (unexpected) log(`usage API: ${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]} failed`, err);
     return sendProblem(reply, problem);
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, new ApiProblem('not_found', `there is no ${request.method} ${request.url.split('?')[0]}`)));
+  // The method only: the path is the caller's raw input (the routes are in /openapi.json).
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, new ApiProblem('not_found', `there is no ${request.method} route at this path; the routes are listed in /openapi.json`)));
 
-  // Authentication, scope and rate limit, before the body is read.
+  app.addHook('onRequest', async () => {
+    if (closing.now) throw new ApiProblem('unavailable', 'the server is closing; send the request again (same idempotency keys)', { headers: { 'retry-after': '1' } });
+  });
+  // Authentication, scope and rate limit, before the body is read: for every matched route
+  // but the public ones (an unmatched path goes on to its 404, which does nothing).
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/v1/')) return;
+    const route = request.routeOptions.url;
+    if (route === undefined || PUBLIC_ROUTES.has(route)) return;
     const where = `${request.method} ${request.routeOptions.url ?? '(no route)'} from ${request.ip}`;
     const bearer = BEARER.exec(request.headers.authorization ?? '')?.[1];
     const caller = bearer === undefined ? undefined : findApiCaller(keys, bearer);
@@ -204,6 +242,9 @@ function buildApp(options: UsageApiOptions, closing: { now: boolean }): FastifyI
     }
     const wait = limiter?.take(caller.keyIndex) ?? 0;
     if (wait > 0) throw new ApiProblem('rate_limited', 'too many requests for this API key', { headers: { 'retry-after': String(wait) } });
+    // Only a body's charset matters (the routes that read a body are POSTs).
+    const charset = request.method === 'POST' ? /;\s*charset\s*=\s*([^;]*)/i.exec(request.headers['content-type'] ?? '')?.[1]?.trim() : undefined;
+    if (charset !== undefined && !UTF8_CHARSET.test(charset)) throw new ApiProblem('unsupported_media_type', 'send the body as UTF-8 application/json');
   });
 
   /** The problem of one usage event, or undefined when it may be sent. */
@@ -293,7 +334,7 @@ function buildApp(options: UsageApiOptions, closing: { now: boolean }): FastifyI
     '/v1/accounts/:accountId/entitlements/:feature',
     async (request): Promise<Entitlement> => {
       const raw = request.query.quantity;
-      const quantity = raw === undefined ? 1 : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+      const quantity = raw === undefined ? 1 : typeof raw === 'string' && JSON_NUMBER.test(raw) ? Number(raw) : Number.NaN;
       if (!isValidQuantity(quantity) || quantity > MAX_USAGE_QUANTITY) {
         throw invalid('query.quantity', `quantity must be a positive number up to ${MAX_USAGE_QUANTITY} with at most 6 decimals`, 'InvalidQuantity');
       }
@@ -317,7 +358,7 @@ export async function startUsageApi(options: UsageApiOptions): Promise<UsageApi>
   if (options.keys.length === 0) throw new Error('usage API: no API keys; set CREDITS_API_KEY_HASHES or CREDITS_API_KEYS_FILE');
   const host = options.host ?? '127.0.0.1';
   const shutdown = { now: false };
-  const app = buildApp(options, shutdown);
+  const app = buildUsageApiApp(options, shutdown);
   await app.listen({ host, port: options.port ?? DEFAULT_API_PORT });
   const { port } = app.server.address() as AddressInfo;
   const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
