@@ -18,8 +18,10 @@ import { cycleNumber } from '../display/cycle-number';
 export function expireGrants(state: AccountState, nowMs: number): void {
   const { live, expired } = partitionExpired(state.grants, nowMs);
   if (expired.length === 0) return;
-  state.grants = live;
-  for (const g of expired) {
+  // One at a time: each expiry's entry carries the balance after it, with the grants still to
+  // expire counted (the ledger's running balance steps down entry by entry).
+  for (const [i, g] of expired.entries()) {
+    state.grants = [...live, ...expired.slice(i + 1)];
     if (g.remaining > 0 && Date.parse(g.expiresAt) < Date.parse(state.cycle.end)) {
       state.cycleGranted -= g.remaining;
     }

@@ -58,6 +58,17 @@ describe('mid-cycle user changes', () => {
     a.startNextCycle(rules);
     expect(a.available()).toBe(4500);
   });
+
+  it('at the reset, each expiring grant steps the ledger balance down by its own remainder', () => {
+    const a = open({ users: 3, creditTier: 'tier-1' });
+    const before = a.available();
+    a.state.outbox = [];
+    a.startNextCycle(rules);
+    const expiries = a.state.outbox.flatMap((o) => (o.type === 'ledger' && o.entry.kind === 'expiry' ? [o.entry] : []));
+    expect(expiries.length).toBe(2);
+    expect(expiries.map((e) => e.credits).reduce((x, y) => x + y, 0)).toBe(before);
+    expect(expiries.map((e) => e.balanceAfter)).toEqual([before - (expiries[0]?.credits ?? 0), 0]);
+  });
 });
 
 describe('usage', () => {

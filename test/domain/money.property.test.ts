@@ -7,7 +7,9 @@
  *     for more minutes than it ran (plus the documented tolerance);
  * (b) the ledger the account wrote equals its summary (`credits ledger verify`'s own check);
  * (c) no usage key is charged twice within its 24-hour window;
- * (d) each billing period's tier charge is made once.
+ * (d) each billing period's tier charge is made once;
+ * (e) grants expiring together step the ledger's running balance down one by one (each
+ *     expiry's balanceAfter is the one before it less what it took).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -62,7 +64,7 @@ function chargesOf(account: CreditAccount): ChargeRequest[] {
 }
 
 describe('money invariants over random command sequences', () => {
-  it('holds (a) balance, (b) ledger = summary, (c) no key charged twice, (d) one tier charge per period', () => {
+  it('holds (a) balance, (b) ledger = summary, (c) no key charged twice, (d) one tier charge per period, (e) expiries step the balance down', () => {
     fc.assert(
       fc.property(fc.boolean(), fc.array(step, { minLength: 10, maxLength: 60, size: 'max' }), (trial, steps) => {
         let now = Date.parse('2026-06-10T09:00:00.000Z');
@@ -142,6 +144,14 @@ describe('money invariants over random command sequences', () => {
         const periodCharges = chargesOf(account).filter((c) => c.reason === 'cycle_start');
         expect(new Set(periodCharges.map((c) => c.chargeId)).size).toBe(periodCharges.length);
         expect(new Set(periodCharges.map((c) => c.cycleIndex)).size).toBe(periodCharges.length);
+
+        // (e) An expiry right after another takes its credits off the balance the other left.
+        const entries = entriesOf(account);
+        for (const [i, e] of entries.entries()) {
+          const previous = entries[i - 1];
+          if (e.kind !== 'expiry' || previous?.kind !== 'expiry' || previous.at !== e.at) continue;
+          expect(e.balanceAfter, `expiry #${e.seq}`).toBe(previous.balanceAfter - e.credits);
+        }
       }),
       { numRuns: 150 },
     );
