@@ -265,6 +265,15 @@ export class CreditAccount {
   }
 
   /**
+   * Whether a grant's end has come by `nowMs` and it is still in the pool: its credits must not
+   * be spent, so {@link expireGrants} is due before any command at `nowMs`.
+   */
+  hasExpiredGrants(nowMs: number): boolean {
+    const soonest = nextExpiryMs(this.state.grants);
+    return soonest !== undefined && soonest <= nowMs;
+  }
+
+  /**
    * Close the current cycle and open the next one, priced with `rules` (the version in force at
    * its start): calls still open are charged for their part in the closing cycle, grants ending
    * with the cycle expire (their remainder is breakage, recorded), a balance calls left below

@@ -190,6 +190,24 @@ export const CARRIED_LEDGER_ENTRIES = 250;
  */
 export const TRIAL_CONVERSION_PATCH = 'trial-conversion-keeps-paid-grants';
 
+/**
+ * Patch that expires the grants whose end has come before an update's command runs. The main
+ * loop expires them when its timer's task runs, and an update applied between the expiry
+ * instant and that task (the same activation, or a busy worker's backlog) spent credits that
+ * had expired. Recorded only by a run where that happened: histories without it replay as
+ * they ran.
+ */
+export const EXPIRE_BEFORE_UPDATE_PATCH = 'expire-grants-before-update';
+
+/**
+ * Patch that makes a trial conversion whose rules arrive after the cycle has ended wait for
+ * the reset, and convert in the next cycle. Converting in the ended cycle opened the paid
+ * cycle there and then, and the reset, its own rules loaded a moment later, closed that new
+ * cycle a month early: a month of included credits lost and the tier charged for a future
+ * period. Recorded only by a run where that happened.
+ */
+export const CONVERSION_AFTER_RESET_PATCH = 'conversion-after-reset';
+
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
 }
@@ -229,7 +247,16 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     await condition(() => account !== undefined && now() < Date.parse(account.state.cycle.end));
     clock.step();
     rejectIf(check());
-    return account as CreditAccount;
+    const acc = account as CreditAccount;
+    expireDue(acc);
+    return acc;
+  };
+  // Grants whose end has come leave the pool before a command may spend them, whether or not
+  // the main loop's timer has had its task yet. The main loop still expires on its timer (it
+  // then finds nothing left to expire).
+  const expireDue = (acc: CreditAccount): void => {
+    const at = now();
+    if (acc.hasExpiredGrants(at) && patched(EXPIRE_BEFORE_UPDATE_PATCH)) acc.expireGrants(at);
   };
   // Run a command on the open account; a broken precondition fails the update (as an
   // ApplicationFailure with a type), never the workflow task.
@@ -298,6 +325,13 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     try {
       const current = await loadRules({ at: new Date(now()).toISOString() });
       clock.step();
+      if (now() >= Date.parse(acc.state.cycle.end) && patched(CONVERSION_AFTER_RESET_PATCH)) {
+        // The cycle ended while the rules loaded: convert once the reset has opened the next.
+        await condition(() => now() < Date.parse(acc.state.cycle.end));
+        clock.step();
+        rejectIf(recheck());
+        expireDue(acc);
+      }
       const rules = changePlan.check(u, { rules: current }) ? acc.state.rules : current;
       const result = patched(TRIAL_CONVERSION_PATCH)
         ? guarded(() => acc.convertTrial(u.plan, rules, now(), u.cycleAnchor))

@@ -59,6 +59,16 @@ describe('mid-cycle user changes', () => {
     expect(a.available()).toBe(4500);
   });
 
+  it('knows a grant has expired from its end on, before it is expired', () => {
+    const a = open({ trial: true });
+    const end = Date.parse(a.state.grants.find((g) => g.source === 'trial')?.expiresAt ?? '');
+    expect(a.hasExpiredGrants(end - 1)).toBe(false);
+    expect(a.hasExpiredGrants(end)).toBe(true);
+    a.expireGrants(end);
+    expect(a.hasExpiredGrants(end)).toBe(false);
+    expect(a.available()).toBe(0);
+  });
+
   it('at the reset, each expiring grant steps the ledger balance down by its own remainder', () => {
     const a = open({ users: 3, creditTier: 'tier-1' });
     const before = a.available();
