@@ -71,6 +71,12 @@ const MAX_SESSIONS = 10_000;
 // sends an operator key as Bearer), since its series name accounts' features and routes.
 const PUBLIC_PATHS = new Set(['/assets/admin.css', '/login', '/portal', '/logout', '/healthz', '/readyz']);
 const ACCOUNT_ROUTE = /^\/(?:api\/)?accounts\/([^/]+)/;
+/**
+ * The names an open page answers to. A web page can point a name of its own at 127.0.0.1 (DNS
+ * rebinding) and then be same-origin with the open page, past SameSite cookies, CSRF tokens
+ * and the Origin check: the Host it sends is its own name, so only a loopback name is served.
+ */
+const LOOPBACK_HOST = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d{1,5})?$/i;
 
 /**
  * The access settings the environment gives.
@@ -221,9 +227,21 @@ export class AdminAccess {
     const id = randomBytes(32).toString('base64url');
     const session: AdminSession = { caller, csrf: randomBytes(24).toString('base64url'), expiresAtMs: now + seconds * 1000 };
     this.sessions.set(id, session);
-    const secure = request.protocol === 'https' ? '; Secure' : '';
+    const secure = this.overHttps(request) ? '; Secure' : '';
     reply.header('set-cookie', `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${seconds}${secure}`);
     return session;
+  }
+
+  /**
+   * Whether the browser reached the page over HTTPS: this server speaks plain HTTP, so only the
+   * trusted proxy, which terminates TLS, can say so (X-Forwarded-Proto); from any other peer the
+   * header is the client's word.
+   */
+  private overHttps(request: FastifyRequest): boolean {
+    if (request.protocol === 'https') return true;
+    if (this.options.trustedProxy === undefined || peerAddress(request) !== this.options.trustedProxy) return false;
+    const proto = request.headers['x-forwarded-proto'];
+    return typeof proto === 'string' && proto.split(',')[0]?.trim().toLowerCase() === 'https';
   }
 
   private currentSession(request: FastifyRequest): AdminSession | undefined {
@@ -262,6 +280,9 @@ export class AdminAccess {
 
   private async guard(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const path = request.url.split('?')[0] ?? '';
+    if (this.open && !LOOPBACK_HOST.test(request.headers.host ?? '')) {
+      return this.refuse(request, reply, 403, 'a name other than a loopback one in Host, on the open page', 'This page has no sign-in, so it answers only at 127.0.0.1, localhost or [::1].');
+    }
     if (PUBLIC_PATHS.has(path)) return undefined;
     const who = this.identify(request);
     if ('refused' in who) return this.refuse(request, reply, 401, who.refused, who.message);

@@ -176,7 +176,13 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   };
 
   // Notification ids carry the account id, which may be 64 characters long by itself.
-  const app = Fastify({ logger: false, routerOptions: { maxParamLength: 512 } });
+  const app = Fastify({
+    logger: false,
+    routerOptions: { maxParamLength: 512 },
+    // Answered before any hook runs: the error page and its headers are set here.
+    frameworkErrors: (_err, request, reply) =>
+      sendError(request, reply.headers(SECURITY_HEADERS), { status: 404, code: 'not_found', title: 'Not found', message: 'There is no page at an address that is not valid percent-encoded UTF-8, or with a part over 512 characters.' }),
+  });
   // The page's forms: small urlencoded bodies (the mark-read form's is empty).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) =>
     done(null, Object.fromEntries(new URLSearchParams(String(body)))),
@@ -189,7 +195,8 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   });
   app.setErrorHandler((err, request, reply) => {
     const { answer, unexpected } = answerFor(err);
-    if (unexpected) log(`admin page: ${request.method} ${request.url} failed`, err);
+    // The path only: a query may carry a portal link's token.
+    if (unexpected) log(`admin page: ${request.method} ${request.url.split('?')[0]} failed`, err);
     return sendError(request, reply, answer);
   });
   app.setNotFoundHandler((request, reply) =>

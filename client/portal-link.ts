@@ -19,6 +19,8 @@ export const PORTAL_PATH = '/portal';
 export const DEFAULT_PORTAL_TTL_SECONDS = 15 * 60;
 /** Longest lifetime a link may have: a link is a bearer credential, so it must not live long. */
 export const MAX_PORTAL_TTL_SECONDS = 24 * 60 * 60;
+/** How far ahead of this server's clock a minter's may run, for {@link MAX_PORTAL_TTL_SECONDS}. */
+const PORTAL_CLOCK_SKEW_SECONDS = 5 * 60;
 /** Shortest secret accepted: 32 characters (HS256 wants at least 256 bits of key). */
 export const MIN_PORTAL_SECRET_LENGTH = 32;
 
@@ -163,6 +165,11 @@ export async function verifyPortalToken(token: string, secret: string, nowMs = D
   const { sub, exp, jti, email } = payload;
   if (typeof sub !== 'string' || !ACCOUNT_ID.test(sub) || typeof exp !== 'number' || typeof jti !== 'string' || jti.length > 100) {
     throw new PortalTokenError('invalid', 'this link is not valid (its contents do not check out)');
+  }
+  // A link lives at most a day, whoever minted it (a CRM with the secret may set any expiry):
+  // its id is remembered until then, and an expiry past any date must not reach toISOString.
+  if (exp * 1000 - nowMs > (MAX_PORTAL_TTL_SECONDS + PORTAL_CLOCK_SKEW_SECONDS) * 1000) {
+    throw new PortalTokenError('invalid', `this link is not valid (it lives longer than ${MAX_PORTAL_TTL_SECONDS / 3600} hours)`);
   }
   const claims: PortalClaims = { accountId: sub, expiresAt: new Date(exp * 1000).toISOString(), linkId: jti };
   if (typeof email === 'string' && EMAIL.test(email)) claims.adminEmail = email;

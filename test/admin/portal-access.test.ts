@@ -7,6 +7,7 @@
  * feature and buying a tier through the confirm page.
  */
 import { mkdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Browser } from 'playwright-core';
@@ -210,6 +211,82 @@ describe('who may see what', () => {
     const replay = await fetch(link.url, { redirect: 'manual' });
     expect(replay.status).toBe(401);
     expect(await replay.text()).toContain('this link has expired');
+  });
+});
+
+/** A GET with a Host header of the caller's choosing (fetch sends the URL's own). */
+function getWithHost(base: string, path: string, host: string): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, path, headers: { host, accept: 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('at the edges', () => {
+  it('an open page (no credential) answers only to loopback names, so a rebinding web page cannot act on it', async () => {
+    const open = await startAdminServer({ client: credits, store, port: 0, log: (message) => logged.push(message), access: {} });
+    try {
+      const port = new URL(open.url).port;
+      expect((await getWithHost(open.url, '/api/accounts/acct-a', `127.0.0.1:${port}`)).status).toBe(200);
+      expect((await getWithHost(open.url, '/api/accounts/acct-a', `localhost:${port}`)).status).toBe(200);
+      const rebound = await getWithHost(open.url, '/api/accounts/acct-a', `rebind.attacker.example:${port}`);
+      expect(rebound.status).toBe(403);
+      expect(JSON.parse(rebound.text)).toMatchObject({ type: 'urn:ai-credits:problem:forbidden' });
+      expect(logged.some((l) => l.includes('loopback'))).toBe(true);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('marks the session cookie Secure when the trusted proxy says the browser came over HTTPS, and only then', async () => {
+    const proxied = await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com', 'x-forwarded-proto': 'https' });
+    expect(proxied.headers.get('set-cookie')).toMatch(/; Secure$/);
+    const link = await mintPortalLink('acct-a', { secret: SECRET, baseUrl: admin.url });
+    const portal = await fetch(link.url, { headers: { 'x-forwarded-proto': 'https, http' }, redirect: 'manual' });
+    expect(portal.headers.get('set-cookie')).toMatch(/; Secure$/);
+    const plain = await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com' });
+    expect(plain.headers.get('set-cookie')).not.toMatch(/Secure/);
+    // From a peer that is not the trusted proxy, the header is the client's word.
+    const elsewhere = await startAdminServer({ client: credits, store, port: 0, log: () => undefined, access: { proxyHeader: PROXY_HEADER, trustedProxy: '10.1.2.3', portalSecret: SECRET } });
+    try {
+      const other = await mintPortalLink('acct-a', { secret: SECRET, baseUrl: elsewhere.url });
+      const direct = await fetch(other.url, { headers: { 'x-forwarded-proto': 'https' }, redirect: 'manual' });
+      expect(direct.status).toBe(200);
+      expect(direct.headers.get('set-cookie')).not.toMatch(/Secure/);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it('answers an address that is not valid percent-encoding with its error page and headers', async () => {
+    for (const path of ['/accounts/%ZZ', '/%', `/accounts/${'a'.repeat(600)}`]) {
+      const response = await get(path, { [PROXY_HEADER]: 'ops@example.com' });
+      expect(response.status, path.slice(0, 40)).toBe(404);
+      expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(await response.text()).toContain('not valid percent-encoded');
+    }
+  });
+
+  it('refuses a link that lives for a year with 401, and logs neither it nor its token', async () => {
+    const { SignJWT } = await import('jose');
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('acct-a')
+      .setAudience('ai-credits-portal')
+      .setJti('year-long')
+      .setExpirationTime('365d')
+      .sign(new TextEncoder().encode(SECRET));
+    const response = await fetch(`${admin.url}/portal?token=${token}`, { redirect: 'manual' });
+    expect(response.status).toBe(401);
+    expect(await response.text()).toContain('longer than 24 hours');
+    expect(logged.join('\n')).not.toContain(token);
   });
 });
 

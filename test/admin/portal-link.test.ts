@@ -67,6 +67,17 @@ describe('portal links', () => {
     expect(await refusal(unsigned)).toBe('invalid');
   });
 
+  it('refuses a link that lives longer than a day, whoever signed it, and takes one of a day from a clock a little ahead', async () => {
+    const { SignJWT } = await import('jose');
+    const key = new TextEncoder().encode(SECRET);
+    const signed = (exp: number) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('acme').setAudience('ai-credits-portal').setJti(`j-${exp}`).setExpirationTime(exp).sign(key);
+    const now = Math.floor(Date.now() / 1000);
+    expect(await refusal(await signed(now + 365 * 86_400))).toBe('invalid');
+    // An expiry past any date (toISOString would throw) is a refusal, not an error.
+    expect(await refusal(await signed(1e15))).toBe('invalid');
+    expect((await verifyPortalToken(await signed(now + 86_400 + 60), SECRET)).accountId).toBe('acme');
+  });
+
   it('refuses bad minting input', async () => {
     await expect(mintPortalLink('no such/id', { secret: SECRET, baseUrl: BASE })).rejects.toThrow(RangeError);
     await expect(mintPortalLink('acme', { secret: SECRET, baseUrl: BASE, ttlSeconds: 0 })).rejects.toThrow(/1 to 86400 seconds/);
