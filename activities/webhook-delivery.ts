@@ -37,6 +37,7 @@ async function post(endpoint: WebhookEndpoint, event: WebhookEvent, nowMs: numbe
         'user-agent': 'ai-credits-webhooks/1',
         [WEBHOOK_SIGNATURE_HEADER]: signWebhookPayload(body, endpoint.secret, Math.floor(nowMs / 1000)),
         'Credits-Event-Id': event.id,
+        ...(endpoint.authorization ? { authorization: endpoint.authorization } : {}),
       },
       body,
       redirect: 'manual',
@@ -47,7 +48,9 @@ async function post(endpoint: WebhookEndpoint, event: WebhookEvent, nowMs: numbe
     return { status: response.status, error: ok ? null : `answered HTTP ${response.status}` };
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return { status: null, error: cause?.code ?? cause?.message ?? (err as Error).message };
+    // The log and the retry's message name the endpoint, never its URL (a query may hold a token).
+    const text = cause?.code ?? cause?.message ?? (err as Error).message;
+    return { status: null, error: text.split(endpoint.url).join(endpoint.name) };
   }
 }
 

@@ -22,7 +22,10 @@ import { CREDITS_WEBHOOKS_FILE, type Env } from '../infra/settings';
 export interface WebhookEndpoint {
   /** Name in the delivery log and in messages: the configured id, else the URL without credentials or query. */
   readonly name: string;
+  /** Where to POST, without user or password (fetch refuses a URL that carries them). */
   readonly url: string;
+  /** `Basic ...` from the configured URL's user and password, sent as `Authorization`. */
+  readonly authorization?: string;
   readonly secret: string;
   readonly events: ReadonlySet<WebhookEventType>;
   /** Only these accounts' events; every account's when absent. */
@@ -49,6 +52,15 @@ const KEYS = new Set(['id', 'url', 'secret', 'events', 'accounts']);
 /** The URL as the log may show it: no user, password, query or fragment. */
 export function endpointName(url: URL): string {
   return `${url.origin}${url.pathname}`;
+}
+
+/** A URL's percent-encoded user or password as text (as written when it is not valid encoding). */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 function stringList(value: unknown): string[] | undefined {
@@ -99,9 +111,15 @@ export function parseWebhookConfig(text: string, file = 'webhooks file'): Webhoo
     const name = typeof e.id === 'string' ? e.id : endpointName(url);
     if (names.has(name)) problems.push(`${where}: endpoint ${name} is listed twice (give each an id)`);
     names.add(name);
+    // A receiver behind HTTP basic auth: its user and password travel as a header, never in
+    // the URL (fetch refuses such a URL, and the URL reaches messages).
+    const authorization = url.username !== '' || url.password !== '' ? `Basic ${Buffer.from(`${decoded(url.username)}:${decoded(url.password)}`).toString('base64')}` : undefined;
+    url.username = '';
+    url.password = '';
     endpoints.push({
       name,
       url: url.href,
+      ...(authorization ? { authorization } : {}),
       secret: e.secret as string,
       events: new Set(events as WebhookEventType[]),
       ...(accounts ? { accounts: new Set(accounts) } : {}),

@@ -30,6 +30,8 @@ export type SignatureCheck = { ok: true; timestamp: number } | { ok: false; prob
  * received (not re-serialised JSON), `header` the `Credits-Signature` value. Any `v1` in the
  * header may match (several appear while a secret is rotated); the timestamp must be within
  * `toleranceSec` of `nowSec`.
+ *
+ * @throws RangeError when `toleranceSec` is not a finite number >= 0 (NaN would accept any age).
  */
 export function verifyWebhookSignature(
   body: string,
@@ -38,6 +40,8 @@ export function verifyWebhookSignature(
   toleranceSec: number = DEFAULT_SIGNATURE_TOLERANCE_SEC,
   nowSec: number = Math.floor(Date.now() / 1000),
 ): SignatureCheck {
+  // NaN would compare false and let any timestamp through: a replayed request accepted.
+  if (!Number.isFinite(toleranceSec) || toleranceSec < 0) throw new RangeError(`toleranceSec must be a finite number of seconds >= 0, got ${toleranceSec}`);
   const parts = (header ?? '').split(',').map((p) => p.trim().split('='));
   const t = parts.find(([k]) => k === 't')?.[1];
   const signatures = parts.filter(([k, v]) => k === 'v1' && v !== undefined && /^[0-9a-f]{64}$/.test(v)).map(([, v]) => v as string);

@@ -103,6 +103,30 @@ describe('deliverWebhook', () => {
     expect(JSON.stringify(alert)).not.toContain('@');
   });
 
+  it("sends a URL's user and password as basic authorization, and never shows them or the URL in a failure or the log", async () => {
+    const guarded = await webhookReceiver(SECRET);
+    const url = new URL(guarded.url);
+    url.username = 'hook';
+    url.password = 'S3cret:Basic/Pw';
+    url.search = '?token=query-token-123';
+    const [endpoint] = parseWebhookConfig(JSON.stringify({ endpoints: [{ url: url.href, secret: SECRET, events: ['tier.charged'] }] }));
+    const own = createActivities({ store, rules: undefined, mailer: null, log: env.context.log, webhooks: endpoint ? [endpoint] : [], webhookTimeoutMs: 2_000 });
+    const event = chargeEvent(tierCharge('basic-auth'));
+    try {
+      const failure = await failureOf(env.run(own.deliverWebhook, event));
+      for (const secretPart of ['S3cret', 'query-token-123']) {
+        expect(failure.message).not.toContain(secretPart);
+        expect(JSON.stringify(await store.listWebhookAttempts({ eventId: event.id }))).not.toContain(secretPart);
+      }
+      await guarded.up();
+      expect(await env.run(own.deliverWebhook, event)).toEqual({ endpoints: 1, delivered: 1 });
+      expect(guarded.requests.map((r) => r.authorization)).toEqual([`Basic ${Buffer.from('hook:S3cret:Basic/Pw').toString('base64')}`]);
+      expect(guarded.requests[0]?.verified).toBe(true);
+    } finally {
+      await guarded.down();
+    }
+  });
+
   it('delivers nothing, and succeeds, when no endpoint subscribes to the event or account', async () => {
     const other = alertEvent(warningAlert('globex', { state: 'exhausted', alertId: 'globex:e:alert:0:exhausted:1' }));
     expect(await deliver(other)).toEqual({ endpoints: 0, delivered: 0 });

@@ -10,8 +10,8 @@ import { freePort } from '../../infra/postgres-server';
 /** What the receiver got. */
 export interface WebhookReceiver {
   readonly url: string;
-  /** Every request that reached it, in order, with its signature check. */
-  readonly requests: { event: WebhookEvent; verified: boolean }[];
+  /** Every request that reached it, in order, with its signature check and its Authorization header. */
+  readonly requests: { event: WebhookEvent; verified: boolean; authorization?: string }[];
   /** Events kept once each by id, as a receiver dropping duplicates keeps them. */
   readonly events: Map<string, WebhookEvent>;
   /** What it answers: a status, 2xx taking the event. */
@@ -38,7 +38,8 @@ export async function webhookReceiver(secret: string): Promise<WebhookReceiver> 
           const header = req.headers[WEBHOOK_SIGNATURE_HEADER.toLowerCase()];
           const verified = verifyWebhookSignature(body, typeof header === 'string' ? header : undefined, secret).ok;
           const event = JSON.parse(body) as WebhookEvent;
-          receiver.requests.push({ event, verified });
+          const { authorization } = req.headers;
+          receiver.requests.push({ event, verified, ...(authorization ? { authorization } : {}) });
           const ok = receiver.status >= 200 && receiver.status < 300;
           if (ok && verified && !receiver.events.has(event.id)) receiver.events.set(event.id, event);
           res.writeHead(receiver.status).end();

@@ -32,6 +32,13 @@ describe('verifyWebhookSignature', () => {
     expect(verifyWebhookSignature('{}', header, SECRET, 300, NOW + 300).ok).toBe(true);
   });
 
+  it('refuses to check against a tolerance that is not a finite number of seconds (NaN would accept any age)', () => {
+    const header = signWebhookPayload('{}', SECRET, NOW);
+    for (const tolerance of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+      expect(() => verifyWebhookSignature('{}', header, SECRET, tolerance, NOW + 10 ** 8)).toThrow(RangeError);
+    }
+  });
+
   it('refuses a missing or malformed header as malformed_header', () => {
     const good = signWebhookPayload('{}', SECRET, NOW);
     for (const header of [undefined, '', 't=1', good.replace('t=', 'x='), good.replace(/v1=\w+/, 'v1=zz'), `t=abc,${good.split(',')[1]}`]) {
