@@ -15,7 +15,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { isAccountNotFoundError, isCreditsError, isCreditsInputError, isCreditsUnavailableError, isUsageOverloadedError, type CreditsClient } from '../client';
 import { ACCOUNT_UPDATES } from '../workflows/messages';
 import type { InputProblem } from '../domain/input-problems';
-import { quote } from '../domain/input-text';
+import { JSON_NUMBER_TEXT, quote } from '../domain/input-text';
 import { isValidQuantity } from '../domain/pricing';
 import { MAX_USAGE_QUANTITY } from '../domain/input-problems';
 import type { AccountSummary, EndCallInput, RecordUsageInput, RecordUsageResult, StartCallInput } from '../domain/wire-contract';
@@ -80,8 +80,6 @@ const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/openapi.json', '/metrics',
  * of 100 refused valid call ids with a bare 414. A longer one names nothing that can exist.
  */
 const MAX_PARAM_LENGTH = 1024;
-/** A number as JSON writes it: no hex, binary or octal, no sign but a minus, no spaces. */
-const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 /** JSON is UTF-8 (RFC 8259); a body declared in another charset would be read wrongly. */
 const UTF8_CHARSET = /^"?(?:utf-8|utf8|us-ascii)"?$/i;
 /** Fields an input problem's message may start with, to name the field when its code does not. */
@@ -334,7 +332,7 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
     '/v1/accounts/:accountId/entitlements/:feature',
     async (request): Promise<Entitlement> => {
       const raw = request.query.quantity;
-      const quantity = raw === undefined ? 1 : typeof raw === 'string' && JSON_NUMBER.test(raw) ? Number(raw) : Number.NaN;
+      const quantity = raw === undefined ? 1 : typeof raw === 'string' && JSON_NUMBER_TEXT.test(raw) ? Number(raw) : Number.NaN;
       if (!isValidQuantity(quantity) || quantity > MAX_USAGE_QUANTITY) {
         throw invalid('query.quantity', `quantity must be a positive number up to ${MAX_USAGE_QUANTITY} with at most 6 decimals`, 'InvalidQuantity');
       }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
-import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
+import { LineCounter, isMap, isSeq, parseDocument, visit, type Node } from 'yaml';
 import { isAccountAlreadyRunningError, type CreditsClient } from '../client';
 import type { AccountStartInput } from '../domain/wire-contract';
 import { startShapeProblems } from '../domain/input-problems';
@@ -146,6 +146,8 @@ export function readImportCsv(text: string, nowMs: number = Date.now()): ImportR
       },
       skip_empty_lines: true,
       comment: '#',
+      // Only a line that starts with # is a comment: `vip#2` or `a#b@example.com` is data.
+      comment_no_infix: true,
       info: true,
       // A malformed record (wrong field count, stray quote) becomes that row's error; the
       // parser goes on with the next one.
@@ -169,7 +171,7 @@ export function readImportCsv(text: string, nowMs: number = Date.now()): ImportR
   for (const { record, info } of records) {
     found.push({ line: info.lines, row: (row) => toRow(`row ${row} (line ${info.lines})`, record, nowMs) });
   }
-  return found.sort((a, b) => a.line - b.line).map((entry, i) => entry.row(i + 1));
+  return onePerAccount(found.sort((a, b) => a.line - b.line).map((entry, i) => entry.row(i + 1)));
 }
 
 /** Reads an import YAML: a list of start objects (or `accounts:` holding one). */
@@ -181,15 +183,43 @@ export function readImportYaml(text: string, nowMs: number = Date.now()): Import
     const at = first === undefined ? undefined : lineCounter.linePos(first.pos[0]);
     throw new CliFailure(`cannot read the YAML${at ? ` (line ${at.line}, column ${at.col})` : ''}: ${first?.message.split('\n')[0] ?? 'syntax error'}`);
   }
+  // A number is read as written, as the CSV reads it: `accountId: 007` stays "007" (not 7, a
+  // different account), and `users: 0x10` is refused, not taken as 16.
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.type === 'PLAIN' && typeof node.value === 'number' && node.source !== undefined) node.value = node.source;
+    },
+  });
   let list: unknown = doc.contents;
   if (isMap(list) && list.has('accounts')) list = list.get('accounts', true);
   if (!isSeq(list)) throw new CliFailure('the YAML must be a list of accounts (or have an "accounts:" list)');
-  return list.items.map((item, i) => {
-    const line = lineCounter.linePos((item as Node | null)?.range?.[0] ?? 0).line;
-    const where = `entry ${i + 1} (line ${line})`;
-    const notMap = 'each entry must be a mapping of start fields (accountId, plan, users, ...)';
-    if (!isMap(item)) return { where, error: notMap, errors: [notMap] };
-    return toRow(where, item.toJSON() as Record<string, unknown>, nowMs);
+  return onePerAccount(
+    list.items.map((item, i) => {
+      const line = lineCounter.linePos((item as Node | null)?.range?.[0] ?? 0).line;
+      const where = `entry ${i + 1} (line ${line})`;
+      const notMap = 'each entry must be a mapping of start fields (accountId, plan, users, ...)';
+      if (!isMap(item)) return { where, error: notMap, errors: [notMap] };
+      // With the document, so an alias (`tags: *common`) is read as what it names.
+      return toRow(where, item.toJS(doc, { maxAliasCount: 100 }) as Record<string, unknown>, nowMs);
+    }),
+  );
+}
+
+/**
+ * Refuses every row after the first for one account id: a file that lists an account twice is
+ * a mistake (the second row's plan or tier would be dropped as "already running").
+ */
+function onePerAccount(rows: ImportRow[]): ImportRow[] {
+  const first = new Map<string, string>();
+  return rows.map((row) => {
+    if (row.accountId === undefined) return row;
+    const earlier = first.get(row.accountId);
+    if (earlier === undefined) {
+      first.set(row.accountId, row.where);
+      return row;
+    }
+    const error = `account ${row.accountId} is also on ${earlier}: an import starts each account once; merge the two`;
+    return { where: row.where, accountId: row.accountId, error, errors: [error] };
   });
 }
 

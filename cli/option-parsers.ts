@@ -3,6 +3,7 @@
  * (exit 2) before anything is sent.
  */
 import { InvalidArgumentError } from 'commander';
+import { JSON_NUMBER_TEXT } from '../domain/input-text';
 
 /** Parses a whole number of at least `min` for commander (a bad value is a usage error, exit 2). */
 export function wholeNumber(min: number): (value: string) => number {
@@ -12,10 +13,14 @@ export function wholeNumber(min: number): (value: string) => number {
   };
 }
 
-/** Parses a positive decimal number for commander. */
+/**
+ * Parses a positive decimal number for commander, written as JSON writes numbers (`5`, `2.5`,
+ * `1e3`): `0x10`, `0b11` or `0o7` are refused, as the usage API refuses them, not converted.
+ */
 export function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  const text = value.trim();
+  const n = Number(text);
+  if (!JSON_NUMBER_TEXT.test(text) || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number, such as 5 or 2.5');
   return n;
 }
 

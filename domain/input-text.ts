@@ -135,3 +135,10 @@ export function unknownFieldsProblem(input: object, known: readonly string[]): s
   const named = unknown.slice(0, 5).map(quote).join(', ');
   return `unknown field(s) ${named}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''} (known: ${known.join(', ')})`;
 }
+
+/**
+ * A number written as JSON writes it (`5`, `2.5`, `-0.25`, `1e3`): no hex, binary or octal
+ * prefix, no plus sign, no spaces. `Number()` takes all of those, so a quantity typed or sent
+ * as text is checked against this before it is converted.
+ */
+export const JSON_NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;

@@ -95,6 +95,42 @@ describe('reading import files', () => {
     expect(yaml[0]?.input).toBeUndefined();
   });
 
+  it.each([
+    ['007', '007'],
+    ['1.10', '1.10'],
+    ['12345678901234567890', '12345678901234567890'],
+  ])('reads the YAML account id %s as written, not as a number', (written, id) => {
+    const [row] = readImportYaml(`- {accountId: ${written}, plan: growth, users: 3, cycleAnchor: 2026-06-01, tags: [01, 1.0]}\n`, NOW);
+    expect(row?.accountId).toBe(id);
+    expect(row?.input).toMatchObject({ accountId: id, users: 3, tags: ['01', '1.0'] });
+  });
+
+  it('refuses YAML users written as hex or with an exponent, as the CSV does, and reads an alias as what it names', () => {
+    for (const users of ['0x10', '1e3', '0o7']) {
+      expect(readImportYaml(`- {accountId: a, plan: growth, users: ${users}}\n`, NOW)[0]?.error, users).toBe(`users: "${users}" is not a whole number of users`);
+    }
+    const aliased = readImportYaml('- {accountId: a, plan: growth, users: 1, tags: &common [vip, beta]}\n- {accountId: b, plan: growth, users: 1, tags: *common}\n', NOW);
+    expect(aliased[1]?.input?.tags).toEqual(['vip', 'beta']);
+  });
+
+  it('refuses every row after the first for one account id, naming where the first is', () => {
+    const csv = readImportCsv('accountId,plan,users,creditTier\nacme,growth,5,\nother,growth,1,\nacme,scale,9,tier-3\n', NOW);
+    expect(csv.map((r) => [r.accountId, r.error])).toEqual([
+      ['acme', undefined],
+      ['other', undefined],
+      ['acme', 'account acme is also on row 1 (line 2): an import starts each account once; merge the two'],
+    ]);
+    expect(csv[2]?.input).toBeUndefined();
+    const yaml = readImportYaml('- {accountId: acme, plan: growth, users: 1}\n- {accountId: acme, plan: scale, users: 2}\n', NOW);
+    expect(yaml[1]?.error).toBe('account acme is also on entry 1 (line 1): an import starts each account once; merge the two');
+  });
+
+  it('treats # as a comment only at the start of a CSV line', () => {
+    const rows = readImportCsv('accountId,plan,users,tags,admins\n# a comment line\nvip-1,growth,2,vip#2,a#b@example.com\n', NOW);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.input).toMatchObject({ accountId: 'vip-1', tags: ['vip#2'], admins: ['a#b@example.com'] });
+  });
+
   it('reads the example files as the same three good accounts', () => {
     const csv = readImportFile(join(EXAMPLES, 'accounts.csv'), NOW);
     const yaml = readImportFile(join(EXAMPLES, 'accounts.yaml'), NOW);

@@ -1,0 +1,34 @@
+/**
+ * The CLI's option parsers: numbers are read as JSON writes them, as the usage API reads a
+ * quantity, so `usage record ... 0x10` is a usage error and not 16 credits' worth of usage.
+ */
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { positiveNumber, wholeNumber } from '../../cli/option-parsers';
+
+describe('positiveNumber', () => {
+  it.each([
+    ['5', 5],
+    [' 2.5 ', 2.5],
+    ['0.000001', 0.000001],
+    ['1e3', 1000],
+  ])('reads %j as %d', (text, value) => {
+    expect(positiveNumber(text)).toBe(value);
+  });
+
+  it.each(['0x10', '0b11', '0o7', '+5', '5.', '.5', '', 'five', '0', '-1', '-0', 'Infinity', '1e400'])('refuses %j', (text) => {
+    expect(() => positiveNumber(text)).toThrow(InvalidArgumentError);
+    expect(() => positiveNumber(text)).toThrow('expected a positive number, such as 5 or 2.5');
+  });
+});
+
+describe('wholeNumber', () => {
+  it.each(['0x10', '1e3', '-0', '2.5', ''])('refuses %j', (text) => {
+    expect(() => wholeNumber(1)(text)).toThrow('expected a whole number of at least 1');
+  });
+
+  it('reads a whole number at or above its minimum', () => {
+    expect(wholeNumber(1)(' 7 ')).toBe(7);
+    expect(() => wholeNumber(2)('1')).toThrow(InvalidArgumentError);
+  });
+});
