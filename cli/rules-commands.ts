@@ -40,6 +40,26 @@ function chooseVersion(set: RuleSet, at: string | undefined): { rules: Rules; co
     : { rules: inForce, context: 'the version in force now' };
 }
 
+/**
+ * A warning for each plan or tier a version drops that the version before it had. Valid, but
+ * an account on it cannot take the later version: at every reset it keeps the rules it has
+ * (the workflow logs a warning), so none of the later versions' prices reach it, cycle after
+ * cycle, until it moves to a plan and tier the rules still have.
+ */
+export function removalWarnings(versions: readonly Rules[]): string[] {
+  return versions.slice(1).flatMap((after, i) => {
+    const before = versions[i] as Rules;
+    const dropped = (kind: 'plan' | 'tier', ids: (r: Rules) => string[]) =>
+      ids(before)
+        .filter((id) => !ids(after).includes(id))
+        .map(
+          (id) =>
+            `warning: ${after.source}: drops ${kind} "${id}" of ${before.source}: accounts on it keep version ${before.version} at every reset and get no later prices; keep the ${kind} or move those accounts first`,
+        );
+    return [...dropped('plan', (r) => r.plans.map((p) => p.id)), ...dropped('tier', (r) => r.tiers.map((t) => t.id))];
+  });
+}
+
 /** Registers `credits rules validate|explain|diff` on the program. */
 export function registerRulesCommands(program: Command, io: CliIo): void {
   const rules = program
@@ -52,9 +72,11 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
     .argument('[path]', 'rules file or directory (default: the shipped rules/)')
     .action((path: string | undefined) => {
       const set = loadRuleSet(path ?? shippedRulesPath());
+      const warnings = removalWarnings(set.versions);
       writeLines(io.stdout, [
         ...set.versions.map((v) => `valid: ${v.source} (version ${v.version}, in force from ${v.effectiveFrom})`),
-        `${plural(set.versions.length, 'rules version')} checked, no problems`,
+        ...warnings,
+        `${plural(set.versions.length, 'rules version')} checked, no problems${warnings.length > 0 ? `, ${plural(warnings.length, 'warning')}` : ''}`,
       ]);
     });
 

@@ -2,7 +2,7 @@
  * `credits rules validate|explain|diff` run in-process through `main`, asserting the exact
  * output and exit codes a pricing analyst (or a CI job) sees.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,22 @@ describe('credits rules validate', () => {
     expect(lines[0]).toBe(`${file}:14:14 out-of-range: userCap of plan "growth" must be at least 1, got 0`);
     expect(lines[4]).toBe(`${file}:45:17 tier-order: tier-2 costs less than tier-1 (15.00 vs 20.00 USD); tiers must get dearer down the list`);
     expect(lines[6]).toBe('6 problems found');
+  });
+
+  it('warns, still exit 0, when a later version drops a plan or tier the earlier one had', async () => {
+    const dir = join(scratch, 'dropping');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '2026-06-03.yaml'), MINIMAL);
+    const later = MINIMAL.replace('2026-06-03T00:00:00Z', '2026-07-01T00:00:00Z').replace('  - id: tier-3\n    name: Tier 3\n    priceCents: 10000\n    credits: 7000\n', '');
+    expect(later).not.toContain('tier-3');
+    writeFileSync(join(dir, '2026-07-01.yaml'), later);
+    const run = await credits('rules', 'validate', dir);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines.filter((l) => l.startsWith('warning: '))).toEqual([
+      `warning: ${join(dir, '2026-07-01.yaml')}: drops tier "tier-3" of ${join(dir, '2026-06-03.yaml')}: accounts on it keep version ${lines[0]?.match(/version (\S+),/)?.[1] ?? '?'} at every reset and get no later prices; keep the tier or move those accounts first`,
+    ]);
+    expect(lines.at(-1)).toBe('2 rules versions checked, no problems, 1 warning');
   });
 
   it('names a missing path without a stack trace', async () => {
