@@ -12,6 +12,7 @@ import { chargeTier, logEntry } from './outbox';
 import { addGrant, topUpIncluded } from './credit-pool';
 import { beginCycle } from './cycle-rollover';
 import { ACCOUNT_LIMITS } from './state-budget';
+import { grantKeyDigest } from './grants';
 
 /**
  * Change the number of users. An addition grants the extra included credits at once, up to
@@ -200,7 +201,21 @@ export function setVoiceAgentActive(state: AccountState, agentId: string, active
  * A manual grant by billing ops, expiring at the end of the Nth cycle counting this one. A
  * repeated key gets the first answer, flagged as a duplicate.
  */
-export function grantCredits(state: AccountState, answers: AnswerWindow, input: GrantCreditsInput, nowMs: number): GrantCreditsResult {
+export function grantCredits(
+  state: AccountState,
+  answers: AnswerWindow,
+  input: GrantCreditsInput,
+  nowMs: number,
+  mayRecallLiveGrant: () => boolean = () => true,
+): GrantCreditsResult {
+  // A retry the answer window has forgotten is still a retry while its grant lives: answered
+  // from the grant, never granted twice. (`mayRecallLiveGrant` is asked only then: the workflow
+  // records a patch marker there, so histories from before it replay as they ran.)
+  if (!answers.has(`grant:${input.idempotencyKey}`)) {
+    const digest = grantKeyDigest(input.idempotencyKey);
+    const live = state.grants.find((g) => g.source === 'manual' && g.key === digest);
+    if (live && mayRecallLiveGrant()) return { grantId: live.grantId, expiresAt: live.expiresAt, duplicate: true };
+  }
   return answers.once(
     `grant:${input.idempotencyKey}`,
     (): GrantCreditsResult => {

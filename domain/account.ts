@@ -144,7 +144,7 @@ export class CreditAccount {
       pendingTier: s.pendingTier ? { tier: s.pendingTier.tier, effectiveAt: s.cycle.end } : null,
       cycle: { ...s.cycle },
       credits: { available: this.available(), granted: s.cycleGranted, used: s.cycleUsed, overdraft: s.overdraft, callOverage: s.callOverage ?? 0 },
-      grants: s.grants.map(({ seq: _seq, ...view }) => view),
+      grants: s.grants.map(({ seq: _seq, key: _key, ...view }) => view),
       usage: Object.entries(s.usage).map(([feature, u]) => ({
         feature,
         quantity: fromMicros(u.micros),
@@ -253,8 +253,8 @@ export class CreditAccount {
   }
 
   /** A manual grant by billing ops, once per idempotency key. */
-  grantCredits(input: GrantCreditsInput, nowMs: number): GrantCreditsResult {
-    return changes.grantCredits(this.state, this.answers, input, nowMs);
+  grantCredits(input: GrantCreditsInput, nowMs: number, mayRecallLiveGrant: () => boolean = () => true): GrantCreditsResult {
+    return changes.grantCredits(this.state, this.answers, input, nowMs, mayRecallLiveGrant);
   }
 
   // ---- time (see cycle-rollover) ----------------------------------------------------------

@@ -12,7 +12,7 @@
 import type { GrantSource } from '../ruleset/types';
 import type { GrantDebit } from './effects';
 import { includedCredits } from '../ruleset/catalog';
-import { debitGrants, type Grant } from './grants';
+import { debitGrants, grantKeyDigest, type Grant } from './grants';
 import { AccountStateError, available, currentPlan, type AccountState } from './account-state';
 import { iso } from './calendar';
 import { logEntry } from './outbox';
@@ -40,6 +40,7 @@ export function addGrant(
     grantedAt: iso(nowMs),
     expiresAt,
     seq: state.counters.grant,
+    ...(source === 'manual' && idempotencyKey !== undefined ? { key: grantKeyDigest(idempotencyKey) } : {}),
   };
   state.grants.push(grant);
   state.cycleGranted += amount;

@@ -7,6 +7,7 @@
 import type { GrantSource } from '../ruleset/types';
 import type { GrantView } from './wire-contract';
 import type { GrantDebit } from './effects';
+import { leadingBits, sha256 } from './digest';
 
 // Bound once: in the workflow sandbox each lookup of a global costs about 0.3 µs (see
 // domain/digest.ts), and grants are ordered and debited at every credit-charging event.
@@ -16,6 +17,17 @@ const { min } = Math;
 /** One grant of credits: what the summary shows of it, plus its creation order for "oldest first". */
 export interface Grant extends GrantView {
   seq: number;
+  /**
+   * A manual grant's idempotency key, as {@link grantKeyDigest}: a retry whose answer the
+   * window has forgotten (pushed out by call answers, or older than the previous cycle) is
+   * still recognised while the grant lives. Absent on grants made before it was kept.
+   */
+  key?: number;
+}
+
+/** 48 leading bits of the SHA-256 of a manual grant's idempotency key (small to carry, not steerable). */
+export function grantKeyDigest(idempotencyKey: string): number {
+  return leadingBits(sha256(`grant:${idempotencyKey}`), 48);
 }
 
 /** Consumption tie-break priority by source (lower is consumed first). */

@@ -208,6 +208,13 @@ export const EXPIRE_BEFORE_UPDATE_PATCH = 'expire-grants-before-update';
  */
 export const CONVERSION_AFTER_RESET_PATCH = 'conversion-after-reset';
 
+/**
+ * Patch that answers a manual grant's retry from the live grant when the answer window has
+ * forgotten it (call answers pushed it out, or it is older than the previous cycle): before it,
+ * such a retry granted the credits again. Recorded only by a run where that happened.
+ */
+export const GRANT_RECALL_PATCH = 'grant-recalled-from-live-grant';
+
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
 }
@@ -346,7 +353,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   register(setFeatureEnabled, async (u, recheck) => run(recheck, (a) => a.setFeatureEnabled(u.feature, u.enabled, now())));
   register(setVoiceAgentActive, async (u, recheck) => run(recheck, (a) => a.setVoiceAgentActive(u.agentId, u.active, now())));
   register(grantCredits, async (u, recheck) => {
-    const result = await run(recheck, (a) => a.grantCredits(u, now()));
+    const result = await run(recheck, (a) => a.grantCredits(u, now(), () => patched(GRANT_RECALL_PATCH)));
     timingChanged += 1;
     return result;
   });

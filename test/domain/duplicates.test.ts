@@ -176,6 +176,44 @@ describe('a reused key with another payload', () => {
   });
 });
 
+describe('a manual grant retried after its answer is forgotten', () => {
+  const grant = { credits: 5_000, reason: 'goodwill', validForCycles: 3, idempotencyKey: 'ops-42' };
+
+  it('is answered from the live grant, across resets and continue-as-new, and granted again only once the grant is gone', () => {
+    let a = open();
+    const first = a.grantCredits(grant, T0);
+    // Two resets: the answer window forgets answers older than the previous cycle.
+    a.startNextCycle(rules);
+    a.startNextCycle(rules);
+    a = carried(a);
+    expect(a.state.remembered.map((r) => r.key)).not.toContain('grant:ops-42');
+    const before = a.available();
+    a.state.outbox = [];
+    expect(a.grantCredits(grant, T0 + 62 * DAY)).toEqual({ grantId: first.grantId, expiresAt: first.expiresAt, duplicate: true });
+    expect(a.available()).toBe(before);
+    expect(a.state.outbox).toEqual([]);
+    // The summary does not show the key's digest.
+    expect(Object.keys(a.summary(T0 + 62 * DAY).grants.find((g) => g.grantId === first.grantId) ?? {})).not.toContain('key');
+    // Past its third cycle the grant has expired: the key is new again.
+    a.startNextCycle(rules);
+    expect(a.grantCredits(grant, T0 + 93 * DAY).duplicate).toBe(false);
+  });
+
+  it('grants again where the workflow says the recall may not apply (a history from before it)', () => {
+    const a = open();
+    a.grantCredits(grant, T0);
+    a.startNextCycle(rules);
+    a.startNextCycle(rules);
+    const asked: boolean[] = [];
+    const again = a.grantCredits(grant, T0 + 62 * DAY, () => {
+      asked.push(true);
+      return false;
+    });
+    expect(again.duplicate).toBe(false);
+    expect(asked).toEqual([true]);
+  });
+});
+
 describe('the carried budget at 100,000 credit-charging keys a day', () => {
   it('holds every key of the last 24 hours, through a million free ones, within 1 MiB', () => {
     const a = open();

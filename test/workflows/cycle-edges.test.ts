@@ -11,8 +11,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { fakeActivities, replayRuns, startAccount, timeSkippingEnv, untilOpen, workflowBundle, type FakeActivities } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
-import { changePlanUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
-import { CONVERSION_AFTER_RESET_PATCH, EXPIRE_BEFORE_UPDATE_PATCH } from '../../workflows/account-credits';
+import { changePlanUpdate, grantCreditsUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
+import { CONVERSION_AFTER_RESET_PATCH, EXPIRE_BEFORE_UPDATE_PATCH, GRANT_RECALL_PATCH } from '../../workflows/account-credits';
 
 const DAY = 86_400_000;
 const TASK_QUEUE = 'cycle-edges';
@@ -52,17 +52,17 @@ async function startWorker(): Promise<void> {
   };
 }
 
-async function open(accountId: string, daysAgo: number): Promise<WorkflowHandleWithFirstExecutionRunId> {
+async function open(accountId: string, daysAgo: number, trial = true): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const anchor = new Date(((await env.currentTimeMs()) as number) - daysAgo * DAY).toISOString();
-  const handle = await startAccount(env.client, TASK_QUEUE, { accountId, plan: 'growth', users: 1, trial: true, cycleAnchor: anchor });
+  const handle = await startAccount(env.client, TASK_QUEUE, { accountId, plan: 'growth', users: 1, trial, cycleAnchor: anchor });
   opened.push(handle);
   await untilOpen(handle);
   return handle;
 }
 
-/** The patch markers a workflow's history holds, across its first run. */
-async function patchesOf(handle: WorkflowHandleWithFirstExecutionRunId): Promise<string[]> {
-  const events = (await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory()).events ?? [];
+/** The patch markers a workflow's history holds, in its first run (or its latest, with `latest`). */
+async function patchesOf(handle: WorkflowHandleWithFirstExecutionRunId, latest = false): Promise<string[]> {
+  const events = (await env.client.workflow.getHandle(handle.workflowId, latest ? undefined : handle.firstExecutionRunId).fetchHistory()).events ?? [];
   return events
     .map((e) => e.markerRecordedEventAttributes)
     .filter((m) => m?.markerName === 'core_patch')
@@ -144,5 +144,24 @@ describe('a trial conversion at the cycle end', () => {
     const included = acts.ledger.filter((e) => e.accountId === 'edge-convert' && e.kind === 'expiry' && e.source === 'included');
     expect(included).toEqual([]);
     expect(await patchesOf(h)).toContain(CONVERSION_AFTER_RESET_PATCH);
+  });
+});
+
+describe('a manual grant retried two resets later', () => {
+  it('is answered from the live grant, not granted again, though the answer window has forgotten it', async () => {
+    const h = await open('edge-grant', 2, false);
+    const grant = { credits: 2500, reason: 'goodwill', validForCycles: 3, idempotencyKey: 'ops-7' };
+    const first = await h.executeUpdate(grantCreditsUpdate, { args: [grant] });
+    for (let reset = 1; reset <= 2; reset++) {
+      const before = await h.query(summaryQuery);
+      await env.sleep(Date.parse(before.cycle.end) - ((await env.currentTimeMs()) as number) + 1_000);
+      await waitFor(async () => (await h.query(summaryQuery)).cycle.index === before.cycle.index + 1, `reset ${reset}`);
+    }
+    const again = await h.executeUpdate(grantCreditsUpdate, { args: [grant] });
+    expect(again).toEqual({ ...first, duplicate: true });
+    const after = await h.query(summaryQuery);
+    expect(after.grants.filter((g) => g.source === 'manual').map((g) => [g.grantId, g.remaining])).toEqual([[first.grantId, 2500]]);
+    expect(acts.ledger.filter((e) => e.accountId === 'edge-grant' && e.kind === 'grant' && e.idempotencyKey === 'ops-7')).toHaveLength(1);
+    expect(await patchesOf(h, true)).toContain(GRANT_RECALL_PATCH);
   });
 });
