@@ -23,6 +23,7 @@ import {
 } from '../../client';
 import { accountWorkflowId } from '../../workflows/messages';
 import { fakeActivities, startWorker, workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { waitFor } from '../helpers/wait-for';
 
 let suite: WorkflowSuite;
 let credits: CreditsClient;
@@ -51,8 +52,11 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-/** A client whose update calls fail like a dropped connection while `failing()` says so. */
-function flakyClient(failing: (attempt: number) => 'before' | 'after' | false): { client: CreditsClient; attempts: () => number } {
+/**
+ * A client whose update calls fail like a dropped connection while `failing()` says so;
+ * `meanwhile` runs after an applied attempt, before its answer is lost.
+ */
+function flakyClient(failing: (attempt: number) => 'before' | 'after' | false, meanwhile?: () => Promise<void>): { client: CreditsClient; attempts: () => number } {
   let attempts = 0;
   const lostAnswer = () =>
     new ServiceError('Failed to start update', {
@@ -64,7 +68,10 @@ function flakyClient(failing: (attempt: number) => 'before' | 'after' | false): 
       const mode = failing(attempts);
       if (mode === 'before') throw lostAnswer();
       const output = await next(input);
-      if (mode === 'after') throw lostAnswer();
+      if (mode === 'after') {
+        await meanwhile?.();
+        throw lostAnswer();
+      }
       return output;
     },
   };
@@ -221,12 +228,38 @@ describe('retries', () => {
     await credits.startAccount(await startInput('client-retry', { plan: 'essentials', users: 1 }));
   });
 
-  it('retries a usage whose answer was lost; the repeat is recognized and charges nothing more', async () => {
+  it('retries a usage whose answer was lost; the retry gets the first answer and charges nothing more', async () => {
     const { client, attempts } = flakyClient((n) => (n === 1 ? 'after' : false));
     const result = await client.recordUsage('client-retry', { feature: 'enrichment', quantity: 5, idempotencyKey: 'r-1' });
     expect(attempts()).toBe(2);
-    expect(result).toEqual({ accepted: true, credits: 5, balance: 995, duplicate: true });
+    // The same update id: the server answers the retry with the first attempt's outcome.
+    expect(result).toEqual({ accepted: true, credits: 5, balance: 995, duplicate: false });
     expect((await credits.summary('client-retry')).credits.available).toBe(995);
+  });
+
+  it('retries a tier purchase whose answer was lost: told what it was charged, and a cancellation made meanwhile stands', async () => {
+    await credits.startAccount(await startInput('client-retry-tier', { plan: 'essentials', users: 1 }));
+    let cancelled = false;
+    // Another admin cancels after the purchase was applied, while its answer is lost.
+    const { client, attempts } = flakyClient(
+      (n) => (n === 1 ? 'after' : false),
+      async () => {
+        await credits.changeCreditTier('client-retry-tier', { tier: null });
+        cancelled = true;
+      },
+    );
+    const bought = await client.changeCreditTier('client-retry-tier', { tier: 'tier-1' });
+    expect(cancelled).toBe(true);
+    expect(attempts()).toBe(2);
+    expect(bought).toEqual({ effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
+    const s = await credits.summary('client-retry-tier');
+    expect(s.tier?.id).toBe('tier-1');
+    expect(s.pendingTier).toMatchObject({ tier: null });
+    const charges = await waitFor(() => {
+      const made = suite.acts.charges.filter((c) => c.accountId === 'client-retry-tier');
+      return made.length > 0 && made;
+    }, 'the purchase charged');
+    expect(charges.map((c) => [c.tierId, c.reason])).toEqual([['tier-1', 'purchase']]);
   });
 
   it('retries a call that never reached the server', async () => {
