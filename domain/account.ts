@@ -118,6 +118,11 @@ export class CreditAccount {
     return hasOwnKey(this.state.openCalls, callId) || this.answers.has(`start:${callId}`) || this.answers.has(`end:${callId}`);
   }
 
+  /** Whether `callId` names a call that has ended (its end is remembered, and it is not open). */
+  callEnded(callId: string): boolean {
+    return this.answers.has(`end:${callId}`) && !hasOwnKey(this.state.openCalls, callId);
+  }
+
   /** Everything an admin sees, computed at `nowMs`. */
   summary(nowMs: number): AccountSummary {
     const s = this.state;

@@ -63,6 +63,8 @@ export interface CheckContext {
   rules?: Rules;
   /** Whether the account has seen this call id; without it every call id counts as known. */
   knowsCall?: (callId: string) => boolean;
+  /** Whether this call id names a call that has ended; without it no start is refused for it. */
+  callEnded?: (callId: string) => boolean;
   /** The account's clock (workflow time); without it no instant is checked against now. */
   nowMs?: number;
   /**
@@ -276,12 +278,19 @@ export function checkRecordUsage(input: unknown, { rules }: CheckContext): Input
   return undefined;
 }
 
-/** `startCall` input. */
-export function checkStartCall(input: unknown): InputProblem | undefined {
+/**
+ * `startCall` input. A call id names one call: starting one that has ended would be answered
+ * with its first start and open nothing, and its end with the first end, so a second call
+ * under the same id would go uncharged. The context's `callEnded` refuses it.
+ */
+export function checkStartCall(input: unknown, { callEnded }: CheckContext = {}): InputProblem | undefined {
   const shape = shapeProblem('startCall', input);
   if (shape) return shape;
   const { callId, agentId } = input as Partial<StartCallInput>;
-  return asProblem('InvalidInput', idProblem('callId', callId) ?? idProblem('agentId', agentId));
+  const bad = asProblem('InvalidInput', idProblem('callId', callId) ?? idProblem('agentId', agentId));
+  if (bad) return bad;
+  if (callEnded?.(callId as string)) return problem('InvalidInput', `callId ${quote(callId)} names a call that has ended; a new call needs a new call id`);
+  return undefined;
 }
 
 /** `endCall` input; the context's `knowsCall` says whether the account has ever seen this call id. */

@@ -283,7 +283,9 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // checks shape only), the rules and the calls seen once it has.
   const checkContext = (): CheckContext => {
     const acc = account;
-    return acc ? { rules: acc.state.rules, knowsCall: (id) => acc.knowsCall(id), nowMs: now(), trialStartedAt: acc.trialStartedAt() } : {};
+    return acc
+      ? { rules: acc.state.rules, knowsCall: (id) => acc.knowsCall(id), callEnded: (id) => acc.callEnded(id), nowMs: now(), trialStartedAt: acc.trialStartedAt() }
+      : {};
   };
   // The validator and the handler's re-check both run the table's check for the update, on
   // every argument the SDK passes (an extra one is refused, never stored unchecked).

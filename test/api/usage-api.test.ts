@@ -291,6 +291,10 @@ describe('calls', () => {
     await suite.env.sleep('3 minutes');
     const end = await call('POST', '/v1/accounts/api-calls/calls/call-1/end', { body: { minutes: 3 } });
     expect(end).toMatchObject({ status: 200, body: { credits: 60, balance: 1440, capped: false } });
+    // The id of a call that has ended names that call only: a second call needs its own id.
+    const reused = await call('POST', '/v1/accounts/api-calls/calls/call-1/start', { body: { agentId: 'agent-7' } });
+    expect(reused).toMatchObject({ status: 422, body: { field: 'path.callId', code: 'InvalidInput' } });
+    expect(reused.body.detail).toContain('has ended');
     const unknown = await call('POST', '/v1/accounts/api-calls/calls/never-started/end', { body: { minutes: 1 } });
     expect(unknown).toMatchObject({ status: 409, body: { field: 'path.callId', code: 'UnknownCall' } });
     const badMinutes = await call('POST', '/v1/accounts/api-calls/calls/call-2/end', { body: { minutes: 'three' } });

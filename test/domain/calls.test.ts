@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { CreditAccount, type AccountState } from '../../domain/account';
 import type { LedgerEntry } from '../../domain/effects';
 import { CALL_TOLERANCE_MINUTES, type AccountStartInput } from '../../domain/wire-contract';
-import { MAX_CALL_MINUTES } from '../../domain/input-problems';
+import { MAX_CALL_MINUTES, checkStartCall } from '../../domain/input-problems';
 import { creditsForQuantity } from '../../domain/pricing';
 import { ACCOUNT_LIMITS, CARRIED_STATE_BUDGET_BYTES, fitToBudget, headBatch, jsonBytes } from '../../domain/state-budget';
 import { shippedRules } from '../helpers/shipped-rules';
@@ -86,6 +86,19 @@ describe('a call charged for the time it ran', () => {
     const first = a.endCall({ callId: 'c1', minutes: 500 }, T0 + 2 * MINUTE);
     expect(a.endCall({ callId: 'c1', minutes: 2 }, T0 + 60 * MINUTE)).toEqual(first);
     expect(a.available()).toBe(1500 - first.credits);
+  });
+
+  it('refuses to start a call under the id of one that has ended (it would go uncharged); a retried start of an open call is fine', () => {
+    const a = open();
+    const context = { callEnded: (id: string) => a.callEnded(id) };
+    const start = { callId: 'c1', agentId: 'chloe' };
+    expect(a.startCall(start, T0)).toMatchObject({ authorized: true });
+    expect(checkStartCall(start, context)).toBeUndefined();
+    a.endCall({ callId: 'c1', minutes: 2 }, T0 + 2 * MINUTE);
+    expect(checkStartCall(start, context)).toEqual({ code: 'InvalidInput', message: 'callId "c1" names a call that has ended; a new call needs a new call id' });
+    expect(checkStartCall({ callId: 'c2', agentId: 'chloe' }, context)).toBeUndefined();
+    // Without the account's context (the client's own check), only the shape is checked.
+    expect(checkStartCall(start)).toBeUndefined();
   });
 
   it('charges a call past zero, bounded by its elapsed time', () => {
