@@ -137,9 +137,11 @@ describe('update fuzzing', () => {
   it('never fails a workflow task, keeps the worker running, refuses small, and refuses exactly what the checks refuse', async () => {
     const handle = await openAccount('fuzz-updates');
     const rules = shippedRules();
-    // The account knows a call once a startCall has been answered for it (authorized or not).
+    // The account knows a call once a startCall has been answered for it (authorized or not),
+    // and refuses to start one whose end it has answered.
     const known = new Set<string>();
-    const context: CheckContext = { rules, knowsCall: (id) => known.has(id) };
+    const ended = new Set<string>();
+    const context: CheckContext = { rules, knowsCall: (id) => known.has(id), callEnded: (id) => ended.has(id) };
     const counts = { accepted: 0, refused: 0 };
     await fc.assert(
       fc.asyncProperty(updatePayload({ hugeLength: 1 << 20, callIds: ['call-1', 'call-2', ...PROTOTYPE_NAMES] }), async (payload) => {
@@ -158,6 +160,7 @@ describe('update fuzzing', () => {
           counts.accepted += 1;
           expect(expected, what).toBeUndefined();
           if (payload.name === 'startCall') known.add((payload.args[0] as { callId: string }).callId);
+          if (payload.name === 'endCall') ended.add((payload.args[0] as { callId: string }).callId);
         }
       }),
       { numRuns: 300, endOnFailure: true, ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}) },
