@@ -176,12 +176,18 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   };
 
   // Notification ids carry the account id, which may be 64 characters long by itself.
+  const maxParamLength = 512;
   const app = Fastify({
     logger: false,
-    routerOptions: { maxParamLength: 512 },
+    routerOptions: { maxParamLength },
     // Answered before any hook runs: the error page and its headers are set here.
     frameworkErrors: (_err, request, reply) =>
-      sendError(request, reply.headers(SECURITY_HEADERS), { status: 404, code: 'not_found', title: 'Not found', message: 'There is no page at an address that is not valid percent-encoded UTF-8, or with a part over 512 characters.' }),
+      sendError(request, reply.headers(SECURITY_HEADERS), {
+        status: 404,
+        code: 'not_found',
+        title: 'Not found',
+        message: `There is no page at an address that is not valid percent-encoded UTF-8, or with a part over ${maxParamLength} characters.`,
+      }),
   });
   // The page's forms: small urlencoded bodies (the mark-read form's is empty).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) =>

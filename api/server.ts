@@ -222,7 +222,7 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
   app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url;
     if (route === undefined || PUBLIC_ROUTES.has(route)) return;
-    const where = `${request.method} ${request.routeOptions.url ?? '(no route)'} from ${request.ip}`;
+    const where = `${request.method} ${route} from ${request.ip}`;
     const bearer = BEARER.exec(request.headers.authorization ?? '')?.[1];
     const caller = bearer === undefined ? undefined : findApiCaller(keys, bearer);
     if (caller === undefined) {

@@ -6,7 +6,7 @@
 import { isAbsolute, relative } from 'node:path';
 import type { Command } from 'commander';
 import { plural } from '../display';
-import { defaultRulesPath, describeRulesChanges, loadRuleSet, parseInstantOrDate } from '../ruleset';
+import { defaultRulesPath, describeRulesChanges, droppedPlansAndTiers, loadRuleSet, parseInstantOrDate } from '../ruleset';
 import type { RuleSet, Rules } from '../ruleset';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
@@ -49,14 +49,10 @@ function chooseVersion(set: RuleSet, at: string | undefined): { rules: Rules; co
 export function removalWarnings(versions: readonly Rules[]): string[] {
   return versions.slice(1).flatMap((after, i) => {
     const before = versions[i] as Rules;
-    const dropped = (kind: 'plan' | 'tier', ids: (r: Rules) => string[]) =>
-      ids(before)
-        .filter((id) => !ids(after).includes(id))
-        .map(
-          (id) =>
-            `warning: ${after.source}: drops ${kind} "${id}" of ${before.source}: accounts on it keep version ${before.version} at every reset and get no later prices; keep the ${kind} or move those accounts first`,
-        );
-    return [...dropped('plan', (r) => r.plans.map((p) => p.id)), ...dropped('tier', (r) => r.tiers.map((t) => t.id))];
+    const { plans, tiers } = droppedPlansAndTiers(before, after);
+    const warning = (kind: 'plan' | 'tier') => (id: string) =>
+      `warning: ${after.source}: drops ${kind} "${id}" of ${before.source}: accounts on it keep version ${before.version} at every reset and get no later prices; keep the ${kind} or move those accounts first`;
+    return [...plans.map(warning('plan')), ...tiers.map(warning('tier'))];
   });
 }
 

@@ -211,13 +211,14 @@ export function grantCredits(
   // A retry the answer window has forgotten is still a retry while its grant lives: answered
   // from the grant, never granted twice. (`mayRecallLiveGrant` is asked only then: the workflow
   // records a patch marker there, so histories from before it replay as they ran.)
-  if (!answers.has(`grant:${input.idempotencyKey}`)) {
+  const key = `grant:${input.idempotencyKey}`;
+  if (!answers.has(key)) {
     const digest = grantKeyDigest(input.idempotencyKey);
     const live = state.grants.find((g) => g.source === 'manual' && g.key === digest);
     if (live && mayRecallLiveGrant()) return { grantId: live.grantId, expiresAt: live.expiresAt, duplicate: true };
   }
   return answers.once(
-    `grant:${input.idempotencyKey}`,
+    key,
     (): GrantCreditsResult => {
       // The end of the cycle `validForCycles - 1` after the current one, on the current calendar.
       const manual = state.grants.filter((g) => g.source === 'manual').length;

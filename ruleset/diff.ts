@@ -24,6 +24,15 @@ function matchById<T extends Identified>(before: readonly T[], after: readonly T
   };
 }
 
+/**
+ * The plans and tiers of `before` that `after` no longer has, by id: an account on one of them
+ * cannot take `after` (it keeps the rules it has at each reset; see `rulesFitAccount`).
+ */
+export function droppedPlansAndTiers(before: Rules, after: Rules): { plans: string[]; tiers: string[] } {
+  const ids = (items: Identified[]) => items.map((item) => item.id);
+  return { plans: ids(matchById(before.plans, after.plans).removed), tiers: ids(matchById(before.tiers, after.tiers).removed) };
+}
+
 /** `label old -> new`, or nothing when equal. */
 function change(label: string, before: string, after: string, suffix = ''): string[] {
   return before === after ? [] : [`${label} ${before} -> ${after}${suffix}`];

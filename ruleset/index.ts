@@ -7,7 +7,7 @@ export { compileRules, MAX_COMPILED_RULES_BYTES, MAX_DIAGNOSTICS_PER_FILE } from
 export type { CompileResult } from './compile';
 export { DIAGNOSTIC_CODES, RulesError, formatDiagnostic, isRulesError } from './diagnostics';
 export type { Diagnostic, DiagnosticCode } from './diagnostics';
-export { describeRulesChanges, trialFeatures, trialLength } from './diff';
+export { describeRulesChanges, droppedPlansAndTiers, trialFeatures, trialLength } from './diff';
 export { isCalendarDate, isIsoInstant, parseInstant, parseInstantOrDate } from './instant';
 export { createRuleSet, defaultRulesPath, loadRuleSet } from './load';
 export { rulesForCycleStart } from './cycle-rules';
