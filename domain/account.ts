@@ -283,10 +283,14 @@ export class CreditAccount {
    * its start): calls still open are charged for their part in the closing cycle, grants ending
    * with the cycle expire (their remainder is breakage, recorded), a balance calls left below
    * zero is written off as call overage, pending downgrades apply, and the new cycle's
-   * included, tier and promotional grants are made.
+   * included, tier and promotional grants are made. Then calls charged the longest a call runs
+   * are ended (their ends were lost), when `mayEndLostCalls` says so: the workflow's patch
+   * check, asked only when there is such a call.
    */
-  startNextCycle(rules: Rules): void {
-    rollover.beginCycle(this.state, this.answers, rules, Date.parse(this.state.cycle.end));
+  startNextCycle(rules: Rules, mayEndLostCalls: () => boolean = () => true): void {
+    const resetMs = Date.parse(this.state.cycle.end);
+    rollover.beginCycle(this.state, this.answers, rules, resetMs);
+    if (usage.callsPastLongest(this.state).length > 0 && mayEndLostCalls()) usage.endCallsPastLongest(this.state, this.answers, resetMs);
   }
 
   // ---- effects (see outbox) ---------------------------------------------------------------

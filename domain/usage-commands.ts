@@ -125,7 +125,7 @@ export function startCall(state: AccountState, answers: AnswerWindow, input: { c
  * counted as telephony minutes, billed apart from credits. Ending a call that was never
  * authorized charges nothing. A repeated call id gets the first answer.
  */
-export function endCall(state: AccountState, answers: AnswerWindow, input: { callId: string; minutes: number }, nowMs: number): EndCallResult {
+export function endCall(state: AccountState, answers: AnswerWindow, input: { callId: string; minutes: number }, nowMs: number, note?: string): EndCallResult {
   return answers.once(`end:${input.callId}`, (): EndCallResult => {
     const call = ownValue(state.openCalls, input.callId);
     const feature = perCallFeature(state);
@@ -138,7 +138,7 @@ export function endCall(state: AccountState, answers: AnswerWindow, input: { cal
     const bound = elapsedMicros(Date.parse(call.partFrom ?? call.startedAt), nowMs) + CALL_TOLERANCE_MICROS;
     const micros = Math.min(claimed, bound);
     const capped = claimed > bound;
-    const credits = chargePart(state, feature, input.callId, call, micros, nowMs, 'call_end', capped ? `${input.minutes} minutes reported; capped at the time the call ran plus ${CALL_TOLERANCE_MINUTES} minute` : undefined);
+    const credits = chargePart(state, feature, input.callId, call, micros, nowMs, 'call_end', capped ? `${input.minutes} minutes reported; capped at the time the call ran plus ${CALL_TOLERANCE_MINUTES} minute` : note);
     queueDueAlerts(state, nowMs);
     return { credits, balance: available(state), minutesCharged: fromMicros(before + micros), capped };
   });
@@ -168,6 +168,37 @@ export function chargeOpenCallsAtReset(state: AccountState, resetMs: number): vo
     if (micros <= 0) continue;
     call.chargedMicros = before + micros;
     chargePart(state, feature, callId, call, micros, resetMs, 'call_part', `part of the call in cycle ${cycleNumber(state.cycle.index)}, which ends at ${iso(resetMs)}`);
+  }
+}
+
+/**
+ * The calls open at a reset that its parts have charged the longest a call runs
+ * ({@link MAX_CALL_MINUTES}): their ends were lost, since no call is that long.
+ */
+export function callsPastLongest(state: AccountState): string[] {
+  const longest = toMicros(MAX_CALL_MINUTES);
+  return Object.entries(state.openCalls)
+    .filter(([, call]) => (call.chargedMicros ?? 0) >= longest)
+    .map(([callId]) => callId);
+}
+
+/**
+ * End, just after a reset (`resetMs`, in the new cycle), every call its parts have charged the
+ * longest a call runs: as though its end were reported then with the minutes already charged.
+ * Such a call's end was lost (a caller that gave up, a crash), and left open it would hold one
+ * of the account's {@link ACCOUNT_LIMITS} open-call places for good (a thousand of them lock
+ * Voice Agents out). No credit moves: the new cycle pays nothing, and its `call_end` entry of
+ * zero minutes counts the call as ended there, as an `endCall` at the reset would. A late
+ * `endCall` gets this answer back while the window remembers it.
+ */
+export function endCallsPastLongest(state: AccountState, answers: AnswerWindow, resetMs: number): void {
+  for (const callId of callsPastLongest(state)) {
+    const call = ownValue(state.openCalls, callId) as OpenCall;
+    const minutes = fromMicros(call.chargedMicros ?? 0);
+    endCall(state, answers, { callId, minutes }, resetMs, `ended at the reset: open for ${MAX_CALL_MINUTES} minutes, the longest a call runs, all charged; its end was never reported`);
+    // A call opened under an id whose end was already answered (before startCall refused such
+    // an id) keeps that answer and stays open: close it all the same.
+    delete state.openCalls[callId];
   }
 }
 

@@ -215,6 +215,14 @@ export const CONVERSION_AFTER_RESET_PATCH = 'conversion-after-reset';
  */
 export const GRANT_RECALL_PATCH = 'grant-recalled-from-live-grant';
 
+/**
+ * Patch that ends, at a reset, every call its parts have charged the longest a call runs (a
+ * day): its end was lost. Before it such a call stayed open for good, holding one of the
+ * account's open-call places (a thousand lock Voice Agents out). Recorded only by a run where
+ * such a call met a reset.
+ */
+export const END_LOST_CALLS_PATCH = 'end-lost-calls-at-reset';
+
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
 }
@@ -626,7 +634,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
           rulesVersion: next.version,
         });
       }
-      acc.startNextCycle(rulesFitAccount(next, acc.state) ? next : acc.state.rules);
+      acc.startNextCycle(rulesFitAccount(next, acc.state) ? next : acc.state.rules, () => patched(END_LOST_CALLS_PATCH));
       reset = true;
     }
     acc.expireGrants(now());

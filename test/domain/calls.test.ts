@@ -210,6 +210,76 @@ describe('a call across a reset', () => {
   });
 });
 
+describe('a call whose end was lost', () => {
+  const LOST_NOTE = /ended at the reset: open for 1440 minutes/;
+
+  it('is ended at the reset where its parts reach the longest call, charging nothing more', () => {
+    const a = open();
+    const started = RESET - 1000 * MINUTE;
+    advance(a, started);
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, started);
+    advance(a, RESET);
+    expect(a.summary(RESET).openCalls).toBe(1);
+    advance(a, RESET_2);
+    expect(a.state.openCalls).toEqual({});
+    const [, second, end] = callCharges(a, 'c1');
+    expect(second).toMatchObject({ kind: 'call_part', cycleIndex: 1, quantity: MAX_CALL_MINUTES - 1000 });
+    expect(end).toMatchObject({ kind: 'call_end', cycleIndex: 2, at: new Date(RESET_2).toISOString(), quantity: 0, credits: 0, decision: 'accepted' });
+    expect(end!.note).toMatch(LOST_NOTE);
+    // The new cycle counts the call as ended there, at no cost, as an endCall at the reset would.
+    expect(a.summary(RESET_2).usage.find((u) => u.feature === VOICE.id)).toMatchObject({ quantity: 0, credits: 0, count: 1 });
+    // Its late end gets the reset's answer and moves nothing; its id cannot open a new call.
+    const balance = a.available();
+    expect(a.endCall({ callId: 'c1', minutes: 3 }, RESET_2 + MINUTE)).toEqual({ credits: 0, balance, minutesCharged: MAX_CALL_MINUTES, capped: false });
+    expect(a.available()).toBe(balance);
+    expect(callCharges(a, 'c1')).toHaveLength(3);
+    expect(a.callEnded('c1')).toBe(true);
+  });
+
+  it('is ended at the first reset when it had run a day by then', () => {
+    const a = open();
+    const started = RESET - MAX_CALL_MINUTES * MINUTE - 1;
+    advance(a, started);
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, started);
+    advance(a, RESET);
+    expect(callCharges(a, 'c1')).toMatchObject([
+      { kind: 'call_part', cycleIndex: 0, quantity: MAX_CALL_MINUTES, credits: voiceCredits(MAX_CALL_MINUTES) },
+      { kind: 'call_end', cycleIndex: 1, quantity: 0, credits: 0 },
+    ]);
+    expect(a.summary(RESET).openCalls).toBe(0);
+  });
+
+  it('keeps a call open that has not run a day, and one a run before the patch keeps (mayEndLostCalls false)', () => {
+    const a = open();
+    const started = RESET - MAX_CALL_MINUTES * MINUTE + MINUTE;
+    advance(a, started);
+    a.startCall({ callId: 'short', agentId: 'chloe' }, started);
+    let asked = 0;
+    a.startNextCycle(rules, () => ++asked > 0);
+    // Not asked: no call has been charged the longest a call runs.
+    expect(asked).toBe(0);
+    expect(Object.keys(a.state.openCalls)).toEqual(['short']);
+    a.startNextCycle(rules, () => (++asked, false));
+    expect(asked).toBe(1);
+    expect(Object.keys(a.state.openCalls)).toEqual(['short']);
+    expect(callCharges(a, 'short').map((e) => e.kind)).toEqual(['call_part', 'call_part']);
+    a.startNextCycle(rules);
+    expect(a.state.openCalls).toEqual({});
+  });
+
+  it('frees its open-call place: a thousand lost calls lock Voice Agents out only until the reset', () => {
+    const a = open({ plan: 'scale', users: 10 });
+    const started = RESET - 2 * MAX_CALL_MINUTES * MINUTE;
+    advance(a, started);
+    for (let i = 0; i < ACCOUNT_LIMITS.openCalls; i++) a.startCall({ callId: `lost-${i}`, agentId: 'chloe' }, started);
+    expect(a.startCall({ callId: 'next', agentId: 'chloe' }, RESET - MINUTE)).toMatchObject({ authorized: false, reason: 'too_many_open_calls' });
+    advance(a, RESET);
+    expect(a.state.openCalls).toEqual({});
+    expect(ledger(a).filter((e) => e.kind === 'call_end' && LOST_NOTE.test(e.note ?? ''))).toHaveLength(ACCOUNT_LIMITS.openCalls);
+    expect(a.startCall({ callId: 'next-cycle', agentId: 'chloe' }, RESET + MINUTE)).toMatchObject({ authorized: true });
+  });
+});
+
 describe('the open-call record', () => {
   it('grows by a few bytes a call at a reset, and a full table still fits the carried budget', () => {
     const a = open({ plan: 'scale', users: 10 });

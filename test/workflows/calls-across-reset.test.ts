@@ -2,7 +2,8 @@
  * A Voice Agent call across a reset on the time-skipping server with the real workflow: the
  * closing cycle is charged at the reset for the minutes the call ran in it (from its credits,
  * before they expire), the new cycle at `endCall` for the rest; and a claim beyond the time the
- * call ran is capped.
+ * call ran is capped; a call whose end was lost is ended at the reset where it has been charged
+ * the longest a call runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
@@ -11,6 +12,9 @@ import { endCallUpdate, startCallUpdate, summaryQuery } from '../../workflows/me
 import { CALL_TOLERANCE_MINUTES } from '../../domain/wire-contract';
 import { creditsForQuantity } from '../../domain/pricing';
 import { shippedRules } from '../helpers/shipped-rules';
+import { patchIds } from '../helpers/patch-markers';
+import { MAX_CALL_MINUTES } from '../../domain/input-problems';
+import { END_LOST_CALLS_PATCH } from '../../workflows/account-credits';
 
 const MINUTE = 60_000;
 const VOICE_COST = shippedRules().features.find((f) => f.perCall)!.cost!;
@@ -70,6 +74,34 @@ describe('a call across a reset', () => {
     expect(after.openCalls).toBe(0);
     // A repeat answers the same and charges nothing.
     expect(await h.executeUpdate(endCallUpdate, { args: [{ callId: 'c1', minutes: 15 }] })).toEqual(end);
+  });
+
+  it('ends a call whose end was lost at the reset where it has been charged a day, under its patch', async () => {
+    const h = await suite.open({ accountId: 'call-lost-1', plan: 'growth', users: 1 });
+    const first = await h.query(summaryQuery);
+    expect(await h.executeUpdate(startCallUpdate, { args: [{ callId: 'lost', agentId: 'chloe' }] })).toMatchObject({ authorized: true });
+    await suite.env.sleep(Date.parse(first.cycle.end) - (await suite.now()) + MINUTE);
+    const second = await waitFor(async () => {
+      const s = await h.query(summaryQuery);
+      return s.cycle.index === first.cycle.index + 1 && s;
+    }, 'the reset');
+    expect(second.openCalls).toBe(0);
+    const [part, end] = await waitFor(() => {
+      const found = suite.acts.ledger.filter((e) => e.accountId === 'call-lost-1' && e.callId === 'lost' && e.kind !== 'call_start');
+      return found.length === 2 && found;
+    }, 'the lost call in the ledger');
+    expect(part).toMatchObject({ kind: 'call_part', cycleIndex: first.cycle.index, quantity: MAX_CALL_MINUTES, credits: creditsForQuantity(VOICE_COST, MAX_CALL_MINUTES) });
+    expect(end).toMatchObject({ kind: 'call_end', cycleIndex: second.cycle.index, at: first.cycle.end, quantity: 0, credits: 0 });
+    expect(end!.note).toMatch(/its end was never reported/);
+    // The run that reset recorded the patch; the late end is answered and charges nothing.
+    expect(patchIds(await suite.env.client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).fetchHistory())).toContain(END_LOST_CALLS_PATCH);
+    expect(await h.executeUpdate(endCallUpdate, { args: [{ callId: 'lost', minutes: 12 }] })).toEqual({
+      credits: 0,
+      balance: second.credits.available,
+      minutesCharged: MAX_CALL_MINUTES,
+      capped: false,
+    });
+    expect((await h.query(summaryQuery)).credits.available).toBe(second.credits.available);
   });
 
   it('caps minutes claimed beyond the time the call ran', async () => {

@@ -11,6 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { fakeActivities, replayRuns, startAccount, timeSkippingEnv, untilOpen, workflowBundle, type FakeActivities } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
+import { patchIds } from '../helpers/patch-markers';
 import { changePlanUpdate, grantCreditsUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
 import { CONVERSION_AFTER_RESET_PATCH, EXPIRE_BEFORE_UPDATE_PATCH, GRANT_RECALL_PATCH } from '../../workflows/account-credits';
 
@@ -62,12 +63,7 @@ async function open(accountId: string, daysAgo: number, trial = true): Promise<W
 
 /** The patch markers a workflow's history holds, in its first run (or its latest, with `latest`). */
 async function patchesOf(handle: WorkflowHandleWithFirstExecutionRunId, latest = false): Promise<string[]> {
-  const events = (await env.client.workflow.getHandle(handle.workflowId, latest ? undefined : handle.firstExecutionRunId).fetchHistory()).events ?? [];
-  return events
-    .map((e) => e.markerRecordedEventAttributes)
-    .filter((m) => m?.markerName === 'core_patch')
-    .flatMap((m) => m?.details?.['patch-data']?.payloads ?? [])
-    .map((p) => (JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as { id: string }).id);
+  return patchIds(await env.client.workflow.getHandle(handle.workflowId, latest ? undefined : handle.firstExecutionRunId).fetchHistory());
 }
 
 beforeAll(async () => {

@@ -12,6 +12,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
+import { patchIds } from '../helpers/patch-markers';
 import { rulesWithPromotionOn } from '../helpers/rules-variants';
 import { changeCreditTierUpdate, changePlanUpdate, grantCreditsUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
 import { LEDGER_BATCH_PATCH, LEDGER_DELTA_PATCH, LEDGER_LINGER_ON_STEP_PATCH, LEDGER_LINGER_PATCH, QUIET_BEFORE_CONTINUE_PATCH, TRIAL_CONVERSION_PATCH, WEBHOOKS_PATCH } from '../../workflows/account-credits';
@@ -88,11 +89,7 @@ describe('a trial converting', () => {
     // recorded once the account opened (larger ledger batches, quiet continue-as-new, the busy
     // ledger linger, search attributes) and the one
     // of the tier charge's webhook event.
-    const patches = ((await h.fetchHistory()).events ?? [])
-      .map((e) => e.markerRecordedEventAttributes)
-      .filter((m) => m?.markerName === 'core_patch')
-      .flatMap((m) => m?.details?.['patch-data']?.payloads ?? [])
-      .map((p) => (JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as { id: string }).id);
+    const patches = patchIds(await h.fetchHistory());
     expect(patches).toEqual([LEDGER_BATCH_PATCH, LEDGER_DELTA_PATCH, QUIET_BEFORE_CONTINUE_PATCH, LEDGER_LINGER_PATCH, LEDGER_LINGER_ON_STEP_PATCH, RECORDED_CLOCK_PATCH, SEARCH_ATTRIBUTES_PATCH, SEARCH_BALANCE_THROTTLE_PATCH, SEARCH_BALANCE_ON_STEP_PATCH, WEBHOOKS_PATCH, TRIAL_CONVERSION_PATCH]);
 
     // The paid calendar's first reset charges the tier once; the old calendar's end expires nothing paid.
