@@ -81,6 +81,33 @@ export interface LedgerEntry {
   note?: string;
 }
 
+/**
+ * How an entry moves the available balance, from its kind and `credits`: what the ledger's
+ * running balance steps by, so that each entry's `balanceAfter` is the one before it (same
+ * epoch, the sequence number before) plus this. Grants add their credits and a write-off of
+ * calls' overage brings the balance back up to zero; accepted usage, a call's charged part or
+ * end, an expiry and a forfeit take theirs off (a `void`'s credits are negative: it gives them
+ * back); every other kind moves nothing.
+ */
+export function balanceMove(entry: Pick<LedgerEntry, 'kind' | 'credits' | 'decision'>): number {
+  switch (entry.kind) {
+    case 'grant':
+    case 'call_overage':
+    case 'overdraft_write_off':
+      return entry.credits;
+    case 'usage':
+      return entry.decision === 'rejected' ? 0 : -entry.credits;
+    case 'call_end':
+    case 'call_part':
+    case 'void':
+    case 'expiry':
+    case 'forfeit':
+      return -entry.credits;
+    default:
+      return 0;
+  }
+}
+
 /** A tier charge: at each cycle start, and on purchase or upgrade (full price, no proration). */
 export interface ChargeRequest {
   /** Stable id; the billing system charges each id at most once. */

@@ -11,7 +11,7 @@
  * takes its usage off again (domain/usage-voids.ts). Entries of another epoch (an earlier
  * workflow of the same account id, terminated and started again) are left out.
  */
-import type { ChargeRequest, LedgerEntry } from '../domain/effects';
+import { balanceMove, type ChargeRequest, type LedgerEntry } from '../domain/effects';
 import { fromMicros, toMicros } from '../domain/pricing';
 import type { AccountSummary, FeatureUsageView } from '../domain/wire-contract';
 import type { LedgerStore } from './store';
@@ -55,7 +55,28 @@ export interface LedgerFacts {
   charges: ChargeFact[];
   /** The ledger's `charge` entries of this cycle: which charge each logged, and its amount. */
   chargeEntries: { chargeId: string; amountCents: number }[];
+  /**
+   * The epoch's entries whose balance after is not the one before them (the sequence number
+   * before, read) moved by what they moved (`balanceMove`): the first {@link MAX_REPORTED}.
+   * Absent in facts from an older admin server.
+   */
+  balanceBreaks?: BalanceBreak[];
+  /** Sequence numbers missing between the epoch's entries read, as ranges: the first {@link MAX_REPORTED}. */
+  sequenceGaps?: { from: number; to: number }[];
 }
+
+/** An entry whose balance after does not follow from the entry before it. */
+export interface BalanceBreak {
+  entryId: string;
+  seq: number;
+  kind: LedgerEntry['kind'];
+  /** The entry before's balance after, moved by this entry. */
+  expected: number;
+  balanceAfter: number;
+}
+
+/** How many balance breaks and sequence gaps facts keep: the first ones tell where to look. */
+export const MAX_REPORTED = 20;
 
 /** Kinds of difference between a summary and its ledger. */
 export const LEDGER_DIFFERENCE_CODES = [
@@ -77,6 +98,10 @@ export const LEDGER_DIFFERENCE_CODES = [
   'charge_record',
   /** Effects the receiver refused for good: they will never reach the ledger. */
   'parked_effects',
+  /** An entry's balance after is not the entry before's moved by this entry: a row changed, lost or added. */
+  'balance_chain',
+  /** Sequence numbers are missing between two entries: not yet written (a spilled batch), parked, or deleted. */
+  'sequence_gap',
 ] as const;
 /** Kind of difference between a summary and its ledger. */
 export type LedgerDifferenceCode = (typeof LEDGER_DIFFERENCE_CODES)[number];
@@ -108,15 +133,37 @@ interface EpochTally {
   usage: Map<string, { micros: number; credits: number; count: number; rejected: number }>;
   charged: Map<string, number>;
   chargeEntries: { chargeId: string; amountCents: number }[];
+  balanceBreaks: BalanceBreak[];
+  sequenceGaps: { from: number; to: number }[];
 }
 
 function newTally(): EpochTally {
-  return { last: null, latestAt: '', usage: new Map(), charged: new Map(), chargeEntries: [] };
+  return { last: null, latestAt: '', usage: new Map(), charged: new Map(), chargeEntries: [], balanceBreaks: [], sequenceGaps: [] };
+}
+
+/**
+ * Follows the running balance from the entry before (entries come in sequence order within an
+ * epoch). After a gap the entry cannot be checked: what the missing entries moved is unknown.
+ */
+function followBalance(tally: EpochTally, e: LedgerEntry): void {
+  const previous = tally.last;
+  if (previous === null) return;
+  if (e.seq > previous.seq + 1) {
+    if (tally.sequenceGaps.length < MAX_REPORTED) tally.sequenceGaps.push({ from: previous.seq + 1, to: e.seq - 1 });
+    return;
+  }
+  const expected = previous.balanceAfter + balanceMove(e);
+  if (e.balanceAfter !== expected && tally.balanceBreaks.length < MAX_REPORTED) {
+    tally.balanceBreaks.push({ entryId: e.entryId, seq: e.seq, kind: e.kind, expected, balanceAfter: e.balanceAfter });
+  }
 }
 
 /** Adds one entry to its epoch's tally (the credit core's counting rule). */
 function tallyEntry(tally: EpochTally, e: LedgerEntry): void {
-  if (tally.last === null || e.seq > tally.last.seq) tally.last = { entryId: e.entryId, seq: e.seq, balanceAfter: e.balanceAfter, at: e.at };
+  if (tally.last === null || e.seq > tally.last.seq) {
+    followBalance(tally, e);
+    tally.last = { entryId: e.entryId, seq: e.seq, balanceAfter: e.balanceAfter, at: e.at };
+  }
   if (e.at > tally.latestAt) tally.latestAt = e.at;
   if (e.kind === 'charge' && e.idempotencyKey !== undefined) {
     tally.chargeEntries.push({ chargeId: e.idempotencyKey, amountCents: e.amountCents ?? 0 });
@@ -190,6 +237,8 @@ class CycleTally {
         // period's charge comes before the purchases and upgrades, which come in their own order.
         .sort((a, b) => compareText(a.at, b.at) || chargeRank(a) - chargeRank(b) || chargeCounter(a) - chargeCounter(b)),
       chargeEntries: tally.chargeEntries,
+      balanceBreaks: tally.balanceBreaks,
+      sequenceGaps: tally.sequenceGaps,
     };
   }
 }
@@ -215,11 +264,15 @@ function compareText(a: string, b: string): number {
  */
 export function ledgerFactsOf(query: LedgerFactsQuery, entries: Iterable<LedgerEntry>, charges: readonly ChargeRequest[]): LedgerFacts {
   const tally = new CycleTally(query);
-  for (const e of entries) tally.add(e);
+  // The running balance is followed in sequence order, as the store streams it.
+  for (const e of [...entries].sort((a, b) => a.seq - b.seq)) tally.add(e);
   return tally.facts(charges);
 }
 
-/** Reads the facts of one account's cycle from the store: one streamed pass over the cycle, and its charges. */
+/**
+ * Reads the facts of one account's cycle from the store: one streamed pass over the cycle (in
+ * sequence order, which following the running balance needs), and its charges.
+ */
 export async function readLedgerFacts(store: Pick<LedgerStore, 'streamEntries' | 'listCharges'>, query: LedgerFactsQuery): Promise<LedgerFacts> {
   const tally = new CycleTally(query);
   for await (const e of store.streamEntries({ accountId: query.accountId, cycleIndex: query.cycle.index })) tally.add(e);
@@ -314,6 +367,14 @@ export function reconcileAccount(summary: AccountSummary, facts: LedgerFacts): L
   const ledgerUsed = facts.usage.reduce((sum, u) => sum + u.credits, 0);
   if (ledgerUsed !== summary.credits.used) {
     out.push(difference('used', 'credits.used', summary.credits.used, ledgerUsed, `credits used: summary ${summary.credits.used}, ledger ${ledgerUsed}`));
+  }
+  for (const b of facts.balanceBreaks ?? []) {
+    out.push(difference('balance_chain', `entry.${b.seq}`, b.expected, b.balanceAfter,
+      `entry ${b.entryId} (${b.kind}) leaves a balance of ${b.balanceAfter}; the entry before it and its own move make ${b.expected}`, false));
+  }
+  for (const g of facts.sequenceGaps ?? []) {
+    const which = g.from === g.to ? `entry ${g.from} is` : `entries ${g.from}-${g.to} are`;
+    out.push(difference('sequence_gap', `seq.${g.from}`, null, g.to - g.from + 1, `${which} missing from the ledger (not yet written, parked, or deleted)`));
   }
   for (const { key, times } of facts.repeated) {
     out.push(difference('repeated_charge', key, 1, times, `${key} was charged by ${times} ledger entries`, false));

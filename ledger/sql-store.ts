@@ -162,21 +162,26 @@ class SqlLedgerStore implements LedgerStore {
     const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     requireCount(pageSize, 'pageSize', 1);
     const { where, params } = filterClause(filter);
-    const cursorParam = params.length + 1;
+    const seqParam = params.length + 1;
+    const idParam = params.length + 2;
     // Rows come as one JSON text each: a scan of a long history decodes several times faster.
+    // The cursor is (seq, entry id): an account restarted under its id has a second epoch whose
+    // sequence numbers repeat the first's, and a cursor on seq alone skipped those of one
+    // epoch that fell just past a page's end.
     const sql =
       `SELECT ${jsonRecordSelect(ENTRY_TABLE)} FROM ledger_entries ` +
-      `WHERE ${where} AND seq > $${cursorParam} ORDER BY seq LIMIT ${pageSize}`;
-    let after = -1;
+      `WHERE ${where} AND (seq > $${seqParam} OR (seq = $${seqParam} AND entry_id COLLATE "C" > $${idParam})) ` +
+      `ORDER BY seq, entry_id COLLATE "C" LIMIT ${pageSize}`;
+    let after: [number, string] = [-1, ''];
     for (;;) {
-      const { rows } = await this.db.query<{ record: string }>(sql, [...params, after]);
+      const { rows } = await this.db.query<{ record: string }>(sql, [...params, ...after]);
       let last: LedgerEntry | undefined;
       for (const row of rows) {
         last = JSON.parse(row.record) as LedgerEntry;
         yield last;
       }
       if (rows.length < pageSize || last === undefined) return;
-      after = last.seq;
+      after = [last.seq, last.entryId];
     }
   }
 

@@ -8,13 +8,14 @@
  * (b) the ledger the account wrote equals its summary (`credits ledger verify`'s own check);
  * (c) no usage key is charged twice within its 24-hour window;
  * (d) each billing period's tier charge is made once;
- * (e) grants expiring together step the ledger's running balance down one by one (each
- *     expiry's balanceAfter is the one before it less what it took).
+ * (e) the ledger's running balance follows entry by entry, with no sequence number missing:
+ *     each entry's balanceAfter is the one before it moved by what the entry moved
+ *     (`balanceMove`; grants expiring together step it down one by one).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CreditAccount } from '../../domain/account';
-import type { ChargeRequest, LedgerEntry } from '../../domain/effects';
+import { balanceMove, type ChargeRequest, type LedgerEntry } from '../../domain/effects';
 import { CALL_TOLERANCE_MINUTES } from '../../domain/wire-contract';
 import { ledgerFactsOf, reconcileAccount } from '../../ledger/reconcile';
 import { shippedRules } from '../helpers/shipped-rules';
@@ -64,7 +65,7 @@ function chargesOf(account: CreditAccount): ChargeRequest[] {
 }
 
 describe('money invariants over random command sequences', () => {
-  it('holds (a) balance, (b) ledger = summary, (c) no key charged twice, (d) one tier charge per period, (e) expiries step the balance down', () => {
+  it('holds (a) balance, (b) ledger = summary, (c) no key charged twice, (d) one tier charge per period, (e) the running balance follows entry by entry', () => {
     fc.assert(
       fc.property(fc.boolean(), fc.array(step, { minLength: 10, maxLength: 60, size: 'max' }), (trial, steps) => {
         let now = Date.parse('2026-06-10T09:00:00.000Z');
@@ -145,12 +146,14 @@ describe('money invariants over random command sequences', () => {
         expect(new Set(periodCharges.map((c) => c.chargeId)).size).toBe(periodCharges.length);
         expect(new Set(periodCharges.map((c) => c.cycleIndex)).size).toBe(periodCharges.length);
 
-        // (e) An expiry right after another takes its credits off the balance the other left.
+        // (e) The ledger's running balance follows entry by entry, across resets: each entry's
+        // balance after is the one before it moved by what the entry says it moved.
         const entries = entriesOf(account);
         for (const [i, e] of entries.entries()) {
           const previous = entries[i - 1];
-          if (e.kind !== 'expiry' || previous?.kind !== 'expiry' || previous.at !== e.at) continue;
-          expect(e.balanceAfter, `expiry #${e.seq}`).toBe(previous.balanceAfter - e.credits);
+          if (previous === undefined) continue;
+          expect(e.seq, `entry after #${previous.seq}`).toBe(previous.seq + 1);
+          expect(e.balanceAfter, `${e.kind} #${e.seq}`).toBe(previous.balanceAfter + balanceMove(e));
         }
       }),
       { numRuns: 150 },

@@ -158,6 +158,52 @@ describe('reconcileAccount', () => {
     expect(reconcileAccount(noTier, facts(f)).map((d) => [d.code, d.mayCatchUp])).toEqual([['tier_charge', false]]);
   });
 
+  it('follows the running balance entry by entry: a changed row breaks it, for good', () => {
+    const f = fixture();
+    const u2 = f.entries.find((e) => e.idempotencyKey === 'u2') as LedgerEntry;
+    // A row changed after the fact: its balance no longer follows, nor does the next one's.
+    const changed = f.entries.map((e) => (e === u2 ? { ...e, balanceAfter: e.balanceAfter + 1 } : e));
+    const breaks = reconcileAccount(f.summary, facts(f, changed)).filter((d) => d.code === 'balance_chain');
+    expect(breaks).toEqual([
+      {
+        code: 'balance_chain',
+        field: `entry.${u2.seq}`,
+        summary: u2.balanceAfter,
+        ledger: u2.balanceAfter + 1,
+        mayCatchUp: false,
+        message: `entry ${u2.entryId} (usage) leaves a balance of ${u2.balanceAfter + 1}; the entry before it and its own move make ${u2.balanceAfter}`,
+      },
+      expect.objectContaining({ code: 'balance_chain', field: `entry.${u2.seq + 1}`, mayCatchUp: false }),
+    ]);
+    // A debit made smaller (credits 1 where 2 were taken) breaks the entry itself, though its
+    // balance after is the summary's.
+    const cheaper = f.entries.map((e) => (e === u2 ? { ...e, credits: e.credits - 1 } : e));
+    expect(reconcileAccount(f.summary, facts(f, cheaper)).map((d) => d.code)).toEqual(expect.arrayContaining(['balance_chain', 'usage', 'used']));
+  });
+
+  it('reports entries missing between two read as a gap that may be catching up, without a chain break after it', () => {
+    const f = fixture();
+    const missing = f.entries.filter((e) => e.seq !== 4 && e.seq !== 5);
+    const diffs = reconcileAccount(f.summary, facts(f, missing));
+    expect(diffs.find((d) => d.code === 'sequence_gap')).toEqual({
+      code: 'sequence_gap',
+      field: 'seq.4',
+      summary: null,
+      ledger: 2,
+      mayCatchUp: true,
+      message: 'entries 4-5 are missing from the ledger (not yet written, parked, or deleted)',
+    });
+    expect(diffs.filter((d) => d.code === 'balance_chain')).toEqual([]);
+    expect(facts(f, f.entries.filter((e) => e.seq !== 6)).sequenceGaps).toEqual([{ from: 6, to: 6 }]);
+  });
+
+  it('follows the balance in sequence order whatever order the entries come in, and each epoch on its own', () => {
+    const f = fixture();
+    expect(facts(f, [...f.entries].reverse()).balanceBreaks).toEqual([]);
+    const other = fixture('e2').entries.map((e) => ({ ...e, balanceAfter: e.balanceAfter - 7 }));
+    expect(facts(f, [...other, ...f.entries])).toMatchObject({ balanceBreaks: [], sequenceGaps: [] });
+  });
+
   it('reports parked effects as a difference that will not catch up', () => {
     const f = fixture();
     expect(reconcileAccount({ ...f.summary, parkedEffects: 2 }, facts(f))).toEqual([

@@ -269,6 +269,18 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       expect(await store.usageByUser({ accountId: 'nobody-here' })).toEqual([]);
     });
 
+    it('streams every entry of an account restarted under its id, whose sequence numbers repeat', async () => {
+      const epoch = (id: string, e: LedgerEntry): LedgerEntry => ({ ...e, entryId: `twice:${id}:${e.seq}` });
+      const first = usageEntries('twice', 1, 7).map((e) => epoch('old', e));
+      const second = usageEntries('twice', 1, 7).map((e) => epoch('new', e));
+      await store.appendEntries([...first, ...second]);
+      for (const pageSize of [1, 2, 3, 5, 100]) {
+        const read = await collect(store.streamEntries({ accountId: 'twice' }, { pageSize }));
+        expect(read.map((e) => e.entryId).sort()).toEqual([...first, ...second].map((e) => e.entryId).sort());
+        expect(read.map((e) => e.seq)).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7]);
+      }
+    });
+
     it('pages entries newest first with a sequence cursor', async () => {
       await store.appendEntries(historyEntries('paged'));
       const filter = { accountId: 'paged', kinds: CREDIT_MOVEMENT_KINDS };
