@@ -29,6 +29,7 @@ interface StartOptions {
   tier?: string;
   tag?: string[];
   admin?: string[];
+  restartClosed?: boolean;
   json?: boolean;
 }
 
@@ -57,9 +58,11 @@ function registerStart(account: Command, io: CliIo): void {
     .option('--tier <tier>', 'AI Credit Subscription tier, e.g. tier-3 (default: none)')
     .option('--tag <tag>', 'account tag, e.g. chloe-beta (repeatable)', collect)
     .option('--admin <email>', 'admin e-mail for low-credit notices (repeatable)', collect)
+    .option('--restart-closed', 'start it even if its workflow ran and closed (terminated, failed): a fresh pool for the current cycle')
     .option('--json', 'print the started account as JSON')
     .action(async (accountId: string, options: StartOptions) => {
-      const started = await withCreditsClient(io, (client) => client.startAccount(startInputFromOptions(accountId, options)));
+      const restart = { restartClosed: options.restartClosed === true };
+      const started = await withCreditsClient(io, (client) => client.startAccount(startInputFromOptions(accountId, options), restart));
       report(io, options.json, started, () => {
         const s = started.summary;
         const opened = s

@@ -63,6 +63,7 @@ import {
 import { startSearchAttributes } from '../workflows/search-attributes';
 import {
   AccountAlreadyRunningError,
+  AccountClosedError,
   AccountNotFoundError,
   CreditsError,
   CreditsInputError,
@@ -121,6 +122,13 @@ export interface StartAccountOptions {
    * {@link CreditsInputError} instead of leaving a failed workflow behind unnoticed.
    */
   waitUntilOpen?: boolean;
+  /**
+   * Start the account even though its workflow ran and closed (default false: an
+   * {@link AccountClosedError}). The new workflow opens a fresh pool for the current cycle; its
+   * ledger entries carry a new epoch. The cycle's tier charge is not made twice (it is keyed
+   * by the billing period), but its included and tier credits are granted again.
+   */
+  restartClosed?: boolean;
 }
 
 /** What {@link CreditsClient.startAccount} started. */
@@ -348,6 +356,7 @@ export class CreditsClient implements AccountUpdateMethods {
    *   too (see {@link CreditsClientOptions.rules}) before any workflow is started, and by the
    *   worker against its own rules
    * @throws AccountAlreadyRunningError when the account is already running
+   * @throws AccountClosedError when the account ran and closed, unless `restartClosed`
    * @throws CreditsUnavailableError, including when no worker opened the account in time
    */
   async startAccount(input: AccountStartInput, options: StartAccountOptions = {}): Promise<StartedAccount> {
@@ -356,6 +365,10 @@ export class CreditsClient implements AccountUpdateMethods {
     rejectLocally(checkStartShape(input, nowMs), accountId);
     rejectLocally(this.checkStartRules?.(input, nowMs), accountId);
     const workflowId = accountWorkflowId(input.accountId);
+    if (options.restartClosed !== true) {
+      const closed = await this.withRetries(accountId, 'start', () => this.closedAfterOpening(workflowId));
+      if (closed !== null) throw new AccountClosedError(accountId, closed);
+    }
     const token = randomUUID();
     const runId = await this.withRetries(accountId, 'start', async () => {
       try {
@@ -518,6 +531,27 @@ export class CreditsClient implements AccountUpdateMethods {
       }
       await sleep(delay);
     }
+  }
+
+  /**
+   * How the account's workflow closed (`terminated`, `failed`, ...) if it ran and closed; null
+   * when it never ran, runs now (the start then reports it), or closed because the worker
+   * rejected its start input (which may be started again, fixed).
+   */
+  private async closedAfterOpening(workflowId: string): Promise<string | null> {
+    const handle = this.temporal.workflow.getHandle(workflowId);
+    let status: string;
+    try {
+      status = (await handle.describe()).status.name;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+    if (status === 'RUNNING') return null;
+    const err = await closingError(handle);
+    const failure = err instanceof WorkflowFailedError ? applicationFailure(err.cause) : undefined;
+    if (failure && isInputProblemCode(failure.type)) return null;
+    return status.toLowerCase();
   }
 
   /** The error for a run that closed while opening: its validator's rejection if it was one. */

@@ -14,6 +14,11 @@ export const CREDITS_ERROR_CODES = [
   'account_not_found',
   /** `startAccount` for an account whose workflow is already running. */
   'account_already_running',
+  /**
+   * `startAccount` for an account whose workflow ran and closed (terminated, failed, or
+   * completed): a new one would open a fresh pool. Only `restartClosed` starts it.
+   */
+  'account_closed',
   /** Temporal could not be reached or did not answer in time, after every retry. Safe to retry later. */
   'unavailable',
   /**
@@ -84,6 +89,30 @@ export class AccountAlreadyRunningError extends CreditsError {
 }
 
 /**
+ * `startAccount` found the account's workflow closed after it had opened (terminated, failed
+ * or completed). Nothing was started: a new workflow would open a fresh pool for the current
+ * cycle (its included and tier credits granted again, its usage counted from zero), so
+ * starting one is a deliberate act (`restartClosed`), never a side effect of a routine start
+ * or import. A start the worker rejected (an unknown plan, say) is not this: it may be made again.
+ */
+export class AccountClosedError extends CreditsError {
+  override name = 'AccountClosedError';
+  /** Always `account_closed`. */
+  declare readonly code: 'account_closed';
+  /** How its workflow closed: `terminated`, `failed`, `completed`, `cancelled` or `timed_out`. */
+  readonly status: string;
+
+  constructor(accountId: string, status: string, options: { cause?: unknown } = {}) {
+    super(
+      'account_closed',
+      `account ${accountId} ran and its workflow ${status}: starting it again opens a fresh pool for the current cycle (credits granted again); start it again only on purpose (credits account start --restart-closed, or startAccount's restartClosed option)`,
+      { ...options, accountId },
+    );
+    this.status = status;
+  }
+}
+
+/**
  * Temporal was unreachable or did not answer in time, even after retries. Retrying the same
  * call later is safe (idempotency keys and call ids make repeats harmless).
  */
@@ -140,6 +169,11 @@ export function isAccountNotFoundError(err: unknown): err is AccountNotFoundErro
 /** Whether `err` says the account was already running ({@link AccountAlreadyRunningError}). */
 export function isAccountAlreadyRunningError(err: unknown): err is AccountAlreadyRunningError {
   return hasCode(err, 'account_already_running');
+}
+
+/** Whether `err` says the account ran and closed, and was not started again ({@link AccountClosedError}). */
+export function isAccountClosedError(err: unknown): err is AccountClosedError {
+  return hasCode(err, 'account_closed');
 }
 
 /** Whether `err` says Temporal was unavailable ({@link CreditsUnavailableError}). */

@@ -13,12 +13,14 @@ export { DEFAULT_TEMPORAL_ADDRESS } from '../infra/settings';
 export type { ConnectOptions, CreditsConnection } from './connect';
 export {
   AccountAlreadyRunningError,
+  AccountClosedError,
   AccountNotFoundError,
   CREDITS_ERROR_CODES,
   CreditsError,
   CreditsInputError,
   CreditsUnavailableError,
   isAccountAlreadyRunningError,
+  isAccountClosedError,
   isAccountNotFoundError,
   isCreditsError,
   isCreditsInputError,

@@ -61,6 +61,18 @@ describe('account start and show', () => {
     expect(again).toEqual({ code: 1, stdout: '', stderr: 'credits: account cli-twice is already running\n' });
   });
 
+  it('refuses to start a terminated account again without --restart-closed', async () => {
+    const start = async (...extra: string[]) => credits('account', 'start', 'cli-closed', '--plan', 'growth', '--users', '2', '--anchor', await daysAgo(1), ...extra);
+    expect((await start()).code).toBe(0);
+    await suite.env.client.workflow.getHandle('ai-credits:cli-closed').terminate('closed by ops');
+    const refused = await start();
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toMatch(/^credits: account cli-closed ran and its workflow terminated: starting it again opens a fresh pool for the current cycle \(credits granted again\); .*--restart-closed/);
+    const restarted = await start('--restart-closed');
+    expect(restarted).toMatchObject({ code: 0, stderr: '' });
+    expect(restarted.stdout).toMatch(/^started account cli-closed /);
+  });
+
   it('rejects an unknown plan with the validator message and code (exit 1)', async () => {
     const run = await credits('account', 'start', 'cli-platinum', '--plan', 'platinum', '--users', '2', '--anchor', await daysAgo(1));
     expect(run.code).toBe(1);

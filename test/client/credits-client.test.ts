@@ -1,7 +1,7 @@
 /**
  * CreditsClient against the real workflow on the time-skipping server: every method's happy
  * path, and each error class produced by the real server (validator rejections, unknown and
- * closed accounts, a second start), plus retries after simulated transport failures.
+ * closed accounts, a second start, a start of an account that ran and closed), plus retries after simulated transport failures.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, ServiceError, WorkflowUpdateFailedError, type WorkflowClientInterceptor } from '@temporalio/client';
@@ -9,11 +9,13 @@ import {
   ACCOUNT_QUERIES,
   ACCOUNT_UPDATES,
   AccountAlreadyRunningError,
+  AccountClosedError,
   AccountNotFoundError,
   CreditsClient,
   CreditsInputError,
   connectCreditsClient,
   isAccountAlreadyRunningError,
+  isAccountClosedError,
   isAccountNotFoundError,
   isCreditsInputError,
   isAccountOpening,
@@ -136,6 +138,24 @@ describe('startAccount', () => {
     expect((closed as Error).message).toMatch(/not running.*failed.*unknown plan/);
     const fixed = await credits.startAccount(await startInput('client-bad-plan'));
     expect(fixed.summary?.plan.id).toBe('growth');
+  });
+
+  it('refuses to start again an account that ran and was terminated (a fresh pool), unless told to restart it', async () => {
+    const first = await credits.startAccount(await startInput('client-closed'));
+    expect((await credits.recordUsage('client-closed', { feature: 'enrichment', quantity: 40, idempotencyKey: 'k1' })).accepted).toBe(true);
+    await suite.env.client.workflow.getHandle(accountWorkflowId('client-closed')).terminate('ops closed it');
+    const err = await failure(credits.startAccount(await startInput('client-closed')));
+    expect(err).toBeInstanceOf(AccountClosedError);
+    expect(isAccountClosedError(err)).toBe(true);
+    expect(err).toMatchObject({ code: 'account_closed', status: 'terminated', accountId: 'client-closed' });
+    expect((err as Error).message).toMatch(/client-closed ran and its workflow terminated: starting it again opens a fresh pool.*--restart-closed/);
+    // Nothing was started: the latest run is still the terminated one.
+    const latest = await suite.env.client.workflow.getHandle(accountWorkflowId('client-closed')).describe();
+    expect([latest.runId, latest.status.name]).toEqual([first.runId, 'TERMINATED']);
+
+    const again = await credits.startAccount(await startInput('client-closed'), { restartClosed: true });
+    expect(again.runId).not.toBe(first.runId);
+    expect(again.summary?.credits.used).toBe(0);
   });
 });
 
