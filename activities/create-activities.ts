@@ -49,6 +49,8 @@ export interface ActivityDeps {
   webhooks?: readonly WebhookEndpoint[];
   /** Per-POST timeout of webhook deliveries (ms). */
   webhookTimeoutMs?: number;
+  /** How long an endpoint is retried for one webhook event before it is given up on for it (ms); default 3 days. */
+  webhookGiveUpAfterMs?: number;
 }
 
 /** Temporal failure type of rules that cannot be read or compiled (retryable: files can be fixed). */
@@ -143,7 +145,7 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
     log().error(`rules changed on disk but failed to load; still using the previous rules: ${(err as Error).message}`),
   );
   const mailer = deps.mailer === undefined ? mailerFromEnv(setupLog) : deps.mailer;
-  const deliverWebhook = webhookDelivery({ store, endpoints: deps.webhooks ?? webhookEndpointsFromEnv(), timeoutMs: deps.webhookTimeoutMs });
+  const deliverWebhook = webhookDelivery({ store, endpoints: deps.webhooks ?? webhookEndpointsFromEnv(), timeoutMs: deps.webhookTimeoutMs, giveUpAfterMs: deps.webhookGiveUpAfterMs });
 
   async function deliverEmail(alert: AlertNotice): Promise<void> {
     if (alert.admins.length === 0 || mailer === null) {

@@ -41,6 +41,8 @@ export interface WebhookDeliveryResult {
   endpoints: number;
   /** Of those, the ones this call delivered to (the others had taken it on an earlier attempt). */
   delivered: number;
+  /** Of those, the ones given up on for this event: still failing 3 days after their first attempt. Absent: none. */
+  abandoned?: number;
 }
 
 /** Everything the account workflow asks of the outside world. */

@@ -3,7 +3,11 @@
  * that has not yet answered 2xx for its id, and records each attempt in the delivery log.
  * While any endpoint fails (down, timing out, answering non-2xx) the activity fails as
  * retryable, so Temporal retries it with backoff; endpoints that took the event are skipped
- * on the retry. Delivery is at least once: receivers drop duplicates by the event id.
+ * on the retry. Delivery is at least once: receivers drop duplicates by the event id. An
+ * endpoint still failing {@link WEBHOOK_GIVE_UP_AFTER_MS} after its first attempt at an event
+ * is given up on for that event (the log's last attempt says so): an endpoint gone for good
+ * (moved, its secret rotated, 410) would otherwise hold the account's later events behind it
+ * for ever, and once 100 wait, its ledger writes too.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { WebhookEvent } from '../domain/webhook-events';
@@ -16,6 +20,8 @@ import type { WebhookDeliveryResult } from './credit-activities';
 export const WEBHOOK_UNDELIVERED = 'webhook_undelivered';
 /** How long one POST may take before it counts as failed. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
+/** How long an endpoint's attempts at one event go on before it is given up on for that event: 3 days, as common webhook senders do. */
+export const WEBHOOK_GIVE_UP_AFTER_MS = 3 * 86_400_000;
 
 /** What the delivery needs. */
 export interface WebhookDeliveryDeps {
@@ -25,6 +31,13 @@ export interface WebhookDeliveryDeps {
   now?: () => number;
   /** Per-POST timeout (ms); default {@link WEBHOOK_TIMEOUT_MS}. */
   timeoutMs?: number;
+  /** How long an endpoint is retried for one event (ms); default {@link WEBHOOK_GIVE_UP_AFTER_MS}. */
+  giveUpAfterMs?: number;
+}
+
+/** `ms` as whole hours, or minutes below an hour, for the log. */
+function spanText(ms: number): string {
+  return ms >= 3_600_000 ? `${Math.floor(ms / 3_600_000)} h` : `${Math.max(0, Math.floor(ms / 60_000))} min`;
 }
 
 async function post(endpoint: WebhookEndpoint, event: WebhookEvent, nowMs: number, timeoutMs: number): Promise<{ status: number | null; error: string | null }> {
@@ -63,10 +76,16 @@ export function webhookDelivery(deps: WebhookDeliveryDeps): (event: WebhookEvent
     const progress = await deps.store.webhookProgress(event.id);
     const failed: string[] = [];
     let delivered = 0;
+    let abandoned = 0;
+    const giveUpAfterMs = deps.giveUpAfterMs ?? WEBHOOK_GIVE_UP_AFTER_MS;
     for (const endpoint of targets) {
       if (progress.delivered.has(endpoint.name)) continue;
       const at = now();
       const outcome = await post(endpoint, event, at, deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
+      const first = progress.firstAttemptAt.get(endpoint.name);
+      const tried = first === undefined ? 0 : at - Date.parse(first);
+      const giveUp = outcome.error !== null && tried >= giveUpAfterMs;
+      if (giveUp) outcome.error = `${outcome.error}; given up after ${spanText(tried)} of attempts`;
       await deps.store.recordWebhookAttempt({
         eventId: event.id,
         eventType: event.type,
@@ -79,6 +98,7 @@ export function webhookDelivery(deps: WebhookDeliveryDeps): (event: WebhookEvent
         error: outcome.error,
       });
       if (outcome.error === null) delivered += 1;
+      else if (giveUp) abandoned += 1;
       else failed.push(`${endpoint.name}: ${outcome.error}`);
     }
     if (failed.length > 0) {
@@ -88,6 +108,6 @@ export function webhookDelivery(deps: WebhookDeliveryDeps): (event: WebhookEvent
         nonRetryable: false,
       });
     }
-    return { endpoints: targets.length, delivered };
+    return abandoned > 0 ? { endpoints: targets.length, delivered, abandoned } : { endpoints: targets.length, delivered };
   };
 }

@@ -11,7 +11,7 @@ import { migrate } from './schema';
 import type { SqlClient, SqlExecutor } from './sql-client';
 import { CHARGE_TABLE, ENTRY_TABLE, NOTIFICATION_TABLE } from './tables';
 import { isIsoInstant } from '../ruleset/instant';
-import { listWebhookAttempts, recordWebhookAttempt, webhookProgress, type WebhookAttempt, type WebhookLogFilter } from './webhook-deliveries';
+import { listWebhookAttempts, recordWebhookAttempt, webhookProgress, type WebhookAttempt, type WebhookLogFilter, type WebhookProgress } from './webhook-deliveries';
 import { decodeRow, insertSql, jsonRecordSelect, selectList, validateRecord } from './table-spec';
 import { COUNTED_USAGE, queryEntryPage, queryUsageByDay, queryUsageByUser, type DayUsage, type EntryPage, type UserUsage } from './history-queries';
 import type {
@@ -340,7 +340,7 @@ class SqlLedgerStore implements LedgerStore {
     return recordWebhookAttempt(this.db, attempt);
   }
 
-  webhookProgress(eventId: string): Promise<{ delivered: Set<string>; attempts: Map<string, number> }> {
+  webhookProgress(eventId: string): Promise<WebhookProgress> {
     return webhookProgress(this.db, eventId);
   }
 

@@ -6,7 +6,7 @@
  */
 import type { FeatureUsageView } from '../domain/wire-contract';
 import type { AlertNotice, ChargeRequest, LedgerEntry, LedgerKind } from '../domain/effects';
-import type { WebhookAttempt, WebhookLogFilter } from './webhook-deliveries';
+import type { WebhookAttempt, WebhookLogFilter, WebhookProgress } from './webhook-deliveries';
 import type { DayUsage, EntryPage, UserUsage } from './history-queries';
 
 /** Which entries of one account to read. */
@@ -163,8 +163,8 @@ export interface LedgerStore {
   /** Records one attempt to post a webhook event to an endpoint (the delivery log). */
   recordWebhookAttempt(attempt: WebhookAttempt): Promise<void>;
 
-  /** The endpoints that already answered 2xx for a webhook event, and how many attempts each endpoint had. */
-  webhookProgress(eventId: string): Promise<{ delivered: Set<string>; attempts: Map<string, number> }>;
+  /** The endpoints that already answered 2xx for a webhook event, how many attempts each endpoint had, and since when. */
+  webhookProgress(eventId: string): Promise<WebhookProgress>;
 
   /** The delivery log, newest first. */
   listWebhookAttempts(filter?: WebhookLogFilter): Promise<WebhookAttempt[]>;

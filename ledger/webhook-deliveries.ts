@@ -64,15 +64,26 @@ export async function recordWebhookAttempt(db: SqlExecutor, a: WebhookAttempt): 
   );
 }
 
-/** The endpoints that already answered 2xx for `eventId`, and how many attempts each endpoint had. */
-export async function webhookProgress(db: SqlExecutor, eventId: string): Promise<{ delivered: Set<string>; attempts: Map<string, number> }> {
-  const { rows } = await db.query<{ endpoint: string; n: number | string; ok: boolean }>(
-    'SELECT endpoint, count(*) AS n, bool_or(delivered) AS ok FROM webhook_deliveries WHERE event_id = $1 GROUP BY endpoint',
+/** Where the delivery of one event stands, per endpoint. */
+export interface WebhookProgress {
+  /** Endpoints that answered 2xx. */
+  delivered: Set<string>;
+  /** Attempts so far, by endpoint. */
+  attempts: Map<string, number>;
+  /** When each endpoint's first attempt was made (UTC ISO-8601). */
+  firstAttemptAt: Map<string, string>;
+}
+
+/** The endpoints that already answered 2xx for `eventId`, how many attempts each had, and since when. */
+export async function webhookProgress(db: SqlExecutor, eventId: string): Promise<WebhookProgress> {
+  const { rows } = await db.query<{ endpoint: string; n: number | string; ok: boolean; first: Date | string }>(
+    'SELECT endpoint, count(*) AS n, bool_or(delivered) AS ok, min(at) AS first FROM webhook_deliveries WHERE event_id = $1 GROUP BY endpoint',
     [text(eventId, 'eventId')],
   );
   return {
     delivered: new Set(rows.filter((r) => r.ok === true).map((r) => r.endpoint)),
     attempts: new Map(rows.map((r) => [r.endpoint, Number(r.n)])),
+    firstAttemptAt: new Map(rows.map((r) => [r.endpoint, new Date(r.first).toISOString()])),
   };
 }
 

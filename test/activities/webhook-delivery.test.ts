@@ -127,6 +127,35 @@ describe('deliverWebhook', () => {
     }
   });
 
+  it('gives an endpoint up for an event once its attempts have failed for the give-up span, and says so in the log', async () => {
+    const gone = await webhookReceiver(SECRET);
+    await gone.up();
+    gone.status = 410;
+    const [endpoint] = parseWebhookConfig(JSON.stringify({ endpoints: [{ id: 'gone', url: gone.url, secret: SECRET, events: ['tier.charged'] }] }));
+    const own = createActivities({ store, rules: undefined, mailer: null, log: env.context.log, webhooks: endpoint ? [endpoint] : [], webhookTimeoutMs: 2_000, webhookGiveUpAfterMs: 400 });
+    const event = chargeEvent(tierCharge('gone-endpoint'));
+    try {
+      expect((await failureOf(env.run(own.deliverWebhook, event))).message).toContain('gone: answered HTTP 410; retrying');
+      // Within the span: still retried.
+      expect((await failureOf(env.run(own.deliverWebhook, event))).type).toBe(WEBHOOK_UNDELIVERED);
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      expect(await env.run(own.deliverWebhook, event)).toEqual({ endpoints: 1, delivered: 0, abandoned: 1 });
+      const log = await store.listWebhookAttempts({ eventId: event.id });
+      expect(log.map((a) => [a.attempt, a.delivered, a.httpStatus])).toEqual([[3, false, 410], [2, false, 410], [1, false, 410]]);
+      expect(log[0]?.error).toMatch(/^answered HTTP 410; given up after 0 min of attempts$/);
+      expect(log[1]?.error).toBe('answered HTTP 410');
+      // An endpoint that answers again at the last attempt delivers as usual.
+      const late = chargeEvent(tierCharge('late-endpoint'));
+      gone.status = 503;
+      await failureOf(env.run(own.deliverWebhook, late));
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      gone.status = 200;
+      expect(await env.run(own.deliverWebhook, late)).toEqual({ endpoints: 1, delivered: 1 });
+    } finally {
+      await gone.down();
+    }
+  });
+
   it('delivers nothing, and succeeds, when no endpoint subscribes to the event or account', async () => {
     const other = alertEvent(warningAlert('globex', { state: 'exhausted', alertId: 'globex:e:alert:0:exhausted:1' }));
     expect(await deliver(other)).toEqual({ endpoints: 0, delivered: 0 });
