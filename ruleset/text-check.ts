@@ -2,7 +2,8 @@
  * Every piece of text in a rules file, keys included, must be text that every later reader
  * accepts: well-formed UTF-16 (a YAML `"\ud800"` escape makes a lone surrogate, which no
  * JSON encoder, Temporal payload or PostgreSQL column takes) and free of control characters
- * (a NUL ends a C string and PostgreSQL refuses it). Names must also be readable: not blank.
+ * (a NUL ends a C string and PostgreSQL refuses it). Names must also be readable: not blank,
+ * and ids, names and other short texts free of invisible formatting characters.
  * Compiled rules flow into histories, ledgers and messages, so one bad character here
  * would otherwise stop an account far from the file that caused it.
  */
@@ -18,6 +19,15 @@ const BAD_CHARACTER = new RegExp(UNPRINTABLE_PATTERN);
 
 /** The same, but allowing line feeds and tabs, which free text for people may hold. */
 const BAD_CHARACTER_IN_PROSE = new RegExp(`(?![\\t\\n])(?:${UNPRINTABLE_PATTERN})`);
+
+/**
+ * An invisible formatting character (Unicode category Cf: zero-width spaces and joiners,
+ * left-to-right and right-to-left marks and overrides, the byte-order mark, the soft hyphen).
+ * In an id, name or alias it makes two texts that look the same differ ("growth" and
+ * "gro\u200Bwth" are two plans to the engine and one to a reader), or shows text in another
+ * order than it holds. A note, written for people only, may hold them.
+ */
+const INVISIBLE_CHARACTER = /\p{Cf}/u;
 
 /**
  * Why `text` is not acceptable rules text, in words, or undefined when it is. `prose` allows
@@ -75,8 +85,18 @@ export function checkText(data: unknown): Finding[] {
   return findings;
 }
 
+/** Why `text` may not be an id, name or other non-prose rules text beyond {@link textProblem}, or undefined. */
+function invisibleProblem(text: string): string | undefined {
+  const match = INVISIBLE_CHARACTER.exec(text);
+  if (match === null) return undefined;
+  const code = match[0].codePointAt(0) ?? 0;
+  const where = `U+${code.toString(16).toUpperCase().padStart(4, '0')} at character ${match.index + 1}`;
+  return `holds an invisible formatting character (${where}), which makes text that looks the same differ; remove it`;
+}
+
 function checkString(data: unknown, value: string, path: DataPath): Finding[] {
-  const problem = textProblem(value, isNote(path));
+  const prose = isNote(path);
+  const problem = textProblem(value, prose) ?? (prose ? undefined : invisibleProblem(value));
   if (problem !== undefined) return [{ path, code: 'bad-text', message: `${describeSubject(data, path)} ${problem}` }];
   if (isName(path) && value.length > 0 && value.trim().length === 0) {
     return [{ path, code: 'blank-name', message: `${describeSubject(data, path)} is only spaces; write a name people can read` }];

@@ -385,6 +385,20 @@ const brokenFixtures: [name: string, mistake: string, expected: Expected[]][] = 
     ],
   ],
   [
+    'bad-text-zero-width',
+    'a zero-width space in a plan name (two names that look alike would differ)',
+    [
+      ['bad-text', 12, 11, "name of plan \"growth\" holds an invisible formatting character (U+200B at character 4), which makes text that looks the same differ; remove it"],
+    ],
+  ],
+  [
+    'bad-text-bidi',
+    'a right-to-left override in a plan alias',
+    [
+      ['bad-text', 8, 21, "aliases item 2 of plan \"solo\" holds an invisible formatting character (U+202E at character 4), which makes text that looks the same differ; remove it"],
+    ],
+  ],
+  [
     'bad-text-key',
     'a NUL character in a field name, quoted escaped in every message',
     [
