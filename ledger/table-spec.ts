@@ -6,6 +6,9 @@
  */
 import { isWellFormedText } from '../display/unprintable';
 import { isIsoInstant } from '../ruleset/instant';
+
+/** A fraction of a second with more than three digits. */
+const SUB_MILLISECOND = /T\d{2}:\d{2}:\d{2}[.,]\d{4,}/;
 import { LedgerError } from './errors';
 
 /** SQL type of a column, and so how its values are checked and decoded. */
@@ -129,6 +132,9 @@ function problemWith<T>(column: ColumnSpec<T>, value: unknown): string | null {
       break;
     case 'timestamptz':
       if (!isIsoInstant(value)) return 'must be an ISO-8601 instant with a time zone, e.g. 2026-06-03T00:00:00.000Z';
+      // JavaScript reads an instant to the millisecond and the database rounds it to the
+      // microsecond: past three decimals the two disagree (…59.9999996Z is the next day to it).
+      if (SUB_MILLISECOND.test(value)) return 'must be given to the millisecond at most (three decimals of a second), e.g. 2026-06-03T00:00:00.000Z';
       break;
     case 'jsonb':
       if (jsonProblem(value)) return jsonProblem(value);

@@ -178,6 +178,10 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
         client.query(insertSql(NOTIFICATION_TABLE), [JSON.stringify([warningAlert('poison', { admins: ['\ud83d@example.com'] })])]),
       );
       expect(isLedgerError(rawAdmin) && rawAdmin.code).toBe('invalid_input');
+      // An instant past the millisecond, which the database would round where JavaScript truncates.
+      const fine = await rejection(store.appendEntries([usageEntry('poison', 3, { at: '2026-06-30T23:59:59.9999996Z' })]));
+      expect(isLedgerError(fine) && fine.code).toBe('invalid_input');
+      expect((fine as Error).message).toMatch(/at must be given to the millisecond at most/);
       // A refused value is quoted as a short prefix, escaped, whatever its size.
       const huge = await rejection(store.appendEntries([usageEntry('poison', 2, { note: `${'x'.repeat(1_000_000)}\u0000` })]));
       expect((huge as Error).message.length).toBeLessThan(300);
