@@ -1,6 +1,7 @@
 /**
  * The query of `GET /api/accounts/:id/ledger`: which cycle's ledger facts `credits ledger
- * verify` wants (`cycle`, its `start` and `end` instants, and the workflow's `epoch`, if known).
+ * verify` wants (`cycle`, its `start` and `end` instants, and the workflow's `epoch`, if known);
+ * and of `GET /api/accounts/:id/ledger/chain` (`--history`): the `epoch` alone.
  */
 import { isIsoInstant } from '../ruleset/instant';
 import type { LedgerFactsQuery } from '../ledger/reconcile';
@@ -17,6 +18,18 @@ function text(query: Record<string, unknown>, name: string): string | undefined 
 }
 
 /**
+ * Reads the epoch of `GET /api/accounts/:id/ledger/chain` (the whole ledger followed): null
+ * when not given (the latest epoch is followed).
+ *
+ * @throws HttpError 400 when it is malformed.
+ */
+export function parseChainEpoch(query: Record<string, unknown>): string | null {
+  const epoch = text(query, 'epoch');
+  if (epoch !== undefined && !EPOCH.test(epoch)) throw badRequest('epoch must be 1-64 characters of A-Z, a-z, 0-9 and "-"');
+  return epoch ?? null;
+}
+
+/**
  * Reads the facts query of `accountId`.
  *
  * @throws HttpError 400 when a parameter is missing or malformed.
@@ -25,9 +38,8 @@ export function parseFactsQuery(accountId: string, query: Record<string, unknown
   const cycle = text(query, 'cycle');
   const start = text(query, 'start');
   const end = text(query, 'end');
-  const epoch = text(query, 'epoch');
+  const epoch = parseChainEpoch(query);
   if (cycle === undefined || !/^\d{1,9}$/.test(cycle)) throw badRequest('cycle must be a whole number (the summary\'s cycle index)');
   if (!isIsoInstant(start) || !isIsoInstant(end)) throw badRequest('start and end must be the cycle\'s UTC ISO-8601 instants');
-  if (epoch !== undefined && !EPOCH.test(epoch)) throw badRequest('epoch must be 1-64 characters of A-Z, a-z, 0-9 and "-"');
-  return { accountId, cycle: { index: Number(cycle), start, end }, epoch: epoch ?? null };
+  return { accountId, cycle: { index: Number(cycle), start, end }, epoch };
 }

@@ -20,11 +20,12 @@ import { exportUsageCsv } from '../ledger/csv-export';
 import { isLedgerError } from '../ledger/errors';
 import type { EntryFilter, LedgerStore } from '../ledger/store';
 import { readLedgerFacts } from '../ledger/reconcile';
+import { readLedgerChain } from '../ledger/balance-chain';
 import { ruleSetSource, type RuleSet, type RulesOption } from '../ruleset';
 import { adminAccessFromEnv, assertSafeBinding, createAdminAccess, type AdminAccessOptions } from './access';
 import { actionsSection, registerActionRoutes } from './actions';
 import { csvFilename, parseCsvKinds, parseCsvQuery } from './csv-query';
-import { parseFactsQuery } from './facts-query';
+import { parseChainEpoch, parseFactsQuery } from './facts-query';
 import { HttpError, badRequest } from './errors';
 import { historyViews, registerHistoryRoutes } from './history-routes';
 import { displayNames, type DisplayNames } from './names';
@@ -245,6 +246,9 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   registerWebhookRoutes(app, store);
   app.get<{ Params: AccountParams; Querystring: Record<string, unknown> }>('/api/accounts/:accountId/ledger', async (request) =>
     readLedgerFacts(store, parseFactsQuery(checkedAccountId(request.params.accountId), request.query)),
+  );
+  app.get<{ Params: AccountParams; Querystring: Record<string, unknown> }>('/api/accounts/:accountId/ledger/chain', async (request) =>
+    readLedgerChain(store, checkedAccountId(request.params.accountId), parseChainEpoch(request.query)),
   );
 
   app.get<{ Params: AccountParams; Querystring: Record<string, unknown> }>('/accounts/:accountId/usage.csv', async (request, reply) => {

@@ -7,13 +7,14 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { isAccountNotFoundError, type CreditsClient } from '../client';
-import { cycleNumber, plural } from '../display';
+import { cycleNumber, formatCount, plural } from '../display';
 import type { AccountSummary } from '../domain/wire-contract';
 import { CREDITS_LEDGER_URL } from '../infra/settings';
 import { runningMainJob } from '../infra/main-job-info';
 import { isLedgerError } from '../ledger/errors';
 import { openLedgerStore } from '../ledger/open-store';
-import { readLedgerFacts, reconcileAccount, type LedgerDifference, type LedgerFacts, type LedgerFactsQuery } from '../ledger/reconcile';
+import { ledgerChainDifferences, readLedgerFacts, reconcileAccount, type LedgerDifference, type LedgerFacts, type LedgerFactsQuery } from '../ledger/reconcile';
+import { readLedgerChain, type LedgerChain } from '../ledger/balance-chain';
 import type { LedgerStore } from '../ledger/store';
 import { accountWorkflowId } from '../workflows/messages';
 import { CliFailure, EXIT_CODES, writeLines, type CliIo } from './io';
@@ -28,6 +29,8 @@ export interface VerifySources {
   epoch(accountId: string): Promise<string | null>;
   /** What the ledger holds for the account's cycle. */
   facts(query: LedgerFactsQuery): Promise<LedgerFacts>;
+  /** The account's whole ledger followed entry by entry (`--history`); absent: the current cycle only. */
+  chain?(accountId: string, epoch: string | null): Promise<LedgerChain>;
 }
 
 /** Options of {@link verifyAccounts}. */
@@ -38,6 +41,11 @@ export interface VerifyOptions {
   pollMs?: number;
   /** Accounts checked at once. Default 4. */
   concurrency?: number;
+  /**
+   * Follow the running balance and sequence numbers through every cycle of the ledger (the
+   * running workflow's epoch), not only the current one. Needs {@link VerifySources.chain}.
+   */
+  history?: boolean;
 }
 
 /** The outcome for one account. */
@@ -51,6 +59,8 @@ export interface AccountVerification {
   differences: LedgerDifference[];
   /** How many times the account was checked (more than one while waiting). */
   checks: number;
+  /** With `history`: the entries of every cycle whose running balance was followed. */
+  entriesFollowed?: number;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -58,7 +68,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** One check: both sides read now and compared. */
-async function checkOnce(accountId: string, sources: VerifySources): Promise<Omit<AccountVerification, 'checks'>> {
+async function checkOnce(accountId: string, sources: VerifySources, history: boolean): Promise<Omit<AccountVerification, 'checks'>> {
   let summary: AccountSummary;
   try {
     summary = await sources.summary(accountId);
@@ -77,15 +87,20 @@ async function checkOnce(accountId: string, sources: VerifySources): Promise<Omi
   }
   const epoch = await sources.epoch(accountId);
   const facts = await sources.facts({ accountId, cycle: summary.cycle, epoch });
-  const differences = reconcileAccount(summary, facts);
-  return { accountId, cycleIndex: summary.cycle.index, epoch: facts.epoch ?? epoch, agrees: differences.length === 0, differences };
+  let differences = reconcileAccount(summary, facts);
+  const checked = { accountId, cycleIndex: summary.cycle.index, epoch: facts.epoch ?? epoch };
+  if (!history || sources.chain === undefined) return { ...checked, agrees: differences.length === 0, differences };
+  // The whole ledger's chain includes the current cycle's: its findings replace the cycle's own.
+  const chain = await sources.chain(accountId, checked.epoch);
+  differences = [...differences.filter((d) => d.code !== 'balance_chain' && d.code !== 'sequence_gap'), ...ledgerChainDifferences(chain)];
+  return { ...checked, agrees: differences.length === 0, differences, entriesFollowed: chain.entries };
 }
 
 /** Checks one account, again while it differs in ways waiting may resolve and time remains. */
 export async function verifyAccount(accountId: string, sources: VerifySources, options: VerifyOptions = {}): Promise<AccountVerification> {
   const deadline = Date.now() + (options.waitMs ?? 0);
   for (let checks = 1; ; checks++) {
-    const result = await checkOnce(accountId, sources);
+    const result = await checkOnce(accountId, sources, options.history === true);
     const waiting = result.differences.some((d) => d.mayCatchUp);
     if (!waiting || Date.now() >= deadline) return { ...result, checks };
     await sleep(Math.min(options.pollMs ?? 1000, Math.max(0, deadline - Date.now())));
@@ -116,13 +131,18 @@ export async function workflowEpoch(client: CreditsClient, accountId: string): P
 }
 
 /** The ledger's side read from a store the CLI opened. */
-function storeSide(store: LedgerStore): Pick<VerifySources, 'facts'> & { accountIds(): Promise<string[]> } {
-  return { facts: (query) => readLedgerFacts(store, query), accountIds: () => store.listAccountIds() };
+function storeSide(store: LedgerStore): Required<Pick<VerifySources, 'facts' | 'chain'>> & { accountIds(): Promise<string[]> } {
+  return { facts: (query) => readLedgerFacts(store, query), chain: (accountId, epoch) => readLedgerChain(store, accountId, epoch), accountIds: () => store.listAccountIds() };
 }
 
 /** The ledger's side asked of a running main job's admin server (it holds the embedded ledger). */
-function adminSide(adminUrl: string): Pick<VerifySources, 'facts'> & { accountIds(): Promise<string[]> } {
+function adminSide(adminUrl: string): Required<Pick<VerifySources, 'facts' | 'chain'>> & { accountIds(): Promise<string[]> } {
   return {
+    async chain(accountId, epoch) {
+      const q = epoch === null ? '' : `?${new URLSearchParams({ epoch }).toString()}`;
+      const path = `/api/accounts/${encodeURIComponent(accountId)}/ledger/chain${q}`;
+      return (await (await fetchFromAdmin(adminUrl, path, `read the ledger of ${accountId}`)).json()) as LedgerChain;
+    },
     async facts(query) {
       const q = new URLSearchParams({ cycle: String(query.cycle.index), start: query.cycle.start, end: query.cycle.end });
       if (query.epoch !== null) q.set('epoch', query.epoch);
@@ -139,6 +159,7 @@ interface VerifyCommandOptions {
   all?: boolean;
   wait?: number;
   json?: boolean;
+  history?: boolean;
 }
 
 /** Lines for people: one per account, then its differences indented. */
@@ -146,7 +167,9 @@ export function formatVerification(results: readonly AccountVerification[]): str
   const lines: string[] = [];
   for (const r of results) {
     const cycle = r.cycleIndex === null ? '' : ` (cycle ${cycleNumber(r.cycleIndex)})`;
-    lines.push(r.agrees ? `${r.accountId}${cycle}: summary and ledger agree` : `${r.accountId}${cycle}: ${plural(r.differences.length, 'difference')}`);
+    const entries = r.entriesFollowed === 1 ? 'entry' : 'entries';
+    const followed = r.entriesFollowed === undefined ? '' : `; ${formatCount(r.entriesFollowed)} ${entries} of every cycle followed`;
+    lines.push(r.agrees ? `${r.accountId}${cycle}: summary and ledger agree${followed}` : `${r.accountId}${cycle}: ${plural(r.differences.length, 'difference')}${followed}`);
     for (const d of r.differences) lines.push(`  ${d.code}: ${d.message}${d.mayCatchUp ? '' : ' [will not catch up]'}`);
   }
   const differ = results.filter((r) => !r.agrees).length;
@@ -169,8 +192,8 @@ async function runVerify(io: CliIo, account: string | undefined, o: VerifyComman
   }
   try {
     const ids = o.all ? await side.accountIds() : [account as string];
-    const sources: VerifySources = { summary: (id) => client.summary(id), epoch: (id) => workflowEpoch(client, id), facts: side.facts };
-    return await verifyAccounts(ids, sources, { waitMs: (o.wait ?? 0) * 1000 });
+    const sources: VerifySources = { summary: (id) => client.summary(id), epoch: (id) => workflowEpoch(client, id), facts: side.facts, chain: side.chain };
+    return await verifyAccounts(ids, sources, { waitMs: (o.wait ?? 0) * 1000, history: o.history === true });
   } catch (err) {
     if (isLedgerError(err)) throw new CliFailure(err.message);
     throw err;
@@ -195,6 +218,7 @@ export function registerLedgerCommands(program: Command, io: CliIo): void {
     .argument('[account]', 'account id (or --all)')
     .option('--all', 'every account the ledger knows')
     .option('--wait <seconds>', 're-check differences until the ledger catches up or this time runs out', seconds)
+    .option('--history', "also follow the running balance and sequence numbers through every cycle of the ledger, not only the current one")
     .option('--json', 'print the results as JSON')
     .action(async (account: string | undefined, options: VerifyCommandOptions) => {
       if ((account === undefined) === (options.all !== true)) {

@@ -11,7 +11,9 @@
  * takes its usage off again (domain/usage-voids.ts). Entries of another epoch (an earlier
  * workflow of the same account id, terminated and started again) are left out.
  */
-import { balanceMove, type ChargeRequest, type LedgerEntry } from '../domain/effects';
+import type { ChargeRequest, LedgerEntry } from '../domain/effects';
+import { RunningBalance, epochOfId, type BalanceBreak, type LedgerChain, type SequenceGap } from './balance-chain';
+
 import { fromMicros, toMicros } from '../domain/pricing';
 import type { AccountSummary, FeatureUsageView } from '../domain/wire-contract';
 import type { LedgerStore } from './store';
@@ -56,27 +58,13 @@ export interface LedgerFacts {
   /** The ledger's `charge` entries of this cycle: which charge each logged, and its amount. */
   chargeEntries: { chargeId: string; amountCents: number }[];
   /**
-   * The epoch's entries whose balance after is not the one before them (the sequence number
-   * before, read) moved by what they moved (`balanceMove`): the first {@link MAX_REPORTED}.
-   * Absent in facts from an older admin server.
+   * The epoch's entries of the cycle whose balance after does not follow from the entry before
+   * them (balance-chain.ts): the first {@link MAX_REPORTED}. Absent in facts from an older admin server.
    */
   balanceBreaks?: BalanceBreak[];
-  /** Sequence numbers missing between the epoch's entries read, as ranges: the first {@link MAX_REPORTED}. */
-  sequenceGaps?: { from: number; to: number }[];
+  /** Sequence numbers missing between the epoch's entries of the cycle, as ranges: the first {@link MAX_REPORTED}. */
+  sequenceGaps?: SequenceGap[];
 }
-
-/** An entry whose balance after does not follow from the entry before it. */
-export interface BalanceBreak {
-  entryId: string;
-  seq: number;
-  kind: LedgerEntry['kind'];
-  /** The entry before's balance after, moved by this entry. */
-  expected: number;
-  balanceAfter: number;
-}
-
-/** How many balance breaks and sequence gaps facts keep: the first ones tell where to look. */
-export const MAX_REPORTED = 20;
 
 /** Kinds of difference between a summary and its ledger. */
 export const LEDGER_DIFFERENCE_CODES = [
@@ -122,48 +110,22 @@ export interface LedgerDifference {
   message: string;
 }
 
-/** The epoch part of a ledger id `<accountId>:<epoch>:...` (account ids hold no colon). */
-export function epochOfId(id: string): string | undefined {
-  return id.split(':')[1];
-}
-
 interface EpochTally {
-  last: LedgerFacts['last'];
+  /** The running balance, in sequence order; its last entry is the epoch's latest. */
+  balance: RunningBalance;
   latestAt: string;
   usage: Map<string, { micros: number; credits: number; count: number; rejected: number }>;
   charged: Map<string, number>;
   chargeEntries: { chargeId: string; amountCents: number }[];
-  balanceBreaks: BalanceBreak[];
-  sequenceGaps: { from: number; to: number }[];
 }
 
 function newTally(): EpochTally {
-  return { last: null, latestAt: '', usage: new Map(), charged: new Map(), chargeEntries: [], balanceBreaks: [], sequenceGaps: [] };
-}
-
-/**
- * Follows the running balance from the entry before (entries come in sequence order within an
- * epoch). After a gap the entry cannot be checked: what the missing entries moved is unknown.
- */
-function followBalance(tally: EpochTally, e: LedgerEntry): void {
-  const previous = tally.last;
-  if (previous === null) return;
-  if (e.seq > previous.seq + 1) {
-    if (tally.sequenceGaps.length < MAX_REPORTED) tally.sequenceGaps.push({ from: previous.seq + 1, to: e.seq - 1 });
-    return;
-  }
-  const expected = previous.balanceAfter + balanceMove(e);
-  if (e.balanceAfter !== expected && tally.balanceBreaks.length < MAX_REPORTED) {
-    tally.balanceBreaks.push({ entryId: e.entryId, seq: e.seq, kind: e.kind, expected, balanceAfter: e.balanceAfter });
-  }
+  return { balance: new RunningBalance(), latestAt: '', usage: new Map(), charged: new Map(), chargeEntries: [] };
 }
 
 /** Adds one entry to its epoch's tally (the credit core's counting rule). */
 function tallyEntry(tally: EpochTally, e: LedgerEntry): void {
-  if (tally.last === null || e.seq > tally.last.seq) {
-    followBalance(tally, e);
-    tally.last = { entryId: e.entryId, seq: e.seq, balanceAfter: e.balanceAfter, at: e.at };
-  }
+  tally.balance.add(e);
   if (e.at > tally.latestAt) tally.latestAt = e.at;
   if (e.kind === 'charge' && e.idempotencyKey !== undefined) {
     tally.chargeEntries.push({ chargeId: e.idempotencyKey, amountCents: e.amountCents ?? 0 });
@@ -223,9 +185,9 @@ class CycleTally {
     return {
       accountId: query.accountId,
       cycleIndex: query.cycle.index,
-      epoch: tally.last === null ? null : epoch,
+      epoch: tally.balance.last === null ? null : epoch,
       entriesRead: this.entriesRead,
-      last: tally.last,
+      last: tally.balance.last,
       usage: [...tally.usage]
         .map(([feature, u]) => ({ feature, quantity: fromMicros(u.micros), credits: u.credits, count: u.count, rejected: u.rejected }))
         .sort((a, b) => compareText(a.feature, b.feature)),
@@ -237,8 +199,8 @@ class CycleTally {
         // period's charge comes before the purchases and upgrades, which come in their own order.
         .sort((a, b) => compareText(a.at, b.at) || chargeRank(a) - chargeRank(b) || chargeCounter(a) - chargeCounter(b)),
       chargeEntries: tally.chargeEntries,
-      balanceBreaks: tally.balanceBreaks,
-      sequenceGaps: tally.sequenceGaps,
+      balanceBreaks: tally.balance.balanceBreaks,
+      sequenceGaps: tally.balance.sequenceGaps,
     };
   }
 }
@@ -347,6 +309,28 @@ function chargeDifferences(summary: AccountSummary, facts: LedgerFacts): LedgerD
   return out;
 }
 
+/** The differences a followed running balance found: its breaks (for good) and gaps (which may fill). */
+function chainDifferences(breaks: readonly BalanceBreak[], gaps: readonly SequenceGap[]): LedgerDifference[] {
+  const out: LedgerDifference[] = [];
+  for (const b of breaks) {
+    out.push(difference('balance_chain', `entry.${b.seq}`, b.expected, b.balanceAfter,
+      `entry ${b.entryId} (${b.kind}) leaves a balance of ${b.balanceAfter}; the entry before it and its own move make ${b.expected}`, false));
+  }
+  for (const g of gaps) {
+    const which = g.from === g.to ? `entry ${g.from} is` : `entries ${g.from}-${g.to} are`;
+    out.push(difference('sequence_gap', `seq.${g.from}`, null, g.to - g.from + 1, `${which} missing from the ledger (not yet written, parked, or deleted)`));
+  }
+  return out;
+}
+
+/**
+ * The differences in an account's whole ledger (every cycle of the followed epoch): where its
+ * running balance breaks and where sequence numbers are missing. Pure.
+ */
+export function ledgerChainDifferences(chain: LedgerChain): LedgerDifference[] {
+  return chainDifferences(chain.balanceBreaks, chain.sequenceGaps);
+}
+
 /**
  * Every difference between an account's summary and the ledger's facts of the same cycle;
  * empty when they agree. Pure.
@@ -368,14 +352,7 @@ export function reconcileAccount(summary: AccountSummary, facts: LedgerFacts): L
   if (ledgerUsed !== summary.credits.used) {
     out.push(difference('used', 'credits.used', summary.credits.used, ledgerUsed, `credits used: summary ${summary.credits.used}, ledger ${ledgerUsed}`));
   }
-  for (const b of facts.balanceBreaks ?? []) {
-    out.push(difference('balance_chain', `entry.${b.seq}`, b.expected, b.balanceAfter,
-      `entry ${b.entryId} (${b.kind}) leaves a balance of ${b.balanceAfter}; the entry before it and its own move make ${b.expected}`, false));
-  }
-  for (const g of facts.sequenceGaps ?? []) {
-    const which = g.from === g.to ? `entry ${g.from} is` : `entries ${g.from}-${g.to} are`;
-    out.push(difference('sequence_gap', `seq.${g.from}`, null, g.to - g.from + 1, `${which} missing from the ledger (not yet written, parked, or deleted)`));
-  }
+  out.push(...chainDifferences(facts.balanceBreaks ?? [], facts.sequenceGaps ?? []));
   for (const { key, times } of facts.repeated) {
     out.push(difference('repeated_charge', key, 1, times, `${key} was charged by ${times} ledger entries`, false));
   }

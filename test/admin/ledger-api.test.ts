@@ -44,6 +44,14 @@ describe('admin ledger API', () => {
     });
   });
 
+  it("serves the account's whole ledger followed entry by entry, for the epoch asked or the latest", async () => {
+    const chain = await (await fetch(`${admin.url}/api/accounts/api-1/ledger/chain`)).json();
+    expect(chain).toEqual({ accountId: 'api-1', epoch: 'e1', entries: 3, last: expect.objectContaining({ seq: 3, balanceAfter: 9_994 }), balanceBreaks: [], sequenceGaps: [] });
+    expect(await (await fetch(`${admin.url}/api/accounts/api-1/ledger/chain?epoch=other`)).json()).toMatchObject({ epoch: null, entries: 0 });
+    const bad = await fetch(`${admin.url}/api/accounts/api-1/ledger/chain?epoch=${encodeURIComponent('a b')}`);
+    expect(bad.status).toBe(400);
+  });
+
   it('refuses a query without the cycle', async () => {
     const response = await fetch(`${admin.url}/api/accounts/api-1/ledger?cycle=x`);
     expect(response.status).toBe(400);

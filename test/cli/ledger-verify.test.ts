@@ -98,6 +98,35 @@ describe('credits ledger verify', () => {
     expect(text.stdout).toContain('  repeated_charge: usage:k1 was charged by 2 ledger entries [will not catch up]\n');
   });
 
+  it('follows the running balance through every cycle with --history, and finds a row forged into a closed cycle', async () => {
+    // An account whose first reset is an hour away, taken across it.
+    const now = Math.min(Date.now(), (await env.currentTimeMs()) as number);
+    const anchor = new Date(now - 30 * 86_400_000 + 3_600_000).toISOString();
+    expect((await credits('account', 'start', 'ver-3', '--plan', 'growth', '--users', '2', '--anchor', anchor)).code).toBe(0);
+    await credits('usage', 'record', 'ver-3', 'enrichment', '40', '--key', 'before-reset');
+    await env.sleep(2 * 3_600_000);
+    const agrees = await credits('ledger', 'verify', 'ver-3', '--history', '--wait', '60');
+    expect(agrees.stderr).toBe('');
+    expect(agrees.stdout).toMatch(/^ver-3 \(cycle 2\): summary and ledger agree; \d+ entries of every cycle followed\n/);
+    const entries = await entriesOf('ver-3');
+    expect(new Set(entries.map((e) => e.cycleIndex))).toEqual(new Set([0, 1]));
+
+    // A usage row of the closed cycle added that took no credits off the balance: the current
+    // cycle's check cannot see it.
+    const usage = entries.find((e) => e.idempotencyKey === 'before-reset') as LedgerEntry;
+    const last = entries.at(-1) as LedgerEntry;
+    const seq = last.seq + 1;
+    const forged = { ...usage, entryId: usage.entryId.replace(/:\d+$/, `:${seq}`), seq, idempotencyKey: 'forged', balanceAfter: last.balanceAfter };
+    await store.appendEntries([forged]);
+    expect((await credits('ledger', 'verify', 'ver-3')).code).toBe(0);
+    const found = await credits('ledger', 'verify', 'ver-3', '--history', '--json');
+    expect(found.code).toBe(1);
+    const [account] = (JSON.parse(found.stdout) as { accounts: { differences: { code: string; field: string; mayCatchUp: boolean }[] }[] }).accounts;
+    expect(account?.differences).toEqual([
+      expect.objectContaining({ code: 'balance_chain', field: `entry.${forged.seq}`, mayCatchUp: false }),
+    ]);
+  });
+
   it('reports an account it cannot read', async () => {
     const run = await credits('ledger', 'verify', 'nobody-here');
     expect(run.code).toBe(1);
