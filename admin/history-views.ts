@@ -173,7 +173,8 @@ function ledgerTable(view: CreditLedgerView): SafeHtml {
 
 function olderLink(view: CreditLedgerView): SafeHtml | null {
   if (view.nextBeforeSeq === null) return null;
-  return html`<a class="button" id="ledger-older" href="${path(view.accountId, `/credit-ledger?before=${view.nextBeforeSeq}&limit=${view.limit}`)}">Older entries →</a>`;
+  const cursor = new URLSearchParams({ before: String(view.nextBeforeSeq), ...(view.nextBeforeId === null ? {} : { beforeId: view.nextBeforeId }), limit: String(view.limit) });
+  return html`<a class="button" id="ledger-older" href="${path(view.accountId, `/credit-ledger?${cursor.toString()}`)}">Older entries →</a>`;
 }
 
 /** The newest page of the credit ledger, on the account page. */

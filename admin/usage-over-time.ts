@@ -8,7 +8,7 @@
 import type { ChargeRequest, LedgerEntry } from '../domain/effects';
 import type { AccountSummary } from '../domain/wire-contract';
 import { csvNumber, csvText } from '../ledger/csv-export';
-import { CREDIT_MOVEMENT_KINDS, type DayUsage, type UsageTotals, type UserUsage } from '../ledger/history-queries';
+import { CREDIT_MOVEMENT_KINDS, type DayUsage, type EntryPageCursor, type UsageTotals, type UserUsage } from '../ledger/history-queries';
 import type { EntryFilter, LedgerStore } from '../ledger/store';
 import type { Rules } from '../ruleset';
 import type { CsvRange } from './csv-query';
@@ -92,6 +92,8 @@ export interface CreditLedgerView {
   beforeSeq: number | null;
   /** `before` of the next (older) page; null on the last page. */
   nextBeforeSeq: number | null;
+  /** `beforeId` of the next (older) page: its last entry's id; null on the last page. */
+  nextBeforeId: string | null;
 }
 
 /** The period a CSV-style range names, and the ledger filter that reads it. */
@@ -191,19 +193,26 @@ function wholeNumber(query: Record<string, unknown>, name: string, max: number):
   return Number(value);
 }
 
+/** An entry id as a cursor (`<account>:<epoch>:<n>`): the characters ids are made of, bounded. */
+const ENTRY_ID = /^[A-Za-z0-9._:-]{1,200}$/;
+
 /**
- * The ledger view's query: `before` (a sequence number, from the previous page's link) and
- * `limit` (entries per page, 1-200, default 25).
+ * The ledger view's query: `before` (a sequence number, from the previous page's link), with
+ * `beforeId` (the entry id that page ended at), and `limit` (entries per page, 1-200, default 25).
  *
  * @throws HttpError 400 naming the bad parameter.
  */
-export function parseLedgerPageQuery(query: Record<string, unknown>): { limit: number; beforeSeq?: number } {
-  const unknown = Object.keys(query).filter((k) => k !== 'before' && k !== 'limit');
-  if (unknown.length > 0) throw badRequest(`unknown query parameter ${unknown.join(', ')}: use before=SEQ and limit=N`);
+export function parseLedgerPageQuery(query: Record<string, unknown>): EntryPageCursor {
+  const unknown = Object.keys(query).filter((k) => k !== 'before' && k !== 'beforeId' && k !== 'limit');
+  if (unknown.length > 0) throw badRequest(`unknown query parameter ${unknown.join(', ')}: use before=SEQ, beforeId=ID and limit=N`);
   const limit = wholeNumber(query, 'limit', LEDGER_PAGE_MAX) ?? LEDGER_PAGE_DEFAULT;
   if (limit < 1) throw badRequest(`limit must be a whole number from 1 to ${LEDGER_PAGE_MAX} (got 0)`);
   const beforeSeq = wholeNumber(query, 'before', Number.MAX_SAFE_INTEGER);
-  return beforeSeq === undefined ? { limit } : { limit, beforeSeq };
+  const beforeId = query.beforeId;
+  if (beforeId === undefined) return beforeSeq === undefined ? { limit } : { limit, beforeSeq };
+  if (typeof beforeId !== 'string' || !ENTRY_ID.test(beforeId)) throw badRequest('beforeId must be the entry id the previous page ended at (its nextBeforeId)');
+  if (beforeSeq === undefined) throw badRequest('beforeId goes with before: give both, from the previous page');
+  return { limit, beforeSeq, beforeId };
 }
 
 /** The ledger filter of the credit movements of an account. */
@@ -212,9 +221,9 @@ export function creditMovements(accountId: string): EntryFilter {
 }
 
 /** One page of the account's credit movements, newest first. */
-export async function creditLedgerView(store: LedgerStore, accountId: string, page: { limit: number; beforeSeq?: number }): Promise<CreditLedgerView> {
+export async function creditLedgerView(store: LedgerStore, accountId: string, page: EntryPageCursor): Promise<CreditLedgerView> {
   const found = await store.pageEntries(creditMovements(accountId), page);
-  return { accountId, entries: found.entries, limit: page.limit, beforeSeq: page.beforeSeq ?? null, nextBeforeSeq: found.nextBeforeSeq };
+  return { accountId, entries: found.entries, limit: page.limit, beforeSeq: page.beforeSeq ?? null, nextBeforeSeq: found.nextBeforeSeq, nextBeforeId: found.nextBeforeId };
 }
 
 /** Columns of the usage-by-day CSV. */

@@ -45,6 +45,20 @@ export interface EntryPage {
   entries: LedgerEntry[];
   /** `beforeSeq` of the next (older) page; null on the last page. */
   nextBeforeSeq: number | null;
+  /** `beforeId` of the next (older) page (the last entry's id); null on the last page. */
+  nextBeforeId: string | null;
+}
+
+/** Where a page of {@link queryEntryPage} starts: below this sequence number, or at it below this entry id. */
+export interface EntryPageCursor {
+  limit: number;
+  beforeSeq?: number;
+  /**
+   * With `beforeSeq`: the entry id the previous page ended at. An account restarted under its
+   * id has a second epoch whose sequence numbers repeat the first's; without the id, entries of
+   * one epoch that shared the sequence number a page ended at were skipped.
+   */
+  beforeId?: string;
 }
 
 /** Kinds the ledger view lists: credits granted, lost at a reset or trial end, written off, or voided. */
@@ -95,23 +109,29 @@ export async function queryUsageByUser(db: SqlExecutor, where: string, params: r
   return rows.map((row) => ({ userId: row.user_id === null || row.user_id === undefined ? null : String(row.user_id), ...totals(row) }));
 }
 
-/** Up to `limit` entries `where` selects, newest first, older than `beforeSeq` when given. */
-export async function queryEntryPage(
-  db: SqlExecutor,
-  where: string,
-  params: readonly unknown[],
-  limit: number,
-  beforeSeq: number | undefined,
-): Promise<EntryPage> {
+/**
+ * Up to `limit` entries `where` selects, newest first (by sequence number, then entry id), past
+ * the cursor when given.
+ */
+export async function queryEntryPage(db: SqlExecutor, where: string, params: readonly unknown[], cursor: EntryPageCursor): Promise<EntryPage> {
   const all = [...params];
   let clause = where;
-  if (beforeSeq !== undefined) {
-    all.push(beforeSeq);
-    clause += ` AND seq < $${all.length}`;
+  if (cursor.beforeSeq !== undefined) {
+    all.push(cursor.beforeSeq);
+    const seq = `$${all.length}`;
+    if (cursor.beforeId === undefined) {
+      clause += ` AND seq < ${seq}`;
+    } else {
+      all.push(cursor.beforeId);
+      clause += ` AND (seq < ${seq} OR (seq = ${seq} AND entry_id COLLATE "C" < $${all.length}))`;
+    }
   }
   // One row more than the page tells whether an older page exists without counting.
-  const { rows } = await db.query(`SELECT ${selectList(ENTRY_TABLE)} FROM ledger_entries WHERE ${clause} ORDER BY seq DESC LIMIT ${limit + 1}`, all);
-  const entries = rows.slice(0, limit).map((row) => decodeRow(ENTRY_TABLE, row));
-  const last = entries[entries.length - 1];
-  return { entries, nextBeforeSeq: rows.length > limit && last ? last.seq : null };
+  const { rows } = await db.query(
+    `SELECT ${selectList(ENTRY_TABLE)} FROM ledger_entries WHERE ${clause} ORDER BY seq DESC, entry_id COLLATE "C" DESC LIMIT ${cursor.limit + 1}`,
+    all,
+  );
+  const entries = rows.slice(0, cursor.limit).map((row) => decodeRow(ENTRY_TABLE, row));
+  const last = rows.length > cursor.limit ? entries[entries.length - 1] : undefined;
+  return { entries, nextBeforeSeq: last?.seq ?? null, nextBeforeId: last?.entryId ?? null };
 }

@@ -13,7 +13,7 @@ import { CHARGE_TABLE, ENTRY_TABLE, NOTIFICATION_TABLE } from './tables';
 import { isIsoInstant } from '../ruleset/instant';
 import { listWebhookAttempts, recordWebhookAttempt, webhookProgress, type WebhookAttempt, type WebhookLogFilter, type WebhookProgress } from './webhook-deliveries';
 import { decodeRow, insertSql, jsonRecordSelect, selectList, validateRecord } from './table-spec';
-import { COUNTED_USAGE, queryEntryPage, queryUsageByDay, queryUsageByUser, type DayUsage, type EntryPage, type UserUsage } from './history-queries';
+import { COUNTED_USAGE, queryEntryPage, queryUsageByDay, queryUsageByUser, type DayUsage, type EntryPage, type EntryPageCursor, type UserUsage } from './history-queries';
 import type {
   ChargeRecord,
   DeliveryChannel,
@@ -222,11 +222,14 @@ class SqlLedgerStore implements LedgerStore {
     return queryUsageByUser(this.db, where, params);
   }
 
-  async pageEntries(filter: EntryFilter, page: { limit: number; beforeSeq?: number }): Promise<EntryPage> {
+  async pageEntries(filter: EntryFilter, page: EntryPageCursor): Promise<EntryPage> {
     const limit = requireCount(page.limit, 'limit', 1);
     const beforeSeq = page.beforeSeq === undefined ? undefined : requireCount(page.beforeSeq, 'beforeSeq', 0);
+    if (page.beforeId !== undefined && (beforeSeq === undefined || typeof page.beforeId !== 'string')) {
+      throw new LedgerError('invalid_input', 'beforeId goes with beforeSeq: the sequence number and entry id the previous page ended at');
+    }
     const { where, params } = filterClause(filter);
-    return queryEntryPage(this.db, where, params, limit, beforeSeq);
+    return queryEntryPage(this.db, where, params, { limit, beforeSeq, beforeId: page.beforeId });
   }
 
   async recordCharge(charge: ChargeRequest): Promise<boolean> {

@@ -7,7 +7,7 @@
 import type { FeatureUsageView } from '../domain/wire-contract';
 import type { AlertNotice, ChargeRequest, LedgerEntry, LedgerKind } from '../domain/effects';
 import type { WebhookAttempt, WebhookLogFilter, WebhookProgress } from './webhook-deliveries';
-import type { DayUsage, EntryPage, UserUsage } from './history-queries';
+import type { DayUsage, EntryPage, EntryPageCursor, UserUsage } from './history-queries';
 
 /** Which entries of one account to read. */
 export interface EntryFilter {
@@ -112,10 +112,10 @@ export interface LedgerStore {
   usageByUser(filter: Omit<EntryFilter, 'kinds'>): Promise<UserUsage[]>;
 
   /**
-   * One page of the filter's entries, newest first: up to `limit` entries with a sequence
-   * number below `beforeSeq` (when given), and the cursor of the next page.
+   * One page of the filter's entries, newest first: up to `limit` entries past the cursor
+   * (below `beforeSeq`, or at it below `beforeId`), and the cursor of the next page.
    */
-  pageEntries(filter: EntryFilter, page: { limit: number; beforeSeq?: number }): Promise<EntryPage>;
+  pageEntries(filter: EntryFilter, page: EntryPageCursor): Promise<EntryPage>;
 
   /**
    * Records a tier charge in the billing record.

@@ -127,7 +127,7 @@ describe('credit ledger', () => {
       [11, 'expiry', 100],
       [9, 'call_overage', 4],
     ]);
-    expect(first.body).toMatchObject({ limit: 2, beforeSeq: null, nextBeforeSeq: 9 });
+    expect(first.body).toMatchObject({ limit: 2, beforeSeq: null, nextBeforeSeq: 9, nextBeforeId: first.body.entries[1].entryId });
     const rest = await json('/api/accounts/busy/credit-ledger?limit=5&before=9');
     expect(rest.body.entries.map((e: { seq: number }) => e.seq)).toEqual([8, 7, 1]);
     expect(rest.body.nextBeforeSeq).toBeNull();
@@ -138,8 +138,11 @@ describe('credit ledger', () => {
     const response = await fetch(`${admin.url}/accounts/busy/credit-ledger?limit=2`);
     const page = await response.text();
     expect(response.status).toBe(200);
-    expect(page).toContain('href="/accounts/busy/credit-ledger?before=9&amp;limit=2"');
+    const older = /href="(\/accounts\/busy\/credit-ledger\?before=9&amp;beforeId=[^"&]+&amp;limit=2)"/.exec(page)?.[1];
+    expect(older).toBeDefined();
     expect(page.match(/<tr data-seq="(\d+)"/g)).toEqual(['<tr data-seq="11"', '<tr data-seq="9"']);
+    const next = await (await fetch(`${admin.url}${(older ?? '').replaceAll('&amp;', '&')}`)).text();
+    expect(next.match(/<tr data-seq="(\d+)"/g)).toEqual(['<tr data-seq="8"', '<tr data-seq="7"']);
   });
 
   it('downloads every movement as CSV in the ledger export columns, text escaped', async () => {
@@ -179,7 +182,7 @@ describe('an empty account', () => {
       next: null,
       noneDue: 'No AI credit subscription: nothing is charged.',
     });
-    expect((await json('/api/accounts/empty/credit-ledger')).body).toEqual({ accountId: 'empty', entries: [], limit: 25, beforeSeq: null, nextBeforeSeq: null });
+    expect((await json('/api/accounts/empty/credit-ledger')).body).toEqual({ accountId: 'empty', entries: [], limit: 25, beforeSeq: null, nextBeforeSeq: null, nextBeforeId: null });
     expect((await csv('/accounts/empty/usage-by-user.csv')).lines).toEqual(['user,credits,uses,refused']);
     expect((await csv('/accounts/empty/credit-ledger.csv')).lines).toEqual([CSV_COLUMNS.join(',')]);
     const page = await (await fetch(`${admin.url}/accounts/empty`)).text();

@@ -285,6 +285,26 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       }
     });
 
+    it('pages every entry of an account restarted under its id, newest first, with the entry id in the cursor', async () => {
+      const epoch = (id: string, e: LedgerEntry): LedgerEntry => ({ ...e, kind: 'grant', entryId: `twice-paged:${id}:${e.seq}` });
+      const written = [...usageEntries('twice-paged', 1, 5).map((e) => epoch('old', e)), ...usageEntries('twice-paged', 1, 5).map((e) => epoch('new', e))];
+      await store.appendEntries(written);
+      const filter = { accountId: 'twice-paged', kinds: CREDIT_MOVEMENT_KINDS };
+      for (const limit of [1, 2, 3, 4, 20]) {
+        const seen: string[] = [];
+        let cursor: { beforeSeq?: number; beforeId?: string } = {};
+        for (;;) {
+          const page = await store.pageEntries(filter, { limit, ...cursor });
+          seen.push(...page.entries.map((e) => e.entryId));
+          if (page.nextBeforeSeq === null || page.nextBeforeId === null) break;
+          cursor = { beforeSeq: page.nextBeforeSeq, beforeId: page.nextBeforeId };
+        }
+        expect(seen).toEqual([5, 4, 3, 2, 1].flatMap((n) => [`twice-paged:old:${n}`, `twice-paged:new:${n}`]));
+      }
+      const lone = await rejection(store.pageEntries(filter, { limit: 2, beforeId: 'twice-paged:new:3' }));
+      expect(isLedgerError(lone) && lone.code).toBe('invalid_input');
+    });
+
     it('pages entries newest first with a sequence cursor', async () => {
       await store.appendEntries(historyEntries('paged'));
       const filter = { accountId: 'paged', kinds: CREDIT_MOVEMENT_KINDS };
