@@ -48,7 +48,7 @@ import type {
   VoidUsageInput,
   VoidUsageResult,
 } from '../domain/wire-contract';
-import { checkStartShape, isInputProblemCode, type InputProblem } from '../domain/input-problems';
+import { checkStartShape, isInputProblemCode, type InputProblem, type InputProblemCode } from '../domain/input-problems';
 import {
   ACCOUNT_QUERIES,
   ACCOUNT_UPDATES,
@@ -548,20 +548,23 @@ export class CreditsClient implements AccountUpdateMethods {
       throw err;
     }
     if (status === 'RUNNING') return null;
-    const err = await closingError(handle);
-    const failure = err instanceof WorkflowFailedError ? applicationFailure(err.cause) : undefined;
-    if (failure && isInputProblemCode(failure.type)) return null;
-    return status.toLowerCase();
+    return inputRejection(await closingError(handle)) ? null : status.toLowerCase();
   }
 
   /** The error for a run that closed while opening: its validator's rejection if it was one. */
   private async openingFailure(handle: WorkflowHandle, accountId: string, status: string): Promise<CreditsError> {
     const err = await closingError(handle);
-    const failure = err instanceof WorkflowFailedError ? applicationFailure(err.cause) : undefined;
-    if (failure && isInputProblemCode(failure.type)) return new CreditsInputError(failure.type, failure.message, { accountId, cause: err });
+    const failure = inputRejection(err);
+    if (failure) return new CreditsInputError(failure.type, failure.message, { accountId, cause: err });
     const why = err === undefined ? '' : `: ${messageChain(err)}`;
     return new CreditsError('unexpected', `account ${accountId} ${status.toLowerCase()} while opening${why}`, { accountId, cause: err });
   }
+}
+
+/** The problem of a run the worker closed because its start input was rejected, if that is how it ended. */
+function inputRejection(err: unknown): { type: InputProblemCode; message: string } | undefined {
+  const failure = err instanceof WorkflowFailedError ? applicationFailure(err.cause) : undefined;
+  return failure && isInputProblemCode(failure.type) ? { type: failure.type, message: failure.message } : undefined;
 }
 
 /** The error a closed run ended with (undefined if it completed). */

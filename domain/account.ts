@@ -290,7 +290,8 @@ export class CreditAccount {
   startNextCycle(rules: Rules, mayEndLostCalls: () => boolean = () => true): void {
     const resetMs = Date.parse(this.state.cycle.end);
     rollover.beginCycle(this.state, this.answers, rules, resetMs);
-    if (usage.callsPastLongest(this.state).length > 0 && mayEndLostCalls()) usage.endCallsPastLongest(this.state, this.answers, resetMs);
+    const lost = usage.callsPastLongest(this.state);
+    if (lost.length > 0 && mayEndLostCalls()) usage.endLostCalls(this.state, this.answers, lost, resetMs);
   }
 
   // ---- effects (see outbox) ---------------------------------------------------------------

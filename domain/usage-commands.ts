@@ -183,18 +183,17 @@ export function callsPastLongest(state: AccountState): string[] {
 }
 
 /**
- * End, just after a reset (`resetMs`, in the new cycle), every call its parts have charged the
- * longest a call runs: as though its end were reported then with the minutes already charged.
- * Such a call's end was lost (a caller that gave up, a crash), and left open it would hold one
+ * End, just after a reset (`resetMs`, in the new cycle), the calls `callIds` names (those of
+ * {@link callsPastLongest}), each as though its end were reported then with the minutes
+ * already charged. Such a call's end was lost (a caller that gave up, a crash), and left open it would hold one
  * of the account's {@link ACCOUNT_LIMITS} open-call places for good (a thousand of them lock
  * Voice Agents out). No credit moves: the new cycle pays nothing, and its `call_end` entry of
  * zero minutes counts the call as ended there, as an `endCall` at the reset would. A late
  * `endCall` gets this answer back while the window remembers it.
  */
-export function endCallsPastLongest(state: AccountState, answers: AnswerWindow, resetMs: number): void {
-  for (const callId of callsPastLongest(state)) {
-    const call = ownValue(state.openCalls, callId) as OpenCall;
-    const minutes = fromMicros(call.chargedMicros ?? 0);
+export function endLostCalls(state: AccountState, answers: AnswerWindow, callIds: readonly string[], resetMs: number): void {
+  for (const callId of callIds) {
+    const minutes = fromMicros(ownValue(state.openCalls, callId)?.chargedMicros ?? 0);
     endCall(state, answers, { callId, minutes }, resetMs, `ended at the reset: open for ${MAX_CALL_MINUTES} minutes, the longest a call runs, all charged; its end was never reported`);
     // A call opened under an id whose end was already answered (before startCall refused such
     // an id) keeps that answer and stays open: close it all the same.

@@ -34,6 +34,17 @@ export function epochOfId(id: string): string | undefined {
   return id.split(':')[1];
 }
 
+/**
+ * The epoch that wrote last among `epochs` (by each one's latest entry time): the running
+ * workflow's, when the caller does not know its epoch. Null when there is none.
+ */
+export function latestEpoch(epochs: ReadonlyMap<string, { latestAt: string }>): string | null {
+  let chosen: string | null = null;
+  let latest = '';
+  for (const [id, e] of epochs) if (chosen === null || e.latestAt > latest) [chosen, latest] = [id, e.latestAt];
+  return chosen;
+}
+
 /** One epoch's running balance, fed its entries in sequence order. */
 export class RunningBalance {
   /** The entry with the highest sequence number so far. */
@@ -89,12 +100,7 @@ class AccountChain {
   }
 
   chain(epoch: string | null): LedgerChain {
-    let chosen = epoch;
-    if (chosen === null) {
-      // Unknown: the epoch that wrote last is the running workflow's.
-      let latest = '';
-      for (const [id, f] of this.epochs) if (chosen === null || f.latestAt > latest) [chosen, latest] = [id, f.latestAt];
-    }
+    const chosen = epoch ?? latestEpoch(this.epochs);
     const followed = chosen === null ? undefined : this.epochs.get(chosen);
     return {
       accountId: this.accountId,

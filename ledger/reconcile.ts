@@ -12,10 +12,9 @@
  * workflow of the same account id, terminated and started again) are left out.
  */
 import type { ChargeRequest, LedgerEntry } from '../domain/effects';
-import { RunningBalance, epochOfId, type BalanceBreak, type LedgerChain, type SequenceGap } from './balance-chain';
-
 import { fromMicros, toMicros } from '../domain/pricing';
 import type { AccountSummary, FeatureUsageView } from '../domain/wire-contract';
+import { RunningBalance, epochOfId, latestEpoch, type BalanceBreak, type LedgerChain, type SequenceGap } from './balance-chain';
 import type { LedgerStore } from './store';
 
 /** Which cycle of which account to read. */
@@ -170,14 +169,7 @@ class CycleTally {
 
   facts(charges: readonly ChargeRequest[]): LedgerFacts {
     const query = this.query;
-    let epoch = query.epoch;
-    if (epoch === null) {
-      // Unknown: the epoch that wrote last is the running workflow's.
-      let latest = '';
-      for (const [id, t] of this.tallies) {
-        if (epoch === null || t.latestAt > latest) [epoch, latest] = [id, t.latestAt];
-      }
-    }
+    const epoch = query.epoch ?? latestEpoch(this.tallies);
     const tally = (epoch === null ? undefined : this.tallies.get(epoch)) ?? newTally();
     const ownCharge = (c: ChargeRequest) => c.reason === 'cycle_start' || (epoch !== null && epochOfId(c.chargeId) === epoch);
     const inCycle = (c: ChargeRequest) =>
