@@ -426,9 +426,11 @@ export class CreditsClient implements AccountUpdateMethods {
     const { definition } = message;
     const started = process.hrtime.bigint();
     // One id for every attempt: a retry of an update the run already applied (its answer lost
-    // on the way) is answered by the server with that first outcome, not applied again. Updates
-    // without a key of their own (a tier change, users, a plan) would otherwise act twice, and
-    // undo a change made in between; keyed ones would be answered as duplicates.
+    // on the way) is answered by the server with that first outcome, not applied again, and
+    // one that reaches the account's next run by the account, which remembers target-value
+    // answers by update id. Updates without a key of their own (a tier change, users, a plan)
+    // would otherwise act twice, and undo a change made in between; keyed ones would be
+    // answered as duplicates.
     const updateId = randomUUID();
     try {
       const result: Result = await this.withRetries(accountId, definition.name, () => this.handle(accountId).executeUpdate(definition, { args: [input], updateId }));

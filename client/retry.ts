@@ -2,10 +2,9 @@
  * Which Temporal failures are worth retrying, and the backoff between attempts. Retrying is
  * safe because every attempt of one call carries the same update id, which the server answers
  * with the first outcome while the run that applied it is running; and across a continue-as-new,
- * usage and grants are idempotent by key and calls by call id. The remaining updates (users,
- * plan, tier, toggles) set a target value: a repeat that reaches the next run sets it again,
- * which undoes a change made in between, so a request whose answer was lost that long ago is
- * the one case a retry can act twice.
+ * usage and grants are idempotent by key, calls by call id, and the updates that set a target
+ * value (users, plan, tier, toggles, admins, tags) by that update id, which the account
+ * remembers for the current and the previous cycle.
  */
 import { WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@temporalio/client';
 

@@ -11,9 +11,16 @@ import type { PlanRule, Rules, TierRule } from '../ruleset/types';
 import type {
   AccountStartInput,
   AlertState,
+  ChangeCreditTierResult,
+  ChangePlanResult,
   EndCallResult,
   GrantCreditsResult,
   RecordUsageResult,
+  SetAdminsResult,
+  SetFeatureEnabledResult,
+  SetTagsResult,
+  SetUsersResult,
+  SetVoiceAgentActiveResult,
   StartCallResult,
   VoidUsageResult,
 } from './wire-contract';
@@ -57,12 +64,25 @@ export interface OpenCall {
   chargedMicros?: number;
 }
 
+/** The answer of an update that sets a target value (users, plan, tier, toggles, admins, tags). */
+export type TargetUpdateResult =
+  | SetUsersResult
+  | ChangePlanResult
+  | ChangeCreditTierResult
+  | SetFeatureEnabledResult
+  | SetVoiceAgentActiveResult
+  | SetAdminsResult
+  | SetTagsResult;
+
 /** An answer kept for duplicate detection. */
 export interface RememberedAnswer {
-  /** `usage:<key>`, `grant:<key>`, `start:<callId>`, `end:<callId>` or `void:<key>`. */
+  /**
+   * `usage:<key>`, `grant:<key>`, `start:<callId>`, `end:<callId>`, `void:<key>`, or
+   * `update:<update name>:<digest of the Temporal update id>`.
+   */
   key: string;
   cycle: number;
-  answer: RecordUsageResult | GrantCreditsResult | StartCallResult | EndCallResult | VoidUsageResult;
+  answer: RecordUsageResult | GrantCreditsResult | StartCallResult | EndCallResult | VoidUsageResult | TargetUpdateResult;
   /**
    * Fingerprint of the first payload (48 bits, hex; domain/digest.ts), so a reused key with
    * another payload is told apart. Absent for call answers and answers carried from older runs.
@@ -180,6 +200,14 @@ export interface AccountState {
    * voids existed, which means none.
    */
   voidable?: VoidableUsage[];
+  /**
+   * The answers of the latest updates that set a target value (users, plan, tier, toggles,
+   * admins, tags), by their Temporal update id (domain/answers.ts), so a retry of one whose
+   * answer was lost that reaches the next run gets the first answer instead of setting the
+   * value again (and undoing a change made in between). The server answers such a retry itself
+   * only within the run that applied it. Absent until the first such update (and in older states).
+   */
+  updateAnswers?: RememberedAnswer[];
 }
 
 /** A trial's one grant of trial credits (see {@link AccountState.trialGrant}). */

@@ -33,7 +33,7 @@ import type { Effect, RefusedEntry } from './effects';
 import { planById } from '../ruleset/catalog';
 import { fromMicros } from './pricing';
 import { nextExpiryMs } from './grants';
-import { alertStateOf, available, currentPlan, initialState, tierOf, trialStartedAt, type AccountState } from './account-state';
+import { alertStateOf, available, currentPlan, initialState, tierOf, trialStartedAt, type AccountState, type TargetUpdateResult } from './account-state';
 import { iso } from './calendar';
 import { AnswerWindow } from './answers';
 import { hasOwnKey } from './own-keys';
@@ -55,6 +55,7 @@ export {
   type OpenCall,
   type ParkedEffect,
   type RememberedAnswer,
+  type TargetUpdateResult,
   type TrialGrant,
 } from './account-state';
 export { IDEMPOTENCY_WINDOW } from './answers';
@@ -121,6 +122,22 @@ export class CreditAccount {
   /** Whether `callId` names a call that has ended (its end is remembered, and it is not open). */
   callEnded(callId: string): boolean {
     return this.answers.has(`end:${callId}`) && !hasOwnKey(this.state.openCalls, callId);
+  }
+
+  /**
+   * The first answer of the target-value update `name` (users, plan, tier, toggles, admins,
+   * tags) sent with Temporal update id `updateId`, when this account applied it in this cycle
+   * or the previous one and still remembers it; undefined otherwise. The server answers a
+   * repeated update id itself only within the run that applied it: this answers one that
+   * reaches a later run.
+   */
+  updateAnswer(name: string, updateId: string): TargetUpdateResult | undefined {
+    return this.answers.updateAnswer(name, updateId);
+  }
+
+  /** Remember the answer of a target-value update this account applied, by its Temporal update id. */
+  rememberUpdate(name: string, updateId: string, answer: TargetUpdateResult): void {
+    this.answers.rememberUpdate(name, updateId, answer);
   }
 
   /** Everything an admin sees, computed at `nowMs`. */

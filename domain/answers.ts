@@ -7,15 +7,17 @@
  *   older than this split, still recognised until they age out);
  * - `recentUsage`: the latest usage answers, free or not, in full, with a payload fingerprint;
  * - `billableKeys`: every usage key that charged credits in the last 24 hours at least, in
- *   compact form (domain/billable-keys.ts), so neither free usage nor volume evicts it.
+ *   compact form (domain/billable-keys.ts), so neither free usage nor volume evicts it;
+ * - `updateAnswers`: the answers of updates that set a target value, which carry no key of
+ *   their own, by their Temporal update id.
  * The window keeps a lookup index next to them, rebuilt from the state and never carried.
  */
-import type { AccountState, RememberedAnswer } from './account-state';
+import type { AccountState, RememberedAnswer, TargetUpdateResult } from './account-state';
 import type { GrantCreditsInput, RecordUsageInput, RecordUsageResult } from './wire-contract';
 import { available } from './account-state';
 import { BillableKeys, DIGEST_BITS, FINGERPRINT_BITS } from './billable-keys';
 import { fingerprint48, leadingBits, sha256 } from './digest';
-import { ANSWER_WINDOW_BYTES, BILLABLE_KEYS_BYTES, RECENT_USAGE_BYTES, jsonBytes } from './state-budget';
+import { ANSWER_WINDOW_BYTES, BILLABLE_KEYS_BYTES, RECENT_USAGE_BYTES, UPDATE_ANSWERS_BYTES, jsonBytes } from './state-budget';
 
 // Bound once: in the workflow sandbox each lookup of a global costs about 0.3 µs (see
 // domain/digest.ts), and every usage event is keyed and fingerprinted.
@@ -37,6 +39,25 @@ export const IDEMPOTENCY_WINDOW = 1024;
  * recognised for 24 hours by its compact form; a free one is then new again (and costs nothing).
  */
 export const RECENT_USAGE_WINDOW = 1024;
+
+/**
+ * How many target-value update answers are remembered, as long as they weigh no more than
+ * {@link UPDATE_ANSWERS_BYTES}, for the current and the previous cycle: such updates come a few
+ * a cycle, and a lost answer is retried within seconds or minutes.
+ */
+export const UPDATE_ANSWERS_WINDOW = 64;
+
+/**
+ * The window's key of a target-value update: its name and the first 128 bits of the SHA-256 of
+ * its Temporal update id. The id is the caller's and may be long or hold any character; the
+ * digest keeps each answer small, and two ids share one with odds of 1 in 2^128.
+ */
+export function updateKey(name: string, updateId: string): string {
+  const digest = sha256(updateId);
+  let hex = '';
+  for (let i = 0; i < 16; i++) hex += (digest[i] ?? 0).toString(16).padStart(2, '0');
+  return `update:${name}:${hex}`;
+}
 
 /** Any answer the window can remember. */
 export type RememberedResult = RememberedAnswer['answer'];
@@ -75,6 +96,11 @@ export function grantUse(input: GrantCreditsInput): KeyedUse<never> {
   return { payload: stringify([input.credits, input.reason, input.validForCycles]) };
 }
 
+// Target-value answers hold lists (admins, tags, promotions) that may be the state's own.
+function deepCopy<T extends TargetUpdateResult>(answer: T): T {
+  return JSON.parse(stringify(answer)) as T;
+}
+
 function copyOf<T extends RememberedResult>(first: T): T {
   return { ...first };
 }
@@ -93,7 +119,7 @@ function chargedCredits(key: string, answer: RememberedResult): number {
 }
 
 type WindowState = Pick<AccountState, 'remembered' | 'cycle'> &
-  Partial<Pick<AccountState, 'recentUsage' | 'billableKeys' | 'epoch' | 'accountId'>>;
+  Partial<Pick<AccountState, 'recentUsage' | 'billableKeys' | 'epoch' | 'accountId' | 'updateAnswers'>>;
 
 /** One bounded list of full answers, oldest first, with what each weighs (kept in memory, never carried). */
 class FullAnswers {
@@ -135,6 +161,7 @@ export class AnswerWindow {
   private readonly byKey = new Map<string, RememberedAnswer>();
   private readonly others: FullAnswers;
   private readonly usage: FullAnswers;
+  private readonly updates: FullAnswers;
   private readonly billable: BillableKeys;
   /**
    * Salt of the key digests (the workflow's epoch and the account id): a usage caller never
@@ -158,6 +185,7 @@ export class AnswerWindow {
     this.salt = `${state.epoch ?? ''}:${state.accountId ?? ''}`;
     this.others = new FullAnswers(() => this.state.remembered, limit, maxBytes);
     this.usage = new FullAnswers(() => (this.state.recentUsage ??= []), sizes.usageLimit ?? RECENT_USAGE_WINDOW, RECENT_USAGE_BYTES);
+    this.updates = new FullAnswers(() => (this.state.updateAnswers ??= []), UPDATE_ANSWERS_WINDOW, UPDATE_ANSWERS_BYTES);
     this.billable = new BillableKeys(state, BILLABLE_KEYS_BYTES, sizes.sealAt);
     this.reindex();
     if (!state.billableKeys) {
@@ -205,10 +233,29 @@ export class AnswerWindow {
     return answer;
   }
 
+  /**
+   * The first answer of the target-value update `name` with Temporal update id `updateId`, when
+   * it is remembered (a copy), or undefined.
+   */
+  updateAnswer(name: string, updateId: string): TargetUpdateResult | undefined {
+    if (!this.state.updateAnswers?.length) return undefined;
+    const seen = this.byKey.get(updateKey(name, updateId));
+    return seen ? deepCopy(seen.answer as TargetUpdateResult) : undefined;
+  }
+
+  /** Remember the answer of a target-value update that was applied, by its Temporal update id. */
+  rememberUpdate(name: string, updateId: string, answer: TargetUpdateResult): void {
+    const key = updateKey(name, updateId);
+    const entry: RememberedAnswer = { key, cycle: this.state.cycle.index, answer: deepCopy(answer) };
+    this.byKey.set(key, entry);
+    for (const d of this.updates.push(entry)) if (this.byKey.get(d.key) === d) this.byKey.delete(d.key);
+  }
+
   /** Forget the full answers remembered before cycle `cycle` (at a cycle reset); compact keys age by time only. */
   forgetBefore(cycle: number): void {
     this.state.remembered = this.state.remembered.filter((r) => r.cycle >= cycle);
     if (this.state.recentUsage) this.state.recentUsage = this.state.recentUsage.filter((r) => r.cycle >= cycle);
+    if (this.state.updateAnswers) this.state.updateAnswers = this.state.updateAnswers.filter((r) => r.cycle >= cycle);
     this.byKey.clear();
     this.reindex();
   }
@@ -221,8 +268,10 @@ export class AnswerWindow {
   private reindex(): void {
     for (const r of this.state.remembered) this.byKey.set(r.key, r);
     for (const r of this.state.recentUsage ?? []) this.byKey.set(r.key, r);
+    for (const r of this.state.updateAnswers ?? []) this.byKey.set(r.key, r);
     this.others.weigh();
     this.usage.weigh();
+    this.updates.weigh();
   }
 
   private remember(key: string, answer: RememberedResult, fp: string | undefined): void {

@@ -20,11 +20,20 @@ export const CARRIED_STATE_BUDGET_BYTES = 1024 * 1024;
  *   payload fingerprint and the credits): at 100,000 keys a day of a few credits each it
  *   weighs about 730 KiB;
  * - {@link RECENT_USAGE_BYTES}: the latest usage answers in full;
- * - {@link ANSWER_WINDOW_BYTES}: grant and call answers in full.
- * That leaves at least 96 KiB for the rest (rules, grants, open calls, the outbox, which the
+ * - {@link ANSWER_WINDOW_BYTES}: grant and call answers in full;
+ * - {@link UPDATE_ANSWERS_BYTES}: the answers of target-value updates by update id.
+ * That leaves at least 80 KiB for the rest (rules, grants, open calls, the outbox, which the
  * workflow spills before continuing as new if need be).
  */
 export const ANSWER_WINDOW_BYTES = 80 * 1024;
+
+/**
+ * Most bytes of target-value update answers (users, plan, tier, toggles, admins, tags) kept by
+ * update id; see {@link ANSWER_WINDOW_BYTES}. Such updates are rare (a few a cycle), and a
+ * typical answer weighs about 100 bytes, so this keeps dozens; the largest (a `setAdmins` of 50
+ * long addresses) about 13 KiB, and the newest one is always kept.
+ */
+export const UPDATE_ANSWERS_BYTES = 16 * 1024;
 
 /** Most bytes of usage answers kept in full; see {@link ANSWER_WINDOW_BYTES}. */
 export const RECENT_USAGE_BYTES = 80 * 1024;
@@ -126,7 +135,8 @@ export function weighState(state: AccountState): StateWeight {
   return {
     total: jsonBytes(state),
     rules: jsonBytes(state.rules),
-    answers: jsonBytes(state.remembered) + jsonBytes(state.recentUsage ?? []) + jsonBytes(state.billableKeys ?? null),
+    answers:
+      jsonBytes(state.remembered) + jsonBytes(state.recentUsage ?? []) + jsonBytes(state.billableKeys ?? null) + jsonBytes(state.updateAnswers ?? []),
     outbox: jsonBytes(state.outbox),
     parked: jsonBytes(state.parked ?? []),
   };
@@ -183,7 +193,8 @@ export function spillDue(state: AccountState, keep: number): boolean {
  * Make a state fit {@link CARRIED_STATE_BUDGET_BYTES} before it is carried, trimming only what
  * may be trimmed without losing money: parked effects (already logged), then the oldest full
  * usage answers (a credit-charging key among them is still known in compact form), then the
- * oldest grant and call answers, and last the oldest sealed buckets of credit-charging keys.
+ * oldest target-value update answers and grant and call answers, and last the oldest sealed
+ * buckets of credit-charging keys.
  * Returns the state's weight after trimming.
  */
 export function fitToBudget(state: AccountState): StateWeight {
@@ -194,7 +205,7 @@ export function fitToBudget(state: AccountState): StateWeight {
     const size = jsonBytes(dropped) + 1;
     weight = { ...weight, parked: weight.parked - size, total: weight.total - size };
   }
-  for (const list of [state.recentUsage ?? [], state.remembered]) {
+  for (const list of [state.recentUsage ?? [], state.updateAnswers ?? [], state.remembered]) {
     while (list.length > 0 && weight.total > CARRIED_STATE_BUDGET_BYTES) {
       const dropped = list.shift();
       const size = jsonBytes(dropped) + 1;

@@ -9,6 +9,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  currentUpdateInfo,
   log,
   patched,
   proxyActivities,
@@ -20,7 +21,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CreditActivities } from '../activities/credit-activities';
 import type { AccountStartInput } from '../domain/wire-contract';
-import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, type AccountState } from '../domain/account';
+import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, type AccountState, type TargetUpdateResult } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import { ACCOUNT_CONTINUING_MESSAGE, ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
 import {
@@ -223,6 +224,16 @@ export const GRANT_RECALL_PATCH = 'grant-recalled-from-live-grant';
  */
 export const END_LOST_CALLS_PATCH = 'end-lost-calls-at-reset';
 
+/**
+ * Patch that remembers the answers of target-value updates (users, plan, tier, toggles, admins,
+ * tags) by their Temporal update id, carried across continue-as-new, and answers a retry with
+ * the same id that reaches a later run with the first answer. Before it such a retry set the
+ * value again, undoing a change made in between, and a trial conversion's retry was refused
+ * (its `cycleAnchor` no longer fits a paid account) although it had been applied. Recorded by
+ * every run that applied such an update; histories without it neither remember nor recall.
+ */
+export const UPDATE_ANSWERS_PATCH = 'target-updates-answered-across-runs';
+
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
 }
@@ -297,21 +308,42 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   };
   // The validator and the handler's re-check both run the table's check for the update, on
   // every argument the SDK passes (an extra one is refused, never stored unchecked).
+  // A target-value update (no key of its own) is remembered by its update id: the server
+  // answers a repeated id only within the run that applied it, so a retry whose first answer
+  // was lost and that reaches a later run is answered here, with that first answer, and
+  // neither judged again nor applied (see UPDATE_ANSWERS_PATCH).
   const register = <Result, Input>(
     message: UpdateMessage<Result, Input>,
     handler: (input: Input, recheck: () => InputProblem | undefined) => Promise<Result>,
+    targetValue = false,
   ): void => {
     const check = (args: readonly unknown[]) => checkUpdateArguments(args, message.check, checkContext());
+    const firstAnswer = (): Result | undefined => {
+      const info = targetValue ? currentUpdateInfo() : undefined;
+      return info && account ? (account.updateAnswer(info.name, info.id) as Result | undefined) : undefined;
+    };
     // The handler runs only for an accepted update, which the history records: a step.
     const validator = (...args: unknown[]) => {
       if (closing) throw ApplicationFailure.retryable(ACCOUNT_CONTINUING_MESSAGE, WORKFLOW_FAILURE_TYPES.accountContinuing);
+      if (firstAnswer() !== undefined) return;
       rejectIf(check(args));
     };
     setHandler(
       message.definition,
       (...args: unknown[]) => {
         clock.step();
-        return handler(args[0] as Input, () => check(args));
+        const info = targetValue ? currentUpdateInfo() : undefined;
+        const first = firstAnswer();
+        if (first !== undefined && patched(UPDATE_ANSWERS_PATCH)) {
+          updatesThisRun += 1;
+          return Promise.resolve(first);
+        }
+        const answer = handler(args[0] as Input, () => check(args));
+        if (!info) return answer;
+        return answer.then((result) => {
+          if (account && patched(UPDATE_ANSWERS_PATCH)) account.rememberUpdate(info.name, info.id, result as TargetUpdateResult);
+          return result;
+        });
       },
       { validator },
     );
@@ -328,7 +360,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   register(ACCOUNT_UPDATES.recordUsageBatch, async (u, recheck) => run(recheck, (a) => a.recordUsageBatch(u.events, now())));
   register(startCall, async (u, recheck) => run(recheck, (a) => a.startCall(u, now())));
   register(endCall, async (u, recheck) => run(recheck, (a) => a.endCall(u, now())));
-  register(setUsers, async (u, recheck) => run(recheck, (a) => a.setUsers(u.users, now())));
+  register(setUsers, async (u, recheck) => run(recheck, (a) => a.setUsers(u.users, now())), true);
   register(changePlan, async (u, recheck) => {
     const acc = await opened(recheck);
     // A conversion awaits the rules activity; a second change must not convert twice.
@@ -358,23 +390,23 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     } finally {
       converting = false;
     }
-  });
-  register(changeCreditTier, async (u, recheck) => run(recheck, (a) => a.changeCreditTier(u.tier, now())));
-  register(setFeatureEnabled, async (u, recheck) => run(recheck, (a) => a.setFeatureEnabled(u.feature, u.enabled, now())));
-  register(setVoiceAgentActive, async (u, recheck) => run(recheck, (a) => a.setVoiceAgentActive(u.agentId, u.active, now())));
+  }, true);
+  register(changeCreditTier, async (u, recheck) => run(recheck, (a) => a.changeCreditTier(u.tier, now())), true);
+  register(setFeatureEnabled, async (u, recheck) => run(recheck, (a) => a.setFeatureEnabled(u.feature, u.enabled, now())), true);
+  register(setVoiceAgentActive, async (u, recheck) => run(recheck, (a) => a.setVoiceAgentActive(u.agentId, u.active, now())), true);
   register(grantCredits, async (u, recheck) => {
     const result = await run(recheck, (a) => a.grantCredits(u, now(), () => patched(GRANT_RECALL_PATCH)));
     timingChanged += 1;
     return result;
   });
   register(voidUsage, async (u, recheck) => run(recheck, (a) => a.voidUsage(u, now())));
-  register(setAdmins, async (u, recheck) => run(recheck, (a) => a.setAdmins(u.admins, now())));
+  register(setAdmins, async (u, recheck) => run(recheck, (a) => a.setAdmins(u.admins, now())), true);
   register(setTags, async (u, recheck) => {
     const result = await run(recheck, (a) => a.setTags(u.tags, now()));
     // A promotion granted now may expire before the cycle ends: the next wake may be sooner.
     if (result.promotionsGranted.length > 0) timingChanged += 1;
     return result;
-  });
+  }, true);
   setHandler(ACCOUNT_QUERIES.summary.definition, () => {
     if (!account) throw ApplicationFailure.nonRetryable(ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES.accountOpening);
     return account.summary(now());

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { AnswerWindow, IDEMPOTENCY_WINDOW, asDuplicate } from '../../domain/answers';
+import { AnswerWindow, IDEMPOTENCY_WINDOW, UPDATE_ANSWERS_WINDOW, asDuplicate, updateKey } from '../../domain/answers';
 import type { RememberedAnswer } from '../../domain/account-state';
-import { ANSWER_WINDOW_BYTES, jsonBytes } from '../../domain/state-budget';
-import type { EndCallResult, GrantCreditsResult } from '../../domain/wire-contract';
+import { ANSWER_WINDOW_BYTES, UPDATE_ANSWERS_BYTES, jsonBytes } from '../../domain/state-budget';
+import type { EndCallResult, GrantCreditsResult, SetAdminsResult } from '../../domain/wire-contract';
 
-type Carried = { remembered: RememberedAnswer[]; cycle: { index: number; start: string; end: string } };
+type Carried = { remembered: RememberedAnswer[]; cycle: { index: number; start: string; end: string }; updateAnswers?: RememberedAnswer[] };
 
 const carried = (index = 0): Carried => ({ remembered: [], cycle: { index, start: '', end: '' } });
 
@@ -96,5 +96,70 @@ describe('answer window', () => {
     const resumed = new AnswerWindow(JSON.parse(JSON.stringify(state)) as Carried);
     expect(resumed.once('start:c1', c.compute)).toEqual({ credits: 1, balance: 0, minutesCharged: 0, capped: false });
     expect(c.runs()).toBe(1);
+  });
+});
+
+describe('target-value update answers, by update id', () => {
+  it('answers the same update name and id with a copy of the first answer, and nothing else', () => {
+    const state = carried();
+    const window = new AnswerWindow(state);
+    const first: SetAdminsResult = { admins: ['a@x.io'], changed: true };
+    window.rememberUpdate('setAdmins', 'u-1', first);
+    // The list handed in may be the state's own: changing it later must not change the memory.
+    first.admins.push('b@x.io');
+    const again = window.updateAnswer('setAdmins', 'u-1') as SetAdminsResult;
+    expect(again).toEqual({ admins: ['a@x.io'], changed: true });
+    again.admins.push('c@x.io');
+    expect(window.updateAnswer('setAdmins', 'u-1')).toEqual({ admins: ['a@x.io'], changed: true });
+    expect(window.updateAnswer('setAdmins', 'u-2')).toBeUndefined();
+    expect(window.updateAnswer('setTags', 'u-1')).toBeUndefined();
+    // Apart from grant and call answers: it neither pushes them out nor is mistaken for one.
+    expect(state.remembered).toEqual([]);
+    expect(window.has('update:setAdmins:u-1')).toBe(false);
+  });
+
+  it('answers from the carried list when rebuilt from it', () => {
+    const state = carried();
+    new AnswerWindow(state).rememberUpdate('setUsers', 'u-1', { creditsGranted: 300 });
+    const resumed = new AnswerWindow(JSON.parse(JSON.stringify(state)) as Carried);
+    expect(resumed.updateAnswer('setUsers', 'u-1')).toEqual({ creditsGranted: 300 });
+  });
+
+  it('keys any update id, however long or odd, by a digest of fixed size', () => {
+    const ids = ['', 'x'.repeat(100_000), 'a\u0000b\n"\'<>%2F', '\u{1F600}\u200B', '__proto__', 'constructor'];
+    const keys = ids.map((id) => updateKey('setUsers', id));
+    expect(new Set(keys).size).toBe(ids.length);
+    for (const key of keys) expect(key).toMatch(/^update:setUsers:[0-9a-f]{32}$/);
+    const window = new AnswerWindow(carried());
+    ids.forEach((id, i) => window.rememberUpdate('setUsers', id, { creditsGranted: i }));
+    ids.forEach((id, i) => expect(window.updateAnswer('setUsers', id)).toEqual({ creditsGranted: i }));
+  });
+
+  it('keeps the newest within UPDATE_ANSWERS_WINDOW answers and UPDATE_ANSWERS_BYTES, however large one is', () => {
+    const state = carried();
+    const window = new AnswerWindow(state);
+    for (let i = 0; i <= UPDATE_ANSWERS_WINDOW; i++) window.rememberUpdate('setUsers', `u-${i}`, { creditsGranted: i });
+    expect(state.updateAnswers).toHaveLength(UPDATE_ANSWERS_WINDOW);
+    expect(window.updateAnswer('setUsers', 'u-0')).toBeUndefined();
+    expect(window.updateAnswer('setUsers', 'u-1')).toEqual({ creditsGranted: 1 });
+
+    const admins = Array.from({ length: 50 }, (_, i) => `${i}${'a'.repeat(240)}@example.com`);
+    for (let i = 0; i < 5; i++) window.rememberUpdate('setAdmins', `big-${i}`, { admins, changed: true });
+    expect(jsonBytes(state.updateAnswers)).toBeLessThanOrEqual(UPDATE_ANSWERS_BYTES);
+    expect(window.updateAnswer('setAdmins', 'big-4')).toEqual({ admins, changed: true });
+    expect(window.updateAnswer('setAdmins', 'big-0')).toBeUndefined();
+    expect(window.updateAnswer('setUsers', 'u-1')).toBeUndefined();
+  });
+
+  it('forgets the answers of cycles before the previous one at a reset', () => {
+    const state = carried(4);
+    const window = new AnswerWindow(state);
+    window.rememberUpdate('changeCreditTier', 'old', { effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
+    state.cycle.index = 5;
+    window.rememberUpdate('changeCreditTier', 'previous', { effective: 'next_cycle', chargedCents: 0, creditsGranted: 0 });
+    state.cycle.index = 6;
+    window.forgetBefore(5);
+    expect(window.updateAnswer('changeCreditTier', 'old')).toBeUndefined();
+    expect(window.updateAnswer('changeCreditTier', 'previous')).toEqual({ effective: 'next_cycle', chargedCents: 0, creditsGranted: 0 });
   });
 });

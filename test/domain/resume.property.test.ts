@@ -102,3 +102,78 @@ describe('resume from carried state', () => {
     );
   });
 });
+
+/** A target-value update as the workflow answers it: from memory by its update id, or applied and remembered. */
+function targetUpdate(account: CreditAccount, name: string, updateId: string, run: () => unknown): { answer: unknown; recalled: boolean } {
+  const first = account.updateAnswer(name, updateId);
+  if (first !== undefined) return { answer: first, recalled: true };
+  const answer = run();
+  account.rememberUpdate(name, updateId, answer as Parameters<CreditAccount['rememberUpdate']>[2]);
+  return { answer, recalled: false };
+}
+
+const TARGET_NAMES: Partial<Record<Event['t'], string>> = { users: 'setUsers', plan: 'changePlan', tier: 'changeCreditTier', toggle: 'setFeatureEnabled' };
+
+type Step = Event | { t: 'retry'; pick: number } | { t: 'carry' };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { arbitrary: event, weight: 6 },
+  { arbitrary: fc.record({ t: fc.constant('retry' as const), pick: fc.nat() }), weight: 3 },
+  { arbitrary: fc.record({ t: fc.constant('carry' as const) }), weight: 1 },
+);
+
+describe('target-value updates retried by update id', () => {
+  it('answer a retry in the same or the next cycle with the first answer and change nothing, across any carry and reset', () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), (steps) => {
+        const opened = openAccount();
+        let account = opened.account;
+        const clock = opened.clock;
+        // Each applied target update: its name, id, first answer and the cycle it was applied in.
+        const applied: { name: string; updateId: string; answer: unknown; cycle: number; event: Event }[] = [];
+        steps.forEach((s, i) => {
+          if (s.t === 'carry') {
+            account = new CreditAccount(JSON.parse(JSON.stringify(account.state)) as AccountState);
+            return;
+          }
+          if (s.t === 'retry') {
+            const original = applied[s.pick % Math.max(applied.length, 1)];
+            if (!original) return;
+            const before = JSON.stringify(account.state);
+            const cycleBefore = account.state.cycle.index;
+            let outcome: { answer: unknown; recalled: boolean };
+            try {
+              outcome = targetUpdate(account, original.name, original.updateId, () => apply(account, original.event, clock));
+            } catch {
+              return; // applied again (forgotten) and refused by the state now: nothing changed
+            }
+            if (original.cycle >= cycleBefore - 1) {
+              expect(outcome.recalled).toBe(true);
+              expect(outcome.answer).toEqual(original.answer);
+              expect(JSON.stringify(account.state)).toBe(before);
+            }
+            return;
+          }
+          const name = TARGET_NAMES[s.t];
+          if (!name) {
+            try {
+              apply(account, s, clock);
+            } catch {
+              // a command the state refuses changes nothing; the property is about retries
+            }
+            return;
+          }
+          try {
+            const updateId = `u${i}`;
+            const { answer } = targetUpdate(account, name, updateId, () => apply(account, s, clock));
+            applied.push({ name, updateId, answer, cycle: account.state.cycle.index, event: s });
+          } catch {
+            // refused (e.g. a plan the state cannot take): not remembered, as in the workflow
+          }
+        });
+        expect(account.available()).toBe(account.state.cycleGranted - account.state.cycleUsed);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -182,6 +182,8 @@ describe('bounded tables', () => {
     for (let i = 0; i < ACCOUNT_LIMITS.inactiveAgents; i++) a.setVoiceAgentActive(id('v', i), false, T0);
     for (let i = 0; i < ACCOUNT_LIMITS.manualGrants; i++) a.grantCredits({ credits: 1, reason: 'r'.repeat(500), validForCycles: 1, idempotencyKey: id('g', i) }, T0);
     for (let i = 0; i < 5000; i++) use(a, id('u', i));
+    const admins = Array.from({ length: 50 }, (_, i) => `${i}${'a'.repeat(240)}@example.com`);
+    for (let i = 0; i < 100; i++) a.rememberUpdate(i % 2 ? 'setAdmins' : 'setUsers', id('update-', i), i % 2 ? { admins, changed: true } : { creditsGranted: i });
     // The outbox is bounded by draining and spilling (tested above and on the dev server);
     // here it holds the largest head batch the workflow keeps.
     a.state.outbox = headBatch(a.state.outbox, 500);

@@ -1,11 +1,16 @@
 /**
  * AI Credit Subscription tiers with their charges, and manual grants, on the time-skipping
- * server.
+ * server; and a tier or users change whose answer was lost, retried with the same update id
+ * into the account's next run (UPDATE_ANSWERS_PATCH: the server answers a repeated id only
+ * within the run that applied it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowHandle } from '@temporalio/client';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
-import { changeCreditTierUpdate, grantCreditsUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
+import { patchIds } from '../helpers/patch-markers';
+import { changeCreditTierUpdate, grantCreditsUpdate, recordUsageUpdate, setUsersUpdate, summaryQuery } from '../../workflows/messages';
+import { UPDATE_ANSWERS_PATCH } from '../../workflows/account-credits';
 
 let suite: WorkflowSuite;
 beforeAll(async () => {
@@ -16,6 +21,15 @@ afterAll(async () => {
 });
 
 const chargesOf = (accountId: string) => suite.acts.charges.filter((c) => c.accountId === accountId);
+const ledgerOf = (accountId: string) => suite.acts.ledger.filter((e) => e.accountId === accountId);
+
+/** Sleep the server's clock past `instant` and wait for the run that the reset continued into. */
+async function pastReset(h: WorkflowHandle, instant: string, index: number): Promise<void> {
+  const runBefore = (await h.describe()).runId;
+  await suite.env.sleep(Date.parse(instant) - (await suite.now()) + 1000);
+  await waitFor(async () => (await h.query(summaryQuery)).cycle.index === index, 'the reset');
+  expect((await h.describe()).runId).not.toBe(runBefore);
+}
 
 describe('credit tiers', () => {
   it('charges the tier at each cycle start; an upgrade charges full price now; a downgrade waits', async () => {
@@ -87,5 +101,50 @@ describe('manual grants', () => {
     expect((await h.query(summaryQuery)).credits.available).toBe(750);
     await suite.env.sleep(Date.parse(first.expiresAt) - (await suite.now()) + 1000);
     expect((await h.query(summaryQuery)).credits.available).toBe(500);
+  });
+});
+
+describe('a tier or users change retried into the next run', () => {
+  it('gets its first answer, sets nothing again, and a change made in between stands', async () => {
+    const id = 'retry-target-1';
+    const h = await suite.open({ accountId: id, plan: 'growth', users: 1 });
+    const opened = await h.query(summaryQuery);
+    const bought = await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-1' }], updateId: 'buy-tier-1' });
+    expect(bought).toEqual({ effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
+    const added = await h.executeUpdate(setUsersUpdate, { args: [{ users: 4 }], updateId: 'users-to-4' });
+    expect(added.creditsGranted).toBeGreaterThan(0);
+
+    // Their answers are lost; the cycle ends and the account continues as new. Another admin
+    // then cancels the tier and removes two users.
+    await pastReset(h, opened.cycle.end, opened.cycle.index + 1);
+    expect(await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: null }] })).toMatchObject({ effective: 'next_cycle', chargedCents: 0 });
+    expect(await h.executeUpdate(setUsersUpdate, { args: [{ users: 2 }] })).toEqual({ creditsGranted: 0 });
+    const between = await h.query(summaryQuery);
+    const entriesBetween = await waitFor(() => {
+      const entries = ledgerOf(id);
+      return entries.some((e) => e.kind === 'tier_change' && e.at >= between.cycle.start) && entries.length;
+    }, 'the changes in the ledger');
+    const chargesBetween = chargesOf(id).length;
+
+    // The retries, with the same update ids, reach the new run: the first answers, nothing set.
+    expect(await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-1' }], updateId: 'buy-tier-1' })).toEqual(bought);
+    expect(await h.executeUpdate(setUsersUpdate, { args: [{ users: 4 }], updateId: 'users-to-4' })).toEqual(added);
+    const after = await h.query(summaryQuery);
+    expect(after.users).toBe(2);
+    expect(after.pendingTier).toEqual({ tier: null, effectiveAt: after.cycle.end });
+    expect(after.credits).toEqual(between.credits);
+    // Give the workflow a ledger linger to write anything the retries might have queued.
+    await suite.env.sleep('5 seconds');
+    await h.query(summaryQuery);
+    expect(ledgerOf(id).length).toBe(entriesBetween);
+    expect(chargesOf(id).length).toBe(chargesBetween);
+    expect(chargesOf(id).map((c) => [c.tierId, c.reason])).toEqual([
+      ['tier-1', 'purchase'],
+      ['tier-1', 'cycle_start'],
+    ]);
+
+    // Both runs recorded the patch: the first remembered, the second answered from memory.
+    expect(patchIds(await suite.env.client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).fetchHistory())).toContain(UPDATE_ANSWERS_PATCH);
+    expect(patchIds(await suite.env.client.workflow.getHandle(h.workflowId).fetchHistory())).toContain(UPDATE_ANSWERS_PATCH);
   });
 });

@@ -15,7 +15,16 @@ import { waitFor } from '../helpers/wait-for';
 import { patchIds } from '../helpers/patch-markers';
 import { rulesWithPromotionOn } from '../helpers/rules-variants';
 import { changeCreditTierUpdate, changePlanUpdate, grantCreditsUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
-import { LEDGER_BATCH_PATCH, LEDGER_DELTA_PATCH, LEDGER_LINGER_ON_STEP_PATCH, LEDGER_LINGER_PATCH, QUIET_BEFORE_CONTINUE_PATCH, TRIAL_CONVERSION_PATCH, WEBHOOKS_PATCH } from '../../workflows/account-credits';
+import {
+  LEDGER_BATCH_PATCH,
+  LEDGER_DELTA_PATCH,
+  LEDGER_LINGER_ON_STEP_PATCH,
+  LEDGER_LINGER_PATCH,
+  QUIET_BEFORE_CONTINUE_PATCH,
+  TRIAL_CONVERSION_PATCH,
+  UPDATE_ANSWERS_PATCH,
+  WEBHOOKS_PATCH,
+} from '../../workflows/account-credits';
 import { SEARCH_ATTRIBUTES_PATCH, SEARCH_BALANCE_ON_STEP_PATCH, SEARCH_BALANCE_THROTTLE_PATCH } from '../../workflows/search-attributes';
 import { RECORDED_CLOCK_PATCH } from '../../workflows/recorded-clock';
 
@@ -87,10 +96,23 @@ describe('a trial converting', () => {
     expect(chargesOf('conv-1').map((c) => [c.tierId, c.reason])).toEqual([['tier-5', 'purchase']]);
     // The conversion ran the patched path: its marker is in the history, after the markers
     // recorded once the account opened (larger ledger batches, quiet continue-as-new, the busy
-    // ledger linger, search attributes) and the one
-    // of the tier charge's webhook event.
+    // ledger linger, search attributes), the one of the tier purchase's answer remembered by
+    // update id, and the one of the tier charge's webhook event.
     const patches = patchIds(await h.fetchHistory());
-    expect(patches).toEqual([LEDGER_BATCH_PATCH, LEDGER_DELTA_PATCH, QUIET_BEFORE_CONTINUE_PATCH, LEDGER_LINGER_PATCH, LEDGER_LINGER_ON_STEP_PATCH, RECORDED_CLOCK_PATCH, SEARCH_ATTRIBUTES_PATCH, SEARCH_BALANCE_THROTTLE_PATCH, SEARCH_BALANCE_ON_STEP_PATCH, WEBHOOKS_PATCH, TRIAL_CONVERSION_PATCH]);
+    expect(patches).toEqual([
+      LEDGER_BATCH_PATCH,
+      LEDGER_DELTA_PATCH,
+      QUIET_BEFORE_CONTINUE_PATCH,
+      LEDGER_LINGER_PATCH,
+      LEDGER_LINGER_ON_STEP_PATCH,
+      RECORDED_CLOCK_PATCH,
+      SEARCH_ATTRIBUTES_PATCH,
+      SEARCH_BALANCE_THROTTLE_PATCH,
+      SEARCH_BALANCE_ON_STEP_PATCH,
+      UPDATE_ANSWERS_PATCH,
+      WEBHOOKS_PATCH,
+      TRIAL_CONVERSION_PATCH,
+    ]);
 
     // The paid calendar's first reset charges the tier once; the old calendar's end expires nothing paid.
     await sleepPast(h, paid.cycle.end);
@@ -124,6 +146,37 @@ describe('a trial converting', () => {
       'InvalidInput: cycleAnchor is taken only when a trial converts; this account is on a paid plan',
     );
     expect((await h.query(summaryQuery)).plan.id).toBe('growth');
+  });
+
+  // The server answers a repeated update id only within the run that applied it; the account
+  // remembers a conversion's answer by update id for the run after (UPDATE_ANSWERS_PATCH).
+  it('answers a trial conversion with a CRM anchor with its first answer, instead of refusing the anchor on a paid account', async () => {
+    const id = 'retry-convert-1';
+    const h = await suite.open({ accountId: id, plan: 'growth', users: 1, trial: true });
+    await suite.env.sleep('2 days');
+    const anchor = new Date((await suite.now()) - DAY).toISOString();
+    const converted = await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'growth', cycleAnchor: anchor }], updateId: 'convert-1' });
+    expect(converted).toMatchObject({ effective: 'now' });
+    const paid = await h.query(summaryQuery);
+    expect(paid.trial).toBe(false);
+    expect(paid.cycle.start).toBe(anchor);
+
+    const runBefore = (await h.describe()).runId;
+    await sleepPast(h, paid.cycle.end);
+    const next = await waitFor(async () => {
+      const s = await h.query(summaryQuery);
+      return s.cycle.index === paid.cycle.index + 1 && s;
+    }, 'the reset');
+    expect((await h.describe()).runId).not.toBe(runBefore);
+    expect(await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'growth', cycleAnchor: anchor }], updateId: 'convert-1' })).toEqual(converted);
+    const after = await h.query(summaryQuery);
+    expect(after.cycle).toEqual(next.cycle);
+    expect(after.credits).toEqual(next.credits);
+    // A new request with that anchor is still refused: only the retry is answered.
+    expect(await refusal(h.executeUpdate(changePlanUpdate, { args: [{ plan: 'growth', cycleAnchor: anchor }] }))).toBe(
+      'InvalidInput: cycleAnchor is taken only when a trial converts; this account is on a paid plan',
+    );
+    expect(patchIds(await h.fetchHistory())).toContain(UPDATE_ANSWERS_PATCH);
   });
 });
 
