@@ -6,7 +6,7 @@
  * the cost of about two statements per halving (a handful for one poison in 500).
  */
 import type { LedgerEntry, RefusedEntry } from '../domain/effects';
-import { isLedgerError } from '../ledger/errors';
+import { LedgerError, isLedgerError } from '../ledger/errors';
 import type { LedgerStore } from '../ledger/store';
 import type { LedgerAppendResult } from './credit-activities';
 
@@ -22,10 +22,8 @@ async function appendHalving(store: LedgerStore, entries: readonly LedgerEntry[]
     if (!isDataRefusal(err)) throw err;
     const [only] = entries;
     if (entries.length === 1 && only !== undefined) {
-      // An entry without a usable id cannot be parked by id: let the whole batch be refused.
-      const entryId: unknown = (only as Partial<LedgerEntry> | null)?.entryId;
-      if (typeof entryId !== 'string') throw err;
-      refused.push({ entryId, error: (err as Error).message });
+      // Every entry has a string id (checked before the first write).
+      refused.push({ entryId: only.entryId, error: (err as Error).message });
       return 0;
     }
     const middle = Math.ceil(entries.length / 2);
@@ -43,10 +41,16 @@ async function appendHalving(store: LedgerStore, entries: readonly LedgerEntry[]
  *
  * @returns `refused` only when an entry was refused.
  * @throws LedgerError anything but a per-entry data refusal, and `invalid_input` for a batch
- *   that is not a list or holds an entry without an id.
+ *   that is not a list or holds an entry without an id (then nothing is written).
  */
 export async function appendIsolatingRefusals(store: LedgerStore, entries: readonly LedgerEntry[]): Promise<LedgerAppendResult> {
   if (!Array.isArray(entries) || entries.length === 0) return { written: await store.appendEntries(entries) };
+  // An entry without a usable id cannot be parked by id, so it fails the whole batch: before
+  // anything is written, or the halves before it would be written and the rest refused.
+  const unnamed = entries.findIndex((e) => typeof (e as Partial<LedgerEntry> | null)?.entryId !== 'string');
+  if (unnamed !== -1) {
+    throw new LedgerError('invalid_input', `ledger batch refused whole: entry ${unnamed} (of ${entries.length}) has no entryId string; nothing was written`);
+  }
   const refused: RefusedEntry[] = [];
   const written = await appendHalving(store, entries, refused);
   // Without refusals the result is exactly what it always was.

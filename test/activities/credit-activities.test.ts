@@ -147,6 +147,20 @@ describe('appendLedger and chargeTier', () => {
     expect([failure.nonRetryable, failure.type, failure.message]).toEqual([true, 'invalid_input', 'batch must be a compact ledger batch (version 1 or 2)']);
   });
 
+  it('fails a batch holding an entry without an id for good, writing none of it', async () => {
+    const batch: unknown[] = usageEntries('act-unnamed', 1, 40);
+    batch[30] = { ...usageEntries('act-unnamed', 31, 1)[0], entryId: 31, credits: 1.5 };
+    const failure = await failureOf(env.run(activities.appendLedger, { entries: batch as LedgerEntry[] }));
+    expect([failure.nonRetryable, failure.type, failure.message]).toEqual([
+      true,
+      'invalid_input',
+      'ledger batch refused whole: entry 30 (of 40) has no entryId string; nothing was written',
+    ]);
+    const stored = [];
+    for await (const e of store.streamEntries({ accountId: 'act-unnamed' })) stored.push(e.entryId);
+    expect(stored).toEqual([]);
+  });
+
   it('fails a batch that is not a list for good', async () => {
     const failure = await failureOf(env.run(activities.appendLedger, { entries: 'nope' as unknown as LedgerEntry[] }));
     expect(failure.nonRetryable).toBe(true);
