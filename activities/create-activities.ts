@@ -229,5 +229,7 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
       }, 'alert'),
 
     deliverWebhook: (event) => translated(() => deliverWebhook(event)),
+
+    earlierEpoch: ({ accountId, epoch }) => translated(() => store.earlierEpoch(accountId, epoch), 'ledger'),
   };
 }

@@ -6,6 +6,7 @@ import type { CompactLedgerBatch } from '../domain/ledger-batch';
 import type { Rules } from '../ruleset/types';
 import type { AlertNotice, ChargeRequest, LedgerEntry, RefusedEntry } from '../domain/effects';
 import type { WebhookEvent } from '../domain/webhook-events';
+import type { EarlierEpoch } from '../ledger/store';
 
 /** Result of a charge: the billing system's receipt. */
 export interface ChargeReceipt {
@@ -66,4 +67,9 @@ export interface CreditActivities {
    * 2xx for its id; fails (retryably) while any of them has not.
    */
   deliverWebhook(input: WebhookEvent): Promise<WebhookDeliveryResult>;
+  /**
+   * Whether the account's ledger holds entries of a workflow other than the one of `epoch`: the
+   * account ran before, under a workflow that has closed. Its latest such entry, or null.
+   */
+  earlierEpoch(input: { accountId: string; epoch: string }): Promise<EarlierEpoch | null>;
 }

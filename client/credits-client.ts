@@ -124,7 +124,9 @@ export interface StartAccountOptions {
   waitUntilOpen?: boolean;
   /**
    * Start the account even though its workflow ran and closed (default false: an
-   * {@link AccountClosedError}). The new workflow opens a fresh pool for the current cycle; its
+   * {@link AccountClosedError}, from this client's look at Temporal or from the worker's look
+   * at the ledger; the input's `restartClosed` field says the same, and the client sets it for
+   * the worker). The new workflow opens a fresh pool for the current cycle; its
    * ledger entries carry a new epoch. The cycle's tier charge is not made twice (it is keyed
    * by the billing period), but its included and tier credits are granted again.
    */
@@ -365,7 +367,9 @@ export class CreditsClient implements AccountUpdateMethods {
     rejectLocally(checkStartShape(input, nowMs), accountId);
     rejectLocally(this.checkStartRules?.(input, nowMs), accountId);
     const workflowId = accountWorkflowId(input.accountId);
-    if (options.restartClosed !== true) {
+    // Asked either way, it is told to the worker too, whose guard reads the ledger.
+    const restart = options.restartClosed === true || input.restartClosed === true;
+    if (!restart) {
       const closed = await this.withRetries(accountId, 'start', () => this.closedAfterOpening(workflowId));
       if (closed !== null) throw new AccountClosedError(accountId, closed);
     }
@@ -375,7 +379,7 @@ export class CreditsClient implements AccountUpdateMethods {
         const handle = await this.temporal.workflow.start(WORKFLOW_TYPE, {
           taskQueue: this.taskQueue,
           workflowId,
-          args: [input],
+          args: [restart ? { ...input, restartClosed: true } : input],
           memo: { [START_TOKEN_MEMO]: token },
           // Listed by plan, trial, tier and tags from the start; the workflow keeps them current.
           typedSearchAttributes: startSearchAttributes(input),
@@ -550,7 +554,9 @@ export class CreditsClient implements AccountUpdateMethods {
       throw err;
     }
     if (status === 'RUNNING') return null;
-    return inputRejection(await closingError(handle)) ? null : status.toLowerCase();
+    const err = await closingError(handle);
+    if (refusedAsClosed(err)) return 'closed';
+    return inputRejection(err) ? null : status.toLowerCase();
   }
 
   /** The error for a run that closed while opening: its validator's rejection if it was one. */
@@ -558,9 +564,16 @@ export class CreditsClient implements AccountUpdateMethods {
     const err = await closingError(handle);
     const failure = inputRejection(err);
     if (failure) return new CreditsInputError(failure.type, failure.message, { accountId, cause: err });
+    // The worker's start guard: the ledger holds an earlier workflow's entries.
+    if (refusedAsClosed(err)) return new AccountClosedError(accountId, 'closed', { cause: err });
     const why = err === undefined ? '' : `: ${messageChain(err)}`;
     return new CreditsError('unexpected', `account ${accountId} ${status.toLowerCase()} while opening${why}`, { accountId, cause: err });
   }
+}
+
+/** Whether a run ended failing the worker's start guard: the account ran before, under an earlier workflow. */
+function refusedAsClosed(err: unknown): boolean {
+  return err instanceof WorkflowFailedError && applicationFailure(err.cause)?.type === WORKFLOW_FAILURE_TYPES.accountClosed;
 }
 
 /** The problem of a run the worker closed because its start input was rejected, if that is how it ended. */

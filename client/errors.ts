@@ -99,7 +99,11 @@ export class AccountClosedError extends CreditsError {
   override name = 'AccountClosedError';
   /** Always `account_closed`. */
   declare readonly code: 'account_closed';
-  /** How its workflow closed: `terminated`, `failed`, `completed`, `cancelled` or `timed_out`. */
+  /**
+   * How its workflow closed: `terminated`, `failed`, `completed`, `cancelled` or `timed_out`; or
+   * `closed` when the worker's start guard found an earlier workflow's entries in the ledger
+   * (Temporal no longer holds that run, or it was started around this client).
+   */
   readonly status: string;
 
   constructor(accountId: string, status: string, options: { cause?: unknown } = {}) {

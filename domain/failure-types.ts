@@ -21,6 +21,12 @@ export const WORKFLOW_FAILURE_TYPES = {
    * same input; it lands on the next run (the client library does this itself).
    */
   accountContinuing: 'AccountContinuing',
+  /**
+   * A start of an account whose ledger holds entries of an earlier workflow (it ran and closed)
+   * without `restartClosed: true`: the new workflow failed before opening, so no second pool
+   * was granted. Start it again with that field only on purpose.
+   */
+  accountClosed: 'AccountClosed',
 } as const;
 /** Stable failure type of the account workflow, other than an input problem. */
 export type WorkflowFailureType = (typeof WORKFLOW_FAILURE_TYPES)[keyof typeof WORKFLOW_FAILURE_TYPES];

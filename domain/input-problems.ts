@@ -129,7 +129,7 @@ const UPDATE_FIELDS = {
   setAdmins: ['admins'],
   setTags: ['tags'],
 } as const satisfies Record<string, readonly string[]>;
-const START_FIELDS = ['accountId', 'plan', 'users', 'trial', 'cycleAnchor', 'creditTier', 'tags', 'admins'] as const;
+const START_FIELDS = ['accountId', 'plan', 'users', 'trial', 'cycleAnchor', 'creditTier', 'tags', 'admins', 'restartClosed'] as const;
 
 function problem(code: InputProblemCode, message: string): InputProblem {
   return { code, message };
@@ -231,6 +231,7 @@ export function startShapeProblems(input: unknown, nowMs: number): InputProblem[
   }
   if (input.tags !== undefined) found.push(tagsProblem(input.tags));
   if (input.admins !== undefined) found.push(adminsProblem(input.admins));
+  if (input.restartClosed !== undefined && typeof input.restartClosed !== 'boolean') found.push('restartClosed must be true or false');
   return found.filter((message): message is string => message !== undefined).map(bad);
 }
 

@@ -23,6 +23,12 @@ export interface AccountStartInput {
   tags?: string[];
   /** E-mail addresses (at most 254 characters each, at most 50) of the account's admins, who receive low-credit notifications. */
   admins?: string[];
+  /**
+   * True to start on purpose an account that ran before and closed (its ledger holds entries of
+   * an earlier workflow): a fresh pool for the current cycle. Without it such a start fails as
+   * `AccountClosed` before the account opens.
+   */
+  restartClosed?: boolean;
 }
 
 /**

@@ -21,6 +21,7 @@ import type {
   DeliveryOutcome,
   DeliveryState,
   DeliveryStatus,
+  EarlierEpoch,
   EntryFilter,
   InAppNotification,
   LedgerStore,
@@ -244,6 +245,22 @@ class SqlLedgerStore implements LedgerStore {
       [accountId],
     );
     return rows.map((row) => ({ ...decodeRow(CHARGE_TABLE, row), recordedAt: isoOrNull(row.recorded_at) ?? '' }));
+  }
+
+  async earlierEpoch(accountId: string, epoch: string): Promise<EarlierEpoch | null> {
+    requireText(accountId, 'accountId');
+    requireText(epoch, 'epoch');
+    const own = `${accountId}:${epoch}:`;
+    // Newest first along (account_id, at): an earlier workflow's entries are all there is at a
+    // fresh start, so the first row answers. left() rather than LIKE: ids may hold % and _.
+    const { rows } = await this.db.query<{ entry_id: string; at: unknown }>(
+      `SELECT entry_id, at FROM ledger_entries WHERE account_id = $1 AND left(entry_id, $2) <> $3 ORDER BY at DESC LIMIT 1`,
+      [accountId, own.length, own],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    // Account ids hold no colon: the epoch is the id's second part.
+    return { epoch: row.entry_id.split(':')[1] ?? '', entryId: row.entry_id, at: isoOrNull(row.at) ?? '' };
   }
 
   async listAccountIds(): Promise<string[]> {

@@ -75,6 +75,13 @@ export type DeliveryOutcome =
   | { status: 'skipped'; reason: string };
 
 /** The usage ledger. Every write is idempotent on its record's stable id. */
+/** What {@link LedgerStore.earlierEpoch} found: the epoch of an earlier workflow, and its latest entry. */
+export interface EarlierEpoch {
+  epoch: string;
+  entryId: string;
+  at: string;
+}
+
 export interface LedgerStore {
   /** Which database this is, without secrets, for messages and logs. */
   readonly label: string;
@@ -132,6 +139,13 @@ export interface LedgerStore {
    * accounts a reconciliation of the whole ledger walks.
    */
   listAccountIds(): Promise<string[]>;
+
+  /**
+   * The latest entry an account's ledger holds from a workflow other than the one of epoch
+   * `epoch` (entry ids are `<accountId>:<epoch>:...`), or null when it holds none: whether
+   * the account ran before, under an earlier workflow that has closed.
+   */
+  earlierEpoch(accountId: string, epoch: string): Promise<EarlierEpoch | null>;
 
   /**
    * Stores the in-app notification of an alert.

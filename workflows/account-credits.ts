@@ -142,7 +142,7 @@ export const LEDGER_LINGER_ON_STEP_PATCH = 'ledger-linger-on-step';
  */
 export const LEDGER_LINGER_QUIET_GRACE_MS = 2_000;
 
-const { loadRules } = proxyActivities<CreditActivities>({
+const { loadRules, earlierEpoch } = proxyActivities<CreditActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
@@ -233,6 +233,15 @@ export const END_LOST_CALLS_PATCH = 'end-lost-calls-at-reset';
  * every run that applied such an update; histories without it neither remember nor recall.
  */
 export const UPDATE_ANSWERS_PATCH = 'target-updates-answered-across-runs';
+
+/**
+ * Patch of the start guard: a fresh start (not a continue-as-new) asks the ledger whether the
+ * account ran before under an earlier workflow, and fails as `AccountClosed` before opening
+ * unless its input says `restartClosed: true`. The client checked Temporal's record of a closed
+ * run, which a starter in another language skips and which the namespace's retention deletes;
+ * the ledger keeps every workflow's entries. Histories recorded before it opened at once.
+ */
+export const START_GUARD_PATCH = 'start-guard-earlier-epoch';
 
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
@@ -415,10 +424,22 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   if (!account) {
     rejectIf(checkStartShape(input, now()));
     const cycleStart = cycleContaining(input.cycleAnchor, now()).start;
-    const startRules = await loadRules({ at: cycleStart });
+    const epoch = workflowInfo().firstExecutionRunId.slice(0, 8);
+    // The ledger is asked while the rules load. While it is down the account waits to open:
+    // opening a second pool for an account that ran before would grant its credits again.
+    const guarded = input.restartClosed !== true && patched(START_GUARD_PATCH);
+    const [startRules, earlier] = await Promise.all([loadRules({ at: cycleStart }), guarded ? earlierEpoch({ accountId: input.accountId, epoch }) : null]);
     clock.step();
     rejectIf(checkStartAgainstRules(input, startRules));
-    account = CreditAccount.open(input, startRules, now(), workflowInfo().firstExecutionRunId.slice(0, 8));
+    if (earlier) {
+      throw ApplicationFailure.nonRetryable(
+        `account ${input.accountId} ran before under an earlier workflow (its ledger's latest entry ${earlier.entryId}, at ${earlier.at}) ` +
+          'and has closed: this start would open a second pool for the current cycle, granting its credits again. ' +
+          'Start it with restartClosed: true only on purpose (credits account start --restart-closed)',
+        WORKFLOW_FAILURE_TYPES.accountClosed,
+      );
+    }
+    account = CreditAccount.open(input, startRules, now(), epoch);
   }
   const acc: CreditAccount = account;
   const large = patched(LEDGER_BATCH_PATCH);

@@ -4,7 +4,7 @@
  * closed accounts, a second start, a start of an account that ran and closed), plus retries after simulated transport failures.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, ServiceError, WorkflowUpdateFailedError, type WorkflowClientInterceptor } from '@temporalio/client';
+import { Client, ServiceError, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowClientInterceptor } from '@temporalio/client';
 import {
   ACCOUNT_QUERIES,
   ACCOUNT_UPDATES,
@@ -23,7 +23,7 @@ import {
   type AccountStartInput,
   type AccountUpdateName,
 } from '../../client';
-import { accountWorkflowId } from '../../workflows/messages';
+import { WORKFLOW_TYPE, accountWorkflowId } from '../../workflows/messages';
 import { fakeActivities, startWorker, workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 
@@ -42,6 +42,17 @@ afterAll(async () => {
 async function startInput(accountId: string, extra: Partial<AccountStartInput> = {}, daysAgo = 2): Promise<AccountStartInput> {
   const now = Math.min(Date.now(), await suite.now());
   return { accountId, plan: 'growth', users: 2, cycleAnchor: new Date(now - daysAgo * 86_400_000).toISOString(), ...extra };
+}
+
+/**
+ * A Temporal client, and a credits client over it, that do not let the time-skipping server
+ * skip time while they wait for a workflow's result (the test environment's own client does,
+ * even for a closed workflow, and the server then jumps to the next timer: other accounts'
+ * resets a month ahead).
+ */
+function withoutTimeSkipping(): { temporal: Client; credits: CreditsClient } {
+  const temporal = new Client({ connection: suite.env.connection, namespace: suite.env.namespace ?? 'default' });
+  return { temporal, credits: new CreditsClient(temporal, { taskQueue: suite.taskQueue }) };
 }
 
 /** The error a promise rejects with. */
@@ -157,6 +168,7 @@ describe('startAccount', () => {
     expect(again.runId).not.toBe(first.runId);
     expect(again.summary?.credits.used).toBe(0);
   });
+
 });
 
 describe('usage and calls', () => {
@@ -363,5 +375,51 @@ describe('connectCreditsClient', () => {
     } finally {
       await conn.close();
     }
+  });
+});
+
+// Last: these start workflows the worker fails at once, and nothing after them may depend on
+// the server's clock they ran at.
+describe("the worker's start guard", () => {
+  it('refuses, in the worker, an account whose ledger holds an earlier workflow Temporal no longer keeps, unless told to restart it', async () => {
+    const { temporal, credits } = withoutTimeSkipping();
+    // Retention deleted the closed run: Temporal knows nothing, the ledger keeps its entries.
+    const earlier = { ...suite.acts.ledger.find((e) => e.kind === 'cycle_start'), accountId: 'client-retained', entryId: 'client-retained:0ld3p0ch:1', at: '2026-01-05T10:00:00.000Z' };
+    suite.acts.ledger.push(earlier as (typeof suite.acts.ledger)[number]);
+    const err = await failure(credits.startAccount(await startInput('client-retained')));
+    expect(err).toBeInstanceOf(AccountClosedError);
+    expect(err).toMatchObject({ code: 'account_closed', status: 'closed', accountId: 'client-retained' });
+    // The worker failed the new workflow before it opened: nothing granted, charged or written.
+    const handle = temporal.workflow.getHandle(accountWorkflowId('client-retained'));
+    const closed = await failure(handle.result());
+    expect(closed).toBeInstanceOf(WorkflowFailedError);
+    expect((closed as WorkflowFailedError).cause).toMatchObject({
+      type: 'AccountClosed',
+      message: expect.stringContaining("account client-retained ran before under an earlier workflow (its ledger's latest entry client-retained:0ld3p0ch:1, at 2026-01-05T10:00:00.000Z)"),
+    });
+    expect(suite.acts.ledger.filter((e) => e.accountId === 'client-retained')).toEqual([earlier]);
+    expect(suite.acts.charges.filter((c) => c.accountId === 'client-retained')).toEqual([]);
+    // Asked again, the client reads that failure as the account being closed, without starting.
+    expect(await failure(credits.startAccount(await startInput('client-retained')))).toMatchObject({ code: 'account_closed', status: 'closed' });
+
+    const restarted = await credits.startAccount(await startInput('client-retained'), { restartClosed: true });
+    expect(restarted.summary?.credits.used).toBe(0);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+  });
+
+  it('refuses, in the worker, a start by name of a terminated account (a service in another language), unless its input says restartClosed', async () => {
+    const { temporal, credits } = withoutTimeSkipping();
+    const input = await startInput('client-by-name');
+    await credits.startAccount(input);
+    await waitFor(() => suite.acts.ledger.some((e) => e.accountId === 'client-by-name'), 'the opening entries');
+    const workflowId = accountWorkflowId('client-by-name');
+    await temporal.workflow.getHandle(workflowId).terminate('ops closed it');
+    // As another SDK starts it: by the workflow type's name, with Temporal's default id reuse.
+    const byName = await temporal.workflow.start(WORKFLOW_TYPE, { workflowId, taskQueue: suite.taskQueue, args: [input] });
+    const refused = await failure(byName.result());
+    expect((refused as WorkflowFailedError).cause).toMatchObject({ type: 'AccountClosed' });
+    const restarted = await temporal.workflow.start(WORKFLOW_TYPE, { workflowId, taskQueue: suite.taskQueue, args: [{ ...input, restartClosed: true }] });
+    await waitFor(async () => (await credits.summary('client-by-name').catch(() => undefined))?.credits.used === 0, 'the restarted account open');
+    expect((await restarted.describe()).status.name).toBe('RUNNING');
   });
 });

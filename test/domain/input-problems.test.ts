@@ -192,7 +192,7 @@ describe('unknown fields and extra arguments', () => {
 
   it('the start input refuses unknown fields, quoting at most five of them', () => {
     const found = checkStartShape({ ...START, a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7 }, NOW);
-    expect(found?.message).toBe('unknown field(s) "a", "b", "c", "d", "e" and 2 more (known: accountId, plan, users, trial, cycleAnchor, creditTier, tags, admins)');
+    expect(found?.message).toBe('unknown field(s) "a", "b", "c", "d", "e" and 2 more (known: accountId, plan, users, trial, cycleAnchor, creditTier, tags, admins, restartClosed)');
   });
 });
 
@@ -277,9 +277,12 @@ describe('account details and voids', () => {
 
 describe('every problem of the start input', () => {
   it('lists one problem per bad field, the first being what checkStartShape says', () => {
-    const spoilt = { ...START, accountId: 'bad id', plan: 7, users: 0, trial: 'yes', cycleAnchor: 'soon', creditTier: 3, tags: ['a b'], admins: ['x'], extra: 1 };
+    const spoilt = { ...START, accountId: 'bad id', plan: 7, users: 0, trial: 'yes', cycleAnchor: 'soon', creditTier: 3, tags: ['a b'], admins: ['x'], restartClosed: 'yes', extra: 1 };
     const all = startShapeProblems(spoilt, NOW);
-    expect(all.map((p) => p.message.split(/[ [(:]/)[0])).toEqual(['unknown', 'accountId', 'plan', 'users', 'trial', 'cycleAnchor', 'creditTier', 'tags', 'admins']);
+    expect(all.map((p) => p.message.split(/[ [(:]/)[0])).toEqual(['unknown', 'accountId', 'plan', 'users', 'trial', 'cycleAnchor', 'creditTier', 'tags', 'admins', 'restartClosed']);
+    expect(all.at(-1)?.message).toBe('restartClosed must be true or false');
+    expect(startShapeProblems({ ...START, restartClosed: true }, NOW)).toEqual([]);
+    expect(startShapeProblems({ ...START, restartClosed: false }, NOW)).toEqual([]);
     expect(all.every((p) => p.code === 'InvalidStartInput')).toBe(true);
     expect(checkStartShape(spoilt, NOW)).toEqual(all[0]);
     expect(startShapeProblems(START, NOW)).toEqual([]);

@@ -123,6 +123,11 @@ export function fakeActivities(ruleSet: RuleSet = loadRuleSet(defaultRulesPath()
       webhooks.push(event);
       return { endpoints: 1, delivered: 1 };
     },
+    async earlierEpoch({ accountId, epoch }) {
+      const own = `${accountId}:${epoch}:`;
+      const earlier = ledger.filter((e) => e.accountId === accountId && !e.entryId.startsWith(own)).sort((a, b) => a.at.localeCompare(b.at)).pop();
+      return earlier ? { epoch: earlier.entryId.split(':')[1] ?? '', entryId: earlier.entryId, at: earlier.at } : null;
+    },
   };
 }
 

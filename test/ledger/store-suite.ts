@@ -342,6 +342,19 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       expect(ids).toEqual([...new Set(ids)].sort());
     });
 
+    it('finds the latest entry of an earlier workflow of an account, and none of its own epoch or of another account', async () => {
+      // Ids as the workflow writes them: <accountId>:<epoch>:<seq>. Ids with LIKE's wildcards
+      // and an account id that prefixes another must not confuse the match.
+      const entry = (account: string, epoch: string, seq: number) => usageEntry(account, seq, { entryId: `${account}:${epoch}:${seq}` });
+      await store.appendEntries([entry('epochs_1', 'old%0001', 1), entry('epochs_1', 'old%0001', 2), entry('epochs_1', 'new_0002', 3), entry('epochs_10', 'other', 9)]);
+      expect(await store.earlierEpoch('epochs_1', 'new_0002')).toEqual({ epoch: 'old%0001', entryId: 'epochs_1:old%0001:2', at: usageEntry('x', 2).at });
+      expect(await store.earlierEpoch('epochs_1', 'old%0001')).toEqual({ epoch: 'new_0002', entryId: 'epochs_1:new_0002:3', at: usageEntry('x', 3).at });
+      await store.appendEntries([entry('epochs_2', 'only', 1)]);
+      expect(await store.earlierEpoch('epochs_2', 'only')).toBeNull();
+      expect(await store.earlierEpoch('epochs_2', 'onl')).toEqual({ epoch: 'only', entryId: 'epochs_2:only:1', at: usageEntry('x', 1).at });
+      expect(await store.earlierEpoch('epochs_none', 'e1')).toBeNull();
+    });
+
     it('stores a notification once and tracks its delivery claims', async () => {
       const alert = warningAlert('notes');
       expect(await store.recordNotification(alert)).toBe(true);

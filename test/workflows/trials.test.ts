@@ -21,6 +21,7 @@ import {
   LEDGER_LINGER_ON_STEP_PATCH,
   LEDGER_LINGER_PATCH,
   QUIET_BEFORE_CONTINUE_PATCH,
+  START_GUARD_PATCH,
   TRIAL_CONVERSION_PATCH,
   UPDATE_ANSWERS_PATCH,
   WEBHOOKS_PATCH,
@@ -95,11 +96,12 @@ describe('a trial converting', () => {
     await waitFor(() => ledgerOf('conv-1').some((e) => e.kind === 'tier_change' && e.note?.includes('paid through')), 'the tier carried over');
     expect(chargesOf('conv-1').map((c) => [c.tierId, c.reason])).toEqual([['tier-5', 'purchase']]);
     // The conversion ran the patched path: its marker is in the history, after the markers
-    // recorded once the account opened (larger ledger batches, quiet continue-as-new, the busy
+    // recorded at the start guard and once the account opened (larger ledger batches, quiet continue-as-new, the busy
     // ledger linger, search attributes), the one of the tier purchase's answer remembered by
     // update id, and the one of the tier charge's webhook event.
     const patches = patchIds(await h.fetchHistory());
     expect(patches).toEqual([
+      START_GUARD_PATCH,
       LEDGER_BATCH_PATCH,
       LEDGER_DELTA_PATCH,
       QUIET_BEFORE_CONTINUE_PATCH,
