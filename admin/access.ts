@@ -142,7 +142,10 @@ function identityText(value: string): string {
 /** The access control of one admin server: hooks, the sign-in routes, sessions and CSRF. */
 export class AdminAccess {
   private readonly sessions = new Map<string, AdminSession>();
-  /** Portal link ids already traded for a session, until their link expires. */
+  /**
+   * Portal link ids already traded for a session, until their link expires: when no
+   * {@link LinkClaimer} is given (a page without a ledger, tests), this server's memory.
+   */
   private readonly usedLinks = new Map<string, number>();
   private readonly callers = new WeakMap<FastifyRequest, { caller: Caller; session?: AdminSession }>();
   private readonly operatorKeys: readonly ApiKeyEntry[];
@@ -151,6 +154,7 @@ export class AdminAccess {
   constructor(
     private readonly options: AdminAccessOptions,
     private readonly log: (message: string) => void,
+    private readonly claimLink?: LinkClaimer,
   ) {
     this.operatorKeys = options.operatorKeys ?? [];
     this.proxyHeader = options.proxyHeader?.toLowerCase();
@@ -214,6 +218,16 @@ export class AdminAccess {
     }
     const title = status === 401 ? 'Sign-in needed' : 'Not allowed';
     return reply.type('text/html; charset=utf-8').send(errorPage(status, title, message));
+  }
+
+  /** Whether this is the link's first use, recording it (in the ledger when there is one). */
+  private async firstUse(linkId: string, accountId: string, expiresAt: string): Promise<boolean> {
+    if (this.claimLink) return this.claimLink({ linkId, accountId, expiresAt });
+    const now = Date.now();
+    for (const [id, until] of this.usedLinks) if (until <= now) this.usedLinks.delete(id);
+    if (this.usedLinks.has(linkId)) return false;
+    this.usedLinks.set(linkId, Date.parse(expiresAt));
+    return true;
   }
 
   private newSession(reply: FastifyReply, request: FastifyRequest, caller: Caller, seconds: number): AdminSession {
@@ -333,12 +347,23 @@ export class AdminAccess {
       if (!(err instanceof PortalTokenError)) throw err;
       return this.refuse(request, reply, 401, `portal link ${err.reason}`, `This link cannot be used: ${err.message}.`);
     }
-    const now = Date.now();
-    for (const [id, until] of this.usedLinks) if (until <= now) this.usedLinks.delete(id);
-    if (this.usedLinks.has(claims.linkId)) {
+    let first: boolean;
+    try {
+      first = await this.firstUse(claims.linkId, claims.accountId, claims.expiresAt);
+    } catch (err) {
+      // Not known to be unused: refused rather than risk a second session from one link.
+      this.refusalLog(request, `portal link ${claims.linkId} for ${claims.accountId} not checked: ${(err as Error).message}`);
+      const message = 'This link cannot be checked right now; try it again in a minute.';
+      reply.code(503).header('retry-after', '30');
+      if (wantsJson(request)) {
+        const problem = new ApiProblem('unavailable', message);
+        return reply.type('application/problem+json').send(problem.body());
+      }
+      return reply.type('text/html; charset=utf-8').send(errorPage(503, 'Try again in a minute', message));
+    }
+    if (!first) {
       return this.refuse(request, reply, 401, `portal link ${claims.linkId} for ${claims.accountId} used again`, 'This link has already been used; ask for a new one.');
     }
-    this.usedLinks.set(claims.linkId, Date.parse(claims.expiresAt));
     const caller: Caller = { role: 'customer', accountId: claims.accountId, adminEmail: claims.adminEmail, expiresAt: claims.expiresAt };
     this.newSession(reply, request, caller, this.options.customerSessionSeconds ?? 3600);
     this.log(`admin access: portal link ${claims.linkId} opened ${claims.accountId}${claims.adminEmail ? ` for ${claims.adminEmail}` : ''}`);
@@ -368,7 +393,17 @@ function portalPage(accountId: string): string {
   return layout('Signed in · AI Credits', html`Settings › AI Credits`, body, html`<meta http-equiv="refresh" content="0;url=${path}">`);
 }
 
-/** The access control for `options`, with refusals and sign-ins logged through `log`. */
-export function createAdminAccess(options: AdminAccessOptions | undefined, log: (message: string) => void): AdminAccess {
-  return new AdminAccess(options ?? adminAccessFromEnv(), log);
+/**
+ * Records a portal link's use and says whether it was the first (false: used before). The
+ * admin server gives the ledger's (`LedgerStore.claimPortalLink`), shared by every server on it
+ * and kept across restarts.
+ */
+export type LinkClaimer = (link: { linkId: string; accountId: string; expiresAt: string }) => Promise<boolean>;
+
+/**
+ * The access control for `options`, with refusals and sign-ins logged through `log`; portal
+ * links' uses are recorded by `claimLink`, or in this server's memory without it.
+ */
+export function createAdminAccess(options: AdminAccessOptions | undefined, log: (message: string) => void, claimLink?: LinkClaimer): AdminAccess {
+  return new AdminAccess(options ?? adminAccessFromEnv(), log, claimLink);
 }

@@ -194,7 +194,7 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) =>
     done(null, Object.fromEntries(new URLSearchParams(String(body)))),
   );
-  const access = createAdminAccess(options.access, (message) => log(message));
+  const access = createAdminAccess(options.access, (message) => log(message), (link) => store.claimPortalLink(link));
   access.register(app);
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.headers(SECURITY_HEADERS);

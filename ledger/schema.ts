@@ -124,6 +124,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_deliveries_account_at ON webhook_deliveries (account_id, at);
     `,
   },
+  {
+    version: 3,
+    name: 'used portal links',
+    sql: `
+      -- A customer admin's portal link is traded for a session once: its id is kept here until
+      -- the link has expired, so neither a restart nor a second admin server takes it again.
+      CREATE TABLE used_portal_links (
+        link_id    text PRIMARY KEY,
+        account_id text NOT NULL,
+        expires_at timestamptz NOT NULL,
+        used_at    timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX used_portal_links_expires ON used_portal_links (expires_at);
+    `,
+  },
 ];
 
 /** Arbitrary fixed key of the advisory lock that serialises migrations across workers. */

@@ -26,6 +26,7 @@ import type {
   InAppNotification,
   LedgerStore,
   StreamOptions,
+  UsedPortalLink,
 } from './store';
 
 /** Default rows per page when streaming. */
@@ -261,6 +262,18 @@ class SqlLedgerStore implements LedgerStore {
     if (!row) return null;
     // Account ids hold no colon: the epoch is the id's second part.
     return { epoch: row.entry_id.split(':')[1] ?? '', entryId: row.entry_id, at: isoOrNull(row.at) ?? '' };
+  }
+
+  async claimPortalLink(link: UsedPortalLink): Promise<boolean> {
+    requireText(link.linkId, 'linkId');
+    requireText(link.accountId, 'accountId');
+    if (!isIsoInstant(link.expiresAt)) throw new LedgerError('invalid_input', `portal link ${link.linkId}: expiresAt must be an ISO-8601 instant`);
+    await this.db.query(`DELETE FROM used_portal_links WHERE expires_at < now() - interval '1 day'`);
+    const { rows } = await this.db.query(
+      `INSERT INTO used_portal_links (link_id, account_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (link_id) DO NOTHING RETURNING link_id`,
+      [link.linkId, link.accountId, link.expiresAt],
+    );
+    return rows.length === 1;
   }
 
   async listAccountIds(): Promise<string[]> {

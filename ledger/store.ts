@@ -75,6 +75,14 @@ export type DeliveryOutcome =
   | { status: 'skipped'; reason: string };
 
 /** The usage ledger. Every write is idempotent on its record's stable id. */
+/** A portal link traded for a session (see {@link LedgerStore.claimPortalLink}). */
+export interface UsedPortalLink {
+  linkId: string;
+  accountId: string;
+  /** When the link expires (UTC ISO-8601). */
+  expiresAt: string;
+}
+
 /** What {@link LedgerStore.earlierEpoch} found: the epoch of an earlier workflow, and its latest entry. */
 export interface EarlierEpoch {
   epoch: string;
@@ -146,6 +154,14 @@ export interface LedgerStore {
    * the account ran before, under an earlier workflow that has closed.
    */
   earlierEpoch(accountId: string, epoch: string): Promise<EarlierEpoch | null>;
+
+  /**
+   * Records that a customer admin's portal link was traded for a session, once per `linkId`.
+   * Links whose expiry is a day past are forgotten (they are refused as expired anyway).
+   *
+   * @returns false when the link was already used (by this server or another, before a restart).
+   */
+  claimPortalLink(link: UsedPortalLink): Promise<boolean>;
 
   /**
    * Stores the in-app notification of an alert.

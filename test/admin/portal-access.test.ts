@@ -17,6 +17,7 @@ import { startAdminServer, type AdminServer } from '../../admin/server';
 import { generateApiKey, hashApiKey } from '../../api/keys';
 import { mintPortalLink, type AccountStartInput, type CreditsClient } from '../../client';
 import { projectRoot } from '../../infra/project-root';
+import { LedgerError } from '../../ledger/errors';
 import type { LedgerStore } from '../../ledger/store';
 import { colourShare } from './browser';
 import { startAdminStack, type AdminStack } from './stack';
@@ -185,6 +186,16 @@ describe('who may see what', () => {
     expect(replay.status).toBe(401);
     expect(await replay.text()).toContain('This link has already been used');
 
+    // The use is in the ledger: another admin server on it (or this one restarted) refuses it too.
+    const elsewhere = await startAdminServer({ client: credits, store, port: 0, log: () => undefined, access: { portalSecret: SECRET } });
+    try {
+      const there = await fetch(link.url.replace(admin.url, elsewhere.url), { redirect: 'manual' });
+      expect(there.status).toBe(401);
+      expect(await there.text()).toContain('This link has already been used');
+    } finally {
+      await elsewhere.close();
+    }
+
     const expired = await mintPortalLink('acct-a', { secret: SECRET, baseUrl: admin.url, ttlSeconds: 60, nowMs: Date.now() - 3_600_000 });
     const late = await fetch(expired.url, { headers: JSON_ACCEPT, redirect: 'manual' });
     await expectProblem(late, 401, 'unauthorized');
@@ -260,6 +271,35 @@ describe('at the edges', () => {
       const direct = await fetch(other.url, { headers: { 'x-forwarded-proto': 'https' }, redirect: 'manual' });
       expect(direct.status).toBe(200);
       expect(direct.headers.get('set-cookie')).not.toMatch(/Secure/);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it('refuses a link it cannot check while the ledger is away (503), and takes it once the ledger is back', async () => {
+    let away = true;
+    // The real store, but for the link check, which fails as a database that cannot be reached.
+    const flaky = new Proxy(store, {
+      get(target, name, receiver) {
+        if (name === 'claimPortalLink' && away) return () => Promise.reject(new LedgerError('database_unavailable', 'ledger database is unavailable'));
+        const value: unknown = Reflect.get(target, name, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const elsewhere = await startAdminServer({ client: credits, store: flaky, port: 0, log: (message) => logged.push(message), access: { portalSecret: SECRET } });
+    try {
+      const link = await mintPortalLink('acct-c', { secret: SECRET, baseUrl: elsewhere.url });
+      const page = await fetch(link.url, { redirect: 'manual' });
+      expect(page.status).toBe(503);
+      expect(page.headers.get('retry-after')).toBe('30');
+      expect(page.headers.get('set-cookie')).toBeNull();
+      expect(await page.text()).toContain('This link cannot be checked right now');
+      await expectProblem(await fetch(link.url, { headers: JSON_ACCEPT, redirect: 'manual' }), 503, 'unavailable');
+      expect(logged.some((l) => l.includes('not checked: ledger database is unavailable'))).toBe(true);
+      away = false;
+      const later = await fetch(link.url, { redirect: 'manual' });
+      expect(later.status).toBe(200);
+      sessionCookie(later);
     } finally {
       await elsewhere.close();
     }

@@ -355,6 +355,21 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       expect(await store.earlierEpoch('epochs_none', 'e1')).toBeNull();
     });
 
+    it('records a portal link used once, and forgets links a day past their expiry', async () => {
+      const soon = new Date(Date.now() + 900_000).toISOString();
+      expect(await store.claimPortalLink({ linkId: 'link-1', accountId: 'acme', expiresAt: soon })).toBe(true);
+      expect(await store.claimPortalLink({ linkId: 'link-1', accountId: 'acme', expiresAt: soon })).toBe(false);
+      expect(await store.claimPortalLink({ linkId: 'link-2', accountId: 'acme', expiresAt: soon })).toBe(true);
+      const longAgo = new Date(Date.now() - 3 * 86_400_000).toISOString();
+      expect(await store.claimPortalLink({ linkId: 'link-old', accountId: 'acme', expiresAt: longAgo })).toBe(true);
+      // Forgotten a day past its expiry (such a link is refused as expired before it is looked up).
+      expect(await store.claimPortalLink({ linkId: 'link-3', accountId: 'acme', expiresAt: soon })).toBe(true);
+      expect(await store.claimPortalLink({ linkId: 'link-old', accountId: 'acme', expiresAt: longAgo })).toBe(true);
+      expect(await store.claimPortalLink({ linkId: 'link-1', accountId: 'acme', expiresAt: soon })).toBe(false);
+      const bad = await rejection(store.claimPortalLink({ linkId: 'link-4', accountId: 'acme', expiresAt: 'soon' }));
+      expect(isLedgerError(bad) && bad.code).toBe('invalid_input');
+    });
+
     it('stores a notification once and tracks its delivery claims', async () => {
       const alert = warningAlert('notes');
       expect(await store.recordNotification(alert)).toBe(true);
