@@ -230,6 +230,6 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
 
     deliverWebhook: (event) => translated(() => deliverWebhook(event)),
 
-    earlierEpoch: ({ accountId, epoch }) => translated(() => store.earlierEpoch(accountId, epoch), 'ledger'),
+    earlierEpoch: ({ accountId, epoch }) => translated(() => store.earlierEpoch(accountId, epoch)),
   };
 }

@@ -161,6 +161,14 @@ describe('appendLedger and chargeTier', () => {
     expect(stored).toEqual([]);
   });
 
+  it("tells whether an account's ledger holds an earlier workflow's entries (the start guard)", async () => {
+    expect(await env.run(activities.earlierEpoch, { accountId: 'act-epochs', epoch: 'e2' })).toBeNull();
+    const earlier = usageEntries('act-epochs', 1, 3).map((e) => ({ ...e, entryId: `act-epochs:e1:${e.seq}` }));
+    await env.run(activities.appendLedger, { entries: earlier });
+    expect(await env.run(activities.earlierEpoch, { accountId: 'act-epochs', epoch: 'e2' })).toEqual({ epoch: 'e1', entryId: 'act-epochs:e1:3', at: earlier[2]?.at });
+    expect(await env.run(activities.earlierEpoch, { accountId: 'act-epochs', epoch: 'e1' })).toBeNull();
+  });
+
   it('fails a batch that is not a list for good', async () => {
     const failure = await failureOf(env.run(activities.appendLedger, { entries: 'nope' as unknown as LedgerEntry[] }));
     expect(failure.nonRetryable).toBe(true);
