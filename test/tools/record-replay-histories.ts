@@ -20,9 +20,10 @@ import { devServerEnv, fakeActivities, runHistories, startAccount, startWorker, 
 import { waitFor } from '../helpers/wait-for';
 import { CreditsClient } from '../../client';
 import { EVENTS_PER_RUN, SPILL_AFTER_MS } from '../../workflows/account-credits';
-import { ACCOUNT_UPDATES } from '../../workflows/messages';
+import { ACCOUNT_QUERIES, ACCOUNT_UPDATES } from '../../workflows/messages';
 
 const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFeatureEnabled, setUsers, setVoiceAgentActive, startCall } = ACCOUNT_UPDATES;
+const summary = ACCOUNT_QUERIES.summary.definition;
 
 const OUT = join(__dirname, '..', 'fixtures', 'histories');
 
@@ -164,6 +165,41 @@ async function recordRejectedUpdates(): Promise<void> {
   }
 }
 
+/**
+ * An account on the workflow with the start guard (`start-guard-earlier-epoch`: the ledger
+ * asked at the fresh start) and target-value answers kept by update id
+ * (`target-updates-answered-across-runs`): a tier purchase and a users change in the first
+ * run, then, after the reset, another admin's users change and cancellation, and those two
+ * sent again with their update ids, answered from memory, up to the next reset.
+ */
+async function recordUpdateRetries(): Promise<void> {
+  const suite = await workflowSuite();
+  try {
+    const h = await suite.open({ accountId: 'replay-retries', plan: 'growth', users: 2 }, 25);
+    const first = await h.query(summary);
+    const sleepPast = async (instant: string) => suite.env.sleep(Date.parse(instant) - (await suite.now()) + 1000);
+    await h.executeUpdate(changeCreditTier.definition, { args: [{ tier: 'tier-1' }], updateId: 'buy-tier-1' });
+    await h.executeUpdate(setUsers.definition, { args: [{ users: 4 }], updateId: 'users-to-4' });
+    await sleepPast(first.cycle.end);
+    const second = await waitFor(async () => {
+      const s = await h.query(summary);
+      return s.cycle.index === first.cycle.index + 1 && s;
+    }, 'the first reset');
+    // Another admin's changes in between, which the retries must not undo (applied again, they
+    // would grant two users' credits and buy the tier back: other commands than recorded).
+    await h.executeUpdate(setUsers.definition, { args: [{ users: 2 }] });
+    await h.executeUpdate(changeCreditTier.definition, { args: [{ tier: null }] });
+    await suite.env.sleep('30 seconds');
+    await h.executeUpdate(changeCreditTier.definition, { args: [{ tier: 'tier-1' }], updateId: 'buy-tier-1' });
+    await h.executeUpdate(setUsers.definition, { args: [{ users: 4 }], updateId: 'users-to-4' });
+    await sleepPast(second.cycle.end);
+    await waitFor(async () => (await h.query(summary)).cycle.index === second.cycle.index + 1, 'the second reset');
+    await saveRuns(suite.env.client, h, 'update-retries');
+  } finally {
+    await suite.teardown();
+  }
+}
+
 async function recordLedgerOutage(): Promise<void> {
   const env = await devServerEnv();
   const acts = fakeActivities();
@@ -216,6 +252,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'large-ledger-batch': recordLargeLedgerBatch,
   'busy-account-linger-on-step': recordBusyAccount,
   'rejected-updates': recordRejectedUpdates,
+  'update-retries': recordUpdateRetries,
   // Only on the workflow before the patch (see recordTrialWithTier); never part of "every scenario".
   'trial-tier-prepatch': () => recordTrialWithTier('trial-tier-prepatch'),
 };

@@ -9,12 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { workflowBundle } from '../helpers/workflow-harness';
+import { patchIds } from '../helpers/patch-markers';
+import { START_GUARD_PATCH, UPDATE_ANSWERS_PATCH } from '../../workflows/account-credits';
 
 const DIR = join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 
 describe('replay of recorded histories', () => {
-  it('has recorded histories to replay, including a continue-as-new at a reset, trial conversions (with a tier, before and after the conversion patch) and a ledger outage spilling its backlog, ledger batches of 1,000 entries, a busy account (its ledger linger and throttled balance, each on a timer before its on-step patch and with its steps after), and updates refused between accepted ones past the history bound', () => {
+  it('has recorded histories to replay, including a continue-as-new at a reset, trial conversions (with a tier, before and after the conversion patch) and a ledger outage spilling its backlog, ledger batches of 1,000 entries, a busy account (its ledger linger and throttled balance, each on a timer before its on-step patch and with its steps after), updates refused between accepted ones past the history bound, and target-value updates retried into the next run by update id after a guarded start', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'paid-growth-run1.json',
@@ -30,8 +32,18 @@ describe('replay of recorded histories', () => {
         'busy-account-on-step-run1.json',
         'busy-account-linger-on-step-run1.json',
         'rejected-updates-run1.json',
+        'update-retries-run1.json',
+        'update-retries-run2.json',
       ]),
     );
+  });
+
+  it('holds the update-retries runs on their patched paths: the guarded start in the first, the answers recalled in the second', () => {
+    const patches = (f: string) => patchIds(historyFromJSON(JSON.parse(readFileSync(join(DIR, f), 'utf8'))));
+    expect(patches('update-retries-run1.json')).toEqual(expect.arrayContaining([START_GUARD_PATCH, UPDATE_ANSWERS_PATCH]));
+    expect(patches('update-retries-run2.json')).toContain(UPDATE_ANSWERS_PATCH);
+    // A continued run opens from its carried state: it does not ask the ledger.
+    expect(patches('update-retries-run2.json')).not.toContain(START_GUARD_PATCH);
   });
 
   it('replays every one without a nondeterminism error', async () => {
