@@ -139,6 +139,14 @@ function identityText(value: string): string {
   return value.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
 }
 
+/** How each refusal is answered: its problem type, its page's title, its headers. */
+const REFUSALS = {
+  401: { problem: 'unauthorized', title: 'Sign-in needed', headers: { 'www-authenticate': 'Bearer' } },
+  403: { problem: 'forbidden', title: 'Not allowed', headers: {} },
+  // Only a link that cannot be checked while the ledger is away: a minute is enough to retry.
+  503: { problem: 'unavailable', title: 'Try again in a minute', headers: { 'retry-after': '30' } },
+} as const;
+
 /** The access control of one admin server: hooks, the sign-in routes, sessions and CSRF. */
 export class AdminAccess {
   private readonly sessions = new Map<string, AdminSession>();
@@ -209,14 +217,14 @@ export class AdminAccess {
     this.log(`admin access refused: ${reason}; ${request.method} ${request.url.split('?')[0]} from ${peerAddress(request)}`);
   }
 
-  private refuse(request: FastifyRequest, reply: FastifyReply, status: 401 | 403, reason: string, message: string): FastifyReply {
+  private refuse(request: FastifyRequest, reply: FastifyReply, status: 401 | 403 | 503, reason: string, message: string): FastifyReply {
     this.refusalLog(request, reason);
-    reply.code(status);
+    const { problem: code, title, headers } = REFUSALS[status];
+    reply.code(status).headers(headers);
     if (wantsJson(request)) {
-      const problem = new ApiProblem(status === 401 ? 'unauthorized' : 'forbidden', message, status === 401 ? { headers: { 'www-authenticate': 'Bearer' } } : {});
-      return reply.headers(problem.headers).type('application/problem+json').send(problem.body());
+      const problem = new ApiProblem(code, message);
+      return reply.type('application/problem+json').send(problem.body());
     }
-    const title = status === 401 ? 'Sign-in needed' : 'Not allowed';
     return reply.type('text/html; charset=utf-8').send(errorPage(status, title, message));
   }
 
@@ -352,14 +360,8 @@ export class AdminAccess {
       first = await this.firstUse(claims.linkId, claims.accountId, claims.expiresAt);
     } catch (err) {
       // Not known to be unused: refused rather than risk a second session from one link.
-      this.refusalLog(request, `portal link ${claims.linkId} for ${claims.accountId} not checked: ${(err as Error).message}`);
-      const message = 'This link cannot be checked right now; try it again in a minute.';
-      reply.code(503).header('retry-after', '30');
-      if (wantsJson(request)) {
-        const problem = new ApiProblem('unavailable', message);
-        return reply.type('application/problem+json').send(problem.body());
-      }
-      return reply.type('text/html; charset=utf-8').send(errorPage(503, 'Try again in a minute', message));
+      const reason = `portal link ${claims.linkId} for ${claims.accountId} not checked: ${(err as Error).message}`;
+      return this.refuse(request, reply, 503, reason, 'This link cannot be checked right now; try it again in a minute.');
     }
     if (!first) {
       return this.refuse(request, reply, 401, `portal link ${claims.linkId} for ${claims.accountId} used again`, 'This link has already been used; ask for a new one.');

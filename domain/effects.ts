@@ -82,6 +82,19 @@ export interface LedgerEntry {
 }
 
 /**
+ * The start of every ledger id one workflow of an account writes (`<accountId>:<epoch>:`, then
+ * its sequence number): account ids hold no colon, so the prefix names that workflow's entries.
+ */
+export function ledgerIdPrefix(accountId: string, epoch: string): string {
+  return `${accountId}:${epoch}:`;
+}
+
+/** The epoch part of a ledger id `<accountId>:<epoch>:...` (see {@link ledgerIdPrefix}). */
+export function epochOfId(id: string): string | undefined {
+  return id.split(':')[1];
+}
+
+/**
  * How an entry moves the available balance, from its kind and `credits`: what the ledger's
  * running balance steps by, so that each entry's `balanceAfter` is the one before it (same
  * epoch, the sequence number before) plus this. Grants add their credits and a write-off of

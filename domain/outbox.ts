@@ -4,7 +4,7 @@
  * account's own counters, and the peek, acknowledge and park steps that drain the queue.
  */
 import type { TierRule } from '../ruleset/types';
-import type { Effect, LedgerEntry, RefusedEntry } from './effects';
+import { ledgerIdPrefix, type Effect, type LedgerEntry, type RefusedEntry } from './effects';
 import { MAX_PARKED, alertStateOf, available, type AccountState } from './account-state';
 import { iso } from './calendar';
 import { headBatch } from './state-budget';
@@ -20,7 +20,7 @@ const { entries: entriesOf } = Object;
 export function logEntry(state: AccountState, nowMs: number, kind: LedgerEntry['kind'], credits: number, extra: Partial<LedgerEntry>): void {
   const seq = ++state.counters.entry;
   const entry: LedgerEntry = {
-    entryId: `${state.accountId}:${state.epoch}:${seq}`,
+    entryId: `${ledgerIdPrefix(state.accountId, state.epoch)}${seq}`,
     accountId: state.accountId,
     seq,
     at: iso(nowMs),

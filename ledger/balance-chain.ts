@@ -6,7 +6,7 @@
  * written (a spilled batch), parked, or deleted. Reconciliation follows one cycle this way;
  * {@link readLedgerChain} follows an account's whole ledger, every cycle.
  */
-import { balanceMove, type LedgerEntry } from '../domain/effects';
+import { balanceMove, epochOfId, type LedgerEntry } from '../domain/effects';
 import type { LedgerStore } from './store';
 
 /** An entry whose balance after does not follow from the entry before it. */
@@ -28,11 +28,6 @@ export interface SequenceGap {
 
 /** How many balance breaks and sequence gaps are kept: the first ones tell where to look. */
 export const MAX_REPORTED = 20;
-
-/** The epoch part of a ledger id `<accountId>:<epoch>:...` (account ids hold no colon). */
-export function epochOfId(id: string): string | undefined {
-  return id.split(':')[1];
-}
 
 /**
  * The epoch that wrote last among `epochs` (by each one's latest entry time): the running

@@ -11,10 +11,10 @@
  * takes its usage off again (domain/usage-voids.ts). Entries of another epoch (an earlier
  * workflow of the same account id, terminated and started again) are left out.
  */
-import type { ChargeRequest, LedgerEntry } from '../domain/effects';
+import { epochOfId, type ChargeRequest, type LedgerEntry } from '../domain/effects';
 import { fromMicros, toMicros } from '../domain/pricing';
 import type { AccountSummary, FeatureUsageView } from '../domain/wire-contract';
-import { RunningBalance, epochOfId, latestEpoch, type BalanceBreak, type LedgerChain, type SequenceGap } from './balance-chain';
+import { RunningBalance, latestEpoch, type BalanceBreak, type LedgerChain, type SequenceGap } from './balance-chain';
 import type { LedgerStore } from './store';
 
 /** Which cycle of which account to read. */

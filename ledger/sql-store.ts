@@ -5,7 +5,7 @@
  */
 import type { FeatureUsageView } from '../domain/wire-contract';
 import type { AlertNotice, ChargeRequest, LedgerEntry } from '../domain/effects';
-import { LEDGER_KINDS } from '../domain/effects';
+import { LEDGER_KINDS, epochOfId, ledgerIdPrefix } from '../domain/effects';
 import { LedgerError } from './errors';
 import { migrate } from './schema';
 import type { SqlClient, SqlExecutor } from './sql-client';
@@ -251,7 +251,7 @@ class SqlLedgerStore implements LedgerStore {
   async earlierEpoch(accountId: string, epoch: string): Promise<EarlierEpoch | null> {
     requireText(accountId, 'accountId');
     requireText(epoch, 'epoch');
-    const own = `${accountId}:${epoch}:`;
+    const own = ledgerIdPrefix(accountId, epoch);
     // Newest first along (account_id, at): an earlier workflow's entries are all there is at a
     // fresh start, so the first row answers. left() rather than LIKE: ids may hold % and _.
     const { rows } = await this.db.query<{ entry_id: string; at: unknown }>(
@@ -260,8 +260,7 @@ class SqlLedgerStore implements LedgerStore {
     );
     const row = rows[0];
     if (!row) return null;
-    // Account ids hold no colon: the epoch is the id's second part.
-    return { epoch: row.entry_id.split(':')[1] ?? '', entryId: row.entry_id, at: isoOrNull(row.at) ?? '' };
+    return { epoch: epochOfId(row.entry_id) ?? '', entryId: row.entry_id, at: isoOrNull(row.at) ?? '' };
   }
 
   async claimPortalLink(link: UsedPortalLink): Promise<boolean> {

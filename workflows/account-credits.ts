@@ -327,22 +327,22 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     targetValue = false,
   ): void => {
     const check = (args: readonly unknown[]) => checkUpdateArguments(args, message.check, checkContext());
-    const firstAnswer = (): Result | undefined => {
-      const info = targetValue ? currentUpdateInfo() : undefined;
-      return info && account ? (account.updateAnswer(info.name, info.id) as Result | undefined) : undefined;
-    };
+    // This update's id and name, when it is a target-value update.
+    const remembered = () => (targetValue ? currentUpdateInfo() : undefined);
+    const firstAnswer = (info: ReturnType<typeof remembered>): Result | undefined =>
+      info && account ? (account.updateAnswer(info.name, info.id) as Result | undefined) : undefined;
     // The handler runs only for an accepted update, which the history records: a step.
     const validator = (...args: unknown[]) => {
       if (closing) throw ApplicationFailure.retryable(ACCOUNT_CONTINUING_MESSAGE, WORKFLOW_FAILURE_TYPES.accountContinuing);
-      if (firstAnswer() !== undefined) return;
+      if (firstAnswer(remembered()) !== undefined) return;
       rejectIf(check(args));
     };
     setHandler(
       message.definition,
       (...args: unknown[]) => {
         clock.step();
-        const info = targetValue ? currentUpdateInfo() : undefined;
-        const first = firstAnswer();
+        const info = remembered();
+        const first = firstAnswer(info);
         if (first !== undefined && patched(UPDATE_ANSWERS_PATCH)) {
           updatesThisRun += 1;
           return Promise.resolve(first);

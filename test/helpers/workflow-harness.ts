@@ -9,7 +9,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { CreditActivities, LedgerAppendInput } from '../../activities/credit-activities';
-import type { AlertNotice, ChargeRequest, LedgerEntry } from '../../domain/effects';
+import { epochOfId, ledgerIdPrefix, type AlertNotice, type ChargeRequest, type LedgerEntry } from '../../domain/effects';
 import type { AccountStartInput } from '../../domain/wire-contract';
 import { decodeLedgerBatch } from '../../domain/ledger-batch';
 import type { WebhookEvent } from '../../domain/webhook-events';
@@ -124,9 +124,9 @@ export function fakeActivities(ruleSet: RuleSet = loadRuleSet(defaultRulesPath()
       return { endpoints: 1, delivered: 1 };
     },
     async earlierEpoch({ accountId, epoch }) {
-      const own = `${accountId}:${epoch}:`;
+      const own = ledgerIdPrefix(accountId, epoch);
       const earlier = ledger.filter((e) => e.accountId === accountId && !e.entryId.startsWith(own)).sort((a, b) => a.at.localeCompare(b.at)).pop();
-      return earlier ? { epoch: earlier.entryId.split(':')[1] ?? '', entryId: earlier.entryId, at: earlier.at } : null;
+      return earlier ? { epoch: epochOfId(earlier.entryId) ?? '', entryId: earlier.entryId, at: earlier.at } : null;
     },
   };
 }

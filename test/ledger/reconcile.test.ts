@@ -8,7 +8,7 @@ import { CreditAccount } from '../../domain/account';
 import type { ChargeRequest, LedgerEntry } from '../../domain/effects';
 import type { AccountSummary } from '../../domain/wire-contract';
 import { ledgerFactsOf, reconcileAccount, type LedgerFacts, type LedgerFactsQuery } from '../../ledger/reconcile';
-import { epochOfId } from '../../ledger/balance-chain';
+import { epochOfId } from '../../domain/effects';
 import { shippedRules } from '../helpers/shipped-rules';
 
 const T0 = Date.parse('2026-06-10T12:00:00.000Z');
