@@ -205,9 +205,13 @@ export class CreditAccount {
     return { results: usage.recordUsageBatch(this.state, this.answers, events, nowMs) };
   }
 
-  /** Authorize a Voice Agent call, once per call id. */
-  startCall(input: { callId: string; agentId: string }, nowMs: number): StartCallResult {
-    return usage.startCall(this.state, this.answers, input, nowMs);
+  /**
+   * Authorize a Voice Agent call, once per call id. With the open-call places full, calls that
+   * have run the longest a call runs are ended first when `mayEndLostCalls` says so (asked only
+   * when there is such a call).
+   */
+  startCall(input: { callId: string; agentId: string }, nowMs: number, mayEndLostCalls?: () => boolean): StartCallResult {
+    return usage.startCall(this.state, this.answers, input, nowMs, mayEndLostCalls);
   }
 
   /** End a call and charge the current cycle for its part, bounded by the time it ran, once per call id. */
@@ -307,7 +311,7 @@ export class CreditAccount {
   startNextCycle(rules: Rules, mayEndLostCalls: () => boolean = () => true): void {
     const resetMs = Date.parse(this.state.cycle.end);
     rollover.beginCycle(this.state, this.answers, rules, resetMs);
-    const lost = usage.callsPastLongest(this.state);
+    const lost = usage.callsRunLongest(this.state, resetMs);
     if (lost.length > 0 && mayEndLostCalls()) usage.endLostCalls(this.state, this.answers, lost, resetMs);
   }
 

@@ -89,17 +89,31 @@ export function recordUsageBatch(state: AccountState, answers: AnswerWindow, eve
 }
 
 /**
- * Authorize a Voice Agent call: only while credits remain and the agent is active. An
- * authorized call always completes and is charged at `endCall` (and at each reset it runs
- * across, for its part in the cycle ending) for the time it ran. A repeated call id gets the
+ * Authorize a Voice Agent call: only while credits remain, the agent is active and the account
+ * has an open-call place ({@link ACCOUNT_LIMITS}). An authorized call always completes and is
+ * charged at `endCall` (and at each reset it runs across, for its part in the cycle ending) for
+ * the time it ran. When the places are full, the calls that have run the longest a call runs
+ * are ended before the call is judged (their ends were lost), when `mayEndLostCalls` says so:
+ * the workflow's patch check, asked only when there is such a call. A repeated call id gets the
  * first answer.
  */
-export function startCall(state: AccountState, answers: AnswerWindow, input: { callId: string; agentId: string }, nowMs: number): StartCallResult {
+export function startCall(
+  state: AccountState,
+  answers: AnswerWindow,
+  input: { callId: string; agentId: string },
+  nowMs: number,
+  mayEndLostCalls: () => boolean = () => true,
+): StartCallResult {
   return answers.once(`start:${input.callId}`, () => {
     const feature = perCallFeature(state);
+    // Before the call is judged: what the lost calls are charged may leave no credits for it.
+    if (feature && openCallsFull(state)) {
+      const lost = callsRunLongest(state, nowMs);
+      if (lost.length > 0 && mayEndLostCalls()) endCallsRunLongest(state, answers, lost, nowMs);
+    }
     let reason: CallRejection | undefined = feature ? refusalOf(state, feature.id) : 'not_in_plan';
     if (!reason && state.inactiveAgents.includes(input.agentId)) reason = 'agent_inactive';
-    if (!reason && Object.keys(state.openCalls).length >= ACCOUNT_LIMITS.openCalls) reason = 'too_many_open_calls';
+    if (!reason && openCallsFull(state)) reason = 'too_many_open_calls';
     const result: StartCallResult = reason
       ? { authorized: false, reason, balance: available(state) }
       : { authorized: true, balance: available(state) };
@@ -172,22 +186,11 @@ export function chargeOpenCallsAtReset(state: AccountState, resetMs: number): vo
 }
 
 /**
- * The calls open at a reset that its parts have charged the longest a call runs
- * ({@link MAX_CALL_MINUTES}): their ends were lost, since no call is that long.
- */
-export function callsPastLongest(state: AccountState): string[] {
-  const longest = toMicros(MAX_CALL_MINUTES);
-  return Object.entries(state.openCalls)
-    .filter(([, call]) => (call.chargedMicros ?? 0) >= longest)
-    .map(([callId]) => callId);
-}
-
-/**
  * End, just after a reset (`resetMs`, in the new cycle), the calls `callIds` names (those of
- * {@link callsPastLongest}), each as though its end were reported then with the minutes
- * already charged. Such a call's end was lost (a caller that gave up, a crash), and left open it would hold one
- * of the account's {@link ACCOUNT_LIMITS} open-call places for good (a thousand of them lock
- * Voice Agents out). No credit moves: the new cycle pays nothing, and its `call_end` entry of
+ * {@link callsRunLongest} at the reset, once its parts are charged), each as though its end were
+ * reported then with the minutes already charged. Such a call's end was lost (a caller that
+ * gave up, a crash), and left open it would hold one of the account's {@link ACCOUNT_LIMITS}
+ * open-call places for good. No credit moves: the new cycle pays nothing, and its `call_end` entry of
  * zero minutes counts the call as ended there, as an `endCall` at the reset would. A late
  * `endCall` gets this answer back while the window remembers it.
  */
@@ -197,6 +200,47 @@ export function endLostCalls(state: AccountState, answers: AnswerWindow, callIds
     endCall(state, answers, { callId, minutes }, resetMs, `ended at the reset: open for ${MAX_CALL_MINUTES} minutes, the longest a call runs, all charged; its end was never reported`);
     // A call opened under an id whose end was already answered (before startCall refused such
     // an id) keeps that answer and stays open: close it all the same.
+    delete state.openCalls[callId];
+  }
+}
+
+/** Whether the account holds as many open calls as {@link ACCOUNT_LIMITS} allows. */
+function openCallsFull(state: AccountState): boolean {
+  return Object.keys(state.openCalls).length >= ACCOUNT_LIMITS.openCalls;
+}
+
+/**
+ * The open calls that have run, at `nowMs`, the longest a call runs ({@link MAX_CALL_MINUTES}):
+ * the minutes earlier cycles were charged for plus the time since their part's start. No call
+ * is that long, so their ends were lost. At a reset, once {@link chargeOpenCallsAtReset} has
+ * run, these are the calls its parts charged that much.
+ */
+export function callsRunLongest(state: AccountState, nowMs: number): string[] {
+  const longest = toMicros(MAX_CALL_MINUTES);
+  return Object.entries(state.openCalls)
+    .filter(([, call]) => (call.chargedMicros ?? 0) + elapsedMicros(Date.parse(call.partFrom ?? call.startedAt), nowMs) >= longest)
+    .map(([callId]) => callId);
+}
+
+/**
+ * End, at `nowMs`, the calls `callIds` names (those of {@link callsRunLongest}), each as though
+ * its end were reported then with the longest a call runs: the current cycle pays for the part
+ * of those {@link MAX_CALL_MINUTES} that earlier cycles were not charged, as the next reset
+ * would have charged it, and no more. Only a full open-call table asks for this: lost calls
+ * (a caller that gave up, a crash) would otherwise lock Voice Agents out until the reset. A
+ * late `endCall` gets this answer back while the window remembers it.
+ */
+function endCallsRunLongest(state: AccountState, answers: AnswerWindow, callIds: readonly string[], nowMs: number): void {
+  for (const callId of callIds) {
+    endCall(
+      state,
+      answers,
+      { callId, minutes: MAX_CALL_MINUTES },
+      nowMs,
+      `ended when the account's ${ACCOUNT_LIMITS.openCalls} open-call places were full: open for ${MAX_CALL_MINUTES} minutes, the longest a call runs, all charged; its end was never reported`,
+    );
+    // As at the reset: a call opened under an id whose end was already answered keeps that
+    // answer; close it all the same.
     delete state.openCalls[callId];
   }
 }

@@ -225,6 +225,14 @@ export const GRANT_RECALL_PATCH = 'grant-recalled-from-live-grant';
 export const END_LOST_CALLS_PATCH = 'end-lost-calls-at-reset';
 
 /**
+ * Patch that, when a call would be refused because the account's open-call places are full,
+ * first ends the calls that have run the longest a call runs (a day): their ends were lost.
+ * Before it a thousand lost calls locked Voice Agents out until the reset that ended them.
+ * Recorded only by a run where a full table held such a call.
+ */
+export const END_LOST_CALLS_WHEN_FULL_PATCH = 'end-lost-calls-when-full';
+
+/**
  * Patch that remembers the answers of target-value updates (users, plan, tier, toggles, admins,
  * tags) by their Temporal update id, carried across continue-as-new, and answers a retry with
  * the same id that reaches a later run with the first answer. Before it such a retry set the
@@ -367,7 +375,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // the outbox spills). It waits for the reset like `recordUsage`, so all its events land in
   // one cycle.
   register(ACCOUNT_UPDATES.recordUsageBatch, async (u, recheck) => run(recheck, (a) => a.recordUsageBatch(u.events, now())));
-  register(startCall, async (u, recheck) => run(recheck, (a) => a.startCall(u, now())));
+  register(startCall, async (u, recheck) => run(recheck, (a) => a.startCall(u, now(), () => patched(END_LOST_CALLS_WHEN_FULL_PATCH))));
   register(endCall, async (u, recheck) => run(recheck, (a) => a.endCall(u, now())));
   register(setUsers, async (u, recheck) => run(recheck, (a) => a.setUsers(u.users, now())), true);
   register(changePlan, async (u, recheck) => {

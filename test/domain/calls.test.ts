@@ -267,16 +267,106 @@ describe('a call whose end was lost', () => {
     expect(a.state.openCalls).toEqual({});
   });
 
-  it('frees its open-call place: a thousand lost calls lock Voice Agents out only until the reset', () => {
+  it('frees its open-call place at the reset; a run before the full-table patch locks Voice Agents out until then', () => {
     const a = open({ plan: 'scale', users: 10 });
     const started = RESET - 2 * MAX_CALL_MINUTES * MINUTE;
     advance(a, started);
     for (let i = 0; i < ACCOUNT_LIMITS.openCalls; i++) a.startCall({ callId: `lost-${i}`, agentId: 'chloe' }, started);
-    expect(a.startCall({ callId: 'next', agentId: 'chloe' }, RESET - MINUTE)).toMatchObject({ authorized: false, reason: 'too_many_open_calls' });
+    let asked = 0;
+    expect(a.startCall({ callId: 'next', agentId: 'chloe' }, RESET - MINUTE, () => (++asked, false))).toMatchObject({ authorized: false, reason: 'too_many_open_calls' });
+    expect(asked).toBe(1);
+    expect(Object.keys(a.state.openCalls)).toHaveLength(ACCOUNT_LIMITS.openCalls);
     advance(a, RESET);
     expect(a.state.openCalls).toEqual({});
     expect(ledger(a).filter((e) => e.kind === 'call_end' && LOST_NOTE.test(e.note ?? ''))).toHaveLength(ACCOUNT_LIMITS.openCalls);
     expect(a.startCall({ callId: 'next-cycle', agentId: 'chloe' }, RESET + MINUTE)).toMatchObject({ authorized: true });
+  });
+});
+
+describe('a full open-call table', () => {
+  const FULL_NOTE = /ended when the account's 1000 open-call places were full: open for 1440 minutes/;
+  const DAY = MAX_CALL_MINUTES * MINUTE;
+
+  /** An account with `lost` calls started at `lostAt` and the rest of its places taken at `recentAt`. */
+  function fullTable(lost: number, lostAt: number, recentAt: number): CreditAccount {
+    const a = open({ plan: 'scale', users: 10 });
+    advance(a, lostAt);
+    a.grantCredits({ credits: 10_000_000, reason: 'room for the lost calls', validForCycles: 1, idempotencyKey: 'room' }, lostAt);
+    for (let i = 0; i < lost; i++) expect(a.startCall({ callId: `lost-${i}`, agentId: 'chloe' }, lostAt)).toMatchObject({ authorized: true });
+    advance(a, recentAt);
+    for (let i = lost; i < ACCOUNT_LIMITS.openCalls; i++) expect(a.startCall({ callId: `recent-${i}`, agentId: 'chloe' }, recentAt)).toMatchObject({ authorized: true });
+    return a;
+  }
+
+  it('ends the calls that have run a day before judging the next, each charged its day, and authorizes it', () => {
+    const a = fullTable(3, T0, T0 + DAY - MINUTE);
+    const balance = a.available();
+    const now = T0 + DAY;
+    expect(a.startCall({ callId: 'next', agentId: 'chloe' }, now)).toEqual({ authorized: true, balance: balance - 3 * voiceCredits(MAX_CALL_MINUTES) });
+    expect(a.available()).toBe(balance - 3 * voiceCredits(MAX_CALL_MINUTES));
+    for (let i = 0; i < 3; i++) {
+      const [end, ...more] = callCharges(a, `lost-${i}`);
+      expect(more).toEqual([]);
+      expect(end).toMatchObject({ kind: 'call_end', at: new Date(now).toISOString(), quantity: MAX_CALL_MINUTES, credits: voiceCredits(MAX_CALL_MINUTES), decision: 'accepted' });
+      expect(end!.note).toMatch(FULL_NOTE);
+      expect(a.callEnded(`lost-${i}`)).toBe(true);
+    }
+    // The ends come before the new call's start in the ledger: they were charged before it was judged.
+    const kinds = ledger(a).slice(-4).map((e) => `${e.kind}:${e.callId}`);
+    expect(kinds).toEqual(['call_end:lost-0', 'call_end:lost-1', 'call_end:lost-2', 'call_start:next']);
+    expect(Object.keys(a.state.openCalls)).toHaveLength(ACCOUNT_LIMITS.openCalls - 2);
+    expect(a.summary(now).telephonyMinutes).toBe(3 * MAX_CALL_MINUTES);
+    // A late end of a call ended so gets that answer (the balance after it) and charges nothing more.
+    const after = a.available();
+    expect(a.endCall({ callId: 'lost-1', minutes: 30 }, now + MINUTE)).toEqual({
+      credits: voiceCredits(MAX_CALL_MINUTES),
+      balance: balance - 2 * voiceCredits(MAX_CALL_MINUTES),
+      minutesCharged: MAX_CALL_MINUTES,
+      capped: false,
+    });
+    expect(callCharges(a, 'lost-1')).toHaveLength(1);
+    expect(a.available()).toBe(after);
+  });
+
+  it('keeps refusing while no call has run a day, and never asks the patch', () => {
+    const a = fullTable(3, T0, T0 + MINUTE);
+    let asked = 0;
+    expect(a.startCall({ callId: 'next', agentId: 'chloe' }, T0 + DAY - 1, () => (++asked, true))).toMatchObject({ authorized: false, reason: 'too_many_open_calls' });
+    expect(asked).toBe(0);
+    expect(ledger(a).filter((e) => e.kind === 'call_end')).toEqual([]);
+  });
+
+  it('does not look at lost calls while a place is free', () => {
+    const a = open({ plan: 'scale', users: 10 });
+    a.startCall({ callId: 'lost', agentId: 'chloe' }, T0);
+    let asked = 0;
+    expect(a.startCall({ callId: 'next', agentId: 'chloe' }, T0 + 2 * DAY, () => (++asked, true))).toMatchObject({ authorized: true });
+    expect(asked).toBe(0);
+    expect(Object.keys(a.state.openCalls).sort()).toEqual(['lost', 'next']);
+  });
+
+  it('charges a call a reset has charged in part only for the rest of its day', () => {
+    const started = RESET - 600 * MINUTE;
+    const a = fullTable(1, started, RESET + MINUTE);
+    const now = started + DAY;
+    a.startCall({ callId: 'next', agentId: 'chloe' }, now);
+    expect(callCharges(a, 'lost-0')).toMatchObject([
+      { kind: 'call_part', cycleIndex: 0, quantity: 600 },
+      { kind: 'call_end', cycleIndex: 1, quantity: MAX_CALL_MINUTES - 600, credits: voiceCredits(MAX_CALL_MINUTES - 600) },
+    ]);
+    expect(a.state.openCalls['next']).toBeDefined();
+  });
+
+  it('judges the next call on the balance the lost calls leave: their charges may exhaust it', () => {
+    const a = open({ plan: 'scale', users: 10 });
+    for (let i = 0; i < ACCOUNT_LIMITS.openCalls; i++) a.startCall({ callId: `lost-${i}`, agentId: 'chloe' }, T0);
+    const result = a.startCall({ callId: 'next', agentId: 'chloe' }, T0 + DAY);
+    expect(result).toMatchObject({ authorized: false, reason: 'credits_exhausted' });
+    expect(a.state.openCalls).toEqual({});
+    expect(ledger(a).filter((e) => e.kind === 'call_end' && FULL_NOTE.test(e.note ?? ''))).toHaveLength(ACCOUNT_LIMITS.openCalls);
+    expect(a.available()).toBe(result.balance);
+    // Calls in progress always complete: the day each ran is charged past zero, and the reset writes the overdraft off.
+    expect(result.balance).toBeLessThan(0);
   });
 });
 

@@ -3,18 +3,21 @@
  * closing cycle is charged at the reset for the minutes the call ran in it (from its credits,
  * before they expire), the new cycle at `endCall` for the rest; and a claim beyond the time the
  * call ran is capped; a call whose end was lost is ended at the reset where it has been charged
- * the longest a call runs.
+ * the longest a call runs, or before a call is judged when the account's open-call places are
+ * full.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
-import { endCallUpdate, startCallUpdate, summaryQuery } from '../../workflows/messages';
+import { endCallUpdate, grantCreditsUpdate, startCallUpdate, summaryQuery } from '../../workflows/messages';
 import { CALL_TOLERANCE_MINUTES } from '../../domain/wire-contract';
 import { creditsForQuantity } from '../../domain/pricing';
 import { shippedRules } from '../helpers/shipped-rules';
 import { patchIds } from '../helpers/patch-markers';
 import { MAX_CALL_MINUTES } from '../../domain/input-problems';
-import { END_LOST_CALLS_PATCH } from '../../workflows/account-credits';
+import { END_LOST_CALLS_PATCH, END_LOST_CALLS_WHEN_FULL_PATCH } from '../../workflows/account-credits';
+import { ACCOUNT_LIMITS } from '../../domain/state-budget';
+import { CreditsClient } from '../../client/credits-client';
 
 const MINUTE = 60_000;
 const VOICE_COST = shippedRules().features.find((f) => f.perCall)!.cost!;
@@ -103,6 +106,50 @@ describe('a call across a reset', () => {
     });
     expect((await h.query(summaryQuery)).credits.available).toBe(second.credits.available);
   });
+
+  it('ends the calls that have run a day when the open-call places are full, and authorizes the next, under its patch', async () => {
+    const h = await suite.open({ accountId: 'call-full-1', plan: 'growth', users: 1 });
+    // Through the client library: a start that arrives while the run hands over to the next is
+    // refused (AccountContinuing) and sent again to the new run.
+    const credits = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue });
+    const start = (callId: string) => credits.startCall('call-full-1', { callId, agentId: 'chloe' });
+    await h.executeUpdate(grantCreditsUpdate, { args: [{ credits: 1_000_000, reason: 'room for the lost calls', validForCycles: 1, idempotencyKey: 'room' }] });
+    for (const id of ['lost-0', 'lost-1']) expect(await start(id)).toMatchObject({ authorized: true });
+    await suite.env.sleep(MAX_CALL_MINUTES * MINUTE - 60 * MINUTE);
+    // The rest of the places, ten at a time (the server's in-flight limit per workflow); the
+    // account continues as new on the way, carrying its open calls.
+    const recent = Array.from({ length: ACCOUNT_LIMITS.openCalls - 2 }, (_, i) => `recent-${i}`);
+    for (let i = 0; i < recent.length; i += 10) {
+      const answers = await Promise.all(recent.slice(i, i + 10).map(start));
+      expect(answers.every((a) => a.authorized)).toBe(true);
+    }
+    // Not a day yet: refused, nothing ended.
+    expect(await start('too-soon')).toMatchObject({ authorized: false, reason: 'too_many_open_calls' });
+    const before = await h.query(summaryQuery);
+    expect(before.openCalls).toBe(ACCOUNT_LIMITS.openCalls);
+
+    await suite.env.sleep(61 * MINUTE);
+    const day = creditsForQuantity(VOICE_COST, MAX_CALL_MINUTES);
+    expect(await start('next')).toEqual({ authorized: true, balance: before.credits.available - 2 * day });
+    const ends = await waitFor(() => {
+      const found = suite.acts.ledger.filter((e) => e.accountId === 'call-full-1' && e.kind === 'call_end');
+      return found.length === 2 && found;
+    }, 'the lost calls ended in the ledger');
+    expect(ends.map((e) => e.callId).sort()).toEqual(['lost-0', 'lost-1']);
+    for (const end of ends) {
+      expect(end).toMatchObject({ quantity: MAX_CALL_MINUTES, credits: day, cycleIndex: before.cycle.index });
+      expect(end.note).toMatch(/open-call places were full/);
+    }
+    const after = await h.query(summaryQuery);
+    expect(after.openCalls).toBe(ACCOUNT_LIMITS.openCalls - 1);
+    expect(after.credits.available).toBe(before.credits.available - 2 * day);
+    expect(after.telephonyMinutes).toBe(2 * MAX_CALL_MINUTES);
+    const run = (await h.describe()).runId;
+    expect(patchIds(await suite.env.client.workflow.getHandle(h.workflowId, run).fetchHistory())).toContain(END_LOST_CALLS_WHEN_FULL_PATCH);
+    // A late end is answered as the account ended it, and charges nothing more.
+    expect(await h.executeUpdate(endCallUpdate, { args: [{ callId: 'lost-1', minutes: 5 }] })).toMatchObject({ credits: day, minutesCharged: MAX_CALL_MINUTES });
+    expect((await h.query(summaryQuery)).credits.available).toBe(after.credits.available);
+  }, 120_000);
 
   it('caps minutes claimed beyond the time the call ran', async () => {
     const h = await suite.open({ accountId: 'call-cap-1', plan: 'growth', users: 1 });
