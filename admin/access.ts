@@ -11,16 +11,19 @@
  * With no operator credential configured at all the page is the local developer's: every
  * request is an operator, and {@link assertSafeBinding} refuses any interface but loopback.
  *
- * Sessions live in this process's memory (a restart signs everyone out, which is acceptable
- * for an admin page); each carries the CSRF token its forms must echo. Every refusal is logged
- * with its reason, path and peer, never with a key or a token.
+ * Sessions live in the ledger database, under a digest of the cookie's id, so a restart signs
+ * nobody out and every admin server on one ledger knows every session; each carries the CSRF
+ * token its forms must echo. While that database cannot be reached a sign-in is answered 503,
+ * never taken unchecked. Every refusal is logged with its reason, path and peer, never with a
+ * key or a token.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { findApiCaller, parseApiKeyHashes, type ApiKeyEntry } from '../api/keys';
 import { ApiProblem } from '../api/problems';
 import { portalSecretFromEnv, PortalTokenError, verifyPortalToken } from '../client/portal-link';
 import { formatUtc } from '../display';
+import type { AdminSessionRecord, LedgerStore } from '../ledger/store';
 import {
   CREDITS_ADMIN_OPERATOR_KEY_HASHES,
   CREDITS_ADMIN_PROXY_HEADER,
@@ -60,13 +63,23 @@ export interface AdminSession {
   /** What every form of this session must echo. */
   readonly csrf: string;
   readonly expiresAtMs: number;
-  /** The last action's answer, shown once on the account page. */
-  flash?: { accountId: string; ok: boolean; text: string };
 }
+
+/** The last action's answer, shown once on the account page it was taken on. */
+export interface ActionFlash {
+  accountId: string;
+  ok: boolean;
+  text: string;
+}
+
+/**
+ * Where the admin page keeps what every admin server on one ledger must agree on: used portal
+ * links and browser sessions. The admin server gives its ledger store.
+ */
+export type AccessStore = Pick<LedgerStore, 'claimPortalLink' | 'saveAdminSession' | 'adminSession' | 'deleteAdminSession'>;
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = 'credits_admin_session';
-const MAX_SESSIONS = 10_000;
 // Probes are public (they say only ok or unreachable); `/metrics` needs an operator (a scraper
 // sends an operator key as Bearer), since its series name accounts' features and routes.
 const PUBLIC_PATHS = new Set(['/assets/admin.css', '/login', '/portal', '/logout', '/healthz', '/readyz']);
@@ -143,26 +156,31 @@ function identityText(value: string): string {
 const REFUSALS = {
   401: { problem: 'unauthorized', title: 'Sign-in needed', headers: { 'www-authenticate': 'Bearer' } },
   403: { problem: 'forbidden', title: 'Not allowed', headers: {} },
-  // Only a link that cannot be checked while the ledger is away: a minute is enough to retry.
+  // Only a link or a session that cannot be checked while the ledger is away: a minute is
+  // enough to retry.
   503: { problem: 'unavailable', title: 'Try again in a minute', headers: { 'retry-after': '30' } },
 } as const;
 
+/** A request's session as read: the session, its digest (the store's key) and its flash. */
+interface OpenSession {
+  session: AdminSession;
+  digest: string;
+  flash?: ActionFlash;
+}
+
+/** A session store that could not be reached: the request is answered 503. */
+class SessionStoreUnavailable extends Error {}
+
 /** The access control of one admin server: hooks, the sign-in routes, sessions and CSRF. */
 export class AdminAccess {
-  private readonly sessions = new Map<string, AdminSession>();
-  /**
-   * Portal link ids already traded for a session, until their link expires: when no
-   * {@link LinkClaimer} is given (a page without a ledger, tests), this server's memory.
-   */
-  private readonly usedLinks = new Map<string, number>();
-  private readonly callers = new WeakMap<FastifyRequest, { caller: Caller; session?: AdminSession }>();
+  private readonly callers = new WeakMap<FastifyRequest, { caller: Caller; open?: OpenSession }>();
   private readonly operatorKeys: readonly ApiKeyEntry[];
   private readonly proxyHeader: string | undefined;
 
   constructor(
     private readonly options: AdminAccessOptions,
     private readonly log: (message: string) => void,
-    private readonly claimLink?: LinkClaimer,
+    private readonly store: AccessStore,
   ) {
     this.operatorKeys = options.operatorKeys ?? [];
     this.proxyHeader = options.proxyHeader?.toLowerCase();
@@ -180,7 +198,11 @@ export class AdminAccess {
     app.post<{ Body: Record<string, string> }>('/login', async (request, reply) => this.login(request, reply));
     app.post('/logout', async (request, reply) => {
       const id = cookieValue(request, SESSION_COOKIE);
-      if (id !== undefined) this.sessions.delete(id);
+      if (id !== undefined) {
+        // The browser forgets the cookie whatever happens; a session the ledger could not
+        // forget now ends at its expiry.
+        await this.store.deleteAdminSession(sessionDigest(id)).catch((err: unknown) => this.log(`admin access: a session not forgotten at sign-out: ${messageOf(err)}`));
+      }
       reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
       return reply.redirect('/login', 303);
     });
@@ -196,7 +218,28 @@ export class AdminAccess {
 
   /** The browser session of `request`, if it has one. */
   sessionOf(request: FastifyRequest): AdminSession | undefined {
-    return this.callers.get(request)?.session;
+    return this.callers.get(request)?.open?.session;
+  }
+
+  /**
+   * Keeps an action's answer with the session of `request`, for the account page to show
+   * once. The action has been taken: a store that cannot be reached loses only the message.
+   */
+  async setFlash(request: FastifyRequest, flash: ActionFlash): Promise<void> {
+    const open = this.callers.get(request)?.open;
+    if (!open) return;
+    open.flash = flash;
+    await this.saveSession(open).catch((err: unknown) => this.log(`admin access: an action's answer not kept for its page: ${messageOf(err)}`));
+  }
+
+  /** The action's answer kept for `accountId`'s page, once: it is forgotten as it is taken. */
+  async takeFlash(request: FastifyRequest, accountId: string): Promise<ActionFlash | undefined> {
+    const open = this.callers.get(request)?.open;
+    const flash = open?.flash;
+    if (!open || flash?.accountId !== accountId) return undefined;
+    open.flash = undefined;
+    await this.saveSession(open).catch((err: unknown) => this.log(`admin access: a shown action's answer not forgotten: ${messageOf(err)}`));
+    return flash;
   }
 
   /**
@@ -211,6 +254,16 @@ export class AdminAccess {
       throw new HttpError(403, 'csrf', 'This form is stale or did not come from this page (its security token does not match your session). Reload the page and try again.');
     }
     return session;
+  }
+
+  /** A session that could not be read or stored: 503, to try again in a minute. */
+  private unavailable(request: FastifyRequest, reply: FastifyReply, reason: string): FastifyReply {
+    return this.refuse(request, reply, 503, reason, 'Your sign-in cannot be checked right now; try again in a minute.');
+  }
+
+  /** Drops a stored session no cookie names (best effort: it ends at its expiry anyway). */
+  private async forget(open: OpenSession): Promise<void> {
+    await this.store.deleteAdminSession(open.digest).catch(() => undefined);
   }
 
   private refusalLog(request: FastifyRequest, reason: string): void {
@@ -228,30 +281,36 @@ export class AdminAccess {
     return reply.type('text/html; charset=utf-8').send(errorPage(status, title, message));
   }
 
-  /** Whether this is the link's first use, recording it (in the ledger when there is one). */
-  private async firstUse(linkId: string, accountId: string, expiresAt: string): Promise<boolean> {
-    if (this.claimLink) return this.claimLink({ linkId, accountId, expiresAt });
-    const now = Date.now();
-    for (const [id, until] of this.usedLinks) if (until <= now) this.usedLinks.delete(id);
-    if (this.usedLinks.has(linkId)) return false;
-    this.usedLinks.set(linkId, Date.parse(expiresAt));
-    return true;
+  /** Stores a new session for `caller` (no cookie yet: see {@link setCookie}). */
+  private async openSession(caller: Caller, seconds: number): Promise<{ id: string; open: OpenSession }> {
+    const id = randomBytes(32).toString('base64url');
+    const session: AdminSession = { caller, csrf: randomBytes(24).toString('base64url'), expiresAtMs: Date.now() + seconds * 1000 };
+    const open: OpenSession = { session, digest: sessionDigest(id) };
+    await this.saveSession(open);
+    return { id, open };
   }
 
-  private newSession(reply: FastifyReply, request: FastifyRequest, caller: Caller, seconds: number): AdminSession {
-    const now = Date.now();
-    if (this.sessions.size >= MAX_SESSIONS) {
-      for (const [id, s] of this.sessions) if (s.expiresAtMs <= now) this.sessions.delete(id);
-      // Still full: drop the oldest, so a flood of sign-ins cannot grow memory without bound.
-      const oldest = this.sessions.keys().next();
-      if (this.sessions.size >= MAX_SESSIONS && oldest.done !== true) this.sessions.delete(oldest.value);
+  private async saveSession(open: OpenSession): Promise<void> {
+    const { session } = open;
+    const record: AdminSessionRecord = { caller: { ...session.caller }, csrf: session.csrf, expiresAt: new Date(session.expiresAtMs).toISOString() };
+    if (open.flash) record.flash = { ...open.flash };
+    try {
+      await this.store.saveAdminSession(open.digest, record);
+    } catch (err) {
+      throw new SessionStoreUnavailable(`session not stored: ${messageOf(err)}`);
     }
-    const id = randomBytes(32).toString('base64url');
-    const session: AdminSession = { caller, csrf: randomBytes(24).toString('base64url'), expiresAtMs: now + seconds * 1000 };
-    this.sessions.set(id, session);
+  }
+
+  private setCookie(reply: FastifyReply, request: FastifyRequest, id: string, seconds: number): void {
     const secure = this.overHttps(request) ? '; Secure' : '';
     reply.header('set-cookie', `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${seconds}${secure}`);
-    return session;
+  }
+
+  /** Opens a session for `caller` and gives the browser its cookie. */
+  private async newSession(reply: FastifyReply, request: FastifyRequest, caller: Caller, seconds: number): Promise<OpenSession> {
+    const { id, open } = await this.openSession(caller, seconds);
+    this.setCookie(reply, request, id, seconds);
+    return open;
   }
 
   /**
@@ -266,26 +325,47 @@ export class AdminAccess {
     return typeof proto === 'string' && proto.split(',')[0]?.trim().toLowerCase() === 'https';
   }
 
-  private currentSession(request: FastifyRequest): AdminSession | undefined {
+  /** The live session the request's cookie names, if any. */
+  private async currentSession(request: FastifyRequest): Promise<OpenSession | undefined> {
     const id = cookieValue(request, SESSION_COOKIE);
-    if (id === undefined) return undefined;
-    const session = this.sessions.get(id);
-    if (session && session.expiresAtMs > Date.now()) return session;
-    this.sessions.delete(id);
-    return undefined;
+    if (id === undefined || id === '') return undefined;
+    const digest = sessionDigest(id);
+    let record: AdminSessionRecord | null;
+    try {
+      record = await this.store.adminSession(digest);
+    } catch (err) {
+      throw new SessionStoreUnavailable(`session not checked: ${messageOf(err)}`);
+    }
+    const expiresAtMs = record ? Date.parse(record.expiresAt) : NaN;
+    const caller = record ? callerOf(record.caller) : undefined;
+    // Ended, or not a session this page wrote: no session (the ledger sweeps the ended ones).
+    if (!record || !caller || !(expiresAtMs > Date.now())) return undefined;
+    return { session: { caller, csrf: record.csrf, expiresAtMs }, digest, flash: flashOf(record.flash) };
   }
 
-  /** Who asks, from a key, a session, the proxy's header or the open page; a string is a refusal. */
-  private identify(request: FastifyRequest): { caller: Caller; session?: AdminSession } | { refused: string; message: string } {
+  /**
+   * Who asks, from a key, a session, the proxy's header or the open page. A session that
+   * cannot be read leaves the other ways: only with none of them is the request `unavailable`.
+   */
+  private async identify(
+    request: FastifyRequest,
+  ): Promise<{ caller: Caller; open?: OpenSession; byKey?: true } | { refused: string; message: string } | { unavailable: string }> {
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const key = /^Bearer +(\S+) *$/i.exec(authorization)?.[1];
       const found = key === undefined ? undefined : findApiCaller(this.operatorKeys, key);
       if (!found) return { refused: 'wrong operator key', message: 'The operator key is not valid.' };
-      return { caller: { role: 'operator', who: `operator key #${found.keyIndex + 1}` } };
+      return { caller: { role: 'operator', who: `operator key #${found.keyIndex + 1}` }, byKey: true };
     }
-    const session = this.currentSession(request);
-    if (session) return { caller: session.caller, session };
+    let open: OpenSession | undefined;
+    let unreadable: string | undefined;
+    try {
+      open = await this.currentSession(request);
+    } catch (err) {
+      if (!(err instanceof SessionStoreUnavailable)) throw err;
+      unreadable = err.message;
+    }
+    if (open) return { caller: open.session.caller, open };
     if (this.proxyHeader !== undefined) {
       const value = request.headers[this.proxyHeader];
       if (typeof value === 'string' && value.trim() !== '') {
@@ -294,6 +374,7 @@ export class AdminAccess {
       }
     }
     if (this.open) return { caller: { role: 'operator', who: 'local' } };
+    if (unreadable !== undefined) return { unavailable: unreadable };
     return {
       refused: 'no credentials',
       message: 'This page needs a sign-in: operators sign in with their key at /login (or through the company login); customer admins open their account through the link their CRM gives them.',
@@ -306,14 +387,23 @@ export class AdminAccess {
       return this.refuse(request, reply, 403, 'a name other than a loopback one in Host, on the open page', 'This page has no sign-in, so it answers only at 127.0.0.1, localhost or [::1].');
     }
     if (PUBLIC_PATHS.has(path)) return undefined;
-    const who = this.identify(request);
+    const who = await this.identify(request);
     if ('refused' in who) return this.refuse(request, reply, 401, who.refused, who.message);
-    let { session } = who;
-    // A browser page gets a session so its forms can carry a CSRF token tied to it.
-    if (!session && request.method === 'GET' && !wantsJson(request)) {
-      session = this.newSession(reply, request, who.caller, this.options.operatorSessionSeconds ?? 12 * 3600);
+    if ('unavailable' in who) return this.unavailable(request, reply, who.unavailable);
+    let { open } = who;
+    // A browser page gets a session so its forms can carry a CSRF token tied to it. A caller
+    // with a key is a script (a browser cannot send the header itself): none.
+    if (!open && !who.byKey && request.method === 'GET' && !wantsJson(request)) {
+      try {
+        open = await this.newSession(reply, request, who.caller, this.options.operatorSessionSeconds ?? 12 * 3600);
+      } catch (err) {
+        if (!(err instanceof SessionStoreUnavailable)) throw err;
+        // The caller is known all the same: the page is shown, and its forms, without a
+        // token, are refused until a page is loaded with the ledger back.
+        this.log(`admin access: ${who.caller.role} page without a session: ${err.message}`);
+      }
     }
-    this.callers.set(request, { caller: who.caller, session });
+    this.callers.set(request, { caller: who.caller, open });
     const caller = who.caller;
     if (caller.role === 'operator') return undefined;
     const match = ACCOUNT_ROUTE.exec(path);
@@ -338,7 +428,12 @@ export class AdminAccess {
       this.refusalLog(request, 'wrong operator key at /login');
       return reply.code(401).type('text/html; charset=utf-8').send(loginPage('That key is not an operator key of this page.'));
     }
-    this.newSession(reply, request, { role: 'operator', who: `operator key #${found.keyIndex + 1}` }, this.options.operatorSessionSeconds ?? 12 * 3600);
+    try {
+      await this.newSession(reply, request, { role: 'operator', who: `operator key #${found.keyIndex + 1}` }, this.options.operatorSessionSeconds ?? 12 * 3600);
+    } catch (err) {
+      if (err instanceof SessionStoreUnavailable) return this.unavailable(request, reply, `operator key #${found.keyIndex + 1} at /login: ${err.message}`);
+      throw err;
+    }
     return reply.redirect('/', 303);
   }
 
@@ -355,19 +450,30 @@ export class AdminAccess {
       if (!(err instanceof PortalTokenError)) throw err;
       return this.refuse(request, reply, 401, `portal link ${err.reason}`, `This link cannot be used: ${err.message}.`);
     }
+    const caller: Caller = { role: 'customer', accountId: claims.accountId, adminEmail: claims.adminEmail, expiresAt: claims.expiresAt };
+    const seconds = this.options.customerSessionSeconds ?? 3600;
+    const unchecked = 'This link cannot be checked right now; try it again in a minute.';
+    // The session is stored before the link is taken: a link is never spent on a session that
+    // could not be kept. Until the cookie is sent, the stored session is nobody's.
+    let opened: { id: string; open: OpenSession };
+    try {
+      opened = await this.openSession(caller, seconds);
+    } catch (err) {
+      return this.refuse(request, reply, 503, `portal link ${claims.linkId} for ${claims.accountId} not taken: ${messageOf(err)}`, unchecked);
+    }
     let first: boolean;
     try {
-      first = await this.firstUse(claims.linkId, claims.accountId, claims.expiresAt);
+      first = await this.store.claimPortalLink({ linkId: claims.linkId, accountId: claims.accountId, expiresAt: claims.expiresAt });
     } catch (err) {
       // Not known to be unused: refused rather than risk a second session from one link.
-      const reason = `portal link ${claims.linkId} for ${claims.accountId} not checked: ${(err as Error).message}`;
-      return this.refuse(request, reply, 503, reason, 'This link cannot be checked right now; try it again in a minute.');
+      await this.forget(opened.open);
+      return this.refuse(request, reply, 503, `portal link ${claims.linkId} for ${claims.accountId} not checked: ${messageOf(err)}`, unchecked);
     }
     if (!first) {
+      await this.forget(opened.open);
       return this.refuse(request, reply, 401, `portal link ${claims.linkId} for ${claims.accountId} used again`, 'This link has already been used; ask for a new one.');
     }
-    const caller: Caller = { role: 'customer', accountId: claims.accountId, adminEmail: claims.adminEmail, expiresAt: claims.expiresAt };
-    this.newSession(reply, request, caller, this.options.customerSessionSeconds ?? 3600);
+    this.setCookie(reply, request, opened.id, seconds);
     this.log(`admin access: portal link ${claims.linkId} opened ${claims.accountId}${claims.adminEmail ? ` for ${claims.adminEmail}` : ''}`);
     // A page, not a redirect: after a cross-site click a redirect would still be a cross-site
     // request, and the SameSite=Strict cookie just set would not go with it.
@@ -396,16 +502,36 @@ function portalPage(accountId: string): string {
 }
 
 /**
- * Records a portal link's use and says whether it was the first (false: used before). The
- * admin server gives the ledger's (`LedgerStore.claimPortalLink`), shared by every server on it
- * and kept across restarts.
- */
-export type LinkClaimer = (link: { linkId: string; accountId: string; expiresAt: string }) => Promise<boolean>;
-
-/**
  * The access control for `options`, with refusals and sign-ins logged through `log`; portal
- * links' uses are recorded by `claimLink`, or in this server's memory without it.
+ * links' uses and sessions are kept in `store` (the admin server's ledger store), shared by
+ * every admin server on it and kept across restarts.
  */
-export function createAdminAccess(options: AdminAccessOptions | undefined, log: (message: string) => void, claimLink?: LinkClaimer): AdminAccess {
-  return new AdminAccess(options ?? adminAccessFromEnv(), log, claimLink);
+export function createAdminAccess(options: AdminAccessOptions | undefined, log: (message: string) => void, store: AccessStore): AdminAccess {
+  return new AdminAccess(options ?? adminAccessFromEnv(), log, store);
+}
+
+/** The store's key of a session: its cookie's id is never stored. */
+function sessionDigest(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A stored caller read back, or undefined when it is not one this page writes. */
+function callerOf(value: Record<string, unknown>): Caller | undefined {
+  if (value.role === 'operator' && typeof value.who === 'string') return { role: 'operator', who: value.who };
+  if (value.role === 'customer' && typeof value.accountId === 'string' && typeof value.expiresAt === 'string') {
+    const caller: Caller = { role: 'customer', accountId: value.accountId, expiresAt: value.expiresAt };
+    if (typeof value.adminEmail === 'string') caller.adminEmail = value.adminEmail;
+    return caller;
+  }
+  return undefined;
+}
+
+/** A stored flash read back, or undefined when there is none or it is not one this page writes. */
+function flashOf(value: Record<string, unknown> | undefined): ActionFlash | undefined {
+  if (value === undefined || typeof value.accountId !== 'string' || typeof value.ok !== 'boolean' || typeof value.text !== 'string') return undefined;
+  return { accountId: value.accountId, ok: value.ok, text: value.text };
 }

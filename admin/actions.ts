@@ -185,11 +185,16 @@ function hiddenFields(session: AdminSession | undefined, idem: string): SafeHtml
   return html`<input type="hidden" name="csrf" value="${session?.csrf ?? ''}"><input type="hidden" name="idem" value="${idem}">`;
 }
 
-/** The "Manage" section of the account page for `caller` (the flash of the last action is shown once). */
-export function actionsSection(summary: AccountSummary, names: DisplayNames, rules: Rules | undefined, caller: Caller, session: AdminSession | undefined): SafeHtml {
+/** The "Manage" section of the account page for `caller`, with `flash`, the last action's answer (see `AdminAccess.takeFlash`). */
+export function actionsSection(
+  summary: AccountSummary,
+  names: DisplayNames,
+  rules: Rules | undefined,
+  caller: Caller,
+  session: AdminSession | undefined,
+  flash?: ActionOutcome,
+): SafeHtml {
   const base = `${accountPath(summary.accountId)}/actions`;
-  const flash = session?.flash?.accountId === summary.accountId ? session.flash : undefined;
-  if (session) session.flash = undefined;
   const result = flash
     ? html`<p class="banner ${flash.ok ? 'banner-ok' : 'banner-warning'}" role="status" id="action-result" data-ok="${String(flash.ok)}">${flash.text}</p>`
     : null;
@@ -270,7 +275,7 @@ export function registerActionRoutes(app: FastifyInstance, deps: ActionDeps, che
       const action = ACTIONS.find((a) => a === request.params.action);
       if (!action) throw new HttpError(404, 'not_found', `there is no action ${JSON.stringify(request.params.action.slice(0, 40))}`);
       const body = request.body ?? {};
-      const session = deps.access.checkCsrf(request, body.csrf);
+      deps.access.checkCsrf(request, body.csrf);
       const caller = deps.access.callerOf(request);
       if (OPERATORS_ONLY.includes(action) && caller.role !== 'operator') {
         deps.log(`admin access refused: customer of ${accountId} tried the operators' action ${action}`);
@@ -280,7 +285,7 @@ export function registerActionRoutes(app: FastifyInstance, deps: ActionDeps, che
       if (!IDEMPOTENCY_KEY.test(idem)) throw badRequest('this form is incomplete; reload the account page and try again');
       const outcome = await answered.once(`${accountId}\n${action}\n${idem}`, () => perform(deps, action, accountId, body, idem).catch(asRefusal));
       if (wantsJson(request)) return reply.code(outcome.ok ? 200 : 422).send(outcome);
-      session.flash = { accountId, ...outcome };
+      await deps.access.setFlash(request, { accountId, ok: outcome.ok, text: outcome.text });
       return reply.redirect(`${accountPath(accountId)}#actions`, 303);
     },
   );

@@ -194,7 +194,7 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) =>
     done(null, Object.fromEntries(new URLSearchParams(String(body)))),
   );
-  const access = createAdminAccess(options.access, (message) => log(message), (link) => store.claimPortalLink(link));
+  const access = createAdminAccess(options.access, (message) => log(message), store);
   access.register(app);
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
@@ -230,7 +230,8 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   app.get<{ Params: AccountParams }>('/accounts/:accountId', async (request, reply) => {
     const { summary, notifications } = await accountData(checkedAccountId(request.params.accountId));
     const names = namesFor(summary);
-    const actions = actionsSection(summary, names, rulesFor(summary), access.callerOf(request), access.sessionOf(request));
+    const flash = await access.takeFlash(request, summary.accountId);
+    const actions = actionsSection(summary, names, rulesFor(summary), access.callerOf(request), access.sessionOf(request), flash);
     const views = await historyViews(history, summary);
     return reply.type('text/html; charset=utf-8').send(accountPage({ summary, notifications, names, actions, history: views }));
   });

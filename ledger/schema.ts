@@ -139,6 +139,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX used_portal_links_expires ON used_portal_links (expires_at);
     `,
   },
+  {
+    version: 4,
+    name: 'admin sessions',
+    sql: `
+      -- The admin page's browser sessions, so a restart signs nobody out and every admin
+      -- server on this ledger knows every session. Keyed by a SHA-256 digest of the cookie's
+      -- session id: whoever reads this table cannot sign in with what it holds.
+      CREATE TABLE admin_sessions (
+        id_digest  text PRIMARY KEY,
+        caller     text NOT NULL,
+        csrf       text NOT NULL,
+        flash      text,
+        expires_at timestamptz NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX admin_sessions_expires ON admin_sessions (expires_at);
+    `,
+  },
 ];
 
 /** Arbitrary fixed key of the advisory lock that serialises migrations across workers. */

@@ -15,6 +15,7 @@ import { listWebhookAttempts, recordWebhookAttempt, webhookProgress, type Webhoo
 import { decodeRow, insertSql, jsonRecordSelect, selectList, validateRecord } from './table-spec';
 import { COUNTED_USAGE, queryEntryPage, queryUsageByDay, queryUsageByUser, type DayUsage, type EntryPage, type EntryPageCursor, type UserUsage } from './history-queries';
 import type {
+  AdminSessionRecord,
   ChargeRecord,
   DeliveryChannel,
   DeliveryClaim,
@@ -273,6 +274,36 @@ class SqlLedgerStore implements LedgerStore {
       [link.linkId, link.accountId, link.expiresAt],
     );
     return rows.length === 1;
+  }
+
+  async saveAdminSession(digest: string, session: AdminSessionRecord): Promise<void> {
+    requireText(digest, 'digest');
+    requireText(session.csrf, 'csrf');
+    if (!isIsoInstant(session.expiresAt)) throw new LedgerError('invalid_input', 'admin session: expiresAt must be an ISO-8601 instant');
+    await this.db.query(`DELETE FROM admin_sessions WHERE expires_at < now()`);
+    await this.db.query(
+      `INSERT INTO admin_sessions (id_digest, caller, csrf, flash, expires_at) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (id_digest) DO UPDATE SET caller = EXCLUDED.caller, csrf = EXCLUDED.csrf, flash = EXCLUDED.flash, expires_at = EXCLUDED.expires_at`,
+      [digest, JSON.stringify(session.caller), session.csrf, session.flash === undefined ? null : JSON.stringify(session.flash), session.expiresAt],
+    );
+  }
+
+  async adminSession(digest: string): Promise<AdminSessionRecord | null> {
+    requireText(digest, 'digest');
+    const { rows } = await this.db.query<{ caller: string; csrf: string; flash: string | null; expires_at: unknown }>(
+      `SELECT caller, csrf, flash, expires_at FROM admin_sessions WHERE id_digest = $1`,
+      [digest],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const record: AdminSessionRecord = { caller: JSON.parse(row.caller) as Record<string, unknown>, csrf: row.csrf, expiresAt: isoOrNull(row.expires_at) ?? '' };
+    if (row.flash !== null) record.flash = JSON.parse(row.flash) as Record<string, unknown>;
+    return record;
+  }
+
+  async deleteAdminSession(digest: string): Promise<void> {
+    requireText(digest, 'digest');
+    await this.db.query(`DELETE FROM admin_sessions WHERE id_digest = $1`, [digest]);
   }
 
   async listAccountIds(): Promise<string[]> {

@@ -83,6 +83,22 @@ export interface UsedPortalLink {
   expiresAt: string;
 }
 
+/**
+ * An admin page's browser session as stored (see {@link LedgerStore.saveAdminSession}). The
+ * ledger keeps `caller` and `flash` as the admin server gives them (plain JSON objects) and
+ * reads nothing in them.
+ */
+export interface AdminSessionRecord {
+  /** Who signed in. */
+  caller: Record<string, unknown>;
+  /** The token every form of the session must echo. */
+  csrf: string;
+  /** The last action's answer, until a page has shown it. */
+  flash?: Record<string, unknown>;
+  /** When the session ends (UTC ISO-8601). */
+  expiresAt: string;
+}
+
 /** What {@link LedgerStore.earlierEpoch} found: the epoch of an earlier workflow, and its latest entry. */
 export interface EarlierEpoch {
   epoch: string;
@@ -162,6 +178,18 @@ export interface LedgerStore {
    * @returns false when the link was already used (by this server or another, before a restart).
    */
   claimPortalLink(link: UsedPortalLink): Promise<boolean>;
+
+  /**
+   * Stores (or replaces) the admin page's session under `digest`, a digest of its cookie's id
+   * (the id itself is never stored). Sessions whose end has passed are deleted on the way.
+   */
+  saveAdminSession(digest: string, session: AdminSessionRecord): Promise<void>;
+
+  /** The session stored under `digest`, or null; the caller checks its `expiresAt`. */
+  adminSession(digest: string): Promise<AdminSessionRecord | null>;
+
+  /** Forgets the session stored under `digest` (a sign-out); nothing when there is none. */
+  deleteAdminSession(digest: string): Promise<void>;
 
   /**
    * Stores the in-app notification of an alert.

@@ -4,8 +4,11 @@
  * HTTP (no credentials, wrong key, operator key, proxy header, portal links valid, expired,
  * forged, replayed, for another account), CSRF and the operators-only actions, a double submit
  * answered once, and headless Chromium opening an account through a signed link, switching a
- * feature and buying a tier through the confirm page.
+ * feature and buying a tier through the confirm page; sessions kept in the ledger, so a second
+ * admin server (or the same one restarted) knows them, and a ledger that cannot be reached
+ * answered 503 without spending a link.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -98,6 +101,17 @@ function post(path: string, cookie: string, body: string, headers: Record<string
     headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body,
     redirect: 'manual',
+  });
+}
+
+/** The real store, but for the methods named in `failing`, which fail as a database that cannot be reached. */
+function flakyStore(failing: Set<string>): LedgerStore {
+  return new Proxy(store, {
+    get(target, name, receiver) {
+      if (typeof name === 'string' && failing.has(name)) return () => Promise.reject(new LedgerError('database_unavailable', 'ledger database is unavailable'));
+      const value: unknown = Reflect.get(target, name, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
   });
 }
 
@@ -277,16 +291,9 @@ describe('at the edges', () => {
   });
 
   it('refuses a link it cannot check while the ledger is away (503), and takes it once the ledger is back', async () => {
-    let away = true;
-    // The real store, but for the link check, which fails as a database that cannot be reached.
-    const flaky = new Proxy(store, {
-      get(target, name, receiver) {
-        if (name === 'claimPortalLink' && away) return () => Promise.reject(new LedgerError('database_unavailable', 'ledger database is unavailable'));
-        const value: unknown = Reflect.get(target, name, receiver);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const elsewhere = await startAdminServer({ client: credits, store: flaky, port: 0, log: (message) => logged.push(message), access: { portalSecret: SECRET } });
+    // The link check fails as a database that cannot be reached.
+    const failing = new Set(['claimPortalLink']);
+    const elsewhere = await startAdminServer({ client: credits, store: flakyStore(failing), port: 0, log: (message) => logged.push(message), access: { portalSecret: SECRET } });
     try {
       const link = await mintPortalLink('acct-c', { secret: SECRET, baseUrl: elsewhere.url });
       const page = await fetch(link.url, { redirect: 'manual' });
@@ -296,7 +303,7 @@ describe('at the edges', () => {
       expect(await page.text()).toContain('This link cannot be checked right now');
       await expectProblem(await fetch(link.url, { headers: JSON_ACCEPT, redirect: 'manual' }), 503, 'unavailable');
       expect(logged.some((l) => l.includes('not checked: ledger database is unavailable'))).toBe(true);
-      away = false;
+      failing.clear();
       const later = await fetch(link.url, { redirect: 'manual' });
       expect(later.status).toBe(200);
       sessionCookie(later);
@@ -339,7 +346,7 @@ describe('actions', () => {
     expect(noCsrf.status).toBe(403);
     expect(await noCsrf.text()).toContain('Reload the page and try again');
     // Another session's token does not do either.
-    const otherPage = await (await get('/accounts/acct-a', { authorization: `Bearer ${OPERATOR_KEY}` })).text();
+    const otherPage = await (await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com' })).text();
     expect((await post('/accounts/acct-b/actions/agent', cookie, formBody(otherPage, 'agent-form', { agentId: 'x', active: 'no' }))).status).toBe(403);
 
     const grant = body.replace(/agentId=[^&]+&active=no/, 'credits=100&reason=gift&validForCycles=1');
@@ -389,6 +396,136 @@ describe('actions', () => {
     expect(await downgrade.text()).toMatch(/Downgrade to Tier 1 \(\$20\/month\) from \d{4}-\d{2}-\d{2}: nothing charged now; Tier 3 stays until then\./);
     const noAction = await post('/accounts/acct-d/actions/explode', cookie, body, JSON_ACCEPT);
     expect(noAction.status).toBe(404);
+  });
+});
+
+/** The session id a cookie header carries. */
+const cookieId = (cookie: string) => cookie.split('=')[1] ?? '';
+
+describe('sessions', () => {
+  const access = { operatorKeys: [{ hash: Buffer.from(hashApiKey(OPERATOR_KEY), 'hex') }], proxyHeader: PROXY_HEADER, trustedProxy: '127.0.0.1', portalSecret: SECRET };
+
+  it('are known to a second admin server on the same ledger, and to one started after a restart; sign-out on one ends them on all', async () => {
+    const cookie = await portalSession('acct-c');
+    const page = await (await get('/accounts/acct-c', { cookie })).text();
+    let second = await startAdminServer({ client: credits, store, port: 0, log: (message) => logged.push(message), access });
+    try {
+      expect((await fetch(`${second.url}/accounts/acct-c`, { headers: { cookie } })).status).toBe(200);
+      // Still a customer's session there: its own account only.
+      expect((await fetch(`${second.url}/accounts/acct-a`, { headers: { cookie }, redirect: 'manual' })).status).toBe(403);
+      // A form of the first server's page is taken by the second, and its answer shown on the first's page.
+      const body = formBody(page, 'agent-form', { agentId: 'agent-9', active: 'no' });
+      const done = await fetch(`${second.url}/accounts/acct-c/actions/agent`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+        redirect: 'manual',
+      });
+      expect(done.status).toBe(303);
+      expect(await (await get('/accounts/acct-c', { cookie })).text()).toContain('Voice Agent agent-9 is now inactive.');
+      // Shown once.
+      expect(await (await get('/accounts/acct-c', { cookie })).text()).not.toContain('Voice Agent agent-9 is now inactive.');
+      // A restart: a new server, nothing in memory.
+      await second.close();
+      second = await startAdminServer({ client: credits, store, port: 0, log: (message) => logged.push(message), access });
+      expect((await fetch(`${second.url}/accounts/acct-c`, { headers: { cookie } })).status).toBe(200);
+      const out = await fetch(`${second.url}/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' });
+      expect(out.status).toBe(303);
+      expect(out.headers.get('set-cookie')).toMatch(/^credits_admin_session=; .*Max-Age=0$/);
+      expect((await get('/accounts/acct-c', { cookie })).status).toBe(401);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("are stored under a digest of the cookie's id, never the id; an ended or foreign one is no session", async () => {
+    const cookie = await portalSession('acct-a');
+    const id = cookieId(cookie);
+    expect(await store.adminSession(id)).toBeNull();
+    const stored = await store.adminSession(createHash('sha256').update(id).digest('base64url'));
+    expect(stored).toMatchObject({ caller: { role: 'customer', accountId: 'acct-a', adminEmail: 'ann@example.com' }, csrf: expect.any(String) });
+    expect(JSON.stringify(stored)).not.toContain(id);
+    // A session whose end has passed, and a row this page did not write, sign nobody in.
+    const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
+    const ended = new Date(Date.now() - 1000).toISOString();
+    await store.saveAdminSession(digest('ended-session-id'), { caller: { role: 'operator', who: 'x' }, csrf: 't', expiresAt: ended });
+    await store.saveAdminSession(digest('foreign-session-id'), { caller: { role: 'root' }, csrf: 't', expiresAt: new Date(Date.now() + 60_000).toISOString() });
+    for (const other of ['ended-session-id', 'foreign-session-id']) {
+      await expectProblem(await get('/api/accounts/acct-a', { cookie: `credits_admin_session=${other}` }), 401, 'unauthorized');
+    }
+  });
+
+  it('are not made for a caller with an operator key (a script has no forms)', async () => {
+    const page = await get('/accounts/acct-a', { authorization: `Bearer ${OPERATOR_KEY}` });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('set-cookie')).toBeNull();
+    const proxied = await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com' });
+    sessionCookie(proxied);
+  });
+
+  it('answer 503 while the ledger cannot be reached, spend no link, and show a known caller the page without one', async () => {
+    const cookie = await portalSession('acct-b');
+    const failing = new Set(['adminSession', 'saveAdminSession']);
+    const elsewhere = await startAdminServer({ client: credits, store: flakyStore(failing), port: 0, log: (message) => logged.push(message), access });
+    try {
+      // A session that cannot be read, and no other credential: 503, to try again.
+      const page = await fetch(`${elsewhere.url}/accounts/acct-b`, { headers: { cookie } });
+      expect(page.status).toBe(503);
+      expect(page.headers.get('retry-after')).toBe('30');
+      expect(await page.text()).toContain('Your sign-in cannot be checked right now');
+      await expectProblem(await fetch(`${elsewhere.url}/api/accounts/acct-b`, { headers: { cookie, ...JSON_ACCEPT } }), 503, 'unavailable');
+      expect(logged.some((l) => l.includes('session not checked: ledger database is unavailable'))).toBe(true);
+      // A sign-in at /login: 503.
+      const login = await fetch(`${elsewhere.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ key: OPERATOR_KEY }).toString(),
+        redirect: 'manual',
+      });
+      expect(login.status).toBe(503);
+      expect(login.headers.get('set-cookie')).toBeNull();
+      // A portal link: 503, and not spent.
+      const link = await mintPortalLink('acct-b', { secret: SECRET, baseUrl: elsewhere.url });
+      const portal = await fetch(link.url, { redirect: 'manual' });
+      expect(portal.status).toBe(503);
+      expect(portal.headers.get('set-cookie')).toBeNull();
+      // The login proxy's operator is known without a session: the page is shown, without a cookie.
+      const proxied = await fetch(`${elsewhere.url}/accounts/acct-b`, { headers: { [PROXY_HEADER]: 'ops@example.com' } });
+      expect(proxied.status).toBe(200);
+      expect(proxied.headers.get('set-cookie')).toBeNull();
+      expect(logged.some((l) => l.includes('operator page without a session'))).toBe(true);
+      // Back: the same session and the same link work.
+      failing.clear();
+      expect((await fetch(`${elsewhere.url}/accounts/acct-b`, { headers: { cookie } })).status).toBe(200);
+      const later = await fetch(link.url, { redirect: 'manual' });
+      expect(later.status).toBe(200);
+      sessionCookie(later);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it("take an action when its answer cannot be kept for the page, and say so in the log", async () => {
+    const cookie = await portalSession('acct-b');
+    const page = await (await get('/accounts/acct-b', { cookie })).text();
+    const failing = new Set<string>();
+    const elsewhere = await startAdminServer({ client: credits, store: flakyStore(failing), port: 0, log: (message) => logged.push(message), access });
+    try {
+      expect((await fetch(`${elsewhere.url}/accounts/acct-b`, { headers: { cookie } })).status).toBe(200);
+      // The session is read; only keeping the action's answer fails.
+      failing.add('saveAdminSession');
+      const done = await fetch(`${elsewhere.url}/accounts/acct-b/actions/agent`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: formBody(page, 'agent-form', { agentId: 'agent-7', active: 'no' }),
+        redirect: 'manual',
+      });
+      expect(done.status).toBe(303);
+      expect((await credits.summary('acct-b')).inactiveAgents).toContain('agent-7');
+      expect(logged.some((l) => l.includes("an action's answer not kept for its page: session not stored: ledger database is unavailable"))).toBe(true);
+    } finally {
+      await elsewhere.close();
+    }
   });
 });
 

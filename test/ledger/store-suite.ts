@@ -370,6 +370,33 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       expect(isLedgerError(bad) && bad.code).toBe('invalid_input');
     });
 
+    it('keeps admin sessions by digest: saved, replaced, read back as given, deleted, and the ended ones swept', async () => {
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      const caller = { role: 'customer', accountId: "o'brien & co \u00e9", expiresAt: later };
+      expect(await store.adminSession('digest-1')).toBeNull();
+      await store.saveAdminSession('digest-1', { caller, csrf: 'token-1', expiresAt: later });
+      expect(await store.adminSession('digest-1')).toEqual({ caller, csrf: 'token-1', expiresAt: later });
+      const flash = { accountId: 'acme', ok: true, text: 'Granted 100 credits.' };
+      await store.saveAdminSession('digest-1', { caller, csrf: 'token-1', flash, expiresAt: later });
+      expect(await store.adminSession('digest-1')).toEqual({ caller, csrf: 'token-1', flash, expiresAt: later });
+      await store.saveAdminSession('digest-1', { caller, csrf: 'token-1', expiresAt: later });
+      expect((await store.adminSession('digest-1'))?.flash).toBeUndefined();
+      // An ended session is swept by the next save, whoever's it is.
+      const ended = new Date(Date.now() - 1000).toISOString();
+      await store.saveAdminSession('digest-ended', { caller: { role: 'operator', who: 'x' }, csrf: 't', expiresAt: ended });
+      expect(await store.adminSession('digest-ended')).toMatchObject({ expiresAt: ended });
+      await store.saveAdminSession('digest-2', { caller: { role: 'operator', who: 'key #1' }, csrf: 'token-2', expiresAt: later });
+      expect(await store.adminSession('digest-ended')).toBeNull();
+      await store.deleteAdminSession('digest-1');
+      await store.deleteAdminSession('digest-1');
+      expect(await store.adminSession('digest-1')).toBeNull();
+      expect(await store.adminSession('digest-2')).toMatchObject({ csrf: 'token-2' });
+      const bad = await rejection(store.saveAdminSession('digest-3', { caller, csrf: 'x', expiresAt: 'later' }));
+      expect(isLedgerError(bad) && bad.code).toBe('invalid_input');
+      const empty = await rejection(store.adminSession(''));
+      expect(isLedgerError(empty) && empty.code).toBe('invalid_input');
+    });
+
     it('stores a notification once and tracks its delivery claims', async () => {
       const alert = warningAlert('notes');
       expect(await store.recordNotification(alert)).toBe(true);
