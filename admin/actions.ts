@@ -7,7 +7,9 @@
  * Each action is the same `CreditsClient` update the CLI sends, so the workflow's checks and
  * answers are the ones everywhere else. Every form carries the session's CSRF token and an
  * idempotency key generated into it: a double submit gets the first answer, never a second
- * update. The answer (or the refusal, in words) is shown once on the account page after a
+ * update. The key is also the update's id (a grant's idempotency key), so a submit that
+ * reaches another admin server, which shares the session but not this memory, is answered by
+ * the account with the first answer and applied once. The answer (or the refusal, in words) is shown once on the account page after a
  * redirect, so a reload does not post again.
  */
 import { randomBytes } from 'node:crypto';
@@ -123,7 +125,7 @@ async function perform(deps: ActionDeps, action: ActionName, accountId: string, 
       const enabled = field(body, 'enabled');
       if (!summary.features.some((f) => f.feature === feature)) return refusal('That feature cannot be switched on this account.');
       if (enabled !== 'on' && enabled !== 'off') return refusal('Choose on or off.');
-      const answer = await deps.client.setFeatureEnabled(accountId, { feature, enabled: enabled === 'on' });
+      const answer = await deps.client.setFeatureEnabled(accountId, { feature, enabled: enabled === 'on' }, { updateId: idem });
       return { ok: true, text: `${names.feature(answer.feature)} is now ${answer.enabled ? 'on' : 'off'}.` };
     }
     case 'agent': {
@@ -131,7 +133,7 @@ async function perform(deps: ActionDeps, action: ActionName, accountId: string, 
       const active = field(body, 'active');
       if (agentId === '') return refusal('Give the Voice Agent id.');
       if (active !== 'yes' && active !== 'no') return refusal('Choose activate or deactivate.');
-      const answer = await deps.client.setVoiceAgentActive(accountId, { agentId, active: active === 'yes' });
+      const answer = await deps.client.setVoiceAgentActive(accountId, { agentId, active: active === 'yes' }, { updateId: idem });
       return { ok: true, text: `Voice Agent ${answer.agentId} is now ${answer.active ? 'active' : 'inactive'}.` };
     }
     case 'tier': {
@@ -141,7 +143,7 @@ async function perform(deps: ActionDeps, action: ActionName, accountId: string, 
       const target = tier === 'none' ? null : tier;
       const preview = tierChangePreview(summary, rules.tiers, target, names.currency);
       if (!preview.ok) return preview;
-      const answer = await deps.client.changeCreditTier(accountId, { tier: target });
+      const answer = await deps.client.changeCreditTier(accountId, { tier: target }, { updateId: idem });
       const name = target === null ? 'No subscription' : names.tier(target);
       if (answer.effective === 'next_cycle') return { ok: true, text: `${name} from ${formatUtcDate(summary.cycle.end)}; nothing was charged now.` };
       if (answer.chargedCents > 0) {

@@ -49,6 +49,7 @@ import type {
   VoidUsageResult,
 } from '../domain/wire-contract';
 import { checkStartShape, isInputProblemCode, type InputProblem, type InputProblemCode } from '../domain/input-problems';
+import { idProblem } from '../domain/input-text';
 import {
   ACCOUNT_QUERIES,
   ACCOUNT_UPDATES,
@@ -168,6 +169,22 @@ function rejectLocally(problem: InputProblem | undefined, accountId: string): vo
 }
 
 /**
+ * Options of an update that sets a value (users, plan, tier, toggles, admins, tags): such an
+ * update has no idempotency key of its own.
+ */
+export interface TargetUpdateOptions {
+  /**
+   * The request's own id (1-200 printable ASCII characters without spaces), for a caller that
+   * may send one request again from another process, or after this call gave up: a form
+   * submitted twice, a job retried. Every call with one id on one account is answered with the
+   * first call's answer and applied once, even after another change in between (within the
+   * run, by the server; in later runs of this cycle and the next, by the account). Default: a
+   * fresh id per call, kept across this call's own retries.
+   */
+  updateId?: string;
+}
+
+/**
  * One method per update of `ACCOUNT_UPDATES`, `name(accountId, input)`: the client implements
  * it, so an update added to the table does not compile until the client can send it.
  */
@@ -264,8 +281,8 @@ export class CreditsClient implements AccountUpdateMethods {
   }
 
   /** Sets the number of users; added users' included credits are granted at once. */
-  setUsers(accountId: string, input: SetUsersInput): Promise<SetUsersResult> {
-    return this.update(accountId, ACCOUNT_UPDATES.setUsers, input);
+  setUsers(accountId: string, input: SetUsersInput, options: TargetUpdateOptions = {}): Promise<SetUsersResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.setUsers, input, options.updateId);
   }
 
   /**
@@ -273,8 +290,8 @@ export class CreditsClient implements AccountUpdateMethods {
    *
    * @throws CreditsInputError `UnknownPlan`
    */
-  changePlan(accountId: string, input: ChangePlanInput): Promise<ChangePlanResult> {
-    return this.update(accountId, ACCOUNT_UPDATES.changePlan, input);
+  changePlan(accountId: string, input: ChangePlanInput, options: TargetUpdateOptions = {}): Promise<ChangePlanResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.changePlan, input, options.updateId);
   }
 
   /**
@@ -282,8 +299,8 @@ export class CreditsClient implements AccountUpdateMethods {
    *
    * @throws CreditsInputError `UnknownTier`
    */
-  changeCreditTier(accountId: string, input: ChangeCreditTierInput): Promise<ChangeCreditTierResult> {
-    return this.update(accountId, ACCOUNT_UPDATES.changeCreditTier, input);
+  changeCreditTier(accountId: string, input: ChangeCreditTierInput, options: TargetUpdateOptions = {}): Promise<ChangeCreditTierResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.changeCreditTier, input, options.updateId);
   }
 
   /**
@@ -291,13 +308,13 @@ export class CreditsClient implements AccountUpdateMethods {
    *
    * @throws CreditsInputError `UnknownFeature`, `FeatureNotToggleable`
    */
-  setFeatureEnabled(accountId: string, input: SetFeatureEnabledInput): Promise<SetFeatureEnabledResult> {
-    return this.update(accountId, ACCOUNT_UPDATES.setFeatureEnabled, input);
+  setFeatureEnabled(accountId: string, input: SetFeatureEnabledInput, options: TargetUpdateOptions = {}): Promise<SetFeatureEnabledResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.setFeatureEnabled, input, options.updateId);
   }
 
   /** Activates or deactivates a Voice Agent; an inactive agent's calls are not authorized. */
-  setVoiceAgentActive(accountId: string, input: SetVoiceAgentActiveInput): Promise<SetVoiceAgentActiveResult> {
-    return this.update(accountId, ACCOUNT_UPDATES.setVoiceAgentActive, input);
+  setVoiceAgentActive(accountId: string, input: SetVoiceAgentActiveInput, options: TargetUpdateOptions = {}): Promise<SetVoiceAgentActiveResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.setVoiceAgentActive, input, options.updateId);
   }
 
   /**
@@ -325,8 +342,8 @@ export class CreditsClient implements AccountUpdateMethods {
    *
    * @throws CreditsInputError `InvalidInput` (not e-mail addresses, more than 50)
    */
-  setAdmins(accountId: string, input: SetAdminsInput): Promise<SetAdminsResult> {
-    return this.update(accountId, ACCOUNT_UPDATES.setAdmins, input);
+  setAdmins(accountId: string, input: SetAdminsInput, options: TargetUpdateOptions = {}): Promise<SetAdminsResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.setAdmins, input, options.updateId);
   }
 
   /**
@@ -335,8 +352,8 @@ export class CreditsClient implements AccountUpdateMethods {
    *
    * @throws CreditsInputError `InvalidInput` (a bad tag, more than 50)
    */
-  setTags(accountId: string, input: SetTagsInput): Promise<SetTagsResult> {
-    return this.update(accountId, ACCOUNT_UPDATES.setTags, input);
+  setTags(accountId: string, input: SetTagsInput, options: TargetUpdateOptions = {}): Promise<SetTagsResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.setTags, input, options.updateId);
   }
 
   /**
@@ -422,20 +439,22 @@ export class CreditsClient implements AccountUpdateMethods {
     return this.temporal.workflow.getHandle(accountWorkflowId(accountId));
   }
 
-  private async update<Result, Input>(accountId: string, message: UpdateMessage<Result, Input>, input: Input): Promise<Result> {
+  private async update<Result, Input>(accountId: string, message: UpdateMessage<Result, Input>, input: Input, requestId?: string): Promise<Result> {
     // The workflow runs the same check; running it here first saves a round trip and makes
     // a forgotten idempotency key fail loudly instead of being invented. Without the rules
     // or the account's calls, it checks the shape only; the workflow checks the rest.
     rejectLocally(message.check(input, {}), accountId);
+    const badId = requestId === undefined ? undefined : idProblem('updateId', requestId);
+    if (badId) throw new CreditsInputError('InvalidInput', badId, { accountId });
     const { definition } = message;
     const started = process.hrtime.bigint();
-    // One id for every attempt: a retry of an update the run already applied (its answer lost
-    // on the way) is answered by the server with that first outcome, not applied again, and
-    // one that reaches the account's next run by the account, which remembers target-value
-    // answers by update id. Updates without a key of their own (a tier change, users, a plan)
-    // would otherwise act twice, and undo a change made in between; keyed ones would be
-    // answered as duplicates.
-    const updateId = randomUUID();
+    // One id for every attempt (the caller's, when it gives one for its request): a retry of
+    // an update the run already applied (its answer lost on the way) is answered by the server
+    // with that first outcome, not applied again, and one that reaches the account's next run
+    // by the account, which remembers target-value answers by update id. Updates without a key
+    // of their own (a tier change, users, a plan) would otherwise act twice, and undo a change
+    // made in between; keyed ones would be answered as duplicates.
+    const updateId = requestId ?? randomUUID();
     try {
       const result: Result = await this.withRetries(accountId, definition.name, () => this.handle(accountId).executeUpdate(definition, { args: [input], updateId }));
       observeUpdate(definition.name, started, input, result, false);

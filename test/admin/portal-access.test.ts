@@ -505,6 +505,32 @@ describe('sessions', () => {
     }
   });
 
+  it('answer a form submitted to two admin servers once: its key is the update id, so the account applies it once', async () => {
+    const cookie = await portalSession('acct-a');
+    const confirm = await (await get('/accounts/acct-a/actions/tier?tier=tier-2&idem=adm_twoservers1', { cookie })).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(confirm)?.[1] ?? '';
+    expect(csrf).not.toBe('');
+    const body = new URLSearchParams({ csrf, idem: 'adm_twoservers1', tier: 'tier-2' }).toString();
+    const second = await startAdminServer({ client: credits, store, port: 0, log: (message) => logged.push(message), access });
+    try {
+      const submit = (url: string) =>
+        fetch(`${url}/accounts/acct-a/actions/tier`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...JSON_ACCEPT }, body });
+      const [one, two] = await Promise.all([submit(admin.url), submit(second.url)]);
+      const answer = await one.json();
+      expect(answer).toEqual({ ok: true, text: 'Tier 2: $50 charged now; 3,200 credits added.' });
+      expect(await two.json()).toEqual(answer);
+      // And once more after the account moved on: the same answer, nothing done again.
+      await credits.changeCreditTier('acct-a', { tier: null });
+      expect(await (await submit(second.url)).json()).toEqual(answer);
+    } finally {
+      await second.close();
+    }
+    const summary = await credits.summary('acct-a');
+    expect(summary.tier?.id).toBe('tier-2');
+    expect(summary.pendingTier).toMatchObject({ tier: null });
+    expect((await store.listCharges('acct-a')).map((c) => [c.tierId, c.reason])).toEqual([['tier-2', 'purchase']]);
+  });
+
   it("take an action when its answer cannot be kept for the page, and say so in the log", async () => {
     const cookie = await portalSession('acct-b');
     const page = await (await get('/accounts/acct-b', { cookie })).text();

@@ -294,6 +294,37 @@ describe('retries', () => {
     expect(charges.map((c) => [c.tierId, c.reason])).toEqual([['tier-1', 'purchase']]);
   });
 
+  it("answers a request sent again under its own updateId, from another process after a change in between, once", async () => {
+    await credits.startAccount(await startInput('client-request-id', { plan: 'essentials', users: 1 }));
+    const bought = await credits.changeCreditTier('client-request-id', { tier: 'tier-1' }, { updateId: 'form-tier-1' });
+    expect(bought).toEqual({ effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
+    expect(await credits.changeCreditTier('client-request-id', { tier: null })).toMatchObject({ effective: 'next_cycle' });
+    // Another process (a second admin server) sends the request again: the first answer, and
+    // the cancellation made in between stands.
+    const other = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue });
+    expect(await other.changeCreditTier('client-request-id', { tier: 'tier-1' }, { updateId: 'form-tier-1' })).toEqual(bought);
+    expect((await credits.summary('client-request-id')).pendingTier).toMatchObject({ tier: null });
+    // A new request is a new request.
+    expect(await other.changeCreditTier('client-request-id', { tier: 'tier-1' }, { updateId: 'form-tier-2' })).toEqual({ effective: 'now', chargedCents: 0, creditsGranted: 0 });
+    expect((await credits.summary('client-request-id')).pendingTier).toBeNull();
+    const charges = await waitFor(() => {
+      const made = suite.acts.charges.filter((c) => c.accountId === 'client-request-id');
+      return made.length > 0 && made;
+    }, 'the purchase charged');
+    expect(charges.map((c) => [c.tierId, c.reason])).toEqual([['tier-1', 'purchase']]);
+  });
+
+  it.each([
+    ['', 'got an empty text'],
+    ['form 1', 'got a space at index 4'],
+    ['x'.repeat(201), 'got 201 characters long'],
+  ])('refuses the updateId %j before sending it', async (updateId, why) => {
+    const err = await failure(credits.setUsers('client-retry', { users: 2 }, { updateId }));
+    expect(isCreditsInputError(err)).toBe(true);
+    expect(err).toMatchObject({ problem: 'InvalidInput', message: expect.stringContaining(`updateId must be 1-200 printable ASCII characters without spaces, ${why}`) });
+    expect((await credits.summary('client-retry')).users).toBe(1);
+  });
+
   it('retries a call that never reached the server', async () => {
     const { client, attempts } = flakyClient((n) => (n === 1 ? 'before' : false));
     expect(await client.recordUsage('client-retry', { feature: 'enrichment', quantity: 5, idempotencyKey: 'r-2' })).toMatchObject({ duplicate: false, balance: 990 });
