@@ -34,6 +34,7 @@ import { accountPage, accountPath, errorPage, indexPage } from './pages';
 import { wantsJson } from './negotiate';
 import { ADMIN_CSS } from './styles';
 import { registerWebhookRoutes } from './webhooks-route';
+import { consoleLog } from '../infra/console-log';
 
 /** Options of {@link startAdminServer}. */
 export interface AdminServerOptions {
@@ -162,7 +163,7 @@ function rulesSource(rules: AdminServerOptions['rules'], log: (message: string, 
 /** Builds the application (routes, error pages, headers) without listening. */
 function buildApp(options: AdminServerOptions): FastifyInstance {
   const { client, store } = options;
-  const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
+  const log = options.log ?? consoleLog;
   const limit = options.notificationLimit ?? 50;
   const ruleSet = rulesSource(options.rules, log);
   const rulesFor = (summary: AccountSummary) => {

@@ -27,6 +27,7 @@ import { findApiCaller, type ApiCaller, type ApiKeyEntry } from './keys';
 import { MAX_EVENTS_PER_REQUEST, OPENAPI_DOCUMENT } from './openapi-document';
 import { ApiProblem, invalid, type EventProblem, type ProblemBody } from './problems';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './rate-limit';
+import { consoleLog } from '../infra/console-log';
 
 /** Largest request body by default: a full array of events fits with room to spare. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -171,7 +172,7 @@ function bodyValidators(): Record<'UsageEvent' | 'StartCallBody' | 'EndCallBody'
  */
 export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boolean }): FastifyInstance {
   const { client, keys } = options;
-  const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
+  const log = options.log ?? consoleLog;
   const maxEvents = options.maxEventsPerRequest ?? MAX_EVENTS_PER_REQUEST;
   const limiter = options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
   const validate = bodyValidators();
