@@ -8,11 +8,12 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatCount, formatMoney, formatUtc, plural } from '../display';
 import type { AccountStartInput } from '../domain/wire-contract';
+import type { TargetUpdateOptions } from '../client';
 import { registerAccountList } from './account-list';
 import { formatAccountSummary } from './account-show';
 import { anchorFrom, barReporter, defaultAnchor, importAccounts, lineReporter, readImportFile } from './import-accounts';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
-import { collect, oneOf, wholeNumber } from './option-parsers';
+import { collect, oneOf, requestId, wholeNumber } from './option-parsers';
 import { report } from './io';
 import type { CliIo } from './io';
 import { cliDeps, withCreditsClient } from './temporal-connection';
@@ -85,15 +86,25 @@ function registerShow(account: Command, io: CliIo): void {
     });
 }
 
+/** `--request-id`'s help: what giving the same id to a command sent again does. */
+const REQUEST_ID_HELP =
+  "the request's own id: the command sent again with it (a retried job, a second operator) gets the first answer and changes nothing more, even after another change in between";
+
+/** What a command given `--request-id` sends with its update. */
+function requestOptions(options: { requestId?: string }): TargetUpdateOptions {
+  return options.requestId === undefined ? {} : { updateId: options.requestId };
+}
+
 function registerChanges(account: Command, io: CliIo): void {
   account
     .command('users')
     .description('set the number of users; added users get their included credits at once')
     .argument('<account>', 'account id')
     .argument('<users>', 'the new number of users', wholeNumber(1))
+    .option('--request-id <id>', REQUEST_ID_HELP, requestId)
     .option('--json', 'print the answer as JSON')
-    .action(async (accountId: string, users: number, options: { json?: boolean }) => {
-      const result = await withCreditsClient(io, (client) => client.setUsers(accountId, { users }));
+    .action(async (accountId: string, users: number, options: { requestId?: string; json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) => client.setUsers(accountId, { users }, requestOptions(options)));
       report(io, options.json, result, () => [`${accountId}: ${plural(users, 'user')}; ${plural(result.creditsGranted, 'credit')} granted now`]);
     });
 
@@ -103,10 +114,11 @@ function registerChanges(account: Command, io: CliIo): void {
     .argument('<account>', 'account id')
     .argument('<plan>', 'plan id or alias')
     .option('--anchor <when>', 'converting a trial: the CRM subscription\'s billing anchor, a date or UTC instant between the trial start and now (default: now)', parseAnchor)
+    .option('--request-id <id>', REQUEST_ID_HELP, requestId)
     .option('--json', 'print the answer as JSON')
-    .action(async (accountId: string, plan: string, options: { anchor?: string; json?: boolean }) => {
+    .action(async (accountId: string, plan: string, options: { anchor?: string; requestId?: string; json?: boolean }) => {
       const input = options.anchor === undefined ? { plan } : { plan, cycleAnchor: options.anchor };
-      const result = await withCreditsClient(io, (client) => client.changePlan(accountId, input));
+      const result = await withCreditsClient(io, (client) => client.changePlan(accountId, input, requestOptions(options)));
       report(io, options.json, result, () => [
         result.effective === 'now'
           ? `${accountId}: plan ${plan} applies now; ${plural(result.creditsGranted, 'credit')} granted`
@@ -119,10 +131,11 @@ function registerChanges(account: Command, io: CliIo): void {
     .description('buy, upgrade (now, full price), downgrade or cancel (next cycle) the AI Credit Subscription')
     .argument('<account>', 'account id')
     .argument('<tier>', 'tier id such as tier-4, or "none" to cancel')
+    .option('--request-id <id>', REQUEST_ID_HELP, requestId)
     .option('--json', 'print the answer as JSON')
-    .action(async (accountId: string, tierText: string, options: { json?: boolean }) => {
+    .action(async (accountId: string, tierText: string, options: { requestId?: string; json?: boolean }) => {
       const tier = tierText.toLowerCase() === 'none' ? null : tierText;
-      const result = await withCreditsClient(io, (client) => client.changeCreditTier(accountId, { tier }));
+      const result = await withCreditsClient(io, (client) => client.changeCreditTier(accountId, { tier }, requestOptions(options)));
       report(io, options.json, result, () => {
         const what = tier === null ? 'no credit tier' : tier;
         if (result.effective === 'next_cycle') return [`${accountId}: ${what} from the start of the next cycle; the current tier runs until then`];
@@ -137,9 +150,10 @@ function registerChanges(account: Command, io: CliIo): void {
     .argument('<account>', 'account id')
     .argument('<feature>', 'feature id')
     .argument('<state>', 'on or off', oneOf(ON_OFF))
+    .option('--request-id <id>', REQUEST_ID_HELP, requestId)
     .option('--json', 'print the answer as JSON')
-    .action(async (accountId: string, feature: string, enabled: boolean, options: { json?: boolean }) => {
-      const result = await withCreditsClient(io, (client) => client.setFeatureEnabled(accountId, { feature, enabled }));
+    .action(async (accountId: string, feature: string, enabled: boolean, options: { requestId?: string; json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) => client.setFeatureEnabled(accountId, { feature, enabled }, requestOptions(options)));
       report(io, options.json, result, () => [`${accountId}: ${result.feature} is ${result.enabled ? 'on' : 'off'}`]);
     });
 
@@ -149,9 +163,10 @@ function registerChanges(account: Command, io: CliIo): void {
     .argument('<account>', 'account id')
     .argument('<agent>', 'voice agent id')
     .argument('<state>', 'active or inactive', oneOf(ACTIVE_INACTIVE))
+    .option('--request-id <id>', REQUEST_ID_HELP, requestId)
     .option('--json', 'print the answer as JSON')
-    .action(async (accountId: string, agentId: string, active: boolean, options: { json?: boolean }) => {
-      const result = await withCreditsClient(io, (client) => client.setVoiceAgentActive(accountId, { agentId, active }));
+    .action(async (accountId: string, agentId: string, active: boolean, options: { requestId?: string; json?: boolean }) => {
+      const result = await withCreditsClient(io, (client) => client.setVoiceAgentActive(accountId, { agentId, active }, requestOptions(options)));
       report(io, options.json, result, () => [`${accountId}: voice agent ${result.agentId} is ${result.active ? 'active' : 'inactive'}`]);
     });
 
@@ -187,6 +202,7 @@ function listCommand(account: Command, name: 'admins' | 'tags', description: str
     .argument('<account>', 'account id')
     .argument(`[${name}...]`, `${items} (the whole new list)`)
     .option('--clear', `remove every ${name.slice(0, -1)}`)
+    .option('--request-id <id>', REQUEST_ID_HELP, requestId)
     .option('--json', 'print the answer as JSON');
 }
 
@@ -199,17 +215,17 @@ function listToSet(items: readonly string[], clear: boolean | undefined, name: '
 
 function registerDetails(account: Command, io: CliIo): void {
   listCommand(account, 'admins', "replace the account's admins, who receive low-credit notices", "the admins' e-mail addresses").action(
-    async (accountId: string, emails: string[], options: { clear?: boolean; json?: boolean }) => {
+    async (accountId: string, emails: string[], options: { clear?: boolean; requestId?: string; json?: boolean }) => {
       const admins = listToSet(emails, options.clear, 'admins');
-      const result = await withCreditsClient(io, (client) => client.setAdmins(accountId, { admins }));
+      const result = await withCreditsClient(io, (client) => client.setAdmins(accountId, { admins }, requestOptions(options)));
       report(io, options.json, result, () => [`${accountId}: admins ${result.changed ? 'now' : 'unchanged,'} ${result.admins.join(', ') || 'none'}`]);
     },
   );
 
   listCommand(account, 'tags', "replace the account's tags; a tag making it eligible for an open promotion grants it now", 'the tags').action(
-    async (accountId: string, given: string[], options: { clear?: boolean; json?: boolean }) => {
+    async (accountId: string, given: string[], options: { clear?: boolean; requestId?: string; json?: boolean }) => {
       const tags = listToSet(given, options.clear, 'tags');
-      const result = await withCreditsClient(io, (client) => client.setTags(accountId, { tags }));
+      const result = await withCreditsClient(io, (client) => client.setTags(accountId, { tags }, requestOptions(options)));
       report(io, options.json, result, () => [
         `${accountId}: tags ${result.changed ? 'now' : 'unchanged,'} ${result.tags.join(', ') || 'none'}`,
         ...(result.promotionsGranted.length > 0

@@ -3,7 +3,7 @@
  * (exit 2) before anything is sent.
  */
 import { InvalidArgumentError } from 'commander';
-import { JSON_NUMBER_TEXT } from '../domain/input-text';
+import { JSON_NUMBER_TEXT, idProblem } from '../domain/input-text';
 
 /** Parses a whole number of at least `min` for commander (a bad value is a usage error, exit 2). */
 export function wholeNumber(min: number): (value: string) => number {
@@ -36,4 +36,14 @@ export function oneOf<T>(words: Readonly<Record<string, T>>): (value: string) =>
 /** Collects a repeatable option's values (none given: the option stays undefined). */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/**
+ * Parses a request id (`--request-id`) for commander: an id as the account's updates take it
+ * (1-200 printable ASCII characters without spaces).
+ */
+export function requestId(value: string): string {
+  const problem = idProblem('the request id', value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
 }

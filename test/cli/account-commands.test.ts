@@ -119,6 +119,25 @@ describe('account changes', () => {
     expect(shown).toMatch(/Credit tier +Tier 2: \$50\.00\/month for 3,200 credits \(cancelled on .* UTC\)/);
   });
 
+  it('answers a command sent again with its --request-id as the first time, after a change in between, and refuses a bad id (exit 2)', async () => {
+    await credits('account', 'start', 'cli-request', '--plan', 'essentials', '--users', '2', '--anchor', await daysAgo(2));
+    const first = await credits('account', 'users', 'cli-request', '5', '--request-id', 'ticket-881');
+    expect(first).toEqual({ code: 0, stdout: 'cli-request: 5 users; 3,000 credits granted now\n', stderr: '' });
+    expect((await credits('account', 'users', 'cli-request', '3')).code).toBe(0);
+    // The job retried: the first answer, and the 3 users set in between stand.
+    expect(await credits('account', 'users', 'cli-request', '5', '--request-id', 'ticket-881')).toEqual(first);
+    expect(JSON.parse((await credits('account', 'show', 'cli-request', '--json')).stdout)).toMatchObject({ users: 3 });
+    for (const [command, bad] of [
+      [['account', 'tier', 'cli-request', 'tier-1'], 'ticket 882'],
+      [['account', 'tags', 'cli-request', 'vip'], ''],
+    ] as const) {
+      const refused = await credits(...command, '--request-id', bad);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('the request id must be 1-200 printable ASCII characters without spaces');
+    }
+    expect(JSON.parse((await credits('account', 'show', 'cli-request', '--json')).stdout)).toMatchObject({ tier: null, tags: [] });
+  });
+
   it('rejects an unknown plan and tier (exit 1, nothing changed)', async () => {
     const plan = await credits('account', 'plan', 'cli-ops', 'platinum');
     expect(plan.code).toBe(1);
