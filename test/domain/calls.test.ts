@@ -498,3 +498,66 @@ describe('calls across resets, at random', () => {
     );
   });
 });
+
+type FullStep = { t: 'start'; id: string } | { t: 'end'; id: string; minutes: number } | { t: 'wait'; minutes: number };
+
+const fullStep: fc.Arbitrary<FullStep> = fc.oneof(
+  { arbitrary: fc.record({ t: fc.constant('start' as const), id: fc.constantFrom('a', 'b', 'c', 'd', 'e') }), weight: 3 },
+  { arbitrary: fc.record({ t: fc.constant('end' as const), id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'filler-0', 'filler-1'), minutes: fc.integer({ min: 1, max: MAX_CALL_MINUTES }) }), weight: 2 },
+  // Waits of minutes to two days: the day a call may run is crossed often.
+  { arbitrary: fc.record({ t: fc.constant('wait' as const), minutes: fc.integer({ min: 1, max: 2 * MAX_CALL_MINUTES }) }), weight: 3 },
+);
+
+describe('a full open-call table, at random', () => {
+  it('refuses only while no call has run a day, ends each lost call once for the rest of its day, and the ledger agrees with the summary', () => {
+    const longest = MAX_CALL_MINUTES * 1_000_000;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3 }), fc.array(fullStep, { minLength: 1, maxLength: 40 }), (free, steps) => {
+        let now = T0;
+        const a = open({ plan: 'scale', users: 10 }, now);
+        a.grantCredits({ credits: 10_000_000, reason: 'room', validForCycles: 3, idempotencyKey: 'room' }, now);
+        // The table full but for `free` places, with calls whose ends will never come.
+        for (let i = 0; i < ACCOUNT_LIMITS.openCalls - free; i++) a.startCall({ callId: `filler-${i}`, agentId: 'chloe' }, now);
+        const started = new Set<string>();
+        for (const s of steps) {
+          if (s.t === 'wait') {
+            now += s.minutes * MINUTE;
+            advance(a, now);
+          } else if (s.t === 'start') {
+            // A repeated call id gets its first answer: only a first one is judged now.
+            const fresh = !started.has(s.id);
+            started.add(s.id);
+            const answer = a.startCall({ callId: s.id, agentId: 'chloe' }, now);
+            if (fresh && !answer.authorized && answer.reason === 'too_many_open_calls') {
+              // Refused only when no open call had run the longest a call runs.
+              for (const call of Object.values(a.state.openCalls)) {
+                const ran = (call.chargedMicros ?? 0) + ((now - Date.parse(call.partFrom ?? call.startedAt)) * 50) / 3;
+                expect(ran).toBeLessThan(longest);
+              }
+            }
+          } else {
+            a.endCall({ callId: s.id, minutes: s.minutes }, now);
+          }
+          expect(Object.keys(a.state.openCalls).length).toBeLessThanOrEqual(ACCOUNT_LIMITS.openCalls);
+          expect(a.available()).toBe(a.state.cycleGranted - a.state.cycleUsed);
+          // The ledger's Voice Agent credits of this cycle are the summary's.
+          const entries = ledger(a).filter((e) => e.feature === VOICE.id && e.cycleIndex === a.state.cycle.index);
+          const usage = a.summary(now).usage.find((u) => u.feature === VOICE.id);
+          expect(entries.reduce((sum, e) => sum + e.credits, 0)).toBe(usage?.credits ?? 0);
+        }
+        // Nothing charged twice: one end per call at most, and never more than the longest call in all.
+        const byCall = new Map<string, LedgerEntry[]>();
+        for (const e of ledger(a)) if ((e.kind === 'call_part' || e.kind === 'call_end') && e.callId) byCall.set(e.callId, [...(byCall.get(e.callId) ?? []), e]);
+        for (const [callId, charges] of byCall) {
+          expect(charges.filter((e) => e.kind === 'call_end').length, callId).toBeLessThanOrEqual(1);
+          const minutes = charges.reduce((sum, e) => sum + e.quantity!, 0);
+          expect(minutes, callId).toBeLessThanOrEqual(MAX_CALL_MINUTES + CALL_TOLERANCE_MINUTES + 1e-9);
+          const full = charges.find((e) => e.kind === 'call_end' && /open-call places were full/.test(e.note ?? ''));
+          if (full) expect(minutes, callId).toBeCloseTo(MAX_CALL_MINUTES, 6);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
