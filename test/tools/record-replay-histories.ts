@@ -16,10 +16,12 @@ import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { devServerEnv, fakeActivities, runHistories, startAccount, startWorker, untilOpen, workflowSuite } from '../helpers/workflow-harness';
+import { devServerEnv, fakeActivities, runHistories, startAccount, startWorker, untilOpen, workflowSuite, type RunHistory } from '../helpers/workflow-harness';
+import { patchIds } from '../helpers/patch-markers';
+import { ACCOUNT_LIMITS } from '../../domain/state-budget';
 import { waitFor } from '../helpers/wait-for';
 import { CreditsClient } from '../../client';
-import { EVENTS_PER_RUN, SPILL_AFTER_MS } from '../../workflows/account-credits';
+import { END_LOST_CALLS_WHEN_FULL_PATCH, EVENTS_PER_RUN, SPILL_AFTER_MS } from '../../workflows/account-credits';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES } from '../../workflows/messages';
 
 const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFeatureEnabled, setUsers, setVoiceAgentActive, startCall } = ACCOUNT_UPDATES;
@@ -27,13 +29,16 @@ const summary = ACCOUNT_QUERIES.summary.definition;
 
 const OUT = join(__dirname, '..', 'fixtures', 'histories');
 
-/** Save the closed runs, from the first one along its chain (the test server cannot list executions). */
-async function saveRuns(client: Client, handle: WorkflowHandleWithFirstExecutionRunId, name: string): Promise<void> {
+/**
+ * Save the closed runs, from the first one along its chain (the test server cannot list
+ * executions); with `keep`, only the runs it chooses, numbered in the order saved.
+ */
+async function saveRuns(client: Client, handle: WorkflowHandleWithFirstExecutionRunId, name: string, keep: (history: RunHistory) => boolean = () => true): Promise<void> {
   let i = 0;
   for await (const history of runHistories(client, handle.workflowId, handle.firstExecutionRunId)) {
     // A run still open has no end to replay to; the recorded runs are the closed ones.
     if (!history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes) break;
-    writeFileSync(join(OUT, `${name}-run${++i}.json`), historyToJSON(history));
+    if (keep(history)) writeFileSync(join(OUT, `${name}-run${++i}.json`), historyToJSON(history));
   }
 }
 
@@ -200,6 +205,36 @@ async function recordUpdateRetries(): Promise<void> {
   }
 }
 
+/**
+ * A full open-call table: two calls whose ends are lost, the other places taken a day later
+ * (across several runs), then a call that ends the two before it is judged; the account
+ * continues as new at the reset. Only the run that ended them is kept (the others replay the
+ * plain call path the other fixtures hold).
+ */
+async function recordFullCallTable(): Promise<void> {
+  const suite = await workflowSuite();
+  try {
+    const h = await suite.open({ accountId: 'replay-full-calls', plan: 'growth', users: 1 }, 25);
+    const first = await h.query(summary);
+    const credits = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue });
+    const start = (callId: string) => credits.startCall('replay-full-calls', { callId, agentId: 'chloe' });
+    await credits.grantCredits('replay-full-calls', { credits: 1_000_000, reason: 'room', validForCycles: 1, idempotencyKey: 'room' });
+    for (const id of ['lost-0', 'lost-1']) await start(id);
+    await suite.env.sleep('23 hours');
+    const recent = Array.from({ length: ACCOUNT_LIMITS.openCalls - 2 }, (_, i) => `recent-${i}`);
+    for (let i = 0; i < recent.length; i += 10) await Promise.all(recent.slice(i, i + 10).map(start));
+    await suite.env.sleep('61 minutes');
+    const next = await start('next');
+    if (!next.authorized) throw new Error(`the call after the full table was refused: ${JSON.stringify(next)}`);
+    await credits.endCall('replay-full-calls', { callId: 'lost-1', minutes: 3 });
+    await suite.env.sleep(Date.parse(first.cycle.end) - (await suite.now()) + 1000);
+    await waitFor(async () => (await h.query(summary)).cycle.index === first.cycle.index + 1, 'the reset');
+    await saveRuns(suite.env.client, h, 'full-call-table', (history) => patchIds(history).includes(END_LOST_CALLS_WHEN_FULL_PATCH));
+  } finally {
+    await suite.teardown();
+  }
+}
+
 async function recordLedgerOutage(): Promise<void> {
   const env = await devServerEnv();
   const acts = fakeActivities();
@@ -253,6 +288,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'busy-account-linger-on-step': recordBusyAccount,
   'rejected-updates': recordRejectedUpdates,
   'update-retries': recordUpdateRetries,
+  'full-call-table': recordFullCallTable,
   // Only on the workflow before the patch (see recordTrialWithTier); never part of "every scenario".
   'trial-tier-prepatch': () => recordTrialWithTier('trial-tier-prepatch'),
 };
