@@ -178,8 +178,9 @@ export interface TargetUpdateOptions {
    * may send one request again from another process, or after this call gave up: a form
    * submitted twice, a job retried. Every call with one id on one account is answered with the
    * first call's answer and applied once, even after another change in between (within the
-   * run, by the server; in later runs of this cycle and the next, by the account). Default: a
-   * fresh id per call, kept across this call's own retries.
+   * run, by the server; in later runs of this cycle and the next, by the account). The id is
+   * the request's for this kind of update: the same id given to another method is another
+   * request. Default: a fresh id per call, kept across this call's own retries.
    */
   updateId?: string;
 }
@@ -454,7 +455,10 @@ export class CreditsClient implements AccountUpdateMethods {
     // by the account, which remembers target-value answers by update id. Updates without a key
     // of their own (a tier change, users, a plan) would otherwise act twice, and undo a change
     // made in between; keyed ones would be answered as duplicates.
-    const updateId = requestId ?? randomUUID();
+    // A request id is the caller's for one request of one kind: the server answers a repeated
+    // update id with the first outcome whatever the update, so the id sent is the update's name
+    // and the request id, and one id given to two kinds of request is two requests.
+    const updateId = requestId === undefined ? randomUUID() : `${definition.name}:${requestId}`;
     try {
       const result: Result = await this.withRetries(accountId, definition.name, () => this.handle(accountId).executeUpdate(definition, { args: [input], updateId }));
       observeUpdate(definition.name, started, input, result, false);

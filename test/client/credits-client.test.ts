@@ -314,6 +314,20 @@ describe('retries', () => {
     expect(charges.map((c) => [c.tierId, c.reason])).toEqual([['tier-1', 'purchase']]);
   });
 
+  it('keeps one request id given to two kinds of request apart: each is applied and answered as its own', async () => {
+    await credits.startAccount(await startInput('client-request-kinds', { plan: 'essentials', users: 1 }));
+    expect(await credits.setUsers('client-request-kinds', { users: 2 }, { updateId: 'ticket-9' })).toEqual({ creditsGranted: 1000 });
+    // Sent as the same Temporal update id, the server would answer the users change's outcome.
+    expect(await credits.changeCreditTier('client-request-kinds', { tier: 'tier-1' }, { updateId: 'ticket-9' })).toEqual({
+      effective: 'now',
+      chargedCents: 2000,
+      creditsGranted: 1200,
+    });
+    const s = await credits.summary('client-request-kinds');
+    expect(s.users).toBe(2);
+    expect(s.tier?.id).toBe('tier-1');
+  });
+
   it.each([
     ['', 'got an empty text'],
     ['form 1', 'got a space at index 4'],
