@@ -4,10 +4,11 @@
  * While any endpoint fails (down, timing out, answering non-2xx) the activity fails as
  * retryable, so Temporal retries it with backoff; endpoints that took the event are skipped
  * on the retry. Delivery is at least once: receivers drop duplicates by the event id. An
- * endpoint still failing {@link WEBHOOK_GIVE_UP_AFTER_MS} after its first attempt at an event
- * is given up on for that event (the log's last attempt says so): an endpoint gone for good
- * (moved, its secret rotated, 410) would otherwise hold the account's later events behind it
- * for ever, and once 100 wait, its ledger writes too.
+ * endpoint still failing its give-up span (its `giveUpAfter`, else {@link WEBHOOK_GIVE_UP_AFTER_MS})
+ * after its first attempt at an event is given up on for that event (the log's last attempt
+ * says so) and not posted that event again: an endpoint gone for good (moved, its secret
+ * rotated, 410) would otherwise hold the account's later events behind it for ever, and once
+ * 100 wait, its ledger writes too.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { WebhookEvent } from '../domain/webhook-events';
@@ -31,7 +32,10 @@ export interface WebhookDeliveryDeps {
   now?: () => number;
   /** Per-POST timeout (ms); default {@link WEBHOOK_TIMEOUT_MS}. */
   timeoutMs?: number;
-  /** How long an endpoint is retried for one event (ms); default {@link WEBHOOK_GIVE_UP_AFTER_MS}. */
+  /**
+   * How long an endpoint without a `giveUpAfter` of its own is retried for one event (ms);
+   * default {@link WEBHOOK_GIVE_UP_AFTER_MS}.
+   */
   giveUpAfterMs?: number;
 }
 
@@ -77,12 +81,18 @@ export function webhookDelivery(deps: WebhookDeliveryDeps): (event: WebhookEvent
     const failed: string[] = [];
     let delivered = 0;
     let abandoned = 0;
-    const giveUpAfterMs = deps.giveUpAfterMs ?? WEBHOOK_GIVE_UP_AFTER_MS;
     for (const endpoint of targets) {
       if (progress.delivered.has(endpoint.name)) continue;
+      const giveUpAfterMs = endpoint.giveUpAfterMs ?? deps.giveUpAfterMs ?? WEBHOOK_GIVE_UP_AFTER_MS;
+      const first = progress.firstAttemptAt.get(endpoint.name);
+      const last = progress.lastAttemptAt.get(endpoint.name);
+      // Given up on at its last attempt (a retry for another endpoint's sake): not posted again.
+      if (first !== undefined && last !== undefined && Date.parse(last) - Date.parse(first) >= giveUpAfterMs) {
+        abandoned += 1;
+        continue;
+      }
       const at = now();
       const outcome = await post(endpoint, event, at, deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
-      const first = progress.firstAttemptAt.get(endpoint.name);
       const tried = first === undefined ? 0 : at - Date.parse(first);
       const giveUp = outcome.error !== null && tried >= giveUpAfterMs;
       if (giveUp) outcome.error = `${outcome.error}; given up after ${spanText(tried)} of attempts`;

@@ -258,7 +258,7 @@ export const CREDITS_API_KEYS_FILE = text(
 /** The webhook endpoints file (YAML or JSON; see docs/webhooks.md); unset means no webhooks. */
 export const CREDITS_WEBHOOKS_FILE = text(
   'CREDITS_WEBHOOKS_FILE',
-  'worker: webhook endpoints file (YAML or JSON: url, secret, events, optional accounts; see docs/webhooks.md)',
+  'worker: webhook endpoints file (YAML or JSON: url, secret, events, optional accounts and giveUpAfter; see docs/webhooks.md)',
   'unset (no webhooks)',
 );
 

@@ -72,18 +72,21 @@ export interface WebhookProgress {
   attempts: Map<string, number>;
   /** When each endpoint's first attempt was made (UTC ISO-8601). */
   firstAttemptAt: Map<string, string>;
+  /** When each endpoint's latest attempt was made (UTC ISO-8601). */
+  lastAttemptAt: Map<string, string>;
 }
 
-/** The endpoints that already answered 2xx for `eventId`, how many attempts each had, and since when. */
+/** The endpoints that already answered 2xx for `eventId`, how many attempts each had, since when and until when. */
 export async function webhookProgress(db: SqlExecutor, eventId: string): Promise<WebhookProgress> {
-  const { rows } = await db.query<{ endpoint: string; n: number | string; ok: boolean; first: Date | string }>(
-    'SELECT endpoint, count(*) AS n, bool_or(delivered) AS ok, min(at) AS first FROM webhook_deliveries WHERE event_id = $1 GROUP BY endpoint',
+  const { rows } = await db.query<{ endpoint: string; n: number | string; ok: boolean; first: Date | string; last: Date | string }>(
+    'SELECT endpoint, count(*) AS n, bool_or(delivered) AS ok, min(at) AS first, max(at) AS last FROM webhook_deliveries WHERE event_id = $1 GROUP BY endpoint',
     [text(eventId, 'eventId')],
   );
   return {
     delivered: new Set(rows.filter((r) => r.ok === true).map((r) => r.endpoint)),
     attempts: new Map(rows.map((r) => [r.endpoint, Number(r.n)])),
     firstAttemptAt: new Map(rows.map((r) => [r.endpoint, new Date(r.first).toISOString()])),
+    lastAttemptAt: new Map(rows.map((r) => [r.endpoint, new Date(r.last).toISOString()])),
   };
 }
 

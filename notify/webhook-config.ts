@@ -8,6 +8,7 @@
  *     secret: whsec_...              # at least 16 characters; signs every request
  *     events: [alert.warning, alert.exhausted, tier.charged, effect.parked]
  *     accounts: [acme]               # optional: only these accounts' events
+ *     giveUpAfter: 6h                # optional: how long one event is retried (default 3d)
  * ```
  *
  * Every problem is reported at once, each naming the endpoint and field; no message ever
@@ -30,6 +31,8 @@ export interface WebhookEndpoint {
   readonly events: ReadonlySet<WebhookEventType>;
   /** Only these accounts' events; every account's when absent. */
   readonly accounts?: ReadonlySet<string>;
+  /** How long this endpoint's attempts at one event go on (ms); absent: the worker's default (3 days). */
+  readonly giveUpAfterMs?: number;
 }
 
 /** A file that cannot be used; `problems` lists every one found. */
@@ -47,7 +50,17 @@ export class WebhookConfigError extends Error {
 
 /** Shortest secret accepted: a guessable key would make signatures worthless. */
 export const MIN_SECRET_LENGTH = 16;
-const KEYS = new Set(['id', 'url', 'secret', 'events', 'accounts']);
+const KEYS = new Set(['id', 'url', 'secret', 'events', 'accounts', 'giveUpAfter']);
+const SPAN_UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** The longest `giveUpAfter`: an endpoint may hold an account's later events behind it this long. */
+export const MAX_GIVE_UP_AFTER_MS = 30 * 86_400_000;
+
+/** `giveUpAfter` (`30m`, `6h`, `3d`) in ms, or undefined when it is not such a span from 1 minute to 30 days. */
+function giveUpSpan(value: unknown): number | undefined {
+  const match = typeof value === 'string' ? /^(\d{1,5})([mhd])$/.exec(value) : null;
+  const ms = match ? Number(match[1]) * (SPAN_UNIT_MS[match[2] ?? ''] ?? Number.NaN) : Number.NaN;
+  return ms >= 60_000 && ms <= MAX_GIVE_UP_AFTER_MS ? ms : undefined;
+}
 
 /** The URL as the log may show it: no user, password, query or fragment. */
 export function endpointName(url: URL): string {
@@ -107,6 +120,10 @@ export function parseWebhookConfig(text: string, file = 'webhooks file'): Webhoo
     const accounts = e.accounts === undefined ? undefined : stringList(e.accounts);
     if (e.accounts !== undefined && !accounts) problems.push(`${where}.accounts must be a non-empty list of account ids`);
     if (e.id !== undefined && (typeof e.id !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(e.id))) problems.push(`${where}.id must be 1 to 64 letters, digits, '.', '_' or '-'`);
+    const giveUpAfterMs = e.giveUpAfter === undefined ? undefined : giveUpSpan(e.giveUpAfter);
+    if (e.giveUpAfter !== undefined && giveUpAfterMs === undefined) {
+      problems.push(`${where}.giveUpAfter must be a span such as 30m, 6h or 3d, from 1 minute to 30 days`);
+    }
     if (problems.length > before || !url) return;
     const name = typeof e.id === 'string' ? e.id : endpointName(url);
     if (names.has(name)) problems.push(`${where}: endpoint ${name} is listed twice (give each an id)`);
@@ -123,6 +140,7 @@ export function parseWebhookConfig(text: string, file = 'webhooks file'): Webhoo
       secret: e.secret as string,
       events: new Set(events as WebhookEventType[]),
       ...(accounts ? { accounts: new Set(accounts) } : {}),
+      ...(giveUpAfterMs !== undefined ? { giveUpAfterMs } : {}),
     });
   });
   if (problems.length > 0) throw new WebhookConfigError(file, problems);

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import type { CreditActivities } from '../../activities/credit-activities';
-import { WEBHOOK_UNDELIVERED } from '../../activities/webhook-delivery';
+import { WEBHOOK_UNDELIVERED, webhookDelivery } from '../../activities/webhook-delivery';
 import { alertEvent, chargeEvent, parkedEvent, type WebhookEvent } from '../../domain/webhook-events';
 import { openLedgerStore } from '../../ledger/open-store';
 import type { LedgerStore } from '../../ledger/store';
@@ -153,6 +153,47 @@ describe('deliverWebhook', () => {
       expect(await env.run(own.deliverWebhook, late)).toEqual({ endpoints: 1, delivered: 1 });
     } finally {
       await gone.down();
+    }
+  });
+
+  it("gives each endpoint up after its own giveUpAfter, and does not post an event again to an endpoint given up on", async () => {
+    const quick = await webhookReceiver(SECRET);
+    const patient = await webhookReceiver(OTHER_SECRET);
+    await quick.up();
+    await patient.up();
+    quick.status = 410;
+    patient.status = 503;
+    const endpoints = parseWebhookConfig(
+      JSON.stringify({
+        endpoints: [
+          { id: 'quick', url: quick.url, secret: SECRET, events: ['tier.charged'], giveUpAfter: '30m' },
+          { id: 'patient', url: patient.url, secret: OTHER_SECRET, events: ['tier.charged'] },
+        ],
+      }),
+    );
+    let clock = Date.parse('2026-07-03T00:00:00.000Z');
+    const deliverAt = webhookDelivery({ store, endpoints, now: () => clock, timeoutMs: 2_000 });
+    const event = chargeEvent(tierCharge('two-spans'));
+    try {
+      expect((await failureOf(deliverAt(event))).message).toContain('quick: answered HTTP 410; patient: answered HTTP 503; retrying');
+      clock += 31 * 60_000;
+      // Past quick's 30 minutes: quick is given up on, patient (3 days by default) still retried.
+      const failure = await failureOf(deliverAt(event));
+      expect(failure.message).not.toContain('quick');
+      expect(failure.message).toContain('patient: answered HTTP 503');
+      clock += 60 * 60_000;
+      expect((await failureOf(deliverAt(event))).message).not.toContain('quick');
+      clock += 3 * 86_400_000;
+      expect(await deliverAt(event)).toEqual({ endpoints: 2, delivered: 0, abandoned: 2 });
+      // Quick was posted twice (the first attempt and the one that gave up), patient four times.
+      expect(quick.requests.filter((r) => r.event.id === event.id)).toHaveLength(2);
+      expect(patient.requests.filter((r) => r.event.id === event.id)).toHaveLength(4);
+      const log = await store.listWebhookAttempts({ eventId: event.id });
+      expect(log.filter((a) => a.endpoint === 'quick').map((a) => a.error)).toEqual(['answered HTTP 410; given up after 31 min of attempts', 'answered HTTP 410']);
+      expect(log.find((a) => a.endpoint === 'patient')?.error).toBe('answered HTTP 503; given up after 73 h of attempts');
+    } finally {
+      await quick.down();
+      await patient.down();
     }
   });
 

@@ -27,12 +27,15 @@ function problemsOf(text: string): readonly string[] {
 
 describe('webhooks file', () => {
   it('reads YAML and JSON alike; the endpoint is named by its id, else its URL without credentials or query', () => {
-    const yaml = `endpoints:\n  - id: crm\n    url: https://crm.example.com/hooks\n    secret: ${SECRET}\n    events: [alert.warning, tier.charged]\n    accounts: [acme]\n`;
+    const yaml = `endpoints:\n  - id: crm\n    url: https://crm.example.com/hooks\n    secret: ${SECRET}\n    events: [alert.warning, tier.charged]\n    accounts: [acme]\n    giveUpAfter: 6h\n`;
     const json = JSON.stringify({ endpoints: [{ url: 'https://user:pw@hooks.example.com/in?token=t', secret: SECRET, events: ['effect.parked'] }] });
     const [crm] = parseWebhookConfig(yaml);
     const [other] = parseWebhookConfig(json);
     expect(crm?.name).toBe('crm');
     expect(other?.name).toBe('https://hooks.example.com/in');
+    // Its own give-up span; absent, the worker's default.
+    expect(crm?.giveUpAfterMs).toBe(6 * 3_600_000);
+    expect(other?.giveUpAfterMs).toBeUndefined();
     const endpoints = [crm!, other!];
     expect(subscribers(endpoints, { type: 'alert.warning', accountId: 'acme' }).map((e) => e.name)).toEqual(['crm']);
     expect(subscribers(endpoints, { type: 'alert.warning', accountId: 'globex' })).toEqual([]);
@@ -47,18 +50,23 @@ describe('webhooks file', () => {
           { url: 'https://ok.example.com', secret: SECRET, events: ['alert.maybe'], accounts: [], colour: 'red' },
           'not a mapping',
           { id: 'bad id!', url: 'https://ok.example.com', secret: SECRET, events: [] },
+          { url: 'https://a.example.com', secret: SECRET, events: ['tier.charged'], giveUpAfter: '3 days' },
+          { url: 'https://b.example.com', secret: SECRET, events: ['tier.charged'], giveUpAfter: 3600 },
+          { url: 'https://c.example.com', secret: SECRET, events: ['tier.charged'], giveUpAfter: '31d' },
+          { url: 'https://d.example.com', secret: SECRET, events: ['tier.charged'], giveUpAfter: '0m' },
         ],
       }),
     );
     expect(problems).toEqual([
       'endpoints[0].url must be an http:// or https:// URL',
       'endpoints[0].secret must be a string of at least 16 characters',
-      'endpoints[1]: unknown field "colour" (known: id, url, secret, events, accounts)',
+      'endpoints[1]: unknown field "colour" (known: id, url, secret, events, accounts, giveUpAfter)',
       'endpoints[1].events must be a non-empty list of alert.warning, alert.exhausted, tier.charged, effect.parked',
       'endpoints[1].accounts must be a non-empty list of account ids',
       'endpoints[2] must be a mapping',
       'endpoints[3].events must be a non-empty list of alert.warning, alert.exhausted, tier.charged, effect.parked',
       "endpoints[3].id must be 1 to 64 letters, digits, '.', '_' or '-'",
+      ...[4, 5, 6, 7].map((i) => `endpoints[${i}].giveUpAfter must be a span such as 30m, 6h or 3d, from 1 minute to 30 days`),
     ]);
   });
 
