@@ -33,7 +33,7 @@ import {
 } from '../infra/settings';
 import { HttpError } from './errors';
 import { html } from './html';
-import { wantsJson } from './negotiate';
+import { acceptsHtml, wantsJson } from './negotiate';
 import { accountPath, errorPage, layout } from './pages';
 
 /** How the admin server tells operators and customer admins apart. */
@@ -392,8 +392,9 @@ export class AdminAccess {
     if ('unavailable' in who) return this.unavailable(request, reply, who.unavailable);
     let { open } = who;
     // A browser page gets a session so its forms can carry a CSRF token tied to it. A caller
-    // with a key is a script (a browser cannot send the header itself): none.
-    if (!open && !who.byKey && request.method === 'GET' && !wantsJson(request)) {
+    // with a key is a script (a browser cannot send the header itself), and one that does not
+    // ask for HTML (curl, a CSV download) has no forms: none.
+    if (!open && !who.byKey && request.method === 'GET' && acceptsHtml(request)) {
       try {
         open = await this.newSession(reply, request, who.caller, this.options.operatorSessionSeconds ?? 12 * 3600);
       } catch (err) {

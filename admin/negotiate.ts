@@ -4,6 +4,11 @@
  */
 import type { FastifyRequest } from 'fastify';
 
+/** True for a caller that reads pages: a browser asks for `text/html` (curl and scripts do not). */
+export function acceptsHtml(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('text/html') && !wantsJson(request);
+}
+
 /** True for the JSON routes and for callers that accept JSON but not HTML. */
 export function wantsJson(request: FastifyRequest): boolean {
   if (request.url.startsWith('/api/')) return true;

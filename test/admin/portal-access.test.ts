@@ -60,6 +60,8 @@ afterAll(async () => {
 });
 
 const JSON_ACCEPT = { accept: 'application/json' };
+/** What a browser asks for when it opens a page. */
+const BROWSER = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
 
 function get(path: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${admin.url}${path}`, { headers, redirect: 'manual' });
@@ -271,12 +273,12 @@ describe('at the edges', () => {
   });
 
   it('marks the session cookie Secure when the trusted proxy says the browser came over HTTPS, and only then', async () => {
-    const proxied = await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com', 'x-forwarded-proto': 'https' });
+    const proxied = await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com', 'x-forwarded-proto': 'https', ...BROWSER });
     expect(proxied.headers.get('set-cookie')).toMatch(/; Secure$/);
     const link = await mintPortalLink('acct-a', { secret: SECRET, baseUrl: admin.url });
     const portal = await fetch(link.url, { headers: { 'x-forwarded-proto': 'https, http' }, redirect: 'manual' });
     expect(portal.headers.get('set-cookie')).toMatch(/; Secure$/);
-    const plain = await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com' });
+    const plain = await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com', ...BROWSER });
     expect(plain.headers.get('set-cookie')).not.toMatch(/Secure/);
     // From a peer that is not the trusted proxy, the header is the client's word.
     const elsewhere = await startAdminServer({ client: credits, store, port: 0, log: () => undefined, access: { proxyHeader: PROXY_HEADER, trustedProxy: '10.1.2.3', portalSecret: SECRET } });
@@ -346,7 +348,7 @@ describe('actions', () => {
     expect(noCsrf.status).toBe(403);
     expect(await noCsrf.text()).toContain('Reload the page and try again');
     // Another session's token does not do either.
-    const otherPage = await (await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com' })).text();
+    const otherPage = await (await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com', ...BROWSER })).text();
     expect((await post('/accounts/acct-b/actions/agent', cookie, formBody(otherPage, 'agent-form', { agentId: 'x', active: 'no' }))).status).toBe(403);
 
     const grant = body.replace(/agentId=[^&]+&active=no/, 'credits=100&reason=gift&validForCycles=1');
@@ -455,12 +457,17 @@ describe('sessions', () => {
     }
   });
 
-  it('are not made for a caller with an operator key (a script has no forms)', async () => {
-    const page = await get('/accounts/acct-a', { authorization: `Bearer ${OPERATOR_KEY}` });
+  it('are made for a browser page only: not for a caller with an operator key, nor one that does not ask for HTML', async () => {
+    const page = await get('/accounts/acct-a', { authorization: `Bearer ${OPERATOR_KEY}`, ...BROWSER });
     expect(page.status).toBe(200);
     expect(page.headers.get('set-cookie')).toBeNull();
-    const proxied = await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com' });
-    sessionCookie(proxied);
+    const curl = await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com', accept: '*/*' });
+    expect(curl.status).toBe(200);
+    expect(curl.headers.get('set-cookie')).toBeNull();
+    const csv = await get('/accounts/acct-a/usage.csv', { [PROXY_HEADER]: 'ops@example.com' });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('set-cookie')).toBeNull();
+    sessionCookie(await get('/accounts/acct-a', { [PROXY_HEADER]: 'ops@example.com', ...BROWSER }));
   });
 
   it('answer 503 while the ledger cannot be reached, spend no link, and show a known caller the page without one', async () => {
@@ -490,7 +497,7 @@ describe('sessions', () => {
       expect(portal.status).toBe(503);
       expect(portal.headers.get('set-cookie')).toBeNull();
       // The login proxy's operator is known without a session: the page is shown, without a cookie.
-      const proxied = await fetch(`${elsewhere.url}/accounts/acct-b`, { headers: { [PROXY_HEADER]: 'ops@example.com' } });
+      const proxied = await fetch(`${elsewhere.url}/accounts/acct-b`, { headers: { [PROXY_HEADER]: 'ops@example.com', ...BROWSER } });
       expect(proxied.status).toBe(200);
       expect(proxied.headers.get('set-cookie')).toBeNull();
       expect(logged.some((l) => l.includes('operator page without a session'))).toBe(true);
