@@ -76,7 +76,7 @@ export interface ActionFlash {
  * Where the admin page keeps what every admin server on one ledger must agree on: used portal
  * links and browser sessions. The admin server gives its ledger store.
  */
-export type AccessStore = Pick<LedgerStore, 'claimPortalLink' | 'saveAdminSession' | 'adminSession' | 'deleteAdminSession'>;
+export type AccessStore = Pick<LedgerStore, 'claimPortalLink' | 'saveAdminSession' | 'setAdminSessionFlash' | 'adminSession' | 'deleteAdminSession'>;
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = 'credits_admin_session';
@@ -229,7 +229,9 @@ export class AdminAccess {
     const open = this.callers.get(request)?.open;
     if (!open) return;
     open.flash = flash;
-    await this.saveSession(open).catch((err: unknown) => this.log(`admin access: an action's answer not kept for its page: ${messageOf(err)}`));
+    await this.store
+      .setAdminSessionFlash(open.digest, flashRecord(flash))
+      .catch((err: unknown) => this.log(`admin access: an action's answer not kept for its page: ${messageOf(err)}`));
   }
 
   /** The action's answer kept for `accountId`'s page, once: it is forgotten as it is taken. */
@@ -238,7 +240,10 @@ export class AdminAccess {
     const flash = open?.flash;
     if (!open || flash?.accountId !== accountId) return undefined;
     open.flash = undefined;
-    await this.saveSession(open).catch((err: unknown) => this.log(`admin access: a shown action's answer not forgotten: ${messageOf(err)}`));
+    // Cleared only while it is still this answer: another tab's newer one stays to be shown.
+    await this.store
+      .setAdminSessionFlash(open.digest, null, flashRecord(flash))
+      .catch((err: unknown) => this.log(`admin access: a shown action's answer not forgotten: ${messageOf(err)}`));
     return flash;
   }
 
@@ -293,7 +298,6 @@ export class AdminAccess {
   private async saveSession(open: OpenSession): Promise<void> {
     const { session } = open;
     const record: AdminSessionRecord = { caller: { ...session.caller }, csrf: session.csrf, expiresAt: new Date(session.expiresAtMs).toISOString() };
-    if (open.flash) record.flash = { ...open.flash };
     try {
       await this.store.saveAdminSession(open.digest, record);
     } catch (err) {
@@ -529,6 +533,11 @@ function callerOf(value: Record<string, unknown>): Caller | undefined {
     return caller;
   }
   return undefined;
+}
+
+/** A flash as stored: its fields always in one order, so a stored one can be matched as text. */
+function flashRecord(flash: ActionFlash): Record<string, unknown> {
+  return { accountId: flash.accountId, ok: flash.ok, text: flash.text };
 }
 
 /** A stored flash read back, or undefined when there is none or it is not one this page writes. */

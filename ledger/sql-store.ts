@@ -288,6 +288,17 @@ class SqlLedgerStore implements LedgerStore {
     );
   }
 
+  async setAdminSessionFlash(digest: string, flash: Record<string, unknown> | null, expected?: Record<string, unknown>): Promise<void> {
+    requireText(digest, 'digest');
+    const value = flash === null ? null : JSON.stringify(flash);
+    if (expected === undefined) {
+      await this.db.query(`UPDATE admin_sessions SET flash = $2 WHERE id_digest = $1`, [digest, value]);
+      return;
+    }
+    // The flash was stored by JSON.stringify of the same object shape: text equality is exact.
+    await this.db.query(`UPDATE admin_sessions SET flash = $2 WHERE id_digest = $1 AND flash = $3`, [digest, value, JSON.stringify(expected)]);
+  }
+
   async adminSession(digest: string): Promise<AdminSessionRecord | null> {
     requireText(digest, 'digest');
     const { rows } = await this.db.query<{ caller: string; csrf: string; flash: string | null; expires_at: unknown }>(

@@ -185,6 +185,13 @@ export interface LedgerStore {
    */
   saveAdminSession(digest: string, session: AdminSessionRecord): Promise<void>;
 
+  /**
+   * Sets the flash of the session stored under `digest` to `flash`, or, with `expected`, clears
+   * it only while it is still `expected` (a page that showed it must not clear a newer one).
+   * Nothing when there is no such session.
+   */
+  setAdminSessionFlash(digest: string, flash: Record<string, unknown> | null, expected?: Record<string, unknown>): Promise<void>;
+
   /** The session stored under `digest`, or null; the caller checks its `expiresAt`. */
   adminSession(digest: string): Promise<AdminSessionRecord | null>;
 

@@ -381,6 +381,17 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       expect(await store.adminSession('digest-1')).toEqual({ caller, csrf: 'token-1', flash, expiresAt: later });
       await store.saveAdminSession('digest-1', { caller, csrf: 'token-1', expiresAt: later });
       expect((await store.adminSession('digest-1'))?.flash).toBeUndefined();
+      // The flash alone: set; cleared only while it is still the one shown.
+      await store.setAdminSessionFlash('digest-1', flash);
+      expect(await store.adminSession('digest-1')).toEqual({ caller, csrf: 'token-1', flash, expiresAt: later });
+      const newer = { accountId: 'acme', ok: false, text: 'Refused: credits must be a whole number.' };
+      await store.setAdminSessionFlash('digest-1', newer);
+      await store.setAdminSessionFlash('digest-1', null, flash);
+      expect((await store.adminSession('digest-1'))?.flash).toEqual(newer);
+      await store.setAdminSessionFlash('digest-1', null, newer);
+      expect((await store.adminSession('digest-1'))?.flash).toBeUndefined();
+      await store.setAdminSessionFlash('no-such-digest', flash);
+      expect(await store.adminSession('no-such-digest')).toBeNull();
       // An ended session is swept by the next save, whoever's it is.
       const ended = new Date(Date.now() - 1000).toISOString();
       await store.saveAdminSession('digest-ended', { caller: { role: 'operator', who: 'x' }, csrf: 't', expiresAt: ended });
