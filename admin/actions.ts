@@ -9,8 +9,8 @@
  * idempotency key generated into it: a double submit gets the first answer, never a second
  * update. The key is also the update's id (a grant's idempotency key), so a submit that
  * reaches another admin server, which shares the session but not this memory, is answered by
- * the account with the first answer and applied once. The answer (or the refusal, in words) is shown once on the account page after a
- * redirect, so a reload does not post again.
+ * the account with the first answer and applied once. The answer (or the refusal, in words)
+ * is shown once on the account page after a redirect, so a reload does not post again.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

@@ -156,7 +156,7 @@ describe('deliverWebhook', () => {
     }
   });
 
-  it("gives each endpoint up after its own giveUpAfter, and does not post an event again to an endpoint given up on", async () => {
+  it('gives each endpoint up after its own giveUpAfter, and does not post an event again to an endpoint given up on', async () => {
     const quick = await webhookReceiver(SECRET);
     const patient = await webhookReceiver(OTHER_SECRET);
     await quick.up();

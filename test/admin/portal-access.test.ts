@@ -538,7 +538,7 @@ describe('sessions', () => {
     expect((await store.listCharges('acct-a')).map((c) => [c.tierId, c.reason])).toEqual([['tier-2', 'purchase']]);
   });
 
-  it("take an action when its answer cannot be kept for the page, and say so in the log", async () => {
+  it('take an action when its answer cannot be kept for the page, and say so in the log', async () => {
     const cookie = await portalSession('acct-b');
     const page = await (await get('/accounts/acct-b', { cookie })).text();
     const failing = new Set<string>();

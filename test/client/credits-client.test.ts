@@ -56,6 +56,14 @@ function withoutTimeSkipping(): { temporal: Client; credits: CreditsClient } {
 }
 
 /** The error a promise rejects with. */
+/** The tier charges the billing activity has made for `accountId`, once there is one. */
+function chargesMade(accountId: string) {
+  return waitFor(() => {
+    const made = suite.acts.charges.filter((c) => c.accountId === accountId);
+    return made.length > 0 && made;
+  }, `${accountId}'s purchase charged`);
+}
+
 async function failure(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => {
@@ -287,14 +295,11 @@ describe('retries', () => {
     const s = await credits.summary('client-retry-tier');
     expect(s.tier?.id).toBe('tier-1');
     expect(s.pendingTier).toMatchObject({ tier: null });
-    const charges = await waitFor(() => {
-      const made = suite.acts.charges.filter((c) => c.accountId === 'client-retry-tier');
-      return made.length > 0 && made;
-    }, 'the purchase charged');
+    const charges = await chargesMade('client-retry-tier');
     expect(charges.map((c) => [c.tierId, c.reason])).toEqual([['tier-1', 'purchase']]);
   });
 
-  it("answers a request sent again under its own updateId, from another process after a change in between, once", async () => {
+  it('answers a request sent again under its own updateId, from another process after a change in between, once', async () => {
     await credits.startAccount(await startInput('client-request-id', { plan: 'essentials', users: 1 }));
     const bought = await credits.changeCreditTier('client-request-id', { tier: 'tier-1' }, { updateId: 'form-tier-1' });
     expect(bought).toEqual({ effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
@@ -307,10 +312,7 @@ describe('retries', () => {
     // A new request is a new request.
     expect(await other.changeCreditTier('client-request-id', { tier: 'tier-1' }, { updateId: 'form-tier-2' })).toEqual({ effective: 'now', chargedCents: 0, creditsGranted: 0 });
     expect((await credits.summary('client-request-id')).pendingTier).toBeNull();
-    const charges = await waitFor(() => {
-      const made = suite.acts.charges.filter((c) => c.accountId === 'client-request-id');
-      return made.length > 0 && made;
-    }, 'the purchase charged');
+    const charges = await chargesMade('client-request-id');
     expect(charges.map((c) => [c.tierId, c.reason])).toEqual([['tier-1', 'purchase']]);
   });
 

@@ -18,6 +18,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { devServerEnv, fakeActivities, runHistories, startAccount, startWorker, untilOpen, workflowSuite, type RunHistory } from '../helpers/workflow-harness';
 import { patchIds } from '../helpers/patch-markers';
+import { startCallsInTens } from '../helpers/call-table';
 import { ACCOUNT_LIMITS } from '../../domain/state-budget';
 import { waitFor } from '../helpers/wait-for';
 import { CreditsClient } from '../../client';
@@ -222,7 +223,7 @@ async function recordFullCallTable(): Promise<void> {
     for (const id of ['lost-0', 'lost-1']) await start(id);
     await suite.env.sleep('23 hours');
     const recent = Array.from({ length: ACCOUNT_LIMITS.openCalls - 2 }, (_, i) => `recent-${i}`);
-    for (let i = 0; i < recent.length; i += 10) await Promise.all(recent.slice(i, i + 10).map(start));
+    await startCallsInTens(start, recent);
     await suite.env.sleep('61 minutes');
     const next = await start('next');
     if (!next.authorized) throw new Error(`the call after the full table was refused: ${JSON.stringify(next)}`);

@@ -18,6 +18,7 @@ import { MAX_CALL_MINUTES } from '../../domain/input-problems';
 import { END_LOST_CALLS_PATCH, END_LOST_CALLS_WHEN_FULL_PATCH } from '../../workflows/account-credits';
 import { ACCOUNT_LIMITS } from '../../domain/state-budget';
 import { CreditsClient } from '../../client/credits-client';
+import { startCallsInTens } from '../helpers/call-table';
 
 const MINUTE = 60_000;
 const VOICE_COST = shippedRules().features.find((f) => f.perCall)!.cost!;
@@ -116,13 +117,9 @@ describe('a call across a reset', () => {
     await h.executeUpdate(grantCreditsUpdate, { args: [{ credits: 1_000_000, reason: 'room for the lost calls', validForCycles: 1, idempotencyKey: 'room' }] });
     for (const id of ['lost-0', 'lost-1']) expect(await start(id)).toMatchObject({ authorized: true });
     await suite.env.sleep(MAX_CALL_MINUTES * MINUTE - 60 * MINUTE);
-    // The rest of the places, ten at a time (the server's in-flight limit per workflow); the
-    // account continues as new on the way, carrying its open calls.
+    // The rest of the places; the account continues as new on the way, carrying its open calls.
     const recent = Array.from({ length: ACCOUNT_LIMITS.openCalls - 2 }, (_, i) => `recent-${i}`);
-    for (let i = 0; i < recent.length; i += 10) {
-      const answers = await Promise.all(recent.slice(i, i + 10).map(start));
-      expect(answers.every((a) => a.authorized)).toBe(true);
-    }
+    expect((await startCallsInTens(start, recent)).every((a) => a.authorized)).toBe(true);
     // Not a day yet: refused, nothing ended.
     expect(await start('too-soon')).toMatchObject({ authorized: false, reason: 'too_many_open_calls' });
     const before = await h.query(summaryQuery);
