@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAccountNotFoundError, isCreditsError, isCreditsInputError, type CreditsClient } from '../client';
-import { formatCount, formatPrice, formatUtcDate, plural } from '../display';
+import { expiredAgain, formatCount, formatPrice, formatUtcDate, plural } from '../display';
 import type { AccountSummary, VoidRejection } from '../domain/wire-contract';
 import type { Rules, TierRule } from '../ruleset';
 import type { AdminAccess, AdminSession, Caller } from './access';
@@ -170,7 +170,7 @@ async function perform(deps: ActionDeps, action: ActionName, accountId: string, 
       if (usageKey === '') return refusal('Give the idempotency key the usage was recorded with.');
       const answer = await deps.client.voidUsage(accountId, { idempotencyKey: usageKey, reason: field(body, 'reason') });
       if (!answer.voided) return refusal(`Not voided: ${answer.reason ? VOID_WORDS[answer.reason] : 'the account refused'}.`);
-      return { ok: true, text: `Voided: ${plural(answer.credits, 'credit')} returned; ${formatCount(answer.balance)} available.` };
+      return { ok: true, text: `Voided: ${plural(answer.credits, 'credit')} returned${expiredAgain(answer.expired)}; ${formatCount(answer.balance)} available.` };
     }
   }
 }

@@ -5,7 +5,7 @@
  * exits 1 so a script notices it.
  */
 import type { Command } from 'commander';
-import { formatCount } from '../display';
+import { expiredAgain, formatCount } from '../display';
 import { CALL_TOLERANCE_MINUTES } from '../domain/wire-contract';
 import type { VoidRejection } from '../domain/wire-contract';
 import { CliFailure } from './io';
@@ -70,8 +70,8 @@ export function registerUsageCommands(program: Command, io: CliIo): void {
         !result.voided
           ? `not voided (${why}); balance ${formatCount(result.balance)}`
           : result.duplicate
-            ? `usage ${key} was already voided (${formatCount(result.credits)} credits returned then); nothing returned again`
-            : `voided usage ${key}: ${formatCount(result.credits)} credits returned, balance ${formatCount(result.balance)}`,
+            ? `usage ${key} was already voided (${formatCount(result.credits)} credits returned then${expiredAgain(result.expired)}); nothing returned again`
+            : `voided usage ${key}: ${formatCount(result.credits)} credits returned${expiredAgain(result.expired)}, balance ${formatCount(result.balance)}`,
       ]);
       if (!result.voided) throw new CliFailure(`void refused: ${why}`);
     });

@@ -4,6 +4,6 @@
  */
 export { creditRateMills, formatAmount, formatCount, formatCreditRate, formatMoney, formatPrice, formatQuantity, percentOf } from './numbers';
 export { formatUtc, formatUtcDate, formatUtcTime } from './times';
-export { joinNames, perUnits, plural } from './words';
+export { expiredAgain, joinNames, perUnits, plural } from './words';
 export { cycleIndexOf, cycleNumber } from './cycle-number';
 export { UNPRINTABLE_PATTERN, hasControlCharacter, isWellFormedText } from './unprintable';

@@ -16,3 +16,12 @@ export function joinNames(names: readonly string[]): string {
   if (names.length <= 1) return names.join('');
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
+
+/**
+ * What a void's answer says of credits given back to a grant that had expired since the usage
+ * (`expired`): `, 60 of them to a grant that has expired since, so they expired again`, or
+ * nothing when there are none. The CLI and the admin page say it alike.
+ */
+export function expiredAgain(expired: number | undefined): string {
+  return expired ? `, ${formatQuantity(expired)} of them to a grant that has expired since, so they expired again` : '';
+}

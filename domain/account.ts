@@ -221,10 +221,11 @@ export class CreditAccount {
 
   /**
    * Void a usage of the current cycle by its idempotency key (billing ops): its credits go back
-   * to the grants they came from, once per key; a refusal is an answer and changes nothing.
+   * to the grants they came from (expiring at once with a grant that has expired since, while
+   * `expireWithGrant` says so), once per key; a refusal is an answer and changes nothing.
    */
-  voidUsage(input: VoidUsageInput, nowMs: number): VoidUsageResult {
-    return voids.voidUsage(this.state, this.answers, input, nowMs, (id) => this.knowsCall(id));
+  voidUsage(input: VoidUsageInput, nowMs: number, expireWithGrant?: () => boolean): VoidUsageResult {
+    return voids.voidUsage(this.state, this.answers, input, nowMs, (id) => this.knowsCall(id), expireWithGrant);
   }
 
   // ---- account changes (see account-changes, account-details) -----------------------------

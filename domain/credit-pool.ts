@@ -12,7 +12,7 @@
 import type { GrantSource } from '../ruleset/types';
 import type { GrantDebit } from './effects';
 import { includedCredits } from '../ruleset/catalog';
-import { debitGrants, grantKeyDigest, type Grant } from './grants';
+import { debitGrants, grantIdOf, grantKeyDigest, type Grant } from './grants';
 import { AccountStateError, available, currentPlan, type AccountState } from './account-state';
 import { iso } from './calendar';
 import { logEntry } from './outbox';
@@ -32,7 +32,7 @@ export function addGrant(
 ): Grant {
   writeOffOverdraft(state, nowMs, 'when credits were added');
   const grant: Grant = {
-    grantId: `g${++state.counters.grant}.${state.epoch}`,
+    grantId: grantIdOf(++state.counters.grant, state.epoch),
     source,
     label,
     amount,

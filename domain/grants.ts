@@ -25,6 +25,14 @@ export interface Grant extends GrantView {
   key?: number;
 }
 
+/**
+ * The id of the account's grant number `seq` (its creation order) under workflow `epoch`: one
+ * spelling for the grant made now and for one named again after it has expired.
+ */
+export function grantIdOf(seq: number, epoch: string): string {
+  return `g${seq}.${epoch}`;
+}
+
 /** 48 leading bits of the SHA-256 of a manual grant's idempotency key (small to carry, not steerable). */
 export function grantKeyDigest(idempotencyKey: string): number {
   return leadingBits(sha256(`grant:${idempotencyKey}`), 48);

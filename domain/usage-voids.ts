@@ -7,16 +7,18 @@
  * To know which grants a usage debited once its ledger entry has left the outbox, the account
  * keeps a compact record of each credit-charging usage of the current cycle (`voidable`),
  * bounded by {@link VOIDABLE_USAGE_BYTES}: the oldest go first, and all go at the next reset.
- * A grant that has expired since the usage (possible only when a trial conversion moved the
- * calendar) cannot take its credits back: they go to one grant of the current cycle,
- * {@link RETURNED_CREDITS_LABEL} (source `manual`, expiring with the cycle), as do credits the
- * usage took past zero if that overdraft has been settled since.
+ * A grant that has expired since the usage (a trial's credits at the trial's end, a grant whose
+ * end a trial conversion moved) takes its credits back and they expire with it at once, as
+ * they would have had the usage never happened: a void does not revive a trial that is over
+ * nor extend a promotion. Credits the usage took past zero that a later grant has settled go
+ * to one grant of the current cycle, {@link RETURNED_CREDITS_LABEL} (source `manual`, expiring
+ * with the cycle).
  */
 import type { GrantDebit } from './effects';
 import type { RecordUsageResult, VoidRejection, VoidUsageInput, VoidUsageResult } from './wire-contract';
 import { featureById } from '../ruleset/catalog';
 import { fromMicros } from './pricing';
-import type { Grant } from './grants';
+import { grantIdOf, type Grant } from './grants';
 import { AccountStateError, available, type AccountState } from './account-state';
 import { iso } from './calendar';
 import { asDuplicate, type AnswerWindow } from './answers';
@@ -45,7 +47,11 @@ export interface VoidableUsage {
   d: number[];
 }
 
-/** Label of the grant that takes back voided credits whose own grant has expired since. */
+/**
+ * Label of the grant that takes back voided credits a later grant settled (the usage took them
+ * past zero), and, in runs recorded before voided credits expired with their grant, credits
+ * whose own grant had expired since.
+ */
 export const RETURNED_CREDITS_LABEL = 'Credits returned by voided usage';
 
 // What each voidable list weighs as JSON (its brackets, and each record with its separator),
@@ -128,7 +134,10 @@ function removeAt(list: VoidableUsage[], index: number): VoidableUsage | undefin
  * Void the usage recorded with `input.idempotencyKey` in the current cycle. A repeat gets the
  * first answer with `duplicate: true`; a refusal (`voided: false` and a reason) changes nothing
  * and is not remembered, so the same void can be sent again. `isCall` says whether the key is
- * the id of a Voice Agent call the account has seen.
+ * the id of a Voice Agent call the account has seen. `expireWithGrant` is asked only when a
+ * grant the usage debited has expired since: true (the default) lets those credits expire
+ * with it; false gives them to the {@link RETURNED_CREDITS_LABEL} grant instead, as voids did
+ * before (the workflow answers it from a patch, so runs recorded then replay).
  */
 export function voidUsage(
   state: AccountState,
@@ -136,6 +145,7 @@ export function voidUsage(
   input: VoidUsageInput,
   nowMs: number,
   isCall: (id: string) => boolean,
+  expireWithGrant: () => boolean = () => true,
 ): VoidUsageResult {
   const answerKey = `void:${input.idempotencyKey}`;
   const list = state.voidable ?? [];
@@ -148,7 +158,7 @@ export function voidUsage(
     (): VoidUsageResult => {
       const record = removeAt(list, at);
       if (!record) throw new AccountStateError('a voidable usage vanished between its lookup and its void');
-      return reverse(state, record, input.reason, nowMs);
+      return reverse(state, record, input.reason, nowMs, expireWithGrant);
     },
     asDuplicate,
   );
@@ -174,9 +184,14 @@ function whyNotVoidable(state: AccountState, answers: AnswerWindow, key: string,
   return isCall(key) ? 'call_not_voidable' : 'unknown_usage';
 }
 
-/** Give a usage's credits back, take it off the counters, and log the reversal. */
-function reverse(state: AccountState, record: VoidableUsage, reason: string, nowMs: number): VoidUsageResult {
+/**
+ * Give a usage's credits back, take it off the counters, and log the reversal (then, for credits
+ * given back to a grant that has expired since, that grant's expiry of them).
+ */
+function reverse(state: AccountState, record: VoidableUsage, reason: string, nowMs: number, expireWithGrant: () => boolean): VoidUsageResult {
   const returned: GrantDebit[] = [];
+  // Credits given back to grants that have expired since the usage: they expire again at once.
+  const expiredBack: GrantDebit[] = [];
   let debited = 0;
   let orphaned = 0;
   for (let i = 0; i + 1 < record.d.length; i += 2) {
@@ -187,6 +202,10 @@ function reverse(state: AccountState, record: VoidableUsage, reason: string, now
     if (grant) {
       grant.remaining += credits;
       returned.push({ grantId: grant.grantId, credits: -credits });
+    } else if (expireWithGrant()) {
+      const grantId = grantIdOf(seq, state.epoch);
+      returned.push({ grantId, credits: -credits });
+      expiredBack.push({ grantId, credits });
     } else orphaned += credits;
   }
   // What the grants did not cover went into the overdraft: take it off what is still owed, then
@@ -212,6 +231,9 @@ function reverse(state: AccountState, record: VoidableUsage, reason: string, now
   if (available(state) > state.rules.alerts.exhaustedAtBalance) state.exhaustedArmed = true;
   const overdraftNote =
     (unsettled > 0 ? `; ${unsettled} taken off the overdraft` : '') + (writtenOff > 0 ? `; ${writtenOff} taken off the call overage` : '');
+  // The void's entry carries the balance with the expired grants' credits back in them, each
+  // expiry's the balance once its grant's are gone again: the ledger's running balance steps by each.
+  const expired = expiredBack.reduce((sum, back) => sum + back.credits, 0);
   logEntry(state, nowMs, 'void', -record.n, {
     feature: record.f,
     quantity: -fromMicros(record.m),
@@ -219,13 +241,25 @@ function reverse(state: AccountState, record: VoidableUsage, reason: string, now
     idempotencyKey: record.k,
     debits: returned.length > 0 ? returned : undefined,
     note: `voided: ${reason}${overdraftNote}`,
+    balanceAfter: available(state) + expired,
   });
-  return { voided: true, credits: record.n, balance: available(state), duplicate: false };
+  let stillBack = expired;
+  for (const back of expiredBack) {
+    // As for any grant ending mid-cycle, what it held comes off the cycle's granted credits.
+    state.cycleGranted -= back.credits;
+    stillBack -= back.credits;
+    logEntry(state, nowMs, 'expiry', back.credits, {
+      grantId: back.grantId,
+      note: `credits given back by the void of usage ${record.k} to a grant that had expired since`,
+      balanceAfter: available(state) + stillBack,
+    });
+  }
+  return { voided: true, credits: record.n, ...(expired > 0 ? { expired } : {}), balance: available(state), duplicate: false };
 }
 
 /**
- * The cycle's grant for voided credits that cannot go back to their own grant, topped up with
- * `credits` (created on first use). Not a new grant of credits but the same credits returned,
+ * The cycle's grant for voided credits that have no grant of their own to go back to, topped
+ * up with `credits` (created on first use). Not a new grant of credits but the same credits returned,
  * so the cycle's granted total does not move (the void takes them off the used total instead).
  */
 function returnGrant(state: AccountState, credits: number, nowMs: number): Grant {

@@ -281,8 +281,14 @@ export type VoidRejection = (typeof VOID_REJECTIONS)[number];
 export interface VoidUsageResult {
   voided: boolean;
   reason?: VoidRejection;
-  /** Credits returned to the account (0 when refused). */
+  /** Credits the void took off the cycle's used credits, given back to their grants (0 when refused). */
   credits: number;
+  /**
+   * Of `credits`, those given back to grants that have expired since the usage (a trial that
+   * has ended, say): they expired again at once, so the balance did not grow by them. Absent
+   * when none.
+   */
+  expired?: number;
   /** Available balance after the void. */
   balance: number;
   /** True when this answer repeats an earlier void of the same key. */

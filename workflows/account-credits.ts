@@ -233,6 +233,14 @@ export const END_LOST_CALLS_PATCH = 'end-lost-calls-at-reset';
 export const END_LOST_CALLS_WHEN_FULL_PATCH = 'end-lost-calls-when-full';
 
 /**
+ * Patch that lets credits a void gives back to a grant that has expired since the usage (a
+ * trial's credits after the trial's end) expire with it at once. Before it they went to a
+ * `Credits returned by voided usage` grant lasting to the cycle's end: an ended trial could
+ * spend again, and a conversion kept them. Recorded only by a run where such a void happened.
+ */
+export const VOID_EXPIRES_WITH_GRANT_PATCH = 'void-expires-with-grant';
+
+/**
  * Patch that remembers the answers of target-value updates (users, plan, tier, toggles, admins,
  * tags) by their Temporal update id, carried across continue-as-new, and answers a retry with
  * the same id that reaches a later run with the first answer. Before it such a retry set the
@@ -416,7 +424,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     timingChanged += 1;
     return result;
   });
-  register(voidUsage, async (u, recheck) => run(recheck, (a) => a.voidUsage(u, now())));
+  register(voidUsage, async (u, recheck) => run(recheck, (a) => a.voidUsage(u, now(), () => patched(VOID_EXPIRES_WITH_GRANT_PATCH))));
   register(setAdmins, async (u, recheck) => run(recheck, (a) => a.setAdmins(u.admins, now())), true);
   register(setTags, async (u, recheck) => {
     const result = await run(recheck, (a) => a.setTags(u.tags, now()));

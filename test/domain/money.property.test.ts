@@ -3,8 +3,9 @@
  * free and telephony features, retried keys with the same or another payload), Voice Agent
  * calls, manual grants, tier purchases, upgrades and downgrades, plan changes and trial
  * conversions, user changes, voids, and time moving across resets. After every step:
- * (a) the balance goes below zero only through calls in progress, and a call is never charged
- *     for more minutes than it ran (plus the documented tolerance);
+ * (a) the balance goes below zero only through calls in progress, a call is never charged
+ *     for more minutes than it ran (plus the documented tolerance), and a void gives back to
+ *     spend only what its usage took from grants still live (or past zero);
  * (b) the ledger the account wrote equals its summary (`credits ledger verify`'s own check);
  * (c) no usage key is charged twice within its 24-hour window;
  * (d) each billing period's tier charge is made once;
@@ -18,6 +19,7 @@ import { CreditAccount } from '../../domain/account';
 import { balanceMove, type ChargeRequest, type LedgerEntry } from '../../domain/effects';
 import { CALL_TOLERANCE_MINUTES } from '../../domain/wire-contract';
 import { ledgerFactsOf, reconcileAccount } from '../../ledger/reconcile';
+import { spendableGiveBack } from '../helpers/void-give-back';
 import { shippedRules } from '../helpers/shipped-rules';
 
 const rules = shippedRules();
@@ -78,6 +80,7 @@ describe('money invariants over random command sequences', () => {
         const startedAt = new Map<number, number>();
         for (const s of steps) {
           const before = account.available();
+          let voided: string | undefined;
           let callEnded: { minutesCharged: number; elapsedMinutes: number } | undefined;
           switch (s.t) {
             case 'wait':
@@ -115,9 +118,11 @@ describe('money invariants over random command sequences', () => {
             case 'users':
               account.setUsers(s.users, now);
               break;
-            case 'void':
-              account.voidUsage({ idempotencyKey: `u${s.key}`, reason: 'ops correction' }, now);
+            case 'void': {
+              const answer = account.voidUsage({ idempotencyKey: `u${s.key}`, reason: 'ops correction' }, now);
+              if (answer.voided && !answer.duplicate) voided = `u${s.key}`;
               break;
+            }
           }
 
           // (a) Only calls take the balance below zero, and a call pays for no more than it ran.
@@ -125,6 +130,13 @@ describe('money invariants over random command sequences', () => {
           if (s.t !== 'end' && s.t !== 'wait') expect(account.available()).toBeGreaterThanOrEqual(Math.min(before, 0));
           if (s.t === 'wait' && openCalls === 0 && before >= 0) expect(account.available()).toBeGreaterThanOrEqual(0);
           if (callEnded) expect(callEnded.minutesCharged).toBeLessThanOrEqual(callEnded.elapsedMinutes + CALL_TOLERANCE_MINUTES + 1e-6);
+          // A void gives back to spend no more than its usage took from grants still live, plus
+          // what it took past zero: credits of a grant that has expired since (an ended trial's)
+          // stay expired.
+          if (voided !== undefined) {
+            const { live, pastZero } = spendableGiveBack(entriesOf(account), account.state.grants, voided);
+            expect(account.available() - before).toBeLessThanOrEqual(live + pastZero);
+          }
 
           // (b) The ledger equals the summary.
           const summary = account.summary(now);

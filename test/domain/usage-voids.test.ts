@@ -6,13 +6,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CreditAccount } from '../../domain/account';
-import type { LedgerEntry } from '../../domain/effects';
+import { balanceMove, type LedgerEntry } from '../../domain/effects';
 import type { AccountStartInput } from '../../domain/wire-contract';
 import { debit } from '../../domain/credit-pool';
 import { toMicros } from '../../domain/pricing';
 import { VOIDABLE_USAGE_BYTES, jsonBytes } from '../../domain/state-budget';
 import { RETURNED_CREDITS_LABEL, rememberVoidable } from '../../domain/usage-voids';
 import { shippedRules } from '../helpers/shipped-rules';
+import { ledgerFactsOf, reconcileAccount } from '../../ledger/reconcile';
+import { spendableGiveBack } from '../helpers/void-give-back';
 
 const rules = shippedRules();
 const T0 = Date.parse('2026-06-10T12:00:00.000Z');
@@ -32,6 +34,16 @@ function remaining(a: CreditAccount): Record<string, number> {
 function invariant(a: CreditAccount): void {
   expect(a.available()).toBe(a.state.cycleGranted - a.state.cycleUsed + (a.state.callOverage ?? 0));
 }
+
+/** Each entry's balance after follows from the one before it and what the entry moves. */
+function chainHolds(a: CreditAccount): void {
+  const entries = ledger(a);
+  for (let i = 1; i < entries.length; i++) {
+    const [prev, entry] = [entries[i - 1], entries[i]];
+    expect({ seq: entry?.seq, balanceAfter: entry?.balanceAfter }).toEqual({ seq: entry?.seq, balanceAfter: (prev?.balanceAfter ?? 0) + balanceMove(entry as LedgerEntry) });
+  }
+}
+
 
 describe('voidUsage', () => {
   it('returns the credits to the grants they came from, takes the usage off its counters, and logs the reversal', () => {
@@ -149,33 +161,99 @@ describe('voidUsage', () => {
     expect(a.state.voidable).toBeUndefined();
   });
 
-  it('credits whose grant has expired since go to one returned-credits grant expiring with the cycle', () => {
+  /** An account whose 100-credit manual grant ends mid-cycle, after `k1` took 60 of it and `k2` 40 of it and 20 included credits. */
+  function usedAnExpiredGrant(): { a: CreditAccount; manualId: string; includedId: string } {
     const a = open();
     a.grantCredits({ credits: 100, reason: 'goodwill', validForCycles: 1, idempotencyKey: 'g' }, T0);
-    // Only a calendar move (a trial conversion) leaves a grant expiring mid-cycle; make one by hand.
+    // A grant ending mid-cycle (a trial's, or one whose end a conversion moved): make one by hand.
     const manual = a.state.grants.find((g) => g.source === 'manual');
-    if (!manual) throw new Error('no manual grant');
+    const included = a.state.grants.find((g) => g.source === 'included');
+    if (!manual || !included) throw new Error('no manual or included grant');
     manual.expiresAt = '2026-06-15T00:00:00.000Z';
     use(a, 'k1', 60); // all from the manual grant, which expires first
     use(a, 'k2', 60); // 40 from the manual grant, 20 from the included credits
     a.expireGrants(Date.parse('2026-06-16T00:00:00.000Z'));
     expect(a.state.grants.some((g) => g.grantId === manual.grantId)).toBe(false);
-    const before = a.available();
+    return { a, manualId: manual.grantId, includedId: included.grantId };
+  }
 
-    expect(voidOf(a, 'k1')).toMatchObject({ voided: true, credits: 60, balance: before + 60 });
+  it('credits whose grant has expired since go back to it and expire with it at once: the balance does not grow by them', () => {
+    const { a, manualId, includedId } = usedAnExpiredGrant();
+    const before = a.available();
+    const granted = a.state.cycleGranted;
+
+    expect(voidOf(a, 'k1', Date.parse('2026-06-20T00:00:00.000Z'))).toEqual({ voided: true, credits: 60, expired: 60, balance: before, duplicate: false });
+    expect(a.state.grants.some((g) => g.label === RETURNED_CREDITS_LABEL)).toBe(false);
+    const [reversal, expiry] = ledger(a).slice(-2);
+    expect(reversal).toMatchObject({ kind: 'void', credits: -60, idempotencyKey: 'k1', debits: [{ grantId: manualId, credits: -60 }], balanceAfter: before + 60 });
+    expect(expiry).toMatchObject({ kind: 'expiry', credits: 60, grantId: manualId, balanceAfter: before, at: '2026-06-20T00:00:00.000Z' });
+    expect(expiry?.note).toBe('credits given back by the void of usage k1 to a grant that had expired since');
+    expect(a.summary(Date.parse('2026-06-20T00:00:00.000Z')).credits).toMatchObject({ available: before, granted: granted - 60, used: 120 - 60 });
+    invariant(a);
+    chainHolds(a);
+
+    // Part from a live grant, part from the expired one: only the live part comes back.
+    expect(voidOf(a, 'k2')).toEqual({ voided: true, credits: 60, expired: 40, balance: before + 20, duplicate: false });
+    expect(ledger(a).at(-2)?.debits).toEqual([
+      { grantId: manualId, credits: -40 },
+      { grantId: includedId, credits: -20 },
+    ]);
+    expect(ledger(a).at(-1)).toMatchObject({ kind: 'expiry', credits: 40, grantId: manualId });
+    invariant(a);
+    chainHolds(a);
+    // A repeat is the first answer, and moves nothing again.
+    expect(voidOf(a, 'k2')).toEqual({ voided: true, credits: 60, expired: 40, balance: before + 20, duplicate: true });
+    expect(a.available()).toBe(before + 20);
+  });
+
+  it('before the patch (expireWithGrant false), credits whose grant had expired went to one returned-credits grant expiring with the cycle', () => {
+    const { a, includedId } = usedAnExpiredGrant();
+    const before = a.available();
+    const old = () => false;
+    const voidOld = (key: string) => a.voidUsage({ idempotencyKey: key, reason: 'charged twice by a sync bug' }, T0, old);
+
+    expect(voidOld('k1')).toMatchObject({ voided: true, credits: 60, balance: before + 60 });
+    expect(voidOld('k1')).not.toHaveProperty('expired');
     const returned = () => a.state.grants.filter((g) => g.label === RETURNED_CREDITS_LABEL);
     expect(returned()).toMatchObject([{ source: 'manual', amount: 60, remaining: 60, expiresAt: a.state.cycle.end }]);
     expect(ledger(a).at(-1)?.debits).toEqual([{ grantId: returned()[0]?.grantId, credits: -60 }]);
     invariant(a);
 
     // A second such void tops up the same grant; the part from a live grant goes back to it.
-    expect(voidOf(a, 'k2')).toMatchObject({ voided: true, credits: 60, balance: before + 120 });
+    expect(voidOld('k2')).toMatchObject({ voided: true, credits: 60, balance: before + 120 });
     expect(returned()).toMatchObject([{ amount: 100, remaining: 100 }]);
     expect(ledger(a).at(-1)?.debits).toEqual([
-      { grantId: a.state.grants.find((g) => g.source === 'included')?.grantId, credits: -20 },
+      { grantId: includedId, credits: -20 },
       { grantId: returned()[0]?.grantId, credits: -40 },
     ]);
     invariant(a);
+    chainHolds(a);
+  });
+
+  it('a void is not asked whether credits expire with their grant unless one has expired', () => {
+    const a = open();
+    use(a, 'k', 30);
+    const asked: boolean[] = [];
+    expect(a.voidUsage({ idempotencyKey: 'k', reason: 'test' }, T0, () => (asked.push(true), true))).toMatchObject({ voided: true, credits: 30 });
+    expect(asked).toEqual([]);
+  });
+
+  it("voiding a trial's usage after the trial has ended gives nothing to spend, and a conversion then carries nothing of it", () => {
+    // Essentials trial, 1,000 trial credits for the shipped 14 days.
+    const a = CreditAccount.open({ accountId: 'acme', plan: 'essentials', users: 3, trial: true, cycleAnchor: ANCHOR }, rules, T0, 'e1');
+    expect(use(a, 't1', 900)).toMatchObject({ accepted: true, credits: 900, balance: 100 });
+    const afterTrial = Date.parse('2026-06-25T00:00:00.000Z');
+    a.expireGrants(afterTrial);
+    expect(a.available()).toBe(0);
+
+    expect(voidOf(a, 't1', afterTrial)).toMatchObject({ voided: true, credits: 900, expired: 900, balance: 0 });
+    expect(use(a, 't2', 1, 'enrichment', afterTrial)).toMatchObject({ accepted: false, reason: 'credits_exhausted' });
+    invariant(a);
+    chainHolds(a);
+
+    a.convertTrial('growth', rules, afterTrial);
+    expect(a.state.grants.map((g) => g.source)).toEqual(['included']);
+    expect(a.available()).toBe(a.state.grants[0]?.amount);
   });
 
   it('credits a usage took past zero come off the overdraft still owed; what a grant settled since is returned', () => {
@@ -255,6 +333,44 @@ describe('voids: properties', () => {
           const own = entries.filter((e) => e.feature === u.feature && ((e.kind === 'usage' && e.decision === 'accepted') || e.kind === 'void'));
           expect(own.reduce((sum, e) => sum + e.credits, 0)).toBe(u.credits);
         }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("a void across grants expiring mid-cycle (a trial's end) gives back to spend only what its usage took from grants still live", () => {
+    type TrialStep = Step | { op: 'wait'; hours: number };
+    const trialStep: fc.Arbitrary<TrialStep> = fc.oneof(
+      { weight: 6, arbitrary: step.filter((st) => st.op !== 'reset') },
+      { weight: 2, arbitrary: fc.record({ op: fc.constant('wait' as const), hours: fc.integer({ min: 1, max: 240 }) }) },
+    );
+    const lastHour = Date.parse('2026-07-02T00:00:00.000Z');
+    fc.assert(
+      fc.property(fc.array(trialStep, { maxLength: 60, size: 'max' }), (steps) => {
+        let now = T0;
+        const a = CreditAccount.open({ accountId: 'acme', plan: 'essentials', users: 3, trial: true, cycleAnchor: ANCHOR }, rules, now, 'e1');
+        let grants = 0;
+        for (const st of steps) {
+          const before = a.available();
+          if (st.op === 'wait') {
+            now = Math.min(now + st.hours * 3_600_000, lastHour);
+            a.expireGrants(now);
+          } else if (st.op === 'use') use(a, `k${st.key}`, st.quantity, st.feature, now);
+          else if (st.op === 'grant') a.grantCredits({ credits: st.credits, reason: 'r', validForCycles: 1, idempotencyKey: `g${++grants}` }, now);
+          else if (st.op === 'void') {
+            const answer = voidOf(a, `k${st.key}`, now);
+            if (answer.voided && !answer.duplicate) {
+              const { live } = spendableGiveBack(ledger(a), a.state.grants, `k${st.key}`);
+              expect(a.available() - before).toBe(live);
+              expect(answer.credits - (answer.expired ?? 0)).toBe(live);
+            }
+          }
+          invariant(a);
+          for (const g of a.state.grants) expect(g.remaining).toBeLessThanOrEqual(g.amount);
+        }
+        chainHolds(a);
+        const facts = ledgerFactsOf({ accountId: 'acme', cycle: a.summary(now).cycle, epoch: 'e1' }, ledger(a), []);
+        expect(reconcileAccount(a.summary(now), facts)).toEqual([]);
       }),
       { numRuns: 200 },
     );

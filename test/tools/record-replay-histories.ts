@@ -22,10 +22,10 @@ import { startCallsInTens } from '../helpers/call-table';
 import { ACCOUNT_LIMITS } from '../../domain/state-budget';
 import { waitFor } from '../helpers/wait-for';
 import { CreditsClient } from '../../client';
-import { END_LOST_CALLS_WHEN_FULL_PATCH, EVENTS_PER_RUN, SPILL_AFTER_MS } from '../../workflows/account-credits';
+import { END_LOST_CALLS_WHEN_FULL_PATCH, EVENTS_PER_RUN, SPILL_AFTER_MS, VOID_EXPIRES_WITH_GRANT_PATCH } from '../../workflows/account-credits';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES } from '../../workflows/messages';
 
-const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFeatureEnabled, setUsers, setVoiceAgentActive, startCall } = ACCOUNT_UPDATES;
+const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFeatureEnabled, setUsers, setVoiceAgentActive, startCall, voidUsage } = ACCOUNT_UPDATES;
 const summary = ACCOUNT_QUERIES.summary.definition;
 
 const OUT = join(__dirname, '..', 'fixtures', 'histories');
@@ -236,6 +236,31 @@ async function recordFullCallTable(): Promise<void> {
   }
 }
 
+/**
+ * A trial's usage voided after the trial has ended: its credits go back to the trial's grant,
+ * which has expired, and expire again with it (VOID_EXPIRES_WITH_GRANT_PATCH).
+ */
+async function recordVoidAfterTrial(): Promise<void> {
+  const suite = await workflowSuite();
+  try {
+    const h = await suite.open({ accountId: 'replay-void-trial', plan: 'essentials', users: 3, trial: true });
+    await h.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 900, idempotencyKey: 'trial-run' }] });
+    const trialGrant = (await h.query(summary)).grants.find((g) => g.source === 'trial');
+    if (!trialGrant) throw new Error('the trial has no grant');
+    await suite.env.sleep(Date.parse(trialGrant.expiresAt) - (await suite.now()) + 86_400_000);
+    const answer = await h.executeUpdate(voidUsage.definition, { args: [{ idempotencyKey: 'trial-run', reason: 'a test run on a live trial' }] });
+    if (answer.expired !== 900) throw new Error(`the void did not expire the trial's credits again: ${JSON.stringify(answer)}`);
+    await h.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'after' }] });
+    // The run closes at the reset (continue-as-new), so it has an end to replay to.
+    const first = await h.query(summary);
+    await suite.env.sleep(Date.parse(first.cycle.end) - (await suite.now()) + 1000);
+    await waitFor(async () => (await h.query(summary)).cycle.index === first.cycle.index + 1, 'the reset');
+    await saveRuns(suite.env.client, h, 'void-after-trial', (history) => patchIds(history).includes(VOID_EXPIRES_WITH_GRANT_PATCH));
+  } finally {
+    await suite.teardown();
+  }
+}
+
 async function recordLedgerOutage(): Promise<void> {
   const env = await devServerEnv();
   const acts = fakeActivities();
@@ -290,6 +315,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'rejected-updates': recordRejectedUpdates,
   'update-retries': recordUpdateRetries,
   'full-call-table': recordFullCallTable,
+  'void-after-trial': recordVoidAfterTrial,
   // Only on the workflow before the patch (see recordTrialWithTier); never part of "every scenario".
   'trial-tier-prepatch': () => recordTrialWithTier('trial-tier-prepatch'),
 };

@@ -1,7 +1,8 @@
 /**
  * Corrections and account details through the real workflow on the time-skipping server: a
  * usage voided by its key (credits back, counters down, the ledger's reversal, a repeat, a
- * refusal, and a key of a cycle that has reset), and tags and admins changed on a running
+ * refusal, a key of a cycle that has reset, and an ended trial's usage, whose credits expire
+ * again), and tags and admins changed on a running
  * account, a new tag granting the open promotion at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,8 @@ import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 import { rulesWithPromotionOn } from '../helpers/rules-variants';
 import { ACCOUNT_UPDATES, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
+import { VOID_EXPIRES_WITH_GRANT_PATCH } from '../../workflows/account-credits';
+import { patchIds } from '../helpers/patch-markers';
 
 const DAY = 86_400_000;
 // The promotion opened a few days ago: an account anchored since is inside its window.
@@ -108,6 +111,29 @@ describe('voidUsage', () => {
       voided: false,
       reason: 'earlier_cycle',
     });
+  });
+
+  it("voids a trial's usage after the trial has ended: the credits expire again with the trial's grant, on the patched path", async () => {
+    const h = await suite.open({ accountId: 'void-trial', plan: 'essentials', users: 3, trial: true });
+    await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 900, idempotencyKey: 'trial-run' }] });
+    const trialGrant = (await h.query(summaryQuery)).grants.find((g) => g.source === 'trial');
+    await suite.env.sleep(Date.parse(trialGrant?.expiresAt ?? '') - (await suite.now()) + DAY);
+    await waitFor(() => ledgerOf('void-trial').some((e) => e.kind === 'expiry' && e.grantId === trialGrant?.grantId), "the trial grant's expiry");
+    expect((await h.query(summaryQuery)).credits.available).toBe(0);
+
+    const answer = await h.executeUpdate(voidUsage.definition, { args: [{ idempotencyKey: 'trial-run', reason: 'a test run on a live trial' }] });
+    expect(answer).toEqual({ voided: true, credits: 900, expired: 900, balance: 0, duplicate: false });
+    const s = await h.query(summaryQuery);
+    expect(s.credits).toMatchObject({ available: 0, used: 0 });
+    expect(s.grants).toEqual([]);
+    const [reversal, expiry] = await waitFor(() => {
+      const found = ledgerOf('void-trial').filter((e) => e.kind === 'void' || (e.kind === 'expiry' && e.note?.startsWith('credits given back')));
+      return found.length === 2 ? found : undefined;
+    }, 'the void and its expiry');
+    expect(reversal).toMatchObject({ credits: -900, debits: [{ grantId: trialGrant?.grantId, credits: -900 }], balanceAfter: 900 });
+    expect(expiry).toMatchObject({ credits: 900, grantId: trialGrant?.grantId, balanceAfter: 0 });
+    expect(expiry?.seq).toBe((reversal?.seq ?? 0) + 1);
+    expect(patchIds(await h.fetchHistory())).toContain(VOID_EXPIRES_WITH_GRANT_PATCH);
   });
 
   it('refuses a void without a reason before it reaches the account', async () => {
