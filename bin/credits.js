@@ -16,10 +16,7 @@ try {
 }
 
 cli
-  .main(process.argv, {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-  })
+  .main(process.argv, cli.processIo())
   .then((code) => {
     process.exitCode = code;
   });

@@ -4,7 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { plural } from '../display';
-import { formatDiagnostic, isRulesError } from '../ruleset';
+import { formatDiagnostic, isRulesError, problemCount } from '../ruleset';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
 import { buildProgram } from './program';
@@ -14,11 +14,12 @@ const SUCCESS_CODES = new Set(['commander.helpDisplayed', 'commander.version']);
 
 function reportFailure(err: unknown, io: CliIo): number {
   if (err instanceof CommanderError) {
-    // Commander has already printed its message through io.
-    return SUCCESS_CODES.has(err.code) ? EXIT_CODES.ok : EXIT_CODES.usage;
+    // Commander has already printed its message through io. `credits help` and `credits help
+    // rules` end as `commander.help` with exit code 0: help asked for, as with --help.
+    return SUCCESS_CODES.has(err.code) || err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
   }
   if (isRulesError(err)) {
-    writeLines(io.stderr, [...err.diagnostics.map(formatDiagnostic), `${plural(err.diagnostics.length, 'problem')} found`]);
+    writeLines(io.stderr, [...err.diagnostics.map(formatDiagnostic), `${plural(problemCount(err.diagnostics), 'problem')} found`]);
     return EXIT_CODES.failure;
   }
   if (err instanceof CliFailure) {
@@ -42,11 +43,26 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-if (require.main === module) {
-  void main(process.argv, {
+/**
+ * The process's own streams as the CLI's io. Output that cannot be written ends the command
+ * without a stack trace: a reader that went away (`credits rules explain | head`, EPIPE) ends
+ * it quietly, as other command-line tools do; any other failure (a full disk) is one line on
+ * stderr and exit code 1.
+ */
+export function processIo(): CliIo {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_CODES.ok);
+    process.stderr.write(`credits: cannot write the output: ${err.code ?? err.message}\n`);
+    process.exit(EXIT_CODES.failure);
+  });
+  return {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
-  }).then((code) => {
+  };
+}
+
+if (require.main === module) {
+  void main(process.argv, processIo()).then((code) => {
     process.exitCode = code;
   });
 }

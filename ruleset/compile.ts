@@ -107,7 +107,12 @@ function capDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
   if (extra === undefined) return sorted;
   return [
     ...sorted.slice(0, MAX_DIAGNOSTICS_PER_FILE),
-    { ...extra, code: 'too-many-errors', message: `${sorted.length - MAX_DIAGNOSTICS_PER_FILE} more problems not shown; fix the ones above first` },
+    {
+      ...extra,
+      code: 'too-many-errors',
+      message: `${sorted.length - MAX_DIAGNOSTICS_PER_FILE} more problems not shown; fix the ones above first`,
+      notShown: sorted.length - MAX_DIAGNOSTICS_PER_FILE,
+    },
   ];
 }
 

@@ -19,6 +19,7 @@ export const DIAGNOSTIC_CODES = [
   'too-many-aliases',
   'multiple-documents',
   'too-many-errors',
+  'yaml-version',
   // The schema.
   'unknown-field',
   'missing-field',
@@ -68,6 +69,13 @@ export interface Diagnostic {
   readonly code: DiagnosticCode;
   /** One line a pricing analyst understands; never raw validator text, never a stack trace. */
   readonly message: string;
+  /** On a `too-many-errors` diagnostic: how many problems it stands for, not shown. */
+  readonly notShown?: number;
+}
+
+/** How many problems `diagnostics` report, counting those a `too-many-errors` line stands for. */
+export function problemCount(diagnostics: readonly Diagnostic[]): number {
+  return diagnostics.reduce((sum, d) => sum + (d.code === 'too-many-errors' ? (d.notShown ?? 1) : 1), 0);
 }
 
 /** Renders a diagnostic as `path:line:col code: message`, the form editors and CI logs link. */

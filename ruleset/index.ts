@@ -5,7 +5,7 @@
 export * from './types';
 export { compileRules, MAX_COMPILED_RULES_BYTES, MAX_DIAGNOSTICS_PER_FILE } from './compile';
 export type { CompileResult } from './compile';
-export { DIAGNOSTIC_CODES, RulesError, formatDiagnostic, isRulesError } from './diagnostics';
+export { DIAGNOSTIC_CODES, RulesError, formatDiagnostic, isRulesError, problemCount } from './diagnostics';
 export type { Diagnostic, DiagnosticCode } from './diagnostics';
 export { describeRulesChanges, droppedPlansAndTiers, trialFeatures, trialLength } from './diff';
 export { isCalendarDate, isIsoInstant, parseInstant, parseInstantOrDate } from './instant';

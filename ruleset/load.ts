@@ -113,15 +113,48 @@ function rulesFilesAt(path: string): string[] {
   return files;
 }
 
-/** The file's text, or the problem that kept it from being read. Size is checked before reading. */
+/**
+ * The file's text, or the problem that kept it from being read. Size is checked before reading,
+ * and only a regular file is read: a pipe or a device has no size to check and may never end.
+ * Bytes that are not UTF-8 are refused where they stand rather than read as U+FFFD.
+ */
 function readRulesFile(file: string): string | Diagnostic {
+  let bytes: Buffer;
   try {
-    const { size } = statSync(file);
-    if (size > MAX_RULES_FILE_BYTES) return problemAt(file, 'file-too-large', tooLargeMessage(size));
-    return readFileSync(file, 'utf8');
+    const stat = statSync(file);
+    if (!stat.isFile() && !stat.isDirectory()) return problemAt(file, 'unreadable', 'cannot read it: it is not a regular file (a pipe, a device or a socket)');
+    if (stat.size > MAX_RULES_FILE_BYTES) return problemAt(file, 'file-too-large', tooLargeMessage(stat.size));
+    bytes = readFileSync(file);
   } catch (err) {
     return fsProblem(file, err);
   }
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return problemAt(file, 'bad-text', 'this line holds bytes that are not UTF-8 text (a file saved as Latin-1 or Windows-1252?); save the file as UTF-8', firstBadUtf8(bytes));
+  }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Line and column (in characters, as editors count them) of the first byte that is not UTF-8. */
+function firstBadUtf8(bytes: Buffer): SourcePosition {
+  // Decoded leniently, each bad sequence becomes one U+FFFD; a U+FFFD really written in the
+  // file is the three bytes EF BF BD, so walking the text and the bytes together tells them apart.
+  const text = bytes.toString('utf8');
+  let offset = 0;
+  let line = 1;
+  let column = 1;
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code === 0xfffd && !(bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd)) break;
+    offset += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    if (char === '\n') {
+      line += 1;
+      column = 1;
+    } else column += char.length;
+  }
+  return { line, column };
 }
 
 function fsProblem(path: string, err: unknown): Diagnostic {

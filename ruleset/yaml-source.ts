@@ -44,10 +44,12 @@ export type ReadOutcome =
 
 /**
  * Parses rules YAML (YAML 1.2 core schema, so dates stay text and `yes` stays a string).
- * Refuses oversized text, syntax errors, duplicate keys, several documents, unknown tags and
- * alias expansion beyond {@link MAX_ALIAS_COUNT}; all such problems are reported together.
+ * Refuses oversized text, syntax errors, duplicate keys, several documents, unknown tags, a
+ * `%YAML` directive asking for another version, numbers written in hex or octal, and alias
+ * expansion beyond {@link MAX_ALIAS_COUNT}; all such problems are reported together. A byte
+ * order mark is skipped, so it does not shift the first line's columns.
  */
-export function readRulesYaml(text: string, file: string): ReadOutcome {
+export function readRulesYaml(fileText: string, file: string): ReadOutcome {
   const at = (code: DiagnosticCode, message: string, line = 1, column = 1): Diagnostic => ({
     file,
     line,
@@ -56,13 +58,33 @@ export function readRulesYaml(text: string, file: string): ReadOutcome {
     message,
   });
 
-  const bytes = Buffer.byteLength(text, 'utf8');
+  const bytes = Buffer.byteLength(fileText, 'utf8');
   if (bytes > MAX_RULES_FILE_BYTES) {
     return { ok: false, diagnostics: [at('file-too-large', tooLargeMessage(bytes))] };
   }
+  const text = fileText.startsWith('\uFEFF') ? fileText.slice(1) : fileText;
 
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, version: '1.2' });
   const position = positionsIn(text);
+
+  // A `%YAML 1.1` line would switch the parser to YAML 1.1, where `yes` is true, `010` is 8
+  // and `<<` merges blocks: the same file would mean other prices, with nothing said.
+  const version = doc.directives?.yaml;
+  if (version?.explicit && version.version !== '1.2') {
+    const directive = /^%YAML\b/m.exec(text);
+    const { line, column } = position(directive?.index ?? 0);
+    return {
+      ok: false,
+      diagnostics: [
+        at(
+          'yaml-version',
+          `this file asks to be read as YAML ${version.version}; rules files are YAML 1.2 only (in 1.1, yes is true, 010 is 8 and << merges blocks): remove this line`,
+          line,
+          column,
+        ),
+      ],
+    };
+  }
 
   // One broken bracket makes the parser complain about every line after it in several
   // ways; the first complaint on a line is the useful one.
@@ -80,6 +102,17 @@ export function readRulesYaml(text: string, file: string): ReadOutcome {
   if (doc.contents === null) {
     return { ok: false, diagnostics: [at('empty-file', 'the file holds no rules (it is empty or only comments)')] };
   }
+
+  // YAML 1.2 reads 0x7D0 and 0o3720 as 2000: a price written so is a slip, not a choice.
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.format !== 'HEX' && node.format !== 'OCT') return;
+      const { line, column } = position(node.range?.[0] ?? 0);
+      const written = text.slice(node.range?.[0] ?? 0, node.range?.[1] ?? 0);
+      problems.push(at('bad-format', `${quoteText(written)} is a ${node.format === 'HEX' ? 'hexadecimal' : 'octal'} number; write numbers in decimal (${String(node.value)})`, line, column));
+    },
+  });
+  if (problems.length > 0) return { ok: false, diagnostics: problems };
 
   let data: unknown;
   try {

@@ -3,7 +3,8 @@
  * compiled CLI from dist/ in a child process.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../infra/project-root';
@@ -46,7 +47,33 @@ describe('bin/credits.js', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('exits 2 on a usage error', () => {
+  it('exits 2 on a usage error, and 0 for help asked for as a command', () => {
     expect(runCredits('rules', 'frobnicate').status).toBe(2);
+    expect(runCredits('help').status).toBe(0);
+    const help = runCredits('help', 'rules');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: credits rules /);
+  });
+
+  it('ends quietly when its reader goes away, and in one line when the output cannot be written', () => {
+    // `| true` closes the pipe at once: the writes that follow fail with EPIPE.
+    const piped = spawnSync('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${bin}" rules explain --json | true`], { cwd: root, encoding: 'utf8' });
+    expect(piped.stderr).toBe('');
+    expect(piped.status).toBe(0);
+    const full = spawnSync('bash', ['-c', `"${process.execPath}" "${bin}" rules explain --json > /dev/full`], { cwd: root, encoding: 'utf8' });
+    expect(full.stderr).toBe('credits: cannot write the output: ENOSPC\n');
+    expect(full.status).toBe(1);
+  });
+
+  it('counts every problem of a file, those not shown included', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rules-bin-'));
+    const file = join(dir, 'many.yaml');
+    const minimal = readFileSync(join(root, 'test', 'fixtures', 'rules', 'valid', 'minimal.yaml'), 'utf8');
+    writeFileSync(file, `${minimal}${Array.from({ length: 123 }, (_, i) => `extra${i}: 1`).join('\n')}\n`);
+    const run = runCredits('rules', 'validate', file);
+    rmSync(dir, { recursive: true, force: true });
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines.at(-2)).toMatch(/ too-many-errors: 23 more problems not shown; fix the ones above first$/);
+    expect(lines.at(-1)).toBe('123 problems found');
   });
 });

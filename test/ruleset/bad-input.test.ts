@@ -2,6 +2,7 @@
  * Hostile or careless input: each gets located diagnostics, never an exception escaping
  * `compileRules`, never a stack trace, never a partially loaded `Rules`.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +62,37 @@ describe('malformed YAML', () => {
     expect(crlf.ok && lf.ok && crlf.rules.version === lf.rules.version).toBe(true);
     const broken = problems(MINIMAL.replace('userCap: 10', 'userCap: 0').replace(/\n/g, '\r\n'));
     expect(summary(broken)).toEqual([['out-of-range', 15, 14]]);
+  });
+
+  it('refuses a %YAML directive for another version, which would read the same file with other values', () => {
+    const list = problems(`# rules\n%YAML 1.1\n---\n${MINIMAL.replace('credits: 1000\n', 'credits: 01000\n')}`);
+    expect(list.map((d) => [d.code, d.line, d.column, d.message])).toEqual([
+      [
+        'yaml-version',
+        2,
+        1,
+        'this file asks to be read as YAML 1.1; rules files are YAML 1.2 only (in 1.1, yes is true, 010 is 8 and << merges blocks): remove this line',
+      ],
+    ]);
+    expect(compileRules(`%YAML 1.2\n---\n${MINIMAL}`, 'explicit.yaml').ok).toBe(true);
+  });
+
+  it.each([
+    ['0x3E8', 'hexadecimal', '1000'],
+    ['0o1750', 'octal', '1000'],
+  ])('refuses a number written as %s (%s) where it stands', (written, kind, decimal) => {
+    const list = problems(MINIMAL.replace('credits: 1000\n', `credits: ${written}\n`));
+    const line = MINIMAL.split('\n').findIndex((l) => l.includes('credits: 1000')) + 1;
+    const column = (MINIMAL.split('\n')[line - 1] ?? '').indexOf('1000') + 1;
+    expect(list.map((d) => [d.code, d.line, d.column, d.message])).toEqual([
+      ['bad-format', line, column, `"${written}" is a ${kind} number; write numbers in decimal (${decimal})`],
+    ]);
+  });
+
+  it('skips a byte order mark: the first line keeps its columns', () => {
+    const broken = MINIMAL.replace('schemaVersion: 1', 'schemaVersion: 2');
+    expect(summary(problems(`\uFEFF${broken}`))).toEqual(summary(problems(broken)));
+    expect(compileRules(`\uFEFF${MINIMAL}`, 'bom.yaml').ok).toBe(true);
   });
 
   it('refuses nesting too deep to read', () => {
@@ -132,6 +164,28 @@ describe('files and directories', () => {
   it('names a missing file', () => {
     const file = join(scratch, 'missing.yaml');
     expect(loadProblems(file).map((d) => [d.file, d.code, d.message])).toEqual([[file, 'not-found', 'no such file or directory']]);
+  });
+
+  it('refuses bytes that are not UTF-8 where they stand, rather than reading them as U+FFFD', () => {
+    const file = join(scratch, 'latin1.yaml');
+    const text = MINIMAL.replace('name: Growth', 'name: Gr\u00f6wth \ufffd');
+    writeFileSync(file, Buffer.from(text, 'latin1'));
+    const line = text.split('\n').findIndex((l) => l.includes('Gr\u00f6wth')) + 1;
+    const column = (text.split('\n')[line - 1] ?? '').indexOf('\u00f6') + 1;
+    expect(loadProblems(file).map((d) => [d.code, d.line, d.column, d.message])).toEqual([
+      ['bad-text', line, column, 'this line holds bytes that are not UTF-8 text (a file saved as Latin-1 or Windows-1252?); save the file as UTF-8'],
+    ]);
+    // A U+FFFD written in UTF-8 is text like any other (the bad byte after it is what is refused).
+    const written = join(scratch, 'replacement-char.yaml');
+    writeFileSync(written, Buffer.concat([Buffer.from(MINIMAL.replace('name: Growth', 'name: Gr\ufffdowth'), 'utf8'), Buffer.from([0x23, 0xff, 0x0a])]));
+    expect(summary(loadProblems(written))).toEqual([['bad-text', MINIMAL.split('\n').length, 2]]);
+  });
+
+  it('refuses a pipe instead of reading it for ever', () => {
+    const fifo = join(scratch, 'rules.fifo.yaml');
+    execFileSync('mkfifo', [fifo]);
+    expect(loadProblems(fifo).map((d) => [d.code, d.message])).toEqual([['unreadable', 'cannot read it: it is not a regular file (a pipe, a device or a socket)']]);
+    expect(loadProblems('/dev/zero').map((d) => d.code)).toEqual(['unreadable']);
   });
 
   it('names a missing directory', () => {

@@ -36,6 +36,13 @@ const brokenFixtures: [name: string, mistake: string, expected: Expected[]][] = 
     ],
   ],
   [
+    'yaml-version',
+    'a %YAML 1.1 directive',
+    [
+      ['yaml-version', 1, 1, 'this file asks to be read as YAML 1.1; rules files are YAML 1.2 only (in 1.1, yes is true, 010 is 8 and << merges blocks): remove this line'],
+    ],
+  ],
+  [
     'empty-file',
     'a file with only a comment',
     [
@@ -196,6 +203,13 @@ const brokenFixtures: [name: string, mistake: string, expected: Expected[]][] = 
     'an empty name (minLength)',
     [
       ['bad-format', 34, 11, "name of feature \"sms\" must not be empty"],
+    ],
+  ],
+  [
+    'bad-format-hex',
+    'a number written in hexadecimal',
+    [
+      ['bad-format', 16, 12, "\"0x3E8\" is a hexadecimal number; write numbers in decimal (1000)"],
     ],
   ],
   [
