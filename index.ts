@@ -22,7 +22,7 @@ export {
   isCreditsUnavailableError,
   isAccountOpening,
 } from './client';
-export type { CreditsClientOptions, CreditsErrorCode, TargetUpdateOptions } from './client';
+export type { CreditsClientOptions, CreditsErrorCode, SummaryOptions, TargetUpdateOptions } from './client';
 export * from './domain/wire-contract';
 export { INPUT_PROBLEM_CODES, isInputProblemCode, type InputProblemCode } from './domain/input-problems';
 export { WORKFLOW_FAILURE_TYPES, ACCOUNT_OPENING_MESSAGE, isWorkflowFailureType, type WorkflowFailureType } from './domain/failure-types';

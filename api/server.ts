@@ -56,7 +56,20 @@ export interface UsageApiOptions {
   log?: (message: string, error?: unknown) => void;
   /** What `/readyz` asks. Default: the client's Temporal frontend answers. */
   readinessChecks?: readonly ReadinessCheck[];
+  /**
+   * Longest a request waits for the accounts' answer before it is answered 503 with
+   * Retry-After, in ms. The client retries an unreachable Temporal for minutes, longer than
+   * most HTTP callers wait; past this the caller hears it and sends the request again with the
+   * same idempotency keys, which charge nothing twice. Default {@link DEFAULT_ANSWER_TIMEOUT_MS}.
+   */
+  answerTimeoutMs?: number;
 }
+
+/** Default of {@link UsageApiOptions.answerTimeoutMs}: inside the 30-60 s most HTTP clients wait. */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 25_000;
+
+/** The 503 of an account service that did not answer: what to do, not the transport's words. */
+const NO_ANSWER = 'the credits service did not answer in time; send the request again with the same idempotency keys (nothing is charged twice)';
 
 /** A running usage API. */
 export interface UsageApi {
@@ -132,7 +145,8 @@ function problemOf(err: unknown, prefix = 'body'): { problem: ApiProblem; unexpe
   }
   if (isAccountNotFoundError(err)) return { problem: new ApiProblem('account_not_found', err.message, { field: 'path.accountId' }), unexpected: false };
   if (isCreditsUnavailableError(err)) {
-    return { problem: new ApiProblem('unavailable', err.message, { headers: { 'retry-after': '1' } }), unexpected: true };
+    // The cause (task queue, gRPC text) goes to the log, not to the caller.
+    return { problem: new ApiProblem('unavailable', NO_ANSWER, { headers: { 'retry-after': '1' } }), unexpected: true };
   }
   // The account's queue in this server is full: the caller backs off, nothing was recorded.
   if (isUsageOverloadedError(err)) return { problem: new ApiProblem('rate_limited', 'too many usage events are waiting for this account; retry shortly', { headers: { 'retry-after': '1' } }), unexpected: false };
@@ -187,6 +201,19 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
     }
   };
   const callers = new WeakMap<FastifyRequest, ApiCaller>();
+  const answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
+  /** The accounts' answer, or a 503 once {@link UsageApiOptions.answerTimeoutMs} has passed. */
+  const answered = async <T>(work: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new ApiProblem('unavailable', NO_ANSWER, { headers: { 'retry-after': '5' } })), answerTimeoutMs);
+    });
+    try {
+      return await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   const app = Fastify({
     logger: false,
@@ -290,7 +317,7 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
     if (!Array.isArray(body)) {
       const bad = eventProblem(body, 'body', 0);
       if (bad) throw invalid(bad.field, bad.detail, bad.code);
-      return client.recordUsage(accountId, body as RecordUsageInput);
+      return answered(client.recordUsage(accountId, body as RecordUsageInput));
     }
     if (body.length === 0) throw invalid('body', 'send at least one usage event');
     if (body.length > maxEvents) throw invalid('body', `at most ${maxEvents} usage events a request, got ${body.length}`);
@@ -300,7 +327,7 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
       const detail = `${errors.length} of ${body.length} usage events are malformed; none was recorded`;
       throw new ApiProblem('invalid_request', detail, { field: errors[0]?.field, errors });
     }
-    const settled = await Promise.allSettled(body.map((event: RecordUsageInput) => client.recordUsage(accountId, event)));
+    const settled = await answered(Promise.allSettled(body.map((event: RecordUsageInput) => client.recordUsage(accountId, event))));
     // The account missing or unreachable fails the request whole: a retry with the same keys
     // is answered from the duplicate window for the events that did get through.
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !isCreditsInputError(s.reason));
@@ -313,21 +340,21 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
   app.post<{ Params: CallParams; Body: unknown }>('/v1/accounts/:accountId/calls/:callId/start', async (request) => {
     const { agentId } = checkedBody<{ agentId: string }>(request.body, validate.StartCallBody);
     const input = checkedInput<StartCallInput>(ACCOUNT_UPDATES.startCall.check, { callId: request.params.callId, agentId });
-    return client.startCall(request.params.accountId, input);
+    return answered(client.startCall(request.params.accountId, input));
   });
 
   app.post<{ Params: CallParams; Body: unknown }>('/v1/accounts/:accountId/calls/:callId/end', async (request) => {
     const { minutes } = checkedBody<{ minutes: number }>(request.body, validate.EndCallBody);
     const input = checkedInput<EndCallInput>(ACCOUNT_UPDATES.endCall.check, { callId: request.params.callId, minutes });
-    return client.endCall(request.params.accountId, input);
+    return answered(client.endCall(request.params.accountId, input));
   });
 
   app.get<{ Params: AccountParams }>('/v1/accounts/:accountId/balance', async (request) => {
-    const summary: AccountSummary = await client.summary(request.params.accountId);
+    const summary: AccountSummary = await answered(client.summary(request.params.accountId, { running: true }));
     return { accountId: summary.accountId, available: summary.credits.available, alert: summary.alert, cycleEnd: summary.cycle.end, asOf: summary.asOf };
   });
 
-  app.get<{ Params: AccountParams }>('/v1/accounts/:accountId/summary', async (request) => client.summary(request.params.accountId));
+  app.get<{ Params: AccountParams }>('/v1/accounts/:accountId/summary', async (request) => answered(client.summary(request.params.accountId, { running: true })));
 
   app.get<{ Params: AccountParams & { feature: string }; Querystring: { quantity?: unknown } }>(
     '/v1/accounts/:accountId/entitlements/:feature',
@@ -337,7 +364,7 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
       if (!isValidQuantity(quantity) || quantity > MAX_USAGE_QUANTITY) {
         throw invalid('query.quantity', `quantity must be a positive number up to ${MAX_USAGE_QUANTITY} with at most 6 decimals`, 'InvalidQuantity');
       }
-      const summary = await client.summary(request.params.accountId);
+      const summary = await answered(client.summary(request.params.accountId, { running: true }));
       const set = ruleSet();
       const answer = checkEntitlement(summary, set.byVersion(summary.rulesVersion) ?? set.latest, request.params.feature, quantity);
       if (!answer) throw invalid('path.feature', `unknown feature ${quote(request.params.feature)}`, 'UnknownFeature');

@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto';
 import {
   Client,
   QueryNotRegisteredError,
+  QueryRejectedError,
+  WorkflowClient,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowIdConflictPolicy,
@@ -183,6 +185,17 @@ export interface TargetUpdateOptions {
    * request. Default: a fresh id per call, kept across this call's own retries.
    */
   updateId?: string;
+}
+
+/** Options of {@link CreditsClient.summary}. */
+export interface SummaryOptions {
+  /**
+   * Answer only from a running account: a closed one (terminated, failed, or ended) is then
+   * an `AccountNotFoundError`, as an update to it is. Temporal answers a query on a closed
+   * workflow from its last state, which is right for an operator looking back at an account and
+   * wrong for a service asking whether it may use credits now. Default false.
+   */
+  running?: boolean;
 }
 
 /**
@@ -363,9 +376,10 @@ export class CreditsClient implements AccountUpdateMethods {
    *
    * @throws AccountNotFoundError, CreditsUnavailableError
    */
-  summary(accountId: string): Promise<AccountSummary> {
+  summary(accountId: string, options: SummaryOptions = {}): Promise<AccountSummary> {
     const { definition } = ACCOUNT_QUERIES.summary;
-    return this.withRetries(accountId, definition.name, () => this.handle(accountId).query(definition));
+    const handle = options.running ? this.runningHandle(accountId) : this.handle(accountId);
+    return this.withRetries(accountId, definition.name, () => handle.query(definition));
   }
 
   /**
@@ -440,6 +454,15 @@ export class CreditsClient implements AccountUpdateMethods {
     return this.temporal.workflow.getHandle(accountWorkflowId(accountId));
   }
 
+  /** The same workflow client, but the server refuses its queries to a closed run. */
+  private runningOnly?: WorkflowClient;
+
+  /** A handle whose queries the server answers only while the account's workflow runs. */
+  private runningHandle(accountId: string): WorkflowHandle {
+    this.runningOnly ??= new WorkflowClient({ ...this.temporal.workflow.options, queryRejectCondition: 'NOT_OPEN' });
+    return this.runningOnly.getHandle(accountWorkflowId(accountId));
+  }
+
   private async update<Result, Input>(accountId: string, message: UpdateMessage<Result, Input>, input: Input, requestId?: string): Promise<Result> {
     // The workflow runs the same check; running it here first saves a round trip and makes
     // a forgotten idempotency key fail loudly instead of being invented. Without the rules
@@ -511,7 +534,9 @@ export class CreditsClient implements AccountUpdateMethods {
     }
     if (isTransientTemporalError(err, deadline)) return 'retry';
     const opening = isAccountOpening(err);
-    if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError || opening) {
+    // A query refused because the run is closed (SummaryOptions.running): closed for good, or
+    // only for a continue-as-new, which the status of the latest run tells apart.
+    if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError || err instanceof QueryRejectedError || opening) {
       // Not found may be a run closing for continue-as-new at a cycle reset, and a failing
       // query may be an account still opening: only a workflow that is not running is gone.
       const gone = await this.notRunning(accountId);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey, parseApiKeyHashes } from '../../api/keys';
 import { OPENAPI_DOCUMENT } from '../../api/openapi-document';
 import { buildUsageApiApp, startUsageApi, type UsageApi, type UsageApiOptions } from '../../api/server';
+import { Client, Connection } from '@temporalio/client';
 import { CreditsClient, type RecordUsageResult } from '../../client';
 import { projectRoot } from '../../infra/project-root';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
@@ -265,6 +266,21 @@ describe('usage events', () => {
     expect((await call('GET', '/v1/nothing-here')).status).toBe(404);
   });
 
+  it('answers 404 on every route for an account whose workflow has closed, reads and the entitlement check included', async () => {
+    const h = await suite.open({ accountId: 'api-closed' });
+    const paths = ['/v1/accounts/api-closed/balance', '/v1/accounts/api-closed/summary', '/v1/accounts/api-closed/entitlements/enrichment?quantity=5'];
+    for (const path of paths) expect((await call('GET', path)).status, path).toBe(200);
+    await h.terminate('closed by billing ops');
+    for (const path of paths) {
+      const answer = await call('GET', path);
+      expect(answer, path).toMatchObject({ status: 404, body: { field: 'path.accountId', type: 'urn:ai-credits:problem:account_not_found' } });
+      expect(answer.body.detail).toBe('account api-closed is not running (workflow ai-credits:api-closed terminated)');
+    }
+    expect((await call('POST', usage('api-closed'), { body: { feature: 'enrichment', quantity: 1, idempotencyKey: 'after-close' } })).status).toBe(404);
+    // An operator still reads the closed account's last state through the client.
+    expect((await credits.summary('api-closed')).accountId).toBe('api-closed');
+  });
+
   it('answers a path that is not valid percent-encoding, or that no route has, with a problem that does not echo it', async () => {
     for (const path of ['/v1/accounts/%zz/balance', '/v1/accounts/api-calls/calls/%ED%A0%80/end', `/v1/accounts/api-acme/calls/${'c'.repeat(1100)}/end`]) {
       const answer = await call(path.includes('/calls/') ? 'POST' : 'GET', path, path.includes('/calls/') ? { body: { minutes: 1 } } : {});
@@ -411,9 +427,41 @@ describe('limits and failures', () => {
       const answer = await call('GET', '/v1/accounts/api-unserved/balance', { base: down.address });
       expect(answer.status).toBe(503);
       expect(answer.headers.get('retry-after')).toBe('1');
+      // What to do, not the transport's words: the task queue and the gRPC text go to the log.
+      expect(answer.body.detail).toBe('the credits service did not answer in time; send the request again with the same idempotency keys (nothing is charged twice)');
+      expect(logged.at(-1)).toContain('no-worker-here');
     } finally {
       await down.close();
     }
+  });
+
+  it('answers 503 within its answer timeout while Temporal cannot be reached, though the client would retry for minutes', async () => {
+    // Nothing listens on port 1: every attempt fails, and the client's default policy retries
+    // for about two and a half minutes.
+    const enrichmentCount = (await credits.summary('api-acme')).usage.find((u) => u.feature === 'enrichment')?.count ?? 0;
+    const connection = Connection.lazy({ address: '127.0.0.1:1' });
+    const unreachable = new CreditsClient(new Client({ connection }), { taskQueue: suite.taskQueue });
+    const down = await startUsageApi({ client: unreachable, keys, port: 0, log, answerTimeoutMs: 400 });
+    try {
+      const started = Date.now();
+      const answers = await Promise.all([
+        call('POST', usage('api-acme'), { base: down.address, body: { feature: 'enrichment', quantity: 1, idempotencyKey: 'unreachable-1' } }),
+        call('POST', usage('api-acme'), { base: down.address, body: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'unreachable-2' }] }),
+        call('GET', '/v1/accounts/api-acme/balance', { base: down.address }),
+        call('GET', '/v1/accounts/api-acme/entitlements/enrichment', { base: down.address }),
+      ]);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      for (const answer of answers) {
+        expect(answer).toMatchObject({ status: 503, body: { type: 'urn:ai-credits:problem:unavailable' } });
+        expect(answer.headers.get('retry-after')).toBe('5');
+      }
+    } finally {
+      // The connection stays open: closing it while the client's attempts still wait on
+      // their backoff makes the SDK's gRPC retry throw from a timer.
+      await down.close();
+    }
+    // Nothing reached the account: its usage has no such keys.
+    expect((await credits.summary('api-acme')).usage.find((u) => u.feature === 'enrichment')?.count ?? 0).toBe(enrichmentCount);
   });
 
   it('closes gracefully: an open request is answered, new connections are refused', async () => {
