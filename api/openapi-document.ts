@@ -24,7 +24,7 @@ const ERRORS = {
 };
 const BODY_ERRORS = {
   '413': problem('Body over the size limit'),
-  '415': problem('Body not `application/json`, or in a charset other than UTF-8'),
+  '415': problem('Body not `application/json`, in a charset other than UTF-8, or with a Content-Encoding'),
   '422': problem('Bad JSON, a wrong type, an unknown feature, too many events: `field` names where'),
 };
 
@@ -70,6 +70,9 @@ export const OPENAPI_DOCUMENT = {
             description: 'The answer of each event: one object for one event, an array for an array',
             content: json({ oneOf: [ref('UsageResult'), { type: 'array', items: { oneOf: [ref('UsageResult'), ref('EventError')] } }] }),
           },
+          '409': problem(
+            'One event whose idempotency key was first used for another event (another feature, quantity or userId): it was not recorded (`code` IdempotencyKeyReused). In an array such an event is answered with `payloadMismatch: true`',
+          ),
           ...ERRORS,
           ...BODY_ERRORS,
         },
@@ -100,11 +103,17 @@ export const OPENAPI_DOCUMENT = {
         parameters: [
           accountParam,
           { name: 'feature', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 100 } },
-          { name: 'quantity', in: 'query', required: false, schema: { type: 'number', exclusiveMinimum: 0, maximum: MAX_USAGE_QUANTITY, default: 1 } },
+          {
+            name: 'quantity',
+            in: 'query',
+            required: false,
+            description: `Units of the feature (at most 6 decimals); for a per-call feature, a call's minutes, at most ${MAX_CALL_MINUTES}. The only query parameter`,
+            schema: { type: 'number', exclusiveMinimum: 0, maximum: MAX_USAGE_QUANTITY, default: 1 },
+          },
         ],
         responses: {
           '200': { description: 'The forecast', content: json(ref('Entitlement')) },
-          '422': problem('Unknown feature or a bad quantity: `field` names which'),
+          '422': problem('Unknown feature, a bad quantity, or a query parameter other than one quantity: `field` names which'),
           ...ERRORS,
         },
       },

@@ -17,7 +17,7 @@ import { ACCOUNT_UPDATES } from '../workflows/messages';
 import type { InputProblem } from '../domain/input-problems';
 import { JSON_NUMBER_TEXT, quote } from '../domain/input-text';
 import { isValidQuantity } from '../domain/pricing';
-import { MAX_USAGE_QUANTITY } from '../domain/input-problems';
+import { MAX_CALL_MINUTES, MAX_USAGE_QUANTITY } from '../domain/input-problems';
 import type { AccountSummary, EndCallInput, RecordUsageInput, RecordUsageResult, StartCallInput } from '../domain/wire-contract';
 import { DEFAULT_API_PORT } from '../infra/settings';
 import { addOpsRoutes, temporalReadiness, type ReadinessCheck } from '../infra/ops-http';
@@ -271,6 +271,10 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
     // Only a body's charset matters (the routes that read a body are POSTs).
     const charset = request.method === 'POST' ? /;\s*charset\s*=\s*([^;]*)/i.exec(request.headers['content-type'] ?? '')?.[1]?.trim() : undefined;
     if (charset !== undefined && !UTF8_CHARSET.test(charset)) throw new ApiProblem('unsupported_media_type', 'send the body as UTF-8 application/json');
+    // A compressed body would be read as broken JSON, and a coding the server does not apply
+    // as the plain body it is not: neither is taken (RFC 9110, 8.4.1).
+    const coding = request.method === 'POST' ? request.headers['content-encoding']?.trim().toLowerCase() : undefined;
+    if (coding !== undefined && coding !== '' && coding !== 'identity') throw new ApiProblem('unsupported_media_type', 'send the body uncompressed: this server takes no Content-Encoding');
   });
 
   /** The problem of one usage event, or undefined when it may be sent. */
@@ -317,7 +321,17 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
     if (!Array.isArray(body)) {
       const bad = eventProblem(body, 'body', 0);
       if (bad) throw invalid(bad.field, bad.detail, bad.code);
-      return answered(client.recordUsage(accountId, body as RecordUsageInput));
+      const answer = await answered(client.recordUsage(accountId, body as RecordUsageInput));
+      // A key already used for another event: nothing was recorded for this one, which a 200
+      // would let a caller read as accepted (an array's events carry payloadMismatch instead).
+      if (answer.payloadMismatch) {
+        throw new ApiProblem(
+          'conflict',
+          'this idempotency key was first used for another usage event (another feature, quantity or userId); this event was not recorded: give a new event a new key',
+          { field: 'body.idempotencyKey', code: 'IdempotencyKeyReused' },
+        );
+      }
+      return answer;
     }
     if (body.length === 0) throw invalid('body', 'send at least one usage event');
     if (body.length > maxEvents) throw invalid('body', `at most ${maxEvents} usage events a request, got ${body.length}`);
@@ -359,7 +373,10 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
   app.get<{ Params: AccountParams & { feature: string }; Querystring: { quantity?: unknown } }>(
     '/v1/accounts/:accountId/entitlements/:feature',
     async (request): Promise<Entitlement> => {
+      const unknown = Object.keys(request.query).filter((name) => name !== 'quantity');
+      if (unknown.length > 0) throw invalid('query', `the only query parameter is quantity; got ${unknown.length === 1 ? 'another one' : `${unknown.length} others`}`);
       const raw = request.query.quantity;
+      if (Array.isArray(raw)) throw invalid('query.quantity', 'give quantity once');
       const quantity = raw === undefined ? 1 : typeof raw === 'string' && JSON_NUMBER_TEXT.test(raw) ? Number(raw) : Number.NaN;
       if (!isValidQuantity(quantity) || quantity > MAX_USAGE_QUANTITY) {
         throw invalid('query.quantity', `quantity must be a positive number up to ${MAX_USAGE_QUANTITY} with at most 6 decimals`, 'InvalidQuantity');
@@ -368,6 +385,8 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
       const set = ruleSet();
       const answer = checkEntitlement(summary, set.byVersion(summary.rulesVersion) ?? set.latest, request.params.feature, quantity);
       if (!answer) throw invalid('path.feature', `unknown feature ${quote(request.params.feature)}`, 'UnknownFeature');
+      // A per-call feature's quantity is a call's minutes, and no call runs longer.
+      if (answer.perCall && quantity > MAX_CALL_MINUTES) throw invalid('query.quantity', `a call runs at most ${MAX_CALL_MINUTES} minutes`, 'InvalidQuantity');
       return answer;
     },
   );

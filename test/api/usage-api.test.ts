@@ -298,6 +298,31 @@ describe('usage events', () => {
     const utf8 = await call('POST', usage('api-acme'), { body: event, type: 'application/json; charset=UTF-8' });
     expect(utf8).toMatchObject({ status: 200, body: { accepted: true, credits: 1 } });
   });
+
+  it('refuses a body with a Content-Encoding with 415, recording nothing', async () => {
+    const before = await credits.summary('api-acme');
+    for (const coding of ['gzip', 'br', 'deflate, gzip']) {
+      const raw = await rawCall('POST', usage('api-acme'), { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'content-encoding': coding }, JSON.stringify({ feature: 'enrichment', quantity: 1, idempotencyKey: `coded-${coding}` }));
+      expect(raw, coding).toMatchObject({ status: 415, body: { type: 'urn:ai-credits:problem:unsupported_media_type', detail: 'send the body uncompressed: this server takes no Content-Encoding' } });
+    }
+    const identity = await rawCall('POST', usage('api-acme'), { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'content-encoding': 'identity' }, JSON.stringify({ feature: 'enrichment', quantity: 1, idempotencyKey: 'coded-identity' }));
+    expect(identity.status).toBe(200);
+    expect((await credits.summary('api-acme')).credits.used).toBe(before.credits.used + 1);
+  });
+
+  it('answers 409 to one event whose key was first used for another event, and records nothing for it', async () => {
+    const first = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: 3, idempotencyKey: 'reused-key' } });
+    expect(first.body).toMatchObject({ accepted: true, credits: 3 });
+    const again = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: 3, idempotencyKey: 'reused-key' } });
+    expect(again.body).toMatchObject({ accepted: true, credits: 3, duplicate: true });
+    const before = (await credits.summary('api-acme')).credits.used;
+    const other = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: 9, idempotencyKey: 'reused-key' } });
+    expect(other).toMatchObject({ status: 409, body: { type: 'urn:ai-credits:problem:conflict', field: 'body.idempotencyKey', code: 'IdempotencyKeyReused' } });
+    // In an array the event keeps its own answer, flagged.
+    const inArray = await call('POST', usage('api-acme'), { body: [{ feature: 'enrichment', quantity: 9, idempotencyKey: 'reused-key' }] });
+    expect(inArray.body).toEqual([expect.objectContaining({ duplicate: true, payloadMismatch: true })]);
+    expect((await credits.summary('api-acme')).credits.used).toBe(before);
+  });
 });
 
 describe('calls', () => {
@@ -360,6 +385,19 @@ describe('balance, summary and the entitlement check', () => {
       const answer = await call('GET', `/v1/accounts/api-scoped/entitlements/enrichment?quantity=${bad}`);
       expect(answer, bad).toMatchObject({ status: 422, body: { field: 'query.quantity' } });
     }
+    // A misspelt or repeated parameter is refused, not read as the default of 1.
+    expect(await call('GET', '/v1/accounts/api-scoped/entitlements/enrichment?qty=50000')).toMatchObject({ status: 422, body: { field: 'query' } });
+    expect(await call('GET', '/v1/accounts/api-scoped/entitlements/enrichment?quantity[]=5')).toMatchObject({ status: 422, body: { field: 'query' } });
+    expect(await call('GET', '/v1/accounts/api-scoped/entitlements/enrichment?quantity=5&quantity=5')).toMatchObject({
+      status: 422,
+      body: { field: 'query.quantity', detail: 'give quantity once' },
+    });
+    // A call's minutes: no call runs longer than a day.
+    expect((await call('GET', '/v1/accounts/api-scoped/entitlements/voice-agent?quantity=1440')).status).toBe(200);
+    expect(await call('GET', '/v1/accounts/api-scoped/entitlements/voice-agent?quantity=1440.5')).toMatchObject({
+      status: 422,
+      body: { field: 'query.quantity', detail: 'a call runs at most 1440 minutes' },
+    });
   });
 
   it('agrees with what recordUsage then answers', async () => {
