@@ -144,7 +144,9 @@ async function perform(deps: ActionDeps, action: ActionName, accountId: string, 
       const preview = tierChangePreview(summary, rules.tiers, target, names.currency);
       if (!preview.ok) return preview;
       const answer = await deps.client.changeCreditTier(accountId, { tier: target }, { updateId: idem });
-      const name = target === null ? 'No subscription' : names.tier(target);
+      // The tier the answer names: the first submission's, for a form sent again.
+      const chosen = answer.tier === undefined ? target : answer.tier;
+      const name = chosen === null ? 'No subscription' : names.tier(chosen);
       if (answer.effective === 'next_cycle') return { ok: true, text: `${name} from ${formatUtcDate(summary.cycle.end)}; nothing was charged now.` };
       if (answer.chargedCents > 0) {
         return { ok: true, text: `${name}: ${formatPrice(answer.chargedCents, names.currency)} charged now; ${formatCount(answer.creditsGranted)} credits added.` };

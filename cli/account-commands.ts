@@ -90,6 +90,15 @@ function registerShow(account: Command, io: CliIo): void {
 const REQUEST_ID_HELP =
   "the request's own id: the command sent again with it (a retried job, a second operator) gets the first answer and changes nothing more, even after another change in between";
 
+/**
+ * The line saying that a request id sent again got its first answer, for another value than
+ * this command asked (`differs`): nothing is printed as if this command's value were applied.
+ */
+function firstAnswerNote(id: string | undefined, differs: boolean, firstValue: string): string[] {
+  if (id === undefined || !differs) return [];
+  return [`request id ${id} was first sent for ${firstValue}: that answer stands, and nothing changed now (send a new request id for a new change)`];
+}
+
 /** What a command given `--request-id` sends with its update. */
 function requestOptions(options: { requestId?: string }): TargetUpdateOptions {
   return options.requestId === undefined ? {} : { updateId: options.requestId };
@@ -105,7 +114,11 @@ function registerChanges(account: Command, io: CliIo): void {
     .option('--json', 'print the answer as JSON')
     .action(async (accountId: string, users: number, options: { requestId?: string; json?: boolean }) => {
       const result = await withCreditsClient(io, (client) => client.setUsers(accountId, { users }, requestOptions(options)));
-      report(io, options.json, result, () => [`${accountId}: ${plural(users, 'user')}; ${plural(result.creditsGranted, 'credit')} granted now`]);
+      const set = result.users ?? users;
+      report(io, options.json, result, () => [
+        `${accountId}: ${plural(set, 'user')}; ${plural(result.creditsGranted, 'credit')} granted now`,
+        ...firstAnswerNote(options.requestId, set !== users, plural(set, 'user')),
+      ]);
     });
 
   account
@@ -119,10 +132,12 @@ function registerChanges(account: Command, io: CliIo): void {
     .action(async (accountId: string, plan: string, options: { anchor?: string; requestId?: string; json?: boolean }) => {
       const input = options.anchor === undefined ? { plan } : { plan, cycleAnchor: options.anchor };
       const result = await withCreditsClient(io, (client) => client.changePlan(accountId, input, requestOptions(options)));
+      // The plan the answer names: an alias resolved, or the first request's for a request id sent again.
+      const chosen = result.plan ?? plan;
       report(io, options.json, result, () => [
         result.effective === 'now'
-          ? `${accountId}: plan ${plan} applies now; ${plural(result.creditsGranted, 'credit')} granted`
-          : `${accountId}: plan ${plan} applies at the start of the next cycle`,
+          ? `${accountId}: plan ${chosen} applies now; ${plural(result.creditsGranted, 'credit')} granted`
+          : `${accountId}: plan ${chosen} applies at the start of the next cycle`,
       ]);
     });
 
@@ -137,10 +152,12 @@ function registerChanges(account: Command, io: CliIo): void {
       const tier = tierText.toLowerCase() === 'none' ? null : tierText;
       const result = await withCreditsClient(io, (client) => client.changeCreditTier(accountId, { tier }, requestOptions(options)));
       report(io, options.json, result, () => {
-        const what = tier === null ? 'no credit tier' : tier;
-        if (result.effective === 'next_cycle') return [`${accountId}: ${what} from the start of the next cycle; the current tier runs until then`];
+        const chosen = result.tier === undefined ? tier : result.tier;
+        const what = chosen === null ? 'no credit tier' : chosen;
+        const note = firstAnswerNote(options.requestId, (chosen ?? '').toLowerCase() !== (tier ?? '').toLowerCase(), what);
+        if (result.effective === 'next_cycle') return [`${accountId}: ${what} from the start of the next cycle; the current tier runs until then`, ...note];
         const money = result.chargedCents > 0 ? `charged ${formatMoney(result.chargedCents)}, ` : 'nothing charged, ';
-        return [`${accountId}: ${what} now; ${money}${plural(result.creditsGranted, 'credit')} granted`];
+        return [`${accountId}: ${what} now; ${money}${plural(result.creditsGranted, 'credit')} granted`, ...note];
       });
     });
 

@@ -26,7 +26,7 @@ export function setUsers(state: AccountState, users: number, nowMs: number): Set
   // 0 credits: what was granted has its own `grant` entry, so summing the ledger's credits
   // never counts it twice (the same for every change entry below).
   logEntry(state, nowMs, 'users_change', 0, { note: `users ${before} -> ${users}` });
-  return { creditsGranted: granted };
+  return { users, creditsGranted: granted };
 }
 
 /**
@@ -41,13 +41,13 @@ export function changePlan(state: AccountState, planIdOrAlias: string, nowMs: nu
   if (target.rank < current.rank) {
     state.pendingPlan = target.id;
     logEntry(state, nowMs, 'plan_change', 0, { note: `${current.id} -> ${target.id} at ${state.cycle.end}` });
-    return { effective: 'next_cycle', creditsGranted: 0 };
+    return { plan: target.id, effective: 'next_cycle', creditsGranted: 0 };
   }
   state.pendingPlan = null;
   state.planId = target.id;
   const granted = topUpIncluded(state, nowMs, `plan ${current.id} -> ${target.id}`);
   logEntry(state, nowMs, 'plan_change', 0, { note: `${current.id} -> ${target.id}` });
-  return { effective: 'now', creditsGranted: granted };
+  return { plan: target.id, effective: 'now', creditsGranted: granted };
 }
 
 /**
@@ -112,7 +112,7 @@ export function convertTrial(
     for (const g of s.grants) if (g.source === 'subscription' && g.expiresAt === trialCycleEnd) g.expiresAt = paidThrough;
     logEntry(s, nowMs, 'tier_change', 0, { note: `${tier.id} is paid through ${paidThrough}; charged again at the first reset from then` });
   }
-  return { effective: 'now', creditsGranted: s.includedGranted };
+  return { plan: target.id, effective: 'now', creditsGranted: s.includedGranted };
 }
 
 /**
@@ -140,7 +140,7 @@ export function convertTrialLegacy(state: AccountState, answers: AnswerWindow, p
   s.anchorIndex = s.cycle.index + 1;
   logEntry(s, nowMs, 'plan_change', 0, { note: `trial ${from} -> paid ${target.id}` });
   beginCycle(s, answers, rules, nowMs);
-  return { effective: 'now', creditsGranted: s.includedGranted };
+  return { plan: target.id, effective: 'now', creditsGranted: s.includedGranted };
 }
 
 /**
@@ -161,20 +161,20 @@ export function changeCreditTier(state: AccountState, tierId: string | null, now
     chargeTier(s, target, current ? 'upgrade' : 'purchase', nowMs);
     addGrant(s, 'subscription', target.name, target.credits, s.cycle.end, nowMs);
     logEntry(s, nowMs, 'tier_change', 0, { note: `${from} -> ${target.id}` });
-    return { effective: 'now', chargedCents: target.priceCents, creditsGranted: target.credits };
+    return { tier: target.id, effective: 'now', chargedCents: target.priceCents, creditsGranted: target.credits };
   }
   if (target && current && target.id === current.id) {
     if (s.pendingTier) logEntry(s, nowMs, 'tier_change', 0, { note: `pending change cancelled, stays ${current.id}` });
     s.pendingTier = null;
-    return { effective: 'now', chargedCents: 0, creditsGranted: 0 };
+    return { tier: current.id, effective: 'now', chargedCents: 0, creditsGranted: 0 };
   }
   if (!target && !current) {
     s.pendingTier = null;
-    return { effective: 'now', chargedCents: 0, creditsGranted: 0 };
+    return { tier: null, effective: 'now', chargedCents: 0, creditsGranted: 0 };
   }
   s.pendingTier = { tier: target?.id ?? null };
   logEntry(s, nowMs, 'tier_change', 0, { note: `${from} -> ${target?.id ?? 'none'} at ${s.cycle.end}` });
-  return { effective: 'next_cycle', chargedCents: 0, creditsGranted: 0 };
+  return { tier: target?.id ?? null, effective: 'next_cycle', chargedCents: 0, creditsGranted: 0 };
 }
 
 /** Switch a toggleable feature on or off (validated as toggleable by the caller). */

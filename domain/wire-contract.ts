@@ -171,6 +171,11 @@ export interface SetUsersInput {
 
 /** `setUsers` result. */
 export interface SetUsersResult {
+  /**
+   * The number of users this request set: its own input, or, for a request answered again by
+   * its request id, the first request's (absent in answers given before it was sent).
+   */
+  users?: number;
   creditsGranted: number;
 }
 
@@ -190,6 +195,11 @@ export interface ChangePlanInput {
 
 /** `changePlan` result. */
 export interface ChangePlanResult {
+  /**
+   * The plan id this request chose (an alias resolved), or, for a request answered again by its
+   * request id, the first request's (absent in answers given before it was sent).
+   */
+  plan?: string;
   effective: ChangeTiming;
   creditsGranted: number;
 }
@@ -202,6 +212,11 @@ export interface ChangeCreditTierInput {
 
 /** `changeCreditTier` result. */
 export interface ChangeCreditTierResult {
+  /**
+   * The tier id this request chose, null for none, or, for a request answered again by its
+   * request id, the first request's (absent in answers given before it was sent).
+   */
+  tier?: string | null;
   effective: ChangeTiming;
   chargedCents: number;
   creditsGranted: number;

@@ -113,7 +113,7 @@ describe('account changes', () => {
       'cli-ops: no credit tier from the start of the next cycle; the current tier runs until then\n',
     );
     const json = await credits('account', 'users', 'cli-ops', '4', '--json');
-    expect(JSON.parse(json.stdout)).toEqual({ creditsGranted: 1500 });
+    expect(JSON.parse(json.stdout)).toEqual({ users: 4, creditsGranted: 1500 });
     const shown = (await credits('account', 'show', 'cli-ops')).stdout;
     expect(shown).toMatch(/Plan +Growth, 4 users \(changes to Solo on .* UTC\)/);
     expect(shown).toMatch(/Credit tier +Tier 2: \$50\.00\/month for 3,200 credits \(cancelled on .* UTC\)/);
@@ -127,6 +127,21 @@ describe('account changes', () => {
     // The job retried: the first answer, and the 3 users set in between stand.
     expect(await credits('account', 'users', 'cli-request', '5', '--request-id', 'ticket-881')).toEqual(first);
     expect(JSON.parse((await credits('account', 'show', 'cli-request', '--json')).stdout)).toMatchObject({ users: 3 });
+    // Sent again with another value: the first answer is what the command prints, and says so.
+    expect(await credits('account', 'users', 'cli-request', '6', '--request-id', 'ticket-881')).toEqual({
+      code: 0,
+      stdout:
+        'cli-request: 5 users; 3,000 credits granted now\n' +
+        'request id ticket-881 was first sent for 5 users: that answer stands, and nothing changed now (send a new request id for a new change)\n',
+      stderr: '',
+    });
+    await credits('account', 'tier', 'cli-request', 'tier-1', '--request-id', 'ticket-890');
+    expect((await credits('account', 'tier', 'cli-request', 'tier-2', '--request-id', 'ticket-890')).stdout).toBe(
+      'cli-request: tier-1 now; charged $20.00, 1,200 credits granted\n' +
+        'request id ticket-890 was first sent for tier-1: that answer stands, and nothing changed now (send a new request id for a new change)\n',
+    );
+    expect(JSON.parse((await credits('account', 'show', 'cli-request', '--json')).stdout)).toMatchObject({ users: 3, tier: { id: 'tier-1' } });
+    await credits('account', 'tier', 'cli-request', 'none');
     for (const [command, bad] of [
       [['account', 'tier', 'cli-request', 'tier-1'], 'ticket 882'],
       [['account', 'tags', 'cli-request', 'vip'], ''],
@@ -135,7 +150,7 @@ describe('account changes', () => {
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain('the request id must be 1-200 printable ASCII characters without spaces');
     }
-    expect(JSON.parse((await credits('account', 'show', 'cli-request', '--json')).stdout)).toMatchObject({ tier: null, tags: [] });
+    expect(JSON.parse((await credits('account', 'show', 'cli-request', '--json')).stdout)).toMatchObject({ tier: { id: 'tier-1' }, pendingTier: { tier: null }, tags: [] });
   });
 
   it('rejects an unknown plan and tier (exit 1, nothing changed)', async () => {
@@ -165,7 +180,7 @@ describe('account changes', () => {
     const trial = JSON.parse((await credits('account', 'show', 'cli-convert', '--json')).stdout) as { grants: { grantedAt: string }[] };
     const anchor = trial.grants[0]?.grantedAt ?? '';
     const converted = await credits('account', 'plan', 'cli-convert', 'growth', '--anchor', anchor, '--json');
-    expect(JSON.parse(converted.stdout)).toEqual({ effective: 'now', creditsGranted: 3000 });
+    expect(JSON.parse(converted.stdout)).toEqual({ plan: 'growth', effective: 'now', creditsGranted: 3000 });
     expect((await credits('account', 'show', 'cli-convert', '--json')).stdout).toContain(`"start": "${anchor}"`);
     const paid = await credits('account', 'plan', 'cli-convert', 'scale', '--anchor', anchor);
     expect(paid.code).toBe(1);

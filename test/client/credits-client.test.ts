@@ -235,9 +235,9 @@ describe('account configuration', () => {
   });
 
   it('changes users, plan, tier, toggles and grants', async () => {
-    expect(await credits.setUsers('client-config', { users: 3 })).toEqual({ creditsGranted: 1000 });
-    expect(await credits.changePlan('client-config', { plan: 'Professional' })).toEqual({ effective: 'now', creditsGranted: 1500 });
-    expect(await credits.changeCreditTier('client-config', { tier: 'tier-1' })).toEqual({ effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
+    expect(await credits.setUsers('client-config', { users: 3 })).toEqual({ users: 3, creditsGranted: 1000 });
+    expect(await credits.changePlan('client-config', { plan: 'Professional' })).toEqual({ plan: 'growth', effective: 'now', creditsGranted: 1500 });
+    expect(await credits.changeCreditTier('client-config', { tier: 'tier-1' })).toEqual({ tier: 'tier-1', effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
     expect(await credits.setFeatureEnabled('client-config', { feature: 'enrichment', enabled: false })).toEqual({ feature: 'enrichment', enabled: false });
     expect(await credits.setVoiceAgentActive('client-config', { agentId: 'a-9', active: false })).toEqual({ agentId: 'a-9', active: false });
     const grant = await credits.grantCredits('client-config', { credits: 500, reason: 'goodwill', validForCycles: 2, idempotencyKey: 'g-1' });
@@ -291,7 +291,7 @@ describe('retries', () => {
     const bought = await client.changeCreditTier('client-retry-tier', { tier: 'tier-1' });
     expect(cancelled).toBe(true);
     expect(attempts()).toBe(2);
-    expect(bought).toEqual({ effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
+    expect(bought).toEqual({ tier: 'tier-1', effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
     const s = await credits.summary('client-retry-tier');
     expect(s.tier?.id).toBe('tier-1');
     expect(s.pendingTier).toMatchObject({ tier: null });
@@ -302,7 +302,7 @@ describe('retries', () => {
   it('answers a request sent again under its own updateId, from another process after a change in between, once', async () => {
     await credits.startAccount(await startInput('client-request-id', { plan: 'essentials', users: 1 }));
     const bought = await credits.changeCreditTier('client-request-id', { tier: 'tier-1' }, { updateId: 'form-tier-1' });
-    expect(bought).toEqual({ effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
+    expect(bought).toEqual({ tier: 'tier-1', effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
     expect(await credits.changeCreditTier('client-request-id', { tier: null })).toMatchObject({ effective: 'next_cycle' });
     // Another process (a second admin server) sends the request again: the first answer, and
     // the cancellation made in between stands.
@@ -310,7 +310,7 @@ describe('retries', () => {
     expect(await other.changeCreditTier('client-request-id', { tier: 'tier-1' }, { updateId: 'form-tier-1' })).toEqual(bought);
     expect((await credits.summary('client-request-id')).pendingTier).toMatchObject({ tier: null });
     // A new request is a new request.
-    expect(await other.changeCreditTier('client-request-id', { tier: 'tier-1' }, { updateId: 'form-tier-2' })).toEqual({ effective: 'now', chargedCents: 0, creditsGranted: 0 });
+    expect(await other.changeCreditTier('client-request-id', { tier: 'tier-1' }, { updateId: 'form-tier-2' })).toEqual({ tier: 'tier-1', effective: 'now', chargedCents: 0, creditsGranted: 0 });
     expect((await credits.summary('client-request-id')).pendingTier).toBeNull();
     const charges = await chargesMade('client-request-id');
     expect(charges.map((c) => [c.tierId, c.reason])).toEqual([['tier-1', 'purchase']]);
@@ -318,9 +318,10 @@ describe('retries', () => {
 
   it('keeps one request id given to two kinds of request apart: each is applied and answered as its own', async () => {
     await credits.startAccount(await startInput('client-request-kinds', { plan: 'essentials', users: 1 }));
-    expect(await credits.setUsers('client-request-kinds', { users: 2 }, { updateId: 'ticket-9' })).toEqual({ creditsGranted: 1000 });
+    expect(await credits.setUsers('client-request-kinds', { users: 2 }, { updateId: 'ticket-9' })).toEqual({ users: 2, creditsGranted: 1000 });
     // Sent as the same Temporal update id, the server would answer the users change's outcome.
     expect(await credits.changeCreditTier('client-request-kinds', { tier: 'tier-1' }, { updateId: 'ticket-9' })).toEqual({
+      tier: 'tier-1',
       effective: 'now',
       chargedCents: 2000,
       creditsGranted: 1200,

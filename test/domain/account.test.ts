@@ -42,12 +42,12 @@ describe('included credits by plan', () => {
 describe('mid-cycle user changes', () => {
   it('grants the added users at once, up to the cap, and takes nothing back', () => {
     const a = open({ users: 8 });
-    expect(a.setUsers(9, T0)).toEqual({ creditsGranted: 1500 });
-    expect(a.setUsers(14, T0)).toEqual({ creditsGranted: 1500 });
-    expect(a.setUsers(12, T0)).toEqual({ creditsGranted: 0 });
+    expect(a.setUsers(9, T0)).toEqual({ users: 9, creditsGranted: 1500 });
+    expect(a.setUsers(14, T0)).toEqual({ users: 14, creditsGranted: 1500 });
+    expect(a.setUsers(12, T0)).toEqual({ users: 12, creditsGranted: 0 });
     expect(a.available()).toBe(15000);
-    expect(a.setUsers(3, T0)).toEqual({ creditsGranted: 0 });
-    expect(a.setUsers(10, T0)).toEqual({ creditsGranted: 0 });
+    expect(a.setUsers(3, T0)).toEqual({ users: 3, creditsGranted: 0 });
+    expect(a.setUsers(10, T0)).toEqual({ users: 10, creditsGranted: 0 });
     expect(a.available()).toBe(15000);
     invariant(a);
   });
@@ -163,11 +163,11 @@ describe('voice agent calls', () => {
 describe('credit tiers', () => {
   it('buys at full price, upgrades at full price on top, and defers a downgrade', () => {
     const a = open();
-    expect(a.changeCreditTier('tier-3', T0)).toEqual({ effective: 'now', chargedCents: 10000, creditsGranted: 7000 });
+    expect(a.changeCreditTier('tier-3', T0)).toEqual({ tier: 'tier-3', effective: 'now', chargedCents: 10000, creditsGranted: 7000 });
     expect(a.available()).toBe(14500);
-    expect(a.changeCreditTier('tier-5', T0)).toEqual({ effective: 'now', chargedCents: 20000, creditsGranted: 16000 });
+    expect(a.changeCreditTier('tier-5', T0)).toEqual({ tier: 'tier-5', effective: 'now', chargedCents: 20000, creditsGranted: 16000 });
     expect(a.available()).toBe(30500);
-    expect(a.changeCreditTier('tier-2', T0)).toEqual({ effective: 'next_cycle', chargedCents: 0, creditsGranted: 0 });
+    expect(a.changeCreditTier('tier-2', T0)).toEqual({ tier: 'tier-2', effective: 'next_cycle', chargedCents: 0, creditsGranted: 0 });
     expect(a.summary(T0).pendingTier).toEqual({ tier: 'tier-2', effectiveAt: '2026-07-03T00:00:00.000Z' });
     const charges = a.state.outbox.flatMap((e) => (e.type === 'charge' ? [e.charge] : []));
     expect(charges.map((c) => [c.tierId, c.amountCents, c.reason])).toEqual([
@@ -191,9 +191,9 @@ describe('credit tiers', () => {
 describe('plans', () => {
   it('an upgrade grants the difference at once; a downgrade waits for the next cycle', () => {
     const a = open({ plan: 'essentials', users: 4 });
-    expect(a.changePlan('scale', T0)).toEqual({ effective: 'now', creditsGranted: 4000 });
+    expect(a.changePlan('scale', T0)).toEqual({ plan: 'scale', effective: 'now', creditsGranted: 4000 });
     expect(a.available()).toBe(8000);
-    expect(a.changePlan('solo', T0)).toEqual({ effective: 'next_cycle', creditsGranted: 0 });
+    expect(a.changePlan('solo', T0)).toEqual({ plan: 'solo', effective: 'next_cycle', creditsGranted: 0 });
     a.startNextCycle(rules);
     expect(a.summary(T0).plan.id).toBe('solo');
     expect(a.available()).toBe(500);
@@ -203,7 +203,7 @@ describe('plans', () => {
     const a = open({ trial: true, plan: 'growth', users: 3 });
     use(a, 'enrichment', 100);
     const convertAt = Date.parse('2026-06-20T15:30:00.000Z');
-    expect(a.convertTrial('growth', rules, convertAt)).toEqual({ effective: 'now', creditsGranted: 4500 });
+    expect(a.convertTrial('growth', rules, convertAt)).toEqual({ plan: 'growth', effective: 'now', creditsGranted: 4500 });
     const s = a.summary(convertAt);
     expect(s.trial).toBe(false);
     expect(s.cycle).toEqual({ index: 1, start: '2026-06-20T15:30:00.000Z', end: '2026-07-20T15:30:00.000Z' });

@@ -60,7 +60,7 @@ describe('trial credits are granted once per trial', () => {
 
   it('a user added to a trial grants nothing (trial credits are fixed)', () => {
     const a = openTrial();
-    expect(a.setUsers(9, at('2026-06-11T00:00:00.000Z'))).toEqual({ creditsGranted: 0 });
+    expect(a.setUsers(9, at('2026-06-11T00:00:00.000Z'))).toEqual({ users: 9, creditsGranted: 0 });
     a.startNextCycle(shipped);
     expect(trialGrants(a)).toHaveLength(1);
   });
@@ -139,7 +139,7 @@ describe('a conversion forfeits the trial credits and nothing else', () => {
     const a = busyTrial();
     const before = new Map(a.state.grants.map((g) => [g.grantId, { ...g }]));
     const convertAt = at('2026-06-15T09:00:00.000Z');
-    expect(a.convertTrial('growth', shipped, convertAt)).toEqual({ effective: 'now', creditsGranted: 4500 });
+    expect(a.convertTrial('growth', shipped, convertAt)).toEqual({ plan: 'growth', effective: 'now', creditsGranted: 4500 });
     const s = a.summary(convertAt);
     expect(s.trial).toBe(false);
     expect(s.cycle).toEqual({ index: 1, start: '2026-06-15T09:00:00.000Z', end: '2026-07-15T09:00:00.000Z' });

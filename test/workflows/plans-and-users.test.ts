@@ -41,9 +41,9 @@ describe('included credits by plan family', () => {
 describe('mid-cycle users', () => {
   it('grants added users at once below the cap, nothing above it, nothing back on removal', async () => {
     const h = await suite.open({ accountId: 'users-1', plan: 'essentials', users: 8 });
-    expect(await h.executeUpdate(setUsersUpdate, { args: [{ users: 9 }] })).toEqual({ creditsGranted: 1000 });
-    expect(await h.executeUpdate(setUsersUpdate, { args: [{ users: 13 }] })).toEqual({ creditsGranted: 1000 });
-    expect(await h.executeUpdate(setUsersUpdate, { args: [{ users: 2 }] })).toEqual({ creditsGranted: 0 });
+    expect(await h.executeUpdate(setUsersUpdate, { args: [{ users: 9 }] })).toEqual({ users: 9, creditsGranted: 1000 });
+    expect(await h.executeUpdate(setUsersUpdate, { args: [{ users: 13 }] })).toEqual({ users: 13, creditsGranted: 1000 });
+    expect(await h.executeUpdate(setUsersUpdate, { args: [{ users: 2 }] })).toEqual({ users: 2, creditsGranted: 0 });
     const s = await h.query(summaryQuery);
     expect(s.users).toBe(2);
     expect(s.credits.available).toBe(10000);
@@ -55,9 +55,9 @@ describe('mid-cycle users', () => {
 describe('plan changes', () => {
   it('an upgrade grants the difference now; a downgrade applies at the next cycle', async () => {
     const h = await suite.open({ accountId: 'plan-change', plan: 'growth', users: 4 });
-    expect(await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'Enterprise' }] })).toEqual({ effective: 'now', creditsGranted: 2000 });
+    expect(await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'Enterprise' }] })).toEqual({ plan: 'scale', effective: 'now', creditsGranted: 2000 });
     expect((await h.query(summaryQuery)).credits.available).toBe(8000);
-    expect(await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'essentials' }] })).toEqual({ effective: 'next_cycle', creditsGranted: 0 });
+    expect(await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'essentials' }] })).toEqual({ plan: 'essentials', effective: 'next_cycle', creditsGranted: 0 });
     const pending = await h.query(summaryQuery);
     expect(pending.plan.id).toBe('scale');
     expect(pending.pendingPlan).toEqual({ id: 'essentials', name: 'Essentials', effectiveAt: pending.cycle.end });
@@ -75,7 +75,7 @@ describe('plan changes', () => {
     await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 250, idempotencyKey: 't1' }] });
     await suite.env.sleep('3 days');
     const at = await suite.now();
-    expect(await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'growth' }] })).toEqual({ effective: 'now', creditsGranted: 9000 });
+    expect(await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'growth' }] })).toEqual({ plan: 'growth', effective: 'now', creditsGranted: 9000 });
     const paid = await h.query(summaryQuery);
     expect(paid.trial).toBe(false);
     expect(paid.credits.available).toBe(9000);

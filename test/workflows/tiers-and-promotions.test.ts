@@ -40,6 +40,7 @@ describe('credit tiers', () => {
 
     await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 1000, idempotencyKey: 'u1' }] });
     expect(await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-4' }] })).toEqual({
+      tier: 'tier-4',
       effective: 'now',
       chargedCents: 15000,
       creditsGranted: 11400,
@@ -50,6 +51,7 @@ describe('credit tiers', () => {
     const cycleEnd = upgraded.cycle.end;
 
     expect(await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-1' }] })).toEqual({
+      tier: 'tier-1',
       effective: 'next_cycle',
       chargedCents: 0,
       creditsGranted: 0,
@@ -110,7 +112,7 @@ describe('a tier or users change retried into the next run', () => {
     const h = await suite.open({ accountId: id, plan: 'growth', users: 1 });
     const opened = await h.query(summaryQuery);
     const bought = await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-1' }], updateId: 'buy-tier-1' });
-    expect(bought).toEqual({ effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
+    expect(bought).toEqual({ tier: 'tier-1', effective: 'now', chargedCents: 2000, creditsGranted: 1200 });
     const added = await h.executeUpdate(setUsersUpdate, { args: [{ users: 4 }], updateId: 'users-to-4' });
     expect(added.creditsGranted).toBeGreaterThan(0);
 
@@ -118,7 +120,7 @@ describe('a tier or users change retried into the next run', () => {
     // then cancels the tier and removes two users.
     await pastReset(h, opened.cycle.end, opened.cycle.index + 1);
     expect(await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: null }] })).toMatchObject({ effective: 'next_cycle', chargedCents: 0 });
-    expect(await h.executeUpdate(setUsersUpdate, { args: [{ users: 2 }] })).toEqual({ creditsGranted: 0 });
+    expect(await h.executeUpdate(setUsersUpdate, { args: [{ users: 2 }] })).toEqual({ users: 2, creditsGranted: 0 });
     const between = await h.query(summaryQuery);
     const entriesBetween = await waitFor(() => {
       const entries = ledgerOf(id);

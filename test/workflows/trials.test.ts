@@ -69,7 +69,7 @@ describe('a trial converting', () => {
     ]);
     // An Essentials trial uses the Growth-and-above free features.
     expect(await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'lead-summaries', quantity: 1, idempotencyKey: 'ls-1' }] })).toMatchObject({ accepted: true });
-    expect(await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-5' }] })).toEqual({ effective: 'now', chargedCents: 20000, creditsGranted: 16000 });
+    expect(await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-5' }] })).toEqual({ tier: 'tier-5', effective: 'now', chargedCents: 20000, creditsGranted: 16000 });
     const manual = await h.executeUpdate(grantCreditsUpdate, { args: [{ credits: 2500, reason: 'onboarding help', validForCycles: 2, idempotencyKey: 'm-1' }] });
     await h.executeUpdate(recordUsageUpdate, { args: [{ feature: 'enrichment', quantity: 300, idempotencyKey: 'e-1' }] });
     const before = await h.query(summaryQuery);
@@ -77,7 +77,7 @@ describe('a trial converting', () => {
 
     await suite.env.sleep('5 days');
     const at = await suite.now();
-    expect(await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'growth' }] })).toEqual({ effective: 'now', creditsGranted: 3000 });
+    expect(await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'growth' }] })).toEqual({ plan: 'growth', effective: 'now', creditsGranted: 3000 });
     const paid = await h.query(summaryQuery);
     expect(paid.trial).toBe(false);
     expect(Math.abs(Date.parse(paid.cycle.start) - at)).toBeLessThan(60_000);
