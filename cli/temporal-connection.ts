@@ -48,6 +48,13 @@ const CLI_CLIENT_OPTIONS: CreditsClientOptions = {
   retry: { maxAttempts: 3, initialDelayMs: 250, maxDelayMs: 2_000 },
   attemptTimeoutMs: 10_000,
   openTimeoutMs: 20_000,
+  // An operator's start with rules that cannot be read would go unchecked and could leave a
+  // failed workflow behind: refuse it, saying why.
+  onRulesUnreadable: (err) => {
+    // A RulesError's message is its first diagnostic, file:line:column, and how many more.
+    const why = err instanceof Error ? err.message : String(err);
+    throw new CliFailure(`the rules to check the start against cannot be read (CREDITS_RULES, else rules/): ${why}; nothing was started`);
+  },
 };
 
 /** A credits client error as the one-line message the CLI prints (exit code 1). */

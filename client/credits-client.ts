@@ -115,6 +115,13 @@ export interface CreditsClientOptions {
    * worker's). The worker checks against its own rules either way.
    */
   rules?: RulesOption | false;
+  /**
+   * Called when the rules of {@link CreditsClientOptions.rules} cannot be read for a start's
+   * check (the start then goes to the worker unchecked here). It may throw to refuse the start
+   * instead: the CLI does, so a broken `CREDITS_RULES` is said, not silently skipped. Default:
+   * nothing.
+   */
+  onRulesUnreadable?: (err: unknown) => void;
 }
 
 /** Options of {@link CreditsClient.startAccount}. */
@@ -230,7 +237,7 @@ export class CreditsClient implements AccountUpdateMethods {
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
     this.openTimeoutMs = options.openTimeoutMs ?? 30_000;
-    this.checkStartRules = options.rules === false ? undefined : startRulesCheck(options.rules);
+    this.checkStartRules = options.rules === false ? undefined : startRulesCheck(options.rules, options.onRulesUnreadable);
     // A batch goes through the same local check, retries and judgement as any update; its
     // retries resend the same events with the same keys, so a batch applied before its answer
     // was lost is answered from the duplicate window and charges nothing twice.

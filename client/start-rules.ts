@@ -13,16 +13,21 @@ import { ruleSetSource, rulesForCycleStart, type RuleSet, type Rules, type Rules
  * A checker of start inputs against `option`'s rules (a path, rule set or function; undefined
  * means `CREDITS_RULES`, else the shipped `rules/`, the worker's own default), loaded on first
  * use and reloaded when the files change. Rules that cannot be read check nothing: the worker
- * then checks alone, as it always does.
+ * then checks alone, as it always does. `onUnreadable` hears why first; it may throw, to
+ * refuse the start instead.
  */
-export function startRulesCheck(option: RulesOption | undefined): (input: AccountStartInput, nowMs: number) => InputProblem | undefined {
+export function startRulesCheck(
+  option: RulesOption | undefined,
+  onUnreadable?: (err: unknown) => void,
+): (input: AccountStartInput, nowMs: number) => InputProblem | undefined {
   let source: (() => RuleSet) | undefined;
   return (input, nowMs) => {
     let rules: Rules;
     try {
       source ??= ruleSetSource(option);
       rules = rulesForCycleStart(source(), cycleContaining(input.cycleAnchor, nowMs).start);
-    } catch {
+    } catch (err) {
+      onUnreadable?.(err);
       return undefined;
     }
     return checkStartAgainstRules(input, rules);

@@ -3,6 +3,8 @@
  * time-skipping server: each command's output and exit code, and the messages for unknown
  * accounts, validator rejections and malformed flags.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { runCli, type CliRun } from '../client/cli-run';
@@ -79,6 +81,19 @@ describe('account start and show', () => {
     expect(run.stderr).toMatch(/^credits: rejected: unknown plan "platinum" \(known: solo, essentials, growth, scale\) \[InvalidStartInput\]\n$/);
     // Refused before the start: no failed workflow is left behind.
     await expect(suite.env.client.workflow.getHandle('ai-credits:cli-platinum').describe()).rejects.toThrow(/not found/i);
+  });
+
+  it('refuses a start when the rules it would check it against cannot be read, leaving nothing behind (exit 1)', async () => {
+    const missing = join(tmpdir(), 'no-such-rules-dir', 'rules.yaml');
+    const run = await runCli(['account', 'start', 'cli-no-rules', '--plan', 'platinum', '--users', '2', '--anchor', await daysAgo(1)], suite.env.client, suite.taskQueue, {
+      env: { CREDITS_TASK_QUEUE: suite.taskQueue, CREDITS_RULES: missing },
+    });
+    expect(run).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `credits: the rules to check the start against cannot be read (CREDITS_RULES, else rules/): ${missing}:1:1 not-found: no such file or directory; nothing was started\n`,
+    });
+    await expect(suite.env.client.workflow.getHandle('ai-credits:cli-no-rules').describe()).rejects.toThrow(/not found/i);
   });
 
   it('treats malformed flags as usage errors (exit 2) and sends nothing', async () => {
