@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { MultiBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { formatCount, formatMoney, formatUtc, plural } from '../display';
+import { cycleNumber, formatCount, formatMoney, formatUtc, plural } from '../display';
 import { isLedgerError } from '../ledger/errors';
 import { openLedgerStore } from '../ledger/open-store';
 import type { LedgerStore } from '../ledger/store';
@@ -199,7 +199,7 @@ export function simulationCsv(report: SimulationReport): string {
 /** The forecast as terminal lines. */
 export function formatForecast(f: Forecast): string[] {
   return [
-    `${f.accountId}, cycle ${f.cycle.index} (${formatUtc(f.cycle.start)} -> ${formatUtc(f.cycle.end)}), as of ${formatUtc(f.asOf)}`,
+    `${f.accountId}, cycle #${cycleNumber(f.cycle.index)} (${formatUtc(f.cycle.start)} -> ${formatUtc(f.cycle.end)}), as of ${formatUtc(f.asOf)}`,
     `  available: ${formatCount(f.available)} credits; used ${formatCount(f.usedThisCycle)} this cycle, ${formatCount(f.usedPreviousCycle)} the previous one`,
     `  pace: ${formatCount(Math.round(f.creditsPerDay))} credits a day; ${formatCount(f.projectedCycleUse)} credits over the whole cycle`,
     f.runOutAt === null ? '  run-out: the balance lasts the cycle at this pace' : `  run-out: ${formatUtc(f.runOutAt)} at this pace`,
@@ -263,7 +263,10 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
     .option('--json', 'print the forecast as JSON')
     .action(async (accountId: string, options: { at?: string; rules?: string; json?: boolean }) => {
       const ruleSet = inForceRules(options.rules);
-      const atMs = options.at === undefined ? Date.now() : instantOption('at', options.at);
+      const nowMs = Date.now();
+      const atMs = options.at === undefined ? nowMs : instantOption('at', options.at);
+      // A forecast reads the pace from the ledger up to then: a later instant has no ledger yet.
+      if (atMs > nowMs) throw new CliFailure(`--at ${new Date(atMs).toISOString()} is in the future; a forecast is as of now or an earlier date`, EXIT_CODES.usage);
       const forecast = await withLedger((store) => forecastAccount(store, ruleSet, accountId, atMs));
       if (options.json === true) io.stdout(`${JSON.stringify(forecast, null, 2)}\n`);
       else writeLines(io.stdout, formatForecast(forecast));

@@ -237,6 +237,11 @@ describe('credits rules simulate and credits account forecast', () => {
     const forecast = await credits(env, 'account', 'forecast', ACCOUNTS.capHeavy, '--at', '2026-09-06');
     expect(forecast.code).toBe(0);
     expect(forecast.stdout).toContain('run-out: 2026-09-22 ');
+    // Cycles are counted from 1, as the account's page shows them (its index is 2).
+    expect(forecast.stdout.split('\n')[0]).toMatch(/, cycle #3 \(2026-09-01 00:00 UTC -> 2026-10-01 00:00 UTC\)/);
+    const future = await credits(env, 'account', 'forecast', ACCOUNTS.capHeavy, '--at', '2099-01-01');
+    expect(future).toMatchObject({ code: 2, stdout: '' });
+    expect(future.stderr).toBe('credits: --at 2099-01-01T00:00:00.000Z is in the future; a forecast is as of now or an earlier date\n');
     expect(forecast.stdout).toContain('tier that covers the cycle: Tier 3 (7,000 credits, $100.00 a month)');
   }, 120_000);
 
