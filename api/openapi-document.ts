@@ -20,6 +20,7 @@ const ERRORS = {
   '403': problem('The key is not for this account'),
   '404': problem('Unknown account'),
   '429': problem('Too many requests for this key, or too many usage events waiting for this account in this server; see Retry-After'),
+  '500': problem('An unexpected error; it has been logged'),
   '503': problem('The credits service (Temporal) did not answer; retry later with the same idempotency keys'),
 };
 const BODY_ERRORS = {

@@ -18,6 +18,9 @@ export const API_PROBLEM_CODES = [
   'rate_limited',
   'unavailable',
   'internal_error',
+  'malformed_request',
+  'headers_too_large',
+  'request_timeout',
 ] as const;
 /** A stable problem code of the usage API. */
 export type ApiProblemCode = (typeof API_PROBLEM_CODES)[number];
@@ -64,6 +67,9 @@ const TITLES: Record<ApiProblemCode, string> = {
   rate_limited: 'Too Many Requests',
   unavailable: 'Service Unavailable',
   internal_error: 'Internal Server Error',
+  malformed_request: 'Bad Request',
+  headers_too_large: 'Request Header Fields Too Large',
+  request_timeout: 'Request Timeout',
 };
 
 const STATUSES: Record<ApiProblemCode, number> = {
@@ -78,6 +84,9 @@ const STATUSES: Record<ApiProblemCode, number> = {
   rate_limited: 429,
   unavailable: 503,
   internal_error: 500,
+  malformed_request: 400,
+  headers_too_large: 431,
+  request_timeout: 408,
 };
 
 /** An error the usage API answers with a problem body. */

@@ -8,6 +8,7 @@
  * keys, optionally scoped to accounts. Errors are RFC 9457 problem bodies.
  */
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Ajv2020 from 'ajv/dist/2020';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -98,6 +99,32 @@ const MAX_PARAM_LENGTH = 1024;
 const UTF8_CHARSET = /^"?(?:utf-8|utf8|us-ascii)"?$/i;
 /** Fields an input problem's message may start with, to name the field when its code does not. */
 const KNOWN_FIELDS = ['feature', 'quantity', 'idempotencyKey', 'userId', 'agentId', 'minutes', 'callId'];
+/** A name a field could have: an unknown field so named is pointed at by name. */
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * A request Node's HTTP parser refused before Fastify saw it (a malformed request line or
+ * header, headers over the limit, a request too slow to arrive): answered with a problem body
+ * like every other error, where Fastify's own answer is a bare JSON object. Nothing of the
+ * request is echoed; the connection is closed, since the stream is no longer in step.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new ApiProblem('headers_too_large', 'the request headers are over the size limit')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ApiProblem('request_timeout', 'the request did not arrive in time')
+        : new ApiProblem('malformed_request', 'the request is not valid HTTP/1.1 (its request line or a header is malformed)');
+  const body = JSON.stringify(problem.body());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${problem.body().title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
 
 type AccountParams = { accountId: string };
 type CallParams = AccountParams & { callId: string };
@@ -131,7 +158,12 @@ function schemaProblem(error: ErrorObject, prefix: string): { field: string; det
   const field = `${prefix}${path}`;
   const params = error.params as { missingProperty?: string; additionalProperty?: string };
   if (error.keyword === 'required') return { field: `${field}.${params.missingProperty ?? ''}`, detail: `${field}.${params.missingProperty ?? ''} is required` };
-  if (error.keyword === 'additionalProperties') return { field, detail: `${field} has an unknown field ${quote(params.additionalProperty)}` };
+  if (error.keyword === 'additionalProperties') {
+    // The unknown field by its name when the name is one a field could have; else its parent.
+    const name = params.additionalProperty ?? '';
+    const at = FIELD_NAME.test(name) ? `${field}.${name}` : field;
+    return { field: at, detail: `${field} has an unknown field ${quote(name)}` };
+  }
   return { field, detail: `${field} ${error.message ?? 'is not valid'}` };
 }
 
@@ -157,8 +189,9 @@ function problemOf(err: unknown, prefix = 'body'): { problem: ApiProblem; unexpe
     return { problem: new ApiProblem('unsupported_media_type', 'send the body as application/json'), unexpected: false };
   }
   if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
-    // The body parser's refusals: bad or empty JSON, a forbidden `__proto__`, a bad length.
-    return { problem: invalid('body', 'the request body is not valid JSON'), unexpected: false };
+    // The body parser's refusals: bad or empty JSON, a forbidden `__proto__`, a bad length
+    // (Fastify's parser reports them all as one error).
+    return { problem: invalid('body', 'the request body is not valid JSON, or has a "__proto__" or "constructor" key'), unexpected: false };
   }
   return { problem: new ApiProblem('internal_error', 'the request failed because of an unexpected error; it has been logged'), unexpected: true };
 }
@@ -223,6 +256,7 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // A path that is not valid percent-encoded UTF-8, or a parameter past the limit, names
     // nothing that can exist: a problem answer, where Fastify's own would echo the raw path.
+    clientErrorHandler: answerClientError,
     frameworkErrors: (_err, _request, reply) => sendProblem(reply, new ApiProblem('not_found', `there is nothing at a path that is not valid percent-encoded UTF-8 or has a segment over ${MAX_PARAM_LENGTH} characters`)),
   });
   // JSON only: a text/plain body is a 415, not a string that fails later as a wrong type.

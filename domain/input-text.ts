@@ -46,18 +46,31 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 /**
  * A short, escaped prefix of `value` for a refusal message: JSON of its first
- * {@link QUOTE_LENGTH} characters (lone surrogates and control characters escaped as
+ * {@link QUOTE_LENGTH} characters (lone surrogates, control characters and invisible format
+ * characters, such as bidi overrides and zero-width spaces, and line separators escaped as
  * `\uXXXX`), then "…" when there was more. A number or boolean is written as is (it is
  * short); anything else is named by its kind only.
  */
 export function quote(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value !== 'string') return kindOf(value);
-  // JSON escapes C0 controls and lone surrogates but leaves DEL and C1 controls as they are.
-  const head = JSON.stringify(value.slice(0, QUOTE_LENGTH)).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // JSON escapes C0 controls and lone surrogates but leaves DEL, C1 controls, format
+  // characters (a U+202E would reverse the rest of the message on screen) and U+2028/9 as
+  // they are.
+  const head = JSON.stringify(value.slice(0, QUOTE_LENGTH)).replace(UNSHOWN, escapeUnits);
   return value.length > QUOTE_LENGTH ? `${head}…` : head;
 }
 
+
+/** Characters a message must not show raw: DEL and C1 controls, format characters, line and paragraph separators. */
+const UNSHOWN = /[\u007f-\u009f\p{Cf}\u2028\u2029]/gu;
+
+/** `\uXXXX` for each UTF-16 unit of `c` (an astral format character is two). */
+function escapeUnits(c: string): string {
+  let out = '';
+  for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
+}
 
 /** What a value is, in a word, for a refusal that must not show it. */
 function kindOf(value: unknown): string {

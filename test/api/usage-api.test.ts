@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey, parseApiKeyHashes } from '../../api/keys';
@@ -212,7 +213,14 @@ describe('usage events', () => {
     const missing = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: 5 } });
     expect(missing).toMatchObject({ status: 422, body: { field: 'body.idempotencyKey' } });
     const extra = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: 5, idempotencyKey: 'k', color: 'red' } });
-    expect(extra).toMatchObject({ status: 422, body: { field: 'body' } });
+    expect(extra).toMatchObject({ status: 422, body: { field: 'body.color', detail: 'body has an unknown field "color"' } });
+    // A name no field could have is not made into a path; the detail escapes what it quotes.
+    const odd = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: 5, idempotencyKey: 'k', '\u202eyek': 1 } });
+    expect(odd).toMatchObject({ status: 422, body: { field: 'body', detail: 'body has an unknown field "\\u202eyek"' } });
+    const reversed = await call('POST', usage('api-acme'), { body: { feature: '\u202etnemhcirne', quantity: 5, idempotencyKey: 'k' } });
+    expect(reversed.body.detail).not.toMatch(/[\u202e\u200f]/);
+    const proto = await call('POST', usage('api-acme'), { raw: '{"feature":"enrichment","quantity":1,"idempotencyKey":"p","__proto__":{"x":1}}' });
+    expect(proto).toMatchObject({ status: 422, body: { field: 'body', detail: 'the request body is not valid JSON, or has a "__proto__" or "constructor" key' } });
     const decimals = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: 0.1234567, idempotencyKey: 'k' } });
     expect(decimals).toMatchObject({ status: 422, body: { field: 'body.quantity', code: 'InvalidQuantity' } });
     const unknown = await call('POST', usage('api-acme'), { body: { feature: 'teleport', quantity: 1, idempotencyKey: 'k' } });
@@ -297,6 +305,36 @@ describe('usage events', () => {
     expect(utf16).toMatchObject({ status: 415, body: { type: 'urn:ai-credits:problem:unsupported_media_type' } });
     const utf8 = await call('POST', usage('api-acme'), { body: event, type: 'application/json; charset=UTF-8' });
     expect(utf8).toMatchObject({ status: 200, body: { accepted: true, credits: 1 } });
+  });
+
+  it('answers a request the HTTP parser refuses (a malformed header, headers over the limit) with a problem body too', async () => {
+    /** Bytes written as they are on a fresh connection; what comes back until the server closes it. */
+    const exchange = (bytes: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const { hostname, port } = new URL(api.address);
+        const socket = connect(Number(port), hostname, () => socket.end(bytes));
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+    const parse = (raw: string) => {
+      const [head = '', body = ''] = raw.split('\r\n\r\n');
+      return { statusLine: head.split('\r\n')[0], head, body: JSON.parse(body) as Record<string, unknown> };
+    };
+    const malformed = parse(await exchange(`GET /v1/accounts/api-acme/balance HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n`));
+    expect(malformed.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(malformed.head).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);
+    expect(malformed.body).toEqual({
+      type: 'urn:ai-credits:problem:malformed_request',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'the request is not valid HTTP/1.1 (its request line or a header is malformed)',
+    });
+    const big = parse(await exchange(`GET /v1/accounts/api-acme/balance HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`));
+    expect(big.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(big.body).toMatchObject({ type: 'urn:ai-credits:problem:headers_too_large', status: 431 });
   });
 
   it('refuses a body with a Content-Encoding with 415, recording nothing', async () => {

@@ -118,6 +118,8 @@ describe('text in every string field', () => {
     expect(quote('\ud800')).toBe('"\\ud800"');
     expect(quote('a\u0000')).toBe('"a\\u0000"');
     expect(quote('d\u007f\u0085')).toBe('"d\\u007f\\u0085"');
+    // Invisible format characters and line separators: a U+202E would turn the message around on screen.
+    expect(quote('\u202etnemhcirne\u200b\u2028\u{e0041}')).toBe('"\\u202etnemhcirne\\u200b\\u2028\\udb40\\udc41"');
     expect(quote(MEGABYTE)).toBe(`"${'x'.repeat(32)}"…`);
     expect(quote(Number.NaN)).toBe('NaN');
     expect(quote({ toString: () => MEGABYTE })).toBe('an object');
