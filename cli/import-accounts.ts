@@ -60,17 +60,43 @@ export function anchorFrom(text: string): string | undefined {
   return parseInstantOrDate(text)?.toISOString().replace('.000Z', 'Z');
 }
 
+/** Whether `value` is one value a field holds (a YAML entry may hold a list or a mapping instead). */
+function isScalar(value: unknown): value is string | number | boolean {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+/** What a value that is not one value is, for the row's problem. */
+function shapeOf(value: unknown): string {
+  return Array.isArray(value) ? 'a list' : 'a mapping';
+}
+
 function asText(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
+  if (!isScalar(value)) return undefined;
   const text = String(value).trim();
   return text === '' ? undefined : text;
 }
 
 function asList(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return undefined;
-  const items = Array.isArray(value) ? value.map((v) => String(v)) : String(value).split(';');
+  const items = Array.isArray(value) ? value.filter(isScalar).map((v) => String(v)) : isScalar(value) ? String(value).split(';') : [];
   const list = items.map((item) => item.trim()).filter((item) => item !== '');
   return list.length === 0 ? undefined : list;
+}
+
+/**
+ * The fields whose value has the wrong shape: a list or mapping where one value belongs, or
+ * for `tags` and `admins`, anything but one text or a list of values. Read as text such a value
+ * would become `"3"` from `[3]`, or `"[object Object]"`.
+ */
+function shapeProblems(record: Readonly<Record<string, unknown>>): string[] {
+  const problems: string[] = [];
+  for (const [field, value] of Object.entries(record)) {
+    if (value === undefined || value === null || isScalar(value)) continue;
+    const list = field === 'tags' || field === 'admins';
+    if (list && Array.isArray(value) && value.every((item) => item === null || isScalar(item))) continue;
+    problems.push(list ? `${field}: ${shapeOf(value)} where a text or a list of texts belongs` : `${field}: ${shapeOf(value)} where one value belongs`);
+  }
+  return problems;
 }
 
 const TRUE_WORDS = new Set(['true', 'yes', 'y', '1']);
@@ -94,9 +120,11 @@ export function startInputFrom(
   const problems: string[] = [];
   const unknown = Object.keys(record).filter((key) => !(IMPORT_COLUMNS as readonly string[]).includes(key));
   if (unknown.length > 0) problems.push(`unknown field(s) ${unknown.join(', ')} (known: ${IMPORT_COLUMNS.join(', ')})`);
+  const shapes = shapeProblems(record);
+  problems.push(...shapes);
   const users = asText(record.users);
   const usersRead = users !== undefined && /^\d+$/.test(users);
-  if (!usersRead) problems.push(`users: "${users ?? ''}" is not a whole number of users`);
+  if (!usersRead && isScalar(record.users ?? '')) problems.push(`users: "${users ?? ''}" is not a whole number of users`);
   const trialText = asText(record.trial)?.toLowerCase();
   const trialRead = trialText === undefined || TRUE_WORDS.has(trialText) || FALSE_WORDS.has(trialText);
   if (!trialRead) problems.push(`trial: "${trialText}" is not true or false`);
@@ -162,6 +190,7 @@ export function readImportCsv(text: string, nowMs: number = Date.now()): ImportR
   } catch (err) {
     throw new CliFailure(`cannot read the CSV: ${err instanceof Error ? err.message : String(err)}`);
   }
+  if (header.length === 0) throw new CliFailure(`the CSV is empty: it needs a header row (${IMPORT_COLUMNS.join(',')}) and a row per account`);
   const unknown = header.filter((name) => !(IMPORT_COLUMNS as readonly string[]).includes(name));
   const missing = REQUIRED_COLUMNS.filter((name) => !header.includes(name));
   if (header.length > 0 && (unknown.length > 0 || missing.length > 0)) {
@@ -181,7 +210,8 @@ export function readImportYaml(text: string, nowMs: number = Date.now()): Import
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     const at = first === undefined ? undefined : lineCounter.linePos(first.pos[0]);
-    throw new CliFailure(`cannot read the YAML${at ? ` (line ${at.line}, column ${at.col})` : ''}: ${first?.message.split('\n')[0] ?? 'syntax error'}`);
+    const why = first?.code === 'MULTIPLE_DOCS' ? 'it holds more than one YAML document ("---"); put every account in one list' : (first?.message.split('\n')[0] ?? 'syntax error');
+    throw new CliFailure(`cannot read the YAML${at ? ` (line ${at.line}, column ${at.col})` : ''}: ${why}`);
   }
   // A number is read as written, as the CSV reads it: `accountId: 007` stays "007" (not 7, a
   // different account), and `users: 0x10` is refused, not taken as 16.
@@ -200,7 +230,15 @@ export function readImportYaml(text: string, nowMs: number = Date.now()): Import
       const notMap = 'each entry must be a mapping of start fields (accountId, plan, users, ...)';
       if (!isMap(item)) return { where, error: notMap, errors: [notMap] };
       // With the document, so an alias (`tags: *common`) is read as what it names.
-      return toRow(where, item.toJS(doc, { maxAliasCount: 100 }) as Record<string, unknown>, nowMs);
+      let record: Record<string, unknown>;
+      try {
+        record = item.toJS(doc, { maxAliasCount: 100 }) as Record<string, unknown>;
+      } catch (err) {
+        if (!(err instanceof ReferenceError)) throw err;
+        const expands = 'its anchors and aliases expand to too much repeated content; write the values out';
+        return { where, error: expands, errors: [expands] };
+      }
+      return toRow(where, record, nowMs);
     }),
   );
 }

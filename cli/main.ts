@@ -3,7 +3,7 @@
  * trace: every failure becomes a message on stderr and an exit code (see EXIT_CODES).
  */
 import { CommanderError } from 'commander';
-import { plural } from '../display';
+import { plural, showableText } from '../display';
 import { formatDiagnostic, isRulesError, problemCount } from '../ruleset';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
@@ -34,7 +34,10 @@ function reportFailure(err: unknown, io: CliIo): number {
  * Runs the CLI. `argv` is in `process.argv` form (node, script, then arguments). Resolves to
  * the exit code; output goes only through `io`.
  */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+export async function main(argv: readonly string[], cliIo: CliIo): Promise<number> {
+  // Messages quote the command line back (a bad argument, an unknown account id): a terminal
+  // is never handed its escape sequences raw. Output (tables, JSON, CSV) goes as it is.
+  const io: CliIo = { ...cliIo, stderr: (text) => cliIo.stderr(showableText(text)) };
   try {
     await buildProgram(io).parseAsync([...argv], { from: 'node' });
     return EXIT_CODES.ok;

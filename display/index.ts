@@ -6,4 +6,4 @@ export { creditRateMills, formatAmount, formatCount, formatCreditRate, formatMon
 export { formatUtc, formatUtcDate, formatUtcTime } from './times';
 export { expiredAgain, joinNames, perUnits, plural } from './words';
 export { cycleIndexOf, cycleNumber } from './cycle-number';
-export { UNPRINTABLE_PATTERN, hasControlCharacter, isWellFormedText } from './unprintable';
+export { UNPRINTABLE_PATTERN, hasControlCharacter, isWellFormedText, showableText } from './unprintable';

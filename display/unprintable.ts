@@ -27,3 +27,18 @@ export function isWellFormedText(text: string): boolean {
 export function hasControlCharacter(text: string): boolean {
   return CONTROL_CHAR.test(text);
 }
+
+/**
+ * Characters a terminal must not be handed raw in a message: controls other than newline and
+ * tab (ESC starts the sequences that retitle a window or rewrite the screen) and the bidi
+ * controls that reorder what follows them.
+ */
+const UNSHOWABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` with the characters of {@link UNSHOWABLE} written as `\uXXXX`: for messages that may
+ * quote a caller's raw input (a mistyped account id, a bad argument) on a terminal.
+ */
+export function showableText(text: string): string {
+  return text.replace(UNSHOWABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -113,6 +113,30 @@ describe('reading import files', () => {
     expect(aliased[1]?.input?.tags).toEqual(['vip', 'beta']);
   });
 
+  it('refuses a list or mapping where one value belongs, rather than reading [3] as 3 or a mapping as "[object Object]"', () => {
+    const rows = readImportYaml(
+      '- {accountId: a, plan: [growth], users: [3]}\n- {accountId: b, plan: growth, users: 1, tags: {a: 1}}\n- {accountId: c, plan: growth, users: 1, admins: [[x@y.test]]}\n',
+      NOW,
+    );
+    expect(rows.map((row) => row.errors)).toEqual([
+      ['plan: a list where one value belongs', 'users: a list where one value belongs', expect.stringMatching(/^plan /)],
+      ['tags: a mapping where a text or a list of texts belongs'],
+      ['admins: a list where a text or a list of texts belongs'],
+    ]);
+    expect(rows.every((row) => row.input === undefined)).toBe(true);
+  });
+
+  it('says what is wrong with an empty CSV, a YAML of several documents, and an entry whose aliases expand too far', () => {
+    expect(() => readImportCsv('', NOW)).toThrow('the CSV is empty: it needs a header row (accountId,plan,users,trial,cycleAnchor,creditTier,tags,admins) and a row per account');
+    expect(() => readImportYaml('- {accountId: a, plan: growth, users: 1}\n---\n- {accountId: b, plan: growth, users: 1}\n', NOW)).toThrow(
+      /^cannot read the YAML \(line 2, column 1\): it holds more than one YAML document \("---"\); put every account in one list$/,
+    );
+    const levels = ['x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i < 6; i++) levels.push(`x${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+    const bomb = readImportYaml(`- accountId: a\n  plan: growth\n  users: 1\n  tags: &t [vip]\n${levels.map((l) => `  ${l}`).join('\n')}\n`, NOW);
+    expect(bomb[0]?.error).toBe('its anchors and aliases expand to too much repeated content; write the values out');
+  });
+
   it('refuses every row after the first for one account id, naming where the first is', () => {
     const csv = readImportCsv('accountId,plan,users,creditTier\nacme,growth,5,\nother,growth,1,\nacme,scale,9,tier-3\n', NOW);
     expect(csv.map((r) => [r.accountId, r.error])).toEqual([
