@@ -182,7 +182,7 @@ async function runVerify(io: CliIo, account: string | undefined, o: VerifyComman
   let store: LedgerStore | undefined;
   let side: ReturnType<typeof storeSide>;
   try {
-    store = await (deps.openLedger ?? (() => openLedgerStore({ url: CREDITS_LEDGER_URL.read(deps.env) })))();
+    store = await (deps.openLedger ?? (() => openLedgerStore({ url: CREDITS_LEDGER_URL.read(deps.env), existing: true })))();
     side = storeSide(store);
   } catch (err) {
     if (!isLedgerError(err)) throw err;

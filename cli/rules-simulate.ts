@@ -67,7 +67,7 @@ function inForceRules(path: string | undefined): RuleSet {
 async function withLedger<T>(work: (store: LedgerStore) => Promise<T>): Promise<T> {
   let store: LedgerStore;
   try {
-    store = await openLedgerStore({ warn: () => undefined });
+    store = await openLedgerStore({ warn: () => undefined, existing: true });
   } catch (err) {
     if (isLedgerError(err)) throw new CliFailure(`cannot open the ledger: ${err.message}`);
     throw err;

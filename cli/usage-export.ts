@@ -77,7 +77,7 @@ async function hasEntries(store: LedgerStore, accountId: string): Promise<boolea
 
 async function exportCsv(io: CliIo, accountId: string, o: ExportOptions): Promise<void> {
   const deps = cliDeps(io);
-  const store = await (deps.openLedger ?? (() => openLedgerStore({ url: CREDITS_LEDGER_URL.read(deps.env) })))();
+  const store = await (deps.openLedger ?? (() => openLedgerStore({ url: CREDITS_LEDGER_URL.read(deps.env), existing: true })))();
   try {
     if (!(await hasEntries(store, accountId))) {
       throw new CliFailure(`unknown account ${accountId}: the ledger (${store.label}) has no entries for it`);

@@ -46,7 +46,7 @@ async function readLog(io: CliIo, filter: WebhookLogFilter): Promise<WebhookAtte
   const deps = cliDeps(io);
   let store: LedgerStore;
   try {
-    store = await (deps.openLedger ?? (() => openLedgerStore({ url: CREDITS_LEDGER_URL.read(deps.env) })))();
+    store = await (deps.openLedger ?? (() => openLedgerStore({ url: CREDITS_LEDGER_URL.read(deps.env), existing: true })))();
   } catch (err) {
     if (!isLedgerError(err)) throw err;
     const mainJob = err.code === 'database_locked' ? runningMainJob() : undefined;

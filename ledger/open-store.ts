@@ -2,6 +2,7 @@
  * Chooses and opens the ledger database from configuration: the embedded PGlite directory by
  * default (no server to run), or a PostgreSQL server in production, through the same store.
  */
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { dataDir } from '../infra/project-root';
 import { CREDITS_LEDGER_URL } from '../infra/settings';
@@ -52,6 +53,12 @@ export interface OpenLedgerOptions {
    * outage, or no account would be answered until the database is back.
    */
   waitForDatabase?: boolean;
+  /**
+   * Open an embedded database only if it already exists: a command that only reads the ledger
+   * refuses a mistyped `pglite:` directory instead of creating an empty database there (and
+   * then reporting every account unknown). Default false.
+   */
+  existing?: boolean;
 }
 
 /**
@@ -63,7 +70,12 @@ export interface OpenLedgerOptions {
 export async function openLedgerStore(options: OpenLedgerOptions = {}): Promise<LedgerStore> {
   const location = parseLedgerUrl(options.url ?? CREDITS_LEDGER_URL.read());
   const warn = options.warn ?? ((message: string) => console.warn(message));
-  if (location.kind === 'pglite') return openSqlLedgerStore(await openPgliteClient(location.dir));
+  if (location.kind === 'pglite') {
+    if (options.existing === true && location.dir !== null && !existsSync(join(location.dir, 'PG_VERSION'))) {
+      throw new LedgerError('invalid_url', `there is no ledger database at ${location.dir} (${CREDITS_LEDGER_URL.name}); a command that only reads the ledger creates none: check the path`);
+    }
+    return openSqlLedgerStore(await openPgliteClient(location.dir));
+  }
   const open = () => openSqlLedgerStore(openPostgresClient(location.url, { onIdleError: warn }));
   try {
     return await open();

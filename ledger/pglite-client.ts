@@ -6,7 +6,7 @@
  */
 import { isProcessAlive } from '../infra/process-alive';
 import { PGlite } from '@electric-sql/pglite';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LedgerError } from './errors';
 import { guardedExecutor, toLedgerError, type SqlClient, type SqlExecutor } from './sql-client';
@@ -70,6 +70,9 @@ export async function openPgliteClient(dataDir: string | null): Promise<SqlClien
   const label = dataDir === null ? 'PGlite (in memory)' : `PGlite at ${dataDir}`;
   const lockPath = dataDir === null ? null : `${dataDir}.lock`;
   if (dataDir !== null && lockPath !== null) {
+    if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+      throw new LedgerError('invalid_url', `ledger database ${label}: ${dataDir} is a file; the embedded database is a directory`);
+    }
     mkdirSync(dirname(dataDir), { recursive: true });
     acquireLock(lockPath, label);
   }

@@ -77,7 +77,9 @@ export function isDataRefusal(err: unknown): boolean {
  */
 export function toLedgerError(err: unknown, label: string, action: string): LedgerError {
   if (err instanceof LedgerError) return err;
-  const detail = err instanceof Error ? err.message || (err as { code?: string }).code || err.name : String(err);
+  // Not every driver throws an Error: an object with a message is read for it, not as "[object Object]".
+  const message = typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string' ? (err as { message: string }).message : undefined;
+  const detail = err instanceof Error ? err.message || (err as { code?: string }).code || err.name : (message ?? JSON.stringify(err) ?? String(err));
   if (isUnavailableError(err)) {
     return new LedgerError(
       'database_unavailable',

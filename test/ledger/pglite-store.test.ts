@@ -3,7 +3,7 @@
  * particular to it: persistence across reopening, the single-process lock, the URL that picks
  * it, and a CSV export straight from the database.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -99,6 +99,24 @@ describe('CREDITS_LEDGER_URL', () => {
     expect(parseLedgerUrl('pglite:/var/lib/credits')).toEqual({ kind: 'pglite', dir: '/var/lib/credits' });
     expect(parseLedgerUrl('pglite:data/ledger')).toEqual({ kind: 'pglite', dir: resolve('data/ledger') });
     expect(parseLedgerUrl('postgresql://u:p@db:5432/credits')).toEqual({ kind: 'postgres', url: 'postgresql://u:p@db:5432/credits' });
+  });
+
+  it('opens only an existing database for a command that reads, and refuses a file as the directory', async () => {
+    const mistyped = join(root, 'no-such', 'ledger');
+    await expect(openLedgerStore({ url: `pglite:${mistyped}`, existing: true })).rejects.toMatchObject({
+      code: 'invalid_url',
+      message: `there is no ledger database at ${mistyped} (CREDITS_LEDGER_URL); a command that only reads the ledger creates none: check the path`,
+    });
+    expect(existsSync(join(root, 'no-such'))).toBe(false);
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'not a database');
+    await expect(openLedgerStore({ url: `pglite:${file}` })).rejects.toMatchObject({
+      code: 'invalid_url',
+      message: `ledger database PGlite at ${file}: ${file} is a file; the embedded database is a directory`,
+    });
+    // An existing database opens as before.
+    const store = await openLedgerStore({ url: `pglite:${dataDir}`, existing: true });
+    await store.close();
   });
 
   it('refuses anything else without echoing a password', () => {
