@@ -33,7 +33,7 @@ export function hasControlCharacter(text: string): boolean {
  * tab (ESC starts the sequences that retitle a window or rewrite the screen) and the bidi
  * controls that reorder what follows them.
  */
-const UNSHOWABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSHOWABLE = new RegExp(String.raw`[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]`, 'g');
 
 /**
  * `text` with the characters of {@link UNSHOWABLE} written as `\uXXXX`: for messages that may
