@@ -65,6 +65,7 @@ export function changePlan(state: AccountState, planIdOrAlias: string, nowMs: nu
  *
  * @param cycleAnchor ISO instant, not after `nowMs` nor before the trial started (the update's
  *   validator refuses anything else; here it is a broken precondition).
+ * @param roundCallsOnce whether calls open at the conversion are priced as whole calls (see `beginCycle`).
  */
 export function convertTrial(
   state: AccountState,
@@ -73,6 +74,7 @@ export function convertTrial(
   rules: Rules,
   nowMs: number,
   cycleAnchor?: string,
+  roundCallsOnce: () => boolean = () => true,
 ): ChangePlanResult {
   const target = resolvePlan(rules, planIdOrAlias);
   if (!target) throw new AccountStateError(`unknown plan ${planIdOrAlias}`);
@@ -102,7 +104,7 @@ export function convertTrial(
   // The first paid cycle takes the place of the trial's cycle, not of the next one.
   const pendingTier = s.pendingTier;
   s.pendingTier = null;
-  beginCycle(s, answers, rules, nowMs);
+  beginCycle(s, answers, rules, nowMs, roundCallsOnce);
   s.pendingTier = pendingTier;
   // A backdated anchor opens a cycle that started before the conversion: measure the burn
   // rate from the conversion, when the paid credits arrived.
@@ -139,7 +141,8 @@ export function convertTrialLegacy(state: AccountState, answers: AnswerWindow, p
   s.anchor = iso(nowMs);
   s.anchorIndex = s.cycle.index + 1;
   logEntry(s, nowMs, 'plan_change', 0, { note: `trial ${from} -> paid ${target.id}` });
-  beginCycle(s, answers, rules, nowMs);
+  // Recorded long before calls were rounded once: each part on its own, as then.
+  beginCycle(s, answers, rules, nowMs, () => false);
   return { plan: target.id, effective: 'now', creditsGranted: s.includedGranted };
 }
 

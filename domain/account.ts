@@ -67,6 +67,14 @@ export { IDEMPOTENCY_WINDOW } from './answers';
 export class CreditAccount {
   private readonly answers: AnswerWindow;
 
+  /**
+   * Whether a Voice Agent call charged in parts (across resets) is rounded once, as a whole,
+   * rather than part by part (a credit more per reset crossed). The workflow answers it from a
+   * patch, asked only when a part follows another, so runs recorded before it replay as they
+   * ran; true everywhere else.
+   */
+  roundCallPartsOnce: () => boolean = () => true;
+
   /** Wrap a state that was started before (from continue-as-new or a test). */
   constructor(readonly state: AccountState) {
     this.answers = new AnswerWindow(state);
@@ -211,12 +219,12 @@ export class CreditAccount {
    * when there is such a call).
    */
   startCall(input: { callId: string; agentId: string }, nowMs: number, mayEndLostCalls?: () => boolean): StartCallResult {
-    return usage.startCall(this.state, this.answers, input, nowMs, mayEndLostCalls);
+    return usage.startCall(this.state, this.answers, input, nowMs, mayEndLostCalls, this.roundCallPartsOnce);
   }
 
   /** End a call and charge the current cycle for its part, bounded by the time it ran, once per call id. */
   endCall(input: { callId: string; minutes: number }, nowMs: number): EndCallResult {
-    return usage.endCall(this.state, this.answers, input, nowMs);
+    return usage.endCall(this.state, this.answers, input, nowMs, undefined, this.roundCallPartsOnce);
   }
 
   /**
@@ -256,7 +264,7 @@ export class CreditAccount {
    * charging again a tier already paid for the trial's cycle.
    */
   convertTrial(planIdOrAlias: string, rules: Rules, nowMs: number, cycleAnchor?: string): ChangePlanResult {
-    return changes.convertTrial(this.state, this.answers, planIdOrAlias, rules, nowMs, cycleAnchor);
+    return changes.convertTrial(this.state, this.answers, planIdOrAlias, rules, nowMs, cycleAnchor, this.roundCallPartsOnce);
   }
 
   /** The conversion of histories recorded before the paid grants were kept (replay only). */
@@ -311,7 +319,7 @@ export class CreditAccount {
    */
   startNextCycle(rules: Rules, mayEndLostCalls: () => boolean = () => true): void {
     const resetMs = Date.parse(this.state.cycle.end);
-    rollover.beginCycle(this.state, this.answers, rules, resetMs);
+    rollover.beginCycle(this.state, this.answers, rules, resetMs, this.roundCallPartsOnce);
     const lost = usage.callsRunLongest(this.state, resetMs);
     if (lost.length > 0 && mayEndLostCalls()) usage.endLostCalls(this.state, this.answers, lost, resetMs);
   }

@@ -35,14 +35,16 @@ export function expireGrants(state: AccountState, nowMs: number): void {
  * remainder is breakage, recorded), a balance calls left below zero is written off as call
  * overage, pending changes apply, counters and alerts reset, answers older than the
  * cycle just closed are forgotten, and the new cycle's allocations are granted.
+ * `roundCallsOnce`: whether a call's part is priced as the rest of the whole call's rounded cost
+ * (see `chargeOpenCallsAtReset`).
  */
-export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Rules, startMs: number): void {
+export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Rules, startMs: number, roundCallsOnce: () => boolean = () => true): void {
   const s = state;
   const index = s.cycle.index + 1;
   const window = cycleAt(s.anchor, index - s.anchorIndex);
   // Calls still open pay for their part in the closing cycle first, from its credits and at
   // its rules, before those credits expire and the overdraft is settled.
-  chargeOpenCallsAtReset(s, startMs);
+  chargeOpenCallsAtReset(s, startMs, roundCallsOnce);
   carryTrialGrant(s, window.end);
   expireGrants(s, startMs);
   writeOffOverdraft(s, startMs, 'at the reset');

@@ -103,13 +103,14 @@ export function startCall(
   input: { callId: string; agentId: string },
   nowMs: number,
   mayEndLostCalls: () => boolean = () => true,
+  roundOnce: () => boolean = () => true,
 ): StartCallResult {
   return answers.once(`start:${input.callId}`, () => {
     const feature = perCallFeature(state);
     // Before the call is judged: what the lost calls are charged may leave no credits for it.
     if (feature && openCallsFull(state)) {
       const lost = callsRunLongest(state, nowMs);
-      if (lost.length > 0 && mayEndLostCalls()) endCallsRunLongest(state, answers, lost, nowMs);
+      if (lost.length > 0 && mayEndLostCalls()) endCallsRunLongest(state, answers, lost, nowMs, roundOnce);
     }
     let reason: CallRejection | undefined = feature ? refusalOf(state, feature.id) : 'not_in_plan';
     if (!reason && state.inactiveAgents.includes(input.agentId)) reason = 'agent_inactive';
@@ -139,7 +140,14 @@ export function startCall(
  * counted as telephony minutes, billed apart from credits. Ending a call that was never
  * authorized charges nothing. A repeated call id gets the first answer.
  */
-export function endCall(state: AccountState, answers: AnswerWindow, input: { callId: string; minutes: number }, nowMs: number, note?: string): EndCallResult {
+export function endCall(
+  state: AccountState,
+  answers: AnswerWindow,
+  input: { callId: string; minutes: number },
+  nowMs: number,
+  note?: string,
+  roundOnce: () => boolean = () => true,
+): EndCallResult {
   return answers.once(`end:${input.callId}`, (): EndCallResult => {
     const call = ownValue(state.openCalls, input.callId);
     const feature = perCallFeature(state);
@@ -152,7 +160,7 @@ export function endCall(state: AccountState, answers: AnswerWindow, input: { cal
     const bound = elapsedMicros(Date.parse(call.partFrom ?? call.startedAt), nowMs) + CALL_TOLERANCE_MICROS;
     const micros = Math.min(claimed, bound);
     const capped = claimed > bound;
-    const credits = chargePart(state, feature, input.callId, call, micros, nowMs, 'call_end', capped ? `${input.minutes} minutes reported; capped at the time the call ran plus ${CALL_TOLERANCE_MINUTES} minute` : note);
+    const credits = chargePart(state, feature, input.callId, call, micros, nowMs, 'call_end', capped ? `${input.minutes} minutes reported; capped at the time the call ran plus ${CALL_TOLERANCE_MINUTES} minute` : note, before, roundOnce);
     queueDueAlerts(state, nowMs);
     return { credits, balance: available(state), minutesCharged: fromMicros(before + micros), capped };
   });
@@ -168,7 +176,7 @@ export function endCall(state: AccountState, answers: AnswerWindow, input: { cal
  * record remembers the minutes charged and the new part's start, so `endCall` charges the new
  * cycle only for the minutes after the reset.
  */
-export function chargeOpenCallsAtReset(state: AccountState, resetMs: number): void {
+export function chargeOpenCallsAtReset(state: AccountState, resetMs: number, roundOnce: () => boolean = () => true): void {
   const feature = perCallFeature(state);
   if (!feature) return;
   for (const [callId, call] of Object.entries(state.openCalls)) {
@@ -181,7 +189,7 @@ export function chargeOpenCallsAtReset(state: AccountState, resetMs: number): vo
     call.partFrom = iso(resetMs);
     if (micros <= 0) continue;
     call.chargedMicros = before + micros;
-    chargePart(state, feature, callId, call, micros, resetMs, 'call_part', `part of the call in cycle ${cycleNumber(state.cycle.index)}, which ends at ${iso(resetMs)}`);
+    chargePart(state, feature, callId, call, micros, resetMs, 'call_part', `part of the call in cycle ${cycleNumber(state.cycle.index)}, which ends at ${iso(resetMs)}`, before, roundOnce);
   }
 }
 
@@ -230,7 +238,7 @@ export function callsRunLongest(state: AccountState, nowMs: number): string[] {
  * (a caller that gave up, a crash) would otherwise lock Voice Agents out until the reset. A
  * late `endCall` gets this answer back while the window remembers it.
  */
-function endCallsRunLongest(state: AccountState, answers: AnswerWindow, callIds: readonly string[], nowMs: number): void {
+function endCallsRunLongest(state: AccountState, answers: AnswerWindow, callIds: readonly string[], nowMs: number, roundOnce: () => boolean): void {
   for (const callId of callIds) {
     endCall(
       state,
@@ -238,6 +246,7 @@ function endCallsRunLongest(state: AccountState, answers: AnswerWindow, callIds:
       { callId, minutes: MAX_CALL_MINUTES },
       nowMs,
       `ended when the account's ${ACCOUNT_LIMITS.openCalls} open-call places were full: open for ${MAX_CALL_MINUTES} minutes, the longest a call runs, all charged; its end was never reported`,
+      roundOnce,
     );
     // As at the reset: a call opened under an id whose end was already answered keeps that
     // answer; close it all the same.
@@ -262,8 +271,13 @@ function perCallFeature(state: AccountState): FeatureRule | undefined {
 }
 
 /**
- * Charge one part of a call to the current cycle: its own rounded cost (each part is priced
- * like a usage of its own, by the rules of the cycle it falls in), and its ledger entry.
+ * Charge one part of a call to the current cycle, by the rules of the cycle it falls in, and
+ * log its ledger entry. `before` is what earlier parts were charged, in micro-units of a minute.
+ * The call is rounded once, as a whole: a part costs what the call's minutes so far cost, less
+ * what the minutes before it cost at the same rate, so a one-minute call crossing a reset costs
+ * what it would have cost without it (rounded up part by part, it cost a credit more per reset).
+ * `roundOnce` says whether to (the workflow's patch check, asked only for a part after another);
+ * false rounds each part on its own, as calls were charged before.
  */
 function chargePart(
   state: AccountState,
@@ -274,8 +288,11 @@ function chargePart(
   nowMs: number,
   kind: 'call_part' | 'call_end',
   note: string | undefined,
+  before: number,
+  roundOnce: () => boolean,
 ): number {
-  const credits = feature.cost ? creditsForMicros(feature.cost, micros) : 0;
+  const cost = feature.cost;
+  const credits = !cost ? 0 : before > 0 && micros > 0 && roundOnce() ? creditsForMicros(cost, before + micros) - creditsForMicros(cost, before) : creditsForMicros(cost, micros);
   const debits = consume(state, feature, micros, credits);
   logEntry(state, nowMs, kind, credits, {
     feature: feature.id,

@@ -233,6 +233,14 @@ export const END_LOST_CALLS_PATCH = 'end-lost-calls-at-reset';
 export const END_LOST_CALLS_WHEN_FULL_PATCH = 'end-lost-calls-when-full';
 
 /**
+ * Patch that prices a Voice Agent call charged in parts (across resets) as one call rounded
+ * once: each later part costs the whole call's rounded cost so far less what the earlier parts
+ * cost. Before it each part was rounded up on its own, a credit more per reset crossed.
+ * Recorded only by a run that charged such a part.
+ */
+export const CALL_PARTS_ROUNDED_ONCE_PATCH = 'call-parts-rounded-once';
+
+/**
  * Patch that lets credits a void gives back to a grant that has expired since the usage (a
  * trial's credits after the trial's end) expire with it at once. Before it they went to a
  * `Credits returned by voided usage` grant lasting to the cycle's end: an ended trial could
@@ -269,7 +277,10 @@ function rejectIf(problem: InputProblem | undefined): void {
  */
 export async function accountCredits(input: AccountStartInput, state?: AccountState, ...extra: unknown[]): Promise<void> {
   rejectIf(checkStartArguments({ state, others: extra.length, continued: workflowInfo().continuedFromExecutionRunId !== undefined }));
+  // Calls charged in parts are rounded once on the patched path (see CALL_PARTS_ROUNDED_ONCE_PATCH).
+  const roundCallPartsOnce = (): boolean => patched(CALL_PARTS_ROUNDED_ONCE_PATCH);
   let account: CreditAccount | undefined = state ? new CreditAccount(state) : undefined;
+  if (account) account.roundCallPartsOnce = roundCallPartsOnce;
   let updatesThisRun = 0;
   let timingChanged = 0;
   let converting = false;
@@ -456,6 +467,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       );
     }
     account = CreditAccount.open(input, startRules, now(), epoch);
+    account.roundCallPartsOnce = roundCallPartsOnce;
   }
   const acc: CreditAccount = account;
   const large = patched(LEDGER_BATCH_PATCH);

@@ -208,6 +208,43 @@ describe('a call across a reset', () => {
     advance(a, RESET);
     expect(callCharges(a, 'c1')).toMatchObject([{ kind: 'call_part', cycleIndex: 0, quantity: 0.00005, credits: 1 }]);
   });
+
+  it('rounds a call once, as a whole: a minute across a reset costs a minute, not a credit more', () => {
+    const oneMinute = (roundOnce: boolean) => {
+      const a = open();
+      a.roundCallPartsOnce = () => roundOnce;
+      const started = RESET - 600; // 0.01 of a minute before the reset
+      advance(a, started);
+      a.startCall({ callId: 'c1', agentId: 'chloe' }, started);
+      advance(a, started + MINUTE);
+      a.endCall({ callId: 'c1', minutes: 1 }, started + MINUTE);
+      return callCharges(a, 'c1').map((e) => [e.kind, e.quantity, e.credits]);
+    };
+    // The reset's part is rounded up to a credit; the end pays the rest of the minute's 20.
+    expect(oneMinute(true)).toEqual([
+      ['call_part', 0.01, 1],
+      ['call_end', 0.99, 19],
+    ]);
+    // Before the patch each part was rounded up on its own.
+    expect(oneMinute(false)).toEqual([
+      ['call_part', 0.01, 1],
+      ['call_end', 0.99, 20],
+    ]);
+  });
+
+  it('asks whether to round once only for a part after another', () => {
+    const a = open();
+    const asked: string[] = [];
+    a.roundCallPartsOnce = () => (asked.push('asked'), true);
+    advance(a, RESET - 10 * MINUTE);
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, RESET - 10 * MINUTE);
+    a.startCall({ callId: 'c2', agentId: 'chloe' }, RESET - 10 * MINUTE);
+    a.endCall({ callId: 'c2', minutes: 2 }, RESET - 8 * MINUTE);
+    advance(a, RESET + MINUTE);
+    expect(asked).toEqual([]);
+    a.endCall({ callId: 'c1', minutes: 11 }, RESET + MINUTE);
+    expect(asked).toEqual(['asked']);
+  });
 });
 
 describe('a call whose end was lost', () => {

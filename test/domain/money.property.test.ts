@@ -11,13 +11,15 @@
  * (d) each billing period's tier charge is made once;
  * (e) the ledger's running balance follows entry by entry, with no sequence number missing:
  *     each entry's balanceAfter is the one before it moved by what the entry moved
- *     (`balanceMove`; grants expiring together step it down one by one).
+ *     (`balanceMove`; grants expiring together step it down one by one);
+ * (f) a call charged in parts across resets costs in all what its minutes cost, rounded once.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CreditAccount } from '../../domain/account';
 import { balanceMove, type ChargeRequest, type LedgerEntry } from '../../domain/effects';
 import { CALL_TOLERANCE_MINUTES } from '../../domain/wire-contract';
+import { creditsForMicros, toMicros } from '../../domain/pricing';
 import { ledgerFactsOf, reconcileAccount } from '../../ledger/reconcile';
 import { spendableGiveBack } from '../helpers/void-give-back';
 import { shippedRules } from '../helpers/shipped-rules';
@@ -26,6 +28,7 @@ const rules = shippedRules();
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 const VOICE_CREDITS_PER_MINUTE = rules.features.find((f) => f.perCall)?.cost?.credits ?? 0;
+const VOICE_COST = rules.features.find((f) => f.perCall)?.cost ?? { credits: 0, per: 1, unit: 'minute', rounding: 'up' as const };
 
 type Step =
   | { t: 'usage'; feature: string; quantity: number; key: number }
@@ -55,7 +58,14 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('plan' as const), plan: fc.constantFrom('solo', 'essentials', 'growth', 'scale') }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('users' as const), users: fc.integer({ min: 1, max: 14 }) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('void' as const), key: fc.nat(30) }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('wait' as const), minutes: fc.oneof(fc.integer({ min: 1, max: 90 }), fc.integer({ min: 60, max: 60 * 24 * 40 })) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('wait' as const),
+      // Whole minutes, long spans, and odd seconds (a call's part at a reset then has a fraction of a minute to round).
+      minutes: fc.oneof(fc.integer({ min: 1, max: 90 }), fc.integer({ min: 60, max: 60 * 24 * 40 }), fc.integer({ min: 1, max: 5400 }).map((seconds) => seconds / 60)),
+    }),
+  },
 );
 
 function entriesOf(account: CreditAccount): LedgerEntry[] {
@@ -84,7 +94,7 @@ describe('money invariants over random command sequences', () => {
           let callEnded: { minutesCharged: number; elapsedMinutes: number } | undefined;
           switch (s.t) {
             case 'wait':
-              now += s.minutes * MINUTE;
+              now += Math.round(s.minutes * MINUTE);
               while (now >= Date.parse(account.state.cycle.end)) account.startNextCycle(rules);
               account.expireGrants(now);
               break;
@@ -166,6 +176,15 @@ describe('money invariants over random command sequences', () => {
           if (previous === undefined) continue;
           expect(e.seq, `entry after #${previous.seq}`).toBe(previous.seq + 1);
           expect(e.balanceAfter, `${e.kind} #${e.seq}`).toBe(previous.balanceAfter + balanceMove(e));
+        }
+
+        // (f) A call is rounded once, as a whole: its parts at resets and its end together cost
+        // what its minutes cost (one rules version throughout), never a credit more a reset.
+        const ended = new Set(entries.filter((e) => e.kind === 'call_end').map((e) => e.callId));
+        for (const callId of ended) {
+          const parts = entries.filter((e) => (e.kind === 'call_part' || e.kind === 'call_end') && e.callId === callId);
+          const micros = parts.reduce((sum, e) => sum + toMicros(e.quantity ?? 0), 0);
+          expect(parts.reduce((sum, e) => sum + e.credits, 0), `call ${callId}`).toBe(creditsForMicros(VOICE_COST, micros));
         }
       }),
       { numRuns: 150 },

@@ -22,7 +22,7 @@ import { startCallsInTens } from '../helpers/call-table';
 import { ACCOUNT_LIMITS } from '../../domain/state-budget';
 import { waitFor } from '../helpers/wait-for';
 import { CreditsClient } from '../../client';
-import { END_LOST_CALLS_WHEN_FULL_PATCH, EVENTS_PER_RUN, SPILL_AFTER_MS, VOID_EXPIRES_WITH_GRANT_PATCH } from '../../workflows/account-credits';
+import { CALL_PARTS_ROUNDED_ONCE_PATCH, END_LOST_CALLS_WHEN_FULL_PATCH, EVENTS_PER_RUN, SPILL_AFTER_MS, VOID_EXPIRES_WITH_GRANT_PATCH } from '../../workflows/account-credits';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES } from '../../workflows/messages';
 
 const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFeatureEnabled, setUsers, setVoiceAgentActive, startCall, voidUsage } = ACCOUNT_UPDATES;
@@ -261,6 +261,29 @@ async function recordVoidAfterTrial(): Promise<void> {
   }
 }
 
+/**
+ * A minute's call across a reset, rounded once as a whole (CALL_PARTS_ROUNDED_ONCE_PATCH): the
+ * run after the reset charges the rest of the minute, then closes at the next reset.
+ */
+async function recordCallRoundedOnce(): Promise<void> {
+  const suite = await workflowSuite();
+  try {
+    const h = await suite.open({ accountId: 'replay-call-round', plan: 'growth', users: 1 });
+    const first = await h.query(summary);
+    await suite.env.sleep(Date.parse(first.cycle.end) - (await suite.now()) - 600);
+    await h.executeUpdate(startCall.definition, { args: [{ callId: 'c1', agentId: 'chloe' }] });
+    await suite.env.sleep('1 minute');
+    await waitFor(async () => (await h.query(summary)).cycle.index === first.cycle.index + 1, 'the first reset');
+    await h.executeUpdate(endCall.definition, { args: [{ callId: 'c1', minutes: 1 }] });
+    const second = await h.query(summary);
+    await suite.env.sleep(Date.parse(second.cycle.end) - (await suite.now()) + 1000);
+    await waitFor(async () => (await h.query(summary)).cycle.index === second.cycle.index + 1, 'the second reset');
+    await saveRuns(suite.env.client, h, 'call-rounded-once', (history) => patchIds(history).includes(CALL_PARTS_ROUNDED_ONCE_PATCH));
+  } finally {
+    await suite.teardown();
+  }
+}
+
 async function recordLedgerOutage(): Promise<void> {
   const env = await devServerEnv();
   const acts = fakeActivities();
@@ -316,6 +339,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'update-retries': recordUpdateRetries,
   'full-call-table': recordFullCallTable,
   'void-after-trial': recordVoidAfterTrial,
+  'call-rounded-once': recordCallRoundedOnce,
   // Only on the workflow before the patch (see recordTrialWithTier); never part of "every scenario".
   'trial-tier-prepatch': () => recordTrialWithTier('trial-tier-prepatch'),
 };

@@ -15,7 +15,7 @@ import { creditsForQuantity } from '../../domain/pricing';
 import { shippedRules } from '../helpers/shipped-rules';
 import { patchIds } from '../helpers/patch-markers';
 import { MAX_CALL_MINUTES } from '../../domain/input-problems';
-import { END_LOST_CALLS_PATCH, END_LOST_CALLS_WHEN_FULL_PATCH } from '../../workflows/account-credits';
+import { CALL_PARTS_ROUNDED_ONCE_PATCH, END_LOST_CALLS_PATCH, END_LOST_CALLS_WHEN_FULL_PATCH } from '../../workflows/account-credits';
 import { ACCOUNT_LIMITS } from '../../domain/state-budget';
 import { CreditsClient } from '../../client/credits-client';
 import { startCallsInTens } from '../helpers/call-table';
@@ -32,6 +32,30 @@ afterAll(async () => {
 });
 
 describe('a call across a reset', () => {
+  it('rounds the call once, as a whole: a minute across the reset costs a minute, on the patched path', async () => {
+    const h = await suite.open({ accountId: 'call-reset-round', plan: 'growth', users: 1 });
+    const first = await h.query(summaryQuery);
+    const resetMs = Date.parse(first.cycle.end);
+    // A moment before the reset: the reset's part is a fraction of a minute, rounded up alone.
+    await suite.env.sleep(resetMs - (await suite.now()) - 600);
+    expect(await h.executeUpdate(startCallUpdate, { args: [{ callId: 'c1', agentId: 'chloe' }] })).toMatchObject({ authorized: true });
+    await suite.env.sleep(MINUTE);
+    await waitFor(async () => (await h.query(summaryQuery)).cycle.index === first.cycle.index + 1, 'the reset');
+    await h.executeUpdate(endCallUpdate, { args: [{ callId: 'c1', minutes: 1 }] });
+    const [part, last] = await waitFor(() => {
+      const found = suite.acts.ledger.filter((e) => e.accountId === 'call-reset-round' && e.callId === 'c1' && e.kind !== 'call_start');
+      return found.length === 2 && found;
+    }, 'the call in the ledger');
+    expect(part).toMatchObject({ kind: 'call_part', credits: 1 });
+    expect(part!.quantity).toBeLessThan(0.5);
+    expect(last).toMatchObject({ kind: 'call_end' });
+    expect(part!.quantity! + last!.quantity!).toBeCloseTo(1, 6);
+    // 20 credits a minute: one minute, rounded once. Each part rounded up on its own made 21.
+    expect(part!.credits + last!.credits).toBe(creditsForQuantity(VOICE_COST, 1));
+    const latest = await suite.env.client.workflow.getHandle(h.workflowId).fetchHistory();
+    expect(patchIds(latest)).toContain(CALL_PARTS_ROUNDED_ONCE_PATCH);
+  });
+
   it('charges each cycle for the minutes the call ran in it', async () => {
     const h = await suite.open({ accountId: 'call-reset-1', plan: 'growth', users: 1 });
     const first = await h.query(summaryQuery);

@@ -10,13 +10,13 @@ import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { workflowBundle } from '../helpers/workflow-harness';
 import { patchIds } from '../helpers/patch-markers';
-import { END_LOST_CALLS_WHEN_FULL_PATCH, START_GUARD_PATCH, UPDATE_ANSWERS_PATCH, VOID_EXPIRES_WITH_GRANT_PATCH } from '../../workflows/account-credits';
+import { CALL_PARTS_ROUNDED_ONCE_PATCH, END_LOST_CALLS_WHEN_FULL_PATCH, START_GUARD_PATCH, UPDATE_ANSWERS_PATCH, VOID_EXPIRES_WITH_GRANT_PATCH } from '../../workflows/account-credits';
 
 const DIR = join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 
 describe('replay of recorded histories', () => {
-  it('has recorded histories to replay, including a continue-as-new at a reset, trial conversions (with a tier, before and after the conversion patch) and a ledger outage spilling its backlog, ledger batches of 1,000 entries, a busy account (its ledger linger and throttled balance, each on a timer before its on-step patch and with its steps after), updates refused between accepted ones past the history bound, target-value updates retried into the next run by update id after a guarded start, a full open-call table ending its lost calls, and the usage of an ended trial voided', () => {
+  it('has recorded histories to replay, including a continue-as-new at a reset, trial conversions (with a tier, before and after the conversion patch) and a ledger outage spilling its backlog, ledger batches of 1,000 entries, a busy account (its ledger linger and throttled balance, each on a timer before its on-step patch and with its steps after), updates refused between accepted ones past the history bound, target-value updates retried into the next run by update id after a guarded start, a full open-call table ending its lost calls, the usage of an ended trial voided, and a call across a reset rounded once', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'paid-growth-run1.json',
@@ -36,6 +36,7 @@ describe('replay of recorded histories', () => {
         'update-retries-run2.json',
         'full-call-table-run1.json',
         'void-after-trial-run1.json',
+        'call-rounded-once-run1.json',
       ]),
     );
   });
@@ -53,9 +54,12 @@ describe('replay of recorded histories', () => {
     expect(patchIds(history)).toContain(END_LOST_CALLS_WHEN_FULL_PATCH);
   });
 
-  it('holds the void-after-trial run on its patched path', () => {
-    const history = historyFromJSON(JSON.parse(readFileSync(join(DIR, 'void-after-trial-run1.json'), 'utf8')));
-    expect(patchIds(history)).toContain(VOID_EXPIRES_WITH_GRANT_PATCH);
+  it.each([
+    ['void-after-trial-run1.json', VOID_EXPIRES_WITH_GRANT_PATCH],
+    ['call-rounded-once-run1.json', CALL_PARTS_ROUNDED_ONCE_PATCH],
+  ])('holds %s on its patched path', (file, patch) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8')));
+    expect(patchIds(history)).toContain(patch);
   });
 
   it('replays every one without a nondeterminism error', async () => {
