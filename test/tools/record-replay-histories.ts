@@ -15,8 +15,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { devServerEnv, fakeActivities, runHistories, startAccount, startWorker, untilOpen, workflowSuite, type RunHistory } from '../helpers/workflow-harness';
+import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { devServerEnv, fakeActivities, runHistories, startAccount, startWorker, untilOpen, workflowSuite, type RunHistory, type WorkflowSuite } from '../helpers/workflow-harness';
 import { patchIds } from '../helpers/patch-markers';
 import { startCallsInTens } from '../helpers/call-table';
 import { ACCOUNT_LIMITS } from '../../domain/state-budget';
@@ -24,6 +24,7 @@ import { waitFor } from '../helpers/wait-for';
 import { CreditsClient } from '../../client';
 import { CALL_PARTS_ROUNDED_ONCE_PATCH, END_LOST_CALLS_WHEN_FULL_PATCH, EVENTS_PER_RUN, SPILL_AFTER_MS, VOID_EXPIRES_WITH_GRANT_PATCH } from '../../workflows/account-credits';
 import { ACCOUNT_QUERIES, ACCOUNT_UPDATES } from '../../workflows/messages';
+import type { AccountSummary } from '../../domain/wire-contract';
 
 const { changeCreditTier, changePlan, endCall, grantCredits, recordUsage, setFeatureEnabled, setUsers, setVoiceAgentActive, startCall, voidUsage } = ACCOUNT_UPDATES;
 const summary = ACCOUNT_QUERIES.summary.definition;
@@ -41,6 +42,16 @@ async function saveRuns(client: Client, handle: WorkflowHandleWithFirstExecution
     if (!history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes) break;
     if (keep(history)) writeFileSync(join(OUT, `${name}-run${++i}.json`), historyToJSON(history));
   }
+}
+
+/** Sleeps the test server past the account's cycle end and waits for its reset: the new cycle's summary. */
+async function pastReset(suite: WorkflowSuite, h: WorkflowHandle, what = 'the reset'): Promise<AccountSummary> {
+  const before = await h.query(summary);
+  await suite.env.sleep(Date.parse(before.cycle.end) - (await suite.now()) + 1000);
+  return waitFor(async () => {
+    const s = await h.query(summary);
+    return s.cycle.index === before.cycle.index + 1 && s;
+  }, what);
 }
 
 async function recordPaidAndTrial(): Promise<void> {
@@ -182,15 +193,9 @@ async function recordUpdateRetries(): Promise<void> {
   const suite = await workflowSuite();
   try {
     const h = await suite.open({ accountId: 'replay-retries', plan: 'growth', users: 2 }, 25);
-    const first = await h.query(summary);
-    const sleepPast = async (instant: string) => suite.env.sleep(Date.parse(instant) - (await suite.now()) + 1000);
     await h.executeUpdate(changeCreditTier.definition, { args: [{ tier: 'tier-1' }], updateId: 'buy-tier-1' });
     await h.executeUpdate(setUsers.definition, { args: [{ users: 4 }], updateId: 'users-to-4' });
-    await sleepPast(first.cycle.end);
-    const second = await waitFor(async () => {
-      const s = await h.query(summary);
-      return s.cycle.index === first.cycle.index + 1 && s;
-    }, 'the first reset');
+    await pastReset(suite, h, 'the first reset');
     // Another admin's changes in between, which the retries must not undo (applied again, they
     // would grant two users' credits and buy the tier back: other commands than recorded).
     await h.executeUpdate(setUsers.definition, { args: [{ users: 2 }] });
@@ -198,8 +203,7 @@ async function recordUpdateRetries(): Promise<void> {
     await suite.env.sleep('30 seconds');
     await h.executeUpdate(changeCreditTier.definition, { args: [{ tier: 'tier-1' }], updateId: 'buy-tier-1' });
     await h.executeUpdate(setUsers.definition, { args: [{ users: 4 }], updateId: 'users-to-4' });
-    await sleepPast(second.cycle.end);
-    await waitFor(async () => (await h.query(summary)).cycle.index === second.cycle.index + 1, 'the second reset');
+    await pastReset(suite, h, 'the second reset');
     await saveRuns(suite.env.client, h, 'update-retries');
   } finally {
     await suite.teardown();
@@ -216,7 +220,6 @@ async function recordFullCallTable(): Promise<void> {
   const suite = await workflowSuite();
   try {
     const h = await suite.open({ accountId: 'replay-full-calls', plan: 'growth', users: 1 }, 25);
-    const first = await h.query(summary);
     const credits = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue });
     const start = (callId: string) => credits.startCall('replay-full-calls', { callId, agentId: 'chloe' });
     await credits.grantCredits('replay-full-calls', { credits: 1_000_000, reason: 'room', validForCycles: 1, idempotencyKey: 'room' });
@@ -228,8 +231,7 @@ async function recordFullCallTable(): Promise<void> {
     const next = await start('next');
     if (!next.authorized) throw new Error(`the call after the full table was refused: ${JSON.stringify(next)}`);
     await credits.endCall('replay-full-calls', { callId: 'lost-1', minutes: 3 });
-    await suite.env.sleep(Date.parse(first.cycle.end) - (await suite.now()) + 1000);
-    await waitFor(async () => (await h.query(summary)).cycle.index === first.cycle.index + 1, 'the reset');
+    await pastReset(suite, h);
     await saveRuns(suite.env.client, h, 'full-call-table', (history) => patchIds(history).includes(END_LOST_CALLS_WHEN_FULL_PATCH));
   } finally {
     await suite.teardown();
@@ -252,9 +254,7 @@ async function recordVoidAfterTrial(): Promise<void> {
     if (answer.expired !== 900) throw new Error(`the void did not expire the trial's credits again: ${JSON.stringify(answer)}`);
     await h.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'after' }] });
     // The run closes at the reset (continue-as-new), so it has an end to replay to.
-    const first = await h.query(summary);
-    await suite.env.sleep(Date.parse(first.cycle.end) - (await suite.now()) + 1000);
-    await waitFor(async () => (await h.query(summary)).cycle.index === first.cycle.index + 1, 'the reset');
+    await pastReset(suite, h);
     await saveRuns(suite.env.client, h, 'void-after-trial', (history) => patchIds(history).includes(VOID_EXPIRES_WITH_GRANT_PATCH));
   } finally {
     await suite.teardown();
@@ -275,9 +275,7 @@ async function recordCallRoundedOnce(): Promise<void> {
     await suite.env.sleep('1 minute');
     await waitFor(async () => (await h.query(summary)).cycle.index === first.cycle.index + 1, 'the first reset');
     await h.executeUpdate(endCall.definition, { args: [{ callId: 'c1', minutes: 1 }] });
-    const second = await h.query(summary);
-    await suite.env.sleep(Date.parse(second.cycle.end) - (await suite.now()) + 1000);
-    await waitFor(async () => (await h.query(summary)).cycle.index === second.cycle.index + 1, 'the second reset');
+    await pastReset(suite, h, 'the second reset');
     await saveRuns(suite.env.client, h, 'call-rounded-once', (history) => patchIds(history).includes(CALL_PARTS_ROUNDED_ONCE_PATCH));
   } finally {
     await suite.teardown();
