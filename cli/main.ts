@@ -6,6 +6,7 @@ import { CommanderError } from 'commander';
 import { plural, showableText } from '../display';
 import { formatDiagnostic, isRulesError, problemCount } from '../ruleset';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
+import { isSettingsError } from '../infra/settings';
 import type { CliIo } from './io';
 import { buildProgram } from './program';
 
@@ -25,6 +26,12 @@ function reportFailure(err: unknown, io: CliIo): number {
   if (err instanceof CliFailure) {
     writeLines(io.stderr, [`credits: ${err.message}`]);
     return err.exitCode;
+  }
+  // A setting the environment gives that cannot be used (a short portal secret, a bad port):
+  // the message says which and why; it is no unexpected error.
+  if (isSettingsError(err)) {
+    writeLines(io.stderr, [`credits: ${err.message}`]);
+    return EXIT_CODES.failure;
   }
   writeLines(io.stderr, [`credits: unexpected error: ${err instanceof Error ? err.message : String(err)}`]);
   return EXIT_CODES.failure;

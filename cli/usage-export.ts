@@ -67,9 +67,9 @@ function describeRange(o: ExportOptions): string {
   return parts.length === 0 ? 'all cycles' : parts.join(', ');
 }
 
-/** Whether the ledger holds anything at all for the account (an unknown id has nothing). */
-async function hasEntries(store: LedgerStore, accountId: string): Promise<boolean> {
-  for await (const entry of store.streamEntries({ accountId }, { pageSize: 1 })) {
+/** Whether the ledger holds anything for the account (an unknown id has nothing), or for one of its cycles. */
+async function hasEntries(store: LedgerStore, accountId: string, cycleIndex?: number): Promise<boolean> {
+  for await (const entry of store.streamEntries({ accountId, ...(cycleIndex === undefined ? {} : { cycleIndex }) }, { pageSize: 1 })) {
     if (entry !== undefined) return true;
   }
   return false;
@@ -81,6 +81,11 @@ async function exportCsv(io: CliIo, accountId: string, o: ExportOptions): Promis
   try {
     if (!(await hasEntries(store, accountId))) {
       throw new CliFailure(`unknown account ${accountId}: the ledger (${store.label}) has no entries for it`);
+    }
+    // Every cycle that started has its entries (its start, at least): none is a cycle to come,
+    // said before any file is written, as the admin server says it.
+    if (o.cycle !== undefined && !(await hasEntries(store, accountId, cycleIndexOf(o.cycle)))) {
+      throw new CliFailure(`cycle ${o.cycle} of ${accountId} has not started yet: the ledger (${store.label}) holds no entry of it`);
     }
     const filter: EntryFilter = {
       accountId,
@@ -148,7 +153,9 @@ export function registerUsageExport(usage: Command, io: CliIo): void {
           throw new CliFailure(`${err.message}; while it runs, the admin page serves this CSV at /accounts/${accountId}/usage.csv`);
         }
         if (isLedgerError(err)) throw new CliFailure(err.message);
-        if ((err as NodeJS.ErrnoException).syscall === 'open') throw new CliFailure(`cannot write ${options.output ?? 'the CSV'}: ${(err as Error).message}`);
+        // Opening, writing or closing the output (a full disk, a read-only file): what and why, in a line.
+        const syscall = (err as NodeJS.ErrnoException).syscall;
+        if (syscall === 'open' || syscall === 'write' || syscall === 'close') throw new CliFailure(`cannot write ${options.output ?? 'the CSV'}: ${(err as Error).message}`);
         throw err;
       }
     });

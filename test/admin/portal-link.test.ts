@@ -148,6 +148,8 @@ describe('credits portal link', () => {
   it('refuses without a secret, a bad account id and a bad lifetime', async () => {
     const none = await withSecret(undefined, () => run('portal', 'link', 'acme'));
     expect(none.code).toBe(1);
+    // A secret too short to be safe is a setting to fix, said as such (not "unexpected error").
+    expect(await withSecret('short', () => run('portal', 'link', 'acme'))).toEqual({ code: 1, out: '', err: 'credits: CREDITS_PORTAL_SECRET must be at least 32 characters\n' });
     expect(none.err).toContain('set CREDITS_PORTAL_SECRET');
     const badId = await withSecret(SECRET, () => run('portal', 'link', 'no such/id'));
     expect(badId.code).toBe(2);

@@ -3,7 +3,7 @@
  * database written by the real activities) and comes back out as CSV, by cycle, by date
  * range, to stdout or a file; unknown accounts and bad ranges are refused clearly.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,16 @@ describe('credits usage export', () => {
     const zero = await credits('usage', 'export', 'exp-1', '--cycle', '0');
     expect(zero.code).toBe(2);
     expect(zero.stderr).toMatch(/expected a whole number of at least 1/);
+    // A cycle to come is refused before anything is written, as the admin server refuses it.
+    const file = join(dir, 'cycle-99.csv');
+    const ahead = await credits('usage', 'export', 'exp-1', '--cycle', '99', '--output', file);
+    expect(ahead).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^credits: cycle 99 of exp-1 has not started yet: the ledger \(PGlite at .*\) holds no entry of it\n$/) });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('says in one line when the output cannot be written (a full disk)', async () => {
+    const full = await credits('usage', 'export', 'exp-1', '--output', '/dev/full');
+    expect(full).toEqual({ code: 1, stdout: '', stderr: 'credits: cannot write /dev/full: ENOSPC: no space left on device, write\n' });
   });
 
   it('exports a date range; a bare --to date includes that whole day', async () => {
