@@ -156,8 +156,8 @@ function shapeProblem(name: keyof typeof UPDATE_FIELDS, input: unknown): InputPr
 
 /** Why a number of users is out of range, or undefined. */
 function usersProblem(users: unknown): string | undefined {
-  if (!isWholeNumber(users, Number.MAX_SAFE_INTEGER)) return 'users must be an integer of at least 1';
-  return users > MAX_USERS ? `users must be at most ${formatCount(MAX_USERS)}` : undefined;
+  // One message for both ends: a number too large to be exact (1e20) is out of range, not "not an integer".
+  return isWholeNumber(users, MAX_USERS) ? undefined : `users must be a whole number from 1 to ${formatCount(MAX_USERS)}`;
 }
 
 /** Why a list of tags breaks the rules (the start's `tags` and `setTags`), or undefined. */

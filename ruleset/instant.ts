@@ -45,6 +45,10 @@ export function isIsoInstant(value: unknown): value is string {
   if (!m) return false;
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) return false;
+  // An offset can carry 9999-12-31 past year 9999 in UTC, which ISO-8601 writes with six digits
+  // and a sign: no instant the engine writes back (a version id, a ledger time) may take that shape.
+  const utcYear = new Date(ms).getUTCFullYear();
+  if (utcYear < 1 || utcYear > 9999) return false;
   const [, y, mo, d, hour, minute, second = '00', offsetHours = '00', offsetMinutes = '00'] = m;
   // Date.parse reads T24:00 as the next midnight; an instant written that way is a typo, not a time.
   if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return false;

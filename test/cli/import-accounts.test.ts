@@ -49,7 +49,7 @@ describe('reading import files', () => {
     const rows = readImportFile(join(FIXTURES, 'accounts-with-errors.yaml'), NOW);
     expect(rows.map((r) => [r.where, r.accountId, r.error])).toEqual([
       ['entry 1 (line 2)', 'yimp-scale', undefined],
-      ['entry 2 (line 7)', 'yimp-bad-users', 'users must be an integer of at least 1'],
+      ['entry 2 (line 7)', 'yimp-bad-users', 'users must be a whole number from 1 to 1,000,000'],
       ['entry 3 (line 11)', 'yimp-unknown-plan', undefined],
       ['entry 4 (line 15)', 'yimp-bad-anchor', 'cycleAnchor: "yesterday" is not a date (2026-06-03) or a UTC instant (2026-06-03T00:00:00Z)'],
       ['entry 5 (line 19)', 'yimp-trial', undefined],
@@ -90,7 +90,7 @@ describe('reading import files', () => {
     expect(yaml[0]?.errors).toEqual([
       'unknown field(s) seats (known: accountId, plan, users, trial, cycleAnchor, creditTier, tags, admins)',
       'trial: "perhaps" is not true or false',
-      'users must be an integer of at least 1',
+      'users must be a whole number from 1 to 1,000,000',
     ]);
     expect(yaml[0]?.input).toBeUndefined();
   });
@@ -231,7 +231,7 @@ describe('credits account import', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^entry 1 \(line 2\) yimp-scale: started\nentry 5 \(line 19\) yimp-trial: started\n/);
     expect(run.stdout).toMatch(/5 rows: 2 started, 0 skipped \(already running\), 3 failed\n$/);
-    expect(run.stderr).toMatch(/^entry 2 \(line 7\) yimp-bad-users: failed: users must be an integer of at least 1\n/);
+    expect(run.stderr).toMatch(/^entry 2 \(line 7\) yimp-bad-users: failed: users must be a whole number from 1 to 1,000,000\n/);
     expect(run.stderr).toMatch(/entry 3 \(line 11\) yimp-unknown-plan: failed: rejected: unknown plan "gold"/);
     expect(run.stderr).toMatch(/entry 4 \(line 15\) yimp-bad-anchor: failed: cycleAnchor: "yesterday"/);
   });

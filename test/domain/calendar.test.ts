@@ -54,6 +54,11 @@ describe('cycle calendar', () => {
     ['2026-06-03T00:00:00-23:59', true],
     ['2026-06-03T00:00:00+24:00', false],
     ['2026-06-03T00:00:00+02:60', false],
+    // An offset carrying the last day of year 9999 into year 10000 in UTC, and one before year 1.
+    ['9999-12-31T23:59:59-23:59', false],
+    ['9999-12-31T00:00:00Z', true],
+    ['0001-01-01T00:00:00Z', true],
+    ['0001-01-01T00:00:00+01:00', false],
     ['yesterday', false],
     [12345, false],
   ])('isIsoInstant(%s) is %s', (value, ok) => {

@@ -129,13 +129,13 @@ describe('month-end anchors', () => {
 describe('start input', () => {
   it.each([
     [{ accountId: 'bad id!', plan: 'growth', users: 1 }, 'accountId must be'],
-    [{ accountId: 'bad-users', plan: 'growth', users: 0 }, 'users must be an integer'],
+    [{ accountId: 'bad-users', plan: 'growth', users: 0 }, 'users must be a whole number from 1'],
     [{ accountId: 'bad-plan', plan: 'platinum', users: 1 }, 'unknown plan "platinum"'],
     [{ accountId: 'bad-tier', plan: 'growth', users: 1, creditTier: 'tier-99' }, 'unknown credit tier "tier-99"'],
     [{ accountId: 'bad-tag', plan: 'growth', users: 1, tags: ['\ud800'] }, 'tags[0] must be'],
     [{ accountId: 'bad-admin', plan: 'growth', users: 1, admins: ['ops@x.test\u0000'] }, 'admins[0] must be'],
     [{ accountId: 'huge-plan', plan: 'x'.repeat(1 << 20), users: 1 }, 'plan must be'],
-    [{ accountId: 'many-users', plan: 'growth', users: 1_000_001 }, 'users must be at most 1,000,000'],
+    [{ accountId: 'many-users', plan: 'growth', users: 1_000_001 }, 'users must be a whole number from 1 to 1,000,000'],
     [{ accountId: 'junk-field', plan: 'growth', users: 1, junk: true }, 'unknown field(s) "junk"'],
   ])('%o fails the workflow with InvalidStartInput', async (input, message) => {
     const h = await suite.open(input as never);
