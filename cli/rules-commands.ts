@@ -6,7 +6,7 @@
 import { isAbsolute, relative } from 'node:path';
 import type { Command } from 'commander';
 import { plural } from '../display';
-import { defaultRulesPath, describeRulesChanges, droppedPlansAndTiers, loadRuleSet, parseInstantOrDate } from '../ruleset';
+import { defaultRulesPath, describeRulesChanges, droppedPlansAndTiers, loadRuleSet, loadRuleSets, parseInstantOrDate } from '../ruleset';
 import type { RuleSet, Rules } from '../ruleset';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
@@ -96,8 +96,8 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
     .argument('<old>', 'rules file or directory before the change')
     .argument('<new>', 'rules file or directory after the change')
     .action((oldPath: string, newPath: string) => {
-      const before = loadRuleSet(oldPath).latest;
-      const after = loadRuleSet(newPath).latest;
+      // Both read before either is reported: every problem of the two at once.
+      const [before, after] = loadRuleSets([oldPath, newPath]).map((set) => set.latest) as [Rules, Rules];
       const changes = describeRulesChanges(before, after);
       const effective =
         before.effectiveFrom === after.effectiveFrom ? [] : [`  in force from ${before.effectiveFrom} -> ${after.effectiveFrom}`];

@@ -13,7 +13,7 @@ import { isLedgerError } from '../ledger/errors';
 import { openLedgerStore } from '../ledger/open-store';
 import type { LedgerStore } from '../ledger/store';
 import { CREDITS_RULES } from '../infra/settings';
-import { defaultRulesPath, loadRuleSet, parseInstantOrDate, type RuleSet } from '../ruleset';
+import { defaultRulesPath, loadRuleSet, loadRuleSets, parseInstantOrDate, type RuleSet } from '../ruleset';
 import {
   SimulationError,
   forecastAccount,
@@ -60,7 +60,12 @@ export function periodFromOptions(options: { from?: string; to?: string }, nowMs
 
 /** The dated rules versions in force (`--rules`, else `CREDITS_RULES`, else the shipped `rules/`). */
 function inForceRules(path: string | undefined): RuleSet {
-  return loadRuleSet(path ?? CREDITS_RULES.read() ?? defaultRulesPath());
+  return loadRuleSet(inForcePath(path));
+}
+
+/** Where the rules in force are: `--rules`, else CREDITS_RULES, else the shipped rules. */
+function inForcePath(path: string | undefined): string {
+  return path ?? CREDITS_RULES.read() ?? defaultRulesPath();
 }
 
 /** Opens the ledger, or says clearly why it cannot be read. */
@@ -228,9 +233,10 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
     .option('--csv', 'print one CSV row per account')
     .action(async (draftPath: string, options: SimulateOptions) => {
       if (options.json === true && options.csv === true) throw new CliFailure('choose one of --json and --csv', EXIT_CODES.usage);
-      // The draft first: a broken draft is reported as `rules validate` reports it, and nothing runs.
-      const draft = loadRuleSet(draftPath).latest;
-      const ruleSet = inForceRules(options.rules);
+      // A broken draft, or broken rules in force, are reported as `rules validate` reports
+      // them, both at once, and nothing runs.
+      const [draftSet, ruleSet] = loadRuleSets([draftPath, inForcePath(options.rules)]) as [RuleSet, RuleSet];
+      const draft = draftSet.latest;
       const nowMs = Date.now();
       const period = periodFromOptions(options, nowMs);
       const bar = progressBar();

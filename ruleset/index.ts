@@ -9,7 +9,7 @@ export { DIAGNOSTIC_CODES, RulesError, formatDiagnostic, isRulesError, problemCo
 export type { Diagnostic, DiagnosticCode } from './diagnostics';
 export { describeRulesChanges, droppedPlansAndTiers, trialFeatures, trialLength } from './diff';
 export { isCalendarDate, isIsoInstant, parseInstant, parseInstantOrDate } from './instant';
-export { createRuleSet, defaultRulesPath, loadRuleSet } from './load';
+export { createRuleSet, defaultRulesPath, loadRuleSet, loadRuleSets } from './load';
 export { rulesForCycleStart } from './cycle-rules';
 export type { RuleSet } from './load';
 export { accountIncludes, featureById, includedCredits, planById, planIncludes, resolvePlan, resolveTier, trialIncludes } from './catalog';

@@ -63,8 +63,28 @@ export function loadRuleSet(path: string): RuleSet {
     if (result.ok) loaded.push({ rules: result.rules, effectiveFromAt: result.source.locate(['effectiveFrom']) });
     else problems.push(...result.diagnostics);
   }
-  if (problems.length > 0) throw new RulesError(problems);
+  // The versions that did compile are checked against each other too: every problem at once.
+  if (problems.length > 0) throw new RulesError([...problems, ...duplicateDates(loaded)]);
   return assembleRuleSet(loaded, path);
+}
+
+/**
+ * Loads several rule sets at once (a command's old and new rules, a draft and the rules in
+ * force): one {@link RulesError} with the problems of every one of them, not only the first's.
+ */
+export function loadRuleSets(paths: readonly string[]): RuleSet[] {
+  const sets: RuleSet[] = [];
+  const problems: Diagnostic[] = [];
+  for (const path of paths) {
+    try {
+      sets.push(loadRuleSet(path));
+    } catch (err) {
+      if (!(err instanceof RulesError)) throw err;
+      problems.push(...err.diagnostics);
+    }
+  }
+  if (problems.length > 0) throw new RulesError(problems);
+  return sets;
 }
 
 /**
@@ -164,8 +184,14 @@ function fsProblem(path: string, err: unknown): Diagnostic {
   return problemAt(path, 'unreadable', `cannot read it: ${reason}`);
 }
 
-function assembleRuleSet(loaded: readonly LoadedVersion[], path: string): RuleSet {
-  const sorted = [...loaded].sort((a, b) => Date.parse(a.rules.effectiveFrom) - Date.parse(b.rules.effectiveFrom));
+/** The versions in force order. */
+function byEffectiveFrom(loaded: readonly LoadedVersion[]): LoadedVersion[] {
+  return [...loaded].sort((a, b) => Date.parse(a.rules.effectiveFrom) - Date.parse(b.rules.effectiveFrom));
+}
+
+/** Each version whose effectiveFrom an earlier one already uses, at that date. */
+function duplicateDates(loaded: readonly LoadedVersion[]): Diagnostic[] {
+  const sorted = byEffectiveFrom(loaded);
   const problems: Diagnostic[] = [];
   for (const [index, entry] of sorted.entries()) {
     const previous = sorted[index - 1];
@@ -179,6 +205,12 @@ function assembleRuleSet(loaded: readonly LoadedVersion[], path: string): RuleSe
       ),
     );
   }
+  return problems;
+}
+
+function assembleRuleSet(loaded: readonly LoadedVersion[], path: string): RuleSet {
+  const sorted = byEffectiveFrom(loaded);
+  const problems = duplicateDates(sorted);
   const versions = Object.freeze(sorted.map((entry) => entry.rules));
   const earliest = versions[0];
   const latest = versions[versions.length - 1];

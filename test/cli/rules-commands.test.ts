@@ -197,6 +197,11 @@ describe('credits rules diff', () => {
     const run = await credits('rules', 'diff', MINIMAL_FILE, join(FIXTURES, 'broken', 'tier-rate.yaml'));
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/tier-rate\.yaml:46:5 tier-rate: /);
+    // Both sides broken: the problems of both, in one run.
+    const both = await credits('rules', 'diff', join(FIXTURES, 'broken', 'yaml-version.yaml'), join(FIXTURES, 'broken', 'tier-rate.yaml'));
+    expect(both.code).toBe(1);
+    expect(both.stderr.split('\n').filter((line) => / (yaml-version|tier-rate): /.test(line)).map((line) => line.split(' ')[1])).toEqual(['tier-rate:', 'yaml-version:']);
+    expect(both.stderr).toMatch(/\n2 problems found\n$/);
   });
 });
 

@@ -219,6 +219,18 @@ describe('files and directories', () => {
     ]);
   });
 
+  it('reports two versions with one date together with a broken file of the same directory', () => {
+    const dir = join(scratch, 'all-at-once');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'a.yaml'), MINIMAL);
+    writeFileSync(join(dir, 'b.yaml'), MINIMAL.replace('credits: 1000\n', 'credits: 2000\n'));
+    writeFileSync(join(dir, 'c.yaml'), 'plans: [\n');
+    expect(loadProblems(dir).map((d) => [d.file, d.code])).toEqual([
+      [join(dir, 'b.yaml'), 'duplicate-effective-from'],
+      [join(dir, 'c.yaml'), 'yaml-syntax'],
+    ]);
+  });
+
   it('loads nothing when one file of a directory is broken, and reports every broken file', () => {
     const dir = join(scratch, 'one-broken');
     mkdirSync(dir);
