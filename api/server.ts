@@ -25,6 +25,7 @@ import { addOpsRoutes, temporalReadiness, type ReadinessCheck } from '../infra/o
 import { ruleSetSource, type RuleSet, type RulesOption } from '../ruleset';
 import { checkEntitlement, type Entitlement } from './entitlement';
 import { findApiCaller, type ApiCaller, type ApiKeyEntry } from './keys';
+import { isDuplicateMemberError, useStrictJsonBodies } from './json-body';
 import { MAX_EVENTS_PER_REQUEST, OPENAPI_DOCUMENT } from './openapi-document';
 import { ApiProblem, invalid, type EventProblem, type ProblemBody } from './problems';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './rate-limit';
@@ -183,6 +184,9 @@ function problemOf(err: unknown, prefix = 'body'): { problem: ApiProblem; unexpe
   // The account's queue in this server is full: the caller backs off, nothing was recorded.
   if (isUsageOverloadedError(err)) return { problem: new ApiProblem('rate_limited', 'too many usage events are waiting for this account; retry shortly', { headers: { 'retry-after': '1' } }), unexpected: false };
   if (isCreditsError(err) && err.code === 'limit_reached') return { problem: new ApiProblem('conflict', err.message), unexpected: false };
+  if (isDuplicateMemberError(err)) {
+    return { problem: invalid('body', `the request body names the member ${quote(err.member)} twice in one object; give each field once`), unexpected: false };
+  }
   const fastify = err as { code?: unknown; statusCode?: unknown } | null;
   if (fastify?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { problem: new ApiProblem('body_too_large', 'the request body is over the size limit', { field: 'body' }), unexpected: false };
   if (fastify?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
@@ -261,6 +265,7 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
   });
   // JSON only: a text/plain body is a 415, not a string that fails later as a wrong type.
   app.removeContentTypeParser('text/plain');
+  useStrictJsonBodies(app);
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.headers({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     // A request still open at close ends its keep-alive connection, or close would wait for

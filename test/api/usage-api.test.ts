@@ -219,6 +219,16 @@ describe('usage events', () => {
     expect(odd).toMatchObject({ status: 422, body: { field: 'body', detail: 'body has an unknown field "\\u202eyek"' } });
     const reversed = await call('POST', usage('api-acme'), { body: { feature: '\u202etnemhcirne', quantity: 5, idempotencyKey: 'k' } });
     expect(reversed.body.detail).not.toMatch(/[\u202e\u200f]/);
+    // A member given twice: JSON.parse keeps the last, a gateway may read the first; refused, nothing charged.
+    const usedBefore = (await credits.summary('api-acme')).credits.used;
+    const twice = await call('POST', usage('api-acme'), { raw: '{"feature":"enrichment","quantity":1,"quantity":500,"idempotencyKey":"dup-json-1"}' });
+    expect(twice).toMatchObject({
+      status: 422,
+      body: { field: 'body', detail: 'the request body names the member "quantity" twice in one object; give each field once' },
+    });
+    const twiceInArray = await call('POST', usage('api-acme'), { raw: '[{"feature":"enrichment","quantity":1,"idempotencyKey":"dup-json-2","idempotencyKey":"dup-json-3"}]' });
+    expect(twiceInArray).toMatchObject({ status: 422, body: { field: 'body' } });
+    expect((await credits.summary('api-acme')).credits.used).toBe(usedBefore);
     const proto = await call('POST', usage('api-acme'), { raw: '{"feature":"enrichment","quantity":1,"idempotencyKey":"p","__proto__":{"x":1}}' });
     expect(proto).toMatchObject({ status: 422, body: { field: 'body', detail: 'the request body is not valid JSON, or has a "__proto__" or "constructor" key' } });
     const decimals = await call('POST', usage('api-acme'), { body: { feature: 'enrichment', quantity: 0.1234567, idempotencyKey: 'k' } });
