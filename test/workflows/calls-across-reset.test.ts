@@ -90,10 +90,11 @@ describe('a call across a reset', () => {
     expect(expiry?.credits).toBe(1500 - part!.credits);
     expect(part!.seq).toBeLessThan(expiry!.seq);
 
-    // The new cycle pays for the rest of the 15 minutes reported.
+    // The new cycle pays for the rest of the 15 minutes reported: the call is rounded once, so
+    // the two parts together cost what 15 minutes cost.
     expect(last).toMatchObject({ kind: 'call_end', cycleIndex: second.cycle.index, credits: end.credits });
     expect(last!.quantity! + part!.quantity!).toBeCloseTo(15, 6);
-    expect(end).toEqual({ credits: creditsForQuantity(VOICE_COST, last!.quantity!), balance: 1500 - end.credits, minutesCharged: 15, capped: false });
+    expect(end).toEqual({ credits: creditsForQuantity(VOICE_COST, 15) - part!.credits, balance: 1500 - end.credits, minutesCharged: 15, capped: false });
 
     const after = await h.query(summaryQuery);
     expect(after.usage.find((u) => u.feature === 'voice-agent')).toEqual({ feature: 'voice-agent', quantity: last!.quantity, credits: end.credits, count: 1, rejected: 0 });
