@@ -26,6 +26,7 @@ import { ruleSetSource, type RuleSet, type RulesOption } from '../ruleset';
 import { checkEntitlement, type Entitlement } from './entitlement';
 import { findApiCaller, type ApiCaller, type ApiKeyEntry } from './keys';
 import { isDuplicateMemberError, useStrictJsonBodies } from './json-body';
+import { RefusalLog, type RefusalLogBudget } from './refusal-log';
 import { MAX_EVENTS_PER_REQUEST, OPENAPI_DOCUMENT } from './openapi-document';
 import { ApiProblem, invalid, type EventProblem, type ProblemBody } from './problems';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './rate-limit';
@@ -65,6 +66,8 @@ export interface UsageApiOptions {
    * same idempotency keys, which charge nothing twice. Default {@link DEFAULT_ANSWER_TIMEOUT_MS}.
    */
   answerTimeoutMs?: number;
+  /** How many refused-key lines each caller address may log per window. Default: ten a minute. */
+  refusalLogBudget?: RefusalLogBudget;
 }
 
 /** Default of {@link UsageApiOptions.answerTimeoutMs}: inside the 30-60 s most HTTP clients wait. */
@@ -238,6 +241,7 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
     }
   };
   const callers = new WeakMap<FastifyRequest, ApiCaller>();
+  const refusals = new RefusalLog(options.refusalLogBudget);
   const answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
   /** The accounts' answer, or a 503 once {@link UsageApiOptions.answerTimeoutMs} has passed. */
   const answered = async <T>(work: Promise<T>): Promise<T> => {
@@ -293,8 +297,9 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
     const bearer = BEARER.exec(request.headers.authorization ?? '')?.[1];
     const caller = bearer === undefined ? undefined : findApiCaller(keys, bearer);
     if (caller === undefined) {
-      // Logged without the key, or any part of it.
-      log(`usage API: 401 for ${where}: ${bearer === undefined ? 'no bearer key' : 'a key the server does not hold'}`);
+      // Logged without the key, or any part of it, and a few lines a minute per address.
+      const suffix = refusals.note(request.ip);
+      if (suffix !== undefined) log(`usage API: 401 for ${where}: ${bearer === undefined ? 'no bearer key' : 'a key the server does not hold'}${suffix}`);
       throw new ApiProblem('unauthorized', 'send a valid API key as "Authorization: Bearer <key>"', { headers: { 'www-authenticate': 'Bearer realm="ai-credits"' } });
     }
     callers.set(request, caller);

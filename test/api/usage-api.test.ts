@@ -125,6 +125,15 @@ describe('API keys', () => {
     expect(logged.filter((m) => m.includes('401'))).toHaveLength(3);
     expect(logged.join('\n')).not.toContain('guessed-key-12345');
     expect(logged.join('\n')).not.toContain(hashApiKey('guessed-key-12345'));
+    // A flood of wrong keys from one address writes a few lines, not one a request.
+    const bounded = await startApi({ refusalLogBudget: { lines: 2, perMs: 60_000 } });
+    try {
+      logged.length = 0;
+      for (let i = 0; i < 6; i++) expect((await call('GET', '/v1/accounts/api-acme/balance', { base: bounded.address, key: `guess-${i}` })).status).toBe(401);
+      expect(logged.filter((m) => m.includes('401'))).toHaveLength(2);
+    } finally {
+      await bounded.close();
+    }
   });
 
   it('asks for the key on every route however its path is written (percent-encoded, absolute form), and records nothing without it', async () => {
