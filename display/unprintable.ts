@@ -29,16 +29,24 @@ export function hasControlCharacter(text: string): boolean {
 }
 
 /**
- * Characters a terminal must not be handed raw in a message: controls other than newline and
- * tab (ESC starts the sequences that retitle a window or rewrite the screen) and the bidi
- * controls that reorder what follows them.
+ * Characters a message must not show raw: controls other than newline and tab (ESC starts
+ * the sequences that retitle a window or rewrite a terminal's screen), DEL and C1 controls,
+ * invisible format characters (a U+202E reverses what follows it on screen) and the line and
+ * paragraph separators.
  */
-const UNSHOWABLE = new RegExp(String.raw`[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]`, 'g');
+const UNSHOWABLE = new RegExp(String.raw`[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}\u2028\u2029]`, 'gu');
+
+/** `\uXXXX` for each UTF-16 unit of `c` (an astral format character is two). */
+function escapeUnits(c: string): string {
+  let out = '';
+  for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
+}
 
 /**
  * `text` with the characters of {@link UNSHOWABLE} written as `\uXXXX`: for messages that may
- * quote a caller's raw input (a mistyped account id, a bad argument) on a terminal.
+ * quote a caller's raw input (a mistyped account id, a bad argument, a refused value).
  */
 export function showableText(text: string): string {
-  return text.replace(UNSHOWABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNSHOWABLE, escapeUnits);
 }

@@ -11,7 +11,7 @@
  * stack fails the workflow task. Where naming the value helps, `quote` gives a short, escaped
  * prefix of it.
  */
-import { CONTROL_CHARACTER_PATTERN, isWellFormedText } from '../display/unprintable';
+import { CONTROL_CHARACTER_PATTERN, isWellFormedText, showableText } from '../display/unprintable';
 
 // Bound once: in the workflow sandbox each lookup of a global costs about 0.3 µs (see
 // domain/digest.ts), and each usage event's fields are checked three times (validator, handler, rules).
@@ -57,20 +57,10 @@ export function quote(value: unknown): string {
   // JSON escapes C0 controls and lone surrogates but leaves DEL, C1 controls, format
   // characters (a U+202E would reverse the rest of the message on screen) and U+2028/9 as
   // they are.
-  const head = JSON.stringify(value.slice(0, QUOTE_LENGTH)).replace(UNSHOWN, escapeUnits);
+  const head = showableText(JSON.stringify(value.slice(0, QUOTE_LENGTH)));
   return value.length > QUOTE_LENGTH ? `${head}…` : head;
 }
 
-
-/** Characters a message must not show raw: DEL and C1 controls, format characters, line and paragraph separators. */
-const UNSHOWN = /[\u007f-\u009f\p{Cf}\u2028\u2029]/gu;
-
-/** `\uXXXX` for each UTF-16 unit of `c` (an astral format character is two). */
-function escapeUnits(c: string): string {
-  let out = '';
-  for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
-  return out;
-}
 
 /** What a value is, in a word, for a refusal that must not show it. */
 function kindOf(value: unknown): string {

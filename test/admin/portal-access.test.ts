@@ -512,7 +512,7 @@ describe('sessions', () => {
     }
   });
 
-  it('answer a form submitted to two admin servers once: its key is the update id, so the account applies it once', async () => {
+  it('answers a form submitted to two admin servers once: its key is the update id, so the account applies it once', async () => {
     const cookie = await portalSession('acct-a');
     const confirm = await (await get('/accounts/acct-a/actions/tier?tier=tier-2&idem=adm_twoservers1', { cookie })).text();
     const csrf = /name="csrf" value="([^"]+)"/.exec(confirm)?.[1] ?? '';

@@ -44,6 +44,20 @@ async function saveRuns(client: Client, handle: WorkflowHandleWithFirstExecution
   }
 }
 
+/**
+ * Runs `scenario` on a fresh time-skipping suite, then saves the closed runs of the account it
+ * returns that took `patch`, as `name`-runN.json.
+ */
+async function recordPatchedRuns(name: string, patch: string, scenario: (suite: WorkflowSuite) => Promise<WorkflowHandleWithFirstExecutionRunId>): Promise<void> {
+  const suite = await workflowSuite();
+  try {
+    const h = await scenario(suite);
+    await saveRuns(suite.env.client, h, name, (history) => patchIds(history).includes(patch));
+  } finally {
+    await suite.teardown();
+  }
+}
+
 /** Sleeps the test server past the account's cycle end and waits for its reset: the new cycle's summary. */
 async function pastReset(suite: WorkflowSuite, h: WorkflowHandle, what = 'the reset'): Promise<AccountSummary> {
   const before = await h.query(summary);
@@ -217,8 +231,7 @@ async function recordUpdateRetries(): Promise<void> {
  * plain call path the other fixtures hold).
  */
 async function recordFullCallTable(): Promise<void> {
-  const suite = await workflowSuite();
-  try {
+  await recordPatchedRuns('full-call-table', END_LOST_CALLS_WHEN_FULL_PATCH, async (suite) => {
     const h = await suite.open({ accountId: 'replay-full-calls', plan: 'growth', users: 1 }, 25);
     const credits = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue });
     const start = (callId: string) => credits.startCall('replay-full-calls', { callId, agentId: 'chloe' });
@@ -232,10 +245,8 @@ async function recordFullCallTable(): Promise<void> {
     if (!next.authorized) throw new Error(`the call after the full table was refused: ${JSON.stringify(next)}`);
     await credits.endCall('replay-full-calls', { callId: 'lost-1', minutes: 3 });
     await pastReset(suite, h);
-    await saveRuns(suite.env.client, h, 'full-call-table', (history) => patchIds(history).includes(END_LOST_CALLS_WHEN_FULL_PATCH));
-  } finally {
-    await suite.teardown();
-  }
+    return h;
+  });
 }
 
 /**
@@ -243,8 +254,7 @@ async function recordFullCallTable(): Promise<void> {
  * which has expired, and expire again with it (VOID_EXPIRES_WITH_GRANT_PATCH).
  */
 async function recordVoidAfterTrial(): Promise<void> {
-  const suite = await workflowSuite();
-  try {
+  await recordPatchedRuns('void-after-trial', VOID_EXPIRES_WITH_GRANT_PATCH, async (suite) => {
     const h = await suite.open({ accountId: 'replay-void-trial', plan: 'essentials', users: 3, trial: true });
     await h.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 900, idempotencyKey: 'trial-run' }] });
     const trialGrant = (await h.query(summary)).grants.find((g) => g.source === 'trial');
@@ -255,10 +265,8 @@ async function recordVoidAfterTrial(): Promise<void> {
     await h.executeUpdate(recordUsage.definition, { args: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'after' }] });
     // The run closes at the reset (continue-as-new), so it has an end to replay to.
     await pastReset(suite, h);
-    await saveRuns(suite.env.client, h, 'void-after-trial', (history) => patchIds(history).includes(VOID_EXPIRES_WITH_GRANT_PATCH));
-  } finally {
-    await suite.teardown();
-  }
+    return h;
+  });
 }
 
 /**
@@ -266,8 +274,7 @@ async function recordVoidAfterTrial(): Promise<void> {
  * run after the reset charges the rest of the minute, then closes at the next reset.
  */
 async function recordCallRoundedOnce(): Promise<void> {
-  const suite = await workflowSuite();
-  try {
+  await recordPatchedRuns('call-rounded-once', CALL_PARTS_ROUNDED_ONCE_PATCH, async (suite) => {
     const h = await suite.open({ accountId: 'replay-call-round', plan: 'growth', users: 1 });
     const first = await h.query(summary);
     await suite.env.sleep(Date.parse(first.cycle.end) - (await suite.now()) - 600);
@@ -276,10 +283,8 @@ async function recordCallRoundedOnce(): Promise<void> {
     await waitFor(async () => (await h.query(summary)).cycle.index === first.cycle.index + 1, 'the first reset');
     await h.executeUpdate(endCall.definition, { args: [{ callId: 'c1', minutes: 1 }] });
     await pastReset(suite, h, 'the second reset');
-    await saveRuns(suite.env.client, h, 'call-rounded-once', (history) => patchIds(history).includes(CALL_PARTS_ROUNDED_ONCE_PATCH));
-  } finally {
-    await suite.teardown();
-  }
+    return h;
+  });
 }
 
 async function recordLedgerOutage(): Promise<void> {
