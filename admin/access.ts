@@ -216,6 +216,11 @@ export class AdminAccess {
     return found.caller;
   }
 
+  /** Whether `request` is a customer admin's (through a portal link), rather than an operator's or nobody's yet. */
+  isCustomer(request: FastifyRequest): boolean {
+    return this.callers.get(request)?.caller.role === 'customer';
+  }
+
   /** The browser session of `request`, if it has one. */
   sessionOf(request: FastifyRequest): AdminSession | undefined {
     return this.callers.get(request)?.open?.session;

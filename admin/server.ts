@@ -96,14 +96,19 @@ interface ErrorAnswer {
   message: string;
 }
 
-/** The answer for `err`, and whether it is unexpected (and so worth logging). */
-function answerFor(err: unknown): { answer: ErrorAnswer; unexpected: boolean } {
+/**
+ * The answer for `err`, and whether it is unexpected (and so worth logging). A customer admin
+ * (`customer`) is not shown what only operators should see.
+ */
+function answerFor(err: unknown, customer: boolean): { answer: ErrorAnswer; unexpected: boolean } {
   if (err instanceof HttpError) {
     const title = err.status === 404 ? 'Not found' : err.status === 403 ? 'Not allowed' : 'Bad request';
     return { answer: { status: err.status, code: err.code, title, message: err.message }, unexpected: false };
   }
   if (isAccountNotFoundError(err)) {
-    return { answer: { status: 404, code: 'account_not_found', title: 'Account not found', message: err.message }, unexpected: false };
+    // The client's message names the workflow, its namespace and a failed run's error: for operators.
+    const forCustomer = err.closed ? 'This account is closed: its credits are not being tracked. Ask your provider to reopen it.' : 'There is no such account.';
+    return { answer: { status: 404, code: 'account_not_found', title: 'Account not found', message: customer ? forCustomer : err.message }, unexpected: false };
   }
   if (isCreditsUnavailableError(err)) {
     return { answer: { status: 503, code: 'unavailable', title: 'Credits service unavailable', message: err.message }, unexpected: true };
@@ -202,7 +207,7 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
     return payload;
   });
   app.setErrorHandler((err, request, reply) => {
-    const { answer, unexpected } = answerFor(err);
+    const { answer, unexpected } = answerFor(err, access.isCustomer(request));
     // The path only: a query may carry a portal link's token.
     if (unexpected) log(`admin page: ${request.method} ${request.url.split('?')[0]} failed`, err);
     return sendError(request, reply, answer);

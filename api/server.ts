@@ -179,7 +179,12 @@ function problemOf(err: unknown, prefix = 'body'): { problem: ApiProblem; unexpe
     const kind = err.problem === 'UnknownCall' ? 'conflict' : 'invalid_request';
     return { problem: new ApiProblem(kind, err.message, { field, code: err.problem }), unexpected: false };
   }
-  if (isAccountNotFoundError(err)) return { problem: new ApiProblem('account_not_found', err.message, { field: 'path.accountId' }), unexpected: false };
+  if (isAccountNotFoundError(err)) {
+    // The client's message names the workflow, the namespace and a failed run's error: the
+    // operators' words, not a product service's (the id was checked against its pattern).
+    const detail = err.closed ? `account ${err.accountId} is closed: it takes no usage until billing ops start it again` : `unknown account ${err.accountId}`;
+    return { problem: new ApiProblem('account_not_found', detail, { field: 'path.accountId' }), unexpected: false };
+  }
   if (isCreditsUnavailableError(err)) {
     // The cause (task queue, gRPC text) goes to the log, not to the caller.
     return { problem: new ApiProblem('unavailable', NO_ANSWER, { headers: { 'retry-after': '1' } }), unexpected: true };

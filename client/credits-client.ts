@@ -568,7 +568,7 @@ export class CreditsClient implements AccountUpdateMethods {
     }
     if (status === 'RUNNING') return undefined;
     const reason = status === 'FAILED' ? `: ${messageOf(applicationFailure(await closingError(handle)) ?? 'no failure recorded')}` : '';
-    return new AccountNotFoundError(accountId, `account ${accountId} is not running (workflow ${workflowId} ${status.toLowerCase()}${reason})`);
+    return new AccountNotFoundError(accountId, `account ${accountId} is not running (workflow ${workflowId} ${status.toLowerCase()}${reason})`, { closed: true });
   }
 
   /** Polls the new run until it answers `summary`, or reports why it never will. */

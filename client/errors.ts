@@ -71,9 +71,16 @@ export class AccountNotFoundError extends CreditsError {
   override name = 'AccountNotFoundError';
   /** Always `account_not_found`. */
   declare readonly code: 'account_not_found';
+  /**
+   * Whether the account's workflow ran and has closed (terminated, failed, completed), rather
+   * than never having been started: what a caller outside the operators' team may be told,
+   * where the message names the workflow, its namespace and its failure.
+   */
+  readonly closed: boolean;
 
-  constructor(accountId: string, message: string, options: { cause?: unknown } = {}) {
-    super('account_not_found', message, { ...options, accountId });
+  constructor(accountId: string, message: string, options: { cause?: unknown; closed?: boolean } = {}) {
+    super('account_not_found', message, { cause: options.cause, accountId });
+    this.closed = options.closed === true;
   }
 }
 

@@ -195,6 +195,19 @@ describe('who may see what', () => {
     expect(logged.some((l) => l.includes('customer of acct-a asked for another account'))).toBe(true);
   });
 
+  it("tells a customer admin an account is unknown without the workflow and namespace an operator is shown", async () => {
+    const cookie = await portalSession('acct-never-started');
+    const customer = await get('/api/accounts/acct-never-started', { cookie, ...JSON_ACCEPT });
+    expect(customer.status).toBe(404);
+    expect(await customer.json()).toEqual({ error: { code: 'account_not_found', message: 'There is no such account.' } });
+    const page = await get('/accounts/acct-never-started', { cookie, ...BROWSER });
+    expect(page.status).toBe(404);
+    expect(await page.text()).not.toMatch(/workflow|namespace|ai-credits:/);
+    const operator = await get('/api/accounts/acct-never-started', { authorization: `Bearer ${OPERATOR_KEY}`, ...JSON_ACCEPT });
+    expect(operator.status).toBe(404);
+    expect(((await operator.json()) as { error: { message: string } }).error.message).toMatch(/^unknown account acct-never-started: no workflow ai-credits:acct-never-started in namespace /);
+  });
+
   it('refuses a link used twice, an expired link, a forged one and one for an unknown secret', async () => {
     const link = await mintPortalLink('acct-a', { secret: SECRET, baseUrl: admin.url });
     expect((await fetch(link.url, { redirect: 'manual' })).status).toBe(200);

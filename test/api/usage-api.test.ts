@@ -285,7 +285,8 @@ describe('usage events', () => {
 
   it('answers 404 for an unknown account and for an id no account can have', async () => {
     const unknown = await call('POST', usage('nobody-here'), { body: { feature: 'enrichment', quantity: 1, idempotencyKey: 'k' } });
-    expect(unknown).toMatchObject({ status: 404, body: { field: 'path.accountId', type: 'urn:ai-credits:problem:account_not_found' } });
+    expect(unknown).toMatchObject({ status: 404, body: { field: 'path.accountId', type: 'urn:ai-credits:problem:account_not_found', detail: 'unknown account nobody-here' } });
+    expect(JSON.stringify(unknown.body)).not.toMatch(/workflow|namespace/);
     const arrayUnknown = await call('POST', usage('nobody-here'), { body: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'k' }] });
     expect(arrayUnknown.status).toBe(404);
     expect((await call('GET', '/v1/accounts/nobody-here/summary')).status).toBe(404);
@@ -301,7 +302,8 @@ describe('usage events', () => {
     for (const path of paths) {
       const answer = await call('GET', path);
       expect(answer, path).toMatchObject({ status: 404, body: { field: 'path.accountId', type: 'urn:ai-credits:problem:account_not_found' } });
-      expect(answer.body.detail).toBe('account api-closed is not running (workflow ai-credits:api-closed terminated)');
+      // The operators' message names the workflow; a product service is told the account is closed.
+      expect(answer.body.detail).toBe('account api-closed is closed: it takes no usage until billing ops start it again');
     }
     expect((await call('POST', usage('api-closed'), { body: { feature: 'enrichment', quantity: 1, idempotencyKey: 'after-close' } })).status).toBe(404);
     // An operator still reads the closed account's last state through the client.
