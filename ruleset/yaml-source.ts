@@ -3,7 +3,7 @@
  * so later checks (schema and semantic) can point at the exact line and column of what they
  * complain about. Everything unsafe or ambiguous in YAML is refused here, before any check runs.
  */
-import { Document, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import { Document, isAlias, isCollection, isMap, isNode, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Node } from 'yaml';
 import type { Diagnostic, DiagnosticCode } from './diagnostics';
 import { MAX_SHOWN_MESSAGE_LENGTH, quoteText, showText } from './wording';
@@ -37,6 +37,9 @@ export interface RulesSource {
   locate(path: DataPath, target?: 'key' | 'value'): SourcePosition;
 }
 
+/** How the parser names the YAML core tags that a file writes `!!name`. */
+const YAML_TAG_PREFIX = 'tag:yaml.org,2002:';
+
 /** Either the parsed source or every reason it could not be read. */
 export type ReadOutcome =
   | { readonly ok: true; readonly source: RulesSource }
@@ -44,8 +47,8 @@ export type ReadOutcome =
 
 /**
  * Parses rules YAML (YAML 1.2 core schema, so dates stay text and `yes` stays a string).
- * Refuses oversized text, syntax errors, duplicate keys, several documents, unknown tags, a
- * `%YAML` directive asking for another version, numbers written in hex or octal, and alias
+ * Refuses oversized text, syntax errors, duplicate keys, several documents, tags (`!!str`,
+ * `!money`: known or not), a `%YAML` directive asking for another version, numbers written in hex or octal, and alias
  * expansion beyond {@link MAX_ALIAS_COUNT}; all such problems are reported together. A byte
  * order mark is skipped, so it does not shift the first line's columns.
  */
@@ -91,6 +94,8 @@ export function readRulesYaml(fileText: string, file: string): ReadOutcome {
   const problems: Diagnostic[] = [];
   const linesWithProblems = new Set<number>();
   for (const e of [...doc.errors, ...doc.warnings]) {
+    // Tags, known or not, are reported below with the rest, one message for all.
+    if (e.code === 'TAG_RESOLVE_FAILED') continue;
     const { line, column } = position(e.pos[0]);
     if (linesWithProblems.has(line)) continue;
     linesWithProblems.add(line);
@@ -103,14 +108,22 @@ export function readRulesYaml(fileText: string, file: string): ReadOutcome {
     return { ok: false, diagnostics: [at('empty-file', 'the file holds no rules (it is empty or only comments)')] };
   }
 
-  // YAML 1.2 reads 0x7D0 and 0o3720 as 2000: a price written so is a slip, not a choice.
-  visit(doc, {
-    Scalar(_key, node) {
-      if (node.format !== 'HEX' && node.format !== 'OCT') return;
+  visit(doc, (_key, node) => {
+    // A tag makes a value something else than it reads as (`!!str 5` text, `!!binary` bytes,
+    // `!!set` a set) or names a type the rules do not have: no rules value is written so.
+    if ((isScalar(node) || isCollection(node)) && node.tag) {
+      const tag = node.tag.startsWith(YAML_TAG_PREFIX) ? `!!${node.tag.slice(YAML_TAG_PREFIX.length)}` : node.tag;
+      const start = node.range?.[0] ?? 0;
+      const written = text.lastIndexOf(tag, start);
+      const { line, column } = position(written === -1 ? start : written);
+      problems.push(at('yaml-syntax', `${quoteText(tag)} is a YAML tag; rules files use plain values only: remove the tag`, line, column));
+    }
+    // YAML 1.2 reads 0x7D0 and 0o3720 as 2000: a price written so is a slip, not a choice.
+    if (isScalar(node) && (node.format === 'HEX' || node.format === 'OCT')) {
       const { line, column } = position(node.range?.[0] ?? 0);
       const written = text.slice(node.range?.[0] ?? 0, node.range?.[1] ?? 0);
       problems.push(at('bad-format', `${quoteText(written)} is a ${node.format === 'HEX' ? 'hexadecimal' : 'octal'} number; write numbers in decimal (${String(node.value)})`, line, column));
-    },
+    }
   });
   if (problems.length > 0) return { ok: false, diagnostics: problems };
 
@@ -185,8 +198,6 @@ function describeYamlProblem(
       ];
     case 'RESOURCE_EXHAUSTION':
       return ['yaml-syntax', 'the file is nested too deeply to read'];
-    case 'TAG_RESOLVE_FAILED':
-      return ['yaml-syntax', `unknown YAML tag (${firstLine(yamlMessage)}); rules files use plain values only`];
     case 'BAD_INDENT':
     case 'TAB_AS_INDENT':
     case 'MISSING_CHAR':

@@ -46,8 +46,20 @@ describe('malformed YAML', () => {
     ]);
   });
 
-  it('refuses unknown tags', () => {
-    expect(summary(problems(MINIMAL.replace('currency: USD', 'currency: !money USD')))).toEqual([['yaml-syntax', 4, 11]]);
+  it.each([
+    ['an unknown tag', 'currency: USD', 'currency: !money USD', 4, 11, '"!money"'],
+    ['bytes', 'currency: USD', 'currency: !!binary VVNE', 4, 11, '"!!binary"'],
+    ['text forced', 'currency: USD', 'currency: !!str USD', 4, 11, '"!!str"'],
+    ['a float the core schema does not resolve', 'userCap: 10', 'userCap: !!float 10', 15, 14, '"!!float"'],
+    ['a number made of text', 'userCap: 10', 'userCap: !!int "10"', 15, 14, '"!!int"'],
+    ['a set', 'currency: USD', 'currency: USD\nx: !!set {a}', 5, 4, '"!!set"'],
+    ['a tagged list', 'aliases: [Base, Starter]', 'aliases: !!seq [Base, Starter]', 8, 14, '"!!seq"'],
+    ['a verbatim tag (placed at its value)', 'userCap: 10', 'userCap: !<tag:yaml.org,2002:int> 10', 15, 39, '"!!int"'],
+  ])('refuses a YAML tag, known or not: %s', (_case, from, to, line, column, tag) => {
+    const list = problems(MINIMAL.replace(from, to));
+    expect(list.map((d) => [d.code, d.line, d.column, d.message])).toEqual([
+      ['yaml-syntax', line, column, `${tag} is a YAML tag; rules files use plain values only: remove the tag`],
+    ]);
   });
 
   it('treats __proto__ as an unknown field, not as a prototype', () => {
