@@ -3,7 +3,7 @@
  * so later checks (schema and semantic) can point at the exact line and column of what they
  * complain about. Everything unsafe or ambiguous in YAML is refused here, before any check runs.
  */
-import { Document, isAlias, isCollection, isMap, isNode, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import { Document, isAlias, isCollection, isMap, isNode, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Node } from 'yaml';
 import type { Diagnostic, DiagnosticCode } from './diagnostics';
 import { MAX_SHOWN_MESSAGE_LENGTH, quoteText, showText } from './wording';
@@ -109,6 +109,19 @@ export function readRulesYaml(fileText: string, file: string): ReadOutcome {
   }
 
   visit(doc, (_key, node) => {
+    // An alias must name an anchor written before it; the reader would otherwise stop at it
+    // with a message about alias counts.
+    if (isAlias(node) && node.resolve(doc) === undefined) {
+      const { line, column } = position(node.range?.[0] ?? 0);
+      problems.push(at('yaml-syntax', `${quoteText(`*${node.source}`)} names no anchor written before it (${quoteText(`&${node.source}`)}); write the value out, or anchor it above`, line, column));
+    }
+    // A key that is a list, a mapping or null cannot name a field (and the reader would turn
+    // it into text with a warning on stderr, and no place to report it at).
+    if (isPair(node) && (isCollection(node.key) || (isScalar(node.key) && node.key.value === null))) {
+      const { line, column } = position(isNode(node.key) ? (node.key.range?.[0] ?? 0) : 0);
+      const what = isCollection(node.key) ? (isSeq(node.key) ? 'a list' : 'a mapping') : 'empty (null)';
+      problems.push(at('yaml-syntax', `this key is ${what}; keys in a rules file are field names and ids`, line, column));
+    }
     // A tag makes a value something else than it reads as (`!!str 5` text, `!!binary` bytes,
     // `!!set` a set) or names a type the rules do not have: no rules value is written so.
     if ((isScalar(node) || isCollection(node)) && node.tag) {

@@ -62,6 +62,27 @@ describe('malformed YAML', () => {
     ]);
   });
 
+  it.each([
+    ['a list as a key', 'currency: USD\n? [a, b]\n: 1', 5, 3, 'this key is a list; keys in a rules file are field names and ids'],
+    ['a mapping as a key', 'currency: USD\n{x: 1}: 2', 5, 1, 'this key is a mapping; keys in a rules file are field names and ids'],
+    ['a null key', 'currency: USD\n~: 2', 5, 1, 'this key is empty (null); keys in a rules file are field names and ids'],
+    ['no key at all', 'currency: USD\n: 2', 5, 1, 'this key is empty (null); keys in a rules file are field names and ids'],
+    ['an alias of no anchor', 'currency: USD\n*x : 2', 5, 1, '"*x" names no anchor written before it ("&x"); write the value out, or anchor it above'],
+    ['an alias before its anchor', 'currency: *cur\nx: &cur USD', 4, 11, '"*cur" names no anchor written before it ("&cur"); write the value out, or anchor it above'],
+  ])('refuses %s where it is written, with nothing on stderr', async (_case, to, line, column, message) => {
+    const warnings: unknown[] = [];
+    const onWarning = (warning: unknown) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      expect(problems(MINIMAL.replace('currency: USD', to)).map((d) => [d.code, d.line, d.column, d.message])).toEqual([['yaml-syntax', line, column, message]]);
+      // Node emits a warning on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('treats __proto__ as an unknown field, not as a prototype', () => {
     const list = problems(MINIMAL.replace('currency: USD\n', 'currency: USD\n__proto__: { polluted: true }\n'));
     expect(summary(list)).toEqual([['unknown-field', 5, 1]]);
