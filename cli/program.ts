@@ -34,9 +34,21 @@ export function buildProgram(io: CliIo, groups: readonly CommandGroup[] = COMMAN
   const program = new Command('credits')
     .description('AI-credits billing engine tools')
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError('(run with --help for usage)');
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(usageErrorLine(text)) });
   // Subcommands copy these settings when created, so they must be set before groups register.
   for (const register of groups) register(program, io);
   return program;
+}
+
+/**
+ * Commander's usage error (`error: unknown command 'usrs'`, a suggestion on the next line) as
+ * the one `credits: ...` line every other error of the CLI is, with where to look for usage.
+ */
+export function usageErrorLine(text: string): string {
+  const parts = text
+    .replace(/^error: /, '')
+    .split('\n')
+    .map((line) => line.trim().replace(/^\((.*)\)$/, '$1'))
+    .filter((line) => line !== '');
+  return `credits: ${parts.join('; ')} (see --help)\n`;
 }

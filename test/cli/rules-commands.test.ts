@@ -207,13 +207,15 @@ describe('credits rules diff', () => {
 
 describe('the command line itself', () => {
   it.each([
-    [['rules', 'bogus'], "error: unknown command 'bogus'"],
-    [['rules', 'validate', '--strict'], "error: unknown option '--strict'"],
-    [['rules', 'diff', 'only-one.yaml'], "error: missing required argument 'new'"],
-  ])('exits 2 for %j', async (args, message) => {
+    [['rules', 'bogus'], "credits: unknown command 'bogus' (see --help)\n"],
+    [['rules', 'valdate'], "credits: unknown command 'valdate'; Did you mean validate? (see --help)\n"],
+    [['rules', 'validate', '--strict'], "credits: unknown option '--strict' (see --help)\n"],
+    [['rules', 'diff', 'only-one.yaml'], "credits: missing required argument 'new' (see --help)\n"],
+    [['rules', 'validate', 'a', 'b'], "credits: too many arguments for 'validate'. Expected 1 argument but got 2. (see --help)\n"],
+  ])('exits 2 for %j with one line saying what is wrong, as every other error', async (args, message) => {
     const run = await credits(...args);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain(message);
+    expect(run.stderr).toBe(message);
   });
 
   it('exits 2 with the usage when no command is given', async () => {
