@@ -82,8 +82,9 @@ export interface LedgerEntry {
 }
 
 /**
- * The start of every ledger id one workflow of an account writes (`<accountId>:<epoch>:`, then
- * its sequence number): account ids hold no colon, so the prefix names that workflow's entries.
+ * The start of every id one workflow of an account writes (`<accountId>:<epoch>:`, then a
+ * ledger entry's sequence number, `charge:<n>` or `alert:...`): account ids hold no colon, so
+ * the prefix names that workflow's entries, charges and alerts.
  */
 export function ledgerIdPrefix(accountId: string, epoch: string): string {
   return `${accountId}:${epoch}:`;

@@ -9,7 +9,7 @@
  * about a third of the size. Decoding gives back exactly the entries encoded (checked by a
  * property test), and a field this module does not know is carried under its own name.
  */
-import type { LedgerEntry } from './effects';
+import { epochOfId, ledgerIdPrefix, type LedgerEntry } from './effects';
 import { iso } from './calendar';
 
 /** A batch of ledger entries in compact form (see the module comment). */
@@ -138,12 +138,15 @@ function itemOf(diff: Record<string, unknown>, prev: Record<string, unknown>): R
 function encodeFull(entries: readonly LedgerEntry[]): CompactLedgerBatch {
   const first = entries[0];
   if (!first) throw new RangeError('a ledger batch holds at least one entry');
-  const epoch = first.entryId.startsWith(`${first.accountId}:`) ? first.entryId.slice(first.accountId.length + 1).split(':')[0] ?? '' : '';
+  // An id that does not start with the account (none this workflow writes) gives no epoch.
+  const epoch = first.entryId.startsWith(`${first.accountId}:`) ? (epochOfId(first.entryId) ?? '') : '';
+  // An entry whose id is this prefix and its sequence number is written without its id.
+  const own = ledgerIdPrefix(first.accountId, epoch);
   const base = canonicalMs(first.at) ?? 0;
   const x = entries.map((entry) => {
     if (entry.accountId !== first.accountId) throw new RangeError('a ledger batch holds the entries of one account');
     const out: Record<string, unknown> = {};
-    if (entry.entryId !== `${first.accountId}:${epoch}:${entry.seq}`) out.id = entry.entryId;
+    if (entry.entryId !== `${own}${entry.seq}`) out.id = entry.entryId;
     if (entry.rulesVersion !== first.rulesVersion) out.av = entry.rulesVersion;
     if (entry.cycleIndex !== first.cycleIndex) out.ay = entry.cycleIndex;
     const ms = canonicalMs(entry.at);
@@ -178,10 +181,11 @@ export function decodeLedgerBatch(batch: CompactLedgerBatch): LedgerEntry[] {
     let prev: Record<string, unknown> = {};
     items = batch.x.map((diff, i) => (prev = i === 0 ? diff : itemOf(diff, prev)));
   }
+  const own = ledgerIdPrefix(batch.a, batch.e);
   return items.map((item) => {
     const entry: Record<string, unknown> = {};
     const seq = item.s;
-    entry.entryId = typeof item.id === 'string' ? item.id : `${batch.a}:${batch.e}:${String(seq)}`;
+    entry.entryId = typeof item.id === 'string' ? item.id : `${own}${String(seq)}`;
     entry.accountId = batch.a;
     entry.rulesVersion = item.av ?? batch.r;
     entry.cycleIndex = item.ay ?? batch.y;

@@ -41,7 +41,7 @@ export function chargeTier(state: AccountState, tier: TierRule, reason: 'cycle_s
   const chargeId =
     reason === 'cycle_start'
       ? `${state.accountId}:tier:${state.cycle.start}`
-      : `${state.accountId}:${state.epoch}:charge:${++state.counters.charge}`;
+      : `${ledgerIdPrefix(state.accountId, state.epoch)}charge:${++state.counters.charge}`;
   state.outbox.push({
     type: 'charge',
     charge: {
@@ -72,7 +72,7 @@ export function queueDueAlerts(state: AccountState, nowMs: number): void {
 }
 
 function queueAlert(state: AccountState, alert: 'warning' | 'exhausted', runOutMs: number | null, nowMs: number): void {
-  const alertId = `${state.accountId}:${state.epoch}:alert:${state.cycle.index}:${alert}:${++state.counters.alert}`;
+  const alertId = `${ledgerIdPrefix(state.accountId, state.epoch)}alert:${state.cycle.index}:${alert}:${++state.counters.alert}`;
   state.outbox.push({
     type: 'alert',
     alert: {
