@@ -6,7 +6,7 @@
  */
 import { isCalendarDate, parseInstantOrDate } from '../ruleset';
 import { badRequest } from './errors';
-import { cycleIndexOf, cycleNumber } from '../display/cycle-number';
+import { MAX_CYCLE_NUMBER, cycleIndexOf, cycleNumber } from '../display/cycle-number';
 
 /** Which entries to export. */
 export type CsvRange =
@@ -66,7 +66,7 @@ export function parseCsvQuery(query: Record<string, unknown>, currentCycle: numb
   if (cycle === undefined || cycle === '') return { kind: 'cycle', cycleIndex: currentCycle };
   // `cycle` is the number the page shows (the first cycle is 1), not the wire's 0-based index.
   const current = cycleNumber(currentCycle);
-  if (!/^\d{1,9}$/.test(cycle) || Number(cycle) < 1) {
+  if (!/^\d+$/.test(cycle) || Number(cycle) < 1 || Number(cycle) > MAX_CYCLE_NUMBER) {
     throw badRequest(`cycle must be a whole number from 1 to ${current}, the current cycle (got ${JSON.stringify(cycle)})`);
   }
   if (Number(cycle) > current) throw badRequest(`cycle ${Number(cycle)} has not started yet: the current cycle is ${current}`);

@@ -5,10 +5,15 @@
 import { InvalidArgumentError } from 'commander';
 import { JSON_NUMBER_TEXT, idProblem } from '../domain/input-text';
 
-/** Parses a whole number of at least `min` for commander (a bad value is a usage error, exit 2). */
-export function wholeNumber(min: number): (value: string) => number {
+/**
+ * Parses a whole number from `min` to `max` for commander (a bad value is a usage error, exit
+ * 2). The default `max` is the largest integer a number holds exactly: past it, digits typed
+ * are not the number used.
+ */
+export function wholeNumber(min: number, max: number = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
     if (!/^\d+$/.test(value.trim()) || Number(value) < min) throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
+    if (Number(value) > max) throw new InvalidArgumentError(`expected a whole number of at most ${max}`);
     return Number(value);
   };
 }

@@ -7,7 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { InvalidArgumentError, type Command } from 'commander';
-import { cycleIndexOf, plural } from '../display';
+import { MAX_CYCLE_NUMBER, cycleIndexOf, plural } from '../display';
 import { exportUsageCsv } from '../ledger/csv-export';
 import { isLedgerError } from '../ledger/errors';
 import { openLedgerStore } from '../ledger/open-store';
@@ -113,16 +113,29 @@ function adminQuery(o: ExportOptions): URLSearchParams {
   return q;
 }
 
+/**
+ * Copies UTF-8 text from `chunks` to `out`, with back-pressure; returns the bytes read. A
+ * character's bytes may be split between two chunks: the decoder carries them over, where
+ * decoding each chunk alone wrote two replacement characters in its place.
+ */
+export async function copyText(chunks: AsyncIterable<Uint8Array>, out: NodeJS.WritableStream): Promise<number> {
+  let bytes = 0;
+  const decoder = new TextDecoder('utf-8');
+  for await (const chunk of chunks) {
+    bytes += chunk.byteLength;
+    if (!out.write(decoder.decode(chunk, { stream: true }))) await new Promise((resolve) => out.once('drain', resolve));
+  }
+  const rest = decoder.decode();
+  if (rest !== '') out.write(rest);
+  return bytes;
+}
+
 /** Stream the CSV from a running main job's admin server (which holds the embedded ledger). */
 async function exportThroughAdmin(io: CliIo, adminUrl: string, accountId: string, o: ExportOptions): Promise<void> {
   const path = `/accounts/${encodeURIComponent(accountId)}/usage.csv?${adminQuery(o).toString()}`;
   const response = await fetchFromAdmin(adminUrl, path, `export ${accountId}`);
   const out = destination(io, o.output);
-  let bytes = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    bytes += chunk.byteLength;
-    if (!out.write(Buffer.from(chunk).toString())) await new Promise((resolve) => out.once('drain', resolve));
-  }
+  const bytes = await copyText(response.body as unknown as AsyncIterable<Uint8Array>, out);
   await new Promise<void>((resolve, reject) => (o.output === undefined ? resolve() : out.end((err?: Error | null) => (err ? reject(err) : resolve()))));
   const where = o.output === undefined ? '' : ` to ${o.output}`;
   writeLines(io.stderr, [`exported ${plural(bytes, 'byte')} of CSV of ${accountId} (${describeRange(o)}) through the main job at ${adminUrl}${where}`]);
@@ -134,12 +147,16 @@ export function registerUsageExport(usage: Command, io: CliIo): void {
     .command('export')
     .description("write an account's usage ledger as CSV, for a billing cycle or a date range (default: all)")
     .argument('<account>', 'account id')
-    .option('--cycle <n>', 'billing cycle number, as `account show` prints it ("Cycle #5" is 5; the first is 1)', wholeNumber(1))
+    .option('--cycle <n>', 'billing cycle number, as `account show` prints it ("Cycle #5" is 5; the first is 1)', wholeNumber(1, MAX_CYCLE_NUMBER))
     .option('--from <when>', 'entries at or after this date or instant', fromOption)
     .option('--to <when>', 'entries before this instant, or up to and including this date', toOption)
     .option('--all-kinds', 'every entry (grants, expiries, charges, changes), not only usage and calls')
     .option('--output <file>', 'write the CSV to this file instead of stdout')
     .action(async (accountId: string, options: ExportOptions) => {
+      // One meaning however the ledger is read: the main job's admin server takes one or the other.
+      if (options.cycle !== undefined && (options.from !== undefined || options.to !== undefined)) {
+        throw new CliFailure('use either --cycle or --from/--to, not both', EXIT_CODES.usage);
+      }
       if (options.from !== undefined && options.to !== undefined && options.from >= options.to) {
         throw new CliFailure(`--from ${options.from} is not before --to ${options.to}`, EXIT_CODES.usage);
       }

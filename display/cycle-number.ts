@@ -14,3 +14,10 @@ export function cycleNumber(index: number): number {
 export function cycleIndexOf(number: number): number {
   return number - 1;
 }
+
+/**
+ * The largest cycle number anyone may type (nine digits: about 83 million years of monthly
+ * cycles): past it a number is a slip, and the ledger's cycle column (a 32-bit integer) could
+ * not be asked for it.
+ */
+export const MAX_CYCLE_NUMBER = 999_999_999;

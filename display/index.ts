@@ -5,5 +5,5 @@
 export { creditRateMills, formatAmount, formatCount, formatCreditRate, formatMoney, formatPrice, formatQuantity, percentOf } from './numbers';
 export { formatUtc, formatUtcDate, formatUtcTime } from './times';
 export { expiredAgain, joinNames, perUnits, plural } from './words';
-export { cycleIndexOf, cycleNumber } from './cycle-number';
+export { MAX_CYCLE_NUMBER, cycleIndexOf, cycleNumber } from './cycle-number';
 export { UNPRINTABLE_PATTERN, hasControlCharacter, isWellFormedText, showableText } from './unprintable';

@@ -5,23 +5,24 @@
  * with back-pressure, so a year of a large account never sits in memory.
  *
  * Which entries: by default the usage decisions and calls (`usage`, `call_start`, `call_end`,
- * `call_part`: a call's part charged at a reset it ran across, and `call_overage`: what calls
- * consumed past zero, written off rather than taken from the next credits added) and the voids
- * that reverse usage (`void`, negative credits and quantity): what the "usage data" export of
- * Settings > AI Credits means. `allKinds` adds grants,
- * expiries (credits lost at the reset), charges, alerts and configuration changes; an explicit
- * `filter.kinds` wins over both.
+ * `call_part`: a call's part charged at a reset it ran across) and the voids that reverse usage
+ * (`void`, negative credits and quantity): what the "usage data" export of Settings > AI
+ * Credits means, whose `credits` column sums to what was used. `allKinds` adds grants,
+ * expiries (credits lost at the reset), write-offs (`call_overage`: what calls consumed past
+ * zero, written off rather than taken from the next credits added), charges, alerts and
+ * configuration changes; an explicit `filter.kinds` wins over both. An account restarted under
+ * its id has each epoch's rows whole (`epoch`, last), the epochs in the order they began.
  *
  * Columns: `credits` is what the entry moved, unsigned by kind (usage debited, a grant
  * granted, an expiry lost; negative only for a void). A tier, plan, users or tags change moves
  * nothing itself (0 credits): the credits it granted are on the `grant` row written with it, so
- * the column never counts them twice. `balance_change` (last) is the same amount signed by its
- * effect on the balance, so summing it gives the net movement ({@link balanceChange}).
+ * the column never counts them twice. `balance_change` is the same amount signed by its effect
+ * on the balance, so summing it over one epoch gives the net movement ({@link balanceChange}).
  *
  * No cell runs as a formula when the file is opened in a spreadsheet (CSV injection): a text
- * cell starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading single quote, as
- * OWASP recommends. Numeric columns are written as numbers and never escaped, so a void's
- * `-5` credits stays the number -5.
+ * cell starting with `=`, `+`, `-`, `@`, tab, carriage return or `'` gets a leading single
+ * quote, as OWASP recommends (the quote itself too, so the escape can be undone). Numeric
+ * columns are written as numbers and never escaped, so a void's `-5` credits stays the number -5.
  */
 import { stringify, type Options as StringifyOptions } from 'csv-stringify';
 import { stringify as stringifySync } from 'csv-stringify/sync';
@@ -52,6 +53,7 @@ export const CSV_COLUMNS = [
   'amount_cents',
   'note',
   'balance_change',
+  'epoch',
 ] as const;
 
 /**
@@ -84,8 +86,13 @@ export function balanceChange(entry: Pick<LedgerEntry, 'kind' | 'credits'>): num
   return sign === 0 ? 0 : sign * entry.credits + 0;
 }
 
-/** Kinds exported when neither `filter.kinds` nor `allKinds` says otherwise: usage decisions, calls (with their parts charged at a reset), their overage, and voids. */
-export const DEFAULT_EXPORT_KINDS: readonly LedgerKind[] = ['usage', 'call_start', 'call_end', 'call_part', 'call_overage', 'void'];
+/**
+ * Kinds exported when neither `filter.kinds` nor `allKinds` says otherwise: usage decisions,
+ * calls (with their parts charged at a reset) and voids, so the `credits` column sums to what
+ * was used. A call's overage past zero is already in its `call_end` row; its write-off
+ * (`call_overage`) moves the balance as a grant does and goes with the grants.
+ */
+export const DEFAULT_EXPORT_KINDS: readonly LedgerKind[] = ['usage', 'call_start', 'call_end', 'call_part', 'void'];
 
 /** Options of {@link exportUsageCsv}. */
 export interface CsvExportOptions {
@@ -97,12 +104,17 @@ export interface CsvExportOptions {
   end?: boolean;
 }
 
-/** First characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list). */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/**
+ * First characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection
+ * list), and the quote that marks an escaped cell: a value that itself starts with one gets
+ * another, so `-k` and `'-k` stay two values (`'-k` and `''-k`), and dropping one leading
+ * quote gives back what was written.
+ */
+const FORMULA_START = /^[=+\-@\t\r']/;
 
 /**
  * A text cell as a spreadsheet will show it and never run it: one starting with `=`, `+`, `-`,
- * `@`, tab or carriage return gets a leading single quote (OWASP's advice); any other is as is.
+ * `@`, tab, carriage return or `'` gets a leading single quote (OWASP's advice); any other is as is.
  */
 export function spreadsheetText(value: string): string {
   return FORMULA_START.test(value) ? `'${value}` : value;
@@ -128,6 +140,15 @@ function numeric(value: number | undefined): string {
   return typeof value === 'number' && Number.isFinite(value) ? String(value) : spreadsheetText(String(value));
 }
 
+/**
+ * The `epoch` column: which workflow of the account wrote the entry, from its id
+ * (`<account>:<epoch>:<seq>`, see ledgerIdPrefix); empty for an id of another form.
+ */
+function epochColumn(entryId: string): string {
+  const parts = entryId.split(':');
+  return parts.length === 3 ? (parts[1] ?? '') : '';
+}
+
 /** One entry as CSV fields, in {@link CSV_COLUMNS} order; absent values are empty fields. */
 export function entryToCsvRow(entry: LedgerEntry): string[] {
   return [
@@ -150,6 +171,7 @@ export function entryToCsvRow(entry: LedgerEntry): string[] {
     numeric(entry.amountCents),
     text(entry.note),
     numeric(balanceChange(entry)),
+    text(epochColumn(entry.entryId)),
   ];
 }
 

@@ -165,26 +165,38 @@ class SqlLedgerStore implements LedgerStore {
     const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     requireCount(pageSize, 'pageSize', 1);
     const { where, params } = filterClause(filter);
-    const seqParam = params.length + 1;
-    const idParam = params.length + 2;
+    // An account restarted under its id (a new workflow, a new pool) has a second epoch whose
+    // sequence numbers start again at 1: each epoch's entries come whole, in sequence order,
+    // the epochs in the order they began, so a reader never sees two pools interleaved.
+    // An epoch's ids share the prefix before the sequence number (see ledgerIdPrefix): the id
+    // up to its last colon.
+    const prefix = `regexp_replace(entry_id, '[^:]*$', '')`;
+    const { rows: epochs } = await this.db.query<{ epoch: string }>(
+      `SELECT ${prefix} AS epoch FROM ledger_entries WHERE ${where} GROUP BY 1 ORDER BY min(at), ${prefix} COLLATE "C"`,
+      params,
+    );
+    const epochParam = params.length + 1;
+    const seqParam = params.length + 2;
+    const idParam = params.length + 3;
     // Rows come as one JSON text each: a scan of a long history decodes several times faster.
-    // The cursor is (seq, entry id): an account restarted under its id has a second epoch whose
-    // sequence numbers repeat the first's, and a cursor on seq alone skipped those of one
-    // epoch that fell just past a page's end.
+    // The cursor is (seq, entry id): ids of one epoch that do not follow the usual form could
+    // share a sequence number, and a cursor on seq alone would skip one at a page's end.
     const sql =
       `SELECT ${jsonRecordSelect(ENTRY_TABLE)} FROM ledger_entries ` +
-      `WHERE ${where} AND (seq > $${seqParam} OR (seq = $${seqParam} AND entry_id COLLATE "C" > $${idParam})) ` +
+      `WHERE ${where} AND ${prefix} = $${epochParam} AND (seq > $${seqParam} OR (seq = $${seqParam} AND entry_id COLLATE "C" > $${idParam})) ` +
       `ORDER BY seq, entry_id COLLATE "C" LIMIT ${pageSize}`;
-    let after: [number, string] = [-1, ''];
-    for (;;) {
-      const { rows } = await this.db.query<{ record: string }>(sql, [...params, ...after]);
-      let last: LedgerEntry | undefined;
-      for (const row of rows) {
-        last = JSON.parse(row.record) as LedgerEntry;
-        yield last;
+    for (const { epoch } of epochs) {
+      let after: [number, string] = [-1, ''];
+      for (;;) {
+        const { rows } = await this.db.query<{ record: string }>(sql, [...params, epoch, ...after]);
+        let last: LedgerEntry | undefined;
+        for (const row of rows) {
+          last = JSON.parse(row.record) as LedgerEntry;
+          yield last;
+        }
+        if (rows.length < pageSize || last === undefined) break;
+        after = [last.seq, last.entryId];
       }
-      if (rows.length < pageSize || last === undefined) return;
-      after = [last.seq, last.entryId];
     }
   }
 

@@ -122,7 +122,9 @@ export interface LedgerStore {
 
   /**
    * An account's entries in sequence order, read a page at a time with a keyset cursor, so a
-   * year of a busy account never sits in memory. Stop iterating early to stop reading.
+   * year of a busy account never sits in memory. Stop iterating early to stop reading. An
+   * account restarted under its id (a new epoch: a new workflow and pool, its sequence
+   * starting again) has each epoch's entries whole, the epochs in the order they began.
    */
   streamEntries(filter: EntryFilter, options?: StreamOptions): AsyncIterable<LedgerEntry>;
 

@@ -113,6 +113,8 @@ export function parseWebhookConfig(text: string, file = 'webhooks file'): Webhoo
       url = undefined;
     }
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) problems.push(`${where}.url must be an http:// or https:// URL`);
+    // Nothing listens on port 0: every delivery would fail, holding the account's later events back.
+    else if (url.port === '0') problems.push(`${where}.url has port 0, where nothing can listen; give the receiver's port`);
     if (typeof e.secret !== 'string' || e.secret.length < MIN_SECRET_LENGTH) problems.push(`${where}.secret must be a string of at least ${MIN_SECRET_LENGTH} characters`);
     const events = stringList(e.events);
     const unknown = (events ?? []).filter((t) => !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(t));

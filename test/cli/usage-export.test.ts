@@ -6,12 +6,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { openLedgerStore } from '../../ledger/open-store';
 import type { LedgerStore } from '../../ledger/store';
 import { startWorker, timeSkippingEnv } from '../helpers/workflow-harness';
+import { copyText } from '../../cli/usage-export';
 import { lentStore, runCli } from '../client/cli-run';
 
 let env: TestWorkflowEnvironment;
@@ -58,7 +60,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const HEADER = 'time,account,user,feature,quantity,unit,credits,grant_debited,balance_after,decision,reason,idempotency_key,rules_version,kind,cycle,entry_id,amount_cents,note,balance_change';
+const HEADER = 'time,account,user,feature,quantity,unit,credits,grant_debited,balance_after,decision,reason,idempotency_key,rules_version,kind,cycle,entry_id,amount_cents,note,balance_change,epoch';
 
 function csvLines(text: string): string[] {
   return text.split('\r\n').filter((line) => line !== '');
@@ -136,8 +138,36 @@ describe('credits usage export', () => {
     });
     expect((await credits('usage', 'export', 'exp-1', '--from', 'June')).code).toBe(2);
     expect((await credits('usage', 'export', 'exp-1', '--cycle', '-1')).code).toBe(2);
+    // Past nine digits a cycle number is a slip (and past 2^53 not the number typed).
+    for (const huge of ['1000000000', '9007199254740993', '99999999999999999999']) {
+      expect(await credits('usage', 'export', 'exp-1', '--cycle', huge)).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('expected a whole number of at most 999999999') });
+    }
+    // One meaning whether the ledger is read directly or through the main job, which takes one or the other.
+    expect(await credits('usage', 'export', 'exp-1', '--cycle', '1', '--from', '2026-06-01')).toMatchObject({ code: 2, stdout: '', stderr: 'credits: use either --cycle or --from/--to, not both\n' });
     const backwards = await credits('usage', 'export', 'exp-1', '--from', '2026-07-01', '--to', '2026-06-01');
     expect(backwards.code).toBe(2);
     expect(backwards.stderr).toMatch(/--from 2026-07-01T00:00:00.000Z is not before --to 2026-06-02T00:00:00.000Z/);
+  });
+});
+
+describe('copyText', () => {
+  it('keeps a character whose bytes arrive in two chunks whole', async () => {
+    const bytes = Buffer.from('key,über 日本 \u{1F600}\r\n', 'utf8');
+    // Every way of cutting the bytes in two, mid-character cuts included.
+    for (let cut = 1; cut < bytes.length; cut++) {
+      let text = '';
+      const out = new Writable({
+        write(chunk: Buffer | string, _encoding, done) {
+          text += chunk.toString();
+          done();
+        },
+      });
+      async function* chunks() {
+        yield bytes.subarray(0, cut);
+        yield bytes.subarray(cut);
+      }
+      expect(await copyText(chunks(), out)).toBe(bytes.length);
+      expect(text).toBe('key,über 日本 \u{1F600}\r\n');
+    }
   });
 });

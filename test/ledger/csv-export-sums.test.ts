@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CreditAccount } from '../../domain/account';
 import type { LedgerEntry } from '../../domain/effects';
-import { CSV_COLUMNS, balanceChange, entryToCsvRow } from '../../ledger/csv-export';
+import { CSV_COLUMNS, DEFAULT_EXPORT_KINDS, balanceChange, entryToCsvRow } from '../../ledger/csv-export';
 import { shippedRules } from '../helpers/shipped-rules';
 
 const rules = shippedRules();
@@ -73,6 +73,22 @@ describe('the export columns add up', () => {
     const writtenOff = columnSum(entries, 'credits', ['call_overage', 'overdraft_write_off']);
     expect(granted).toBe(columnSum(entries, 'credits', ['grant']));
     expect(granted - used - lost + writtenOff).toBe(a.available());
+  });
+
+  it("the default (usage) export's credits sum to the cycle's used credits, with a call past zero written off", () => {
+    const a = CreditAccount.open({ accountId: 'past-zero', plan: 'essentials', users: 1, cycleAnchor: '2026-06-03T00:00:00.000Z' }, rules, T0, 'e1');
+    let t = T0;
+    a.recordUsage({ feature: 'enrichment', quantity: 40, idempotencyKey: 'u1' }, (t += 60_000));
+    a.startCall({ callId: 'long', agentId: 'chloe' }, (t += 60_000));
+    // Far more minutes than the balance pays for: the call runs past zero.
+    a.endCall({ callId: 'long', minutes: 600 }, (t += 600 * 60_000));
+    a.grantCredits({ credits: 10, reason: 'r', idempotencyKey: 'g', validForCycles: 1 }, (t += 60_000));
+    const summary = a.summary(t);
+    expect(summary.credits.callOverage).toBeGreaterThan(0);
+    const entries = ledgerOf(a);
+    expect(columnSum(entries, 'credits', DEFAULT_EXPORT_KINDS)).toBe(summary.credits.used);
+    // Over every kind, balance_change still sums to the balance.
+    expect(columnSum(entries, 'balance_change')).toBe(a.available());
   });
 
   it('balance_change follows each kind, and a zero is never -0', () => {

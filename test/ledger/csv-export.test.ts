@@ -69,6 +69,7 @@ describe('CSV export', () => {
   it('writes the header and one row per usage entry, in the documented columns', async () => {
     const { sink, text } = textSink();
     const entry = usageEntry('acme', 7, {
+      entryId: 'acme:01a2b3c4:7',
       debits: [
         { grantId: 'g-promo', credits: 1 },
         { grantId: 'g-included', credits: 3 },
@@ -78,7 +79,7 @@ describe('CSV export', () => {
     expect(await exportUsageCsv(listStore([entry]), { accountId: 'acme' }, sink)).toEqual({ rows: 1 });
     expect(text()).toBe(
       `${CSV_COLUMNS.join(',')}\r\n` +
-        '2026-06-03T00:07:00.000Z,acme,user-1,enrichment,2,field,4,g-promo:1;g-included:3,9986,accepted,,key-7,rules-v1,usage,1,acme:7,,,-4\r\n',
+        '2026-06-03T00:07:00.000Z,acme,user-1,enrichment,2,field,4,g-promo:1;g-included:3,9986,accepted,,key-7,rules-v1,usage,1,acme:01a2b3c4:7,,,-4,01a2b3c4\r\n',
     );
   });
 
@@ -120,7 +121,7 @@ describe('CSV export', () => {
     expect(await count({ accountId: 'k', kinds: ['expiry'] })).toBe(1);
   });
 
-  it("exports a call's overage past zero, written off for finance, with the usage by default", async () => {
+  it("exports a call's overage write-off with the grants, not with the usage, whose credits then sum to what was used", async () => {
     const overage = usageEntry('k', 4, {
       kind: 'call_overage',
       feature: undefined,
@@ -134,8 +135,13 @@ describe('CSV export', () => {
       balanceAfter: 0,
       note: 'calls ran 70 credits past zero; written off when credits were added',
     });
+    const call = usageEntry('k', 3, { kind: 'call_end', feature: 'voice-agent', unit: 'minute', quantity: 10, credits: 200 });
+    const usage = textSink();
+    expect(await exportUsageCsv(listStore([call, overage]), { accountId: 'k' }, usage.sink)).toEqual({ rows: 1 });
+    // The call's row already holds the 200 credits it used, the 70 past zero among them.
+    expect(parseCsv(usage.text()).slice(1).map((r) => Number(r[CSV_COLUMNS.indexOf('credits')]))).toEqual([200]);
     const { sink, text } = textSink();
-    expect(await exportUsageCsv(listStore([usageEntry('k', 3), overage]), { accountId: 'k' }, sink)).toEqual({ rows: 2 });
+    expect(await exportUsageCsv(listStore([call, overage]), { accountId: 'k' }, sink, { allKinds: true })).toEqual({ rows: 2 });
     const row = parseCsv(text())[2];
     expect(row?.[CSV_COLUMNS.indexOf('kind')]).toBe('call_overage');
     expect(row?.[CSV_COLUMNS.indexOf('credits')]).toBe('70');
@@ -194,7 +200,16 @@ describe('CSV export: no cell runs as a formula', () => {
   });
 
   it('leaves text that starts otherwise as it is', () => {
-    for (const value of ['enrichment', 'a=b', 'user-1', ' =1', "'quoted", '1-2', '']) expect(spreadsheetText(value)).toBe(value);
+    for (const value of ['enrichment', 'a=b', 'user-1', ' =1', '1-2', '']) expect(spreadsheetText(value)).toBe(value);
+  });
+
+  it('escapes a value that starts with the escape quote itself, so two values never export alike', () => {
+    expect(spreadsheetText('-k')).toBe("'-k");
+    expect(spreadsheetText("'-k")).toBe("''-k");
+    expect(spreadsheetText("'quoted")).toBe("''quoted");
+    // Dropping one leading quote gives back what was written.
+    const undo = (cell: string) => (cell.startsWith("'") ? cell.slice(1) : cell);
+    fc.assert(fc.property(fc.string(), (value) => undo(spreadsheetText(value)) === value));
   });
 
   it('keeps negative numbers in numeric columns as numbers: a void reverses its usage', async () => {

@@ -83,7 +83,7 @@ describe('embedded ledger database', () => {
       });
       expect(await exportUsageCsv(store, { accountId: 'csv' }, sink, { pageSize: 1 })).toEqual({ rows: 1 });
       expect(csv.split('\r\n')[1]).toBe(
-        '2026-06-03T00:01:00.000Z,csv,"Smith, Jane",enrichment,2,field,2,g-included-0:2,9998,accepted,,key-1,rules-v1,usage,1,csv:1,,,-2',
+        '2026-06-03T00:01:00.000Z,csv,"Smith, Jane",enrichment,2,field,2,g-included-0:2,9998,accepted,,key-1,rules-v1,usage,1,csv:1,,,-2,',
       );
     } finally {
       await store.close();

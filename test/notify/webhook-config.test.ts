@@ -54,6 +54,7 @@ describe('webhooks file', () => {
           { url: 'https://b.example.com', secret: SECRET, events: ['tier.charged'], giveUpAfter: 3600 },
           { url: 'https://c.example.com', secret: SECRET, events: ['tier.charged'], giveUpAfter: '31d' },
           { url: 'https://d.example.com', secret: SECRET, events: ['tier.charged'], giveUpAfter: '0m' },
+          { url: 'https://x.test:0/', secret: SECRET, events: ['tier.charged'] },
         ],
       }),
     );
@@ -67,6 +68,7 @@ describe('webhooks file', () => {
       'endpoints[3].events must be a non-empty list of alert.warning, alert.exhausted, tier.charged, effect.parked',
       "endpoints[3].id must be 1 to 64 letters, digits, '.', '_' or '-'",
       ...[4, 5, 6, 7].map((i) => `endpoints[${i}].giveUpAfter must be a span such as 30m, 6h or 3d, from 1 minute to 30 days`),
+      "endpoints[8].url has port 0, where nothing can listen; give the receiver's port",
     ]);
   });
 
