@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAccountNotFoundError, isCreditsError, isCreditsInputError, type CreditsClient } from '../client';
 import { expiredAgain, formatCount, formatPrice, formatUtcDate, plural } from '../display';
-import type { AccountSummary, VoidRejection } from '../domain/wire-contract';
+import type { AccountSummary, ChangeCreditTierInput, VoidRejection } from '../domain/wire-contract';
 import type { Rules, TierRule } from '../ruleset';
 import type { AdminAccess, AdminSession, Caller } from './access';
 import { HttpError, badRequest } from './errors';
@@ -31,6 +31,12 @@ export interface ActionOutcome {
   ok: boolean;
   /** The answer or the refusal, in words. */
   text: string;
+}
+
+/** What a tier change will do, as its confirm page states it: the words, and the numbers the change is held to. */
+export interface TierPreview extends ActionOutcome {
+  /** For a change that may go ahead: when it takes effect, what it charges and grants. */
+  expect?: NonNullable<ChangeCreditTierInput['expect']>;
 }
 
 /** What the action routes need from the server. */
@@ -66,7 +72,7 @@ export function newIdempotencyKey(): string {
 }
 
 /** What changing to `target` (a tier id, or null to cancel) would do: the confirm page's words. */
-export function tierChangePreview(summary: AccountSummary, tiers: readonly TierRule[], target: string | null, currency: string): ActionOutcome {
+export function tierChangePreview(summary: AccountSummary, tiers: readonly TierRule[], target: string | null, currency: string): TierPreview {
   const current = summary.tier ? tiers.find((t) => t.id === summary.tier?.id) : undefined;
   const wanted = target === null ? undefined : tiers.find((t) => t.id === target);
   if (target !== null && !wanted) return { ok: false, text: `There is no tier ${target}.` };
@@ -75,16 +81,21 @@ export function tierChangePreview(summary: AccountSummary, tiers: readonly TierR
     return {
       ok: true,
       text: `${current ? 'Upgrade' : 'Buy'} ${wanted.name}: ${formatPrice(wanted.priceCents, currency)} charged now, and ${formatCount(wanted.credits)} credits added at once (no proration; the cycle does not move).`,
+      expect: { effective: 'now', chargedCents: wanted.priceCents, creditsGranted: wanted.credits },
     };
   }
   if (wanted && current && wanted.id === current.id) {
     return summary.pendingTier
-      ? { ok: true, text: `Stay on ${wanted.name}: nothing charged; the change waiting for ${from} is cancelled.` }
+      ? { ok: true, text: `Stay on ${wanted.name}: nothing charged; the change waiting for ${from} is cancelled.`, expect: { effective: 'now', chargedCents: 0, creditsGranted: 0 } }
       : { ok: false, text: `You are already on ${wanted.name}.` };
   }
   if (!wanted && !current) return { ok: false, text: 'There is no subscription to cancel.' };
   const what = wanted ? `Downgrade to ${wanted.name} (${formatPrice(wanted.priceCents, currency)}/month)` : 'Cancel the subscription';
-  return { ok: true, text: `${what} from ${from}: nothing charged now; ${current?.name ?? 'the current tier'} stays until then.` };
+  return {
+    ok: true,
+    text: `${what} from ${from}: nothing charged now; ${current?.name ?? 'the current tier'} stays until then.`,
+    expect: { effective: 'next_cycle', chargedCents: 0, creditsGranted: 0 },
+  };
 }
 
 /** Remembers the first answer of each idempotency key (including one still running). */
@@ -115,6 +126,14 @@ function refusal(text: string): ActionOutcome {
   return { ok: false, text };
 }
 
+/** The tier change the confirm form was reviewed with (its hidden fields), or undefined when they are missing or malformed. */
+function shownTierChange(body: Record<string, unknown>): TierPreview['expect'] {
+  const effective = field(body, 'effective');
+  const [charged, granted] = [field(body, 'chargedCents'), field(body, 'creditsGranted')];
+  if ((effective !== 'now' && effective !== 'next_cycle') || !WHOLE.test(charged) || !WHOLE.test(granted)) return undefined;
+  return { effective, chargedCents: Number(charged), creditsGranted: Number(granted) };
+}
+
 /** Runs one validated action through the client and puts its answer in words. */
 async function perform(deps: ActionDeps, action: ActionName, accountId: string, body: Record<string, unknown>, idem: string): Promise<ActionOutcome> {
   const summary = await deps.client.summary(accountId);
@@ -143,7 +162,20 @@ async function perform(deps: ActionDeps, action: ActionName, accountId: string, 
       const target = tier === 'none' ? null : tier;
       const preview = tierChangePreview(summary, rules.tiers, target, names.currency);
       if (!preview.ok) return preview;
-      const answer = await deps.client.changeCreditTier(accountId, { tier: target }, { updateId: idem });
+      // The change is held to what the confirm page said (the account checks it when it makes
+      // the change): a page reviewed before a reset, a new price or another tab's change is
+      // refused, never charged otherwise than it read.
+      const shown = shownTierChange(body);
+      if (!shown) return refusal('This confirmation is incomplete; review the change again from the account page.');
+      let answer;
+      try {
+        answer = await deps.client.changeCreditTier(accountId, { tier: target, expect: shown }, { updateId: idem });
+      } catch (err) {
+        if (isCreditsInputError(err) && err.problem === 'TierChangeDiffers') {
+          return refusal(`What this change does has changed since you reviewed it, so nothing was changed or charged. It would now be: ${preview.text} Review it again to go ahead.`);
+        }
+        throw err;
+      }
       // The tier the answer names: the first submission's, for a form sent again.
       const chosen = answer.tier === undefined ? target : answer.tier;
       const name = chosen === null ? 'No subscription' : names.tier(chosen);
@@ -164,14 +196,17 @@ async function perform(deps: ActionDeps, action: ActionName, accountId: string, 
         validForCycles: Number(cycles),
         idempotencyKey: idem,
       });
-      const again = answer.duplicate ? ' (this grant was already made; nothing was granted again)' : '';
-      return { ok: true, text: `Granted ${plural(Number(credits), 'credit')}, expiring ${formatUtcDate(answer.expiresAt)}${again}.` };
+      // A repeated key answers with the first grant: its numbers are not this form's to state.
+      if (answer.payloadMismatch === true) return refusal('This form was already used for another grant; nothing was granted. Reload the account page for a new form.');
+      if (answer.duplicate) return { ok: true, text: `This grant was already made (expiring ${formatUtcDate(answer.expiresAt)}); nothing was granted again.` };
+      return { ok: true, text: `Granted ${plural(Number(credits), 'credit')}, expiring ${formatUtcDate(answer.expiresAt)}.` };
     }
     case 'void': {
       const usageKey = field(body, 'usageKey');
       if (usageKey === '') return refusal('Give the idempotency key the usage was recorded with.');
       const answer = await deps.client.voidUsage(accountId, { idempotencyKey: usageKey, reason: field(body, 'reason') });
       if (!answer.voided) return refusal(`Not voided: ${answer.reason ? VOID_WORDS[answer.reason] : 'the account refused'}.`);
+      if (answer.duplicate) return { ok: true, text: `Already voided earlier (that void returned ${plural(answer.credits, 'credit')}); nothing was returned again.` };
       return { ok: true, text: `Voided: ${plural(answer.credits, 'credit')} returned${expiredAgain(answer.expired)}; ${formatCount(answer.balance)} available.` };
     }
   }
@@ -241,10 +276,13 @@ export function actionsSection(
 </section>`;
 }
 
-function tierConfirmPage(summary: AccountSummary, preview: ActionOutcome, tier: string, idem: string, session: AdminSession | undefined): string {
+function tierConfirmPage(summary: AccountSummary, preview: TierPreview, tier: string, idem: string, session: AdminSession | undefined): string {
   const path = accountPath(summary.accountId);
-  const confirm = preview.ok
-    ? html`<form method="post" action="${path}/actions/tier">${hiddenFields(session, idem)}<input type="hidden" name="tier" value="${tier}">
+  const shown = preview.expect;
+  const confirm =
+    preview.ok && shown
+      ? html`<form method="post" action="${path}/actions/tier">${hiddenFields(session, idem)}<input type="hidden" name="tier" value="${tier}">
+    <input type="hidden" name="effective" value="${shown.effective}"><input type="hidden" name="chargedCents" value="${String(shown.chargedCents)}"><input type="hidden" name="creditsGranted" value="${String(shown.creditsGranted)}">
     <button class="button-primary" type="submit" id="confirm-tier">Confirm</button> <a href="${path}">Cancel</a></form>`
     : html`<p><a href="${path}">Back to the account</a></p>`;
   const body = html`<section class="card" id="tier-confirm">

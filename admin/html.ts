@@ -1,8 +1,10 @@
 /**
  * A tiny HTML template helper: the `html` tag escapes every interpolated value unless it is
  * already markup made by this helper, so data from the account (ids, labels, feature names,
- * grant reasons typed by billing ops) can never inject markup into the admin page.
+ * grant reasons typed by billing ops) can never inject markup into the admin page, nor
+ * reorder or hide its text with invisible formatting characters.
  */
+import { showableText } from '../display/unprintable';
 
 /** Markup produced by {@link html} or {@link raw}: interpolated as it is, never escaped again. */
 export class SafeHtml {
@@ -29,7 +31,9 @@ function render(value: HtmlValue): string {
   if (Array.isArray(value)) return value.map(render).join('');
   // null, undefined and false render as nothing, so `${cond && html`...`}` reads naturally.
   if (value === null || value === undefined || value === false) return '';
-  return escapeHtml(String(value));
+  // A right-to-left override or a zero-width character in a grant's reason would reorder or
+  // hide what the page says around it: such characters are written out visibly (`\u202e`).
+  return escapeHtml(showableText(String(value)));
 }
 
 /** Tagged template: `html\`<td>${label}</td>\`` with `label` escaped. */

@@ -197,9 +197,16 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
       }),
   });
   // The page's forms: small urlencoded bodies (the mark-read form's is empty).
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) =>
-    done(null, Object.fromEntries(new URLSearchParams(String(body)))),
-  );
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => {
+    // A field given twice (`credits=1&credits=3`) has no one meaning: refused, never last-wins.
+    const fields = [...new URLSearchParams(String(body))];
+    const seen = new Set<string>();
+    for (const [name] of fields) {
+      if (seen.has(name)) return done(badRequest(`the form gives ${JSON.stringify(name.slice(0, 40))} twice; send each field once`), undefined);
+      seen.add(name);
+    }
+    return done(null, Object.fromEntries(fields));
+  });
   const access = createAdminAccess(options.access, (message) => log(message), store);
   access.register(app);
   app.addHook('onSend', async (_request, reply, payload) => {

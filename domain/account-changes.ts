@@ -2,7 +2,7 @@
  * The commands that change an account rather than spend from it: users, plan, trial
  * conversion, the AI Credit Subscription tier, feature and agent toggles, and manual grants.
  */
-import type { Rules } from '../ruleset/types';
+import type { Rules, TierRule } from '../ruleset/types';
 import type { ChangeCreditTierResult, ChangePlanResult, GrantCreditsInput, GrantCreditsResult, SetUsersResult } from './wire-contract';
 import { cycleAt, cycleContaining, iso } from './calendar';
 import { resolvePlan, resolveTier } from '../ruleset/catalog';
@@ -146,6 +146,34 @@ export function convertTrialLegacy(state: AccountState, answers: AnswerWindow, p
   return { plan: target.id, effective: 'now', creditsGranted: s.includedGranted };
 }
 
+/** What a tier change does, decided before anything moves (see {@link tierChangeOutcome}). */
+type TierDecision =
+  | { kind: 'buy'; target: TierRule; current: TierRule | undefined }
+  | { kind: 'stay'; target: TierRule }
+  | { kind: 'nothing' }
+  | { kind: 'wait'; target: TierRule | undefined; current: TierRule | undefined };
+
+function decideTierChange(state: AccountState, tierId: string | null): TierDecision {
+  const target = tierId === null ? undefined : resolveTier(state.rules, tierId);
+  if (tierId !== null && !target) throw new AccountStateError(`unknown tier ${tierId}`);
+  const current = tierOf(state);
+  if (target && (!current || target.rank > current.rank)) return { kind: 'buy', target, current };
+  if (target && current && target.id === current.id) return { kind: 'stay', target };
+  if (!target && !current) return { kind: 'nothing' };
+  return { kind: 'wait', target, current };
+}
+
+/**
+ * What {@link changeCreditTier} to `tierId` would answer now (when it takes effect, what it
+ * charges, what it grants), changing nothing: what a caller that showed a price checks it
+ * against before the change is made.
+ */
+export function tierChangeOutcome(state: AccountState, tierId: string | null): Pick<ChangeCreditTierResult, 'effective' | 'chargedCents' | 'creditsGranted'> {
+  const decision = decideTierChange(state, tierId);
+  if (decision.kind === 'buy') return { effective: 'now', chargedCents: decision.target.priceCents, creditsGranted: decision.target.credits };
+  return { effective: decision.kind === 'wait' ? 'next_cycle' : 'now', chargedCents: 0, creditsGranted: 0 };
+}
+
 /**
  * Buy, upgrade, downgrade or cancel the AI Credit Subscription tier. Buying or upgrading
  * charges the full price of the new tier (no proration) and grants its full allocation at
@@ -154,29 +182,28 @@ export function convertTrialLegacy(state: AccountState, answers: AnswerWindow, p
  */
 export function changeCreditTier(state: AccountState, tierId: string | null, nowMs: number): ChangeCreditTierResult {
   const s = state;
-  const target = tierId === null ? undefined : resolveTier(s.rules, tierId);
-  if (tierId !== null && !target) throw new AccountStateError(`unknown tier ${tierId}`);
-  const current = tierOf(s);
-  const from = current?.id ?? 'none';
-  if (target && (!current || target.rank > current.rank)) {
+  const decision = decideTierChange(s, tierId);
+  if (decision.kind === 'buy') {
+    const { target, current } = decision;
     s.tierId = target.id;
     s.pendingTier = null;
     chargeTier(s, target, current ? 'upgrade' : 'purchase', nowMs);
     addGrant(s, 'subscription', target.name, target.credits, s.cycle.end, nowMs);
-    logEntry(s, nowMs, 'tier_change', 0, { note: `${from} -> ${target.id}` });
+    logEntry(s, nowMs, 'tier_change', 0, { note: `${current?.id ?? 'none'} -> ${target.id}` });
     return { tier: target.id, effective: 'now', chargedCents: target.priceCents, creditsGranted: target.credits };
   }
-  if (target && current && target.id === current.id) {
-    if (s.pendingTier) logEntry(s, nowMs, 'tier_change', 0, { note: `pending change cancelled, stays ${current.id}` });
+  if (decision.kind === 'stay') {
+    if (s.pendingTier) logEntry(s, nowMs, 'tier_change', 0, { note: `pending change cancelled, stays ${decision.target.id}` });
     s.pendingTier = null;
-    return { tier: current.id, effective: 'now', chargedCents: 0, creditsGranted: 0 };
+    return { tier: decision.target.id, effective: 'now', chargedCents: 0, creditsGranted: 0 };
   }
-  if (!target && !current) {
+  if (decision.kind === 'nothing') {
     s.pendingTier = null;
     return { tier: null, effective: 'now', chargedCents: 0, creditsGranted: 0 };
   }
+  const { target, current } = decision;
   s.pendingTier = { tier: target?.id ?? null };
-  logEntry(s, nowMs, 'tier_change', 0, { note: `${from} -> ${target?.id ?? 'none'} at ${s.cycle.end}` });
+  logEntry(s, nowMs, 'tier_change', 0, { note: `${current?.id ?? 'none'} -> ${target?.id ?? 'none'} at ${s.cycle.end}` });
   return { tier: target?.id ?? null, effective: 'next_cycle', chargedCents: 0, creditsGranted: 0 };
 }
 

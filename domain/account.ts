@@ -273,6 +273,11 @@ export class CreditAccount {
   }
 
   /** Buy, upgrade, downgrade or cancel the AI Credit Subscription tier. */
+  /** What {@link changeCreditTier} would answer now, changing nothing (see `ChangeCreditTierInput.expect`). */
+  tierChangeOutcome(tierId: string | null): Pick<ChangeCreditTierResult, 'effective' | 'chargedCents' | 'creditsGranted'> {
+    return changes.tierChangeOutcome(this.state, tierId);
+  }
+
   changeCreditTier(tierId: string | null, nowMs: number): ChangeCreditTierResult {
     return changes.changeCreditTier(this.state, tierId, nowMs);
   }

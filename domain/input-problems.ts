@@ -7,6 +7,7 @@ import type { Rules } from '../ruleset/types';
 import type {
   AccountStartInput,
   ChangeCreditTierInput,
+  ChangeCreditTierResult,
   ChangePlanInput,
   EndCallInput,
   GrantCreditsInput,
@@ -43,6 +44,7 @@ export const INPUT_PROBLEM_CODES = [
   'UseCallUpdates',
   'FeatureNotToggleable',
   'UnknownCall',
+  'TierChangeDiffers',
 ] as const;
 /** Stable code of malformed input. */
 export type InputProblemCode = (typeof INPUT_PROBLEM_CODES)[number];
@@ -72,6 +74,11 @@ export interface CheckContext {
    * `cycleAnchor` is checked for shape only.
    */
   trialStartedAt?: string | null;
+  /**
+   * What a tier change would answer now, on the open account (throws for an unknown tier);
+   * without it a `changeCreditTier` expectation is checked for shape only.
+   */
+  tierChange?: (tier: string | null) => Pick<ChangeCreditTierResult, 'effective' | 'chargedCents' | 'creditsGranted'>;
 }
 
 /** A check of one message's input: the problem, or undefined when the input may go on. */
@@ -121,7 +128,7 @@ const UPDATE_FIELDS = {
   endCall: ['callId', 'minutes'],
   setUsers: ['users'],
   changePlan: ['plan', 'cycleAnchor'],
-  changeCreditTier: ['tier'],
+  changeCreditTier: ['tier', 'expect'],
   setFeatureEnabled: ['feature', 'enabled'],
   setVoiceAgentActive: ['agentId', 'active'],
   grantCredits: ['credits', 'reason', 'validForCycles', 'idempotencyKey'],
@@ -336,16 +343,36 @@ export function checkChangePlan(input: unknown, { rules, nowMs, trialStartedAt }
   return undefined;
 }
 
-/** `changeCreditTier` input. */
-export function checkChangeCreditTier(input: unknown, { rules }: CheckContext): InputProblem | undefined {
+/** `changeCreditTier` input; with an expectation, that the change would still do what was shown. */
+export function checkChangeCreditTier(input: unknown, { rules, tierChange }: CheckContext): InputProblem | undefined {
   const shape = shapeProblem('changeCreditTier', input);
   if (shape) return shape;
   if (!Object.hasOwn(input as object, 'tier')) return problem('InvalidInput', 'changeCreditTier takes {tier}: a tier id or null');
-  const { tier } = input as Partial<ChangeCreditTierInput>;
-  if (tier === null) return undefined;
-  if (textProblem('tier', tier, MAX_NAME_LENGTH) || (rules && !resolveTier(rules, tier as string))) {
+  const { tier, expect } = input as Partial<ChangeCreditTierInput>;
+  if (tier !== null && (textProblem('tier', tier, MAX_NAME_LENGTH) || (rules && !resolveTier(rules, tier as string)))) {
     return problem('UnknownTier', `unknown credit tier ${quote(tier)}`);
   }
+  if (expect === undefined) return undefined;
+  const shown = expectationProblem(expect);
+  if (shown) return shown;
+  const now = tierChange?.(tier as string | null);
+  const { effective, chargedCents, creditsGranted } = expect as NonNullable<ChangeCreditTierInput['expect']>;
+  if (now && (now.effective !== effective || now.chargedCents !== chargedCents || now.creditsGranted !== creditsGranted)) {
+    const said = (o: typeof now) => `${o.effective === 'now' ? 'now' : 'at the next cycle'}, charging ${o.chargedCents} cents and granting ${o.creditsGranted} credits`;
+    return problem('TierChangeDiffers', `this change would now take effect ${said(now)}, not ${said(expect as typeof now)} as shown; nothing was changed`);
+  }
+  return undefined;
+}
+
+/** The shape of a `changeCreditTier` expectation. */
+function expectationProblem(expect: unknown): InputProblem | undefined {
+  const bad = problem('InvalidInput', 'expect must be {effective: "now" or "next_cycle", chargedCents, creditsGranted}: whole numbers of at least 0');
+  if (!isObject(expect)) return bad;
+  const keys = Object.keys(expect);
+  if (keys.length !== 3 || !['effective', 'chargedCents', 'creditsGranted'].every((k) => keys.includes(k))) return bad;
+  const { effective, chargedCents, creditsGranted } = expect;
+  if (effective !== 'now' && effective !== 'next_cycle') return bad;
+  if (![chargedCents, creditsGranted].every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) return bad;
   return undefined;
 }
 

@@ -208,6 +208,13 @@ export interface ChangePlanResult {
 export interface ChangeCreditTierInput {
   /** Tier id such as `tier-4`, or null to cancel the subscription. */
   tier: string | null;
+  /**
+   * What the caller showed the person who asked (a confirm page's price): the change is made
+   * only if it would still take effect, charge and grant exactly this; otherwise it is refused
+   * (`TierChangeDiffers`) and nothing changes. A request answered again by its request id gets
+   * its first answer, unchecked.
+   */
+  expect?: Pick<ChangeCreditTierResult, 'effective' | 'chargedCents' | 'creditsGranted'>;
 }
 
 /** `changeCreditTier` result. */

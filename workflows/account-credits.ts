@@ -335,11 +335,18 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     return guarded(() => command(acc));
   };
   // What the checks may know: nothing before the account has opened (the validator then
-  // checks shape only), the rules and the calls seen once it has.
+  // checks shape only), the rules, the calls seen and what a tier change would do once it has.
   const checkContext = (): CheckContext => {
     const acc = account;
     return acc
-      ? { rules: acc.state.rules, knowsCall: (id) => acc.knowsCall(id), callEnded: (id) => acc.callEnded(id), nowMs: now(), trialStartedAt: acc.trialStartedAt() }
+      ? {
+          rules: acc.state.rules,
+          knowsCall: (id) => acc.knowsCall(id),
+          callEnded: (id) => acc.callEnded(id),
+          nowMs: now(),
+          trialStartedAt: acc.trialStartedAt(),
+          tierChange: (tier) => acc.tierChangeOutcome(tier),
+        }
       : {};
   };
   // The validator and the handler's re-check both run the table's check for the update, on

@@ -96,7 +96,7 @@ export const ACCOUNT_UPDATES = {
   /** Change the CRM plan (or convert a trial). */
   changePlan: update<wire.ChangePlanResult, wire.ChangePlanInput>('changePlan', checkChangePlan, ['InvalidInput', 'UnknownPlan']),
   /** Buy, upgrade, downgrade or cancel the AI Credit Subscription tier. */
-  changeCreditTier: update<wire.ChangeCreditTierResult, wire.ChangeCreditTierInput>('changeCreditTier', checkChangeCreditTier, ['InvalidInput', 'UnknownTier']),
+  changeCreditTier: update<wire.ChangeCreditTierResult, wire.ChangeCreditTierInput>('changeCreditTier', checkChangeCreditTier, ['InvalidInput', 'UnknownTier', 'TierChangeDiffers']),
   /** Switch a toggleable feature on or off. */
   setFeatureEnabled: update<wire.SetFeatureEnabledResult, wire.SetFeatureEnabledInput>('setFeatureEnabled', checkSetFeatureEnabled, [
     'InvalidInput',

@@ -97,6 +97,30 @@ function formBody(page: string, formId: string, extra: Record<string, string>): 
   return new URLSearchParams({ csrf, idem, ...extra }).toString();
 }
 
+/** An operator's browser session, signed in with the key through /login. */
+async function operatorSession(): Promise<string> {
+  const login = await fetch(`${admin.url}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ key: OPERATOR_KEY }).toString(),
+    redirect: 'manual',
+  });
+  return sessionCookie(login);
+}
+
+/** Starts an account of its own for a test that changes it, anchored two days back. */
+async function freshAccount(accountId: string): Promise<void> {
+  const now = Math.min(Date.now(), (await env.currentTimeMs()) as number);
+  await credits.startAccount({ accountId, plan: 'growth', users: 1, cycleAnchor: new Date(now - 2 * 86_400_000).toISOString() });
+}
+
+/** Every hidden field of a tier confirm page's form, as the browser posts them. */
+function confirmBody(page: string): string {
+  const fields = [...page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m): [string, string] => [m[1] ?? '', m[2] ?? '']);
+  expect(fields.map(([name]) => name)).toEqual(['csrf', 'idem', 'tier', 'effective', 'chargedCents', 'creditsGranted']);
+  return new URLSearchParams(fields).toString();
+}
+
 function post(path: string, cookie: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${admin.url}${path}`, {
     method: 'POST',
@@ -353,6 +377,76 @@ describe('at the edges', () => {
 });
 
 describe('actions', () => {
+  it('refuses a tier confirm page reviewed before the account changed, charging nothing, and takes one that still holds', async () => {
+    await freshAccount('acct-stale');
+    const cookie = await portalSession('acct-stale');
+    const ask = (tier: string, idem: string) => get(`/accounts/acct-stale/actions/tier?tier=${tier}&idem=${idem}`, { cookie }).then((r) => r.text());
+    const buyTwo = await ask('tier-2', 'adm_staleconfirm1');
+    expect(buyTwo).toContain('Buy Tier 2: $50 charged now');
+    // Meanwhile (another tab, an operator) the account bought Tier 3: Tier 2 is now a downgrade.
+    await credits.changeCreditTier('acct-stale', { tier: 'tier-3' });
+    const stale = await post('/accounts/acct-stale/actions/tier', cookie, confirmBody(buyTwo), JSON_ACCEPT);
+    expect(stale.status).toBe(422);
+    expect(await stale.json()).toEqual({
+      ok: false,
+      text: expect.stringMatching(/^What this change does has changed since you reviewed it, so nothing was changed or charged\. It would now be: Downgrade to Tier 2 \(\$50\/month\) from \d{4}-\d{2}-\d{2}: nothing charged now; Tier 3 stays until then\. Review it again to go ahead\.$/),
+    });
+    expect((await credits.summary('acct-stale')).tier?.id).toBe('tier-3');
+    expect((await credits.summary('acct-stale')).pendingTier).toBeNull();
+    // A form without what was shown (an old page, a hand-made post) is refused too.
+    const bare = new URLSearchParams(confirmBody(buyTwo));
+    for (const name of ['effective', 'chargedCents', 'creditsGranted']) bare.delete(name);
+    bare.set('idem', 'adm_staleconfirm2');
+    expect(await (await post('/accounts/acct-stale/actions/tier', cookie, bare.toString(), JSON_ACCEPT)).json()).toEqual({
+      ok: false,
+      text: 'This confirmation is incomplete; review the change again from the account page.',
+    });
+    // Reviewed again, it goes ahead as shown.
+    const again = await post('/accounts/acct-stale/actions/tier', cookie, confirmBody(await ask('tier-2', 'adm_staleconfirm3')), JSON_ACCEPT);
+    expect(await again.json()).toEqual({ ok: true, text: expect.stringMatching(/^Tier 2 from \d{4}-\d{2}-\d{2}; nothing was charged now\.$/) });
+    // Tier 3's credits are the only tier credits granted: the stale page bought nothing, the downgrade waits.
+    const after = await credits.summary('acct-stale');
+    expect([after.tier?.id, after.pendingTier?.tier, after.credits.granted]).toEqual(['tier-3', 'tier-2', 1_500 + 7_000]);
+  });
+
+  it('says a void or a grant sent again was done before, and refuses a form that gives a field twice', async () => {
+    await freshAccount('acct-twice');
+    const cookie = await operatorSession();
+    const auth = { cookie, ...JSON_ACCEPT };
+    const page = await (await get('/accounts/acct-twice', { cookie })).text();
+    const form = (id: string, extra: Record<string, string>) => formBody(page, id, extra);
+    await credits.recordUsage('acct-twice', { feature: 'enrichment', quantity: 4, idempotencyKey: 'admin-void-twice' });
+    const voidOnce = (idem: string) => {
+      const body = new URLSearchParams(form('void-form', { usageKey: 'admin-void-twice', reason: 'test data' }));
+      body.set('idem', idem);
+      return post('/accounts/acct-twice/actions/void', cookie, body.toString(), auth).then((r) => r.json());
+    };
+    expect(await voidOnce('adm_voidtwice01')).toMatchObject({ ok: true, text: expect.stringMatching(/^Voided: 4 credits returned; /) });
+    expect(await voidOnce('adm_voidtwice02')).toEqual({ ok: true, text: 'Already voided earlier (that void returned 4 credits); nothing was returned again.' });
+    // The same grant key with another amount (a form replayed with its field changed).
+    const grant = (credits: string) => {
+      const body = new URLSearchParams(form('grant-form', { credits, reason: 'goodwill', validForCycles: '1' }));
+      body.set('idem', 'adm_granttwice01');
+      return body.toString();
+    };
+    // A second admin server on the same ledger knows the session, not the first one's answers.
+    const second = await startAdminServer({ client: credits, store, port: 0, log: (message) => logged.push(message), access: { operatorKeys: [{ hash: Buffer.from(hashApiKey(OPERATOR_KEY), 'hex') }], portalSecret: SECRET } });
+    try {
+      // The grant was made under this key elsewhere (the CLI, or another server's form).
+      await credits.grantCredits('acct-twice', { credits: 100, reason: 'goodwill', validForCycles: 1, idempotencyKey: 'adm_granttwice01' });
+      const same = await post('/accounts/acct-twice/actions/grant', cookie, grant('100'), auth);
+      expect(await same.json()).toEqual({ ok: true, text: expect.stringMatching(/^This grant was already made \(expiring \d{4}-\d{2}-\d{2}\); nothing was granted again\.$/) });
+      const replayed = await fetch(`${second.url}/accounts/acct-twice/actions/grant`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth }, body: grant('9999') });
+      expect(await replayed.json()).toEqual({ ok: false, text: 'This form was already used for another grant; nothing was granted. Reload the account page for a new form.' });
+    } finally {
+      await second.close();
+    }
+    expect((await credits.summary('acct-twice')).grants.filter((g) => g.label === 'goodwill').map((g) => g.amount)).toEqual([100]);
+    const twice = await post('/accounts/acct-twice/actions/grant', cookie, `${form('grant-form', { credits: '1', reason: 'x', validForCycles: '1' })}&credits=3`, auth);
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toEqual({ error: { code: 'bad_request', message: 'the form gives "credits" twice; send each field once' } });
+  });
+
   it('refuses a form without its CSRF token, and customers granting or voiding', async () => {
     const cookie = await portalSession('acct-b');
     const page = await (await get('/accounts/acct-b', { cookie })).text();
@@ -528,9 +622,8 @@ describe('sessions', () => {
   it('answers a form submitted to two admin servers once: its key is the update id, so the account applies it once', async () => {
     const cookie = await portalSession('acct-a');
     const confirm = await (await get('/accounts/acct-a/actions/tier?tier=tier-2&idem=adm_twoservers1', { cookie })).text();
-    const csrf = /name="csrf" value="([^"]+)"/.exec(confirm)?.[1] ?? '';
-    expect(csrf).not.toBe('');
-    const body = new URLSearchParams({ csrf, idem: 'adm_twoservers1', tier: 'tier-2' }).toString();
+    const body = confirmBody(confirm);
+    expect(new URLSearchParams(body).get('idem')).toBe('adm_twoservers1');
     const second = await startAdminServer({ client: credits, store, port: 0, log: (message) => logged.push(message), access });
     try {
       const submit = (url: string) =>

@@ -30,6 +30,10 @@ function rejection(query: Record<string, unknown>, currentCycle = 3): string {
 }
 
 describe('html', () => {
+  it('writes invisible formatting characters out, so a reason cannot reorder or hide the page around it', () => {
+    expect(html`<td>${'\u202Eevil'}</td><td title="${'a\u200Bb'}">${'x'}</td>`.markup).toBe('<td>\\u202eevil</td><td title="a\\u200bb">x</td>');
+  });
+
   it('escapes interpolated text but not markup it made itself', () => {
     const inner = html`<b>${'a & b'}</b>`;
     expect(html`<p title="${'"x"'}">${'<script>'}${inner}${[raw('<i>'), "'", null, false, undefined, 0]}</p>`.markup).toBe(

@@ -88,6 +88,33 @@ describe('credit tiers', () => {
   });
 });
 
+describe('a tier change held to what was shown', () => {
+  it('is refused with nothing charged when the account moved since, made when it holds, and a request id sent again gets its first answer', async () => {
+    const h = await suite.open({ accountId: 'tier-shown', plan: 'growth', users: 1, creditTier: 'tier-3' });
+    await waitFor(() => chargesOf('tier-shown').length === 1, 'the cycle-start charge');
+    const downgrade = { effective: 'next_cycle', chargedCents: 0, creditsGranted: 0 } as const;
+    expect(await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-5' }] })).toMatchObject({ chargedCents: 20000 });
+    // A page that read "Tier 2: $50 charged now" is refused now that Tier 2 is a downgrade.
+    const stale = h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-2', expect: { effective: 'now', chargedCents: 5000, creditsGranted: 3200 } }] });
+    await expect(stale).rejects.toMatchObject({ cause: { type: 'TierChangeDiffers' } });
+    // A page that still holds goes ahead, once.
+    const held = await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-2', expect: downgrade }], updateId: 'confirm-1' });
+    expect(held).toEqual({ tier: 'tier-2', ...downgrade });
+    // The same confirmation again, after the account moved on: its first answer, nothing checked or done again.
+    expect(await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-6' }] })).toMatchObject({ chargedCents: 30000 });
+    expect(await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-2', expect: downgrade }], updateId: 'confirm-1' })).toEqual(held);
+    const s = await h.query(summaryQuery);
+    expect(s.tier?.id).toBe('tier-6');
+    expect(s.pendingTier).toBeNull();
+    await waitFor(() => chargesOf('tier-shown').length === 3, 'the two upgrade charges');
+    expect(chargesOf('tier-shown').map((c) => [c.tierId, c.amountCents])).toEqual([
+      ['tier-3', 10000],
+      ['tier-5', 20000],
+      ['tier-6', 30000],
+    ]);
+  });
+});
+
 describe('manual grants', () => {
   it('grant credits for N cycles, idempotently', async () => {
     const h = await suite.open({ accountId: 'grant-1', plan: 'solo', users: 1 });
