@@ -46,6 +46,8 @@ class Sink {
 /**
  * Drives one account through the core (opened at `openedAt`, then each step at its instant,
  * then time moved on to `untilMs`) and writes its ledger. Steps must be in time order.
+ * `epoch` names the workflow that wrote it: another one for the same account is that account
+ * started again (a new pool), as a restart under its id writes it.
  */
 export async function recordAccount(
   store: LedgerStore,
@@ -54,6 +56,7 @@ export async function recordAccount(
   openedAt: string,
   steps: readonly ScenarioStep[],
   untilMs: number,
+  epoch = 'e1',
 ): Promise<void> {
   const sink = new Sink(store);
   const rulesFor = (cycle: { start: string }) => ruleSet.at(cycle.start);
@@ -61,7 +64,7 @@ export async function recordAccount(
   // As the workflow does: the version in force at the start of the cycle the account opens in.
   const cycleStart = Date.parse(cycleContaining(input.cycleAnchor, openedMs).start);
   const opening = cycleStart < Date.parse(ruleSet.earliest.effectiveFrom) ? ruleSet.earliest : ruleSet.at(new Date(cycleStart));
-  const account = CreditAccount.open(input, opening, openedMs, 'e1');
+  const account = CreditAccount.open(input, opening, openedMs, epoch);
   await sink.take(account);
   for (const step of steps) {
     const atMs = Date.parse(step.at);

@@ -47,7 +47,7 @@ function gate(rules: Rules, feature: FeatureRule): string {
 function cost(feature: FeatureRule): string {
   if (feature.cost === null) return 'no credits';
   const { credits, per, unit, rounding } = feature.cost;
-  return `${formatCount(credits)} credits per ${perUnits(per, unit)} (rounded ${rounding})`;
+  return `${plural(credits, 'credit')} per ${perUnits(per, unit)} (rounded ${rounding})`;
 }
 
 function describePlan(plan: PlanRule): string {

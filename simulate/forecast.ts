@@ -5,6 +5,7 @@
  */
 import type { CreditAccount } from '../domain/account';
 import { cycleAt } from '../domain/calendar';
+import { cycleNumber } from '../display/cycle-number';
 import type { LedgerStore } from '../ledger/store';
 import type { RuleSet } from '../ruleset/load';
 import { lastCompleteCycles } from './period';
@@ -41,7 +42,7 @@ export async function forecastAccount(store: LedgerStore, ruleSet: RuleSet, acco
   const ids = await store.listAccountIds();
   if (!ids.includes(accountId)) throw new SimulationError('unknown_account', `the ledger (${store.label}) holds no account ${JSON.stringify(accountId)}`);
   let seen: { account: CreditAccount; cycles: ReadonlyMap<number, RunFigures> } | null = null;
-  await replayAccount(accountId, store.streamEntries({ accountId }), {
+  const outcome = await replayAccount(accountId, store.streamEntries({ accountId }), {
     ruleSet,
     draft: null,
     period: lastCompleteCycles(nowMs, 1),
@@ -54,11 +55,22 @@ export async function forecastAccount(store: LedgerStore, ruleSet: RuleSet, acco
   if (seen === null) throw new SimulationError('unknown_account', `the ledger's history of ${JSON.stringify(accountId)} cannot be replayed (no opening entry)`);
   const { account, cycles } = seen as { account: CreditAccount; cycles: ReadonlyMap<number, RunFigures> };
   const s = account.state;
+  // The replay goes as far as the ledger: a ledger that ends before the cycle of `nowMs`
+  // began (no reset written) is an account that closed, which nothing else marks.
+  if (nowMs >= Date.parse(s.cycle.end)) {
+    throw new SimulationError(
+      'no_current_cycle',
+      `the ledger holds nothing of ${JSON.stringify(accountId)} after cycle #${cycleNumber(s.cycle.index)}, which ended ${s.cycle.end}: the account seems to have closed, so there is no current cycle to forecast`,
+    );
+  }
   const startMs = Date.parse(s.cycle.start);
   const endMs = Date.parse(s.cycle.end);
+  // The pace counts only time the account existed: one opened mid-cycle used its credits in less.
+  const openedMs = outcome.openedAt === null ? -Infinity : Date.parse(outcome.openedAt);
   const previous = cycles.get(s.cycle.index - 1);
   const usedPrevious = previous?.used ?? 0;
-  const spanMs = Math.max(1, nowMs - startMs) + (previous ? startMs - Date.parse(cycleStartBefore(account)) : 0);
+  const previousSpan = previous ? Math.max(0, startMs - Math.max(Date.parse(cycleStartBefore(account)), openedMs)) : 0;
+  const spanMs = Math.max(1, nowMs - Math.max(startMs, openedMs)) + previousSpan;
   const perMs = (usedPrevious + s.cycleUsed) / spanMs;
   const available = account.available();
   const runOutMs = perMs > 0 ? nowMs + available / perMs : Infinity;

@@ -48,6 +48,8 @@ export interface AccountOutcome {
   /** Ledger entries read. */
   entries: number;
   warnings: SimulationWarning[];
+  /** When the replayed run opened (its opening entry); null when none was read. */
+  openedAt: string | null;
 }
 
 /** What a replay needs besides the entries. */
@@ -219,12 +221,16 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
   const warn = (cycleIndex: number | null, message: string) => {
     if (warnings.length < 100) warnings.push({ accountId, cycleIndex, message });
   };
-  const runs = [new Run('baseline', options, warn), ...(options.draft ? [new Run('draft', options, warn)] : [])];
+  const freshRuns = () => [new Run('baseline', options, warn), ...(options.draft ? [new Run('draft', options, warn)] : [])];
+  const runs = freshRuns();
   const ledgerCycles = new Map<number, Figures>();
   const callParts = new Map<string, number>();
   let pendingConversion: string | null = null;
   let opening: LedgerEntry | null = null;
   let count = 0;
+  // The latest instant the ledger holds: every reset, expiry and grant the account went
+  // through writes entries, so nothing happened to it after this but the passing of time.
+  let lastAtMs = -Infinity;
 
   const open = (entry: LedgerEntry, firstIncluded: number | null) => {
     const rulesThen = options.ruleSet.byVersion(entry.rulesVersion) ?? options.ruleSet.earliest;
@@ -247,6 +253,18 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
     // What happened after `untilMs` is not part of this replay (a forecast as of an earlier day).
     if (Date.parse(entry.at) > options.untilMs) break;
     count += 1;
+    lastAtMs = Math.max(lastAtMs, Date.parse(entry.at));
+    // An account started again under its id (a new workflow, a new pool) comes as a second
+    // epoch after the first (see LedgerStore.streamEntries): the replay starts over from its
+    // opening, as the engine did, and the earlier pool's figures leave the comparison.
+    if (opening !== null && isOpening(entry)) {
+      warn(entry.cycleIndex, `the account was started again at ${entry.at} (a new workflow and pool): only that latest run is replayed, the earlier one's cycles are left out`);
+      runs.splice(0, runs.length, ...freshRuns());
+      ledgerCycles.clear();
+      callParts.clear();
+      pendingConversion = null;
+      opening = null;
+    }
     if (entry.kind !== 'usage' || !isOutageRefusal(entry)) {
       let figures = ledgerCycles.get(entry.cycleIndex);
       if (!figures) ledgerCycles.set(entry.cycleIndex, (figures = emptyFigures()));
@@ -290,10 +308,20 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
           ),
         );
         return;
-      case 'call_start':
-        if (entry.callId === undefined) return;
-        each('a call start', (a) => a.startCall({ callId: entry.callId ?? '', agentId: entry.agentId ?? '' }, atMs));
+      case 'call_start': {
+        const callId = entry.callId;
+        if (callId === undefined) return;
+        each('a call start', (a, run) => {
+          const answer = a.startCall({ callId, agentId: entry.agentId ?? '' }, atMs);
+          // The ledger refused this call, so no end of it exists: left open, it would be
+          // charged as a call lost for a whole day at the reset. Its length is unknown.
+          if (entry.decision === 'rejected' && answer.authorized) {
+            a.endCall({ callId, minutes: 0 }, atMs);
+            warn(entry.cycleIndex, `${run.name}: call ${callId}, refused in the ledger, would be authorised; its length is unknown, so it is counted as 0 minutes`);
+          }
+        });
         return;
+      }
       case 'call_part':
         if (entry.callId !== undefined) callParts.set(entry.callId, (callParts.get(entry.callId) ?? 0) + (entry.quantity ?? 0));
         return;
@@ -371,15 +399,20 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
   }
 
   if (opening !== null && runs[0]?.account === null) open(opening, null);
+  // Time moves on only as far as the ledger goes: a closed account (nothing marks it, its
+  // ledger just ends) would otherwise be reset, granted and charged to the end of the period.
+  const endMs = Math.min(options.untilMs, lastAtMs);
   for (const run of runs) {
-    if (run.account) advanceTo(run.account, options.untilMs, run.rulesFor, run.onUnfit);
+    if (run.account) advanceTo(run.account, endMs, run.rulesFor, run.onUnfit);
     run.drain();
   }
 
   const baseline = runs[0] as Run;
   if (baseline.account) options.inspect?.(baseline.account, baseline.cycles);
   const s = baseline.account?.state;
-  const cycles = s ? [...baseline.cycles.keys()].filter((i) => baseline.inPeriod(i, s.anchor, s.anchorIndex)).sort((a, b) => a - b) : [];
+  // Only cycles the ledger holds (every cycle that began has its start entry): a closed
+  // account's replay would otherwise go on granting and charging to the end of the period.
+  const cycles = s ? [...baseline.cycles.keys()].filter((i) => ledgerCycles.has(i) && baseline.inPeriod(i, s.anchor, s.anchorIndex)).sort((a, b) => a - b) : [];
   const ledger = emptyFigures();
   for (const index of cycles) {
     const recorded = ledgerCycles.get(index) ?? emptyFigures();
@@ -402,5 +435,6 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
     draft: runs[1] ? runs[1].total(cycles) : null,
     entries: count,
     warnings,
+    openedAt: opening?.at ?? null,
   };
 }

@@ -13,7 +13,7 @@ import { replayAccount, type AccountOutcome, type RunFigures, type SimulationWar
 import { replayInWorkers } from './workers';
 
 /** Why a simulation could not run. */
-export type SimulationErrorCode = 'unknown_account' | 'empty_period';
+export type SimulationErrorCode = 'unknown_account' | 'empty_period' | 'no_current_cycle';
 
 /** A simulation that could not run, with a sentence saying why. */
 export class SimulationError extends Error {

@@ -45,7 +45,7 @@ describe('describeRulesChanges', () => {
       'growth max credits 15,000 -> 18,000',
       'trial credits 1,000 -> 1,500',
       'lead-summaries available on Growth and above -> all plans',
-      'enrichment cost 1 credits per field (rounded up) -> 3 credits per 2 fields (rounded nearest)',
+      'enrichment cost 1 credit per field (rounded up) -> 3 credits per 2 fields (rounded nearest)',
       'enrichment can no longer be switched off',
       'tier-3 price 100.00 -> 110.00 USD',
       'tier-3 credits 7,000 -> 7,700',
