@@ -52,7 +52,11 @@ export async function forecastAccount(store: LedgerStore, ruleSet: RuleSet, acco
       seen = { account, cycles };
     },
   });
-  if (seen === null) throw new SimulationError('unknown_account', `the ledger's history of ${JSON.stringify(accountId)} cannot be replayed (no opening entry)`);
+  if (seen === null) {
+    // Nothing read up to `nowMs`: the account's ledger begins later.
+    if (outcome.entries === 0) throw new SimulationError('no_current_cycle', `${JSON.stringify(accountId)} did not exist yet at ${new Date(nowMs).toISOString()}: its ledger begins later`);
+    throw new SimulationError('unknown_account', `the ledger's history of ${JSON.stringify(accountId)} cannot be replayed (no opening entry)`);
+  }
   const { account, cycles } = seen as { account: CreditAccount; cycles: ReadonlyMap<number, RunFigures> };
   const s = account.state;
   // The replay goes as far as the ledger: a ledger that ends before the cycle of `nowMs`

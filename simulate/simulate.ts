@@ -13,7 +13,7 @@ import { replayAccount, type AccountOutcome, type RunFigures, type SimulationWar
 import { replayInWorkers } from './workers';
 
 /** Why a simulation could not run. */
-export type SimulationErrorCode = 'unknown_account' | 'empty_period' | 'no_current_cycle';
+export type SimulationErrorCode = 'unknown_account' | 'empty_period' | 'empty_ledger' | 'no_current_cycle';
 
 /** A simulation that could not run, with a sentence saying why. */
 export class SimulationError extends Error {
@@ -140,6 +140,7 @@ export async function simulate(request: SimulationRequest): Promise<SimulationRe
   const { store, ruleSet, draft, period } = request;
   const nowMs = request.nowMs ?? Date.now();
   const ids = await chooseAccounts(store, request.accounts);
+  if (ids.length === 0) throw new SimulationError('empty_ledger', `the ledger (${store.label}) holds no accounts yet: there is nothing to simulate`);
   const pageSize = request.pageSize ?? 5000;
   const outcomes: (AccountOutcome | undefined)[] = new Array<AccountOutcome | undefined>(ids.length);
   let entries = 0;

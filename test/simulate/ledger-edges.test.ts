@@ -97,6 +97,24 @@ describe('an account started again under its id', () => {
   });
 });
 
+describe('asked about a time the ledger does not cover', () => {
+  it('says the account did not exist yet, and that an empty ledger has nothing to simulate', async () => {
+    await expect(forecastAccount(store, ruleSet, 'late-opener', Date.parse('2026-09-01T00:00:00Z'))).rejects.toMatchObject({
+      code: 'no_current_cycle',
+      message: '"late-opener" did not exist yet at 2026-09-01T00:00:00.000Z: its ledger begins later',
+    });
+    const empty = await openLedgerStore({ url: 'pglite:memory' });
+    try {
+      await expect(simulate({ store: empty, ruleSet, draft: null, period: ALL, nowMs: UNTIL })).rejects.toMatchObject({
+        code: 'empty_ledger',
+        message: expect.stringMatching(/^the ledger \(.*\) holds no accounts yet: there is nothing to simulate$/),
+      });
+    } finally {
+      await empty.close();
+    }
+  });
+});
+
 describe('the forecast of an account opened mid-cycle', () => {
   it('counts its pace from its opening, not from the cycle start before it existed', async () => {
     const forecast = await forecastAccount(store, ruleSet, 'late-opener', Date.parse('2026-10-06T12:00:00Z'));
