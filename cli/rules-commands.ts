@@ -24,12 +24,16 @@ function shippedRulesPath(): string {
   return shown === '' || shown.startsWith('..') || isAbsolute(shown) ? path : shown;
 }
 
-/** The version to explain: in force at `at`, or now (falling back to the earliest before any). */
+/** The version to explain: in force at `at`, or now (the earliest before any, as the engine prices such cycles). */
 function chooseVersion(set: RuleSet, at: string | undefined): { rules: Rules; context: string } {
   if (at !== undefined) {
     const when = parseInstantOrDate(at);
     if (when === undefined) {
       throw new CliFailure(`--at "${at}" is not a date or instant; write 2026-06-03 or 2026-06-03T00:00:00Z`, EXIT_CODES.usage);
+    }
+    // Before every version, accounts are priced with the earliest (the engine's rule), so that is what is explained.
+    if (when.getTime() < Date.parse(set.earliest.effectiveFrom)) {
+      return { rules: set.earliest, context: `no version is in force yet at ${when.toISOString()}: the earliest version, which prices accounts whose cycle began before it` };
     }
     return { rules: set.at(when), context: `the version in force at ${when.toISOString()}` };
   }

@@ -149,10 +149,13 @@ describe('credits rules explain', () => {
     expect(shipped.ok && JSON.parse(run.stdout)).toEqual(shipped.ok && { ...shipped.rules, source: relative(process.cwd(), SHIPPED_FILE) });
   });
 
-  it('exits 1 when no version is in force at the date asked', async () => {
+  it('explains the earliest version before any is in force, as the engine prices such cycles with it', async () => {
     const run = await credits('rules', 'explain', '--at', '2026-06-02T23:59:59.999Z');
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/:1:1 no-version-in-force: no rules version is in force at 2026-06-02T23:59:59\.999Z; /);
+    expect(run.code).toBe(0);
+    // Prose wraps at the output's width.
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain('no version is in force yet at 2026-06-02T23:59:59.999Z: the earliest version, which prices accounts whose cycle began before it');
+    const json = await credits('rules', 'explain', '--json', '--at', '2020-01-01');
+    expect(shipped.ok && (JSON.parse(json.stdout) as { version: string }).version).toBe(shipped.ok && shipped.rules.version);
   });
 
   it('exits 2 for an unreadable --at', async () => {
