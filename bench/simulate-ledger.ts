@@ -13,7 +13,7 @@ import type { LedgerEntry } from '../domain/effects';
 import type { AccountStartInput } from '../domain/wire-contract';
 import { openLedgerStore } from '../ledger/open-store';
 import type { LedgerStore } from '../ledger/store';
-import { defaultRulesPath, loadRuleSet, type RuleSet } from '../ruleset';
+import { defaultRulesPath, loadRuleSet, rulesForCycleStart, type RuleSet } from '../ruleset';
 import { advanceTo } from '../simulate/clock';
 
 /** One command of a scenario at its instant. */
@@ -63,7 +63,7 @@ export async function recordAccount(
   const openedMs = Date.parse(openedAt);
   // As the workflow does: the version in force at the start of the cycle the account opens in.
   const cycleStart = Date.parse(cycleContaining(input.cycleAnchor, openedMs).start);
-  const opening = cycleStart < Date.parse(ruleSet.earliest.effectiveFrom) ? ruleSet.earliest : ruleSet.at(new Date(cycleStart));
+  const opening = rulesForCycleStart(ruleSet, new Date(cycleStart).toISOString());
   const account = CreditAccount.open(input, opening, openedMs, epoch);
   await sink.take(account);
   for (const step of steps) {

@@ -6,7 +6,7 @@
 import { isAbsolute, relative } from 'node:path';
 import type { Command } from 'commander';
 import { plural } from '../display';
-import { defaultRulesPath, describeRulesChanges, droppedPlansAndTiers, loadRuleSet, loadRuleSets, parseInstantOrDate } from '../ruleset';
+import { defaultRulesPath, describeRulesChanges, droppedPlansAndTiers, loadRuleSet, loadRuleSets, parseInstantOrDate, rulesForCycleStart } from '../ruleset';
 import type { RuleSet, Rules } from '../ruleset';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
@@ -26,22 +26,18 @@ function shippedRulesPath(): string {
 
 /** The version to explain: in force at `at`, or now (the earliest before any, as the engine prices such cycles). */
 function chooseVersion(set: RuleSet, at: string | undefined): { rules: Rules; context: string } {
-  if (at !== undefined) {
-    const when = parseInstantOrDate(at);
-    if (when === undefined) {
-      throw new CliFailure(`--at "${at}" is not a date or instant; write 2026-06-03 or 2026-06-03T00:00:00Z`, EXIT_CODES.usage);
-    }
-    // Before every version, accounts are priced with the earliest (the engine's rule), so that is what is explained.
-    if (when.getTime() < Date.parse(set.earliest.effectiveFrom)) {
-      return { rules: set.earliest, context: `no version is in force yet at ${when.toISOString()}: the earliest version, which prices accounts whose cycle began before it` };
-    }
-    return { rules: set.at(when), context: `the version in force at ${when.toISOString()}` };
+  const when = at === undefined ? new Date() : parseInstantOrDate(at);
+  if (when === undefined) {
+    throw new CliFailure(`--at "${at}" is not a date or instant; write 2026-06-03 or 2026-06-03T00:00:00Z`, EXIT_CODES.usage);
   }
-  const now = Date.now();
-  const inForce = set.versions.filter((rules) => Date.parse(rules.effectiveFrom) <= now).pop();
-  return inForce === undefined
-    ? { rules: set.earliest, context: 'not yet in force: the earliest version' }
-    : { rules: inForce, context: 'the version in force now' };
+  // The engine's own choice for a cycle starting then: the earliest version before any.
+  const rules = rulesForCycleStart(set, when.toISOString());
+  const before = when.getTime() < Date.parse(rules.effectiveFrom);
+  if (at === undefined) return { rules, context: before ? 'not yet in force: the earliest version' : 'the version in force now' };
+  const context = before
+    ? `no version is in force yet at ${when.toISOString()}: the earliest version, which prices accounts whose cycle began before it`
+    : `the version in force at ${when.toISOString()}`;
+  return { rules, context };
 }
 
 /**
