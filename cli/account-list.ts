@@ -69,7 +69,7 @@ export function registerAccountList(account: Command, io: CliIo): void {
     .option('--parked', 'only accounts holding parked effects')
     .option('--trial', 'only trial accounts')
     .option('--paid', 'only paid (non-trial) accounts')
-    .option('--limit <n>', `accounts per page, 1-${MAX_LIST_LIMIT}`, wholeNumber(1), 50)
+    .option('--limit <n>', `accounts per page, 1-${MAX_LIST_LIMIT}`, wholeNumber(1, MAX_LIST_LIMIT), 50)
     .option('--page-token <token>', 'the next page, as printed after the previous one')
     .option('--json', 'print the page ({ accounts, nextPageToken }) as JSON')
     .action(async (options: ListOptions) => {

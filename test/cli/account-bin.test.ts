@@ -75,5 +75,11 @@ describe('bin/credits.js against a dev server', () => {
 
   it('exits 2 on a usage error', async () => {
     expect((await credits(['usage', 'record', 'demo-growth', 'enrichment', 'lots', '--key', 'k'])).code).toBe(2);
+    // Refused before connecting: the unreachable server's message would say otherwise.
+    expect(await credits(['account', 'list', '--limit', '1001'], { TEMPORAL_ADDRESS: '127.0.0.1:1' })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "credits: option '--limit <n>' argument '1001' is invalid. expected a whole number of at most 1000 (see --help)\n",
+    });
   });
 });

@@ -82,7 +82,7 @@ describe('credits account list', () => {
     });
     expect((await credits_('account', 'list', '--alert', 'red')).code).toBe(2);
     expect((await credits_('account', 'list', '--limit', '0')).code).toBe(2);
-    expect((await credits_('account', 'list', '--limit', '1001')).stderr).toMatch(/limit must be a whole number from 1 to 1000/);
+    expect((await credits_('account', 'list', '--limit', '1001')).stderr).toMatch(/'1001' is invalid\. expected a whole number of at most 1000/);
     expect((await credits_('account', 'list', '--trial', '--paid')).stderr).toBe('credits: --trial and --paid exclude each other\n');
     expect((await credits_('account', 'list', '--page-token', 'not a token!')).stderr).toMatch(/page token is not one this listing gave/);
   });
