@@ -35,6 +35,7 @@ import {
   DEFAULT_TEMPORAL_ADDRESS,
   DEFAULT_TEMPORAL_METRICS_ADDRESS,
   DEFAULT_TEMPORAL_NAMESPACE,
+  isSettingsError,
   type Env,
 } from './infra/settings';
 import { openLedgerStore } from './ledger/open-store';
@@ -365,7 +366,9 @@ export async function main(): Promise<void> {
     }
   } catch (err) {
     process.exitCode = WORKER_FAILED_STATUS;
-    log.error(`worker stopped: ${err instanceof Error ? err.message : String(err)}`, { error: err });
+    // A setting that cannot be used is the operator's to mend, and its message says how: its
+    // stack would only bury that. Anything else keeps its stack for whoever debugs it.
+    log.error(`worker stopped: ${err instanceof Error ? err.message : String(err)}`, isSettingsError(err) ? { code: err.code } : { error: err });
     throw err;
   } finally {
     await ops?.close().catch(() => undefined);

@@ -10,6 +10,7 @@
  * Temporal tool does; they are listed here for the documentation, with the defaults the
  * engine applies when they are unset.
  */
+import { isIP } from 'node:net';
 
 /** Environment variables as read: `process.env`, or a test's or a service's own. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -73,8 +74,14 @@ function text(name: string, meaning: string, shownDefault = 'unset'): Setting<st
   return { name, meaning, shownDefault, read: (env = process.env) => textIn(env, name) };
 }
 
-/** A whole number of at least `min`, `fallback` when unset or empty. */
-function wholeNumber(name: string, meaning: string, fallback: number, min: number): Setting<number> {
+/** The highest TCP port. */
+const MAX_PORT = 65_535;
+
+/**
+ * A whole number from `min` to `max`, `fallback` when unset or empty. Written in digits only:
+ * `1e3`, `0x10` or `5.0` are refused rather than read as numbers, as the CLI's options are.
+ */
+function wholeNumber(name: string, meaning: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): Setting<number> {
   return {
     name,
     meaning,
@@ -82,20 +89,45 @@ function wholeNumber(name: string, meaning: string, fallback: number, min: numbe
     read(env = process.env) {
       const raw = env[name];
       if (raw === undefined || raw === '') return fallback;
-      const value = Number(raw);
-      if (!Number.isSafeInteger(value) || value < min) throw new SettingsError(`${name} must be a whole number of at least ${min}, got "${raw}"`);
+      const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+      if (!Number.isSafeInteger(value) || value < min || value > max) {
+        const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+        throw new SettingsError(`${name} must be a whole number ${range}, got "${raw}"`);
+      }
       return value;
     },
   };
 }
 
 /**
- * A whole number of at least `min`, undefined when unset or empty: the feature it sets is off,
+ * A whole number from `min` to `max`, undefined when unset or empty: the feature it sets is off,
  * or the reader works out its own default (as `shownDefault` says).
  */
-function optionalWholeNumber(name: string, meaning: string, min: number, shownDefault = 'unset'): Setting<number | undefined> {
-  const parse = wholeNumber(name, meaning, -1, min).read;
+function optionalWholeNumber(name: string, meaning: string, min: number, shownDefault = 'unset', max = Number.MAX_SAFE_INTEGER): Setting<number | undefined> {
+  const parse = wholeNumber(name, meaning, -1, min, max).read;
   return { name, meaning, shownDefault, read: (env = process.env) => (textIn(env, name) === undefined ? undefined : parse(env)) };
+}
+
+/**
+ * An IP address and port (`127.0.0.1:9465`, `[::1]:9465`), undefined when unset or empty. The
+ * Temporal runtime binds its exporter to a socket address, not a host name, and refuses any
+ * other text with a message that names neither the variable nor the form it wants.
+ */
+function socketAddress(name: string, meaning: string, shownDefault: string): Setting<string | undefined> {
+  return {
+    name,
+    meaning,
+    shownDefault,
+    read(env = process.env) {
+      const raw = textIn(env, name);
+      if (raw === undefined) return undefined;
+      const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
+      const host = match?.[1] ?? match?.[2];
+      const fits = match !== null && host !== undefined && isIP(host) === (match[1] === undefined ? 4 : 6) && Number(match[3]) <= MAX_PORT;
+      if (!fits) throw new SettingsError(`${name} must be an IP address and port, such as 127.0.0.1:9465 or [::1]:9465 (not a host name), got "${raw}"`);
+      return raw;
+    },
+  };
 }
 
 /** One of `words` (any case), `fallback` when unset or empty. */
@@ -219,23 +251,25 @@ export const CREDITS_SHUTDOWN_GRACE_SECONDS = wholeNumber(
 );
 
 /** The main job's admin page port (0: any free port). */
-export const CREDITS_ADMIN_PORT = wholeNumber('CREDITS_ADMIN_PORT', 'main job: port of the admin page', DEFAULT_ADMIN_PORT, 0);
+export const CREDITS_ADMIN_PORT = wholeNumber('CREDITS_ADMIN_PORT', 'main job: port of the admin page', DEFAULT_ADMIN_PORT, 0, MAX_PORT);
 
 /** The main job's usage API port (0: any free port). */
-export const CREDITS_API_PORT = wholeNumber('CREDITS_API_PORT', 'main job: port of the HTTP usage API', DEFAULT_API_PORT, 0);
+export const CREDITS_API_PORT = wholeNumber('CREDITS_API_PORT', 'main job: port of the HTTP usage API', DEFAULT_API_PORT, 0, MAX_PORT);
 
 /** Where the worker's ops listener (`/metrics`, `/healthz`, `/readyz`) listens; unset: no listener. */
 export const CREDITS_WORKER_METRICS_PORT = optionalWholeNumber(
   'CREDITS_WORKER_METRICS_PORT',
   "worker: port of its `/metrics`, `/healthz` and `/readyz` listener (0: any free port); unset: none (see docs/operations.md)",
   0,
+  'unset',
+  MAX_PORT,
 );
 
 /** The interface of the worker's ops listener. */
 export const CREDITS_METRICS_HOST = text('CREDITS_METRICS_HOST', "worker: interface of its metrics listener (`0.0.0.0` for a scraper on another host)", '`127.0.0.1`');
 
 /** Where the Temporal SDK's own Prometheus exporter binds when the worker's ops listener is on. */
-export const CREDITS_TEMPORAL_METRICS_ADDRESS = text(
+export const CREDITS_TEMPORAL_METRICS_ADDRESS = socketAddress(
   'CREDITS_TEMPORAL_METRICS_ADDRESS',
   "worker: `host:port` the Temporal SDK's runtime metrics exporter binds to; the worker's `/metrics` serves them with its own",
   `\`${DEFAULT_TEMPORAL_METRICS_ADDRESS}\``,

@@ -50,9 +50,33 @@ function say(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
+/**
+ * Everything the main job reads from its environment, read before anything starts: a setting
+ * that cannot be used stops it with its message, not after the dev server and the worker are up.
+ */
+interface MainJobConfig {
+  settings: WorkerSettings;
+  adminPort: number;
+  apiPort: number;
+  demoFile: string;
+  access: ReturnType<typeof adminAccessFromEnv>;
+  apiKeys: ReturnType<typeof apiKeysFromEnv>;
+}
+
+function readConfig(): MainJobConfig {
+  return {
+    settings: workerSettingsFromEnv(),
+    adminPort: CREDITS_ADMIN_PORT.read(),
+    apiPort: CREDITS_API_PORT.read(),
+    demoFile: CREDITS_DEMO_ACCOUNTS.read() ?? join(projectRoot(), 'examples', 'accounts.yaml'),
+    access: adminAccessFromEnv(),
+    apiKeys: apiKeysFromEnv(),
+  };
+}
+
 async function main(): Promise<void> {
   installJsonLogger('WARN');
-  const settings = workerSettingsFromEnv();
+  const config = readConfig();
   let devServer: DevServer | undefined;
   if (TEMPORAL_ADDRESS.read() === undefined) {
     say(`Starting the Temporal dev server (data in ${join(dataDir(), 'temporal')})...`);
@@ -66,100 +90,124 @@ async function main(): Promise<void> {
   }
   // The dev server is a child process that would outlive a start-up failure: stop it whatever happens.
   try {
-    await runOn(settings, devServer?.uiUrl);
+    await runOn(config, devServer?.uiUrl);
   } finally {
     await devServer?.stop();
   }
 }
 
-async function runOn(settings: WorkerSettings, webUiUrl: string | undefined): Promise<void> {
+/** `start`, with a port already taken said as the operator can act on it. */
+async function listening<T>(what: string, variable: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw err;
+    const where = err instanceof Error ? err.message.replace(/^listen \w+: /, '') : String(err);
+    throw new Error(`${what} cannot listen: ${where} (is another main job running? set ${variable} to another port, or 0 for any free one)`, { cause: err });
+  }
+}
+
+async function runOn(config: MainJobConfig, webUiUrl: string | undefined): Promise<void> {
+  const { settings, demoFile, access: configuredAccess, apiKeys: configuredKeys } = config;
   const { connection: nativeConnection, namespace, address } = await connectWorker();
   const { client: creditsClient, close: closeClient } = await connectCreditsClient();
-  // An existing server (TEMPORAL_ADDRESS) may lack the accounts' search attributes: say how to add them.
-  await requireSearchAttributes(creditsClient.temporal.connection, namespace, (message) => say(`warning: ${message}`));
-  const store = await openLedgerStore({ url: settings.ledgerUrl });
-  const demoFile = CREDITS_DEMO_ACCOUNTS.read() ?? join(projectRoot(), 'examples', 'accounts.yaml');
-  const rules = demoRules(settings, demoFile);
-  const credits = await createCreditsWorker({ connection: nativeConnection, namespace, settings, store, rules });
-  const running = credits.run();
-  // Without a configured portal secret, one made for this run signs the demo link (and dies with it).
-  const configuredAccess = adminAccessFromEnv();
-  const access = { ...configuredAccess, portalSecret: configuredAccess.portalSecret ?? randomBytes(32).toString('base64url') };
-  const admin = await startAdminServer({
-    client: creditsClient,
-    store,
-    port: CREDITS_ADMIN_PORT.read(),
-    rules,
-    access,
-  });
-  // Configured keys exist here only as hashes, so none can be printed; without any, a demo key
-  // made for this run (and useless after it) is printed once so the walkthrough can call the API.
-  const configuredKeys = apiKeysFromEnv();
-  const demoKey = configuredKeys.length === 0 ? generateApiKey() : undefined;
-  const keys = demoKey === undefined ? configuredKeys : [{ hash: Buffer.from(hashApiKey(demoKey), 'hex') }];
-  const api = await startUsageApi({
-    client: creditsClient,
-    keys,
-    port: CREDITS_API_PORT.read(),
-    rules,
-    // Stop taking requests at once; open ones finish while the worker drains.
-    closeOnSignals: ['SIGTERM', 'SIGINT'],
-  });
-  writeMainJobInfo({ pid: process.pid, adminUrl: admin.url, temporalAddress: address });
-
-  const demoIds: string[] = [];
-  if (demoFile !== 'none') {
-    const reporter: ImportReporter = {
-      row(row, outcome, detail) {
-        if (row.accountId) demoIds.push(row.accountId);
-        say(`  ${row.accountId ?? row.where}: ${outcome}${detail ? ` (${detail})` : ''}`);
-      },
-      done() {},
-    };
-    say(`Demo accounts from ${demoFile}:`);
-    await importAccounts(creditsClient, readImportFile(demoFile), reporter);
-  }
-
-  say();
-  say('AI credits engine is running.');
-  say(`  Temporal server   ${address} (namespace ${namespace})`);
-  if (webUiUrl) say(`  Temporal Web UI   ${webUiUrl}`);
-  say(`  Worker            task queue ${settings.taskQueue}`);
-  say(`  Ledger            ${store.label}`);
-  say(`  Admin page        ${admin.url}${isOpenAccess(access) ? ' (this machine only, no sign-in: no operator credential is set)' : ' (operators sign in at /login)'}`);
-  for (const id of demoIds) say(`                    ${admin.url}/accounts/${id}`);
-  const [firstDemo] = demoIds;
-  if (firstDemo !== undefined) {
-    const link = await mintPortalLink(firstDemo, { secret: access.portalSecret, baseUrl: admin.url });
-    say(`  Customer link     ${link.url}`);
-    const more = configuredAccess.portalSecret === undefined ? 'set CREDITS_PORTAL_SECRET to mint more' : 'more: npx credits portal link ACCOUNT';
-    say(`                    (${firstDemo}'s admin view only, once, until ${link.expiresAt}; ${more})`);
-  }
-  say(`  Usage API         ${api.address} (OpenAPI: ${api.address}/openapi.json)`);
-  if (demoKey !== undefined) say(`  Demo API key      ${demoKey} (this run only; set CREDITS_API_KEY_HASHES for real keys)`);
-  say();
-  say('Start an account from another terminal:');
-  say(`  export TEMPORAL_ADDRESS=${address}`);
-  say('  npx credits account start acme --plan growth --users 5');
-  say('  npx credits usage record acme enrichment 25 --key first-use');
-  say('  npx credits account show acme');
-  say('  npx credits usage export acme > acme-usage.csv');
-  if (demoKey !== undefined) {
-    say('Or over HTTP:');
-    say(`  curl -H 'Authorization: Bearer ${demoKey}' ${api.address}/v1/accounts/acme/balance`);
-  }
-  say();
-  say('Press Ctrl-C to stop.');
-
+  // Whatever was opened is closed again, in reverse order, however the start-up or the run ends.
+  const closers: Array<() => Promise<unknown>> = [() => nativeConnection.close(), closeClient];
+  let running: Promise<void> | undefined;
+  let credits: Awaited<ReturnType<typeof createCreditsWorker>> | undefined;
   try {
+    // An existing server (TEMPORAL_ADDRESS) may lack the accounts' search attributes: say how to add them.
+    await requireSearchAttributes(creditsClient.temporal.connection, namespace, (message) => say(`warning: ${message}`));
+    const store = await openLedgerStore({ url: settings.ledgerUrl });
+    closers.push(() => store.close());
+    const rules = demoRules(settings, demoFile);
+    credits = await createCreditsWorker({ connection: nativeConnection, namespace, settings, store, rules });
+    running = credits.run();
+    // Without a configured portal secret, one made for this run signs the demo link (and dies with it).
+    const access = { ...configuredAccess, portalSecret: configuredAccess.portalSecret ?? randomBytes(32).toString('base64url') };
+    const admin = await listening('the admin page', CREDITS_ADMIN_PORT.name, () =>
+      startAdminServer({
+        client: creditsClient,
+        store,
+        port: config.adminPort,
+        rules,
+        access,
+      }),
+    );
+    closers.push(() => admin.close());
+    // Configured keys exist here only as hashes, so none can be printed; without any, a demo key
+    // made for this run (and useless after it) is printed once so the walkthrough can call the API.
+    const demoKey = configuredKeys.length === 0 ? generateApiKey() : undefined;
+    const keys = demoKey === undefined ? configuredKeys : [{ hash: Buffer.from(hashApiKey(demoKey), 'hex') }];
+    const api = await listening('the usage API', CREDITS_API_PORT.name, () =>
+      startUsageApi({
+        client: creditsClient,
+        keys,
+        port: config.apiPort,
+        rules,
+        // Stop taking requests at once; open ones finish while the worker drains.
+        closeOnSignals: ['SIGTERM', 'SIGINT'],
+      }),
+    );
+    closers.push(() => api.close());
+    writeMainJobInfo({ pid: process.pid, adminUrl: admin.url, temporalAddress: address });
+    // Removed only by the job that wrote it: a second main job that fails to start (its ports
+    // taken by the first) must leave the first one's file alone.
+    closers.push(async () => removeMainJobInfo());
+
+    const demoIds: string[] = [];
+    if (demoFile !== 'none') {
+      const reporter: ImportReporter = {
+        row(row, outcome, detail) {
+          if (row.accountId) demoIds.push(row.accountId);
+          say(`  ${row.accountId ?? row.where}: ${outcome}${detail ? ` (${detail})` : ''}`);
+        },
+        done() {},
+      };
+      say(`Demo accounts from ${demoFile}:`);
+      await importAccounts(creditsClient, readImportFile(demoFile), reporter);
+    }
+
+    say();
+    say('AI credits engine is running.');
+    say(`  Temporal server   ${address} (namespace ${namespace})`);
+    if (webUiUrl) say(`  Temporal Web UI   ${webUiUrl}`);
+    say(`  Worker            task queue ${settings.taskQueue}`);
+    say(`  Ledger            ${store.label}`);
+    say(`  Admin page        ${admin.url}${isOpenAccess(access) ? ' (this machine only, no sign-in: no operator credential is set)' : ' (operators sign in at /login)'}`);
+    for (const id of demoIds) say(`                    ${admin.url}/accounts/${id}`);
+    const [firstDemo] = demoIds;
+    if (firstDemo !== undefined) {
+      const link = await mintPortalLink(firstDemo, { secret: access.portalSecret, baseUrl: admin.url });
+      say(`  Customer link     ${link.url}`);
+      const more = configuredAccess.portalSecret === undefined ? 'set CREDITS_PORTAL_SECRET to mint more' : 'more: npx credits portal link ACCOUNT';
+      say(`                    (${firstDemo}'s admin view only, once, until ${link.expiresAt}; ${more})`);
+    }
+    say(`  Usage API         ${api.address} (OpenAPI: ${api.address}/openapi.json)`);
+    if (demoKey !== undefined) say(`  Demo API key      ${demoKey} (this run only; set CREDITS_API_KEY_HASHES for real keys)`);
+    say();
+    say('Start an account from another terminal:');
+    say(`  export TEMPORAL_ADDRESS=${address}`);
+    say('  npx credits account start acme --plan growth --users 5');
+    say('  npx credits usage record acme enrichment 25 --key first-use');
+    say('  npx credits account show acme');
+    say('  npx credits usage export acme > acme-usage.csv');
+    if (demoKey !== undefined) {
+      say('Or over HTTP:');
+      say(`  curl -H 'Authorization: Bearer ${demoKey}' ${api.address}/v1/accounts/acme/balance`);
+    }
+    say();
+    say('Press Ctrl-C to stop.');
     await running;
+  } catch (err) {
+    // A start-up step failed (a port in use, a demo file that cannot be read) with the worker
+    // already polling: stop it, or the process would hang on with nothing to say why.
+    if (running !== undefined && credits !== undefined && credits.worker.getState() === 'RUNNING') credits.worker.shutdown();
+    await running?.catch(() => undefined);
+    throw err;
   } finally {
-    removeMainJobInfo();
-    await api.close();
-    await admin.close();
-    await closeClient();
-    await nativeConnection.close();
-    await store.close();
+    for (const close of closers.reverse()) await close().catch(() => undefined);
     say('Stopped.');
   }
 }

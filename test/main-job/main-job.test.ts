@@ -35,6 +35,19 @@ const credits = async (...args: string[]) => {
   }
 };
 
+/** Runs a main job to its end (it must end by itself) and returns what it said. */
+function runToExit(jobEnv: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'dist', 'scripts', 'main-job.js')], { env: jobEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+    // The SDK's own retry warnings go to stderr as the worker stops; only the job's lines count.
+    child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr: stderr.split('\n').filter((l) => l.startsWith('main job:')).map((l) => `${l}\n`).join('') }));
+  });
+}
+
 beforeAll(async () => {
   env = await devServerEnv();
   data = mkdtempSync(join(tmpdir(), 'credits-main-'));
@@ -101,6 +114,28 @@ describe('the main job and the README walkthrough', () => {
     const page = await (await fetch(`${info.adminUrl}/accounts/demo-chloe-beta`)).text();
     expect(page).toContain('Chloe beta thank-you (demo)');
   });
+
+  it('refuses a setting it cannot use before starting anything', async () => {
+    const second = await runToExit({ ...childEnv, CREDITS_ADMIN_PORT: '70000' });
+    expect(second).toEqual({ code: 1, stdout: '', stderr: 'main job: CREDITS_ADMIN_PORT must be a whole number from 0 to 65535, got "70000"\n' });
+  });
+
+  it('stops at once, saying which port is taken, when another main job holds its port, and leaves that one running', async () => {
+    const apiPort = /Usage API +http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1];
+    expect(apiPort).toBeDefined();
+    const infoFile = join(data, 'main-job.json');
+    const before = readFileSync(infoFile, 'utf8');
+    // Its own ledger: the first job holds the embedded one (which would stop it first, as it should).
+    const second = await runToExit({ ...childEnv, CREDITS_API_PORT: apiPort!, CREDITS_LEDGER_URL: `pglite:${join(data, 'second-ledger')}` });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe(
+      `main job: the usage API cannot listen: address already in use 127.0.0.1:${apiPort} (is another main job running? set CREDITS_API_PORT to another port, or 0 for any free one)\n`,
+    );
+    expect(second.stdout).toMatch(/\nStopped\.\n$/);
+    expect(second.stdout).not.toContain('is running');
+    expect(readFileSync(infoFile, 'utf8')).toBe(before);
+    expect(job.exitCode).toBeNull();
+  }, 90_000);
 
   it('imports the examples again as already running, records usage, shows it, exports it, and stops cleanly', async () => {
     const info = JSON.parse(readFileSync(join(data, 'main-job.json'), 'utf8')) as MainJobInfo;

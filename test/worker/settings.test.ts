@@ -58,15 +58,37 @@ describe('worker settings from the environment', () => {
     expect(workerSettingsFromEnv({ CREDITS_WORKER_METRICS_PORT: ' ' }).metricsPort).toBeUndefined();
   });
 
-  it.each([['abc'], ['2.5'], ['-1']])('refuses CREDITS_WORKER_METRICS_PORT=%s, naming it', (value) => {
+  it.each([['abc'], ['2.5'], ['-1'], ['65536'], ['70000']])('refuses CREDITS_WORKER_METRICS_PORT=%s, naming it', (value) => {
     expect(() => workerSettingsFromEnv({ CREDITS_WORKER_METRICS_PORT: value })).toThrow(
-      `CREDITS_WORKER_METRICS_PORT must be a whole number of at least 0, got "${value}"`,
+      `CREDITS_WORKER_METRICS_PORT must be a whole number from 0 to 65535, got "${value}"`,
     );
   });
 
-  it.each([['abc'], ['1'], ['2.5'], ['-1']])('refuses CREDITS_MAX_CACHED_WORKFLOWS=%s, naming it', (value) => {
+  it('takes the highest port, and whole numbers with spaces around them', () => {
+    expect(workerSettingsFromEnv({ CREDITS_WORKER_METRICS_PORT: '65535' }).metricsPort).toBe(65_535);
+    expect(workerSettingsFromEnv({ CREDITS_MAX_CONCURRENT_ACTIVITIES: ' 8 ' }).maxConcurrentActivityTaskExecutions).toBe(8);
+  });
+
+  it.each([['abc'], ['1'], ['2.5'], ['-1'], ['1e3'], ['0x10'], ['300.0'], ['+300']])('refuses CREDITS_MAX_CACHED_WORKFLOWS=%s, naming it', (value) => {
     expect(() => workerSettingsFromEnv({ CREDITS_MAX_CACHED_WORKFLOWS: value })).toThrow(`CREDITS_MAX_CACHED_WORKFLOWS must be a whole number of at least 2, got "${value}"`);
   });
+});
+
+describe('the Temporal metrics exporter address', () => {
+  it.each([['127.0.0.1:9465'], ['0.0.0.0:19465'], ['[::1]:9465'], ['[::]:0']])('takes %s', (address) => {
+    expect(workerSettingsFromEnv({ CREDITS_TEMPORAL_METRICS_ADDRESS: address }).temporalMetricsAddress).toBe(address);
+  });
+
+  // The runtime binds a socket address: a host name, a missing or out-of-range port, or an IPv6
+  // address without brackets would stop it with "invalid socket address syntax", naming nothing.
+  it.each([['localhost:9465'], ['127.0.0.1'], ['127.0.0.1:65536'], ['::1:9465'], ['[127.0.0.1]:9465'], ['256.0.0.1:9465'], ['http://127.0.0.1:9465']])(
+    'refuses %s, naming the variable and the form it wants',
+    (address) => {
+      expect(() => workerSettingsFromEnv({ CREDITS_TEMPORAL_METRICS_ADDRESS: address })).toThrow(
+        `CREDITS_TEMPORAL_METRICS_ADDRESS must be an IP address and port, such as 127.0.0.1:9465 or [::1]:9465 (not a host name), got "${address}"`,
+      );
+    },
+  );
 });
 
 describe('the workflow cache', () => {

@@ -87,4 +87,20 @@ describe('npm run worker', () => {
       await store.close();
     }
   }, 120_000);
+
+  it('stops at once on a setting it cannot use, naming it, with no stack trace in either log', async () => {
+    const child = spawn(process.execPath, [join(projectRoot(), 'dist', 'worker.js')], {
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, CREDITS_WORKER_METRICS_PORT: '0', CREDITS_TEMPORAL_METRICS_ADDRESS: 'localhost:9465' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+    expect(await exitOf(child)).toBe(1);
+    const message = 'CREDITS_TEMPORAL_METRICS_ADDRESS must be an IP address and port, such as 127.0.0.1:9465 or [::1]:9465 (not a host name), got "localhost:9465"';
+    expect(stderr).toBe(`worker: ${message}\n`);
+    const logged = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.map(({ time: _, ...rest }) => rest)).toEqual([{ level: 'ERROR', message: `worker stopped: ${message}`, code: 'invalid_setting' }]);
+  }, 60_000);
 });
