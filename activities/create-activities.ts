@@ -20,7 +20,7 @@ import { decodeLedgerBatch, isCompactLedgerBatch } from '../domain/ledger-batch'
 import { LedgerError } from '../ledger/errors';
 import { appendIsolatingRefusals } from './ledger-append';
 import { countLedgerWrite, countLedgerWriteFailure, countParkedEffect } from './activity-metrics';
-import { alertsSent, secondsSince, tierCharges } from '../infra/metrics';
+import { alertEmailFailures, alertEmailsAbandoned, alertsSent, secondsSince, tierCharges } from '../infra/metrics';
 import { webhookDelivery } from './webhook-delivery';
 import { webhookEndpointsFromEnv, type WebhookEndpoint } from '../notify/webhook-config';
 
@@ -45,6 +45,11 @@ export interface ActivityDeps {
   log?: ActivityLog;
   /** How long an e-mail delivery attempt holds its claim before another may take over (ms). */
   deliveryLeaseMs?: number;
+  /**
+   * How long an alert's e-mail is retried before it is given up on (ms), counted from its first
+   * attempt; default {@link EMAIL_GIVE_UP_AFTER_MS}.
+   */
+  emailGiveUpAfterMs?: number;
   /** Webhook endpoints. Default: those of `CREDITS_WEBHOOKS_FILE` (read once; a bad file fails here), else none. */
   webhooks?: readonly WebhookEndpoint[];
   /** Per-POST timeout of webhook deliveries (ms). */
@@ -52,6 +57,14 @@ export interface ActivityDeps {
   /** How long an endpoint is retried for one webhook event before it is given up on for it (ms); default 3 days. */
   webhookGiveUpAfterMs?: number;
 }
+
+/**
+ * How long an alert's e-mail is retried before it is given up on: 15 minutes. The account's
+ * effects leave in order, so an alert whose e-mail keeps failing holds up the ledger writes and
+ * tier charges queued behind it; billing records must not wait on a mail server for longer. The
+ * in-app notification is stored before the first attempt and stands either way.
+ */
+export const EMAIL_GIVE_UP_AFTER_MS = 15 * 60_000;
 
 /** Temporal failure type of rules that cannot be read or compiled (retryable: files can be fixed). */
 const RULES_UNAVAILABLE = 'rules_unavailable';
@@ -145,6 +158,7 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
     log().error(`rules changed on disk but failed to load; still using the previous rules: ${(err as Error).message}`),
   );
   const mailer = deps.mailer === undefined ? mailerFromEnv(setupLog) : deps.mailer;
+  const giveUpAfterMs = deps.emailGiveUpAfterMs ?? EMAIL_GIVE_UP_AFTER_MS;
   const deliverWebhook = webhookDelivery({ store, endpoints: deps.webhooks ?? webhookEndpointsFromEnv(), timeoutMs: deps.webhookTimeoutMs, giveUpAfterMs: deps.webhookGiveUpAfterMs });
 
   async function deliverEmail(alert: AlertNotice): Promise<void> {
@@ -177,6 +191,19 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
       });
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
+      alertEmailFailures.inc({ code: isNotifyError(err) ? err.code : 'smtp_failed' });
+      // A 5xx reply is the server's final word (no such mailbox, message refused): retrying
+      // cannot deliver it, and only holds up the effects behind this alert.
+      // Wrong credentials are the operator's to mend, so they are retried within the span.
+      const refused = isNotifyError(err) && err.code === 'smtp_refused' && err.responseCode !== null && err.responseCode >= 500;
+      const triedMs = Date.now() - Date.parse(claim.since);
+      if (refused || triedMs >= giveUpAfterMs) {
+        const why = refused ? `${error}; refused for good, not retried` : `${error}; given up after ${Math.round(triedMs / 60_000)} minutes of attempts`;
+        await store.finishDelivery(alert.alertId, 'email', { status: 'abandoned', error: why });
+        alertEmailsAbandoned.inc({ reason: refused ? 'refused' : 'gave_up' });
+        log().error(`alert ${alert.alertId}: e-mail given up on; the in-app notification stands: ${why}`, { accountId: alert.accountId });
+        return;
+      }
       await store.finishDelivery(alert.alertId, 'email', { status: 'failed', error }).catch(() => undefined);
       throw err;
     }

@@ -190,9 +190,26 @@ function grantsCard(s: AccountSummary): SafeHtml {
 </section>`;
 }
 
-function deliveryText(n: InAppNotification): string {
+/**
+ * How the notification's e-mail went, in words an admin can act on: to whom it did not go, and
+ * why one was given up on (a refused mailbox is theirs to fix).
+ */
+export function deliveryText(n: Pick<InAppNotification, 'deliveries'>): string {
   const email = n.deliveries.find((d) => d.channel === 'email');
-  return email ? `e-mail ${email.status}` : 'e-mail pending';
+  if (email === undefined) return 'e-mail pending';
+  switch (email.status) {
+    case 'sent':
+      return email.lastError?.startsWith('refused recipients: ') ? `e-mail sent, except to ${email.lastError.slice('refused recipients: '.length)} (refused by the mail server)` : 'e-mail sent';
+    case 'skipped':
+      return `no e-mail: ${email.lastError ?? 'nothing to send'}`;
+    case 'abandoned':
+      // The mail server's own words name its host: they stay in the ledger and the worker's log.
+      return /refused for good/.test(email.lastError ?? '') ? 'e-mail not delivered: the mail server refused it' : 'e-mail not delivered: the mail server could not take it, and retrying was given up';
+    case 'failed':
+      return 'e-mail not sent yet: retrying';
+    case 'sending':
+      return 'e-mail sending';
+  }
 }
 
 function notificationItem(accountId: string, n: InAppNotification): SafeHtml {

@@ -102,6 +102,22 @@ export const alertsSent = new Counter({
   registers: [ENGINE_REGISTRY],
 });
 
+/** Failed attempts to e-mail an alert, by the mailer's error code (worker). */
+export const alertEmailFailures = new Counter({
+  name: 'credits_alert_email_failures_total',
+  help: 'Failed attempts to e-mail an alert, by error code (smtp_refused, smtp_unreachable, smtp_auth_failed, smtp_failed); the alert is retried until it is sent or given up on.',
+  labelNames: ['code'] as const,
+  registers: [ENGINE_REGISTRY],
+});
+
+/** Alert e-mails given up on, by why (refused: a permanent SMTP refusal; gave_up: failing past the give-up span) (worker). */
+export const alertEmailsAbandoned = new Counter({
+  name: 'credits_alert_emails_abandoned_total',
+  help: 'Alert e-mails given up on, by reason (refused: the SMTP server refused them for good; gave_up: still failing after the give-up span); the in-app notification stands.',
+  labelNames: ['reason'] as const,
+  registers: [ENGINE_REGISTRY],
+});
+
 /** Tier charges newly recorded (a retried charge is not counted again) (worker). */
 export const tierCharges = new Counter({
   name: 'credits_tier_charges_total',

@@ -352,8 +352,9 @@ class SqlLedgerStore implements LedgerStore {
     const leaseSeconds = requireCount(options.leaseMs ?? DEFAULT_LEASE_MS, 'leaseMs', 0) / 1000;
     const db = this.db;
     return db.transaction(async (tx) => {
-      const exists = await tx.query('SELECT 1 FROM notifications WHERE alert_id = $1', [alertId]);
-      if (exists.rows.length === 0) {
+      const exists = await tx.query<{ created_at: unknown }>('SELECT created_at FROM notifications WHERE alert_id = $1', [alertId]);
+      const stored = exists.rows[0];
+      if (stored === undefined) {
         throw new LedgerError('invalid_input', `alert ${alertId} has no stored notification: record it before delivering it`);
       }
       // One statement decides the claim, so two attempts racing for it cannot both win.
@@ -370,7 +371,7 @@ class SqlLedgerStore implements LedgerStore {
         [alertId, channel, leaseSeconds],
       );
       const row = claimed.rows[0];
-      if (row) return { claimed: true, attempt: Number(row.attempts) };
+      if (row) return { claimed: true, attempt: Number(row.attempts), since: isoOrNull(stored.created_at) ?? new Date().toISOString() };
       const current = await tx.query<{ status: DeliveryStatus }>(
         'SELECT status FROM notification_deliveries WHERE alert_id = $1 AND channel = $2',
         [alertId, channel],
@@ -382,7 +383,7 @@ class SqlLedgerStore implements LedgerStore {
   async finishDelivery(alertId: string, channel: DeliveryChannel, outcome: DeliveryOutcome): Promise<void> {
     requireText(alertId, 'alertId');
     const sent = outcome.status === 'sent';
-    const note = outcome.status === 'sent' ? (outcome.note ?? null) : outcome.status === 'failed' ? outcome.error : outcome.reason;
+    const note = outcome.status === 'sent' ? (outcome.note ?? null) : outcome.status === 'skipped' ? outcome.reason : outcome.error;
     // Upsert: `skipped` may be recorded without a claim (nothing to send, nothing to race for).
     await this.db.query(
       `INSERT INTO notification_deliveries (alert_id, channel, status, attempts, sent_at, message_id, last_error, updated_at)

@@ -40,9 +40,10 @@ export type DeliveryChannel = 'email';
 /**
  * Where a channel's delivery stands: `sending` while an attempt holds the claim, `sent` once
  * the server accepted, `failed` after a refused attempt (the next retry may claim it),
- * `skipped` when there was nothing to send (no admins, or the channel is not configured).
+ * `skipped` when there was nothing to send (no admins, or the channel is not configured),
+ * `abandoned` once it was given up on (refused for good, or failing past its give-up span).
  */
-export type DeliveryStatus = 'sending' | 'sent' | 'failed' | 'skipped';
+export type DeliveryStatus = 'sending' | 'sent' | 'failed' | 'skipped' | 'abandoned';
 
 /** One channel's delivery of one notification. */
 export interface DeliveryState {
@@ -64,7 +65,12 @@ export interface InAppNotification extends AlertNotice {
 /** Answer to {@link LedgerStore.claimDelivery}. */
 export type DeliveryClaim =
   /** This caller holds the claim and must now send, then call `finishDelivery`. */
-  | { claimed: true; attempt: number }
+  | {
+      claimed: true;
+      attempt: number;
+      /** When the notification was stored: its first delivery attempt began then. */
+      since: string;
+    }
   /** Someone already sent it (`sent`, `skipped`) or is sending it right now (`sending`). */
   | { claimed: false; status: DeliveryStatus };
 
@@ -72,6 +78,7 @@ export type DeliveryClaim =
 export type DeliveryOutcome =
   | { status: 'sent'; messageId: string; note?: string }
   | { status: 'failed'; error: string }
+  | { status: 'abandoned'; error: string }
   | { status: 'skipped'; reason: string };
 
 /** The usage ledger. Every write is idempotent on its record's stable id. */

@@ -241,6 +241,54 @@ describe('sendAlert', () => {
     expect(smtp.received.at(-1)?.text).toContain('are paused until credits are added');
   });
 
+  it('gives up at once on an e-mail the server refuses for good (5xx): the alert is done, the in-app notification stands', async () => {
+    const alert = warningAlert('gone', { state: 'exhausted', available: 0, used: 15_000, projectedRunOutAt: null });
+    const before = smtp.received.length;
+    smtp.refuse({ code: 550, message: '5.7.1 Sender not allowed' });
+    // Answered, not thrown: the account's effects queued behind this alert must not wait on it.
+    expect(await env.run(activities.sendAlert, alert)).toEqual({ delivered: true });
+    smtp.refuse(null);
+    expect(await env.run(activities.sendAlert, alert)).toEqual({ delivered: true });
+    expect(smtp.received.length).toBe(before);
+    const [note] = await store.listNotifications('gone');
+    expect(note).toMatchObject({ alertId: alert.alertId, readAt: null });
+    expect(note?.deliveries).toMatchObject([
+      { channel: 'email', status: 'abandoned', attempts: 1, lastError: expect.stringMatching(/550 5\.7\.1 Sender not allowed.*; refused for good, not retried$/) },
+    ]);
+  });
+
+  it('gives up when every admin mailbox is refused, and sends to the others when only some are', async () => {
+    smtp.unknownMailboxes.add('gone@example.com');
+    try {
+      const before = smtp.received.length;
+      const lone = warningAlert('all-gone', { admins: ['gone@example.com'] });
+      expect(await env.run(activities.sendAlert, lone)).toEqual({ delivered: true });
+      expect((await store.listNotifications('all-gone'))[0]?.deliveries).toMatchObject([{ status: 'abandoned', lastError: expect.stringContaining('550') }]);
+      expect(smtp.received.length).toBe(before);
+
+      const pair = warningAlert('one-gone', { admins: ['ok@example.com', 'gone@example.com'] });
+      expect(await env.run(activities.sendAlert, pair)).toEqual({ delivered: true });
+      expect(smtp.received.at(-1)?.envelopeTo).toEqual(['ok@example.com']);
+      expect((await store.listNotifications('one-gone'))[0]?.deliveries).toMatchObject([{ status: 'sent', lastError: 'refused recipients: gone@example.com' }]);
+    } finally {
+      smtp.unknownMailboxes.clear();
+    }
+  });
+
+  it('retries a passing failure only within the give-up span, counted from the first attempt', async () => {
+    const alert = warningAlert('outage');
+    smtp.refuse({ code: 451, message: '4.3.0 Try again later' });
+    const patient = createActivities({ store, rules: rulesDir, mailer, log: env.context.log, emailGiveUpAfterMs: 60 * 60_000 });
+    expect((await failureOf(env.run(patient.sendAlert, alert))).type).toBe('smtp_refused');
+    expect((await store.listNotifications('outage'))[0]?.deliveries).toMatchObject([{ status: 'failed' }]);
+    // The same alert's next attempt, once its first is older than the span.
+    const impatient = createActivities({ store, rules: rulesDir, mailer, log: env.context.log, emailGiveUpAfterMs: 0 });
+    expect(await env.run(impatient.sendAlert, alert)).toEqual({ delivered: true });
+    expect((await store.listNotifications('outage'))[0]?.deliveries).toMatchObject([
+      { status: 'abandoned', attempts: 2, lastError: expect.stringMatching(/451 4\.3\.0 Try again later.*; given up after 0 minutes of attempts$/) },
+    ]);
+  });
+
   it('does not send while another attempt holds the delivery', async () => {
     const alert = warningAlert('busy');
     await store.recordNotification(alert);

@@ -8,9 +8,9 @@ import { csvFilename, parseCsvQuery } from '../../admin/csv-query';
 import { HttpError } from '../../admin/errors';
 import { html, raw } from '../../admin/html';
 import { displayNames } from '../../admin/names';
-import { accountPage, errorPage } from '../../admin/pages';
+import { accountPage, deliveryText, errorPage } from '../../admin/pages';
 import { formatQuantity, joinNames, percentOf } from '../../display';
-import type { InAppNotification } from '../../ledger/store';
+import type { DeliveryStatus, InAppNotification } from '../../ledger/store';
 import { defaultRulesPath, loadRuleSet } from '../../ruleset';
 import { adminSummary } from './history-fixtures';
 
@@ -181,6 +181,21 @@ describe('the account page', () => {
     expect(page).toContain('Chloe Voice Agents, Enrichment and Auto Updates are paused until credits are added');
     expect(page).toContain('action="/accounts/acme/notifications/acme%3Ae%3Aalert%3A4%3Aexhausted%3A1/read"');
     expect(page).toContain('AI credits exhausted: credit-based features paused');
+  });
+
+  const email = (status: DeliveryStatus, lastError: string | null = null): Pick<InAppNotification, 'deliveries'> => ({
+    deliveries: [{ channel: 'email', status, attempts: 1, sentAt: null, messageId: null, lastError }],
+  });
+  it.each<[string, Pick<InAppNotification, 'deliveries'>, string]>([
+    ['none yet', { deliveries: [] }, 'e-mail pending'],
+    ['sent', email('sent'), 'e-mail sent'],
+    ['sent, one refused', email('sent', 'refused recipients: gone@acme.test'), 'e-mail sent, except to gone@acme.test (refused by the mail server)'],
+    ['retrying', email('failed', 'SMTP server smtp://mail.internal:587 refused ...: 451'), 'e-mail not sent yet: retrying'],
+    ['refused for good', email('abandoned', 'SMTP server smtp://mail.internal:587 refused the alert e-mail x to a@b: 550 5.1.1; the mail was not sent; refused for good, not retried'), 'e-mail not delivered: the mail server refused it'],
+    ['given up', email('abandoned', 'SMTP server smtp://mail.internal:587 could not be reached ...; given up after 15 minutes of attempts'), 'e-mail not delivered: the mail server could not take it, and retrying was given up'],
+    ['skipped', email('skipped', 'the account has no admins'), 'no e-mail: the account has no admins'],
+  ])("says how a notification's e-mail went (%s), never the mail server's address", (_case, notification, text) => {
+    expect(deliveryText(notification)).toBe(text);
   });
 
   it('writes errors as words in a page', () => {

@@ -27,6 +27,8 @@ export interface TestSmtpServer {
   readonly logins: string[];
   /** Refuse every message with this reply from now on (e.g. 451 or 550), or accept again with null. */
   refuse(reply: { code: number; message: string } | null): void;
+  /** Mailboxes refused at RCPT TO with `550 5.1.1 User unknown`, as a server refuses one that does not exist. */
+  readonly unknownMailboxes: Set<string>;
   close(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   const logins: string[] = [];
   let refusal: { code: number; message: string } | null = null;
+  const unknownMailboxes = new Set<string>();
   const server = new SMTPServer({
     logger: false,
     disabledCommands: ['STARTTLS'],
@@ -98,6 +101,10 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
       if (refusal === null) return callback();
       const err = Object.assign(new Error(refusal.message), { responseCode: refusal.code });
       callback(err);
+    },
+    onRcptTo(address, _session, callback) {
+      if (!unknownMailboxes.has(address.address)) return callback();
+      callback(Object.assign(new Error('5.1.1 User unknown'), { responseCode: 550 }));
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -126,6 +133,7 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     refuse(reply) {
       refusal = reply;
     },
+    unknownMailboxes,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -418,13 +418,16 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       expect(await store.recordNotification(alert)).toBe(true);
       expect(await store.recordNotification(alert)).toBe(false);
 
-      expect(await store.claimDelivery(alert.alertId, 'email')).toEqual({ claimed: true, attempt: 1 });
+      const [stored] = await store.listNotifications('notes');
+      // Every claim says since when the notification has been delivered: its give-up span counts from there.
+      const since = stored!.createdAt;
+      expect(await store.claimDelivery(alert.alertId, 'email')).toEqual({ claimed: true, attempt: 1, since });
       // A second attempt while the first holds the claim must not send.
       expect(await store.claimDelivery(alert.alertId, 'email')).toEqual({ claimed: false, status: 'sending' });
       await store.finishDelivery(alert.alertId, 'email', { status: 'failed', error: '451 try later' });
-      expect(await store.claimDelivery(alert.alertId, 'email')).toEqual({ claimed: true, attempt: 2 });
+      expect(await store.claimDelivery(alert.alertId, 'email')).toEqual({ claimed: true, attempt: 2, since });
       // A claim whose holder died is taken over once its lease has run out.
-      expect(await store.claimDelivery(alert.alertId, 'email', { leaseMs: 0 })).toEqual({ claimed: true, attempt: 3 });
+      expect(await store.claimDelivery(alert.alertId, 'email', { leaseMs: 0 })).toEqual({ claimed: true, attempt: 3, since });
       await store.finishDelivery(alert.alertId, 'email', { status: 'sent', messageId: '<m@x>' });
       expect(await store.claimDelivery(alert.alertId, 'email', { leaseMs: 0 })).toEqual({ claimed: false, status: 'sent' });
       // Nothing overwrites a sent delivery.
@@ -438,6 +441,18 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
 
       const err = await rejection(store.claimDelivery('notes:unknown', 'email'));
       expect(isLedgerError(err) && err.code).toBe('invalid_input');
+    });
+
+    it('never hands out again a delivery given up on', async () => {
+      const alert = warningAlert('given-up');
+      await store.recordNotification(alert);
+      expect((await store.claimDelivery(alert.alertId, 'email')).claimed).toBe(true);
+      await store.finishDelivery(alert.alertId, 'email', { status: 'abandoned', error: '550 5.1.1 User unknown; refused for good, not retried' });
+      expect(await store.claimDelivery(alert.alertId, 'email', { leaseMs: 0 })).toEqual({ claimed: false, status: 'abandoned' });
+      const [listed] = await store.listNotifications('given-up');
+      expect(listed?.deliveries).toEqual([
+        { channel: 'email', status: 'abandoned', attempts: 1, sentAt: null, messageId: null, lastError: '550 5.1.1 User unknown; refused for good, not retried' },
+      ]);
     });
 
     it('lists notifications newest first and marks them read once', async () => {
