@@ -14,13 +14,20 @@ export {
   CreditsInputError,
   AccountNotFoundError,
   AccountAlreadyRunningError,
+  AccountClosedError,
   CreditsUnavailableError,
+  UsageOverloadedError,
+  CREDITS_ERROR_CODES,
   isCreditsError,
   isCreditsInputError,
   isAccountNotFoundError,
   isAccountAlreadyRunningError,
+  isAccountClosedError,
   isCreditsUnavailableError,
+  isUsageOverloadedError,
   isAccountOpening,
+  DEFAULT_COALESCE,
+  DEFAULT_RETRY_POLICY,
 } from './client';
 export type { CreditsClientOptions, CreditsErrorCode, SummaryOptions, TargetUpdateOptions } from './client';
 export * from './domain/wire-contract';

@@ -50,7 +50,7 @@ import type {
   VoidUsageInput,
   VoidUsageResult,
 } from '../domain/wire-contract';
-import { checkStartShape, isInputProblemCode, type InputProblem, type InputProblemCode } from '../domain/input-problems';
+import { accountIdProblem, checkStartShape, isInputProblemCode, type InputProblem, type InputProblemCode } from '../domain/input-problems';
 import { idProblem } from '../domain/input-text';
 import {
   ACCOUNT_QUERIES,
@@ -73,7 +73,7 @@ import {
   CreditsUnavailableError,
   isCreditsError,
 } from './errors';
-import { DEFAULT_RETRY_POLICY, backoffDelayMs, isTransientTemporalError, sleep, type RetryPolicy } from './retry';
+import { DEFAULT_RETRY_POLICY, backoffDelayMs, isCallerCancelled, isTransientTemporalError, sleep, type RetryPolicy } from './retry';
 import { applicationFailure, isAccountOpening, isUnregisteredUpdate, messageChain } from './workflow-failures';
 import { UsageCoalescer, type CoalesceOptions } from './usage-coalescer';
 import { startRulesCheck } from './start-rules';
@@ -178,6 +178,51 @@ function rejectLocally(problem: InputProblem | undefined, accountId: string): vo
 }
 
 /**
+ * Refuses an id no account can have before anything is sent: a huge one would come back in a
+ * huge message, one with invalid UTF-8 as the server's internal error, and a number as a second
+ * account beside its text.
+ */
+function rejectAccountId(accountId: unknown): asserts accountId is string {
+  const problem = accountIdProblem(accountId);
+  if (problem) throw new CreditsInputError('InvalidInput', problem, {});
+}
+
+/**
+ * The caller's input as it is at the call. What is checked must be what is sent: a coalesced
+ * event waits a few milliseconds for its batch, and a retry sends the input again, so a caller
+ * that reuses or changes its object after calling (one object, a new key each time) must not
+ * change, or share, what this call charges.
+ */
+function ownCopy<T>(input: T, accountId: string): T {
+  try {
+    return structuredClone(input);
+  } catch {
+    throw new CreditsInputError('InvalidInput', 'the input must be plain data (objects, lists, text, numbers, true/false, null)', { accountId });
+  }
+}
+
+/** A number option that must be finite and positive, or its default when not given. */
+function positiveMs(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of milliseconds (got ${String(value)})`);
+  return value;
+}
+
+/** The retry policy: the defaults with the fields given (an `undefined` field keeps its default), each checked. */
+function retryPolicy(given: Partial<RetryPolicy> | undefined): RetryPolicy {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY };
+  for (const [key, value] of Object.entries(given ?? {}) as [keyof RetryPolicy, number | undefined][]) {
+    if (!(key in DEFAULT_RETRY_POLICY)) throw new RangeError(`retry.${key} is not a retry option (${Object.keys(DEFAULT_RETRY_POLICY).join(', ')})`);
+    if (value !== undefined) policy[key] = value;
+  }
+  if (!Number.isSafeInteger(policy.maxAttempts) || policy.maxAttempts < 1) throw new RangeError(`retry.maxAttempts must be a whole number of at least 1 (got ${String(policy.maxAttempts)})`);
+  for (const [key, value] of Object.entries(policy)) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new RangeError(`retry.${key} must be a finite number of at least 0 (got ${String(value)})`);
+  }
+  return policy;
+}
+
+/**
  * Options of an update that sets a value (users, plan, tier, toggles, admins, tags): such an
  * update has no idempotency key of its own.
  */
@@ -234,9 +279,9 @@ export class CreditsClient implements AccountUpdateMethods {
         ? client
         : new Client({ connection: client.connection, namespace: options.namespace });
     this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
-    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
-    this.openTimeoutMs = options.openTimeoutMs ?? 30_000;
+    this.retry = retryPolicy(options.retry);
+    this.attemptTimeoutMs = positiveMs('attemptTimeoutMs', options.attemptTimeoutMs, 10_000);
+    this.openTimeoutMs = positiveMs('openTimeoutMs', options.openTimeoutMs, 30_000);
     this.checkStartRules = options.rules === false ? undefined : startRulesCheck(options.rules, options.onRulesUnreadable);
     // A batch goes through the same local check, retries and judgement as any update; its
     // retries resend the same events with the same keys, so a batch applied before its answer
@@ -267,9 +312,11 @@ export class CreditsClient implements AccountUpdateMethods {
    */
   async recordUsage(accountId: string, input: RecordUsageInput): Promise<RecordUsageResult> {
     if (!this.coalescer) return await this.update(accountId, ACCOUNT_UPDATES.recordUsage, input);
+    rejectAccountId(accountId);
+    const event = ownCopy(input, accountId);
     // Checked alone first, so one caller's malformed event never gets a whole batch refused.
-    rejectLocally(ACCOUNT_UPDATES.recordUsage.check(input, {}), accountId);
-    const answer = await this.coalescer.submit(accountId, input);
+    rejectLocally(ACCOUNT_UPDATES.recordUsage.check(event, {}), accountId);
+    const answer = await this.coalescer.submit(accountId, event);
     if (answer.reason !== 'invalid_event') return answer;
     // What `recordUsage` alone would have failed with: the rules refused this event's input.
     throw new CreditsInputError(isInputProblemCode(answer.code) ? answer.code : 'InvalidInput', answer.message, { accountId });
@@ -383,10 +430,11 @@ export class CreditsClient implements AccountUpdateMethods {
    *
    * @throws AccountNotFoundError, CreditsUnavailableError
    */
-  summary(accountId: string, options: SummaryOptions = {}): Promise<AccountSummary> {
+  async summary(accountId: string, options: SummaryOptions = {}): Promise<AccountSummary> {
+    rejectAccountId(accountId);
     const { definition } = ACCOUNT_QUERIES.summary;
     const handle = options.running ? this.runningHandle(accountId) : this.handle(accountId);
-    return this.withRetries(accountId, definition.name, () => handle.query(definition));
+    return await this.withRetries(accountId, definition.name, () => handle.query(definition));
   }
 
   /**
@@ -470,7 +518,9 @@ export class CreditsClient implements AccountUpdateMethods {
     return this.runningOnly.getHandle(accountWorkflowId(accountId));
   }
 
-  private async update<Result, Input>(accountId: string, message: UpdateMessage<Result, Input>, input: Input, requestId?: string): Promise<Result> {
+  private async update<Result, Input>(accountId: string, message: UpdateMessage<Result, Input>, given: Input, requestId?: string): Promise<Result> {
+    rejectAccountId(accountId);
+    const input = ownCopy(given, accountId);
     // The workflow runs the same check; running it here first saves a round trip and makes
     // a forgotten idempotency key fail loudly instead of being invented. Without the rules
     // or the account's calls, it checks the shape only; the workflow checks the rest.
@@ -540,6 +590,13 @@ export class CreditsClient implements AccountUpdateMethods {
       return new CreditsError('unexpected', `${what} failed on account ${accountId}: ${messageChain(err.cause)}`, { accountId, cause: err });
     }
     if (isTransientTemporalError(err, deadline)) return 'retry';
+    if (isCallerCancelled(err, deadline)) {
+      return new CreditsError(
+        'cancelled',
+        `${what} for account ${accountId} was cancelled by its caller before it was answered: it may still be applied; send it again with the same key or request id to find out`,
+        { accountId, cause: err },
+      );
+    }
     const opening = isAccountOpening(err);
     // A query refused because the run is closed (SummaryOptions.running): closed for good, or
     // only for a continue-as-new, which the status of the latest run tells apart.

@@ -26,6 +26,11 @@ export const CREDITS_ERROR_CODES = [
    * coalescer's `maxQueued`): the event was not sent. Retry after a moment.
    */
   'overloaded',
+  /**
+   * The caller cancelled the call (an abort signal) before it was answered: the command may or
+   * may not have been applied. Send it again with the same key or request id to find out.
+   */
+  'cancelled',
   /** A command would take one of the account's bounded tables past its limit (open calls, deactivated agents, manual grants); nothing changed. */
   'limit_reached',
   /** Anything else (a bug or an unexpected server answer); the original error is the `cause`. */

@@ -90,12 +90,27 @@ export function isTransientGrpcError(err: unknown): boolean {
  * @param now the current time, for tests
  */
 export function isTransientTemporalError(err: unknown, deadline?: number, now: number = Date.now()): boolean {
-  // The update RPC timed out or was cancelled: the update may still be applied, or not yet.
-  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+  // The update RPC timed out, or was cut off at its deadline: the update may still be applied,
+  // or not yet. One its caller cancelled is the caller's to decide about.
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return !isCallerCancelled(err, deadline, now);
   const pastDeadline = deadline !== undefined && now >= deadline;
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     if (isTransientGrpcError(e)) return true;
     if (pastDeadline && isGrpcServiceError(e) && e.code === GRPC.CANCELLED) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * Whether `err` is a call its caller cancelled (an abort signal, through the Temporal client's
+ * `withAbortSignal`) before the attempt's deadline: a gRPC CANCELLED among its causes while the
+ * deadline had not passed (see {@link isTransientTemporalError} for one that arrives after it).
+ */
+export function isCallerCancelled(err: unknown, deadline?: number, now: number = Date.now()): boolean {
+  if (deadline !== undefined && now >= deadline) return false;
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    if (isGrpcServiceError(e) && e.code === GRPC.CANCELLED) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;

@@ -12,6 +12,7 @@
  * small and many (four in flight of four events each, over 100 accounts), and the server's rate
  * of workflow tasks, not the events, set the pace.
  */
+import { AsyncResource } from 'node:async_hooks';
 import type { RecordUsageBatchAnswer, RecordUsageInput } from '../domain/wire-contract';
 import { UsageOverloadedError } from './errors';
 
@@ -69,6 +70,13 @@ interface AccountQueue {
 export class UsageCoalescer {
   private readonly queues = new Map<string, AccountQueue>();
   private readonly options: CoalesceOptions;
+  /**
+   * The async context batches are sent in: the coalescer's own, not that of whichever caller's
+   * event happened to start the batch. The Temporal client reads a call's abort signal, deadline
+   * and metadata from the async context (`withAbortSignal`, `withMetadata`), so one caller's
+   * abort must not cancel, nor its metadata label, the batch it shares with others.
+   */
+  private readonly home = new AsyncResource('UsageCoalescer');
 
   constructor(
     private readonly send: SendUsageBatch,
@@ -77,7 +85,7 @@ export class UsageCoalescer {
     this.options = { ...DEFAULT_COALESCE, ...options };
     const { lingerMs, maxBatch, maxInFlight, maxQueued } = this.options;
     const whole = [maxBatch, maxInFlight, maxQueued].every((n) => Number.isSafeInteger(n) && n >= 1);
-    if (!(lingerMs >= 0) || !whole) {
+    if (!(lingerMs >= 0) || !Number.isFinite(lingerMs) || !whole) {
       throw new RangeError(`coalesce options must have lingerMs >= 0 and whole maxBatch, maxInFlight, maxQueued >= 1, got ${JSON.stringify(this.options)}`);
     }
   }
@@ -115,7 +123,7 @@ export class UsageCoalescer {
       if (queue.inFlight > 0 && queue.waiting.length < this.options.maxBatch) break;
       const batch = queue.waiting.splice(0, this.options.maxBatch);
       queue.inFlight += 1;
-      void this.sendBatch(accountId, batch).finally(() => {
+      void this.home.runInAsyncScope(() => this.sendBatch(accountId, batch)).finally(() => {
         queue.inFlight -= 1;
         // Events that waited for this batch (or for a free slot) have waited long enough: send them now.
         if (queue.waiting.length > 0) this.flush(accountId, queue);

@@ -91,6 +91,12 @@ export function isInputProblemCode(value: unknown): value is InputProblemCode {
 
 const ACCOUNT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** What is wrong with an account id, or undefined when it is one: 1-64 characters of `[A-Za-z0-9._-]`. */
+export function accountIdProblem(value: unknown): string | undefined {
+  if (typeof value === 'string' && ACCOUNT_ID.test(value)) return undefined;
+  return `accountId must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-" (got ${quote(value)})`;
+}
+
 // Upper bounds of the numbers a caller sends. With them, no single command moves a balance or
 // writes a ledger amount of more than about ten million credits (a grant; a usage at most
 // MAX_USAGE_CREDITS, whatever its quantity and the rules' cost; a call at most a day of

@@ -8,7 +8,7 @@ import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCanc
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { CreditsClient, isCreditsError, isCreditsUnavailableError } from '../../client';
-import { DEFAULT_RETRY_POLICY, backoffDelayMs, isTransientGrpcError, isTransientTemporalError } from '../../client/retry';
+import { DEFAULT_RETRY_POLICY, backoffDelayMs, isCallerCancelled, isTransientGrpcError, isTransientTemporalError } from '../../client/retry';
 
 /** A call error as grpc-js builds it (its `callErrorFromStatus`). */
 function grpcError(code: status, details: string): Error {
@@ -109,12 +109,23 @@ describe('a CANCELLED call', () => {
     expect(attempts()).toBe(3);
   });
 
-  it('before the attempt deadline is not retried', async () => {
+  it('before the attempt deadline is not retried, and said to be the caller cancelling', async () => {
     // A deadline far enough away that a busy machine cannot reach it first.
     const { client, attempts } = resetClient(5_000, () => 0);
     const err: unknown = await client.summary('acct-1').catch((e: unknown) => e);
-    expect(isCreditsError(err) && err.code).toBe('unexpected');
+    expect(isCreditsError(err) && err.code).toBe('cancelled');
+    expect((err as Error).message).toBe(
+      'summary for account acct-1 was cancelled by its caller before it was answered: it may still be applied; send it again with the same key or request id to find out',
+    );
     expect(attempts()).toBe(1);
+  });
+
+  it('of an update is retried at its deadline, and not before it', () => {
+    const cancelled = () => new WorkflowUpdateRPCTimeoutOrCancelledError('Timed out or cancelled waiting for Workflow Update', { cause: grpcError(status.CANCELLED, 'Call cancelled') });
+    expect(isTransientTemporalError(cancelled(), 1_000, 1_000)).toBe(true);
+    expect(isTransientTemporalError(cancelled(), 1_000, 999)).toBe(false);
+    expect(isCallerCancelled(cancelled(), 1_000, 999)).toBe(true);
+    expect(isCallerCancelled(cancelled(), 1_000, 1_000)).toBe(false);
   });
 });
 
@@ -130,5 +141,29 @@ describe('DEFAULT_RETRY_POLICY', () => {
     expect(totalWaitMs(0)).toBeGreaterThanOrEqual(15_000);
     expect(totalWaitMs(0.5)).toBeGreaterThanOrEqual(25_000);
     expect(totalWaitMs(1)).toBeLessThanOrEqual(40_000);
+  });
+});
+
+describe('the client options', () => {
+  // Never connected: the options are checked when the client is made.
+  const temporal = { options: { namespace: 'default' } } as unknown as Client;
+  const make = (options: ConstructorParameters<typeof CreditsClient>[1]) => () => new CreditsClient(temporal, { rules: false, ...options });
+
+  it('keep the default for a field given as undefined (a missing config key)', () => {
+    expect(make({ retry: { maxAttempts: undefined } })).not.toThrow();
+  });
+
+  it.each<[string, ConstructorParameters<typeof CreditsClient>[1], string]>([
+    ['maxAttempts NaN', { retry: { maxAttempts: Number.NaN } }, 'retry.maxAttempts must be a whole number of at least 1 (got NaN)'],
+    ['maxAttempts 0', { retry: { maxAttempts: 0 } }, 'retry.maxAttempts must be a whole number of at least 1 (got 0)'],
+    ['maxAttempts 2.5', { retry: { maxAttempts: 2.5 } }, 'retry.maxAttempts must be a whole number of at least 1 (got 2.5)'],
+    ['a negative delay', { retry: { initialDelayMs: -1 } }, 'retry.initialDelayMs must be a finite number of at least 0 (got -1)'],
+    ['an endless delay', { retry: { maxDelayMs: Number.POSITIVE_INFINITY } }, 'retry.maxDelayMs must be a finite number of at least 0 (got Infinity)'],
+    ['an unknown field', { retry: { attempts: 3 } as never }, 'retry.attempts is not a retry option (maxAttempts, initialDelayMs, maxDelayMs, backoffCoefficient)'],
+    ['attemptTimeoutMs NaN', { attemptTimeoutMs: Number.NaN }, 'attemptTimeoutMs must be a positive number of milliseconds (got NaN)'],
+    ['attemptTimeoutMs 0', { attemptTimeoutMs: 0 }, 'attemptTimeoutMs must be a positive number of milliseconds (got 0)'],
+    ['openTimeoutMs negative', { openTimeoutMs: -5 }, 'openTimeoutMs must be a positive number of milliseconds (got -5)'],
+  ])('refuse %s when the client is made, as a RangeError', (_case, options, message) => {
+    expect(make(options)).toThrow(new RangeError(message));
   });
 });

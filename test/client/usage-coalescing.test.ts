@@ -4,6 +4,7 @@
  * the real workflow on the time-skipping server (fewer updates, own answers and own errors, a
  * retried batch charging nothing twice).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Client, ServiceError, WorkflowUpdateFailedError, type WorkflowClientInterceptor } from '@temporalio/client';
@@ -145,6 +146,24 @@ describe('UsageCoalescer', () => {
     expect(() => new UsageCoalescer(async () => [], { maxBatch: 0 })).toThrow(RangeError);
     expect(() => new UsageCoalescer(async () => [], { maxInFlight: 0 })).toThrow(RangeError);
     expect(() => new UsageCoalescer(async () => [], { lingerMs: Number.NaN })).toThrow(RangeError);
+    expect(() => new UsageCoalescer(async () => [], { lingerMs: Number.POSITIVE_INFINITY })).toThrow(RangeError);
+  });
+
+  it("sends each batch in its own context, not in the context of the caller whose event started it", async () => {
+    // The Temporal client reads a call's abort signal and metadata from such a context.
+    const callerContext = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    const coalescer = new UsageCoalescer(async (_a, events) => {
+      seen.push(callerContext.getStore());
+      return echo(events);
+    }, { lingerMs: 5, maxBatch: 2 });
+    const answers = await Promise.all([
+      callerContext.run('caller-a', () => coalescer.submit('a', ev('a-1'))),
+      callerContext.run('caller-b', () => coalescer.submit('a', ev('b-1'))),
+      callerContext.run('caller-c', () => coalescer.submit('a', ev('c-1'))),
+    ]);
+    expect(answers.map(keyOf)).toEqual(['a-1', 'b-1', 'c-1']);
+    expect(seen).toEqual([undefined, undefined]);
   });
 
   it('answers every caller with its own event, in each account’s order, for any arrivals', async () => {
@@ -225,6 +244,50 @@ describe('CreditsClient.recordUsage, coalesced, against the real workflow', () =
     expect((await credits.summary('coalesce-bad')).credits.used).toBe(2);
     // The malformed event never left the process: one batch carried the other four.
     expect(await updatesAccepted('coalesce-bad')).toBe(1);
+  });
+
+  it('charges each call under the key it had when called, when the caller reuses one object', async () => {
+    await suite.open({ accountId: 'coalesce-reuse', plan: 'scale', users: 10 });
+    const shared: RecordUsageInput = { feature: 'enrichment', quantity: 5, idempotencyKey: '' };
+    const calls: Promise<unknown>[] = [];
+    for (const key of ['k-1', 'k-2', 'k-3']) {
+      shared.idempotencyKey = key;
+      calls.push(credits.recordUsage('coalesce-reuse', shared));
+    }
+    const answers = await Promise.all(calls);
+    expect(answers).toMatchObject([
+      { accepted: true, credits: 5, duplicate: false },
+      { accepted: true, credits: 5, duplicate: false },
+      { accepted: true, credits: 5, duplicate: false },
+    ]);
+    expect((await credits.summary('coalesce-reuse')).credits.used).toBe(15);
+  });
+
+  it('sends what a caller gave at the call: changing its object afterwards neither changes its event nor fails another caller', async () => {
+    await suite.open({ accountId: 'coalesce-change', plan: 'scale', users: 10 });
+    const mine: RecordUsageInput = { feature: 'enrichment', quantity: 2, idempotencyKey: 'mine' };
+    const calls = [credits.recordUsage('coalesce-change', mine), credits.recordUsage('coalesce-change', ev('theirs', 3))];
+    mine.quantity = -1;
+    mine.idempotencyKey = 'changed';
+    expect(await Promise.all(calls)).toMatchObject([
+      { accepted: true, credits: 2, duplicate: false },
+      { accepted: true, credits: 3, duplicate: false },
+    ]);
+    expect((await credits.summary('coalesce-change')).credits.used).toBe(5);
+  });
+
+  it('refuses an id no account can have before sending anything, in a short message', async () => {
+    for (const id of ['x'.repeat(10_000), 'nul\u0000id', '\ud800', 42 as unknown as string, '']) {
+      const err = await credits.recordUsage(id, ev('any')).catch((e: unknown) => e);
+      expect(isCreditsInputError(err) && err.problem).toBe('InvalidInput');
+      expect((err as Error).message).toMatch(/^accountId must be 1-64 characters of A-Z, a-z, 0-9, "\.", "_" or "-" \(got /);
+      expect((err as Error).message.length).toBeLessThan(200);
+      expect((err as Error).message).not.toContain('\u0000');
+      const viaSummary = await credits.summary(id).catch((e: unknown) => e);
+      expect(isCreditsInputError(viaSummary) && viaSummary.problem).toBe('InvalidInput');
+      const viaUpdate = await credits.grantCredits(id, { credits: 1, reason: 'r', validForCycles: 1, idempotencyKey: 'g' }).catch((e: unknown) => e);
+      expect(isCreditsInputError(viaUpdate) && viaUpdate.problem).toBe('InvalidInput');
+    }
   });
 
   it('answers a retried batch with its first answers (the same update id), charging nothing twice', async () => {
