@@ -161,6 +161,18 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
   const giveUpAfterMs = deps.emailGiveUpAfterMs ?? EMAIL_GIVE_UP_AFTER_MS;
   const deliverWebhook = webhookDelivery({ store, endpoints: deps.webhooks ?? webhookEndpointsFromEnv(), timeoutMs: deps.webhookTimeoutMs, giveUpAfterMs: deps.webhookGiveUpAfterMs });
 
+  /** The features that pause at zero under the alert's rules version, by name; undefined when that version cannot be read. */
+  function creditFeatureNames(version: string): string[] | undefined {
+    try {
+      return currentRules()
+        .byVersion(version)
+        ?.features.filter((f) => f.billing === 'credits')
+        .map((f) => f.name);
+    } catch {
+      return undefined;
+    }
+  }
+
   async function deliverEmail(alert: AlertNotice): Promise<void> {
     if (alert.admins.length === 0 || mailer === null) {
       const reason = alert.admins.length === 0 ? 'the account has no admins' : 'e-mail is not configured (SMTP_URL)';
@@ -177,7 +189,7 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
       }
       return; // already sent (or skipped) by an earlier attempt
     }
-    const message = renderAlertMessage(alert);
+    const message = renderAlertMessage(alert, creditFeatureNames(alert.rulesVersion));
     const messageId = alertMessageId(alert.alertId, mailer.from);
     let sent;
     try {

@@ -299,9 +299,27 @@ export class CreditAccount {
 
   // ---- time (see cycle-rollover) ----------------------------------------------------------
 
-  /** Expire grants whose end has come (mid-cycle expiries, e.g. a promotion after re-anchoring). */
-  expireGrants(nowMs: number): void {
-    rollover.expireGrants(this.state, nowMs);
+  /**
+   * Expire grants whose end has come (mid-cycle expiries: a trial's credits after its length, a
+   * promotion after re-anchoring), then queue the alert now due when `alertAfter` says so (a
+   * workflow's patch; asked only when something expired): the credits that ran out with the
+   * grant pause features as surely as credits used up do.
+   */
+  expireGrants(nowMs: number, alertAfter: () => boolean = () => true): void {
+    if (rollover.expireGrants(this.state, nowMs) > 0 && alertAfter()) outbox.queueDueAlerts(this.state, nowMs);
+  }
+
+  /** The account's balance now, for {@link afterCommand}. */
+  availableNow(): number {
+    return available(this.state);
+  }
+
+  /**
+   * After a command: a warning already sent is armed again when the command added credits and
+   * took the account out of the warning (see `rearmWarningAfterCredits`).
+   */
+  afterCommand(availableBefore: number, nowMs: number, followBalance: () => boolean = () => true): void {
+    outbox.rearmWarningAfterCredits(this.state, availableBefore, nowMs, followBalance);
   }
 
   /**

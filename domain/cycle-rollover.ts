@@ -14,10 +14,13 @@ import { chargeOpenCallsAtReset } from './usage-commands';
 import { forgetVoidable } from './usage-voids';
 import { cycleNumber } from '../display/cycle-number';
 
-/** Expire grants whose end has come (mid-cycle expiries, e.g. a promotion after re-anchoring). */
-export function expireGrants(state: AccountState, nowMs: number): void {
+/**
+ * Expire grants whose end has come (mid-cycle expiries, e.g. a promotion after re-anchoring).
+ * Returns how many expired.
+ */
+export function expireGrants(state: AccountState, nowMs: number): number {
   const { live, expired } = partitionExpired(state.grants, nowMs);
-  if (expired.length === 0) return;
+  if (expired.length === 0) return 0;
   // One at a time: each expiry's entry carries the balance after it, with the grants still to
   // expire counted (the ledger's running balance steps down entry by entry).
   for (const [i, g] of expired.entries()) {
@@ -27,6 +30,7 @@ export function expireGrants(state: AccountState, nowMs: number): void {
     }
     logEntry(state, nowMs, 'expiry', g.remaining, { grantId: g.grantId, source: g.source, note: `${g.label} expired` });
   }
+  return expired.length;
 }
 
 /**

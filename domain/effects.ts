@@ -152,6 +152,12 @@ export interface AlertNotice {
   /** Projected instant the balance reaches zero at the cycle's burn rate so far, if any. */
   projectedRunOutAt: string | null;
   rulesVersion: string;
+  /**
+   * Present when the account is on trial: its credits are the trial's one grant, which no
+   * reset renews, so the message must not promise one. `endsAt` is when they expire, null when
+   * they last until the account converts. Absent in alerts queued before it existed.
+   */
+  trial?: { endsAt: string | null };
 }
 
 /** Work the workflow owes the outside world, kept in its state until an activity confirms it. */

@@ -71,6 +71,19 @@ export function queueDueAlerts(state: AccountState, nowMs: number): void {
   }
 }
 
+/**
+ * After a command that added credits (a grant, more users, a tier, a void): a warning already
+ * sent this cycle is armed again once the account is out of the warning, so crossing the line
+ * again warns again, as exhausted does after credits were added. Without credits added a
+ * warning is not armed again, so a pace that merely slows and picks up warns once a cycle.
+ * `followBalance` is asked only when it would change something (a workflow's patch).
+ */
+export function rearmWarningAfterCredits(state: AccountState, availableBefore: number, nowMs: number, followBalance: () => boolean): void {
+  if (!state.warningSent || available(state) <= availableBefore) return;
+  if (alertStateOf(state, nowMs).state !== 'ok') return;
+  if (followBalance()) state.warningSent = false;
+}
+
 function queueAlert(state: AccountState, alert: 'warning' | 'exhausted', runOutMs: number | null, nowMs: number): void {
   const alertId = `${ledgerIdPrefix(state.accountId, state.epoch)}alert:${state.cycle.index}:${alert}:${++state.counters.alert}`;
   state.outbox.push({
@@ -88,6 +101,7 @@ function queueAlert(state: AccountState, alert: 'warning' | 'exhausted', runOutM
       used: state.cycleUsed,
       projectedRunOutAt: runOutMs === null ? null : iso(runOutMs),
       rulesVersion: state.rules.version,
+      ...(state.trial ? { trial: { endsAt: state.trialGrant?.endsAt ?? null } } : {}),
     },
   });
   logEntry(state, nowMs, 'alert', 0, { note: alert, idempotencyKey: alertId });

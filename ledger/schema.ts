@@ -157,6 +157,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX admin_sessions_expires ON admin_sessions (expires_at);
     `,
   },
+  {
+    version: 5,
+    name: 'trial of an alert',
+    sql: `
+      -- {"endsAt": instant or null} when the alerted account was on trial: its message then
+      -- speaks of trial credits, which no reset renews. Null for paid accounts and older alerts.
+      ALTER TABLE notifications ADD COLUMN trial jsonb;
+    `,
+  },
 ];
 
 /** Arbitrary fixed key of the advisory lock that serialises migrations across workers. */

@@ -27,6 +27,15 @@ function checkAdmins(value: unknown): string | null {
   return Array.isArray(value) && value.every((a) => typeof a === 'string') ? null : 'must be a list of e-mail addresses';
 }
 
+/** An alert's trial: `{endsAt}`, an instant or null. */
+function checkTrial(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be {"endsAt": instant or null}';
+  const keys = Object.keys(value);
+  const endsAt = (value as { endsAt?: unknown }).endsAt;
+  const fits = keys.length === 1 && keys[0] === 'endsAt' && (endsAt === null || (typeof endsAt === 'string' && !Number.isNaN(Date.parse(endsAt))));
+  return fits ? null : 'must be {"endsAt": instant or null}';
+}
+
 /** `ledger_entries`: every LedgerEntry field in its own column. */
 export const ENTRY_TABLE: TableSpec<LedgerEntry> = {
   table: 'ledger_entries',
@@ -95,5 +104,6 @@ export const NOTIFICATION_TABLE: TableSpec<AlertNotice> = {
     { field: 'projectedRunOutAt', column: 'projected_run_out_at', type: 'timestamptz', nullable: true },
     { field: 'rulesVersion', column: 'rules_version', type: 'text' },
     { field: 'admins', column: 'admins', type: 'jsonb', check: checkAdmins },
+    { field: 'trial', column: 'trial', type: 'jsonb', optional: true, check: checkTrial },
   ],
 };

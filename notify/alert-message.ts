@@ -4,8 +4,10 @@
  * features. Pure: rendering depends on the alert alone, so a retried delivery sends the same
  * message.
  */
-import { formatCount, formatUtc, percentOf } from '../display';
+import { formatCount, formatUtc, joinNames, percentOf } from '../display';
 import type { AlertNotice } from '../domain/effects';
+
+const { max } = Math;
 
 /** A rendered alert. */
 export interface AlertMessage {
@@ -26,38 +28,62 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/**
+ * "credit-based AI features (A, B and C)": the features the alert's rules charge credits for,
+ * by their display names; just "credit-based AI features" when they are not known (rules that
+ * cannot be read), rather than names that may not be the account's.
+ */
+function pausedFeatures(names: readonly string[] | undefined): string {
+  return names && names.length > 0 ? `credit-based AI features (${joinNames(names)})` : 'credit-based AI features';
+}
+
 /** The paragraphs of the message, shared by the plain and HTML parts so they cannot disagree. */
-function paragraphs(alert: AlertNotice): string[] {
+function paragraphs(alert: AlertNotice, creditFeatures: readonly string[] | undefined): string[] {
+  const trial = alert.trial;
+  const kind = trial ? 'trial credits' : 'AI credits';
+  // A call that ran past zero leaves the balance below it: the credits an admin can use are none.
+  const past = alert.available < 0 ? ` (a call in progress ran ${formatCount(-alert.available)} credits past zero)` : '';
   const numbers =
-    `Available: ${formatCount(alert.available)} credits. Used this billing cycle: ${formatCount(alert.used)} of ` +
+    `Available: ${formatCount(max(0, alert.available))} credits${past}. Used ${trial ? 'so far' : 'this billing cycle'}: ${formatCount(alert.used)} of ` +
     `${formatCount(alert.granted)} granted (${usedPercent(alert)}%).`;
   const reset = formatUtc(alert.cycleEnd);
+  const features = pausedFeatures(creditFeatures);
+  // Trial credits are granted once: no reset renews them, so none is promised.
+  const trialEnd = trial?.endsAt ? ` Your trial credits expire on ${formatUtc(trial.endsAt)}.` : '';
+  const more = trial
+    ? 'To keep using them, upgrade to a paid plan or add an AI Credit Subscription Plan in Settings > AI Credits.'
+    : 'To resume sooner, add credits with an AI Credit Subscription Plan in Settings > AI Credits.';
   if (alert.state === 'warning') {
+    const until = trial ? '' : `, before your credits reset on ${reset}`;
     const pace = alert.projectedRunOutAt
-      ? `At the current pace they will run out around ${formatUtc(alert.projectedRunOutAt)}, before your credits reset on ${reset}.`
-      : `At the current pace they will run out before your credits reset on ${reset}.`;
+      ? `At the current pace they will run out around ${formatUtc(alert.projectedRunOutAt)}${until}.`
+      : `At the current pace they will run out${trial ? ' soon' : until}.`;
     return [
-      `Your account ${alert.accountId} has used ${usedPercent(alert)}% of its AI credits for this billing cycle. ${pace}`,
+      `Your ${trial ? 'trial account' : 'account'} ${alert.accountId} has used ${usedPercent(alert)}% of its ${kind}${trial ? '' : ' for this billing cycle'}. ${pace}${trialEnd}`,
       numbers,
-      'When credits run out, credit-based AI features (such as Chloe Voice Agents, Enrichment and Auto Updates) pause until more credits are added. Free AI features keep working.',
-      'To avoid an interruption, add credits with an AI Credit Subscription Plan in Settings > AI Credits.',
+      `When credits run out, ${features} pause until more credits are added. Free AI features keep working.`,
+      trial ? 'To avoid an interruption, upgrade to a paid plan or add an AI Credit Subscription Plan in Settings > AI Credits.' : 'To avoid an interruption, add credits with an AI Credit Subscription Plan in Settings > AI Credits.',
     ];
   }
+  const capital = features.charAt(0).toUpperCase() + features.slice(1);
   return [
-    `Your account ${alert.accountId} has used all of its AI credits for this billing cycle.`,
+    `Your ${trial ? 'trial account' : 'account'} ${alert.accountId} has used all of its ${kind}${trial ? '' : ' for this billing cycle'}.`,
     numbers,
-    'Credit-based AI features (such as Chloe Voice Agents, Enrichment and Auto Updates) are paused until credits are added; calls already in progress complete. Free AI features keep working.',
-    `Credits reset on ${reset}. To resume sooner, add credits with an AI Credit Subscription Plan in Settings > AI Credits.`,
+    `${capital} are paused until credits are added; calls already in progress complete. Free AI features keep working.`,
+    trial ? `Trial credits do not reset. ${more}` : `Credits reset on ${reset}. ${more}`,
   ];
 }
 
-/** Renders the e-mail and in-app text of an alert. */
-export function renderAlertMessage(alert: AlertNotice): AlertMessage {
+/**
+ * Renders the e-mail and in-app text of an alert. `creditFeatures` are the display names of the
+ * features that pause at zero, from the rules version of the alert.
+ */
+export function renderAlertMessage(alert: AlertNotice, creditFeatures?: readonly string[]): AlertMessage {
   const headline =
     alert.state === 'warning'
       ? `AI credits running low: ${usedPercent(alert)}% used`
       : 'AI credits exhausted: credit-based features paused';
-  const body = paragraphs(alert);
+  const body = paragraphs(alert, creditFeatures);
   const text = `${body.join('\n\n')}\n`;
   const html =
     `<!doctype html><html><body>` +

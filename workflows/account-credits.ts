@@ -201,6 +201,15 @@ export const TRIAL_CONVERSION_PATCH = 'trial-conversion-keeps-paid-grants';
 export const EXPIRE_BEFORE_UPDATE_PATCH = 'expire-grants-before-update';
 
 /**
+ * Patch under which alerts follow the balance both ways: grants expiring mid-cycle (a trial's
+ * credits after its length) queue the alert then due, so an account whose credits ran out with
+ * its grant is told it is exhausted; and a warning already sent is armed again once credits were
+ * added and the account is out of the warning. Asked only where it changes something, so
+ * histories recorded before it, where neither happened, replay as they ran.
+ */
+export const ALERTS_FOLLOW_BALANCE_PATCH = 'alerts-follow-balance';
+
+/**
  * Patch that makes a trial conversion whose rules arrive after the cycle has ended wait for
  * the reset, and convert in the next cycle. Converting in the ended cycle opened the paid
  * cycle there and then, and the reset, its own rules loaded a moment later, closed that new
@@ -279,6 +288,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   rejectIf(checkStartArguments({ state, others: extra.length, continued: workflowInfo().continuedFromExecutionRunId !== undefined }));
   // Calls charged in parts are rounded once on the patched path (see CALL_PARTS_ROUNDED_ONCE_PATCH).
   const roundCallPartsOnce = (): boolean => patched(CALL_PARTS_ROUNDED_ONCE_PATCH);
+  const alertsFollowBalance = (): boolean => patched(ALERTS_FOLLOW_BALANCE_PATCH);
   let account: CreditAccount | undefined = state ? new CreditAccount(state) : undefined;
   if (account) account.roundCallPartsOnce = roundCallPartsOnce;
   let updatesThisRun = 0;
@@ -318,7 +328,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // then finds nothing left to expire).
   const expireDue = (acc: CreditAccount): void => {
     const at = now();
-    if (acc.hasExpiredGrants(at) && patched(EXPIRE_BEFORE_UPDATE_PATCH)) acc.expireGrants(at);
+    if (acc.hasExpiredGrants(at) && patched(EXPIRE_BEFORE_UPDATE_PATCH)) acc.expireGrants(at, alertsFollowBalance);
   };
   // Run a command on the open account; a broken precondition fails the update (as an
   // ApplicationFailure with a type), never the workflow task.
@@ -332,7 +342,10 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   };
   const run = async <T>(check: () => InputProblem | undefined, command: (acc: CreditAccount) => T): Promise<T> => {
     const acc = await opened(check);
-    return guarded(() => command(acc));
+    const before = acc.availableNow();
+    const result = guarded(() => command(acc));
+    acc.afterCommand(before, now(), alertsFollowBalance);
+    return result;
   };
   // What the checks may know: nothing before the account has opened (the validator then
   // checks shape only), the rules, the calls seen and what a tier change would do once it has.
@@ -725,7 +738,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       acc.startNextCycle(rulesFitAccount(next, acc.state) ? next : acc.state.rules, () => patched(END_LOST_CALLS_PATCH));
       reset = true;
     }
-    acc.expireGrants(now());
+    acc.expireGrants(now(), alertsFollowBalance);
     if (reset || shouldContinue()) break;
   }
 

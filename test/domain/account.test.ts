@@ -258,6 +258,65 @@ describe('alerts', () => {
   });
 });
 
+describe('alerts following the balance', () => {
+  const alertsOf = (a: CreditAccount) => a.state.outbox.flatMap((e) => (e.type === 'alert' ? [`${e.alert.state}@${e.alert.cycleIndex}`] : []));
+  const t = Date.parse('2026-06-05T00:00:00.000Z');
+
+  it('warns again after credits were added and the line is crossed again', () => {
+    const a = open({ plan: 'essentials', users: 1 }, Date.parse('2026-06-04T00:00:00.000Z')); // 1,000 credits
+    use(a, 'enrichment', 760, t);
+    expect(alertsOf(a)).toEqual(['warning@0']);
+    const before = a.availableNow();
+    a.grantCredits({ credits: 1000, reason: 'top-up', validForCycles: 1, idempotencyKey: 'top' }, t);
+    a.afterCommand(before, t);
+    expect(a.summary(t).alert).toBe('ok');
+    use(a, 'enrichment', 840, t);
+    expect(a.summary(t).alert).toBe('warning');
+    expect(alertsOf(a)).toEqual(['warning@0', 'warning@0']);
+  });
+
+  it('does not warn again when no credits were added, nor when the credits added leave the account in the warning', () => {
+    const a = open({ plan: 'essentials', users: 1 }, Date.parse('2026-06-04T00:00:00.000Z'));
+    use(a, 'enrichment', 760, t);
+    a.afterCommand(a.availableNow(), t);
+    use(a, 'enrichment', 10, t);
+    const before = a.availableNow();
+    a.grantCredits({ credits: 10, reason: 'a little', validForCycles: 1, idempotencyKey: 'little' }, t);
+    a.afterCommand(before, t);
+    expect(a.summary(t).alert).toBe('warning');
+    use(a, 'enrichment', 10, t);
+    expect(alertsOf(a)).toEqual(['warning@0']);
+  });
+
+  it('keeps the old behaviour where the patch says so', () => {
+    const a = open({ plan: 'essentials', users: 1 }, Date.parse('2026-06-04T00:00:00.000Z'));
+    use(a, 'enrichment', 760, t);
+    const before = a.availableNow();
+    a.grantCredits({ credits: 1000, reason: 'top-up', validForCycles: 1, idempotencyKey: 'top' }, t);
+    a.afterCommand(before, t, () => false);
+    use(a, 'enrichment', 840, t);
+    expect(alertsOf(a)).toEqual(['warning@0']);
+  });
+
+  it("says a trial is exhausted when its credits expire unused, not only when used up", () => {
+    const opened = Date.parse('2026-06-04T00:00:00.000Z');
+    const a = open({ plan: 'growth', users: 1, trial: true }, opened);
+    use(a, 'enrichment', 500, t);
+    expect(alertsOf(a)).toEqual([]);
+    const ended = Date.parse(a.state.trialGrant?.endsAt ?? '');
+    expect(a.hasExpiredGrants(ended)).toBe(true);
+    a.expireGrants(ended);
+    expect(a.summary(ended)).toMatchObject({ alert: 'exhausted', credits: { available: 0 } });
+    const [alert] = a.state.outbox.flatMap((e) => (e.type === 'alert' ? [e.alert] : []));
+    expect(alert).toMatchObject({ state: 'exhausted', available: 0, trial: { endsAt: a.state.trialGrant?.endsAt } });
+    // Where the patch says no, the expiry stays silent.
+    const quiet = open({ plan: 'growth', users: 1, trial: true }, opened);
+    use(quiet, 'enrichment', 500, t);
+    quiet.expireGrants(ended, () => false);
+    expect(alertsOf(quiet)).toEqual([]);
+  });
+});
+
 describe('projected run-out date in the summary', () => {
   it('is when the balance reaches zero at the pace so far, and null without usage or once out', () => {
     const a = open({ users: 5 }); // 7,500 credits, opened at T0

@@ -25,6 +25,41 @@ describe('alert message', () => {
     expect(message.text).toContain('Available: 0 credits. Used this billing cycle: 15,000 of 15,000 granted (100%).');
   });
 
+  it("names the features that pause from the rules it is given, and none it is not", () => {
+    const exhausted = warningAlert('acme', { state: 'exhausted', available: 0, used: 15_000, projectedRunOutAt: null });
+    expect(renderAlertMessage(exhausted, ['Chloe Voice Agents', 'Enrichment']).text).toContain(
+      'Credit-based AI features (Chloe Voice Agents and Enrichment) are paused until credits are added',
+    );
+    expect(renderAlertMessage(exhausted).text).toContain('Credit-based AI features are paused until credits are added');
+    expect(renderAlertMessage(warningAlert('acme'), ['Enrichment']).text).toContain('When credits run out, credit-based AI features (Enrichment) pause');
+  });
+
+  it('shows no negative balance: a call that ran past zero is said as such', () => {
+    const message = renderAlertMessage(warningAlert('acme', { state: 'exhausted', available: -70, used: 570, granted: 500, projectedRunOutAt: null }));
+    expect(message.text).toContain('Available: 0 credits (a call in progress ran 70 credits past zero). Used this billing cycle: 570 of 500 granted (100%).');
+    expect(message.text).not.toContain('-70');
+  });
+
+  it('promises a trial no reset: its credits are granted once', () => {
+    const trial = { endsAt: '2026-06-17T00:00:00.000Z' };
+    const exhausted = renderAlertMessage(warningAlert('acme', { state: 'exhausted', available: 0, used: 1_000, granted: 1_000, projectedRunOutAt: null, trial }));
+    expect(exhausted.text).toBe(
+      [
+        'Your trial account acme has used all of its trial credits.',
+        'Available: 0 credits. Used so far: 1,000 of 1,000 granted (100%).',
+        'Credit-based AI features are paused until credits are added; calls already in progress complete. Free AI features keep working.',
+        'Trial credits do not reset. To keep using them, upgrade to a paid plan or add an AI Credit Subscription Plan in Settings > AI Credits.',
+      ].join('\n\n') + '\n',
+    );
+    const warning = renderAlertMessage(warningAlert('acme', { used: 800, granted: 1_000, available: 200, trial }));
+    expect(warning.text).toContain('Your trial account acme has used 80% of its trial credits. At the current pace they will run out around 2026-06-28 06:00 UTC. Your trial credits expire on 2026-06-17 00:00 UTC.');
+    expect(warning.text).toContain('To avoid an interruption, upgrade to a paid plan');
+    for (const m of [exhausted, warning]) expect(m.text).not.toMatch(/reset on/);
+    const untilConversion = renderAlertMessage(warningAlert('acme', { state: 'exhausted', available: 0, used: 1_000, granted: 1_000, projectedRunOutAt: null, trial: { endsAt: null } }));
+    expect(untilConversion.text).toContain('Trial credits do not reset.');
+    expect(untilConversion.text).not.toContain('expire');
+  });
+
   it('escapes HTML from account ids', () => {
     const message = renderAlertMessage(warningAlert('<b>&"x"'));
     expect(message.html).toContain('&#60;b&#62;&#38;&#34;x&#34;');

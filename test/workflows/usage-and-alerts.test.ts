@@ -18,6 +18,9 @@ import {
   summaryQuery,
 } from '../../workflows/messages';
 import type { RecordUsageInput } from '../../domain/wire-contract';
+import { ALERTS_FOLLOW_BALANCE_PATCH } from '../../workflows/account-credits';
+import { renderAlertMessage } from '../../notify/alert-message';
+import { patchIds } from '../helpers/patch-markers';
 
 let suite: WorkflowSuite;
 beforeAll(async () => {
@@ -196,6 +199,30 @@ describe('alerts', () => {
     expect(exhausted).toMatchObject({ available: 0, used: 1000 });
     await h.executeUpdate(recordUsageUpdate, usage('enrichment', 1));
     expect(suite.acts.alerts.filter((a) => a.accountId === 'alert-1').map((a) => a.state)).toEqual(['warning', 'exhausted']);
+  });
+
+  it('warns again when credits added lift the account out of the warning and it crosses the line again', async () => {
+    const h = await suite.open({ accountId: 'alert-again', plan: 'essentials', users: 1, admins: ['ops@acme.test'] }, 1);
+    await h.executeUpdate(recordUsageUpdate, usage('enrichment', 760));
+    await waitFor(() => suite.acts.alerts.find((a) => a.accountId === 'alert-again'), 'the first warning');
+    await h.executeUpdate(grantCreditsUpdate, { args: [{ credits: 1000, reason: 'top-up', validForCycles: 1, idempotencyKey: 'top-up' }] });
+    expect((await h.query(summaryQuery)).alert).toBe('ok');
+    await h.executeUpdate(recordUsageUpdate, usage('enrichment', 840));
+    const second = await waitFor(() => suite.acts.alerts.filter((a) => a.accountId === 'alert-again')[1], 'the second warning');
+    expect(second).toMatchObject({ state: 'warning', used: 1600, granted: 2000, available: 400 });
+    expect(patchIds(await h.fetchHistory())).toContain(ALERTS_FOLLOW_BALANCE_PATCH);
+  });
+
+  it("tells a trial's admins it is exhausted when its credits expire, and promises no reset", async () => {
+    const h = await suite.open({ accountId: 'alert-trial', plan: 'growth', users: 1, trial: true, admins: ['ops@acme.test'] }, 1);
+    await h.executeUpdate(recordUsageUpdate, usage('enrichment', 500));
+    const first = await h.query(summaryQuery);
+    const ends = first.grants[0]?.expiresAt ?? '';
+    await suite.env.sleep(Date.parse(ends) - (await suite.now()) + 60_000);
+    expect((await h.query(summaryQuery)).alert).toBe('exhausted');
+    const exhausted = await waitFor(() => suite.acts.alerts.find((a) => a.accountId === 'alert-trial' && a.state === 'exhausted'), 'the exhausted alert');
+    expect(exhausted).toMatchObject({ available: 0, trial: { endsAt: ends } });
+    expect(renderAlertMessage(exhausted).text).toContain('Trial credits do not reset.');
   });
 
   it('does not warn at 75% when the pace lasts to the reset', async () => {
