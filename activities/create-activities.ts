@@ -12,7 +12,8 @@ import { SMTP_URL } from '../infra/settings';
 import { isLedgerError, isPermanentLedgerError } from '../ledger/errors';
 import type { LedgerStore } from '../ledger/store';
 import { renderAlertMessage } from '../notify/alert-message';
-import { alertMessageId, createSmtpMailer, smtpConfigFromEnv, type AlertMailer } from '../notify/email';
+import { alertMessageId, createSmtpMailer, isPlainAddress, smtpConfigFromEnv, type AlertMailer } from '../notify/email';
+import { quote } from '../domain/input-text';
 import { isNotifyError, NotifyError } from '../notify/errors';
 import { isRulesError, ruleSetSource, rulesForCycleStart, type Rules, type RulesOption } from '../ruleset';
 import type { ChargeReceipt, CreditActivities, LedgerAppendInput, LedgerAppendResult } from './credit-activities';
@@ -189,12 +190,21 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
       }
       return; // already sent (or skipped) by an earlier attempt
     }
+    const to = alert.admins.filter(isPlainAddress);
+    const unsendable = alert.admins.filter((a) => !isPlainAddress(a));
+    const unsendableNote = unsendable.length > 0 ? `not sent to ${unsendable.map((a) => quote(a)).join(', ')}: not one plain e-mail address` : undefined;
+    if (to.length === 0) {
+      await store.finishDelivery(alert.alertId, 'email', { status: 'abandoned', error: `${unsendableNote}; refused for good, not retried` });
+      alertEmailsAbandoned.inc({ reason: 'refused' });
+      log().error(`alert ${alert.alertId}: e-mail given up on; the in-app notification stands: ${unsendableNote}`, { accountId: alert.accountId });
+      return;
+    }
     const message = renderAlertMessage(alert, creditFeatureNames(alert.rulesVersion));
     const messageId = alertMessageId(alert.alertId, mailer.from);
     let sent;
     try {
       sent = await mailer.send({
-        to: alert.admins,
+        to,
         subject: message.subject,
         text: message.text,
         html: message.html,
@@ -219,7 +229,8 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
       await store.finishDelivery(alert.alertId, 'email', { status: 'failed', error }).catch(() => undefined);
       throw err;
     }
-    const note = sent.rejected.length > 0 ? `refused recipients: ${sent.rejected.join(', ')}` : undefined;
+    const refusedNote = sent.rejected.length > 0 ? `refused recipients: ${sent.rejected.join(', ')}` : undefined;
+    const note = [refusedNote, unsendableNote].filter((n) => n !== undefined).join('; ') || undefined;
     if (note) log().warn(`alert ${alert.alertId}: SMTP server ${mailer.description} ${note}`);
     await markSent(store, alert.alertId, messageId, note);
     alertsSent.inc({ kind: alert.state, channel: 'email' });

@@ -60,7 +60,10 @@ export interface CreditActivities {
   appendLedger(input: LedgerAppendInput): Promise<LedgerAppendResult>;
   /** Charge a tier price, at most once per `chargeId`. */
   chargeTier(input: ChargeRequest): Promise<ChargeReceipt>;
-  /** Deliver a low-credit alert by e-mail and in-app, at most once per `alertId`. */
+  /**
+   * Deliver a low-credit alert in-app (once per `alertId`) and by e-mail (once, or given up on;
+   * again only if the ledger cannot record that it was sent, under the same Message-ID).
+   */
   sendAlert(input: AlertNotice): Promise<{ delivered: boolean }>;
   /**
    * Post a webhook event, signed, to every endpoint subscribed to it that has not yet answered

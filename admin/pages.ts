@@ -199,7 +199,9 @@ export function deliveryText(n: Pick<InAppNotification, 'deliveries'>): string {
   if (email === undefined) return 'e-mail pending';
   switch (email.status) {
     case 'sent':
-      return email.lastError?.startsWith('refused recipients: ') ? `e-mail sent, except to ${email.lastError.slice('refused recipients: '.length)} (refused by the mail server)` : 'e-mail sent';
+      // The note names only the account's own admin addresses (the mail server's refusals, and
+      // addresses that are not one plain address), never the server.
+      return email.lastError ? `e-mail sent, but not to every admin: ${email.lastError.replace(/^refused recipients: /, 'refused by the mail server: ')}` : 'e-mail sent';
     case 'skipped':
       return `no e-mail: ${email.lastError ?? 'nothing to send'}`;
     case 'abandoned':

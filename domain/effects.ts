@@ -138,7 +138,11 @@ export interface ChargeRequest {
 
 /** A low-credit notification for the account's admins. */
 export interface AlertNotice {
-  /** Stable id; the notifier sends each id at most once. */
+  /**
+   * Stable id; the notifier sends each id once. Only if the ledger cannot record that the mail
+   * server took it (the ledger down for seconds right then) may a later attempt send it again,
+   * with the same Message-ID, by which mail clients drop the copy.
+   */
   alertId: string;
   accountId: string;
   at: string;

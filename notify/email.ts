@@ -4,10 +4,11 @@
  * Without `SMTP_URL`, e-mail is off and alerts are delivered in-app only.
  *
  * The mailer sends exactly what it is given and reports failures as {@link NotifyError}s with
- * a message naming the server (never its password); at-most-once delivery per alert is the
- * caller's job (the activity claims the delivery in the ledger before sending).
+ * a message naming the server (never its password); sending each alert once is the caller's
+ * job (the activity claims the delivery in the ledger before sending, and marks it sent after).
  */
 import { createTransport } from 'nodemailer';
+import addressparser from 'nodemailer/lib/addressparser';
 import { SMTP_FROM, SMTP_URL, type Env } from '../infra/settings';
 import { NotifyError, type NotifyErrorCode } from './errors';
 
@@ -86,6 +87,17 @@ export function smtpConfigFromEnv(env?: Env): SmtpConfig | null {
     throw new NotifyError('invalid_config', `${SMTP_FROM.name} must be set when ${SMTP_URL.name} is: the sender address of alert e-mails`);
   }
   return { url, from };
+}
+
+/**
+ * Whether `text` is one plain e-mail address as the mailer reads it: the mailer parses each
+ * recipient as an address list, so `ops,other@x`, `Boss <other@x>` or `group: other@x;` would
+ * send to `other@x` while the account's admins show the text given.
+ */
+export function isPlainAddress(text: string): boolean {
+  const parsed = addressparser(text);
+  const [only] = parsed;
+  return parsed.length === 1 && only !== undefined && !('group' in only && only.group) && only.name === '' && only.address === text;
 }
 
 /** The domain of an address like `Name <user@domain>`, for Message-IDs. */

@@ -275,6 +275,26 @@ describe('sendAlert', () => {
     }
   });
 
+  it('sends only to admin addresses that are one plain address, never to what the mailer would read out of the others', async () => {
+    const admins = ['ok@example.com', 'ops,attacker@evil.test', 'Boss<attacker@evil.test>', 'grp:attacker@evil.test;', 'ops@acme.test>,<x'];
+    const alert = warningAlert('odd-admins', { admins });
+    expect(await env.run(activities.sendAlert, alert)).toEqual({ delivered: true });
+    expect(smtp.received.at(-1)?.envelopeTo).toEqual(['ok@example.com']);
+    expect(smtp.received.at(-1)?.headers.get('to')).toBe('ok@example.com');
+    const [note] = await store.listNotifications('odd-admins');
+    expect(note?.deliveries).toMatchObject([
+      {
+        status: 'sent',
+        lastError: 'not sent to "ops,attacker@evil.test", "Boss<attacker@evil.test>", "grp:attacker@evil.test;", "ops@acme.test>,<x": not one plain e-mail address',
+      },
+    ]);
+
+    const before = smtp.received.length;
+    expect(await env.run(activities.sendAlert, warningAlert('only-odd', { admins: ['ops;attacker@evil.test'] }))).toEqual({ delivered: true });
+    expect(smtp.received.length).toBe(before);
+    expect((await store.listNotifications('only-odd'))[0]?.deliveries).toMatchObject([{ status: 'abandoned', lastError: expect.stringContaining('not one plain e-mail address') }]);
+  });
+
   it('retries a passing failure only within the give-up span, counted from the first attempt', async () => {
     const alert = warningAlert('outage');
     smtp.refuse({ code: 451, message: '4.3.0 Try again later' });

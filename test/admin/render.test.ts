@@ -189,7 +189,8 @@ describe('the account page', () => {
   it.each<[string, Pick<InAppNotification, 'deliveries'>, string]>([
     ['none yet', { deliveries: [] }, 'e-mail pending'],
     ['sent', email('sent'), 'e-mail sent'],
-    ['sent, one refused', email('sent', 'refused recipients: gone@acme.test'), 'e-mail sent, except to gone@acme.test (refused by the mail server)'],
+    ['sent, one refused', email('sent', 'refused recipients: gone@acme.test'), 'e-mail sent, but not to every admin: refused by the mail server: gone@acme.test'],
+    ['sent, one not an address', email('sent', 'not sent to "ops,x@evil.test": not one plain e-mail address'), 'e-mail sent, but not to every admin: not sent to "ops,x@evil.test": not one plain e-mail address'],
     ['retrying', email('failed', 'SMTP server smtp://mail.internal:587 refused ...: 451'), 'e-mail not sent yet: retrying'],
     ['refused for good', email('abandoned', 'SMTP server smtp://mail.internal:587 refused the alert e-mail x to a@b: 550 5.1.1; the mail was not sent; refused for good, not retried'), 'e-mail not delivered: the mail server refused it'],
     ['given up', email('abandoned', 'SMTP server smtp://mail.internal:587 could not be reached ...; given up after 15 minutes of attempts'), 'e-mail not delivered: the mail server could not take it, and retrying was given up'],
