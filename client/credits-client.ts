@@ -307,7 +307,12 @@ export class CreditsClient implements AccountUpdateMethods {
    * each call still gets its own event's answer or error, and an event that fails the local
    * check is refused at once without joining a batch.
    *
-   * @throws CreditsInputError `UnknownFeature`, `InvalidQuantity`, `MissingIdempotencyKey`, `UseCallUpdates`...
+   * A key reused with a different payload is still a duplicate: it is answered with the first
+   * answer, `duplicate: true` and `payloadMismatch: true`, and charges nothing. A caller that
+   * checks only `accepted` must check `payloadMismatch` too, or it delivers what was not charged.
+   *
+   * @throws CreditsInputError `UnknownFeature`, `InvalidQuantity`, `MissingIdempotencyKey`, `UseCallUpdates`, `InvalidInput` (the account id)...
+   * @throws UsageOverloadedError when this client already queues the most events it holds for the account (nothing sent)
    * @throws AccountNotFoundError, CreditsUnavailableError
    */
   async recordUsage(accountId: string, input: RecordUsageInput): Promise<RecordUsageResult> {
@@ -594,6 +599,14 @@ export class CreditsClient implements AccountUpdateMethods {
       return new CreditsError(
         'cancelled',
         `${what} for account ${accountId} was cancelled by its caller before it was answered: it may still be applied; send it again with the same key or request id to find out`,
+        { accountId, cause: err },
+      );
+    }
+    // The client's own connection was closed (its owner shut it down): no attempt can be sent
+    // on it, so this is neither retried nor a bug.
+    if (/Channel has been shut down/.test(messageChain(err))) {
+      return new CreditsUnavailableError(
+        `${what} for account ${accountId} was not sent: this client's Temporal connection is closed; send it again, with the same key or request id, through an open one`,
         { accountId, cause: err },
       );
     }

@@ -157,6 +157,17 @@ export class UsageOverloadedError extends CreditsError {
   }
 }
 
+/** The names of this module's error classes, by which a copy of it is recognised. */
+const CREDITS_ERROR_NAMES: ReadonlySet<string> = new Set([
+  'CreditsError',
+  'CreditsInputError',
+  'AccountNotFoundError',
+  'AccountAlreadyRunningError',
+  'AccountClosedError',
+  'CreditsUnavailableError',
+  'UsageOverloadedError',
+]);
+
 function hasCode(err: unknown, code: CreditsErrorCode): boolean {
   return isCreditsError(err) && err.code === code;
 }
@@ -169,7 +180,8 @@ export function isCreditsError(err: unknown): err is CreditsError {
   if (err instanceof CreditsError) return true;
   if (!(err instanceof Error)) return false;
   const code: unknown = (err as Error & { code?: unknown }).code;
-  return typeof code === 'string' && (CREDITS_ERROR_CODES as readonly string[]).includes(code) && err.name.endsWith('Error');
+  // By the class's own name too: other libraries' errors carry codes such as `unavailable`.
+  return typeof code === 'string' && (CREDITS_ERROR_CODES as readonly string[]).includes(code) && CREDITS_ERROR_NAMES.has(err.name);
 }
 
 /** Whether `err` is a validator rejection ({@link CreditsInputError}). */

@@ -4,7 +4,7 @@
  * closed accounts, a second start, a start of an account that ran and closed), plus retries after simulated transport failures.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, ServiceError, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowClientInterceptor } from '@temporalio/client';
+import { Client, Connection, ServiceError, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowClientInterceptor } from '@temporalio/client';
 import {
   ACCOUNT_QUERIES,
   ACCOUNT_UPDATES,
@@ -469,5 +469,25 @@ describe("the worker's start guard", () => {
     const restarted = await temporal.workflow.start(WORKFLOW_TYPE, { workflowId, taskQueue: suite.taskQueue, args: [{ ...input, restartClosed: true }] });
     await waitFor(async () => (await credits.summary('client-by-name').catch(() => undefined))?.credits.used === 0, 'the restarted account open');
     expect((await restarted.describe()).status.name).toBe('RUNNING');
+  });
+});
+
+describe('a client whose connection was closed', () => {
+  it('answers every call at once as unavailable, saying the connection is closed, and records nothing', async () => {
+    const connection = await Connection.connect({ address: suite.env.address });
+    const closed = new CreditsClient(new Client({ connection }), { taskQueue: suite.taskQueue });
+    await suite.open({ accountId: 'closed-conn', plan: 'scale', users: 1 });
+    await connection.close();
+    const started = Date.now();
+    const [usage, summary] = await Promise.all([
+      closed.recordUsage('closed-conn', { feature: 'enrichment', quantity: 1, idempotencyKey: 'after-close' }).catch((e: unknown) => e),
+      closed.summary('closed-conn').catch((e: unknown) => e),
+    ]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(isCreditsUnavailableError(usage) && (usage as Error).message).toBe(
+      "recordUsageBatch for account closed-conn was not sent: this client's Temporal connection is closed; send it again, with the same key or request id, through an open one",
+    );
+    expect(isCreditsUnavailableError(summary)).toBe(true);
+    expect((await credits.summary('closed-conn')).credits.used).toBe(0);
   });
 });

@@ -19,3 +19,14 @@ describe('the package root', () => {
     expect(root.DEFAULT_RETRY_POLICY).toMatchObject({ maxAttempts: expect.any(Number) });
   });
 });
+
+describe('the error guards', () => {
+  it("recognise a copy of the client's errors by class name and code, and not another library's error with the same code", () => {
+    const copy = Object.assign(new Error('no answer'), { name: 'CreditsUnavailableError', code: 'unavailable' });
+    expect(root.isCreditsUnavailableError(copy)).toBe(true);
+    const firebase = Object.assign(new Error('the service is currently unavailable'), { code: 'unavailable' });
+    expect(root.isCreditsError(firebase)).toBe(false);
+    expect(root.isCreditsUnavailableError(firebase)).toBe(false);
+    expect(root.isCreditsError(new root.UsageOverloadedError('full', { accountId: 'a' }))).toBe(true);
+  });
+});
