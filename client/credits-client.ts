@@ -124,6 +124,17 @@ export interface CreditsClientOptions {
   onRulesUnreadable?: (err: unknown) => void;
 }
 
+/** Options of {@link CreditsClient.recordUsage}. */
+export interface RecordUsageOptions {
+  /**
+   * Gives up on this call when aborted: the call then fails with a `CreditsError` of code
+   * `cancelled` at once. Before the event was sent nothing was recorded; after, it may still be
+   * applied, so send it again with the same key to find out. A coalesced batch goes on for the
+   * other callers in it.
+   */
+  signal?: AbortSignal;
+}
+
 /** Options of {@link CreditsClient.startAccount}. */
 export interface StartAccountOptions {
   /**
@@ -315,13 +326,17 @@ export class CreditsClient implements AccountUpdateMethods {
    * @throws UsageOverloadedError when this client already queues the most events it holds for the account (nothing sent)
    * @throws AccountNotFoundError, CreditsUnavailableError
    */
-  async recordUsage(accountId: string, input: RecordUsageInput): Promise<RecordUsageResult> {
-    if (!this.coalescer) return await this.update(accountId, ACCOUNT_UPDATES.recordUsage, input);
+  async recordUsage(accountId: string, input: RecordUsageInput, options: RecordUsageOptions = {}): Promise<RecordUsageResult> {
+    const { signal } = options;
+    if (!this.coalescer) {
+      const send = () => this.update(accountId, ACCOUNT_UPDATES.recordUsage, input);
+      return await (signal ? this.temporal.withAbortSignal(signal, send) : send());
+    }
     rejectAccountId(accountId);
     const event = ownCopy(input, accountId);
     // Checked alone first, so one caller's malformed event never gets a whole batch refused.
     rejectLocally(ACCOUNT_UPDATES.recordUsage.check(event, {}), accountId);
-    const answer = await this.coalescer.submit(accountId, event);
+    const answer = await this.coalescer.submit(accountId, event, signal);
     if (answer.reason !== 'invalid_event') return answer;
     // What `recordUsage` alone would have failed with: the rules refused this event's input.
     throw new CreditsInputError(isInputProblemCode(answer.code) ? answer.code : 'InvalidInput', answer.message, { accountId });

@@ -14,7 +14,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import type { RecordUsageBatchAnswer, RecordUsageInput } from '../domain/wire-contract';
-import { UsageOverloadedError } from './errors';
+import { CreditsError, UsageOverloadedError } from './errors';
 
 /** How {@link UsageCoalescer} batches; see {@link DEFAULT_COALESCE}. */
 export interface CoalesceOptions {
@@ -49,6 +49,14 @@ export const DEFAULT_COALESCE: Readonly<CoalesceOptions> = { lingerMs: 5, maxBat
  * an Error for an event that failed on its own (its caller gets that error).
  */
 export type SendUsageBatch = (accountId: string, events: RecordUsageInput[]) => Promise<(RecordUsageBatchAnswer | Error)[]>;
+
+/** A caller's giving up on its event, before it was sent (`sent` false) or after. */
+function cancelled(accountId: string, sent: boolean): CreditsError {
+  const message = sent
+    ? 'recordUsage was cancelled by its caller after its batch was sent: it may still be applied; send it again with the same key to find out'
+    : 'recordUsage was cancelled by its caller before it was sent: nothing was recorded';
+  return new CreditsError('cancelled', message, { accountId });
+}
 
 interface Waiting {
   event: RecordUsageInput;
@@ -93,9 +101,18 @@ export class UsageCoalescer {
   /**
    * Queues one event of an account; resolves with its own answer. Rejects at once with
    * {@link UsageOverloadedError}, sending nothing, while `maxQueued` events already wait.
+   *
+   * `signal` lets the caller give up on this event alone: aborted while the event waits, it
+   * leaves the queue unsent; aborted once its batch is on its way, the caller is answered at
+   * once (the event may still be applied) while the batch goes on for the others. Either way
+   * the caller gets a `CreditsError` with code `cancelled`.
    */
-  submit(accountId: string, event: RecordUsageInput): Promise<RecordUsageBatchAnswer> {
+  submit(accountId: string, event: RecordUsageInput, signal?: AbortSignal): Promise<RecordUsageBatchAnswer> {
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(cancelled(accountId, false));
+        return;
+      }
       let queue = this.queues.get(accountId);
       if (!queue) {
         queue = { waiting: [], inFlight: 0, timer: undefined };
@@ -105,7 +122,27 @@ export class UsageCoalescer {
         reject(new UsageOverloadedError(`${queue.waiting.length} usage events of this account already wait to be sent; retry later`, { accountId }));
         return;
       }
-      queue.waiting.push({ event, resolve, reject });
+      const account = queue;
+      // Settled once: by its answer, its batch's failure, or its caller giving up.
+      let settled = false;
+      const onAbort = (): void => {
+        const at = account.waiting.indexOf(waiting);
+        if (at >= 0) account.waiting.splice(at, 1);
+        settle(() => reject(cancelled(accountId, at < 0)));
+      };
+      const settle = (then: () => void): void => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        then();
+      };
+      const waiting: Waiting = {
+        event,
+        resolve: (answer) => settle(() => resolve(answer)),
+        reject: (err) => settle(() => reject(err)),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      queue.waiting.push(waiting);
       if (queue.waiting.length >= this.options.maxBatch) this.flush(accountId, queue);
       else queue.timer ??= setTimeout(() => this.flush(accountId, queue), this.options.lingerMs);
     });
@@ -119,6 +156,8 @@ export class UsageCoalescer {
   private flush(accountId: string, queue: AccountQueue): void {
     if (queue.timer !== undefined) clearTimeout(queue.timer);
     queue.timer = undefined;
+    // Every event that waited was given up on by its caller: nothing to send, nothing to keep.
+    if (queue.waiting.length === 0 && queue.inFlight === 0) this.queues.delete(accountId);
     while (queue.waiting.length > 0 && queue.inFlight < this.options.maxInFlight) {
       if (queue.inFlight > 0 && queue.waiting.length < this.options.maxBatch) break;
       const batch = queue.waiting.splice(0, this.options.maxBatch);

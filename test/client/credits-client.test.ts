@@ -17,6 +17,7 @@ import {
   isAccountAlreadyRunningError,
   isAccountClosedError,
   isAccountNotFoundError,
+  isCreditsError,
   isCreditsInputError,
   isAccountOpening,
   isCreditsUnavailableError,
@@ -489,5 +490,29 @@ describe('a client whose connection was closed', () => {
     );
     expect(isCreditsUnavailableError(summary)).toBe(true);
     expect((await credits.summary('closed-conn')).credits.used).toBe(0);
+  });
+});
+
+describe('a caller giving up on recordUsage', () => {
+  it('gets cancelled at once, coalesced or not, while an account no worker serves keeps the call waiting', async () => {
+    // Started on a task queue no worker polls: every update waits for a workflow task.
+    const accountId = 'abandoned';
+    await suite.env.client.workflow.start(WORKFLOW_TYPE, {
+      workflowId: accountWorkflowId(accountId),
+      taskQueue: 'nobody-polls-here',
+      args: [{ accountId, plan: 'scale', users: 1, cycleAnchor: new Date().toISOString() }],
+    });
+    for (const coalesce of [undefined, false] as const) {
+      const client = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue, ...(coalesce === false ? { coalesce } : {}) });
+      const controller = new AbortController();
+      const started = Date.now();
+      const call = client.recordUsage(accountId, { feature: 'enrichment', quantity: 1, idempotencyKey: `give-up-${String(coalesce)}` }, { signal: controller.signal });
+      setTimeout(() => controller.abort(), 300);
+      const err = await call.catch((e: unknown) => e);
+      expect(isCreditsError(err) && err.code).toBe('cancelled');
+      expect((err as Error).message).toMatch(/may still be applied; send it again with the same key/);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    }
+    await suite.env.client.workflow.getHandle(accountWorkflowId(accountId)).terminate('test done');
   });
 });

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { Client, ServiceError, WorkflowUpdateFailedError, type WorkflowClientInterceptor } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ACCOUNT_CONTINUING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../../domain/failure-types';
-import { CreditsClient, isCreditsInputError, isUsageOverloadedError, type RecordUsageBatchAnswer, type RecordUsageInput } from '../../client';
+import { CreditsClient, isCreditsError, isCreditsInputError, isUsageOverloadedError, type RecordUsageBatchAnswer, type RecordUsageInput } from '../../client';
 import { UsageCoalescer } from '../../client/usage-coalescer';
 import { accountWorkflowId } from '../../workflows/messages';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
@@ -147,6 +147,46 @@ describe('UsageCoalescer', () => {
     expect(() => new UsageCoalescer(async () => [], { maxInFlight: 0 })).toThrow(RangeError);
     expect(() => new UsageCoalescer(async () => [], { lingerMs: Number.NaN })).toThrow(RangeError);
     expect(() => new UsageCoalescer(async () => [], { lingerMs: Number.POSITIVE_INFINITY })).toThrow(RangeError);
+  });
+
+  it('lets a caller give up on its own event: unsent while it waits, answered at once once sent, the others untouched', async () => {
+    const batches: string[][] = [];
+    let release: () => void = () => undefined;
+    const coalescer = new UsageCoalescer(
+      async (_a, events) => {
+        batches.push(events.map((e) => e.idempotencyKey));
+        if (batches.length === 1) await new Promise<void>((r) => (release = r));
+        return echo(events);
+      },
+      { lingerMs: 5, maxBatch: 2, maxInFlight: 1 },
+    );
+    const waitingCaller = new AbortController();
+    const sentCaller = new AbortController();
+    const first = coalescer.submit('a', ev('sent-1'), sentCaller.signal);
+    const second = coalescer.submit('a', ev('sent-2'));
+    // The first batch (sent-1, sent-2) is in flight; these two wait behind it.
+    const third = coalescer.submit('a', ev('waits-1'), waitingCaller.signal);
+    const fourth = coalescer.submit('a', ev('waits-2'));
+    await tick(10);
+    sentCaller.abort();
+    waitingCaller.abort();
+    const firstErr = await first.catch((e: unknown) => e);
+    expect(isCreditsError(firstErr) && firstErr.code).toBe('cancelled');
+    expect((firstErr as Error).message).toMatch(/after its batch was sent: it may still be applied/);
+    const thirdErr = await third.catch((e: unknown) => e);
+    expect(isCreditsError(thirdErr) && thirdErr.code).toBe('cancelled');
+    expect((thirdErr as Error).message).toMatch(/before it was sent: nothing was recorded/);
+    release();
+    expect(keyOf(await second)).toBe('sent-2');
+    expect(keyOf(await fourth)).toBe('waits-2');
+    expect(batches).toEqual([['sent-1', 'sent-2'], ['waits-2']]);
+
+    const already = new AbortController();
+    already.abort();
+    const err = await coalescer.submit('a', ev('never'), already.signal).catch((e: unknown) => e);
+    expect(isCreditsError(err) && err.code).toBe('cancelled');
+    await tick(20);
+    expect(batches.flat()).not.toContain('never');
   });
 
   it("sends each batch in its own context, not in the context of the caller whose event started it", async () => {
