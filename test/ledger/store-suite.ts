@@ -443,6 +443,19 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       expect(isLedgerError(err) && err.code).toBe('invalid_input');
     });
 
+    it("keeps a trial alert's trial, and none for a paid account's", async () => {
+      const trial = warningAlert('trial-note', { trial: { endsAt: '2026-06-17T00:00:00.000Z' } });
+      const untilConversion = warningAlert('trial-note', { alertId: 'trial-note:a2', at: '2026-06-21T00:00:00.000Z', trial: { endsAt: null } });
+      const paid = warningAlert('paid-note');
+      for (const a of [trial, untilConversion, paid]) expect(await store.recordNotification(a)).toBe(true);
+      const listed = await store.listNotifications('trial-note');
+      expect(listed.map((n) => n.trial)).toEqual([{ endsAt: null }, { endsAt: '2026-06-17T00:00:00.000Z' }]);
+      const [paidListed] = await store.listNotifications('paid-note');
+      expect(paidListed && 'trial' in paidListed).toBe(false);
+      const bad = await rejection(store.recordNotification(warningAlert('trial-bad', { trial: { endsAt: 'soon' } })));
+      expect(isLedgerError(bad) && bad.code).toBe('invalid_input');
+    });
+
     it('never hands out again a delivery given up on', async () => {
       const alert = warningAlert('given-up');
       await store.recordNotification(alert);
