@@ -71,7 +71,10 @@ function banner(s: AccountSummary, names: DisplayNames): SafeHtml | null {
     return html`<div class="banner banner-exhausted" role="alert" id="credit-banner" data-state="exhausted">
   <strong>Credits exhausted</strong>
   <p>Credits are fully depleted: ${paused} are paused until credits are added; free features keep working.</p>
-  <p>Calls already in progress complete. Credits reset on ${reset}.</p>
+  <p>Calls already in progress complete. ${
+    // A trial's credits are its one grant: no reset renews them.
+    s.trial ? 'Trial credits do not reset: upgrade to a paid plan or add an AI Credit Subscription Plan to keep using them.' : html`Credits reset on ${reset}.`
+  }</p>
 </div>`;
   }
   return null;

@@ -112,6 +112,15 @@ describe('the account page', () => {
     expect(page).not.toContain('cycle 4');
   });
 
+  it("promises a reset to a paid account that ran out, and none to a trial", () => {
+    const out = { alert: 'exhausted' as const, credits: { available: 0, granted: 1_000, used: 1_000, overdraft: 0, callOverage: 0 } };
+    const paid = accountPage({ summary: summary(out), notifications: [], names: displayNames(rules) });
+    expect(paid).toMatch(/Credits reset on <time[^>]*>2026-07-03/);
+    const trial = accountPage({ summary: summary({ ...out, trial: true }), notifications: [], names: displayNames(rules) });
+    expect(trial).toContain('Trial credits do not reset: upgrade to a paid plan or add an AI Credit Subscription Plan to keep using them.');
+    expect(trial).not.toContain('Credits reset on');
+  });
+
   it('escapes whatever the account holds', () => {
     const hostile = '<img src=x onerror=alert(1)>';
     const page = accountPage({
