@@ -248,14 +248,23 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
   const callers = new WeakMap<FastifyRequest, ApiCaller>();
   const refusals = new RefusalLog(options.refusalLogBudget);
   const answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
-  /** The accounts' answer, or a 503 once {@link UsageApiOptions.answerTimeoutMs} has passed. */
-  const answered = async <T>(work: Promise<T>): Promise<T> => {
+  /**
+   * The accounts' answer, or a 503 once {@link UsageApiOptions.answerTimeoutMs} has passed.
+   * `work` gets a signal aborted then: usage events still waiting in the client's queue are
+   * dropped unsent, so a caller told to send them again is not also charged by a late first
+   * copy (the keys would make it a duplicate, but an overloaded account need not do the work).
+   */
+  const answered = async <T>(work: Promise<T> | ((signal: AbortSignal) => Promise<T>)): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
+    const timeout = new AbortController();
     const late = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new ApiProblem('unavailable', NO_ANSWER, { headers: { 'retry-after': '5' } })), answerTimeoutMs);
+      timer = setTimeout(() => {
+        timeout.abort();
+        reject(new ApiProblem('unavailable', NO_ANSWER, { headers: { 'retry-after': '5' } }));
+      }, answerTimeoutMs);
     });
     try {
-      return await Promise.race([work, late]);
+      return await Promise.race([typeof work === 'function' ? work(timeout.signal) : work, late]);
     } finally {
       clearTimeout(timer);
     }
@@ -370,7 +379,7 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
     if (!Array.isArray(body)) {
       const bad = eventProblem(body, 'body', 0);
       if (bad) throw invalid(bad.field, bad.detail, bad.code);
-      const answer = await answered(client.recordUsage(accountId, body as RecordUsageInput));
+      const answer = await answered((signal) => client.recordUsage(accountId, body as RecordUsageInput, { signal }));
       // A key already used for another event: nothing was recorded for this one, which a 200
       // would let a caller read as accepted (an array's events carry payloadMismatch instead).
       if (answer.payloadMismatch) {
@@ -390,7 +399,7 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
       const detail = `${errors.length} of ${body.length} usage events are malformed; none was recorded`;
       throw new ApiProblem('invalid_request', detail, { field: errors[0]?.field, errors });
     }
-    const settled = await answered(Promise.allSettled(body.map((event: RecordUsageInput) => client.recordUsage(accountId, event))));
+    const settled = await answered((signal) => Promise.allSettled(body.map((event: RecordUsageInput) => client.recordUsage(accountId, event, { signal }))));
     // The account missing or unreachable fails the request whole: a retry with the same keys
     // is answered from the duplicate window for the events that did get through.
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !isCreditsInputError(s.reason));

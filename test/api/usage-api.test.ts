@@ -561,6 +561,27 @@ describe('limits and failures', () => {
     expect((await credits.summary('api-acme')).usage.find((u) => u.feature === 'enrichment')?.count ?? 0).toBe(enrichmentCount);
   });
 
+  it('drops the events of a 503 still waiting to be sent: a caller told to send them again is not also charged by a late first copy', async () => {
+    const countOf = async () => (await credits.summary('api-acme')).usage.find((u) => u.feature === 'enrichment')?.count ?? 0;
+    const before = await countOf();
+    // A client that holds each event for 1.5 s before sending it, behind an API that answers
+    // within 300 ms: every event is still waiting when its caller is told 503.
+    const lingering = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue, coalesce: { lingerMs: 1_500 } });
+    const late = await startUsageApi({ client: lingering, keys, port: 0, log, answerTimeoutMs: 300 });
+    try {
+      const answers = await Promise.all([
+        call('POST', usage('api-acme'), { base: late.address, body: { feature: 'enrichment', quantity: 1, idempotencyKey: 'late-one' } }),
+        call('POST', usage('api-acme'), { base: late.address, body: [{ feature: 'enrichment', quantity: 1, idempotencyKey: 'late-two' }] }),
+      ]);
+      expect(answers.map((a) => a.status)).toEqual([503, 503]);
+      // Past the linger: had the events stayed queued, their batch would have gone by now.
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(await countOf()).toBe(before);
+    } finally {
+      await late.close();
+    }
+  });
+
   it('closes gracefully: an open request is answered, new connections are refused', async () => {
     const closing = await startApi();
     const open = call('POST', usage('api-scoped'), { base: closing.address, body: { feature: 'enrichment', quantity: 2, idempotencyKey: 'closing-1' } });
