@@ -244,8 +244,17 @@ export class AccountStateError extends Error {
 /** Whether the rules define this account's plan and tier, so a cycle can be priced with them. */
 export function rulesFitAccount(rules: Rules, state: Pick<AccountState, 'planId' | 'tierId' | 'pendingPlan' | 'pendingTier'>): boolean {
   const plan = state.pendingPlan ?? state.planId;
+  return planById(rules, plan) !== undefined && rulesHoldTier(rules, state);
+}
+
+/**
+ * Whether `rules` have the tier the account holds, or will hold once its pending change
+ * applies (none counts as held). A trial's conversion takes a new version only when they do:
+ * otherwise the paid cycle would open without the tier it pays for, and never bill it again.
+ */
+export function rulesHoldTier(rules: Rules, state: Pick<AccountState, 'tierId' | 'pendingTier'>): boolean {
   const tier = state.pendingTier ? state.pendingTier.tier : state.tierId;
-  return planById(rules, plan) !== undefined && (tier === null || rules.tiers.some((t) => t.id === tier));
+  return tier === null || rules.tiers.some((t) => t.id === tier);
 }
 
 /**

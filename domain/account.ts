@@ -50,6 +50,7 @@ export {
   AccountLimitError,
   AccountStateError,
   rulesFitAccount,
+  rulesHoldTier,
   type AccountState,
   type FeatureUsage,
   type OpenCall,

@@ -5,7 +5,8 @@
  * replay needs (plan, users, tier, anchor, tags, toggles, manual grants, trial conversions)
  * is read from the ledger's own entries; the core decides everything else again.
  */
-import { CreditAccount } from '../domain/account';
+import { CreditAccount, rulesHoldTier } from '../domain/account';
+import { resolvePlan } from '../ruleset/catalog';
 import { cycleContaining } from '../domain/calendar';
 import type { LedgerEntry } from '../domain/effects';
 import type { AccountStartInput } from '../domain/wire-contract';
@@ -368,7 +369,9 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
         const anchor = cycleStartOf(entry) ?? entry.at;
         each('a trial conversion', (a, run) => {
           const s = a.state;
-          a.convertTrial(plan, run.rulesAt(entry.at, s.cycle.index, s.anchor, s.anchorIndex), atMs, anchor);
+          // As the engine converts: on the version in force, unless it lacks the plan or the tier.
+          const current = run.rulesAt(entry.at, s.cycle.index, s.anchor, s.anchorIndex);
+          a.convertTrial(plan, resolvePlan(current, plan) && rulesHoldTier(current, s) ? current : s.rules, atMs, anchor);
         });
         return;
       }

@@ -21,7 +21,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CreditActivities } from '../activities/credit-activities';
 import type { AccountStartInput } from '../domain/wire-contract';
-import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, type AccountState, type TargetUpdateResult } from '../domain/account';
+import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, rulesHoldTier, type AccountState, type TargetUpdateResult } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import { ACCOUNT_CONTINUING_MESSAGE, ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
 import {
@@ -208,6 +208,14 @@ export const EXPIRE_BEFORE_UPDATE_PATCH = 'expire-grants-before-update';
  * histories recorded before it, where neither happened, replay as they ran.
  */
 export const ALERTS_FOLLOW_BALANCE_PATCH = 'alerts-follow-balance';
+
+/**
+ * Patch under which a trial's conversion keeps the account's rules version when the version in
+ * force lacks the tier the trial holds, as a reset does. Before it, the conversion took that
+ * version, opened the paid cycle without the tier, and the tier was never billed or granted
+ * again. Asked only where the version in force lacks the tier.
+ */
+export const CONVERSION_KEEPS_TIER_PATCH = 'conversion-keeps-tier';
 
 /**
  * Patch that makes a trial conversion whose rules arrive after the cycle has ended wait for
@@ -437,7 +445,11 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         rejectIf(recheck());
         expireDue(acc);
       }
-      const rules = changePlan.check(u, { rules: current }) ? acc.state.rules : current;
+      // The version in force, unless it lacks the target plan or the tier the account holds:
+      // then the account's own, as at a reset (CONVERSION_KEEPS_TIER_PATCH for the tier).
+      const planMissing = changePlan.check(u, { rules: current }) !== undefined;
+      const tierMissing = !planMissing && !rulesHoldTier(current, acc.state) && patched(CONVERSION_KEEPS_TIER_PATCH);
+      const rules = planMissing || tierMissing ? acc.state.rules : current;
       const result = patched(TRIAL_CONVERSION_PATCH)
         ? guarded(() => acc.convertTrial(u.plan, rules, now(), u.cycleAnchor))
         : guarded(() => acc.convertTrialLegacy(u.plan, rules, now()));

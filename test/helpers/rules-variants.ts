@@ -24,12 +24,13 @@ export function rulesWithPromotionOn(date: string): RuleSet {
  * Two dated versions: the shipped rules, and from `instant` a version where Growth includes
  * 1,600 credits per user and Tier 3 costs $110 for 7,500 credits.
  */
-export function rulesWithRepricingAt(instant: string): RuleSet {
-  const repriced = compileVariant('repriced.yaml', (t) =>
-    t
+export function rulesWithRepricingAt(instant: string, options: { dropTier5?: boolean } = {}): RuleSet {
+  const repriced = compileVariant('repriced.yaml', (t) => {
+    const text = t
       .replace(/effectiveFrom: 2026-06-03T00:00:00Z/, `effectiveFrom: ${instant}`)
       .replace(/(id: growth\n\s+name: Growth\n\s+aliases: \[Professional\]\n\s+creditsPerUser: )1500/, '$11600')
-      .replace('{ id: tier-3, name: Tier 3, priceCents: 10000, credits: 7000 }', '{ id: tier-3, name: Tier 3, priceCents: 11000, credits: 7500 }'),
-  );
+      .replace('{ id: tier-3, name: Tier 3, priceCents: 10000, credits: 7000 }', '{ id: tier-3, name: Tier 3, priceCents: 11000, credits: 7500 }');
+    return options.dropTier5 ? text.replace(/\n\s+- \{ id: tier-5, name: Tier 5, priceCents: 20000, credits: 16000 \}/, '') : text;
+  });
   return createRuleSet([compileVariant('shipped.yaml', (t) => t), repriced]);
 }
