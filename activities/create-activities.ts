@@ -155,8 +155,14 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
   const { store } = deps;
   const setupLog: ActivityLog = deps.log ?? console;
   const log = (): ActivityLog => deps.log ?? activityLog;
-  const currentRules = ruleSetSource(deps.rules, (err) =>
-    log().error(`rules changed on disk but failed to load; still using the previous rules: ${(err as Error).message}`),
+  const currentRules = ruleSetSource(
+    deps.rules,
+    (err) => log().error(`rules changed on disk but failed to load; still using the previous rules: ${(err as Error).message}`),
+    (version, arrivedAt) =>
+      log().error(
+        `rules version ${version.version} (${version.source}) arrived at ${arrivedAt.toISOString()}, after it took effect at ${version.effectiveFrom}: ` +
+          'accounts whose cycle started in between keep the previous version for that whole cycle; deploy versions before their effectiveFrom',
+      ),
   );
   const mailer = deps.mailer === undefined ? mailerFromEnv(setupLog) : deps.mailer;
   const giveUpAfterMs = deps.emailGiveUpAfterMs ?? EMAIL_GIVE_UP_AFTER_MS;

@@ -51,8 +51,29 @@ export function removalWarnings(versions: readonly Rules[]): string[] {
     const before = versions[i] as Rules;
     const { plans, tiers } = droppedPlansAndTiers(before, after);
     const warning = (kind: 'plan' | 'tier') => (id: string) =>
-      `warning: ${after.source}: drops ${kind} "${id}" of ${before.source}: accounts on it keep version ${before.version} at every reset and get no later prices; keep the ${kind} or move those accounts first`;
+      `warning: ${after.source}: drops ${kind} "${id}" of ${before.source}: accounts on it (trials converting included) keep version ${before.version} at every reset, ` +
+      `and get none of the later versions' prices or promotions; keep the ${kind} or move those accounts first`;
     return [...plans.map(warning('plan')), ...tiers.map(warning('tier'))];
+  });
+}
+
+/**
+ * Warnings for promotions a version brings (absent from the version before it; every one in
+ * the first) that start before the version takes effect: a promotion is granted at an account's
+ * first cycle starting on or after its `startsOn`, priced by the version in force then, so an
+ * account whose cycle started in between sees it in neither version and never gets it.
+ */
+export function promotionDateWarnings(versions: readonly Rules[]): string[] {
+  return versions.flatMap((version, i) => {
+    const known = new Set((versions[i - 1]?.promotions ?? []).map((p) => p.id));
+    const effective = Date.parse(version.effectiveFrom);
+    return version.promotions
+      .filter((p) => !known.has(p.id) && Date.parse(`${p.startsOn}T00:00:00Z`) < effective)
+      .map(
+        (p) =>
+          `warning: ${version.source}: promotion "${p.id}" starts on ${p.startsOn}, before this version takes effect (${version.effectiveFrom}): ` +
+          `accounts whose first cycle on or after ${p.startsOn} starts before then never get it; start it on or after the version's date`,
+      );
   });
 }
 
@@ -68,7 +89,7 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
     .argument('[path]', 'rules file or directory (default: the shipped rules/)')
     .action((path: string | undefined) => {
       const set = loadRuleSet(path ?? shippedRulesPath());
-      const warnings = removalWarnings(set.versions);
+      const warnings = [...removalWarnings(set.versions), ...promotionDateWarnings(set.versions)];
       writeLines(io.stdout, [
         ...set.versions.map((v) => `valid: ${v.source} (version ${v.version}, in force from ${v.effectiveFrom})`),
         ...warnings,

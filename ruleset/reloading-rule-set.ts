@@ -10,6 +10,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CREDITS_RULES } from '../infra/settings';
 import { defaultRulesPath, loadRuleSet, type RuleSet } from './load';
+import type { Rules } from './types';
 
 /** How long a look at the rules files holds: a change on disk is seen within this long. */
 export const RULES_RECHECK_MS = 1_000;
@@ -25,6 +26,14 @@ export interface ReloadOptions {
    * half-written or broken file does not stop running accounts. Called once per change.
    */
   onReloadError?: (err: unknown) => void;
+  /**
+   * Told of each version that arrives after its `effectiveFrom` has passed. A cycle is priced
+   * with the version in force when it starts, read then: accounts whose cycle started between
+   * that date and the file's arrival keep the previous version for that whole cycle.
+   */
+  onLateVersion?: (version: Rules, arrivedAt: Date) => void;
+  /** The wall clock late versions are judged by; default `Date.now`. */
+  wallClock?: () => number;
 }
 
 /** What the files at `path` look like now: names, sizes and modification times. */
@@ -66,8 +75,10 @@ export function reloadingRuleSet(path: string, options: ReloadOptions = {}): () 
     const now = fingerprint(path);
     if (loaded !== null && (loaded.fingerprint === now || failedFingerprint === now)) return loaded.ruleSet;
     try {
+      const before = loaded?.ruleSet;
       loaded = { ruleSet: loadRuleSet(path), fingerprint: now };
       failedFingerprint = null;
+      if (before !== undefined) reportLateVersions(before, loaded.ruleSet, options);
     } catch (err) {
       if (loaded === null) throw err;
       failedFingerprint = now;
@@ -75,6 +86,16 @@ export function reloadingRuleSet(path: string, options: ReloadOptions = {}): () 
     }
     return loaded.ruleSet;
   };
+}
+
+/** Tells `options.onLateVersion` of each version of `after` new since `before` whose date has passed. */
+function reportLateVersions(before: RuleSet, after: RuleSet, options: ReloadOptions): void {
+  if (options.onLateVersion === undefined) return;
+  const known = new Set(before.versions.map((v) => v.version));
+  const nowMs = (options.wallClock ?? Date.now)();
+  for (const version of after.versions) {
+    if (!known.has(version.version) && Date.parse(version.effectiveFrom) <= nowMs) options.onLateVersion(version, new Date(nowMs));
+  }
 }
 
 /** Where a surface takes its rules from: a path (reloaded when its files change), a fixed rule set, or a function. */
@@ -85,8 +106,12 @@ export type RulesOption = string | RuleSet | (() => RuleSet);
  * or, when undefined, `CREDITS_RULES`, else the shipped `rules/`. A path is reloaded when its
  * files change; `onReloadError` hears of a change that failed to load.
  */
-export function ruleSetSource(option: RulesOption | undefined, onReloadError?: (err: unknown) => void): () => RuleSet {
+export function ruleSetSource(
+  option: RulesOption | undefined,
+  onReloadError?: (err: unknown) => void,
+  onLateVersion?: ReloadOptions['onLateVersion'],
+): () => RuleSet {
   if (typeof option === 'function') return option;
   if (typeof option === 'object') return () => option;
-  return reloadingRuleSet(option ?? CREDITS_RULES.read() ?? defaultRulesPath(), { onReloadError });
+  return reloadingRuleSet(option ?? CREDITS_RULES.read() ?? defaultRulesPath(), { onReloadError, onLateVersion });
 }

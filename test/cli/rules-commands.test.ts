@@ -72,9 +72,26 @@ describe('credits rules validate', () => {
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines.filter((l) => l.startsWith('warning: '))).toEqual([
-      `warning: ${join(dir, '2026-07-01.yaml')}: drops tier "tier-3" of ${join(dir, '2026-06-03.yaml')}: accounts on it keep version ${lines[0]?.match(/version (\S+),/)?.[1] ?? '?'} at every reset and get no later prices; keep the tier or move those accounts first`,
+      `warning: ${join(dir, '2026-07-01.yaml')}: drops tier "tier-3" of ${join(dir, '2026-06-03.yaml')}: accounts on it (trials converting included) keep version ${lines[0]?.match(/version (\S+),/)?.[1] ?? '?'} at every reset, and get none of the later versions' prices or promotions; keep the tier or move those accounts first`,
     ]);
     expect(lines.at(-1)).toBe('2 rules versions checked, no problems, 1 warning');
+  });
+
+  it('warns when a version brings a promotion that starts before the version takes effect, not for one carried over', async () => {
+    const dir = join(scratch, 'early-promotion');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '2026-06-03.yaml'), MINIMAL);
+    // July keeps June's promotion (dated June: carried, fine) and brings one dated June 20.
+    const july = MINIMAL.replace('2026-06-03T00:00:00Z', '2026-07-01T00:00:00Z').replace(
+      'promotions:\n',
+      'promotions:\n  - id: summer\n    name: Summer\n    credits: 500\n    eligibleTag: summer\n    startsOn: 2026-06-20\n    validForCycles: 1\n',
+    );
+    writeFileSync(join(dir, '2026-07-01.yaml'), july);
+    const run = await credits('rules', 'validate', dir);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n').filter((l) => l.startsWith('warning: '))).toEqual([
+      `warning: ${join(dir, '2026-07-01.yaml')}: promotion "summer" starts on 2026-06-20, before this version takes effect (2026-07-01T00:00:00.000Z): accounts whose first cycle on or after 2026-06-20 starts before then never get it; start it on or after the version's date`,
+    ]);
   });
 
   it('names a missing path without a stack trace', async () => {

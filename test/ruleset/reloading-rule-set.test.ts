@@ -41,6 +41,26 @@ describe('reloadingRuleSet', () => {
     expect(effectiveDates(rules())).toEqual(['2026-06-03T00:00:00.000Z', '2026-07-01T00:00:00.000Z']);
   });
 
+  it('reports a new version that arrives after its date has passed, and none that arrives in time or was there at the start', () => {
+    writeFileSync(join(dir, 'june.yaml'), MINIMAL);
+    const late: string[] = [];
+    let wallMs = Date.parse('2026-07-01T09:00:00Z');
+    const rules = reloadingRuleSet(dir, { clock, wallClock: () => wallMs, onLateVersion: (v, at) => late.push(`${v.effectiveFrom} at ${at.toISOString()}`) });
+    rules();
+    expect(late).toEqual([]);
+    // Dated midnight, deployed at nine: cycles that started in between were priced with June's.
+    writeFileSync(join(dir, 'july.yaml'), JULY);
+    clockMs = RULES_RECHECK_MS;
+    rules();
+    expect(late).toEqual(['2026-07-01T00:00:00.000Z at 2026-07-01T09:00:00.000Z']);
+    // In time: dated ahead of its arrival.
+    writeFileSync(join(dir, 'august.yaml'), MINIMAL.replace('2026-06-03T00:00:00Z', '2026-08-01T00:00:00Z'));
+    wallMs = Date.parse('2026-07-20T00:00:00Z');
+    clockMs = 2 * RULES_RECHECK_MS;
+    expect(effectiveDates(rules())).toHaveLength(3);
+    expect(late).toHaveLength(1);
+  });
+
   it('keeps the same rule set while the files are unchanged, and looks again by its own interval', () => {
     writeFileSync(join(dir, 'june.yaml'), MINIMAL);
     const rules = reloadingRuleSet(dir, { clock, recheckMs: 10 });
