@@ -15,6 +15,7 @@ import { Client, Connection } from '@temporalio/client';
 import { CreditsClient, type RecordUsageResult } from '../../client';
 import { projectRoot } from '../../infra/project-root';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { rulesEditedInPlaceWithRepricingAt } from '../helpers/rules-variants';
 import { specMismatch } from './spec';
 
 const KEY = 'test-key-all-accounts';
@@ -422,6 +423,17 @@ describe('balance, summary and the entitlement check', () => {
     expect(summary.status).toBe(200);
     expect(balance.body).toEqual({ accountId: 'api-scoped', available: 1500, alert: 'ok', cycleEnd: summary.body.cycle.end, asOf: expect.any(String) });
     expect(summary.body).toMatchObject({ accountId: 'api-scoped', plan: { id: 'growth' }, credits: { available: 1500 } });
+  });
+
+  it("prices an entitlement check of an account whose version is gone from the files with the version of its cycle's start, not a later one", async () => {
+    const later = new Date(Date.now() + 30 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const edited = await startApi({ rules: rulesEditedInPlaceWithRepricingAt(later) });
+    try {
+      const answer = await call('GET', '/v1/accounts/api-scoped/entitlements/enrichment?quantity=10', { base: edited.address });
+      expect(answer.body).toMatchObject({ allowed: true, cost: 10 });
+    } finally {
+      await edited.close();
+    }
   });
 
   it('says whether N units may be used now, without recording anything', async () => {

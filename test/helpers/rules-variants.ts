@@ -34,3 +34,18 @@ export function rulesWithRepricingAt(instant: string, options: { dropTier5?: boo
   });
   return createRuleSet([compileVariant('shipped.yaml', (t) => t), repriced]);
 }
+
+/**
+ * The shipped rules as if edited in place (a plan renamed: a new version id, the same date),
+ * and a version from `instant` with enrichment at 2 credits a field: an account priced with the
+ * shipped version finds its version in neither.
+ */
+export function rulesEditedInPlaceWithRepricingAt(instant: string): RuleSet {
+  const edited = compileVariant('edited.yaml', (t) => t.replace('name: Solo', 'name: Solo plan'));
+  const repriced = compileVariant('repriced.yaml', (t) =>
+    t
+      .replace(/effectiveFrom: 2026-06-03T00:00:00Z/, `effectiveFrom: ${instant}`)
+      .replace('cost: { credits: 1, per: 1, unit: field, rounding: up }', 'cost: { credits: 2, per: 1, unit: field, rounding: up }'),
+  );
+  return createRuleSet([edited, repriced]);
+}
