@@ -85,6 +85,8 @@ export class UsageCoalescer {
    * abort must not cancel, nor its metadata label, the batch it shares with others.
    */
   private readonly home = new AsyncResource('UsageCoalescer');
+  /** What each caller's signal must stop when it aborts (see {@link watch}). */
+  private readonly watchers = new WeakMap<AbortSignal, Set<() => void>>();
 
   constructor(
     private readonly send: SendUsageBatch,
@@ -133,7 +135,7 @@ export class UsageCoalescer {
       const settle = (then: () => void): void => {
         if (settled) return;
         settled = true;
-        signal?.removeEventListener('abort', onAbort);
+        unwatch?.();
         then();
       };
       const waiting: Waiting = {
@@ -141,11 +143,36 @@ export class UsageCoalescer {
         resolve: (answer) => settle(() => resolve(answer)),
         reject: (err) => settle(() => reject(err)),
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const unwatch = signal ? this.watch(signal, onAbort) : undefined;
       queue.waiting.push(waiting);
       if (queue.waiting.length >= this.options.maxBatch) this.flush(accountId, queue);
       else queue.timer ??= setTimeout(() => this.flush(accountId, queue), this.options.lingerMs);
     });
+  }
+
+  /**
+   * Runs `onAbort` when `signal` aborts; returns how to stop watching. One listener per signal,
+   * whatever the number of its events: a caller (the usage API) gives one signal to every event
+   * of a request, and an AbortSignal warns of a leak past ten listeners.
+   */
+  private watch(signal: AbortSignal, onAbort: () => void): () => void {
+    let watching = this.watchers.get(signal);
+    if (watching === undefined) {
+      const set = new Set<() => void>();
+      watching = set;
+      this.watchers.set(signal, set);
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.watchers.delete(signal);
+          for (const f of [...set]) f();
+        },
+        { once: true },
+      );
+    }
+    const set = watching;
+    set.add(onAbort);
+    return () => set.delete(onAbort);
   }
 
   /**

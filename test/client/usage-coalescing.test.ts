@@ -189,6 +189,34 @@ describe('UsageCoalescer', () => {
     expect(batches.flat()).not.toContain('never');
   });
 
+  it('takes one signal for many events (as the usage API gives a request\'s), cancelling all of them, with no leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const sent: string[] = [];
+      const coalescer = new UsageCoalescer(async (_a, events) => {
+        sent.push(...events.map((e) => e.idempotencyKey));
+        return echo(events);
+      }, { lingerMs: 50 });
+      const request = new AbortController();
+      const calls = Array.from({ length: 50 }, (_, i) => coalescer.submit('a', ev(`one-signal-${i}`), request.signal).catch((e: unknown) => e));
+      request.abort();
+      const answers = await Promise.all(calls);
+      expect(answers.every((e) => isCreditsError(e) && e.code === 'cancelled')).toBe(true);
+      await tick(80);
+      expect(sent).toEqual([]);
+      // Answered events stop being watched: a signal kept for later calls does not hold them.
+      const kept = new AbortController();
+      expect(keyOf(await coalescer.submit('a', ev('kept-1'), kept.signal))).toBe('kept-1');
+      kept.abort();
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it("sends each batch in its own context, not in the context of the caller whose event started it", async () => {
     // The Temporal client reads a call's abort signal and metadata from such a context.
     const callerContext = new AsyncLocalStorage<string>();
