@@ -50,7 +50,7 @@ import type {
   VoidUsageInput,
   VoidUsageResult,
 } from '../domain/wire-contract';
-import { accountIdProblem, checkStartShape, isInputProblemCode, type InputProblem, type InputProblemCode } from '../domain/input-problems';
+import { accountIdProblem, checkAdminAddresses, checkStartShape, isInputProblemCode, type InputProblem, type InputProblemCode } from '../domain/input-problems';
 import { idProblem } from '../domain/input-text';
 import {
   ACCOUNT_QUERIES,
@@ -428,10 +428,11 @@ export class CreditsClient implements AccountUpdateMethods {
   /**
    * Replaces the account's admins, who receive low-credit notices.
    *
-   * @throws CreditsInputError `InvalidInput` (not e-mail addresses, more than 50)
+   * @throws CreditsInputError `InvalidInput` (not e-mail addresses, not one plain address each, more than 50)
    */
-  setAdmins(accountId: string, input: SetAdminsInput, options: TargetUpdateOptions = {}): Promise<SetAdminsResult> {
-    return this.update(accountId, ACCOUNT_UPDATES.setAdmins, input, options.updateId);
+  async setAdmins(accountId: string, input: SetAdminsInput, options: TargetUpdateOptions = {}): Promise<SetAdminsResult> {
+    rejectLocally(checkAdminAddresses((input as Partial<SetAdminsInput> | undefined)?.admins, 'InvalidInput'), accountId);
+    return await this.update(accountId, ACCOUNT_UPDATES.setAdmins, input, options.updateId);
   }
 
   /**
@@ -472,6 +473,7 @@ export class CreditsClient implements AccountUpdateMethods {
     const accountId = String((input as Partial<AccountStartInput> | null)?.accountId);
     const nowMs = Date.now();
     rejectLocally(checkStartShape(input, nowMs), accountId);
+    rejectLocally(checkAdminAddresses(input.admins, 'InvalidStartInput'), accountId);
     rejectLocally(this.checkStartRules?.(input, nowMs), accountId);
     const workflowId = accountWorkflowId(input.accountId);
     // Asked either way, it is told to the worker too, whose guard reads the ledger.

@@ -25,7 +25,7 @@ import { featureById, resolvePlan, resolveTier } from '../ruleset/catalog';
 import { isIsoInstant } from '../ruleset/instant';
 import { creditsForQuantity, isValidQuantity } from './pricing';
 import { formatCount } from '../display/numbers';
-import { emailProblem, idProblem, listProblem, MAX_NAME_LENGTH, MAX_REASON_LENGTH, MAX_TAG_LENGTH, quote, textProblem, unknownFieldsProblem } from './input-text';
+import { emailProblem, idProblem, listProblem, MAX_NAME_LENGTH, plainEmailProblem, MAX_REASON_LENGTH, MAX_TAG_LENGTH, quote, textProblem, unknownFieldsProblem } from './input-text';
 
 // Bound once: in the workflow sandbox each lookup of a global costs about 0.3 µs (see
 // domain/digest.ts), and each usage event is checked three times (validator, handler, rules).
@@ -181,6 +181,15 @@ function tagsProblem(tags: unknown): string | undefined {
 /** Why a list of admins breaks the rules (the start's `admins` and `setAdmins`), or undefined. */
 function adminsProblem(admins: unknown): string | undefined {
   return listProblem('admins', admins, emailProblem);
+}
+
+/**
+ * The clients' stricter check of admin addresses (see `plainEmailProblem`): `code` is the
+ * problem code of the command they come with (`InvalidStartInput` for a start, `InvalidInput`
+ * for `setAdmins`).
+ */
+export function checkAdminAddresses(admins: unknown, code: InputProblemCode): InputProblem | undefined {
+  return admins === undefined ? undefined : asProblem(code, listProblem('admins', admins, plainEmailProblem));
 }
 
 /** Wraps a field rule's complaint, if any, as a problem of `code`. */

@@ -115,6 +115,19 @@ export function emailProblem(field: string, value: unknown): string | undefined 
 }
 
 /**
+ * Why `value` is not one plain e-mail address, or undefined when it is: {@link emailProblem},
+ * and none of the characters by which a mail library reads a list, a display name or a group
+ * (`ops,other@x`, `Boss <other@x>`, `team: other@x;`), which would mail someone else than the
+ * text shows. The clients check this; the workflow's own check stays the looser one, since it
+ * runs again when older histories replay.
+ */
+export function plainEmailProblem(field: string, value: unknown): string | undefined {
+  const broken = emailProblem(field, value);
+  if (broken) return broken;
+  return /[,;<>:"()[\]\\]/.test(value as string) ? `${field} must be one plain e-mail address such as ops@example.com, without , ; < > : " ( ) [ ] or \\ (got ${quote(value)})` : undefined;
+}
+
+/**
  * Why `value` is not a list of at most {@link MAX_LIST_ITEMS} items each passing `item`
  * (which is given the item's field name, e.g. `tags[2]`); undefined when it is one.
  */

@@ -516,3 +516,24 @@ describe('a caller giving up on recordUsage', () => {
     await suite.env.client.workflow.getHandle(accountWorkflowId(accountId)).terminate('test done');
   });
 });
+
+describe('admin addresses', () => {
+  it.each([['ops,attacker@evil.test'], ['ops;attacker@evil.test'], ['Boss<attacker@evil.test>'], ['team:attacker@evil.test;'], ['ops@acme.test>,<x'], ['"ab"@acme.test']])(
+    'refuses %s, which a mailer would read as someone else, before anything is sent',
+    async (address) => {
+      const message = `admins[1] must be one plain e-mail address such as ops@example.com, without , ; < > : " ( ) [ ] or \\ (got ${JSON.stringify(address)})`;
+      const viaSet = await credits.setAdmins('never-sent', { admins: ['ok@acme.test', address] }).catch((e: unknown) => e);
+      expect(viaSet).toBeInstanceOf(CreditsInputError);
+      expect(viaSet).toMatchObject({ problem: 'InvalidInput', message });
+      const viaStart = await credits
+        .startAccount({ accountId: 'never-started', plan: 'growth', users: 1, cycleAnchor: new Date().toISOString(), admins: ['ok@acme.test', address] })
+        .catch((e: unknown) => e);
+      expect(viaStart).toMatchObject({ problem: 'InvalidStartInput', message });
+    },
+  );
+
+  it('takes plain addresses, international ones included', async () => {
+    await suite.open({ accountId: 'admins-plain', plan: 'growth', users: 1 });
+    expect(await credits.setAdmins('admins-plain', { admins: ['ops@acme.test', 'josé@exämple.com'] })).toMatchObject({ admins: ['ops@acme.test', 'josé@exämple.com'] });
+  });
+});
