@@ -196,8 +196,9 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
       }
       return; // already sent (or skipped) by an earlier attempt
     }
-    const to = alert.admins.filter(isPlainAddress);
-    const unsendable = alert.admins.filter((a) => !isPlainAddress(a));
+    const to: string[] = [];
+    const unsendable: string[] = [];
+    for (const admin of alert.admins) (isPlainAddress(admin) ? to : unsendable).push(admin);
     const unsendableNote = unsendable.length > 0 ? `not sent to ${unsendable.map((a) => quote(a)).join(', ')}: not one plain e-mail address` : undefined;
     if (to.length === 0) {
       await store.finishDelivery(alert.alertId, 'email', { status: 'abandoned', error: `${unsendableNote}; refused for good, not retried` });

@@ -217,8 +217,8 @@ export function deliveryText(n: Pick<InAppNotification, 'deliveries'>): string {
   }
 }
 
-function notificationItem(accountId: string, n: InAppNotification, creditFeatures: readonly string[]): SafeHtml {
-  const message = renderAlertMessage(n, creditFeatures);
+function notificationItem(accountId: string, n: InAppNotification): SafeHtml {
+  const message = renderAlertMessage(n);
   const action =
     n.readAt === null
       ? html`<form method="post" action="${accountPath(accountId)}/notifications/${encodeURIComponent(n.alertId)}/read"><button type="submit">Mark as read</button></form>`
@@ -231,12 +231,11 @@ function notificationItem(accountId: string, n: InAppNotification, creditFeature
   </li>`;
 }
 
-function notificationsCard(accountId: string, notifications: readonly InAppNotification[], names: DisplayNames): SafeHtml {
-  const creditFeatures = names.creditFeatures.map((f) => f.name);
+function notificationsCard(accountId: string, notifications: readonly InAppNotification[]): SafeHtml {
   const unread = notifications.filter((n) => n.readAt === null).length;
   const list =
     notifications.length > 0
-      ? html`<ul class="notifications">${notifications.map((n) => notificationItem(accountId, n, creditFeatures))}</ul>`
+      ? html`<ul class="notifications">${notifications.map((n) => notificationItem(accountId, n))}</ul>`
       : html`<p class="empty">No notifications. Admins are notified here and by e-mail when credits run low or run out.</p>`;
   return html`<section class="card" id="notifications">
   <h2>Notifications ${unread > 0 ? html`<span class="badge badge-unread" id="unread-count">${unread} unread</span>` : null}</h2>
@@ -272,7 +271,7 @@ ${planCard(s, names)}
 ${data.actions}
 ${usageCard(s, names)}
 ${data.history ? historySections(data.history) : null}
-${notificationsCard(s.accountId, data.notifications, names)}
+${notificationsCard(s.accountId, data.notifications)}
 ${grantsCard(s)}
 ${exportCard(s)}
 <p class="hint">As of ${formatUtc(s.asOf)} · cycle ${cycleNumber(s.cycle.index)} · rules ${s.rulesVersion}</p>`;

@@ -21,7 +21,7 @@ import { isLedgerError } from '../ledger/errors';
 import type { EntryFilter, LedgerStore } from '../ledger/store';
 import { readLedgerFacts } from '../ledger/reconcile';
 import { readLedgerChain } from '../ledger/balance-chain';
-import { ruleSetSource, rulesForCycleStart, type RuleSet, type RulesOption } from '../ruleset';
+import { ruleSetSource, rulesOfCycle, type RuleSet, type RulesOption } from '../ruleset';
 import { adminAccessFromEnv, assertSafeBinding, createAdminAccess, type AdminAccessOptions } from './access';
 import { actionsSection, registerActionRoutes } from './actions';
 import { csvFilename, parseCsvKinds, parseCsvQuery } from './csv-query';
@@ -173,9 +173,7 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   const ruleSet = rulesSource(options.rules, log);
   const rulesFor = (summary: AccountSummary) => {
     const set = ruleSet();
-    // A version gone from the files (edited in place): the one a cycle starting then would take,
-    // never the latest, which may not be in force yet.
-    return set === undefined ? undefined : (set.byVersion(summary.rulesVersion) ?? rulesForCycleStart(set, summary.cycle.start));
+    return set === undefined ? undefined : rulesOfCycle(set, summary);
   };
   const namesFor = (summary: AccountSummary): DisplayNames => displayNames(rulesFor(summary));
   const history = { client, store, rulesFor, checkedAccountId };

@@ -22,7 +22,7 @@ import { MAX_CALL_MINUTES, MAX_USAGE_QUANTITY } from '../domain/input-problems';
 import type { AccountSummary, EndCallInput, RecordUsageInput, RecordUsageResult, StartCallInput } from '../domain/wire-contract';
 import { DEFAULT_API_PORT } from '../infra/settings';
 import { addOpsRoutes, temporalReadiness, type ReadinessCheck } from '../infra/ops-http';
-import { ruleSetSource, rulesForCycleStart, type RuleSet, type RulesOption } from '../ruleset';
+import { ruleSetSource, rulesOfCycle, type RuleSet, type RulesOption } from '../ruleset';
 import { checkEntitlement, type Entitlement } from './entitlement';
 import { findApiCaller, type ApiCaller, type ApiKeyEntry } from './keys';
 import { isDuplicateMemberError, useStrictJsonBodies } from './json-body';
@@ -440,9 +440,7 @@ export function buildUsageApiApp(options: UsageApiOptions, closing: { now: boole
         throw invalid('query.quantity', `quantity must be a positive number up to ${MAX_USAGE_QUANTITY} with at most 6 decimals`, 'InvalidQuantity');
       }
       const summary = await answered(client.summary(request.params.accountId, { running: true }));
-      const set = ruleSet();
-      // A version gone from the files (edited in place): the one in force at the cycle's start, never the latest, which may not be in force yet.
-      const answer = checkEntitlement(summary, set.byVersion(summary.rulesVersion) ?? rulesForCycleStart(set, summary.cycle.start), request.params.feature, quantity);
+      const answer = checkEntitlement(summary, rulesOfCycle(ruleSet(), summary), request.params.feature, quantity);
       if (!answer) throw invalid('path.feature', `unknown feature ${quote(request.params.feature)}`, 'UnknownFeature');
       // A per-call feature's quantity is a call's minutes, and no call runs longer.
       if (answer.perCall && quantity > MAX_CALL_MINUTES) throw invalid('query.quantity', `a call runs at most ${MAX_CALL_MINUTES} minutes`, 'InvalidQuantity');

@@ -124,30 +124,43 @@ export class UsageCoalescer {
         reject(new UsageOverloadedError(`${queue.waiting.length} usage events of this account already wait to be sent; retry later`, { accountId }));
         return;
       }
-      const account = queue;
-      // Settled once: by its answer, its batch's failure, or its caller giving up.
-      let settled = false;
-      const onAbort = (): void => {
-        const at = account.waiting.indexOf(waiting);
-        if (at >= 0) account.waiting.splice(at, 1);
-        settle(() => reject(cancelled(accountId, at < 0)));
-      };
-      const settle = (then: () => void): void => {
-        if (settled) return;
-        settled = true;
-        unwatch?.();
-        then();
-      };
-      const waiting: Waiting = {
-        event,
-        resolve: (answer) => settle(() => resolve(answer)),
-        reject: (err) => settle(() => reject(err)),
-      };
-      const unwatch = signal ? this.watch(signal, onAbort) : undefined;
-      queue.waiting.push(waiting);
+      queue.waiting.push(signal ? this.abortable(queue, accountId, event, signal, resolve, reject) : { event, resolve, reject });
       if (queue.waiting.length >= this.options.maxBatch) this.flush(accountId, queue);
       else queue.timer ??= setTimeout(() => this.flush(accountId, queue), this.options.lingerMs);
     });
+  }
+
+  /**
+   * A waiting event its caller may give up on through `signal`: settled once, by its answer, its
+   * batch's failure, or the abort (which takes it out of the queue if it is still there). Only
+   * events with a signal pay for this; the others are queued as they come.
+   */
+  private abortable(
+    queue: AccountQueue,
+    accountId: string,
+    event: RecordUsageInput,
+    signal: AbortSignal,
+    resolve: Waiting['resolve'],
+    reject: Waiting['reject'],
+  ): Waiting {
+    let settled = false;
+    const settle = (then: () => void): void => {
+      if (settled) return;
+      settled = true;
+      unwatch();
+      then();
+    };
+    const waiting: Waiting = {
+      event,
+      resolve: (answer) => settle(() => resolve(answer)),
+      reject: (err) => settle(() => reject(err)),
+    };
+    const unwatch = this.watch(signal, () => {
+      const at = queue.waiting.indexOf(waiting);
+      if (at >= 0) queue.waiting.splice(at, 1);
+      settle(() => reject(cancelled(accountId, at < 0)));
+    });
+    return waiting;
   }
 
   /**
@@ -156,23 +169,20 @@ export class UsageCoalescer {
    * of a request, and an AbortSignal warns of a leak past ten listeners.
    */
   private watch(signal: AbortSignal, onAbort: () => void): () => void {
-    let watching = this.watchers.get(signal);
-    if (watching === undefined) {
-      const set = new Set<() => void>();
-      watching = set;
-      this.watchers.set(signal, set);
+    const watching = this.watchers.get(signal) ?? new Set<() => void>();
+    if (!this.watchers.has(signal)) {
+      this.watchers.set(signal, watching);
       signal.addEventListener(
         'abort',
         () => {
           this.watchers.delete(signal);
-          for (const f of [...set]) f();
+          for (const f of [...watching]) f();
         },
         { once: true },
       );
     }
-    const set = watching;
-    set.add(onAbort);
-    return () => set.delete(onAbort);
+    watching.add(onAbort);
+    return () => watching.delete(onAbort);
   }
 
   /**

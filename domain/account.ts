@@ -30,10 +30,10 @@ import type {
   VoidUsageResult,
 } from './wire-contract';
 import type { Effect, RefusedEntry } from './effects';
-import { planById } from '../ruleset/catalog';
+import { planById, resolvePlan } from '../ruleset/catalog';
 import { fromMicros } from './pricing';
 import { nextExpiryMs } from './grants';
-import { alertStateOf, available, currentPlan, initialState, tierOf, trialStartedAt, type AccountState, type TargetUpdateResult } from './account-state';
+import { alertStateOf, available, currentPlan, initialState, rulesHoldTier, tierOf, trialStartedAt, type AccountState, type TargetUpdateResult } from './account-state';
 import { iso } from './calendar';
 import { AnswerWindow } from './answers';
 import { hasOwnKey } from './own-keys';
@@ -50,7 +50,6 @@ export {
   AccountLimitError,
   AccountStateError,
   rulesFitAccount,
-  rulesHoldTier,
   type AccountState,
   type FeatureUsage,
   type OpenCall,
@@ -268,17 +267,27 @@ export class CreditAccount {
     return changes.convertTrial(this.state, this.answers, planIdOrAlias, rules, nowMs, cycleAnchor, this.roundCallPartsOnce);
   }
 
+  /**
+   * The rules a conversion to `planIdOrAlias` is priced with: `current` (the version in force),
+   * unless it lacks that plan, or the tier the trial holds (asked of `keepTier`, a workflow's
+   * patch, only then): then the account's own, as a reset keeps them.
+   */
+  conversionRules(current: Rules, planIdOrAlias: string, keepTier: () => boolean = () => true): Rules {
+    if (resolvePlan(current, planIdOrAlias) === undefined) return this.state.rules;
+    return !rulesHoldTier(current, this.state) && keepTier() ? this.state.rules : current;
+  }
+
   /** The conversion of histories recorded before the paid grants were kept (replay only). */
   convertTrialLegacy(planIdOrAlias: string, rules: Rules, nowMs: number): ChangePlanResult {
     return changes.convertTrialLegacy(this.state, this.answers, planIdOrAlias, rules, nowMs);
   }
 
-  /** Buy, upgrade, downgrade or cancel the AI Credit Subscription tier. */
   /** What {@link changeCreditTier} would answer now, changing nothing (see `ChangeCreditTierInput.expect`). */
   tierChangeOutcome(tierId: string | null): Pick<ChangeCreditTierResult, 'effective' | 'chargedCents' | 'creditsGranted'> {
     return changes.tierChangeOutcome(this.state, tierId);
   }
 
+  /** Buy, upgrade, downgrade or cancel the AI Credit Subscription tier. */
   changeCreditTier(tierId: string | null, nowMs: number): ChangeCreditTierResult {
     return changes.changeCreditTier(this.state, tierId, nowMs);
   }

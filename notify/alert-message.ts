@@ -50,27 +50,29 @@ function paragraphs(alert: AlertNotice, creditFeatures: readonly string[] | unde
   const features = pausedFeatures(creditFeatures);
   // Trial credits are granted once: no reset renews them, so none is promised.
   const trialEnd = trial?.endsAt ? ` Your trial credits expire on ${formatUtc(trial.endsAt)}.` : '';
-  const more = trial
-    ? 'To keep using them, upgrade to a paid plan or add an AI Credit Subscription Plan in Settings > AI Credits.'
-    : 'To resume sooner, add credits with an AI Credit Subscription Plan in Settings > AI Credits.';
+  const addCredits = trial
+    ? 'upgrade to a paid plan or add an AI Credit Subscription Plan in Settings > AI Credits'
+    : 'add credits with an AI Credit Subscription Plan in Settings > AI Credits';
+  const whose = trial ? 'trial account' : 'account';
+  const spent = trial ? kind : `${kind} for this billing cycle`;
   if (alert.state === 'warning') {
     const until = trial ? '' : `, before your credits reset on ${reset}`;
     const pace = alert.projectedRunOutAt
       ? `At the current pace they will run out around ${formatUtc(alert.projectedRunOutAt)}${until}.`
       : `At the current pace they will run out${trial ? ' soon' : until}.`;
     return [
-      `Your ${trial ? 'trial account' : 'account'} ${alert.accountId} has used ${usedPercent(alert)}% of its ${kind}${trial ? '' : ' for this billing cycle'}. ${pace}${trialEnd}`,
+      `Your ${whose} ${alert.accountId} has used ${usedPercent(alert)}% of its ${spent}. ${pace}${trialEnd}`,
       numbers,
       `When credits run out, ${features} pause until more credits are added. Free AI features keep working.`,
-      trial ? 'To avoid an interruption, upgrade to a paid plan or add an AI Credit Subscription Plan in Settings > AI Credits.' : 'To avoid an interruption, add credits with an AI Credit Subscription Plan in Settings > AI Credits.',
+      `To avoid an interruption, ${addCredits}.`,
     ];
   }
   const capital = features.charAt(0).toUpperCase() + features.slice(1);
   return [
-    `Your ${trial ? 'trial account' : 'account'} ${alert.accountId} has used all of its ${kind}${trial ? '' : ' for this billing cycle'}.`,
+    `Your ${whose} ${alert.accountId} has used all of its ${spent}.`,
     numbers,
     `${capital} are paused until credits are added; calls already in progress complete. Free AI features keep working.`,
-    trial ? `Trial credits do not reset. ${more}` : `Credits reset on ${reset}. ${more}`,
+    trial ? `Trial credits do not reset. To keep using them, ${addCredits}.` : `Credits reset on ${reset}. To resume sooner, ${addCredits}.`,
   ];
 }
 

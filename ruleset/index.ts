@@ -10,7 +10,7 @@ export type { Diagnostic, DiagnosticCode } from './diagnostics';
 export { describeRulesChanges, droppedPlansAndTiers, trialFeatures, trialLength } from './diff';
 export { isCalendarDate, isIsoInstant, parseInstant, parseInstantOrDate } from './instant';
 export { createRuleSet, defaultRulesPath, loadRuleSet, loadRuleSets } from './load';
-export { rulesForCycleStart } from './cycle-rules';
+export { rulesForCycleStart, rulesOfCycle } from './cycle-rules';
 export type { RuleSet } from './load';
 export { accountIncludes, featureById, includedCredits, planById, planIncludes, resolvePlan, resolveTier, trialIncludes } from './catalog';
 export { RULES_RECHECK_MS, reloadingRuleSet, ruleSetSource } from './reloading-rule-set';

@@ -5,8 +5,7 @@
  * replay needs (plan, users, tier, anchor, tags, toggles, manual grants, trial conversions)
  * is read from the ledger's own entries; the core decides everything else again.
  */
-import { CreditAccount, rulesHoldTier } from '../domain/account';
-import { resolvePlan } from '../ruleset/catalog';
+import { CreditAccount } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import type { LedgerEntry } from '../domain/effects';
 import type { AccountStartInput } from '../domain/wire-contract';
@@ -369,9 +368,7 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
         const anchor = cycleStartOf(entry) ?? entry.at;
         each('a trial conversion', (a, run) => {
           const s = a.state;
-          // As the engine converts: on the version in force, unless it lacks the plan or the tier.
-          const current = run.rulesAt(entry.at, s.cycle.index, s.anchor, s.anchorIndex);
-          a.convertTrial(plan, resolvePlan(current, plan) && rulesHoldTier(current, s) ? current : s.rules, atMs, anchor);
+          a.convertTrial(plan, a.conversionRules(run.rulesAt(entry.at, s.cycle.index, s.anchor, s.anchorIndex), plan), atMs, anchor);
         });
         return;
       }

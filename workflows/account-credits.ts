@@ -21,7 +21,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CreditActivities } from '../activities/credit-activities';
 import type { AccountStartInput } from '../domain/wire-contract';
-import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, rulesHoldTier, type AccountState, type TargetUpdateResult } from '../domain/account';
+import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, type AccountState, type TargetUpdateResult } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import { ACCOUNT_CONTINUING_MESSAGE, ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
 import {
@@ -348,13 +348,14 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       throw err;
     }
   };
-  const run = async <T>(check: () => InputProblem | undefined, command: (acc: CreditAccount) => T): Promise<T> => {
-    const acc = await opened(check);
+  // A command on the open account, after which its alerts follow what it did to the balance.
+  const applied = <T>(acc: CreditAccount, command: (acc: CreditAccount) => T): T => {
     const before = acc.availableNow();
     const result = guarded(() => command(acc));
     acc.afterCommand(before, now(), alertsFollowBalance);
     return result;
   };
+  const run = async <T>(check: () => InputProblem | undefined, command: (acc: CreditAccount) => T): Promise<T> => applied(await opened(check), command);
   // What the checks may know: nothing before the account has opened (the validator then
   // checks shape only), the rules, the calls seen and what a tier change would do once it has.
   const checkContext = (): CheckContext => {
@@ -433,7 +434,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     // A conversion that ran meanwhile made this a paid account: check again (a cycleAnchor is
     // then refused rather than ignored).
     rejectIf(recheck());
-    if (!acc.state.trial) return guarded(() => acc.changePlan(u.plan, now()));
+    if (!acc.state.trial) return applied(acc, (a) => a.changePlan(u.plan, now()));
     converting = true;
     try {
       const current = await loadRules({ at: new Date(now()).toISOString() });
@@ -445,14 +446,10 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         rejectIf(recheck());
         expireDue(acc);
       }
-      // The version in force, unless it lacks the target plan or the tier the account holds:
-      // then the account's own, as at a reset (CONVERSION_KEEPS_TIER_PATCH for the tier).
-      const planMissing = changePlan.check(u, { rules: current }) !== undefined;
-      const tierMissing = !planMissing && !rulesHoldTier(current, acc.state) && patched(CONVERSION_KEEPS_TIER_PATCH);
-      const rules = planMissing || tierMissing ? acc.state.rules : current;
+      const rules = acc.conversionRules(current, u.plan, () => patched(CONVERSION_KEEPS_TIER_PATCH));
       const result = patched(TRIAL_CONVERSION_PATCH)
-        ? guarded(() => acc.convertTrial(u.plan, rules, now(), u.cycleAnchor))
-        : guarded(() => acc.convertTrialLegacy(u.plan, rules, now()));
+        ? applied(acc, (a) => a.convertTrial(u.plan, rules, now(), u.cycleAnchor))
+        : applied(acc, (a) => a.convertTrialLegacy(u.plan, rules, now()));
       timingChanged += 1;
       return result;
     } finally {

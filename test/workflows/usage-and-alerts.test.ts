@@ -9,6 +9,7 @@ import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 import {
   changeCreditTierUpdate,
+  changePlanUpdate,
   endCallUpdate,
   grantCreditsUpdate,
   recordUsageUpdate,
@@ -211,6 +212,18 @@ describe('alerts', () => {
     const second = await waitFor(() => suite.acts.alerts.filter((a) => a.accountId === 'alert-again')[1], 'the second warning');
     expect(second).toMatchObject({ state: 'warning', used: 1600, granted: 2000, available: 400 });
     expect(patchIds(await h.fetchHistory())).toContain(ALERTS_FOLLOW_BALANCE_PATCH);
+  });
+
+  it('warns again after a plan upgrade lifted the account out of the warning, as after a grant', async () => {
+    const h = await suite.open({ accountId: 'alert-plan', plan: 'essentials', users: 1, admins: ['ops@acme.test'] }, 1);
+    await h.executeUpdate(recordUsageUpdate, usage('enrichment', 760));
+    await waitFor(() => suite.acts.alerts.find((a) => a.accountId === 'alert-plan'), 'the first warning');
+    await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'growth' }] });
+    const upgraded = await h.query(summaryQuery);
+    expect(upgraded).toMatchObject({ alert: 'ok', credits: { granted: 1500, used: 760 } });
+    await h.executeUpdate(recordUsageUpdate, usage('enrichment', 400));
+    const second = await waitFor(() => suite.acts.alerts.filter((a) => a.accountId === 'alert-plan')[1], 'the second warning');
+    expect(second).toMatchObject({ state: 'warning', used: 1160, granted: 1500 });
   });
 
   it("tells a trial's admins it is exhausted when its credits expire, and promises no reset", async () => {
