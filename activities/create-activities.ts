@@ -198,7 +198,16 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
     }
     const to: string[] = [];
     const unsendable: string[] = [];
-    for (const admin of alert.admins) (isPlainAddress(admin) ? to : unsendable).push(admin);
+    // Mail servers read addresses without regard to case, so `Ops@Acme.test` beside
+    // `ops@acme.test` is one mailbox: it gets one copy, under the first spelling.
+    const seen = new Set<string>();
+    for (const admin of alert.admins) {
+      if (!isPlainAddress(admin)) unsendable.push(admin);
+      else if (!seen.has(admin.toLowerCase())) {
+        seen.add(admin.toLowerCase());
+        to.push(admin);
+      }
+    }
     const unsendableNote = unsendable.length > 0 ? `not sent to ${unsendable.map((a) => quote(a)).join(', ')}: not one plain e-mail address` : undefined;
     if (to.length === 0) {
       await store.finishDelivery(alert.alertId, 'email', { status: 'abandoned', error: `${unsendableNote}; refused for good, not retried` });

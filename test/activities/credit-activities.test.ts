@@ -295,6 +295,17 @@ describe('sendAlert', () => {
     expect((await store.listNotifications('only-odd'))[0]?.deliveries).toMatchObject([{ status: 'abandoned', lastError: expect.stringContaining('not one plain e-mail address') }]);
   });
 
+  it('sends one copy to addresses that differ only in case, under the first spelling', async () => {
+    const before = smtp.received.length;
+    const alert = warningAlert('cased-admins', { admins: ['Ops@Acme.test', 'ops@acme.test', 'OPS@ACME.TEST', 'finance@acme.test'] });
+    expect(await env.run(activities.sendAlert, alert)).toEqual({ delivered: true });
+    expect(smtp.received.length).toBe(before + 1);
+    // The mailer writes domains in lower case; the local part is as given.
+    expect(smtp.received.at(-1)?.headers.get('to')).toBe('Ops@acme.test, finance@acme.test');
+    expect(smtp.received.at(-1)?.envelopeTo).toEqual(['Ops@acme.test', 'finance@acme.test']);
+    expect((await store.listNotifications('cased-admins'))[0]?.deliveries).toMatchObject([{ status: 'sent', lastError: null }]);
+  });
+
   it('retries a passing failure only within the give-up span, counted from the first attempt', async () => {
     const alert = warningAlert('outage');
     smtp.refuse({ code: 451, message: '4.3.0 Try again later' });
