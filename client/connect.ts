@@ -23,7 +23,10 @@ export interface CreditsConnection {
   client: CreditsClient;
   /** The server address connected to, for messages. */
   address: string;
-  /** Closes the connection; the client cannot be used afterwards. */
+  /**
+   * Answers the usage calls the client still queues ({@link CreditsClient.close}), then closes
+   * the connection; the client cannot be used afterwards.
+   */
   close(): Promise<void>;
 }
 
@@ -56,10 +59,14 @@ export async function connectCreditsClient(options: ConnectOptions = {}): Promis
     throw new CreditsUnavailableError(`cannot reach Temporal at ${address}: ${hint}`, { cause: err });
   }
   const temporal = new Client({ connection, namespace: config.namespace ?? DEFAULT_TEMPORAL_NAMESPACE });
+  // Unset, the client uses the wire contract's DEFAULT_TASK_QUEUE.
+  const client = new CreditsClient(temporal, { rules: CREDITS_RULES.read(env), ...clientOptions, taskQueue: CREDITS_TASK_QUEUE.read(env) });
   return {
-    // Unset, the client uses the wire contract's DEFAULT_TASK_QUEUE.
-    client: new CreditsClient(temporal, { rules: CREDITS_RULES.read(env), ...clientOptions, taskQueue: CREDITS_TASK_QUEUE.read(env) }),
+    client,
     address,
-    close: () => connection.close(),
+    close: async () => {
+      await client.close();
+      await connection.close();
+    },
   };
 }

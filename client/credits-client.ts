@@ -270,8 +270,9 @@ export type AccountUpdateMethods = {
 };
 
 /**
- * Client of the account workflows. One per process is enough; it is stateless apart from the
- * Temporal client it wraps, which the caller owns (and closes).
+ * Client of the account workflows. One per process is enough. It holds the usage calls it is
+ * coalescing and the Temporal client it wraps, which the caller owns: at shutdown, `close()`
+ * this client first (it answers the queued calls), then the connection.
  */
 export class CreditsClient implements AccountUpdateMethods {
   /** The Temporal client calls go through. */
@@ -283,6 +284,8 @@ export class CreditsClient implements AccountUpdateMethods {
   private readonly openTimeoutMs: number;
   private readonly coalescer: UsageCoalescer | undefined;
   private readonly checkStartRules: ReturnType<typeof startRulesCheck> | undefined;
+  /** Set by {@link close}. */
+  private closed = false;
 
   constructor(client: Client, options: CreditsClientOptions = {}) {
     this.temporal =
@@ -301,6 +304,19 @@ export class CreditsClient implements AccountUpdateMethods {
       options.coalesce === false
         ? undefined
         : new UsageCoalescer((accountId, events) => this.sendUsageBatch(accountId, events), options.coalesce);
+  }
+
+  /**
+   * Answers the usage calls this client has queued, sending them at once without the linger,
+   * and takes no more: a `recordUsage` from now on is refused with `unavailable`, sending
+   * nothing. Resolves once every queued call has its answer (or its error), so the Temporal
+   * connection can be closed next without failing a call already taken. The connection itself
+   * stays the caller's to close (`connectCreditsClient`'s `close` does both). Other
+   * methods are not affected.
+   */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.coalescer?.drain() ?? Promise.resolve();
   }
 
   /** Namespace of the account workflows. */
@@ -328,6 +344,9 @@ export class CreditsClient implements AccountUpdateMethods {
    */
   async recordUsage(accountId: string, input: RecordUsageInput, options: RecordUsageOptions = {}): Promise<RecordUsageResult> {
     const { signal } = options;
+    if (this.closed) {
+      throw new CreditsUnavailableError('recordUsage was not sent: this client is closed; send it again, with the same key, through an open one', { accountId });
+    }
     if (!this.coalescer) {
       const send = () => this.update(accountId, ACCOUNT_UPDATES.recordUsage, input);
       return await (signal ? this.temporal.withAbortSignal(signal, send) : send());

@@ -14,7 +14,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import type { RecordUsageBatchAnswer, RecordUsageInput } from '../domain/wire-contract';
-import { CreditsError, UsageOverloadedError } from './errors';
+import { CreditsError, CreditsUnavailableError, UsageOverloadedError } from './errors';
 
 /** How {@link UsageCoalescer} batches; see {@link DEFAULT_COALESCE}. */
 export interface CoalesceOptions {
@@ -87,6 +87,12 @@ export class UsageCoalescer {
   private readonly home = new AsyncResource('UsageCoalescer');
   /** What each caller's signal must stop when it aborts (see {@link watch}). */
   private readonly watchers = new WeakMap<AbortSignal, Set<() => void>>();
+  /** Set by {@link drain}: no event is taken any more, and what waits leaves without the linger. */
+  private draining = false;
+  /** Called each time an account's queue empties, while {@link drain} waits. */
+  private onIdle: (() => void) | undefined;
+  /** What {@link drain} waits for, once it was called. */
+  private drained: Promise<void> | undefined;
 
   constructor(
     private readonly send: SendUsageBatch,
@@ -115,6 +121,10 @@ export class UsageCoalescer {
         reject(cancelled(accountId, false));
         return;
       }
+      if (this.draining) {
+        reject(new CreditsUnavailableError('recordUsage was not sent: this client is closed; send it again, with the same key, through an open one', { accountId }));
+        return;
+      }
       let queue = this.queues.get(accountId);
       if (!queue) {
         queue = { waiting: [], inFlight: 0, timer: undefined };
@@ -128,6 +138,21 @@ export class UsageCoalescer {
       if (queue.waiting.length >= this.options.maxBatch) this.flush(accountId, queue);
       else queue.timer ??= setTimeout(() => this.flush(accountId, queue), this.options.lingerMs);
     });
+  }
+
+  /**
+   * Stops taking events and sends every event already queued at once, without the linger;
+   * resolves when each has been answered (or has failed), so the connection under `send` can
+   * then be closed without failing a call it had taken. An event submitted from now on is
+   * refused with `unavailable`, sending nothing. Calling it again waits for the same.
+   */
+  drain(): Promise<void> {
+    this.drained ??= (async () => {
+      this.draining = true;
+      for (const [accountId, queue] of this.queues) this.flush(accountId, queue);
+      while (this.queues.size > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
+    })();
+    return this.drained;
   }
 
   /**
@@ -194,18 +219,26 @@ export class UsageCoalescer {
     if (queue.timer !== undefined) clearTimeout(queue.timer);
     queue.timer = undefined;
     // Every event that waited was given up on by its caller: nothing to send, nothing to keep.
-    if (queue.waiting.length === 0 && queue.inFlight === 0) this.queues.delete(accountId);
+    if (queue.waiting.length === 0 && queue.inFlight === 0) this.forget(accountId);
     while (queue.waiting.length > 0 && queue.inFlight < this.options.maxInFlight) {
-      if (queue.inFlight > 0 && queue.waiting.length < this.options.maxBatch) break;
+      if (queue.inFlight > 0 && queue.waiting.length < this.options.maxBatch && !this.draining) break;
       const batch = queue.waiting.splice(0, this.options.maxBatch);
       queue.inFlight += 1;
       void this.home.runInAsyncScope(() => this.sendBatch(accountId, batch)).finally(() => {
         queue.inFlight -= 1;
         // Events that waited for this batch (or for a free slot) have waited long enough: send them now.
         if (queue.waiting.length > 0) this.flush(accountId, queue);
-        else if (queue.inFlight === 0 && queue.timer === undefined) this.queues.delete(accountId);
+        else if (queue.inFlight === 0 && queue.timer === undefined) this.forget(accountId);
       });
     }
+  }
+
+  /** Drops an account's empty queue, waking {@link drain} to look again. */
+  private forget(accountId: string): void {
+    this.queues.delete(accountId);
+    const idle = this.onIdle;
+    this.onIdle = undefined;
+    idle?.();
   }
 
   private async sendBatch(accountId: string, batch: Waiting[]): Promise<void> {

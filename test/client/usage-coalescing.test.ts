@@ -234,6 +234,42 @@ describe('UsageCoalescer', () => {
     expect(seen).toEqual([undefined, undefined]);
   });
 
+  it('drains at close: what waits leaves at once without the linger, each caller answered before it resolves, nothing taken after', async () => {
+    const sent: string[][] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const coalescer = new UsageCoalescer(
+      async (_a, events) => {
+        sent.push(events.map((e) => e.idempotencyKey));
+        if (sent.length === 1) await gate;
+        return echo(events);
+      },
+      { lingerMs: 60_000, maxBatch: 3, maxInFlight: 1 },
+    );
+    const answered: string[] = [];
+    const calls = ['a-1', 'a-2', 'a-3', 'a-4', 'a-5'].map((k) => coalescer.submit('a', ev(k)).then((a) => answered.push(keyOf(a))));
+    const other = coalescer.submit('b', ev('b-1')).then((a) => answered.push(keyOf(a)));
+    await tick(5);
+    // The first full batch left; the rest would wait a minute for company.
+    expect(sent).toEqual([['a-1', 'a-2', 'a-3']]);
+    let drained = false;
+    const draining = coalescer.drain().then(() => (drained = true));
+    expect(coalescer.drain()).toBe(coalescer.drain());
+    await tick(5);
+    // Account b leaves at once; a's partial batch waits only for a's batch in flight (maxInFlight 1).
+    expect(sent).toEqual([['a-1', 'a-2', 'a-3'], ['b-1']]);
+    const late = await coalescer.submit('a', ev('late')).catch((e: unknown) => e);
+    expect(isCreditsError(late) && late.code).toBe('unavailable');
+    expect(drained).toBe(false);
+    release();
+    await draining;
+    expect(sent).toEqual([['a-1', 'a-2', 'a-3'], ['b-1'], ['a-4', 'a-5']]);
+    expect(answered.sort()).toEqual(['a-1', 'a-2', 'a-3', 'a-4', 'a-5', 'b-1']);
+    await Promise.all([...calls, other]);
+    // Nothing queued: a later drain has nothing to wait for.
+    await new UsageCoalescer(async (_a, events) => echo(events)).drain();
+  });
+
   it('answers every caller with its own event, in each account’s order, for any arrivals', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -295,6 +331,27 @@ describe('CreditsClient.recordUsage, coalesced, against the real workflow', () =
     expect(Math.min(...answers.map((a) => a.balance))).toBe(20000 - charged);
     expect((await credits.summary('coalesce-many')).credits.used).toBe(charged);
     expect(await updatesAccepted('coalesce-many')).toBeLessThanOrEqual(n / 20);
+  });
+
+  it('answers its queued calls at close, then refuses usage without sending it', async () => {
+    await suite.open({ accountId: 'coalesce-close', plan: 'scale', users: 10 });
+    // A linger of a minute: only the close sends these.
+    const closing = new CreditsClient(suite.env.client, { taskQueue: suite.taskQueue, coalesce: { lingerMs: 60_000 } });
+    const calls = [1, 2, 3].map((i) => closing.recordUsage('coalesce-close', ev(`close-${i}`, i)));
+    await closing.close();
+    const answers = await Promise.all(calls);
+    expect(answers).toMatchObject([
+      { accepted: true, credits: 1, duplicate: false },
+      { accepted: true, credits: 2, duplicate: false },
+      { accepted: true, credits: 3, duplicate: false },
+    ]);
+    const late = await closing.recordUsage('coalesce-close', ev('close-late', 7)).catch((e: unknown) => e);
+    expect(isCreditsError(late) && [late.code, late.message]).toEqual([
+      'unavailable',
+      'recordUsage was not sent: this client is closed; send it again, with the same key, through an open one',
+    ]);
+    expect((await credits.summary('coalesce-close')).credits.used).toBe(6);
+    expect(await updatesAccepted('coalesce-close')).toBe(1);
   });
 
   it('refuses a malformed event locally and an event the rules refuse for its caller only', async () => {
