@@ -348,13 +348,18 @@ export class CreditAccount {
    * zero is written off as call overage, pending downgrades apply, and the new cycle's
    * included, tier and promotional grants are made. Then calls charged the longest a call runs
    * are ended (their ends were lost), when `mayEndLostCalls` says so: the workflow's patch
-   * check, asked only when there is such a call.
+   * check, asked only when there is such a call. Last, an account the reset took from credits
+   * to none (a trial's promotion expiring, with no included credits to follow) is told it is
+   * exhausted, when `alertAfter` says so (asked only then); an account that entered the reset
+   * with none was told already, and is not told again each cycle.
    */
-  startNextCycle(rules: Rules, mayEndLostCalls: () => boolean = () => true): void {
+  startNextCycle(rules: Rules, mayEndLostCalls: () => boolean = () => true, alertAfter: () => boolean = () => true): void {
     const resetMs = Date.parse(this.state.cycle.end);
+    const hadCredits = available(this.state) > this.state.rules.alerts.exhaustedAtBalance;
     rollover.beginCycle(this.state, this.answers, rules, resetMs, this.roundCallPartsOnce);
     const lost = usage.callsRunLongest(this.state, resetMs);
     if (lost.length > 0 && mayEndLostCalls()) usage.endLostCalls(this.state, this.answers, lost, resetMs);
+    if (hadCredits && alertStateOf(this.state, resetMs).state === 'exhausted' && alertAfter()) outbox.queueDueAlerts(this.state, resetMs);
   }
 
   // ---- effects (see outbox) ---------------------------------------------------------------

@@ -40,12 +40,18 @@ function pausedFeatures(names: readonly string[] | undefined): string {
 /** The paragraphs of the message, shared by the plain and HTML parts so they cannot disagree. */
 function paragraphs(alert: AlertNotice, creditFeatures: readonly string[] | undefined): string[] {
   const trial = alert.trial;
-  const kind = trial ? 'trial credits' : 'AI credits';
+  // A trial's pool may hold more than its trial credits (a promotion), so neither kind names them.
+  const kind = 'AI credits';
   // A call that ran past zero leaves the balance below it: the credits an admin can use are none.
   const past = alert.available < 0 ? ` (a call in progress ran ${formatCount(-alert.available)} credits past zero)` : '';
+  const available = `Available: ${formatCount(max(0, alert.available))} credits${past}.`;
+  // A cycle that granted nothing and used nothing (a reset after the last grant expired) has no
+  // share used to report.
   const numbers =
-    `Available: ${formatCount(max(0, alert.available))} credits${past}. Used ${trial ? 'so far' : 'this billing cycle'}: ${formatCount(alert.used)} of ` +
-    `${formatCount(alert.granted)} granted (${usedPercent(alert)}%).`;
+    alert.granted === 0 && alert.used === 0
+      ? available
+      : `${available} Used ${trial ? 'so far' : 'this billing cycle'}: ${formatCount(alert.used)} of ` +
+        `${formatCount(alert.granted)} granted (${usedPercent(alert)}%).`;
   const reset = formatUtc(alert.cycleEnd);
   const features = pausedFeatures(creditFeatures);
   // Trial credits are granted once: no reset renews them, so none is promised.
@@ -68,8 +74,12 @@ function paragraphs(alert: AlertNotice, creditFeatures: readonly string[] | unde
     ];
   }
   const capital = features.charAt(0).toUpperCase() + features.slice(1);
+  // Credits can run out by expiring as well as by use: "used all" only when use took them.
+  const usedUp = alert.used > 0 && alert.used >= alert.granted;
   return [
-    `Your ${whose} ${alert.accountId} has used all of its ${spent}.`,
+    usedUp
+      ? `Your ${whose} ${alert.accountId} has used all of its ${spent}.`
+      : `Your ${whose} ${alert.accountId} has no ${kind} left${trial ? '' : ' for this billing cycle'}.`,
     numbers,
     `${capital} are paused until credits are added; calls already in progress complete. Free AI features keep working.`,
     trial ? `Trial credits do not reset. To keep using them, ${addCredits}.` : `Credits reset on ${reset}. To resume sooner, ${addCredits}.`,

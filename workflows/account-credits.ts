@@ -284,6 +284,14 @@ export const UPDATE_ANSWERS_PATCH = 'target-updates-answered-across-runs';
  */
 export const START_GUARD_PATCH = 'start-guard-earlier-epoch';
 
+/**
+ * Patch under which a reset that takes an account from credits to none (a trial's promotion
+ * expiring with the cycle, and a trial gets no included credits) queues the `exhausted` alert.
+ * Before it the account was paused with no alert. Asked only where that happens, so histories
+ * without it replay as they ran.
+ */
+export const EXHAUSTED_BY_RESET_PATCH = 'exhausted-by-reset';
+
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
 }
@@ -744,7 +752,11 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
           rulesVersion: next.version,
         });
       }
-      acc.startNextCycle(rulesFitAccount(next, acc.state) ? next : acc.state.rules, () => patched(END_LOST_CALLS_PATCH));
+      acc.startNextCycle(
+        rulesFitAccount(next, acc.state) ? next : acc.state.rules,
+        () => patched(END_LOST_CALLS_PATCH),
+        () => patched(EXHAUSTED_BY_RESET_PATCH),
+      );
       reset = true;
     }
     acc.expireGrants(now(), alertsFollowBalance);

@@ -227,6 +227,24 @@ describe('promotions', () => {
     expect(a.available()).toBe(3000);
   });
 
+  it('tells a trial the reset left with no credits that it is exhausted, once; asks the patch only then', () => {
+    const a = open({ tags: ['chloe-beta'], trial: true, users: 2 }, Date.parse('2026-07-10T00:00:00.000Z'));
+    const alerts = () => a.state.outbox.flatMap((e) => (e.type === 'alert' ? [[e.alert.state, e.alert.cycleIndex]] : []));
+    let asked = 0;
+    const ask = () => (asked += 1) > 0;
+    a.startNextCycle(rules, undefined, ask); // Aug 3: the promotion and the trial's credits end
+    expect(a.available()).toBe(0);
+    expect(alerts()).toEqual([['exhausted', 2]]);
+    a.startNextCycle(rules, undefined, ask); // Sep 3: nothing granted, nothing new to say
+    expect(alerts()).toEqual([['exhausted', 2]]);
+    expect(asked).toBe(1);
+    const paid = open({ tags: ['chloe-beta'], users: 2 }, Date.parse('2026-07-10T00:00:00.000Z'));
+    paid.startNextCycle(rules, undefined, ask);
+    expect(paid.available()).toBe(3000);
+    expect(paid.state.outbox.some((e) => e.type === 'alert')).toBe(false);
+    expect(asked).toBe(1);
+  });
+
   it('an account arriving inside the window gets it at once until the window ends; after it, nothing', () => {
     const inside = open({ tags: ['chloe-beta'] }, Date.parse('2026-07-10T00:00:00.000Z'));
     expect(inside.state.grants.find((g) => g.source === 'promotion')?.expiresAt).toBe('2026-08-03T00:00:00.000Z');

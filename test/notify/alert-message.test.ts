@@ -45,19 +45,32 @@ describe('alert message', () => {
     const exhausted = renderAlertMessage(warningAlert('acme', { state: 'exhausted', available: 0, used: 1_000, granted: 1_000, projectedRunOutAt: null, trial }));
     expect(exhausted.text).toBe(
       [
-        'Your trial account acme has used all of its trial credits.',
+        'Your trial account acme has used all of its AI credits.',
         'Available: 0 credits. Used so far: 1,000 of 1,000 granted (100%).',
         'Credit-based AI features are paused until credits are added; calls already in progress complete. Free AI features keep working.',
         'Trial credits do not reset. To keep using them, upgrade to a paid plan or add an AI Credit Subscription Plan in Settings > AI Credits.',
       ].join('\n\n') + '\n',
     );
     const warning = renderAlertMessage(warningAlert('acme', { used: 800, granted: 1_000, available: 200, trial }));
-    expect(warning.text).toContain('Your trial account acme has used 80% of its trial credits. At the current pace they will run out around 2026-06-28 06:00 UTC. Your trial credits expire on 2026-06-17 00:00 UTC.');
+    expect(warning.text).toContain('Your trial account acme has used 80% of its AI credits. At the current pace they will run out around 2026-06-28 06:00 UTC. Your trial credits expire on 2026-06-17 00:00 UTC.');
     expect(warning.text).toContain('To avoid an interruption, upgrade to a paid plan');
     for (const m of [exhausted, warning]) expect(m.text).not.toMatch(/reset on/);
     const untilConversion = renderAlertMessage(warningAlert('acme', { state: 'exhausted', available: 0, used: 1_000, granted: 1_000, projectedRunOutAt: null, trial: { endsAt: null } }));
     expect(untilConversion.text).toContain('Trial credits do not reset.');
     expect(untilConversion.text).not.toContain('expire');
+  });
+
+  it('says credits ran out, not that they were used up, when a reset or an expiry took them', () => {
+    const trial = { endsAt: null };
+    // A reset after the trial's promotion expired: nothing granted or used in the new cycle.
+    const byReset = renderAlertMessage(warningAlert('acme', { state: 'exhausted', available: 0, used: 0, granted: 0, projectedRunOutAt: null, trial }));
+    expect(byReset.text.split('\n\n').slice(0, 2)).toEqual(['Your trial account acme has no AI credits left.', 'Available: 0 credits.']);
+    // Mid-cycle: half used, the rest expired with its grant.
+    const byExpiry = renderAlertMessage(warningAlert('acme', { state: 'exhausted', available: 0, used: 500, granted: 1_000, projectedRunOutAt: null }));
+    expect(byExpiry.text.split('\n\n').slice(0, 2)).toEqual([
+      'Your account acme has no AI credits left for this billing cycle.',
+      'Available: 0 credits. Used this billing cycle: 500 of 1,000 granted (50%).',
+    ]);
   });
 
   it('escapes HTML from account ids', () => {
