@@ -297,5 +297,7 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
     deliverWebhook: (event) => translated(() => deliverWebhook(event)),
 
     earlierEpoch: ({ accountId, epoch }) => translated(() => store.earlierEpoch(accountId, epoch)),
+
+    earlierPromotions: ({ accountId, epoch }) => translated(() => store.earlierPromotions(accountId, epoch)),
   };
 }

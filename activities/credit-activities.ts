@@ -75,4 +75,9 @@ export interface CreditActivities {
    * account ran before, under a workflow that has closed. Its latest such entry, or null.
    */
   earlierEpoch(input: { accountId: string; epoch: string }): Promise<EarlierEpoch | null>;
+  /**
+   * The names of the promotions the account was granted under workflows other than the one of
+   * `epoch` (a closed account restarted on purpose): each is granted once per account.
+   */
+  earlierPromotions(input: { accountId: string; epoch: string }): Promise<string[]>;
 }

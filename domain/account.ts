@@ -85,11 +85,15 @@ export class CreditAccount {
    * included credits or the trial's one grant of trial credits, its tier (charged), and any
    * promotion whose window is open. The input must have passed `checkStartShape` and
    * `checkStartAgainstRules`. `epoch` is any id unique to this workflow (its first run id),
-   * carried into every ledger and alert id.
+   * carried into every ledger and alert id. `earlierPromotions`: the names of the promotions
+   * earlier workflows of this account were granted (a restart), none of which is granted again.
    */
-  static open(input: AccountStartInput, rules: Rules, nowMs: number, epoch: string): CreditAccount {
+  static open(input: AccountStartInput, rules: Rules, nowMs: number, epoch: string, earlierPromotions: readonly string[] = []): CreditAccount {
     const account = new CreditAccount(initialState(input, rules, nowMs, epoch));
     const s = account.state;
+    // A promotion is granted once per account: one restarted on purpose does not get again what
+    // an earlier workflow of it was granted (known by name from that workflow's ledger entries).
+    for (const promo of rules.promotions) if (earlierPromotions.includes(promo.name)) s.promotionsGranted.push(promo.id);
     // The start facts are written out so a replay of the ledger (simulate/) can open the same account.
     const facts = `${s.users} users, tier ${s.tierId ?? 'none'}, anchor ${s.anchor}, tags: ${s.tags.join(' ')}`.trimEnd();
     outbox.logEntry(s, nowMs, 'cycle_start', 0, { note: `account opened on ${s.planId}${s.trial ? ' (trial)' : ''}: ${facts}` });

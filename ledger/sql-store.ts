@@ -276,6 +276,19 @@ class SqlLedgerStore implements LedgerStore {
     return { epoch: epochOfId(row.entry_id) ?? '', entryId: row.entry_id, at: isoOrNull(row.at) ?? '' };
   }
 
+  async earlierPromotions(accountId: string, epoch: string): Promise<string[]> {
+    requireText(accountId, 'accountId');
+    requireText(epoch, 'epoch');
+    const own = ledgerIdPrefix(accountId, epoch);
+    const { rows } = await this.db.query<{ note: string }>(
+      `SELECT DISTINCT note FROM ledger_entries
+        WHERE account_id = $1 AND left(entry_id, $2) <> $3 AND kind = 'grant' AND source = 'promotion' AND note IS NOT NULL
+        ORDER BY note`,
+      [accountId, own.length, own],
+    );
+    return rows.map((row) => row.note);
+  }
+
   async claimPortalLink(link: UsedPortalLink): Promise<boolean> {
     requireText(link.linkId, 'linkId');
     requireText(link.accountId, 'accountId');

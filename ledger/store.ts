@@ -181,6 +181,13 @@ export interface LedgerStore {
   earlierEpoch(accountId: string, epoch: string): Promise<EarlierEpoch | null>;
 
   /**
+   * The names of the promotions an account was granted under workflows other than the one of
+   * epoch `epoch` (their grant entries' notes, each once, in ascending order): what a restarted
+   * account must not be granted again.
+   */
+  earlierPromotions(accountId: string, epoch: string): Promise<string[]>;
+
+  /**
    * Records that a customer admin's portal link was traded for a session, once per `linkId`.
    * Links whose expiry is a day past are forgotten (they are refused as expired anyway).
    *

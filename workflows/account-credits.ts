@@ -142,7 +142,7 @@ export const LEDGER_LINGER_ON_STEP_PATCH = 'ledger-linger-on-step';
  */
 export const LEDGER_LINGER_QUIET_GRACE_MS = 2_000;
 
-const { loadRules, earlierEpoch } = proxyActivities<CreditActivities>({
+const { loadRules, earlierEpoch, earlierPromotions } = proxyActivities<CreditActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
@@ -283,6 +283,14 @@ export const UPDATE_ANSWERS_PATCH = 'target-updates-answered-across-runs';
  * the ledger keeps every workflow's entries. Histories recorded before it opened at once.
  */
 export const START_GUARD_PATCH = 'start-guard-earlier-epoch';
+
+/**
+ * Patch under which a closed account started again on purpose (`restartClosed: true`) asks the
+ * ledger which promotions its earlier workflows were granted, and is not granted them again.
+ * Before it a restart inside a promotion's window granted the promotion a second time. Recorded
+ * by every restart since; histories without it opened as they ran.
+ */
+export const RESTART_KEEPS_PROMOTIONS_PATCH = 'restart-keeps-promotions';
 
 /**
  * Patch under which a reset that takes an account from credits to none (a trial's promotion
@@ -492,7 +500,12 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     // The ledger is asked while the rules load. While it is down the account waits to open:
     // opening a second pool for an account that ran before would grant its credits again.
     const guarded = input.restartClosed !== true && patched(START_GUARD_PATCH);
-    const [startRules, earlier] = await Promise.all([loadRules({ at: cycleStart }), guarded ? earlierEpoch({ accountId: input.accountId, epoch }) : null]);
+    const restarted = input.restartClosed === true && patched(RESTART_KEEPS_PROMOTIONS_PATCH);
+    const [startRules, earlier, promotionsBefore] = await Promise.all([
+      loadRules({ at: cycleStart }),
+      guarded ? earlierEpoch({ accountId: input.accountId, epoch }) : null,
+      restarted ? earlierPromotions({ accountId: input.accountId, epoch }) : [],
+    ]);
     clock.step();
     rejectIf(checkStartAgainstRules(input, startRules));
     if (earlier) {
@@ -503,7 +516,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         WORKFLOW_FAILURE_TYPES.accountClosed,
       );
     }
-    account = CreditAccount.open(input, startRules, now(), epoch);
+    account = CreditAccount.open(input, startRules, now(), epoch, promotionsBefore);
     account.roundCallPartsOnce = roundCallPartsOnce;
   }
   const acc: CreditAccount = account;

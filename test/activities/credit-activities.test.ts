@@ -169,6 +169,15 @@ describe('appendLedger and chargeTier', () => {
     expect(await env.run(activities.earlierEpoch, { accountId: 'act-epochs', epoch: 'e1' })).toBeNull();
   });
 
+  it("names the promotions an account's earlier workflows were granted (a restart)", async () => {
+    expect(await env.run(activities.earlierPromotions, { accountId: 'act-promos', epoch: 'e2' })).toEqual([]);
+    const [first] = usageEntries('act-promos', 1, 1);
+    const grant = { ...first!, entryId: 'act-promos:e1:1', kind: 'grant' as const, credits: 100_000, source: 'promotion' as const, note: 'Chloe beta thank-you', grantId: 'g1' };
+    await env.run(activities.appendLedger, { entries: [grant] });
+    expect(await env.run(activities.earlierPromotions, { accountId: 'act-promos', epoch: 'e2' })).toEqual(['Chloe beta thank-you']);
+    expect(await env.run(activities.earlierPromotions, { accountId: 'act-promos', epoch: 'e1' })).toEqual([]);
+  });
+
   it('fails a batch that is not a list for good', async () => {
     const failure = await failureOf(env.run(activities.appendLedger, { entries: 'nope' as unknown as LedgerEntry[] }));
     expect(failure.nonRetryable).toBe(true);

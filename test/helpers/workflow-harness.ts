@@ -123,6 +123,11 @@ export function fakeActivities(ruleSet: RuleSet = loadRuleSet(defaultRulesPath()
       webhooks.push(event);
       return { endpoints: 1, delivered: 1 };
     },
+    async earlierPromotions({ accountId, epoch }) {
+      const own = ledgerIdPrefix(accountId, epoch);
+      const names = ledger.filter((e) => e.accountId === accountId && !e.entryId.startsWith(own) && e.kind === 'grant' && e.source === 'promotion' && e.note !== undefined);
+      return [...new Set(names.map((e) => e.note ?? ''))].sort();
+    },
     async earlierEpoch({ accountId, epoch }) {
       const own = ledgerIdPrefix(accountId, epoch);
       const earlier = ledger.filter((e) => e.accountId === accountId && !e.entryId.startsWith(own)).sort((a, b) => a.at.localeCompare(b.at)).pop();

@@ -360,6 +360,36 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       expect(await store.earlierEpoch('epochs_none', 'e1')).toBeNull();
     });
 
+    it("names the promotions an account's earlier workflows were granted, each once, and none of its own epoch", async () => {
+      const grant = (account: string, epoch: string, seq: number, source: 'promotion' | 'included', note: string) =>
+        usageEntry(account, seq, {
+          entryId: `${account}:${epoch}:${seq}`,
+          kind: 'grant',
+          credits: 100,
+          source,
+          note,
+          grantId: `g-${seq}`,
+          feature: undefined,
+          quantity: undefined,
+          unit: undefined,
+          userId: undefined,
+          idempotencyKey: undefined,
+          decision: undefined,
+          debits: undefined,
+        });
+      await store.appendEntries([
+        grant('promos_1', 'old%0001', 1, 'promotion', 'Chloe beta thank-you'),
+        grant('promos_1', 'old%0001', 2, 'included', 'included credits'),
+        grant('promos_1', 'older_01', 3, 'promotion', 'Chloe beta thank-you'),
+        grant('promos_1', 'older_01', 4, 'promotion', 'Autumn bonus'),
+        grant('promos_1', 'new_0002', 5, 'promotion', 'Winter bonus'),
+        grant('promos_10', 'other', 6, 'promotion', 'Not this account'),
+      ]);
+      expect(await store.earlierPromotions('promos_1', 'new_0002')).toEqual(['Autumn bonus', 'Chloe beta thank-you']);
+      expect(await store.earlierPromotions('promos_1', 'old%0001')).toEqual(['Autumn bonus', 'Chloe beta thank-you', 'Winter bonus']);
+      expect(await store.earlierPromotions('promos_none', 'e1')).toEqual([]);
+    });
+
     it('records a portal link used once, and forgets links a day past their expiry', async () => {
       const soon = new Date(Date.now() + 900_000).toISOString();
       expect(await store.claimPortalLink({ linkId: 'link-1', accountId: 'acme', expiresAt: soon })).toBe(true);

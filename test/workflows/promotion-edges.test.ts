@@ -1,11 +1,14 @@
 /**
- * Alerts when a promotion's credits end with a reset, on the time-skipping server: a trial,
+ * A promotion's edges, on the time-skipping server: its credits ending with a reset (a trial,
  * which gets no included credits at a reset, is left with none and must be told; a paid account
- * is topped up by the same reset and is not. Its own file: the promotion date is set relative to
- * the test server's clock, which these tests move by months.
+ * is topped up by the same reset and is not), and a closed account restarted inside its window
+ * (granted once per account). Its own file: the promotion date is set relative to the test
+ * server's clock, which these tests move by months.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { startAccount, untilOpen, workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { patchIds } from '../helpers/patch-markers';
+import { RESTART_KEEPS_PROMOTIONS_PATCH } from '../../workflows/account-credits';
 import { waitFor } from '../helpers/wait-for';
 import { rulesWithPromotionOn } from '../helpers/rules-variants';
 import { recordUsageUpdate, summaryQuery } from '../../workflows/messages';
@@ -26,6 +29,26 @@ afterAll(async () => {
 });
 
 const alertsOf = (accountId: string) => suite.acts.alerts.filter((a) => a.accountId === accountId);
+
+describe('a closed account restarted inside the window', () => {
+  it('is not granted the promotion its earlier workflow was granted', async () => {
+    const input = { accountId: 'promo-restart', plan: 'growth', users: 1, tags: ['chloe-beta'], cycleAnchor: anchor };
+    const first = await suite.open(input);
+    expect((await first.query(summaryQuery)).grants.filter((g) => g.source === 'promotion').map((g) => g.amount)).toEqual([100_000]);
+    await waitFor(() => suite.acts.ledger.some((e) => e.accountId === 'promo-restart' && e.source === 'promotion'), "the first workflow's promotion entry");
+    await first.terminate('closed by ops');
+
+    const again = await startAccount(suite.env.client, suite.taskQueue, { ...input, restartClosed: true });
+    await untilOpen(again);
+    const restarted = await again.query(summaryQuery);
+    expect(restarted.grants.map((g) => g.source)).toEqual(['included']);
+    expect(restarted.credits.available).toBe(1_500);
+    expect(patchIds(await again.fetchHistory())).toContain(RESTART_KEEPS_PROMOTIONS_PATCH);
+    const grantsOfPromotion = suite.acts.ledger.filter((e) => e.accountId === 'promo-restart' && e.kind === 'grant' && e.source === 'promotion');
+    expect(grantsOfPromotion).toHaveLength(1);
+    await again.terminate('done');
+  });
+});
 
 describe('a promotion ending at a reset', () => {
   it('tells a trial left with no credits that it is exhausted, once, and not a paid account the reset tops up', async () => {
