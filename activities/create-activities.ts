@@ -298,6 +298,11 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
 
     earlierEpoch: ({ accountId, epoch }) => translated(() => store.earlierEpoch(accountId, epoch)),
 
-    earlierPromotions: ({ accountId, epoch }) => translated(() => store.earlierPromotions(accountId, epoch)),
+    restartFacts: ({ accountId, epoch, periodChargeId }) =>
+      translated(async () => {
+        const [promotions, charges] = await Promise.all([store.earlierPromotions(accountId, epoch), store.listCharges(accountId)]);
+        const charge = charges.find((c) => c.chargeId === periodChargeId);
+        return { promotions, periodCharge: charge ? { chargeId: charge.chargeId, tierId: charge.tierId, amountCents: charge.amountCents } : null };
+      }),
   };
 }

@@ -76,8 +76,16 @@ export interface CreditActivities {
    */
   earlierEpoch(input: { accountId: string; epoch: string }): Promise<EarlierEpoch | null>;
   /**
-   * The names of the promotions the account was granted under workflows other than the one of
-   * `epoch` (a closed account restarted on purpose): each is granted once per account.
+   * What a closed account started again on purpose must not be given twice: the names of the
+   * promotions it was granted under workflows other than the one of `epoch` (each is granted
+   * once per account), and the billing record's charge `periodChargeId` (the current billing
+   * period's tier charge, keyed by the period), when there is one.
    */
-  earlierPromotions(input: { accountId: string; epoch: string }): Promise<string[]>;
+  restartFacts(input: { accountId: string; epoch: string; periodChargeId: string }): Promise<RestartFacts>;
+}
+
+/** What {@link CreditActivities.restartFacts} found. */
+export interface RestartFacts {
+  promotions: string[];
+  periodCharge: { chargeId: string; tierId: string; amountCents: number } | null;
 }

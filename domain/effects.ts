@@ -90,6 +90,14 @@ export function ledgerIdPrefix(accountId: string, epoch: string): string {
   return `${accountId}:${epoch}:`;
 }
 
+/**
+ * The id of a billing period's tier charge: keyed by the account and the period's start, not by
+ * the workflow, so no workflow of the account bills one period twice.
+ */
+export function periodChargeId(accountId: string, periodStart: string): string {
+  return `${accountId}:tier:${periodStart}`;
+}
+
 /** The epoch part of a ledger id `<accountId>:<epoch>:...` (see {@link ledgerIdPrefix}). */
 export function epochOfId(id: string): string | undefined {
   return id.split(':')[1];

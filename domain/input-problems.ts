@@ -257,6 +257,25 @@ export function startShapeProblems(input: unknown, nowMs: number): InputProblem[
   return found.filter((message): message is string => message !== undefined).map(bad);
 }
 
+/**
+ * A closed account started again on purpose within a billing period its earlier workflow paid a
+ * tier for (`paid`, the period's charge): it must start on that tier. The period's charge is keyed
+ * by the period, so another tier would get its credits unbilled (or a cheaper one the dearer
+ * one's price); the tier is then changed as any tier is (an upgrade charged in full at once, a
+ * downgrade at the next cycle). A paid tier the rules no longer hold does not bind.
+ */
+export function checkRestartTier(input: AccountStartInput, rules: Rules, paid: { chargeId: string; tierId: string; amountCents: number } | null): InputProblem | undefined {
+  if (!paid || !rules.tiers.some((t) => t.id === paid.tierId)) return undefined;
+  const asked = input.creditTier == null ? undefined : resolveTier(rules, input.creditTier)?.id;
+  if (asked === paid.tierId) return undefined;
+  return problem(
+    'InvalidStartInput',
+    `account ${input.accountId} was billed for ${paid.tierId} this billing period (charge ${paid.chargeId}, ${paid.amountCents} cents) under its earlier workflow: ` +
+      `restart it with creditTier ${quote(paid.tierId)}${asked === undefined ? ' (this start has no tier)' : ` (this start asks for ${quote(asked)})`}, ` +
+      'then change the tier: an upgrade is charged in full at once, a downgrade applies at the next cycle',
+  );
+}
+
 /** The plan and tier of a start argument, against the rules in force. */
 export function checkStartAgainstRules(input: AccountStartInput, rules: Rules): InputProblem | undefined {
   if (!resolvePlan(rules, input.plan)) {

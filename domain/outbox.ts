@@ -4,7 +4,7 @@
  * account's own counters, and the peek, acknowledge and park steps that drain the queue.
  */
 import type { TierRule } from '../ruleset/types';
-import { ledgerIdPrefix, type Effect, type LedgerEntry, type RefusedEntry } from './effects';
+import { ledgerIdPrefix, periodChargeId, type Effect, type LedgerEntry, type RefusedEntry } from './effects';
 import { MAX_PARKED, alertStateOf, available, type AccountState } from './account-state';
 import { iso } from './calendar';
 import { headBatch } from './state-budget';
@@ -39,9 +39,7 @@ export function chargeTier(state: AccountState, tier: TierRule, reason: 'cycle_s
   // A cycle's tier charge is keyed by the billing period itself, so the same period is never
   // billed twice, even by a restarted workflow; purchases and upgrades by this workflow's own count.
   const chargeId =
-    reason === 'cycle_start'
-      ? `${state.accountId}:tier:${state.cycle.start}`
-      : `${ledgerIdPrefix(state.accountId, state.epoch)}charge:${++state.counters.charge}`;
+    reason === 'cycle_start' ? periodChargeId(state.accountId, state.cycle.start) : `${ledgerIdPrefix(state.accountId, state.epoch)}charge:${++state.counters.charge}`;
   state.outbox.push({
     type: 'charge',
     charge: {

@@ -24,7 +24,9 @@ import type { AccountStartInput } from '../domain/wire-contract';
 import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, type AccountState, type TargetUpdateResult } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import { ACCOUNT_CONTINUING_MESSAGE, ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
+import { periodChargeId } from '../domain/effects';
 import {
+  checkRestartTier,
   checkStartAgainstRules,
   checkStartArguments,
   checkStartShape,
@@ -142,7 +144,7 @@ export const LEDGER_LINGER_ON_STEP_PATCH = 'ledger-linger-on-step';
  */
 export const LEDGER_LINGER_QUIET_GRACE_MS = 2_000;
 
-const { loadRules, earlierEpoch, earlierPromotions } = proxyActivities<CreditActivities>({
+const { loadRules, earlierEpoch, restartFacts } = proxyActivities<CreditActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
@@ -286,11 +288,13 @@ export const START_GUARD_PATCH = 'start-guard-earlier-epoch';
 
 /**
  * Patch under which a closed account started again on purpose (`restartClosed: true`) asks the
- * ledger which promotions its earlier workflows were granted, and is not granted them again.
- * Before it a restart inside a promotion's window granted the promotion a second time. Recorded
- * by every restart since; histories without it opened as they ran.
+ * ledger what it must not be given twice: the promotions its earlier workflows were granted (not
+ * granted again) and the current period's tier charge (the start must be on the tier it paid
+ * for, see `checkRestartTier`). Before it a restart inside a promotion's window granted the
+ * promotion a second time, and a restart on another tier got that tier's credits unbilled.
+ * Recorded by every restart since; histories without it opened as they ran.
  */
-export const RESTART_KEEPS_PROMOTIONS_PATCH = 'restart-keeps-promotions';
+export const RESTART_FACTS_PATCH = 'restart-facts';
 
 /**
  * Patch under which a reset that takes an account from credits to none (a trial's promotion
@@ -500,14 +504,15 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     // The ledger is asked while the rules load. While it is down the account waits to open:
     // opening a second pool for an account that ran before would grant its credits again.
     const guarded = input.restartClosed !== true && patched(START_GUARD_PATCH);
-    const restarted = input.restartClosed === true && patched(RESTART_KEEPS_PROMOTIONS_PATCH);
-    const [startRules, earlier, promotionsBefore] = await Promise.all([
+    const restarted = input.restartClosed === true && patched(RESTART_FACTS_PATCH);
+    const [startRules, earlier, before] = await Promise.all([
       loadRules({ at: cycleStart }),
       guarded ? earlierEpoch({ accountId: input.accountId, epoch }) : null,
-      restarted ? earlierPromotions({ accountId: input.accountId, epoch }) : [],
+      restarted ? restartFacts({ accountId: input.accountId, epoch, periodChargeId: periodChargeId(input.accountId, cycleStart) }) : null,
     ]);
     clock.step();
     rejectIf(checkStartAgainstRules(input, startRules));
+    rejectIf(checkRestartTier(input, startRules, before?.periodCharge ?? null));
     if (earlier) {
       throw ApplicationFailure.nonRetryable(
         `account ${input.accountId} ran before under an earlier workflow (its ledger's latest entry ${earlier.entryId}, at ${earlier.at}) ` +
@@ -516,7 +521,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         WORKFLOW_FAILURE_TYPES.accountClosed,
       );
     }
-    account = CreditAccount.open(input, startRules, now(), epoch, promotionsBefore);
+    account = CreditAccount.open(input, startRules, now(), epoch, before?.promotions);
     account.roundCallPartsOnce = roundCallPartsOnce;
   }
   const acc: CreditAccount = account;

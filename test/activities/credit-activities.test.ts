@@ -169,13 +169,18 @@ describe('appendLedger and chargeTier', () => {
     expect(await env.run(activities.earlierEpoch, { accountId: 'act-epochs', epoch: 'e1' })).toBeNull();
   });
 
-  it("names the promotions an account's earlier workflows were granted (a restart)", async () => {
-    expect(await env.run(activities.earlierPromotions, { accountId: 'act-promos', epoch: 'e2' })).toEqual([]);
+  it("tells a restart the promotions the account's earlier workflows were granted, and the period's tier charge", async () => {
+    const facts = (epoch: string, periodChargeId = 'act-promos:tier:2026-06-03T00:00:00.000Z') => env.run(activities.restartFacts, { accountId: 'act-promos', epoch, periodChargeId });
+    expect(await facts('e2')).toEqual({ promotions: [], periodCharge: null });
     const [first] = usageEntries('act-promos', 1, 1);
     const grant = { ...first!, entryId: 'act-promos:e1:1', kind: 'grant' as const, credits: 100_000, source: 'promotion' as const, note: 'Chloe beta thank-you', grantId: 'g1' };
     await env.run(activities.appendLedger, { entries: [grant] });
-    expect(await env.run(activities.earlierPromotions, { accountId: 'act-promos', epoch: 'e2' })).toEqual(['Chloe beta thank-you']);
-    expect(await env.run(activities.earlierPromotions, { accountId: 'act-promos', epoch: 'e1' })).toEqual([]);
+    await env.run(activities.chargeTier, tierCharge('act-promos', { chargeId: 'act-promos:tier:2026-06-03T00:00:00.000Z', tierId: 'tier-4', amountCents: 15_000 }));
+    expect(await facts('e2')).toEqual({
+      promotions: ['Chloe beta thank-you'],
+      periodCharge: { chargeId: 'act-promos:tier:2026-06-03T00:00:00.000Z', tierId: 'tier-4', amountCents: 15_000 },
+    });
+    expect(await facts('e1', 'act-promos:tier:2026-07-03T00:00:00.000Z')).toEqual({ promotions: [], periodCharge: null });
   });
 
   it('fails a batch that is not a list for good', async () => {

@@ -9,6 +9,7 @@ import {
   MAX_GRANT_CREDITS,
   MAX_USAGE_QUANTITY,
   MAX_USERS,
+  checkRestartTier,
   checkStartArguments,
   checkStartShape,
   startShapeProblems,
@@ -289,5 +290,22 @@ describe('every problem of the start input', () => {
     expect(checkStartShape(spoilt, NOW)).toEqual(all[0]);
     expect(startShapeProblems(START, NOW)).toEqual([]);
     expect(startShapeProblems('x', NOW)).toEqual([{ code: 'InvalidStartInput', message: 'the start argument must be one object' }]);
+  });
+});
+
+describe('a restart within a billing period its earlier workflow paid a tier for', () => {
+  const start = { accountId: 'acme', plan: 'growth', users: 1, cycleAnchor: '2026-06-03T00:00:00.000Z', restartClosed: true };
+  const paid = { chargeId: 'acme:tier:2026-06-03T00:00:00.000Z', tierId: 'tier-4', amountCents: 15_000 };
+  it.each([
+    ['the tier paid for', { creditTier: 'tier-4' }, paid, undefined],
+    ['the tier paid for, in other case', { creditTier: 'TIER-4' }, paid, undefined],
+    ['any tier, when the period was not billed', { creditTier: 'tier-6' }, null, undefined],
+    ['any tier, when the rules no longer hold the tier paid for', { creditTier: 'tier-6' }, { ...paid, tierId: 'tier-99' }, undefined],
+    ['another tier', { creditTier: 'tier-3' }, paid, '(this start asks for "tier-3")'],
+    ['no tier', {}, paid, '(this start has no tier)'],
+  ])('%s', (_what, tier, charge, refusal) => {
+    const problem = checkRestartTier({ ...start, ...tier }, rules, charge);
+    if (refusal === undefined) expect(problem).toBeUndefined();
+    else expect(problem).toMatchObject({ code: 'InvalidStartInput', message: expect.stringContaining(`restart it with creditTier "tier-4" ${refusal}`) });
   });
 });

@@ -123,10 +123,14 @@ export function fakeActivities(ruleSet: RuleSet = loadRuleSet(defaultRulesPath()
       webhooks.push(event);
       return { endpoints: 1, delivered: 1 };
     },
-    async earlierPromotions({ accountId, epoch }) {
+    async restartFacts({ accountId, epoch, periodChargeId }) {
       const own = ledgerIdPrefix(accountId, epoch);
       const names = ledger.filter((e) => e.accountId === accountId && !e.entryId.startsWith(own) && e.kind === 'grant' && e.source === 'promotion' && e.note !== undefined);
-      return [...new Set(names.map((e) => e.note ?? ''))].sort();
+      const charge = charges.find((c) => c.chargeId === periodChargeId);
+      return {
+        promotions: [...new Set(names.map((e) => e.note ?? ''))].sort(),
+        periodCharge: charge ? { chargeId: charge.chargeId, tierId: charge.tierId, amountCents: charge.amountCents } : null,
+      };
     },
     async earlierEpoch({ accountId, epoch }) {
       const own = ledgerIdPrefix(accountId, epoch);

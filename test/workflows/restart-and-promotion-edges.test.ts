@@ -1,17 +1,19 @@
 /**
- * A promotion's edges, on the time-skipping server: its credits ending with a reset (a trial,
- * which gets no included credits at a reset, is left with none and must be told; a paid account
- * is topped up by the same reset and is not), and a closed account restarted inside its window
- * (granted once per account). Its own file: the promotion date is set relative to the test
- * server's clock, which these tests move by months.
+ * A closed account restarted on purpose, and a promotion's edges, on the time-skipping server:
+ * a restart inside a promotion's window (granted once per account) and inside a billing period
+ * its earlier workflow paid a tier for (started on that tier); a promotion's credits ending with
+ * a reset (a trial, which gets no included credits at a reset, is left with none and must be
+ * told; a paid account is topped up by the same reset and is not). Its own file: the promotion
+ * date is set relative to the test server's clock, which the last test moves by months.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAccount, untilOpen, workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { patchIds } from '../helpers/patch-markers';
-import { RESTART_KEEPS_PROMOTIONS_PATCH } from '../../workflows/account-credits';
+import { RESTART_FACTS_PATCH } from '../../workflows/account-credits';
 import { waitFor } from '../helpers/wait-for';
 import { rulesWithPromotionOn } from '../helpers/rules-variants';
-import { recordUsageUpdate, summaryQuery } from '../../workflows/messages';
+import { WorkflowFailedError } from '@temporalio/client';
+import { changeCreditTierUpdate, recordUsageUpdate, summaryQuery } from '../../workflows/messages';
 
 const DAY = 86_400_000;
 // The promotion began 20 days ago; accounts anchored a month before it have their first cycle
@@ -43,9 +45,46 @@ describe('a closed account restarted inside the window', () => {
     const restarted = await again.query(summaryQuery);
     expect(restarted.grants.map((g) => g.source)).toEqual(['included']);
     expect(restarted.credits.available).toBe(1_500);
-    expect(patchIds(await again.fetchHistory())).toContain(RESTART_KEEPS_PROMOTIONS_PATCH);
+    expect(patchIds(await again.fetchHistory())).toContain(RESTART_FACTS_PATCH);
     const grantsOfPromotion = suite.acts.ledger.filter((e) => e.accountId === 'promo-restart' && e.kind === 'grant' && e.source === 'promotion');
     expect(grantsOfPromotion).toHaveLength(1);
+    await again.terminate('done');
+  });
+});
+
+describe('a closed account restarted inside a billing period it paid a tier for', () => {
+  it('starts only on the tier it paid for, charged nothing again; a tier change after it is charged as any is', async () => {
+    const input = { accountId: 'tier-restart', plan: 'growth', users: 1, creditTier: 'tier-4', cycleAnchor: anchor };
+    const first = await suite.open(input);
+    const { cycle } = await first.query(summaryQuery);
+    const periodCharge = `tier-restart:tier:${cycle.start}`;
+    await waitFor(() => suite.acts.charges.some((c) => c.chargeId === periodCharge), "the period's tier charge");
+    await first.terminate('closed by ops');
+
+    // On another tier, or none: refused before opening, nothing granted or charged.
+    for (const creditTier of ['tier-6', null]) {
+      const other = await startAccount(suite.env.client, suite.taskQueue, { ...input, creditTier, restartClosed: true });
+      const err = await other.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).toMatchObject({
+        type: 'InvalidStartInput',
+        message:
+          `account tier-restart was billed for tier-4 this billing period (charge ${periodCharge}, 15000 cents) under its earlier workflow: ` +
+          `restart it with creditTier "tier-4" (${creditTier === null ? 'this start has no tier' : 'this start asks for "tier-6"'}), ` +
+          'then change the tier: an upgrade is charged in full at once, a downgrade applies at the next cycle',
+      });
+    }
+    expect(suite.acts.charges.filter((c) => c.accountId === 'tier-restart')).toHaveLength(1);
+
+    const again = await startAccount(suite.env.client, suite.taskQueue, { ...input, restartClosed: true });
+    await untilOpen(again);
+    expect((await again.query(summaryQuery)).tier).toMatchObject({ id: 'tier-4' });
+    expect(await again.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-6' }] })).toMatchObject({ tier: 'tier-6', effective: 'now', chargedCents: 30_000 });
+    await waitFor(() => suite.acts.charges.filter((c) => c.accountId === 'tier-restart').length === 2, 'the upgrade charge');
+    expect(suite.acts.charges.filter((c) => c.accountId === 'tier-restart').map((c) => [c.reason, c.tierId, c.amountCents])).toEqual([
+      ['cycle_start', 'tier-4', 15_000],
+      ['upgrade', 'tier-6', 30_000],
+    ]);
     await again.terminate('done');
   });
 });
