@@ -13,7 +13,7 @@ import { CREDITS_LEDGER_URL } from '../infra/settings';
 import { runningMainJob } from '../infra/main-job-info';
 import { isLedgerError } from '../ledger/errors';
 import { openLedgerStore } from '../ledger/open-store';
-import { ledgerChainDifferences, readLedgerFacts, reconcileAccount, type LedgerDifference, type LedgerFacts, type LedgerFactsQuery } from '../ledger/reconcile';
+import { ledgerChainDifferences, readLedgerFacts, reconcileAccount, type LedgerDifference, type LedgerDifferenceCode, type LedgerFacts, type LedgerFactsQuery } from '../ledger/reconcile';
 import { readLedgerChain, type LedgerChain } from '../ledger/balance-chain';
 import type { LedgerStore } from '../ledger/store';
 import { accountWorkflowId } from '../workflows/messages';
@@ -92,7 +92,8 @@ async function checkOnce(accountId: string, sources: VerifySources, history: boo
   if (!history || sources.chain === undefined) return { ...checked, agrees: differences.length === 0, differences };
   // The whole ledger's chain includes the current cycle's: its findings replace the cycle's own.
   const chain = await sources.chain(accountId, checked.epoch);
-  differences = [...differences.filter((d) => d.code !== 'balance_chain' && d.code !== 'sequence_gap'), ...ledgerChainDifferences(chain)];
+  const whole: readonly LedgerDifferenceCode[] = chain.chargeMismatches === undefined ? ['balance_chain', 'sequence_gap'] : ['balance_chain', 'sequence_gap', 'charge_record'];
+  differences = [...differences.filter((d) => !whole.includes(d.code)), ...ledgerChainDifferences(chain)];
   return { ...checked, agrees: differences.length === 0, differences, entriesFollowed: chain.entries };
 }
 

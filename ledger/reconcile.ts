@@ -305,8 +305,11 @@ function chargeDifferences(summary: AccountSummary, facts: LedgerFacts): LedgerD
 function chainDifferences(breaks: readonly BalanceBreak[], gaps: readonly SequenceGap[]): LedgerDifference[] {
   const out: LedgerDifference[] = [];
   for (const b of breaks) {
-    out.push(difference('balance_chain', `entry.${b.seq}`, b.expected, b.balanceAfter,
-      `entry ${b.entryId} (${b.kind}) leaves a balance of ${b.balanceAfter}; the entry before it and its own move make ${b.expected}`, false));
+    const message =
+      b.sharesSeqWith === undefined
+        ? `entry ${b.entryId} (${b.kind}) leaves a balance of ${b.balanceAfter}; the entry before it and its own move make ${b.expected}`
+        : `entry ${b.entryId} (${b.kind}) has the sequence number ${b.seq} of entry ${b.sharesSeqWith}: a row added after the workflow wrote its ledger`;
+    out.push(difference('balance_chain', `entry.${b.seq}`, b.expected, b.balanceAfter, message, false));
   }
   for (const g of gaps) {
     const which = g.from === g.to ? `entry ${g.from} is` : `entries ${g.from}-${g.to} are`;
@@ -317,10 +320,19 @@ function chainDifferences(breaks: readonly BalanceBreak[], gaps: readonly Sequen
 
 /**
  * The differences in an account's whole ledger (every cycle of the followed epoch): where its
- * running balance breaks and where sequence numbers are missing. Pure.
+ * running balance breaks, where sequence numbers are missing, and, when the billing record was
+ * read, the charges it and the ledger's charge entries disagree on. Pure.
  */
 export function ledgerChainDifferences(chain: LedgerChain): LedgerDifference[] {
-  return chainDifferences(chain.balanceBreaks, chain.sequenceGaps);
+  const out = chainDifferences(chain.balanceBreaks, chain.sequenceGaps);
+  for (const m of chain.chargeMismatches ?? []) {
+    const message =
+      m.logged === null
+        ? `the billing record has charge ${m.chargeId} of ${m.recorded} cents that no ledger entry logs`
+        : `the ledger logged charge ${m.chargeId} of ${m.logged} cents; the billing record has ${m.recorded === null ? 'no such charge' : `${m.recorded} cents`}`;
+    out.push(difference('charge_record', `charge.${m.chargeId}`, m.logged, m.recorded, message));
+  }
+  return out;
 }
 
 /**
