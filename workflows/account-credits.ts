@@ -150,7 +150,9 @@ const { loadRules, earlierEpoch, restartFacts } = proxyActivities<CreditActiviti
 });
 
 // Unlimited retries: a ledger or mail outage delays these effects, it must never drop them.
-// Every one carries a stable id, so a retry never writes, bills or notifies twice.
+// Every one carries a stable id, so a retry never writes or bills twice, and never notifies twice
+// except an e-mail the mail server took just before the worker died, sent again under the same
+// Message-ID (the notifier records a send after the server accepts it).
 const effects = proxyActivities<CreditActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
