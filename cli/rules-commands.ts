@@ -57,18 +57,61 @@ export function removalWarnings(versions: readonly Rules[]): string[] {
   });
 }
 
+type Promotion = Rules['promotions'][number];
+
+/**
+ * The promotion of `before` that `promotion` (new in the version after it) looks like under
+ * another id, and why: dropped by the later version, with the same name, or the same start and
+ * tag. Accounts remember promotions by id, so such a rename grants the promotion again.
+ */
+function renamedFrom(before: Rules | undefined, after: Rules, promotion: Promotion): { from: Promotion; same: string } | undefined {
+  const kept = new Set(after.promotions.map((p) => p.id));
+  for (const from of before?.promotions ?? []) {
+    if (kept.has(from.id)) continue;
+    if (from.name === promotion.name) return { from, same: `the same name, "${from.name}"` };
+    if (from.startsOn === promotion.startsOn && from.eligibleTag === promotion.eligibleTag) {
+      return { from, same: `the same start (${from.startsOn}) and tag ("${from.eligibleTag}")` };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A warning for each promotion a version brings under a new id that looks like one the version
+ * before it dropped (the same name, or the same start and tag): accounts remember the promotions
+ * they were granted by id, so every account already granted the old one is granted the new one
+ * too, its credits a second time.
+ */
+export function promotionRenameWarnings(versions: readonly Rules[]): string[] {
+  return versions.slice(1).flatMap((after, i) => {
+    const before = versions[i] as Rules;
+    const known = new Set(before.promotions.map((p) => p.id));
+    return after.promotions.flatMap((p) => {
+      const renamed = known.has(p.id) ? undefined : renamedFrom(before, after, p);
+      if (!renamed) return [];
+      return [
+        `warning: ${after.source}: promotion "${p.id}" replaces "${renamed.from.id}" of ${before.source} (${renamed.same}): promotions are granted once per id, ` +
+          `so accounts already granted "${renamed.from.id}" are granted "${p.id}" as well (${p.credits} credits again); keep the id "${renamed.from.id}" to change that promotion`,
+      ];
+    });
+  });
+}
+
 /**
  * Warnings for promotions a version brings (absent from the version before it; every one in
  * the first) that start before the version takes effect: a promotion is granted at an account's
  * first cycle starting on or after its `startsOn`, priced by the version in force then, so an
- * account whose cycle started in between sees it in neither version and never gets it.
+ * account whose cycle started in between sees it in neither version and never gets it. A
+ * promotion renamed from the version before ({@link promotionRenameWarnings}) is not one of
+ * these: those accounts had it under its old id.
  */
 export function promotionDateWarnings(versions: readonly Rules[]): string[] {
   return versions.flatMap((version, i) => {
-    const known = new Set((versions[i - 1]?.promotions ?? []).map((p) => p.id));
+    const before = versions[i - 1];
+    const known = new Set((before?.promotions ?? []).map((p) => p.id));
     const effective = Date.parse(version.effectiveFrom);
     return version.promotions
-      .filter((p) => !known.has(p.id) && Date.parse(`${p.startsOn}T00:00:00Z`) < effective)
+      .filter((p) => !known.has(p.id) && !renamedFrom(before, version, p) && Date.parse(`${p.startsOn}T00:00:00Z`) < effective)
       .map(
         (p) =>
           `warning: ${version.source}: promotion "${p.id}" starts on ${p.startsOn}, before this version takes effect (${version.effectiveFrom}): ` +
@@ -89,7 +132,7 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
     .argument('[path]', 'rules file or directory (default: the shipped rules/)')
     .action((path: string | undefined) => {
       const set = loadRuleSet(path ?? shippedRulesPath());
-      const warnings = [...removalWarnings(set.versions), ...promotionDateWarnings(set.versions)];
+      const warnings = [...removalWarnings(set.versions), ...promotionRenameWarnings(set.versions), ...promotionDateWarnings(set.versions)];
       writeLines(io.stdout, [
         ...set.versions.map((v) => `valid: ${v.source} (version ${v.version}, in force from ${v.effectiveFrom})`),
         ...warnings,

@@ -94,6 +94,25 @@ describe('credits rules validate', () => {
     ]);
   });
 
+  it.each([
+    ['its name', 'id: beta\n', 'id: beta-thanks\n', 'the same name, "Beta thank-you"'],
+    ['its start and tag', 'id: beta\n    name: Beta thank-you\n', 'id: beta-thanks\n    name: Beta thanks\n', 'the same start (2026-06-03) and tag ("chloe-beta")'],
+  ])('warns when a version renames a promotion, keeping %s: accounts already granted it would be granted it again', async (what, from, to, same) => {
+    const dir = join(scratch, `renamed-promotion-${what.replace(/\W+/g, '-')}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, '2026-06-03.yaml'), MINIMAL);
+    const july = MINIMAL.replace('2026-06-03T00:00:00Z', '2026-07-01T00:00:00Z').replace(from, to);
+    expect(july).not.toContain('id: beta\n');
+    writeFileSync(join(dir, '2026-07-01.yaml'), july);
+    const run = await credits('rules', 'validate', dir);
+    expect(run.code).toBe(0);
+    // Only this warning: not that accounts "never get it" (they had it under its old id).
+    expect(run.stdout.split('\n').filter((l) => l.startsWith('warning: '))).toEqual([
+      `warning: ${join(dir, '2026-07-01.yaml')}: promotion "beta-thanks" replaces "beta" of ${join(dir, '2026-06-03.yaml')} (${same}): promotions are granted once per id, ` +
+        'so accounts already granted "beta" are granted "beta-thanks" as well (100000 credits again); keep the id "beta" to change that promotion',
+    ]);
+  });
+
   it('names a missing path without a stack trace', async () => {
     const missing = join(scratch, 'nope.yaml');
     expect(await credits('rules', 'validate', missing)).toEqual({
