@@ -4,7 +4,7 @@
  * user, and the ledger of credit movements with its own paged page. Pure functions of the
  * views' data (admin/usage-over-time.ts), so they are tested without a server.
  */
-import { formatCount, formatPrice, formatUtc, formatUtcDate, formatUtcTime } from '../display';
+import { cycleNumber, formatCount, formatPrice, formatUtc, formatUtcDate, formatUtcTime } from '../display';
 import type { LedgerEntry } from '../domain/effects';
 import type { AccountSummary } from '../domain/wire-contract';
 import { TRACK_COLOUR, barWidth } from './chart';
@@ -129,7 +129,7 @@ export function billingCard(view: BillingHistoryView): SafeHtml {
   const rows = view.charges.map(
     (c) => html`<tr data-charge="${c.chargeId}">
       <td>${time(c.at)}</td><td>${c.tierName}</td><td>${REASONS[c.reason] ?? c.reason}</td>
-      <td class="num" data-field="amount" data-cents="${c.amountCents}">${formatPrice(c.amountCents, c.currency)}</td><td class="num">${c.cycleIndex}</td>
+      <td class="num" data-field="amount" data-cents="${c.amountCents}">${formatPrice(c.amountCents, c.currency)}</td><td class="num">${cycleNumber(c.cycleIndex)}</td>
     </tr>`,
   );
   const body = rows.length > 0 ? rows : html`<tr><td colspan="5" class="empty">No tier charges yet.</td></tr>`;
@@ -146,7 +146,8 @@ export function billingCard(view: BillingHistoryView): SafeHtml {
 
 const KIND_NAMES: Record<string, string> = {
   grant: 'Grant',
-  expiry: 'Expired at reset',
+  // At a reset, or mid-cycle (a trial's end, a promotion's window ending after a re-anchor).
+  expiry: 'Expired',
   forfeit: 'Forfeited (trial ended)',
   overdraft_write_off: 'Overdraft written off',
   call_overage: 'Call overage written off',
@@ -159,7 +160,7 @@ function ledgerRows(entries: readonly LedgerEntry[]): SafeHtml | SafeHtml[] {
     (e) => html`<tr data-seq="${e.seq}" data-kind="${e.kind}">
       <td>${time(e.at, formatUtc(e.at))}</td><td>${KIND_NAMES[e.kind] ?? e.kind}</td>
       <td class="num" data-field="credits">${formatCount(e.credits)}</td><td class="num">${formatCount(e.balanceAfter)}</td>
-      <td>${e.note ?? e.source ?? ''}</td><td class="num">${e.cycleIndex}</td>
+      <td>${e.note ?? e.source ?? ''}</td><td class="num">${cycleNumber(e.cycleIndex)}</td>
     </tr>`,
   );
 }

@@ -325,7 +325,7 @@ describe('the account over time', () => {
     expect(credited.reduce((a, b) => a + b, 0)).toBe(2_100);
     expect(await shown('#usage-by-user-table tr[data-user="ann"]')).toBe('ann 1,800 1 0');
     expect(await shown('#usage-by-user-table tr[data-user="bob"]')).toBe('bob 300 1 0');
-    expect(await shown('#billing-table tbody')).toMatch(/^\d{4}-\d{2}-\d{2} Tier 1 \S.* \$20 0$/);
+    expect(await shown('#billing-table tbody')).toMatch(/^\d{4}-\d{2}-\d{2} Tier 1 \S.* \$20 1$/);
     expect(await shown('#next-charge')).toBe(`Next charge: $20 for Tier 1 on ${summary.cycle.end.slice(0, 10)}.`);
     expect(await page.locator('#credit-ledger-table tr[data-kind="grant"]').count()).toBe(2);
 

@@ -74,9 +74,9 @@ describe('the page over time', () => {
   it('shows usage by user, billing history and the newest credit movements', async () => {
     expect(await text('#usage-by-user-table tr[data-user="user-b"]')).toBe('user-b 7 1 1');
     expect(await text('#next-charge')).toBe('Next charge: $100 for Tier 3 on 2026-07-03 (the downgrade waiting for the next cycle).');
-    expect(await text('#billing-table tbody')).toBe('2026-06-10 Tier 5 Upgrade $200 0 2026-06-03 Tier 3 Monthly renewal $100 0');
+    expect(await text('#billing-table tbody')).toBe('2026-06-10 Tier 5 Upgrade $200 1 2026-06-03 Tier 3 Monthly renewal $100 1');
     expect(await page.locator('#credit-ledger-table tbody tr').count()).toBe(5);
-    expect(await text('#credit-ledger-table tr[data-kind="void"]')).toBe('2026-06-07 09:00 UTC Usage voided -3 9,986 voided: duplicate 0');
+    expect(await text('#credit-ledger-table tr[data-kind="void"]')).toBe('2026-06-07 09:00 UTC Usage voided -3 9,986 voided: duplicate 1');
     await page.locator('#billing-history').screenshot({ path: join(SCREENSHOTS, 'history-billing.png') });
     await page.locator('#credit-ledger').screenshot({ path: join(SCREENSHOTS, 'history-ledger.png') });
   });

@@ -216,7 +216,7 @@ describe('the admin page end to end on the dev server', () => {
         "the tier's grant in the credit ledger view",
         SETTLE_MS,
       );
-      expect(await shown(page, '#billing-table tbody')).toMatch(/^\d{4}-\d{2}-\d{2} Tier 2 \S.* \$50 0$/);
+      expect(await shown(page, '#billing-table tbody')).toMatch(/^\d{4}-\d{2}-\d{2} Tier 2 \S.* \$50 1$/);
       expect(await shown(page, '#next-charge')).toBe(`Next charge: $50 for Tier 2 on ${summary.cycle.end.slice(0, 10)}.`);
       expect(await page.locator('#credit-banner').count()).toBe(0);
       expect((await bars()).reduce((a, b) => a + b, 0)).toBe(1_200);
