@@ -161,16 +161,21 @@ async function perform(deps: ActionDeps, action: ActionName, accountId: string, 
       if (!rules) return refusal('The tiers cannot be read right now; try again later.');
       const target = tier === 'none' ? null : tier;
       const preview = tierChangePreview(summary, rules.tiers, target, names.currency);
-      if (!preview.ok) return preview;
       // The change is held to what the confirm page said (the account checks it when it makes
       // the change): a page reviewed before a reset, a new price or another tab's change is
       // refused, never charged otherwise than it read.
       const shown = shownTierChange(body);
+      // A change that would now do nothing ("already on Tier 2") may be this very form, sent
+      // again to another admin server after it went through: the account knows the request id
+      // and answers it as the first time. So it is asked, unless the form is incomplete anyway.
+      if (!preview.ok && !shown) return preview;
       if (!shown) return refusal('This confirmation is incomplete; review the change again from the account page.');
       let answer;
       try {
         answer = await deps.client.changeCreditTier(accountId, { tier: target, expect: shown }, { updateId: idem });
       } catch (err) {
+        // Not a request the account has answered: what the page tells is the refusal.
+        if (!preview.ok && isCreditsInputError(err)) return preview;
         if (isCreditsInputError(err) && err.problem === 'TierChangeDiffers') {
           return refusal(`What this change does has changed since you reviewed it, so nothing was changed or charged. It would now be: ${preview.text} Review it again to go ahead.`);
         }

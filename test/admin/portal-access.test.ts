@@ -632,6 +632,14 @@ describe('sessions', () => {
       const answer = await one.json();
       expect(answer).toEqual({ ok: true, text: 'Tier 2: $50 charged now; 3,200 credits added.' });
       expect(await two.json()).toEqual(answer);
+      // Sent to a server that reads the account after the change went through (already on
+      // Tier 2): the account, not the page's preview, answers the request id.
+      const third = await startAdminServer({ client: credits, store, port: 0, log: (message) => logged.push(message), access });
+      try {
+        expect(await (await submit(third.url)).json()).toEqual(answer);
+      } finally {
+        await third.close();
+      }
       // And once more after the account moved on: the same answer, nothing done again.
       await credits.changeCreditTier('acct-a', { tier: null });
       expect(await (await submit(second.url)).json()).toEqual(answer);

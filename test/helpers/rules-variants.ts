@@ -15,6 +15,17 @@ function compileVariant(name: string, edit: (text: string) => string): Rules {
   return compiled.rules;
 }
 
+/**
+ * A promotion window open now: the promotion began `daysAgo` days ago, and accounts anchored at
+ * `anchor` (a month before it) have their first cycle of the window start on the promotion
+ * date, so the window (two cycles) ends about two months after that date.
+ */
+export function promotionOpenSince(daysAgo: number): { ruleSet: RuleSet; anchor: string } {
+  const date = new Date(Date.now() - daysAgo * 86_400_000);
+  const anchor = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() - 1, date.getUTCDate())).toISOString();
+  return { ruleSet: rulesWithPromotionOn(date.toISOString().slice(0, 10)), anchor };
+}
+
 /** The shipped rules with the beta promotion moved to start on `date` (YYYY-MM-DD). */
 export function rulesWithPromotionOn(date: string): RuleSet {
   return createRuleSet([compileVariant('promotion-variant.yaml', (t) => t.replace(/startsOn: 2026-06-03/, `startsOn: ${date}`))]);

@@ -1,0 +1,91 @@
+/**
+ * A closed account restarted on purpose, on the time-skipping server: inside a promotion's
+ * window (granted once per account) and inside a billing period its earlier workflow paid a
+ * tier for. Its own file: the promotion date is set relative to the test server's clock, which
+ * must not move while these tests run (restarts go through a client that never skips time).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAccount, untilOpen, workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { patchIds } from '../helpers/patch-markers';
+import { RESTART_FACTS_PATCH } from '../../workflows/account-credits';
+import { waitFor } from '../helpers/wait-for';
+import { promotionOpenSince } from '../helpers/rules-variants';
+import { Client, WorkflowFailedError } from '@temporalio/client';
+import { changeCreditTierUpdate, summaryQuery } from '../../workflows/messages';
+
+// The promotion began 20 days ago; its window (two cycles) ends in about 40 days.
+const { ruleSet, anchor } = promotionOpenSince(20);
+
+let suite: WorkflowSuite;
+beforeAll(async () => {
+  suite = await workflowSuite(ruleSet);
+});
+afterAll(async () => {
+  await suite?.teardown();
+});
+
+/**
+ * A client that never lets the time-skipping server skip time: the environment's own client
+ * may, around a workflow that closes, and the server then jumps to the next timer (years
+ * ahead), past the promotion window and the billing period these tests restart in.
+ */
+const plainClient = () => new Client({ connection: suite.env.connection, namespace: suite.env.namespace ?? 'default' });
+
+describe('a closed account restarted inside the window', () => {
+  it('is not granted the promotion its earlier workflow was granted', async () => {
+    const input = { accountId: 'promo-restart', plan: 'growth', users: 1, tags: ['chloe-beta'], cycleAnchor: anchor };
+    const first = await suite.open(input);
+    expect((await first.query(summaryQuery)).grants.filter((g) => g.source === 'promotion').map((g) => g.amount)).toEqual([100_000]);
+    await waitFor(() => suite.acts.ledger.some((e) => e.accountId === 'promo-restart' && e.source === 'promotion'), "the first workflow's promotion entry");
+    const client = plainClient();
+    await client.workflow.getHandle(first.workflowId).terminate('closed by ops');
+
+    const again = await startAccount(client, suite.taskQueue, { ...input, restartClosed: true });
+    await untilOpen(again);
+    const restarted = await again.query(summaryQuery);
+    expect(restarted.grants.map((g) => g.source)).toEqual(['included']);
+    expect(restarted.credits.available).toBe(1_500);
+    expect(patchIds(await again.fetchHistory())).toContain(RESTART_FACTS_PATCH);
+    const grantsOfPromotion = suite.acts.ledger.filter((e) => e.accountId === 'promo-restart' && e.kind === 'grant' && e.source === 'promotion');
+    expect(grantsOfPromotion).toHaveLength(1);
+    await again.terminate('done');
+  });
+});
+
+describe('a closed account restarted inside a billing period it paid a tier for', () => {
+  it('starts only on the tier it paid for, charged nothing again; a tier change after it is charged as any is', async () => {
+    const input = { accountId: 'tier-restart', plan: 'growth', users: 1, creditTier: 'tier-4', cycleAnchor: anchor };
+    const first = await suite.open(input);
+    const { cycle } = await first.query(summaryQuery);
+    const periodCharge = `tier-restart:tier:${cycle.start}`;
+    await waitFor(() => suite.acts.charges.some((c) => c.chargeId === periodCharge), "the period's tier charge");
+    const client = plainClient();
+    await client.workflow.getHandle(first.workflowId).terminate('closed by ops');
+
+    // On another tier, or none: refused before opening, nothing granted or charged.
+    for (const creditTier of ['tier-6', null]) {
+      const other = await startAccount(client, suite.taskQueue, { ...input, creditTier, restartClosed: true });
+      const err = await other.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).toMatchObject({
+        type: 'InvalidStartInput',
+        message:
+          `account tier-restart was billed for tier-4 this billing period (charge ${periodCharge}, 15000 cents) under its earlier workflow: ` +
+          `restart it with creditTier "tier-4" (${creditTier === null ? 'this start has no tier' : 'this start asks for "tier-6"'}), ` +
+          'then change the tier: an upgrade is charged in full at once, a downgrade applies at the next cycle',
+      });
+    }
+    expect(suite.acts.charges.filter((c) => c.accountId === 'tier-restart')).toHaveLength(1);
+
+    const again = await startAccount(client, suite.taskQueue, { ...input, restartClosed: true });
+    await untilOpen(again);
+    expect((await again.query(summaryQuery)).tier).toMatchObject({ id: 'tier-4' });
+    expect(await again.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-6' }] })).toMatchObject({ tier: 'tier-6', effective: 'now', chargedCents: 30_000 });
+    await waitFor(() => suite.acts.charges.filter((c) => c.accountId === 'tier-restart').length === 2, 'the upgrade charge');
+    expect(suite.acts.charges.filter((c) => c.accountId === 'tier-restart').map((c) => [c.reason, c.tierId, c.amountCents])).toEqual([
+      ['cycle_start', 'tier-4', 15_000],
+      ['upgrade', 'tier-6', 30_000],
+    ]);
+    await again.terminate('done');
+  });
+});
