@@ -7,6 +7,7 @@ import type { Rules } from '../ruleset/types';
 import type { AlertNotice, ChargeRequest, LedgerEntry, RefusedEntry } from '../domain/effects';
 import type { WebhookEvent } from '../domain/webhook-events';
 import type { EarlierEpoch } from '../ledger/store';
+import type { RestartHistory } from '../domain/input-problems';
 
 /** Result of a charge: the billing system's receipt. */
 export interface ChargeReceipt {
@@ -76,16 +77,13 @@ export interface CreditActivities {
    */
   earlierEpoch(input: { accountId: string; epoch: string }): Promise<EarlierEpoch | null>;
   /**
-   * What a closed account started again on purpose must not be given twice: the names of the
-   * promotions it was granted under workflows other than the one of `epoch` (each is granted
-   * once per account), and the billing record's charge `periodChargeId` (the current billing
-   * period's tier charge, keyed by the period), when there is one.
+   * What a closed account started again on purpose must not be given twice: the promotions it
+   * was granted under workflows other than the one of `epoch` (each is granted once per
+   * account), and the latest tier charge of the account made at or after `periodStart` (the
+   * billing period the restart opens in), which already paid for a tier this period.
    */
-  restartFacts(input: { accountId: string; epoch: string; periodChargeId: string }): Promise<RestartFacts>;
+  restartFacts(input: { accountId: string; epoch: string; periodStart: string }): Promise<RestartFacts>;
 }
 
 /** What {@link CreditActivities.restartFacts} found. */
-export interface RestartFacts {
-  promotions: string[];
-  periodCharge: { chargeId: string; tierId: string; amountCents: number } | null;
-}
+export type RestartFacts = RestartHistory;

@@ -38,6 +38,8 @@ import { iso } from './calendar';
 import { AnswerWindow } from './answers';
 import { hasOwnKey } from './own-keys';
 import * as outbox from './outbox';
+import { addGrant } from './credit-pool';
+import type { RestartHistory } from './input-problems';
 import * as rollover from './cycle-rollover';
 import * as usage from './usage-commands';
 import * as changes from './account-changes';
@@ -85,20 +87,31 @@ export class CreditAccount {
    * included credits or the trial's one grant of trial credits, its tier (charged), and any
    * promotion whose window is open. The input must have passed `checkStartShape` and
    * `checkStartAgainstRules`. `epoch` is any id unique to this workflow (its first run id),
-   * carried into every ledger and alert id. `earlierPromotions`: the names of the promotions
-   * earlier workflows of this account were granted (a restart), none of which is granted again.
+   * carried into every ledger and alert id. `restart`: what earlier workflows of this account
+   * (closed, the account started again on purpose) were given: their promotions, none of which
+   * is granted again, and the period's latest tier charge, which pays for the tier this period
+   * when the start asks for the same tier (`checkRestartTier` refuses another).
    */
-  static open(input: AccountStartInput, rules: Rules, nowMs: number, epoch: string, earlierPromotions: readonly string[] = []): CreditAccount {
+  static open(input: AccountStartInput, rules: Rules, nowMs: number, epoch: string, restart?: RestartHistory): CreditAccount {
     const account = new CreditAccount(initialState(input, rules, nowMs, epoch));
     const s = account.state;
-    // A promotion is granted once per account: one restarted on purpose does not get again what
-    // an earlier workflow of it was granted (known by name from that workflow's ledger entries).
-    for (const promo of rules.promotions) if (earlierPromotions.includes(promo.name)) s.promotionsGranted.push(promo.id);
+    const paid = restart?.paidThisPeriod;
+    const paidTier = paid && s.tierId === paid.tierId ? tierOf(s) : undefined;
+    // The period was paid for this tier by an earlier workflow: its credits come with the new
+    // pool, and the first charge is at the next reset.
+    if (paidTier) s.tierPaidThrough = s.cycle.end;
+    for (const promo of rules.promotions) {
+      if (restart?.promotions.ids.includes(promo.id) || restart?.promotions.names.includes(promo.name)) s.promotionsGranted.push(promo.id);
+    }
     // The start facts are written out so a replay of the ledger (simulate/) can open the same account.
     const facts = `${s.users} users, tier ${s.tierId ?? 'none'}, anchor ${s.anchor}, tags: ${s.tags.join(' ')}`.trimEnd();
     outbox.logEntry(s, nowMs, 'cycle_start', 0, { note: `account opened on ${s.planId}${s.trial ? ' (trial)' : ''}: ${facts}` });
     rollover.grantTrialCredits(s, nowMs);
     rollover.grantCycleAllocations(s, nowMs);
+    if (paidTier && paid) {
+      addGrant(s, 'subscription', paidTier.name, paidTier.credits, s.cycle.end, nowMs);
+      outbox.logEntry(s, nowMs, 'tier_change', 0, { note: `${paidTier.id} was paid for this billing period by ${paid.chargeId} under an earlier workflow: not charged again` });
+    }
     return account;
   }
 

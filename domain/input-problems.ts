@@ -257,22 +257,42 @@ export function startShapeProblems(input: unknown, nowMs: number): InputProblem[
   return found.filter((message): message is string => message !== undefined).map(bad);
 }
 
+/** The latest tier charge of a billing period, as a restart is told of it. */
+export interface PeriodCharge {
+  chargeId: string;
+  tierId: string;
+  amountCents: number;
+  reason: 'cycle_start' | 'purchase' | 'upgrade';
+}
+
 /**
- * A closed account started again on purpose within a billing period its earlier workflow paid a
- * tier for (`paid`, the period's charge): it must start on that tier. The period's charge is keyed
- * by the period, so another tier would get its credits unbilled (or a cheaper one the dearer
- * one's price); the tier is then changed as any tier is (an upgrade charged in full at once, a
- * downgrade at the next cycle). A paid tier the rules no longer hold does not bind.
+ * What a closed account started again on purpose is told of its earlier workflows (by the
+ * ledger): the promotions they were granted, by id where the granting rules version is known
+ * and by name where not, and the period's latest tier charge.
  */
-export function checkRestartTier(input: AccountStartInput, rules: Rules, paid: { chargeId: string; tierId: string; amountCents: number } | null): InputProblem | undefined {
+export interface RestartHistory {
+  promotions: { ids: string[]; names: string[] };
+  paidThisPeriod: PeriodCharge | null;
+}
+
+/**
+ * A closed account started again on purpose within a billing period an earlier workflow paid a
+ * tier for (`paid`, the period's latest tier charge: its renewal, a purchase or an upgrade): it
+ * must start on that tier, which it then gets without paying again; another tier would get its
+ * credits unbilled, or a cheaper one the dearer one's price. The tier is changed afterwards as
+ * any tier is (an upgrade charged in full at once, a downgrade at the next cycle). A paid tier
+ * the rules no longer hold does not bind.
+ */
+export function checkRestartTier(input: AccountStartInput, rules: Rules, paid: PeriodCharge | null): InputProblem | undefined {
   if (!paid || !rules.tiers.some((t) => t.id === paid.tierId)) return undefined;
   const asked = input.creditTier == null ? undefined : resolveTier(rules, input.creditTier)?.id;
   if (asked === paid.tierId) return undefined;
+  const what = paid.reason === 'cycle_start' ? 'renewal' : paid.reason;
   return problem(
     'InvalidStartInput',
-    `account ${input.accountId} was billed for ${paid.tierId} this billing period (charge ${paid.chargeId}, ${paid.amountCents} cents) under its earlier workflow: ` +
+    `account ${input.accountId} was billed for ${paid.tierId} this billing period (its ${what}, charge ${paid.chargeId}, ${paid.amountCents} cents) under an earlier workflow: ` +
       `restart it with creditTier ${quote(paid.tierId)}${asked === undefined ? ' (this start has no tier)' : ` (this start asks for ${quote(asked)})`}, ` +
-      'then change the tier: an upgrade is charged in full at once, a downgrade applies at the next cycle',
+      'which is not charged again this period, then change the tier: an upgrade is charged in full at once, a downgrade applies at the next cycle',
   );
 }
 

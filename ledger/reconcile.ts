@@ -112,6 +112,8 @@ export interface LedgerDifference {
 interface EpochTally {
   /** The running balance, in sequence order; its last entry is the epoch's latest. */
   balance: RunningBalance;
+  /** The epoch's earliest entry of the cycle: a period charge made before it is another workflow's. */
+  firstAt: string;
   latestAt: string;
   usage: Map<string, { micros: number; credits: number; count: number; rejected: number }>;
   charged: Map<string, number>;
@@ -119,13 +121,14 @@ interface EpochTally {
 }
 
 function newTally(): EpochTally {
-  return { balance: new RunningBalance(), latestAt: '', usage: new Map(), charged: new Map(), chargeEntries: [] };
+  return { balance: new RunningBalance(), firstAt: '', latestAt: '', usage: new Map(), charged: new Map(), chargeEntries: [] };
 }
 
 /** Adds one entry to its epoch's tally (the credit core's counting rule). */
 function tallyEntry(tally: EpochTally, e: LedgerEntry): void {
   tally.balance.add(e);
   if (e.at > tally.latestAt) tally.latestAt = e.at;
+  if (tally.firstAt === '' || e.at < tally.firstAt) tally.firstAt = e.at;
   if (e.kind === 'charge' && e.idempotencyKey !== undefined) {
     tally.chargeEntries.push({ chargeId: e.idempotencyKey, amountCents: e.amountCents ?? 0 });
   }
@@ -171,7 +174,10 @@ class CycleTally {
     const query = this.query;
     const epoch = query.epoch ?? latestEpoch(this.tallies);
     const tally = (epoch === null ? undefined : this.tallies.get(epoch)) ?? newTally();
-    const ownCharge = (c: ChargeRequest) => c.reason === 'cycle_start' || (epoch !== null && epochOfId(c.chargeId) === epoch);
+    // A period's charge is keyed by the period, not the workflow: one made before this epoch's
+    // first entry of the cycle was an earlier workflow's (a restarted account does not charge
+    // a period already paid), as purchases and upgrades under another epoch's ids are.
+    const ownCharge = (c: ChargeRequest) => (c.reason === 'cycle_start' ? c.at >= tally.firstAt : epoch !== null && epochOfId(c.chargeId) === epoch);
     const inCycle = (c: ChargeRequest) =>
       c.accountId === query.accountId && c.cycleIndex === query.cycle.index && c.at >= query.cycle.start && c.at < query.cycle.end;
     return {
@@ -187,9 +193,7 @@ class CycleTally {
       charges: charges
         .filter((c) => inCycle(c) && ownCharge(c))
         .map((c) => ({ chargeId: c.chargeId, tierId: c.tierId, amountCents: c.amountCents, reason: c.reason, at: c.at }))
-        // At one instant (one workflow activation can open a cycle and upgrade its tier), a
-        // period's charge comes before the purchases and upgrades, which come in their own order.
-        .sort((a, b) => compareText(a.at, b.at) || chargeRank(a) - chargeRank(b) || chargeCounter(a) - chargeCounter(b)),
+        .sort(compareCharges),
       chargeEntries: tally.chargeEntries,
       balanceBreaks: tally.balance.balanceBreaks,
       sequenceGaps: tally.balance.sequenceGaps,
@@ -198,6 +202,15 @@ class CycleTally {
 }
 
 /** Order of charges made at the same instant: the period's charge first. */
+/**
+ * The order charges were made in: by time; at one instant (one workflow activation can open a
+ * cycle and upgrade its tier) a period's charge before purchases and upgrades, which come in
+ * their own order.
+ */
+export function compareCharges(a: Pick<ChargeRequest, 'at' | 'reason' | 'chargeId'>, b: Pick<ChargeRequest, 'at' | 'reason' | 'chargeId'>): number {
+  return compareText(a.at, b.at) || chargeRank(a) - chargeRank(b) || chargeCounter(a) - chargeCounter(b);
+}
+
 function chargeRank(c: { reason: ChargeRequest['reason'] }): number {
   return c.reason === 'cycle_start' ? 0 : 1;
 }

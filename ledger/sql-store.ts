@@ -276,17 +276,17 @@ class SqlLedgerStore implements LedgerStore {
     return { epoch: epochOfId(row.entry_id) ?? '', entryId: row.entry_id, at: isoOrNull(row.at) ?? '' };
   }
 
-  async earlierPromotions(accountId: string, epoch: string): Promise<string[]> {
+  async earlierPromotions(accountId: string, epoch: string): Promise<{ name: string; rulesVersion: string }[]> {
     requireText(accountId, 'accountId');
     requireText(epoch, 'epoch');
     const own = ledgerIdPrefix(accountId, epoch);
-    const { rows } = await this.db.query<{ note: string }>(
-      `SELECT DISTINCT note FROM ledger_entries
+    const { rows } = await this.db.query<{ note: string; rules_version: string }>(
+      `SELECT DISTINCT note, rules_version FROM ledger_entries
         WHERE account_id = $1 AND left(entry_id, $2) <> $3 AND kind = 'grant' AND source = 'promotion' AND note IS NOT NULL
-        ORDER BY note`,
+        ORDER BY note, rules_version`,
       [accountId, own.length, own],
     );
-    return rows.map((row) => row.note);
+    return rows.map((row) => ({ name: row.note, rulesVersion: row.rules_version }));
   }
 
   async claimPortalLink(link: UsedPortalLink): Promise<boolean> {

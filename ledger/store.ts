@@ -181,11 +181,11 @@ export interface LedgerStore {
   earlierEpoch(accountId: string, epoch: string): Promise<EarlierEpoch | null>;
 
   /**
-   * The names of the promotions an account was granted under workflows other than the one of
-   * epoch `epoch` (their grant entries' notes, each once, in ascending order): what a restarted
-   * account must not be granted again.
+   * The promotions an account was granted under workflows other than the one of epoch `epoch`:
+   * each grant entry's note (the promotion's name then) and rules version, each pair once, in
+   * ascending order. What a restarted account must not be granted again.
    */
-  earlierPromotions(accountId: string, epoch: string): Promise<string[]>;
+  earlierPromotions(accountId: string, epoch: string): Promise<{ name: string; rulesVersion: string }[]>;
 
   /**
    * Records that a customer admin's portal link was traded for a session, once per `linkId`.

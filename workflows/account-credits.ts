@@ -24,7 +24,6 @@ import type { AccountStartInput } from '../domain/wire-contract';
 import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, type AccountState, type TargetUpdateResult } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import { ACCOUNT_CONTINUING_MESSAGE, ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
-import { periodChargeId } from '../domain/effects';
 import {
   checkRestartTier,
   checkStartAgainstRules,
@@ -291,9 +290,10 @@ export const START_GUARD_PATCH = 'start-guard-earlier-epoch';
 /**
  * Patch under which a closed account started again on purpose (`restartClosed: true`) asks the
  * ledger what it must not be given twice: the promotions its earlier workflows were granted (not
- * granted again) and the current period's tier charge (the start must be on the tier it paid
- * for, see `checkRestartTier`). Before it a restart inside a promotion's window granted the
- * promotion a second time, and a restart on another tier got that tier's credits unbilled.
+ * granted again) and the period's latest tier charge (the start must be on that tier, which it
+ * then gets without paying again; see `checkRestartTier`). Before it a restart inside a
+ * promotion's window granted the promotion a second time, a restart on another tier got that
+ * tier's credits unbilled, and one after a purchase or upgrade paid for the tier twice.
  * Recorded by every restart since; histories without it opened as they ran.
  */
 export const RESTART_FACTS_PATCH = 'restart-facts';
@@ -510,11 +510,11 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     const [startRules, earlier, before] = await Promise.all([
       loadRules({ at: cycleStart }),
       guarded ? earlierEpoch({ accountId: input.accountId, epoch }) : null,
-      restarted ? restartFacts({ accountId: input.accountId, epoch, periodChargeId: periodChargeId(input.accountId, cycleStart) }) : null,
+      restarted ? restartFacts({ accountId: input.accountId, epoch, periodStart: cycleStart }) : null,
     ]);
     clock.step();
     rejectIf(checkStartAgainstRules(input, startRules));
-    rejectIf(checkRestartTier(input, startRules, before?.periodCharge ?? null));
+    rejectIf(checkRestartTier(input, startRules, before?.paidThisPeriod ?? null));
     if (earlier) {
       throw ApplicationFailure.nonRetryable(
         `account ${input.accountId} ran before under an earlier workflow (its ledger's latest entry ${earlier.entryId}, at ${earlier.at}) ` +
@@ -523,7 +523,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         WORKFLOW_FAILURE_TYPES.accountClosed,
       );
     }
-    account = CreditAccount.open(input, startRules, now(), epoch, before?.promotions);
+    account = CreditAccount.open(input, startRules, now(), epoch, before ?? undefined);
     account.roundCallPartsOnce = roundCallPartsOnce;
   }
   const acc: CreditAccount = account;

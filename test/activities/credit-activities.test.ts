@@ -20,6 +20,7 @@ import { RULES_RECHECK_MS, defaultRulesPath, type Rules } from '../../ruleset';
 import { quietActivityEnvironment, type LogLine } from '../helpers/activity-environment';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server';
 import { tierCharge, usageEntries, usageEntry, warningAlert } from '../ledger/entry-fixtures';
+import { shippedRules } from '../helpers/shipped-rules';
 
 const FROM = 'AI Credits <credits@example.com>';
 const rulesDir = mkdtempSync(join(tmpdir(), 'credits-rules-'));
@@ -169,18 +170,27 @@ describe('appendLedger and chargeTier', () => {
     expect(await env.run(activities.earlierEpoch, { accountId: 'act-epochs', epoch: 'e1' })).toBeNull();
   });
 
-  it("tells a restart the promotions the account's earlier workflows were granted, and the period's tier charge", async () => {
-    const facts = (epoch: string, periodChargeId = 'act-promos:tier:2026-06-03T00:00:00.000Z') => env.run(activities.restartFacts, { accountId: 'act-promos', epoch, periodChargeId });
-    expect(await facts('e2')).toEqual({ promotions: [], periodCharge: null });
+  it("tells a restart the promotions the account's earlier workflows were granted, and the period's latest tier charge", async () => {
+    const facts = (epoch: string, periodStart = '2026-06-03T00:00:00.000Z') => env.run(activities.restartFacts, { accountId: 'act-promos', epoch, periodStart });
+    expect(await facts('e2')).toEqual({ promotions: { ids: [], names: [] }, paidThisPeriod: null });
     const [first] = usageEntries('act-promos', 1, 1);
-    const grant = { ...first!, entryId: 'act-promos:e1:1', kind: 'grant' as const, credits: 100_000, source: 'promotion' as const, note: 'Chloe beta thank-you', grantId: 'g1' };
-    await env.run(activities.appendLedger, { entries: [grant] });
-    await env.run(activities.chargeTier, tierCharge('act-promos', { chargeId: 'act-promos:tier:2026-06-03T00:00:00.000Z', tierId: 'tier-4', amountCents: 15_000 }));
-    expect(await facts('e2')).toEqual({
-      promotions: ['Chloe beta thank-you'],
-      periodCharge: { chargeId: 'act-promos:tier:2026-06-03T00:00:00.000Z', tierId: 'tier-4', amountCents: 15_000 },
+    const grant = { ...first!, kind: 'grant' as const, credits: 100_000, source: 'promotion' as const, grantId: 'g1' };
+    await env.run(activities.appendLedger, {
+      entries: [
+        // Granted under the shipped version: known by its id, whatever its name is now.
+        { ...grant, entryId: 'act-promos:e1:1', note: 'Chloe beta thank-you', rulesVersion: shippedRules().version },
+        // Under a version no longer in the files: known by name only.
+        { ...grant, entryId: 'act-promos:e1:2', seq: 2, note: 'Gone promotion', rulesVersion: '2020-01-01.000000000000' },
+      ],
     });
-    expect(await facts('e1', 'act-promos:tier:2026-07-03T00:00:00.000Z')).toEqual({ promotions: [], periodCharge: null });
+    await env.run(activities.chargeTier, tierCharge('act-promos', { chargeId: 'act-promos:tier:2026-06-03T00:00:00.000Z', at: '2026-06-03T00:00:00.000Z', tierId: 'tier-1', amountCents: 2_000, reason: 'cycle_start' }));
+    await env.run(activities.chargeTier, tierCharge('act-promos', { chargeId: 'act-promos:e1:charge:1', at: '2026-06-10T00:00:00.000Z', tierId: 'tier-4', amountCents: 15_000, reason: 'upgrade' }));
+    expect(await facts('e2')).toEqual({
+      promotions: { ids: ['chloe-beta-2026'], names: ['Gone promotion'] },
+      paidThisPeriod: { chargeId: 'act-promos:e1:charge:1', tierId: 'tier-4', amountCents: 15_000, reason: 'upgrade' },
+    });
+    // Its own epoch's grants are not earlier ones; charges before the period are another period's.
+    expect(await facts('e1', '2026-07-03T00:00:00.000Z')).toEqual({ promotions: { ids: [], names: [] }, paidThisPeriod: null });
   });
 
   it('fails a batch that is not a list for good', async () => {

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Client } from '@temporalio/client';
+import { accountWorkflowId } from '../../workflows/messages';
 import { createActivities } from '../../activities';
 import type { LedgerEntry } from '../../domain/effects';
 import { openLedgerStore } from '../../ledger/open-store';
@@ -125,6 +127,24 @@ describe('credits ledger verify', () => {
     expect(account?.differences).toEqual([
       expect.objectContaining({ code: 'balance_chain', field: `entry.${forged.seq}`, mayCatchUp: false }),
     ]);
+  });
+
+  it('agrees about an account closed and started again on its tier within the paid period (the period charge is the earlier workflow\'s)', async () => {
+    // A client that never lets the time-skipping server jump ahead while the account is closed.
+    const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+    const cli = (...args: string[]) => runCli(args, plain, worker.taskQueue, { openLedger: async () => lentStore(store) });
+    const now = Math.min(Date.now(), (await env.currentTimeMs()) as number);
+    const start = ['account', 'start', 'ver-4', '--plan', 'growth', '--users', '2', '--tier', 'tier-2', '--anchor', new Date(now - 2 * 86_400_000).toISOString()];
+    expect((await cli(...start)).code).toBe(0);
+    await cli('usage', 'record', 'ver-4', 'enrichment', '10', '--key', 'first-life');
+    expect((await cli('ledger', 'verify', 'ver-4', '--wait', '30')).code).toBe(0);
+    await plain.workflow.getHandle(accountWorkflowId('ver-4')).terminate('closed by ops');
+    expect((await cli(...start, '--restart-closed')).code).toBe(0);
+    for (const history of [[], ['--history']]) {
+      const run = await cli('ledger', 'verify', 'ver-4', '--wait', '30', ...history);
+      expect([run.code, run.stdout.split('\n')[0]]).toEqual([0, expect.stringMatching(/^ver-4 \(cycle \d+\): summary and ledger agree/)]);
+    }
+    expect((await store.listCharges('ver-4')).map((c) => [c.reason, c.tierId])).toEqual([['cycle_start', 'tier-2']]);
   });
 
   it('reports an account it cannot read', async () => {

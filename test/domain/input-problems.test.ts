@@ -295,7 +295,7 @@ describe('every problem of the start input', () => {
 
 describe('a restart within a billing period its earlier workflow paid a tier for', () => {
   const start = { accountId: 'acme', plan: 'growth', users: 1, cycleAnchor: '2026-06-03T00:00:00.000Z', restartClosed: true };
-  const paid = { chargeId: 'acme:tier:2026-06-03T00:00:00.000Z', tierId: 'tier-4', amountCents: 15_000 };
+  const paid = { chargeId: 'acme:tier:2026-06-03T00:00:00.000Z', tierId: 'tier-4', amountCents: 15_000, reason: 'cycle_start' as const };
   it.each([
     ['the tier paid for', { creditTier: 'tier-4' }, paid, undefined],
     ['the tier paid for, in other case', { creditTier: 'TIER-4' }, paid, undefined],

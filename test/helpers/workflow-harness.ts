@@ -4,6 +4,7 @@
  * recording fakes of the activities (the tests are about the workflow; the activities have
  * their own tests against the real ledger database and SMTP server).
  */
+import { compareCharges } from '../../ledger/reconcile';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -123,13 +124,20 @@ export function fakeActivities(ruleSet: RuleSet = loadRuleSet(defaultRulesPath()
       webhooks.push(event);
       return { endpoints: 1, delivered: 1 };
     },
-    async restartFacts({ accountId, epoch, periodChargeId }) {
+    async restartFacts({ accountId, epoch, periodStart }) {
       const own = ledgerIdPrefix(accountId, epoch);
-      const names = ledger.filter((e) => e.accountId === accountId && !e.entryId.startsWith(own) && e.kind === 'grant' && e.source === 'promotion' && e.note !== undefined);
-      const charge = charges.find((c) => c.chargeId === periodChargeId);
+      const grants = ledger.filter((e) => e.accountId === accountId && !e.entryId.startsWith(own) && e.kind === 'grant' && e.source === 'promotion' && e.note !== undefined);
+      const ids = new Set<string>();
+      const names = new Set<string>();
+      for (const g of grants) {
+        const promotion = ruleSet.byVersion(g.rulesVersion)?.promotions.find((p) => p.name === g.note);
+        if (promotion) ids.add(promotion.id);
+        else names.add(g.note ?? '');
+      }
+      const latest = charges.filter((c) => c.accountId === accountId && c.at >= periodStart).sort(compareCharges).at(-1);
       return {
-        promotions: [...new Set(names.map((e) => e.note ?? ''))].sort(),
-        periodCharge: charge ? { chargeId: charge.chargeId, tierId: charge.tierId, amountCents: charge.amountCents } : null,
+        promotions: { ids: [...ids].sort(), names: [...names].sort() },
+        paidThisPeriod: latest ? { chargeId: latest.chargeId, tierId: latest.tierId, amountCents: latest.amountCents, reason: latest.reason } : null,
       };
     },
     async earlierEpoch({ accountId, epoch }) {

@@ -360,7 +360,7 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       expect(await store.earlierEpoch('epochs_none', 'e1')).toBeNull();
     });
 
-    it("names the promotions an account's earlier workflows were granted, each once, and none of its own epoch", async () => {
+    it("names the promotions an account's earlier workflows were granted, with their rules versions, each once, and none of its own epoch", async () => {
       const grant = (account: string, epoch: string, seq: number, source: 'promotion' | 'included', note: string) =>
         usageEntry(account, seq, {
           entryId: `${account}:${epoch}:${seq}`,
@@ -385,8 +385,12 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
         grant('promos_1', 'new_0002', 5, 'promotion', 'Winter bonus'),
         grant('promos_10', 'other', 6, 'promotion', 'Not this account'),
       ]);
-      expect(await store.earlierPromotions('promos_1', 'new_0002')).toEqual(['Autumn bonus', 'Chloe beta thank-you']);
-      expect(await store.earlierPromotions('promos_1', 'old%0001')).toEqual(['Autumn bonus', 'Chloe beta thank-you', 'Winter bonus']);
+      const v = usageEntry('x', 1).rulesVersion;
+      expect(await store.earlierPromotions('promos_1', 'new_0002')).toEqual([
+        { name: 'Autumn bonus', rulesVersion: v },
+        { name: 'Chloe beta thank-you', rulesVersion: v },
+      ]);
+      expect((await store.earlierPromotions('promos_1', 'old%0001')).map((p) => p.name)).toEqual(['Autumn bonus', 'Chloe beta thank-you', 'Winter bonus']);
       expect(await store.earlierPromotions('promos_none', 'e1')).toEqual([]);
     });
 

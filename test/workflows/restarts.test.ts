@@ -12,6 +12,7 @@ import { waitFor } from '../helpers/wait-for';
 import { promotionOpenSince } from '../helpers/rules-variants';
 import { Client, WorkflowFailedError } from '@temporalio/client';
 import { changeCreditTierUpdate, summaryQuery } from '../../workflows/messages';
+import type { AccountStartInput } from '../../domain/wire-contract';
 
 // The promotion began 20 days ago; its window (two cycles) ends in about 40 days.
 const { ruleSet, anchor } = promotionOpenSince(20);
@@ -53,7 +54,18 @@ describe('a closed account restarted inside the window', () => {
 });
 
 describe('a closed account restarted inside a billing period it paid a tier for', () => {
-  it('starts only on the tier it paid for, charged nothing again; a tier change after it is charged as any is', async () => {
+  /** The account's charges as [reason, tier, cents]. */
+  const chargesOf = (accountId: string) => suite.acts.charges.filter((c) => c.accountId === accountId).map((c) => [c.reason, c.tierId, c.amountCents]);
+
+  /** Starts the account again with `creditTier`, and the refusal it failed with. */
+  async function refusedRestart(input: AccountStartInput, creditTier: string | null): Promise<unknown> {
+    const other = await startAccount(plainClient(), suite.taskQueue, { ...input, creditTier, restartClosed: true });
+    const err = await other.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    return (err as WorkflowFailedError).cause;
+  }
+
+  it('starts only on the tier it paid for, which it gets without paying again; a tier change after it is charged as any is', async () => {
     const input = { accountId: 'tier-restart', plan: 'growth', users: 1, creditTier: 'tier-4', cycleAnchor: anchor };
     const first = await suite.open(input);
     const { cycle } = await first.query(summaryQuery);
@@ -64,27 +76,53 @@ describe('a closed account restarted inside a billing period it paid a tier for'
 
     // On another tier, or none: refused before opening, nothing granted or charged.
     for (const creditTier of ['tier-6', null]) {
-      const other = await startAccount(client, suite.taskQueue, { ...input, creditTier, restartClosed: true });
-      const err = await other.result().catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect((err as WorkflowFailedError).cause).toMatchObject({
+      expect(await refusedRestart(input, creditTier)).toMatchObject({
         type: 'InvalidStartInput',
         message:
-          `account tier-restart was billed for tier-4 this billing period (charge ${periodCharge}, 15000 cents) under its earlier workflow: ` +
+          `account tier-restart was billed for tier-4 this billing period (its renewal, charge ${periodCharge}, 15000 cents) under an earlier workflow: ` +
           `restart it with creditTier "tier-4" (${creditTier === null ? 'this start has no tier' : 'this start asks for "tier-6"'}), ` +
-          'then change the tier: an upgrade is charged in full at once, a downgrade applies at the next cycle',
+          'which is not charged again this period, then change the tier: an upgrade is charged in full at once, a downgrade applies at the next cycle',
       });
     }
-    expect(suite.acts.charges.filter((c) => c.accountId === 'tier-restart')).toHaveLength(1);
+    expect(chargesOf('tier-restart')).toHaveLength(1);
 
     const again = await startAccount(client, suite.taskQueue, { ...input, restartClosed: true });
     await untilOpen(again);
-    expect((await again.query(summaryQuery)).tier).toMatchObject({ id: 'tier-4' });
+    const restarted = await again.query(summaryQuery);
+    expect(restarted.tier).toMatchObject({ id: 'tier-4', paidThrough: restarted.cycle.end });
+    expect(restarted.grants.map((g) => [g.source, g.amount])).toEqual([
+      ['included', 1_500],
+      ['subscription', 11_400],
+    ]);
     expect(await again.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-6' }] })).toMatchObject({ tier: 'tier-6', effective: 'now', chargedCents: 30_000 });
-    await waitFor(() => suite.acts.charges.filter((c) => c.accountId === 'tier-restart').length === 2, 'the upgrade charge');
-    expect(suite.acts.charges.filter((c) => c.accountId === 'tier-restart').map((c) => [c.reason, c.tierId, c.amountCents])).toEqual([
+    await waitFor(() => chargesOf('tier-restart').length === 2, 'the upgrade charge');
+    expect(chargesOf('tier-restart')).toEqual([
       ['cycle_start', 'tier-4', 15_000],
       ['upgrade', 'tier-6', 30_000],
+    ]);
+    await again.terminate('done');
+  });
+
+  it('after a purchase or an upgrade this period: starts on the tier last bought, not charged for it again', async () => {
+    const input = { accountId: 'upgrade-restart', plan: 'growth', users: 1, creditTier: 'tier-1', cycleAnchor: anchor };
+    const first = await suite.open(input);
+    expect(await first.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-3' }] })).toMatchObject({ chargedCents: 10_000 });
+    await waitFor(() => chargesOf('upgrade-restart').length === 2, 'the upgrade charge');
+    const client = plainClient();
+    await client.workflow.getHandle(first.workflowId).terminate('closed by ops');
+
+    // The renewal was tier-1, but the period's latest charge is the upgrade to tier-3.
+    expect(await refusedRestart(input, 'tier-1')).toMatchObject({
+      type: 'InvalidStartInput',
+      message: expect.stringMatching(/^account upgrade-restart was billed for tier-3 this billing period \(its upgrade, charge upgrade-restart:\w+:charge:1, 10000 cents\)/),
+    });
+    const again = await startAccount(client, suite.taskQueue, { ...input, creditTier: 'tier-3', restartClosed: true });
+    await untilOpen(again);
+    expect((await again.query(summaryQuery)).tier).toMatchObject({ id: 'tier-3', paidThrough: expect.any(String) });
+    await suite.env.sleep('2 seconds');
+    expect(chargesOf('upgrade-restart')).toEqual([
+      ['cycle_start', 'tier-1', 2_000],
+      ['upgrade', 'tier-3', 10_000],
     ]);
     await again.terminate('done');
   });
