@@ -66,6 +66,10 @@ export function changePlan(state: AccountState, planIdOrAlias: string, nowMs: nu
  * @param cycleAnchor ISO instant, not after `nowMs` nor before the trial started (the update's
  *   validator refuses anything else; here it is a broken precondition).
  * @param roundCallsOnce whether calls open at the conversion are priced as whole calls (see `beginCycle`).
+ * @param keepAnswers whether the answers of the cycles before the trial's are kept (the
+ *   workflow's patch; asked only when there are some): a conversion opens a cycle without a
+ *   reset, and a retry of a call, grant or change made before the trial's last reset must
+ *   still be answered, not applied again.
  */
 export function convertTrial(
   state: AccountState,
@@ -75,6 +79,7 @@ export function convertTrial(
   nowMs: number,
   cycleAnchor?: string,
   roundCallsOnce: () => boolean = () => true,
+  keepAnswers: () => boolean = () => true,
 ): ChangePlanResult {
   const target = resolvePlan(rules, planIdOrAlias);
   if (!target) throw new AccountStateError(`unknown plan ${planIdOrAlias}`);
@@ -104,7 +109,7 @@ export function convertTrial(
   // The first paid cycle takes the place of the trial's cycle, not of the next one.
   const pendingTier = s.pendingTier;
   s.pendingTier = null;
-  beginCycle(s, answers, rules, nowMs, roundCallsOnce);
+  beginCycle(s, answers, rules, nowMs, roundCallsOnce, () => !keepAnswers());
   s.pendingTier = pendingTier;
   // A backdated anchor opens a cycle that started before the conversion: measure the burn
   // rate from the conversion, when the paid credits arrived.
@@ -180,13 +185,17 @@ export function tierChangeOutcome(state: AccountState, tierId: string | null): P
  * once, on top of what remains, without moving the cycle. A downgrade or cancellation waits
  * for the next cycle. Choosing the current tier (or upgrading) cancels a pending downgrade.
  */
-export function changeCreditTier(state: AccountState, tierId: string | null, nowMs: number): ChangeCreditTierResult {
+export function changeCreditTier(state: AccountState, tierId: string | null, nowMs: number, endPaidThrough: () => boolean = () => true): ChangeCreditTierResult {
   const s = state;
   const decision = decideTierChange(s, tierId);
   if (decision.kind === 'buy') {
     const { target, current } = decision;
     s.tierId = target.id;
     s.pendingTier = null;
+    // A converted trial's tier paid past this cycle (`tierPaidThrough`) was that tier's: the one
+    // bought now is charged at each reset from the next, or its cycles would go unbilled and
+    // without its credits. (`endPaidThrough`: the workflow's patch, asked only then.)
+    if (s.tierPaidThrough !== undefined && Date.parse(s.tierPaidThrough) > Date.parse(s.cycle.end) && endPaidThrough()) delete s.tierPaidThrough;
     chargeTier(s, target, current ? 'upgrade' : 'purchase', nowMs);
     addGrant(s, 'subscription', target.name, target.credits, s.cycle.end, nowMs);
     logEntry(s, nowMs, 'tier_change', 0, { note: `${current?.id ?? 'none'} -> ${target.id}` });

@@ -278,10 +278,11 @@ export class CreditAccount {
   /**
    * Convert a trial to a paid plan, priced with `rules`: the trial credits are forfeited and
    * nothing else; a paid cycle anchored at `cycleAnchor` (default now) starts at once, without
-   * charging again a tier already paid for the trial's cycle.
+   * charging again a tier already paid for the trial's cycle. The answers of the cycles before
+   * are kept when `keepAnswers` says so (a workflow's patch, asked only when there are some).
    */
-  convertTrial(planIdOrAlias: string, rules: Rules, nowMs: number, cycleAnchor?: string): ChangePlanResult {
-    return changes.convertTrial(this.state, this.answers, planIdOrAlias, rules, nowMs, cycleAnchor, this.roundCallPartsOnce);
+  convertTrial(planIdOrAlias: string, rules: Rules, nowMs: number, cycleAnchor?: string, keepAnswers: () => boolean = () => true): ChangePlanResult {
+    return changes.convertTrial(this.state, this.answers, planIdOrAlias, rules, nowMs, cycleAnchor, this.roundCallPartsOnce, keepAnswers);
   }
 
   /**
@@ -304,9 +305,13 @@ export class CreditAccount {
     return changes.tierChangeOutcome(this.state, tierId);
   }
 
-  /** Buy, upgrade, downgrade or cancel the AI Credit Subscription tier. */
-  changeCreditTier(tierId: string | null, nowMs: number): ChangeCreditTierResult {
-    return changes.changeCreditTier(this.state, tierId, nowMs);
+  /**
+   * Buy, upgrade, downgrade or cancel the AI Credit Subscription tier. A tier bought ends a
+   * converted trial's paid-through period when `endPaidThrough` says so (a workflow's patch,
+   * asked only when that period runs past this cycle).
+   */
+  changeCreditTier(tierId: string | null, nowMs: number, endPaidThrough: () => boolean = () => true): ChangeCreditTierResult {
+    return changes.changeCreditTier(this.state, tierId, nowMs, endPaidThrough);
   }
 
   /** Switch a toggleable feature on or off (validated as toggleable by the caller). */

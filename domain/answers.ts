@@ -252,6 +252,12 @@ export class AnswerWindow {
   }
 
   /** Forget the full answers remembered before cycle `cycle` (at a cycle reset); compact keys age by time only. */
+  /** Whether anything remembered is older than `cycle` (what {@link forgetBefore} would drop). */
+  holdsBefore(cycle: number): boolean {
+    const older = (r: { cycle: number }) => r.cycle < cycle;
+    return this.state.remembered.some(older) || (this.state.recentUsage ?? []).some(older) || (this.state.updateAnswers ?? []).some(older);
+  }
+
   forgetBefore(cycle: number): void {
     this.state.remembered = this.state.remembered.filter((r) => r.cycle >= cycle);
     if (this.state.recentUsage) this.state.recentUsage = this.state.recentUsage.filter((r) => r.cycle >= cycle);

@@ -40,9 +40,18 @@ export function expireGrants(state: AccountState, nowMs: number): number {
  * overage, pending changes apply, counters and alerts reset, answers older than the
  * cycle just closed are forgotten, and the new cycle's allocations are granted.
  * `roundCallsOnce`: whether a call's part is priced as the rest of the whole call's rounded cost
- * (see `chargeOpenCallsAtReset`).
+ * (see `chargeOpenCallsAtReset`). `forgetOlder`: whether the answers older than the cycle just
+ * closed are forgotten now (a trial's conversion keeps them: its cycle may be seconds old, and
+ * retries from before the last reset must still be recognised); asked only when there are some.
  */
-export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Rules, startMs: number, roundCallsOnce: () => boolean = () => true): void {
+export function beginCycle(
+  state: AccountState,
+  answers: AnswerWindow,
+  rules: Rules,
+  startMs: number,
+  roundCallsOnce: () => boolean = () => true,
+  forgetOlder: () => boolean = () => true,
+): void {
   const s = state;
   const index = s.cycle.index + 1;
   const window = cycleAt(s.anchor, index - s.anchorIndex);
@@ -67,7 +76,7 @@ export function beginCycle(state: AccountState, answers: AnswerWindow, rules: Ru
   s.rateFrom = window.start;
   s.warningSent = false;
   s.exhaustedArmed = true;
-  answers.forgetBefore(index - 1);
+  if (answers.holdsBefore(index - 1) && forgetOlder()) answers.forgetBefore(index - 1);
   forgetVoidable(s);
   logEntry(s, startMs, 'cycle_start', 0, { note: `cycle ${cycleNumber(index)}: ${window.start} -> ${window.end}` });
   grantCycleAllocations(s, startMs);

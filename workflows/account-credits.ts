@@ -288,6 +288,22 @@ export const UPDATE_ANSWERS_PATCH = 'target-updates-answered-across-runs';
 export const START_GUARD_PATCH = 'start-guard-earlier-epoch';
 
 /**
+ * Patch under which a trial's conversion keeps the answers of the cycles before the trial's
+ * current one. The conversion opens a cycle without a reset, and the answer window forgot all
+ * but the last two cycles' answers: a conversion seconds after a reset forgot the cycle that
+ * had just closed, and a retry of its call, grant or change was applied again (a call charged
+ * twice, a grant given twice, a later change undone). Asked only when there is such an answer.
+ */
+export const CONVERSION_KEEPS_ANSWERS_PATCH = 'conversion-keeps-answers';
+
+/**
+ * Patch under which a tier bought (or upgraded to) ends a converted trial's paid-through period
+ * that runs past the current cycle: that period was paid for the trial's tier, and before it the
+ * tier bought was neither charged nor granted at the resets within the period. Asked only then.
+ */
+export const TIER_BOUGHT_ENDS_PAID_THROUGH_PATCH = 'tier-bought-ends-paid-through';
+
+/**
  * Patch under which a closed account started again on purpose (`restartClosed: true`) asks the
  * ledger what it must not be given twice: the promotions its earlier workflows were granted (not
  * granted again) and the period's latest tier charge (the start must be on that tier, which it
@@ -470,7 +486,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       }
       const rules = acc.conversionRules(current, u.plan, () => patched(CONVERSION_KEEPS_TIER_PATCH));
       const result = patched(TRIAL_CONVERSION_PATCH)
-        ? applied(acc, (a) => a.convertTrial(u.plan, rules, now(), u.cycleAnchor))
+        ? applied(acc, (a) => a.convertTrial(u.plan, rules, now(), u.cycleAnchor, () => patched(CONVERSION_KEEPS_ANSWERS_PATCH)))
         : applied(acc, (a) => a.convertTrialLegacy(u.plan, rules, now()));
       timingChanged += 1;
       return result;
@@ -478,7 +494,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       converting = false;
     }
   }, true);
-  register(changeCreditTier, async (u, recheck) => run(recheck, (a) => a.changeCreditTier(u.tier, now())), true);
+  register(changeCreditTier, async (u, recheck) => run(recheck, (a) => a.changeCreditTier(u.tier, now(), () => patched(TIER_BOUGHT_ENDS_PAID_THROUGH_PATCH))), true);
   register(setFeatureEnabled, async (u, recheck) => run(recheck, (a) => a.setFeatureEnabled(u.feature, u.enabled, now())), true);
   register(setVoiceAgentActive, async (u, recheck) => run(recheck, (a) => a.setVoiceAgentActive(u.agentId, u.active, now())), true);
   register(grantCredits, async (u, recheck) => {

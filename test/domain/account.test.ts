@@ -199,6 +199,42 @@ describe('plans', () => {
     expect(a.available()).toBe(500);
   });
 
+  it('a trial converting seconds after a reset still answers retries from before the reset, under the patch only', () => {
+    for (const keep of [true, false]) {
+      const a = open({ trial: true, plan: 'growth', users: 1 });
+      // Ends with the reset: only the answer window can tell its retry.
+      const grant = { credits: 100, reason: 'goodwill', validForCycles: 1, idempotencyKey: 'g-before' };
+      const first = a.grantCredits(grant, T0);
+      a.startNextCycle(rules); // Jul 3
+      let asked = 0;
+      const converted = a.convertTrial('growth', rules, Date.parse('2026-07-03T00:00:05.000Z'), undefined, () => (asked += 1) > 0 && keep);
+      expect(converted.effective).toBe('now');
+      expect(asked).toBe(1);
+      const retried = a.grantCredits(grant, Date.parse('2026-07-03T00:00:06.000Z'));
+      // Kept: the retry is answered with the first grant; forgotten: it grants again.
+      expect(retried.grantId === first.grantId).toBe(keep);
+    }
+  });
+
+  it('a tier bought after a conversion whose paid-through period runs past the cycle is charged and granted at the next reset', () => {
+    // A trial started Jun 5 on the Jun 3 calendar: its tier renewed at the Jul 3 reset.
+    const a = open({ trial: true, plan: 'growth', users: 1, creditTier: 'tier-2' }, Date.parse('2026-06-05T00:00:00.000Z'));
+    a.startNextCycle(rules); // Jul 3
+    // Converted two seconds later, backdated to the trial's start: the paid cycle (Jun 5 -
+    // Jul 5) ends before the tier's paid period (to Aug 3).
+    const convertAt = Date.parse('2026-07-03T00:00:02.000Z');
+    a.convertTrial('growth', rules, convertAt, '2026-06-05T00:00:00.000Z');
+    expect(Date.parse(a.state.tierPaidThrough ?? '')).toBeGreaterThan(Date.parse(a.state.cycle.end));
+    let asked = 0;
+    a.changeCreditTier('tier-5', convertAt, () => (asked += 1) > 0);
+    expect(asked).toBe(1);
+    a.state.outbox = [];
+    a.startNextCycle(rules);
+    const charges = a.state.outbox.flatMap((e) => (e.type === 'charge' ? [[e.charge.reason, e.charge.tierId]] : []));
+    expect(charges).toEqual([['cycle_start', 'tier-5']]);
+    expect(a.state.grants.filter((g) => g.source === 'subscription').map((g) => g.amount)).toContain(16000);
+  });
+
   it('a trial converting forfeits its credits and starts a paid cycle now', () => {
     const a = open({ trial: true, plan: 'growth', users: 3 });
     use(a, 'enrichment', 100);

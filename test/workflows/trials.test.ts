@@ -25,6 +25,7 @@ import {
   TRIAL_CONVERSION_PATCH,
   UPDATE_ANSWERS_PATCH,
   WEBHOOKS_PATCH,
+  CONVERSION_KEEPS_ANSWERS_PATCH,
 } from '../../workflows/account-credits';
 import { SEARCH_ATTRIBUTES_PATCH, SEARCH_BALANCE_ON_STEP_PATCH, SEARCH_BALANCE_THROTTLE_PATCH } from '../../workflows/search-attributes';
 import { RECORDED_CLOCK_PATCH } from '../../workflows/recorded-clock';
@@ -218,4 +219,21 @@ describe('a trial over time', () => {
     await waitFor(() => ledgerOf('trial-reset').some((e) => e.kind === 'expiry' && e.source === 'trial' && e.credits === 800), 'the expired trial credits');
     expect(ledgerOf('trial-reset').filter((e) => e.kind === 'grant' && e.source === 'trial')).toHaveLength(1);
   });
+
+  it('converting seconds after a reset, still answers a retry of a grant made before it (patch conversion-keeps-answers)', async () => {
+    const h = await suite.open({ accountId: 'trial-convert-after-reset', plan: 'growth', users: 1, trial: true }, 20);
+    const first = await h.query(summaryQuery);
+    // A grant that ends with this cycle: after the reset only the answer window knows its key.
+    const grant = { credits: 400, reason: 'goodwill', validForCycles: 1, idempotencyKey: 'before-reset' };
+    const granted = await h.executeUpdate(grantCreditsUpdate, { args: [grant] });
+    await sleepPast(h, first.cycle.end);
+    expect(await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'growth' }] })).toMatchObject({ effective: 'now' });
+    const retried = await h.executeUpdate(grantCreditsUpdate, { args: [grant] });
+    expect(retried).toEqual({ ...granted, duplicate: true });
+    await waitFor(() => ledgerOf('trial-convert-after-reset').some((e) => e.kind === 'plan_change'), 'the conversion entry');
+    expect(ledgerOf('trial-convert-after-reset').filter((e) => e.kind === 'grant' && e.source === 'manual')).toHaveLength(1);
+    const runs = await Promise.all([h.fetchHistory(), suite.env.client.workflow.getHandle(h.workflowId).fetchHistory()]);
+    expect(runs.flatMap((r) => patchIds(r))).toContain(CONVERSION_KEEPS_ANSWERS_PATCH);
+  });
 });
+
