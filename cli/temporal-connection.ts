@@ -61,7 +61,11 @@ const CLI_CLIENT_OPTIONS: CreditsClientOptions = {
 export function cliFailureOf(err: unknown): unknown {
   if (!isCreditsError(err)) return err;
   if (isCreditsInputError(err)) return new CliFailure(`rejected: ${err.message} [${err.problem}]`);
-  if (isAccountNotFoundError(err)) return new CliFailure(`${err.message} (start it with \`credits account start\`)`);
+  if (isAccountNotFoundError(err)) {
+    // A closed account is started again only on purpose: a plain start is refused.
+    const how = err.closed ? 'start it again only on purpose, with `credits account start ... --restart-closed`' : 'start it with `credits account start`';
+    return new CliFailure(`${err.message} (${how})`);
+  }
   return new CliFailure(err.message);
 }
 

@@ -70,6 +70,10 @@ describe('account start and show', () => {
     const refused = await start();
     expect(refused).toMatchObject({ code: 1, stdout: '' });
     expect(refused.stderr).toMatch(/^credits: account cli-closed ran and its workflow terminated: starting it again opens a fresh pool for the current cycle \(credits granted again\); .*--restart-closed/);
+    // Other commands on the closed account point to the start that is not refused.
+    const usage = await credits('usage', 'record', 'cli-closed', 'enrichment', '1', '--key', 'k-closed');
+    expect(usage).toMatchObject({ code: 1, stdout: '' });
+    expect(usage.stderr).toMatch(/\(start it again only on purpose, with `credits account start \.\.\. --restart-closed`\)\n$/);
     const restarted = await start('--restart-closed');
     expect(restarted).toMatchObject({ code: 0, stderr: '' });
     expect(restarted.stdout).toMatch(/^started account cli-closed /);
