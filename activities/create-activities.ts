@@ -11,7 +11,7 @@ import type { AlertNotice, ChargeRequest, LedgerEntry } from '../domain/effects'
 import { SMTP_URL } from '../infra/settings';
 import { isLedgerError, isPermanentLedgerError } from '../ledger/errors';
 import type { LedgerStore } from '../ledger/store';
-import { compareCharges } from '../ledger/reconcile';
+import { restartHistoryOf } from '../ledger/restart-history';
 import { renderAlertMessage } from '../notify/alert-message';
 import { alertMessageId, createSmtpMailer, isPlainAddress, smtpConfigFromEnv, type AlertMailer } from '../notify/email';
 import { quote } from '../domain/input-text';
@@ -302,20 +302,7 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
     restartFacts: ({ accountId, epoch, periodStart }) =>
       translated(async () => {
         const [granted, charges] = await Promise.all([store.earlierPromotions(accountId, epoch), store.listCharges(accountId)]);
-        // A promotion is known by id from the version that granted it (its name may have
-        // changed since); by name when that version is no longer in the files.
-        const ids = new Set<string>();
-        const names = new Set<string>();
-        for (const { name, rulesVersion } of granted) {
-          const promotion = currentRules().byVersion(rulesVersion)?.promotions.find((p) => p.name === name);
-          if (promotion) ids.add(promotion.id);
-          else names.add(name);
-        }
-        const latest = charges.filter((c) => c.at >= periodStart).sort(compareCharges).at(-1);
-        return {
-          promotions: { ids: [...ids].sort(), names: [...names].sort() },
-          paidThisPeriod: latest ? { chargeId: latest.chargeId, tierId: latest.tierId, amountCents: latest.amountCents, reason: latest.reason } : null,
-        };
+        return restartHistoryOf(granted, charges, periodStart, (version) => currentRules().byVersion(version)?.promotions);
       }),
   };
 }

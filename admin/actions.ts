@@ -168,8 +168,7 @@ async function perform(deps: ActionDeps, action: ActionName, accountId: string, 
       // A change that would now do nothing ("already on Tier 2") may be this very form, sent
       // again to another admin server after it went through: the account knows the request id
       // and answers it as the first time. So it is asked, unless the form is incomplete anyway.
-      if (!preview.ok && !shown) return preview;
-      if (!shown) return refusal('This confirmation is incomplete; review the change again from the account page.');
+      if (!shown) return preview.ok ? refusal('This confirmation is incomplete; review the change again from the account page.') : preview;
       let answer;
       try {
         answer = await deps.client.changeCreditTier(accountId, { tier: target, expect: shown }, { updateId: idem });

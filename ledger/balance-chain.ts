@@ -39,6 +39,16 @@ export interface ChargeMismatch {
   recorded: number | null;
 }
 
+/**
+ * Whether workflow `epoch`, whose first entry (of the ledger, or of the cycle read) is at
+ * `firstAt`, made charge `c`: its purchases and upgrades carry its epoch in their ids; a
+ * period's charge is keyed by the period, not the workflow, so one made before the epoch's first
+ * entry was an earlier workflow's (a restarted account does not charge a period already paid).
+ */
+export function chargeMadeBy(c: Pick<ChargeRequest, 'chargeId' | 'reason' | 'at'>, epoch: string | null, firstAt: string): boolean {
+  return c.reason === 'cycle_start' ? c.at >= firstAt : epoch !== null && epochOfId(c.chargeId) === epoch;
+}
+
 /** How many balance breaks and sequence gaps are kept: the first ones tell where to look. */
 export const MAX_REPORTED = 20;
 
@@ -170,10 +180,7 @@ class AccountChain {
 
 /**
  * Where the epoch's charge entries and the billing record disagree: each logged charge must be
- * recorded at its amount, and each charge the epoch made must be logged. The epoch made its own
- * purchases and upgrades (ids under its prefix) and the period charges of the periods it ran (a
- * period's charge is keyed by the period, so one an earlier workflow made before this one
- * opened is that workflow's).
+ * recorded at its amount, and each charge the epoch made ({@link chargeMadeBy}) must be logged.
  */
 function chargeMismatches(epoch: string, followed: FollowedEpoch, billing: readonly ChargeRequest[]): ChargeMismatch[] {
   const recorded = new Map(billing.map((c) => [c.chargeId, c.amountCents]));
@@ -182,8 +189,7 @@ function chargeMismatches(epoch: string, followed: FollowedEpoch, billing: reado
     const amount = recorded.get(chargeId);
     if (amount !== logged) out.push({ chargeId, logged, recorded: amount ?? null });
   }
-  const made = (c: ChargeRequest) => (c.reason === 'cycle_start' ? c.at >= followed.firstAt : epochOfId(c.chargeId) === epoch);
-  for (const c of billing) if (made(c) && !followed.charges.has(c.chargeId)) out.push({ chargeId: c.chargeId, logged: null, recorded: c.amountCents });
+  for (const c of billing) if (chargeMadeBy(c, epoch, followed.firstAt) && !followed.charges.has(c.chargeId)) out.push({ chargeId: c.chargeId, logged: null, recorded: c.amountCents });
   return out.slice(0, MAX_REPORTED);
 }
 

@@ -14,7 +14,7 @@
 import { epochOfId, type ChargeRequest, type LedgerEntry } from '../domain/effects';
 import { fromMicros, toMicros } from '../domain/pricing';
 import type { AccountSummary, FeatureUsageView } from '../domain/wire-contract';
-import { RunningBalance, latestEpoch, type BalanceBreak, type LedgerChain, type SequenceGap } from './balance-chain';
+import { RunningBalance, chargeMadeBy, latestEpoch, type BalanceBreak, type LedgerChain, type SequenceGap } from './balance-chain';
 import type { LedgerStore } from './store';
 
 /** Which cycle of which account to read. */
@@ -174,10 +174,7 @@ class CycleTally {
     const query = this.query;
     const epoch = query.epoch ?? latestEpoch(this.tallies);
     const tally = (epoch === null ? undefined : this.tallies.get(epoch)) ?? newTally();
-    // A period's charge is keyed by the period, not the workflow: one made before this epoch's
-    // first entry of the cycle was an earlier workflow's (a restarted account does not charge
-    // a period already paid), as purchases and upgrades under another epoch's ids are.
-    const ownCharge = (c: ChargeRequest) => (c.reason === 'cycle_start' ? c.at >= tally.firstAt : epoch !== null && epochOfId(c.chargeId) === epoch);
+    const ownCharge = (c: ChargeRequest) => chargeMadeBy(c, epoch, tally.firstAt);
     const inCycle = (c: ChargeRequest) =>
       c.accountId === query.accountId && c.cycleIndex === query.cycle.index && c.at >= query.cycle.start && c.at < query.cycle.end;
     return {

@@ -24,6 +24,7 @@ import type {
   DeliveryStatus,
   EarlierEpoch,
   EntryFilter,
+  GrantedPromotion,
   InAppNotification,
   LedgerStore,
   StreamOptions,
@@ -276,7 +277,7 @@ class SqlLedgerStore implements LedgerStore {
     return { epoch: epochOfId(row.entry_id) ?? '', entryId: row.entry_id, at: isoOrNull(row.at) ?? '' };
   }
 
-  async earlierPromotions(accountId: string, epoch: string): Promise<{ name: string; rulesVersion: string }[]> {
+  async earlierPromotions(accountId: string, epoch: string): Promise<GrantedPromotion[]> {
     requireText(accountId, 'accountId');
     requireText(epoch, 'epoch');
     const own = ledgerIdPrefix(accountId, epoch);

@@ -106,6 +106,12 @@ export interface AdminSessionRecord {
   expiresAt: string;
 }
 
+/** An earlier promotion grant: its entry's note (the promotion's name then) and rules version. */
+export interface GrantedPromotion {
+  name: string;
+  rulesVersion: string;
+}
+
 /** What {@link LedgerStore.earlierEpoch} found: the epoch of an earlier workflow, and its latest entry. */
 export interface EarlierEpoch {
   epoch: string;
@@ -185,7 +191,7 @@ export interface LedgerStore {
    * each grant entry's note (the promotion's name then) and rules version, each pair once, in
    * ascending order. What a restarted account must not be granted again.
    */
-  earlierPromotions(accountId: string, epoch: string): Promise<{ name: string; rulesVersion: string }[]>;
+  earlierPromotions(accountId: string, epoch: string): Promise<GrantedPromotion[]>;
 
   /**
    * Records that a customer admin's portal link was traded for a session, once per `linkId`.

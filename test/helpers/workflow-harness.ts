@@ -4,7 +4,7 @@
  * recording fakes of the activities (the tests are about the workflow; the activities have
  * their own tests against the real ledger database and SMTP server).
  */
-import { compareCharges } from '../../ledger/reconcile';
+import { restartHistoryOf } from '../../ledger/restart-history';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -126,19 +126,11 @@ export function fakeActivities(ruleSet: RuleSet = loadRuleSet(defaultRulesPath()
     },
     async restartFacts({ accountId, epoch, periodStart }) {
       const own = ledgerIdPrefix(accountId, epoch);
-      const grants = ledger.filter((e) => e.accountId === accountId && !e.entryId.startsWith(own) && e.kind === 'grant' && e.source === 'promotion' && e.note !== undefined);
-      const ids = new Set<string>();
-      const names = new Set<string>();
-      for (const g of grants) {
-        const promotion = ruleSet.byVersion(g.rulesVersion)?.promotions.find((p) => p.name === g.note);
-        if (promotion) ids.add(promotion.id);
-        else names.add(g.note ?? '');
-      }
-      const latest = charges.filter((c) => c.accountId === accountId && c.at >= periodStart).sort(compareCharges).at(-1);
-      return {
-        promotions: { ids: [...ids].sort(), names: [...names].sort() },
-        paidThisPeriod: latest ? { chargeId: latest.chargeId, tierId: latest.tierId, amountCents: latest.amountCents, reason: latest.reason } : null,
-      };
+      const granted = ledger.flatMap((e) =>
+        e.accountId === accountId && !e.entryId.startsWith(own) && e.kind === 'grant' && e.source === 'promotion' && e.note !== undefined ? [{ name: e.note, rulesVersion: e.rulesVersion }] : [],
+      );
+      const accountCharges = charges.filter((c) => c.accountId === accountId);
+      return restartHistoryOf(granted, accountCharges, periodStart, (version) => ruleSet.byVersion(version)?.promotions);
     },
     async earlierEpoch({ accountId, epoch }) {
       const own = ledgerIdPrefix(accountId, epoch);

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import type { LedgerEntry } from '../../domain/effects';
 import { CSV_COLUMNS, DEFAULT_EXPORT_KINDS, entryToCsvRow, exportUsageCsv, spreadsheetText } from '../../ledger/csv-export';
 import type { EntryFilter, LedgerStore } from '../../ledger/store';
-import { usageEntry } from './entry-fixtures';
+import { plainEntry, usageEntry } from './entry-fixtures';
 
 /** A store over a fixed list, recording the filters it was asked for. */
 function listStore(entries: LedgerEntry[], filters: EntryFilter[] = []): Pick<LedgerStore, 'streamEntries'> {
@@ -122,15 +122,8 @@ describe('CSV export', () => {
   });
 
   it("exports a call's overage write-off with the grants, not with the usage, whose credits then sum to what was used", async () => {
-    const overage = usageEntry('k', 4, {
+    const overage = plainEntry('k', 4, {
       kind: 'call_overage',
-      feature: undefined,
-      quantity: undefined,
-      unit: undefined,
-      userId: undefined,
-      idempotencyKey: undefined,
-      decision: undefined,
-      debits: undefined,
       credits: 70,
       balanceAfter: 0,
       note: 'calls ran 70 credits past zero; written off when credits were added',

@@ -26,6 +26,15 @@ export function usageEntry(accountId: string, seq: number, overrides: Partial<Le
   };
 }
 
+/**
+ * An entry of another kind than usage (a grant, a write-off) of `accountId` with sequence number
+ * `seq`: {@link usageEntry} without the usage's own fields.
+ */
+export function plainEntry(accountId: string, seq: number, overrides: Partial<LedgerEntry> & Pick<LedgerEntry, 'kind'>): LedgerEntry {
+  const { feature: _f, quantity: _q, unit: _u, userId: _p, idempotencyKey: _k, decision: _d, debits: _b, ...plain } = usageEntry(accountId, seq);
+  return { ...plain, ...overrides };
+}
+
 /** `count` consecutive usage entries starting at `firstSeq`. */
 export function usageEntries(accountId: string, firstSeq: number, count: number): LedgerEntry[] {
   return Array.from({ length: count }, (_, i) => usageEntry(accountId, firstSeq + i));

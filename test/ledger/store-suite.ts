@@ -12,7 +12,7 @@ import { openSqlLedgerStore } from '../../ledger/sql-store';
 import { insertSql } from '../../ledger/table-spec';
 import { CHARGE_TABLE, ENTRY_TABLE, NOTIFICATION_TABLE } from '../../ledger/tables';
 import type { LedgerStore } from '../../ledger/store';
-import { tierCharge, usageEntries, usageEntry, warningAlert } from './entry-fixtures';
+import { plainEntry, tierCharge, usageEntries, usageEntry, warningAlert } from './entry-fixtures';
 import { CREDIT_MOVEMENT_KINDS } from '../../ledger/history-queries';
 import { FORMULA_USER, historyEntries } from './history-fixtures';
 
@@ -362,21 +362,7 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
 
     it("names the promotions an account's earlier workflows were granted, with their rules versions, each once, and none of its own epoch", async () => {
       const grant = (account: string, epoch: string, seq: number, source: 'promotion' | 'included', note: string) =>
-        usageEntry(account, seq, {
-          entryId: `${account}:${epoch}:${seq}`,
-          kind: 'grant',
-          credits: 100,
-          source,
-          note,
-          grantId: `g-${seq}`,
-          feature: undefined,
-          quantity: undefined,
-          unit: undefined,
-          userId: undefined,
-          idempotencyKey: undefined,
-          decision: undefined,
-          debits: undefined,
-        });
+        plainEntry(account, seq, { entryId: `${account}:${epoch}:${seq}`, kind: 'grant', credits: 100, source, note, grantId: `g-${seq}` });
       await store.appendEntries([
         grant('promos_1', 'old%0001', 1, 'promotion', 'Chloe beta thank-you'),
         grant('promos_1', 'old%0001', 2, 'included', 'included credits'),
