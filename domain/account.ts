@@ -233,10 +233,16 @@ export class CreditAccount {
   /**
    * Authorize a Voice Agent call, once per call id. With the open-call places full, calls that
    * have run the longest a call runs are ended first when `mayEndLostCalls` says so (asked only
-   * when there is such a call).
+   * when there is such a call). A start of a call already open is answered authorized and
+   * leaves the call as it is when `keepOpenCall` says so (asked only then).
    */
-  startCall(input: { callId: string; agentId: string }, nowMs: number, mayEndLostCalls?: () => boolean): StartCallResult {
-    return usage.startCall(this.state, this.answers, input, nowMs, mayEndLostCalls, this.roundCallPartsOnce);
+  startCall(
+    input: { callId: string; agentId: string },
+    nowMs: number,
+    mayEndLostCalls?: () => boolean,
+    keepOpenCall?: () => boolean,
+  ): StartCallResult {
+    return usage.startCall(this.state, this.answers, input, nowMs, mayEndLostCalls, this.roundCallPartsOnce, keepOpenCall);
   }
 
   /** End a call and charge the current cycle for its part, bounded by the time it ran, once per call id. */

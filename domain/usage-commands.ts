@@ -95,7 +95,8 @@ export function recordUsageBatch(state: AccountState, answers: AnswerWindow, eve
  * the time it ran. When the places are full, the calls that have run the longest a call runs
  * are ended before the call is judged (their ends were lost), when `mayEndLostCalls` says so:
  * the workflow's patch check, asked only when there is such a call. A repeated call id gets the
- * first answer.
+ * first answer, and a start of a call that is open (its answer forgotten) finds it authorized
+ * as it is, when `keepOpenCall` says so (the workflow's patch check, asked only then).
  */
 export function startCall(
   state: AccountState,
@@ -104,8 +105,13 @@ export function startCall(
   nowMs: number,
   mayEndLostCalls: () => boolean = () => true,
   roundOnce: () => boolean = () => true,
+  keepOpenCall: () => boolean = () => true,
 ): StartCallResult {
   return answers.once(`start:${input.callId}`, () => {
+    // A start repeated after its answer left the window (trimmed to the carried-state budget)
+    // finds its call open: judged again, it would open the call afresh and forget the minutes
+    // its resets charged, so the call's end would charge them again.
+    if (ownValue(state.openCalls, input.callId) && keepOpenCall()) return { authorized: true, balance: available(state) };
     const feature = perCallFeature(state);
     // Before the call is judged: what the lost calls are charged may leave no credits for it.
     if (feature && openCallsFull(state)) {

@@ -322,6 +322,13 @@ export const RESTART_FACTS_PATCH = 'restart-facts';
  */
 export const EXHAUSTED_BY_RESET_PATCH = 'exhausted-by-reset';
 
+/**
+ * Patch under which a `startCall` for a call that is open, whose first answer has left the
+ * answer window, is answered authorized and leaves the call as it is. Before it the call was
+ * opened afresh, forgetting the minutes its resets had charged. Asked only where that happens.
+ */
+export const OPEN_CALL_KEPT_PATCH = 'open-call-kept';
+
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
 }
@@ -461,7 +468,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
   // the outbox spills). It waits for the reset like `recordUsage`, so all its events land in
   // one cycle.
   register(ACCOUNT_UPDATES.recordUsageBatch, async (u, recheck) => run(recheck, (a) => a.recordUsageBatch(u.events, now())));
-  register(startCall, async (u, recheck) => run(recheck, (a) => a.startCall(u, now(), () => patched(END_LOST_CALLS_WHEN_FULL_PATCH))));
+  register(startCall, async (u, recheck) => run(recheck, (a) => a.startCall(u, now(), () => patched(END_LOST_CALLS_WHEN_FULL_PATCH), () => patched(OPEN_CALL_KEPT_PATCH))));
   register(endCall, async (u, recheck) => run(recheck, (a) => a.endCall(u, now())));
   register(setUsers, async (u, recheck) => run(recheck, (a) => a.setUsers(u.users, now())), true);
   register(changePlan, async (u, recheck) => {

@@ -190,6 +190,30 @@ describe('a call across a reset', () => {
     expect(resumed.endCall({ callId: 'c1', minutes: 15 }, RESET + 5 * MINUTE)).toEqual({ credits: 100, balance: 1400, minutesCharged: 15, capped: false });
   });
 
+  it('answers a start of an open call whose answer was forgotten as authorized, keeping the minutes its reset charged', () => {
+    const a = open();
+    advance(a, RESET - 10 * MINUTE);
+    a.startCall({ callId: 'c1', agentId: 'chloe' }, RESET - 10 * MINUTE);
+    advance(a, RESET + 5 * MINUTE);
+    const forget = (keep: boolean): CreditAccount => {
+      const carried = JSON.parse(JSON.stringify(a.state)) as AccountState;
+      carried.remembered = carried.remembered.filter((r) => r.key !== 'start:c1');
+      const resumed = new CreditAccount(carried);
+      let asked = 0;
+      const again = resumed.startCall({ callId: 'c1', agentId: 'chloe' }, RESET + 6 * MINUTE, undefined, () => (asked++, keep));
+      expect(again).toEqual({ authorized: true, balance: 1500 });
+      expect(asked).toBe(1);
+      return resumed;
+    };
+    const kept = forget(true);
+    expect(kept.state.openCalls.c1).toEqual(a.state.openCalls.c1);
+    // The end charges the new cycle only for its minutes after the reset: 15 reported, 10 charged at it.
+    expect(kept.endCall({ callId: 'c1', minutes: 15 }, RESET + 7 * MINUTE)).toEqual({ credits: 100, balance: 1400, minutesCharged: 15, capped: false });
+    // A run before the patch opened the call afresh, and its end charged the reset's minutes again.
+    const reopened = forget(false);
+    expect(reopened.state.openCalls.c1).toEqual({ agentId: 'chloe', startedAt: new Date(RESET + 6 * MINUTE).toISOString() });
+  });
+
   it('charges the closing cycle nothing for a call started after its end, while the reset was pending', () => {
     const a = open();
     advance(a, RESET - MINUTE);
