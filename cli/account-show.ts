@@ -24,7 +24,10 @@ function planLine(s: AccountSummary): string {
 }
 
 function tierLine(s: AccountSummary): string {
-  const current = s.tier ? `${s.tier.name}: ${formatMoney(s.tier.priceCents)}/month for ${formatCount(s.tier.credits)} credits` : 'none';
+  // A tier bought in a trial is paid past the first paid cycle's reset: say so, or ops would
+  // expect a charge at that reset that does not come.
+  const paid = s.tier?.paidThrough && Date.parse(s.tier.paidThrough) > Date.parse(s.cycle.end) ? `, paid through ${formatUtc(s.tier.paidThrough)}` : '';
+  const current = s.tier ? `${s.tier.name}: ${formatMoney(s.tier.priceCents)}/month for ${formatCount(s.tier.credits)} credits${paid}` : 'none';
   if (!s.pendingTier) return current;
   const next = s.pendingTier.tier === null ? 'cancelled' : `changes to ${s.pendingTier.tier}`;
   return `${current} (${next} on ${formatUtc(s.pendingTier.effectiveAt)})`;

@@ -291,7 +291,7 @@ export function checkRestartTier(input: AccountStartInput, rules: Rules, paid: P
   return problem(
     'InvalidStartInput',
     `account ${input.accountId} was billed for ${paid.tierId} this billing period (its ${what}, charge ${paid.chargeId}, ${paid.amountCents} cents) under an earlier workflow: ` +
-      `restart it with creditTier ${quote(paid.tierId)}${asked === undefined ? ' (this start has no tier)' : ` (this start asks for ${quote(asked)})`}, ` +
+      `restart it with creditTier ${quote(paid.tierId)} (--tier in the CLI; ${asked === undefined ? 'this start has no tier' : `this start asks for ${quote(asked)}`}), ` +
       'which is not charged again this period, then change the tier: an upgrade is charged in full at once, a downgrade applies at the next cycle',
   );
 }

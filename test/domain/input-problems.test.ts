@@ -301,8 +301,8 @@ describe('a restart within a billing period its earlier workflow paid a tier for
     ['the tier paid for, in other case', { creditTier: 'TIER-4' }, paid, undefined],
     ['any tier, when the period was not billed', { creditTier: 'tier-6' }, null, undefined],
     ['any tier, when the rules no longer hold the tier paid for', { creditTier: 'tier-6' }, { ...paid, tierId: 'tier-99' }, undefined],
-    ['another tier', { creditTier: 'tier-3' }, paid, '(this start asks for "tier-3")'],
-    ['no tier', {}, paid, '(this start has no tier)'],
+    ['another tier', { creditTier: 'tier-3' }, paid, '(--tier in the CLI; this start asks for "tier-3")'],
+    ['no tier', {}, paid, '(--tier in the CLI; this start has no tier)'],
   ])('%s', (_what, tier, charge, refusal) => {
     const problem = checkRestartTier({ ...start, ...tier }, rules, charge);
     if (refusal === undefined) expect(problem).toBeUndefined();

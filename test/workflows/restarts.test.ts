@@ -80,7 +80,7 @@ describe('a closed account restarted inside a billing period it paid a tier for'
         type: 'InvalidStartInput',
         message:
           `account tier-restart was billed for tier-4 this billing period (its renewal, charge ${periodCharge}, 15000 cents) under an earlier workflow: ` +
-          `restart it with creditTier "tier-4" (${creditTier === null ? 'this start has no tier' : 'this start asks for "tier-6"'}), ` +
+          `restart it with creditTier "tier-4" (--tier in the CLI; ${creditTier === null ? 'this start has no tier' : 'this start asks for "tier-6"'}), ` +
           'which is not charged again this period, then change the tier: an upgrade is charged in full at once, a downgrade applies at the next cycle',
       });
     }
