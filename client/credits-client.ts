@@ -449,9 +449,8 @@ export class CreditsClient implements AccountUpdateMethods {
    *
    * @throws CreditsInputError `InvalidInput` (not e-mail addresses, not one plain address each, more than 50)
    */
-  async setAdmins(accountId: string, input: SetAdminsInput, options: TargetUpdateOptions = {}): Promise<SetAdminsResult> {
-    rejectLocally(checkAdminAddresses((input as Partial<SetAdminsInput> | undefined)?.admins, 'InvalidInput'), accountId);
-    return await this.update(accountId, ACCOUNT_UPDATES.setAdmins, input, options.updateId);
+  setAdmins(accountId: string, input: SetAdminsInput, options: TargetUpdateOptions = {}): Promise<SetAdminsResult> {
+    return this.update(accountId, ACCOUNT_UPDATES.setAdmins, input, options.updateId);
   }
 
   /**
@@ -565,7 +564,7 @@ export class CreditsClient implements AccountUpdateMethods {
     // The workflow runs the same check; running it here first saves a round trip and makes
     // a forgotten idempotency key fail loudly instead of being invented. Without the rules
     // or the account's calls, it checks the shape only; the workflow checks the rest.
-    rejectLocally(message.check(input, {}), accountId);
+    rejectLocally(message.check(input, {}) ?? message.admit?.(input, {}), accountId);
     const badId = requestId === undefined ? undefined : idProblem('updateId', requestId);
     if (badId) throw new CreditsInputError('InvalidInput', badId, { accountId });
     const { definition } = message;

@@ -118,8 +118,8 @@ export function emailProblem(field: string, value: unknown): string | undefined 
  * Why `value` is not one plain e-mail address, or undefined when it is: {@link emailProblem},
  * and none of the characters by which a mail library reads a list, a display name or a group
  * (`ops,other@x`, `Boss <other@x>`, `team: other@x;`), which would mail someone else than the
- * text shows. The clients check this; the workflow's own check stays the looser one, since it
- * runs again when older histories replay.
+ * text shows. The clients and the workflow's validator and start check this; the handlers keep
+ * the looser {@link emailProblem}, since they run again when older histories replay.
  */
 export function plainEmailProblem(field: string, value: unknown): string | undefined {
   const broken = emailProblem(field, value);

@@ -25,6 +25,7 @@ import { AccountLimitError, AccountStateError, CreditAccount, rulesFitAccount, t
 import { cycleContaining } from '../domain/calendar';
 import { ACCOUNT_CONTINUING_MESSAGE, ACCOUNT_OPENING_MESSAGE, WORKFLOW_FAILURE_TYPES } from '../domain/failure-types';
 import {
+  checkAdminAddresses,
   checkRestartTier,
   checkStartAgainstRules,
   checkStartArguments,
@@ -329,6 +330,13 @@ export const EXHAUSTED_BY_RESET_PATCH = 'exhausted-by-reset';
  */
 export const OPEN_CALL_KEPT_PATCH = 'open-call-kept';
 
+/**
+ * Patch under which a start refuses admin addresses a mailer would read as something else
+ * (`ops,other@x`, `Boss <other@x>`), as the clients and `setAdmins`' validator do. Before it
+ * the workflow took them and the mailer skipped them. Asked only for such a start.
+ */
+export const PLAIN_ADMINS_PATCH = 'plain-admin-addresses';
+
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
 }
@@ -428,6 +436,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     targetValue = false,
   ): void => {
     const check = (args: readonly unknown[]) => checkUpdateArguments(args, message.check, checkContext());
+    const { admit } = message;
     // This update's id and name, when it is a target-value update.
     const remembered = () => (targetValue ? currentUpdateInfo() : undefined);
     const firstAnswer = (info: ReturnType<typeof remembered>): Result | undefined =>
@@ -437,6 +446,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       if (closing) throw ApplicationFailure.retryable(ACCOUNT_CONTINUING_MESSAGE, WORKFLOW_FAILURE_TYPES.accountContinuing);
       if (firstAnswer(remembered()) !== undefined) return;
       rejectIf(check(args));
+      if (admit) rejectIf(admit(args[0], checkContext()));
     };
     setHandler(
       message.definition,
@@ -524,6 +534,8 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
 
   if (!account) {
     rejectIf(checkStartShape(input, now()));
+    const unplain = checkAdminAddresses(input.admins, 'InvalidStartInput');
+    if (unplain && patched(PLAIN_ADMINS_PATCH)) rejectIf(unplain);
     const cycleStart = cycleContaining(input.cycleAnchor, now()).start;
     const epoch = workflowInfo().firstExecutionRunId.slice(0, 8);
     // The ledger is asked while the rules load. While it is down the account waits to open:

@@ -14,6 +14,7 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type * as wire from '../domain/wire-contract';
 import { WORKFLOW_FAILURE_TYPES, type WorkflowFailureType } from '../domain/failure-types';
 import {
+  checkAdminAddresses,
   checkChangeCreditTier,
   checkChangePlan,
   checkEndCall,
@@ -53,6 +54,12 @@ export interface UpdateMessage<Result, Input> {
    * (with what the account has loaded so far) and again by its handler (on the open account).
    */
   readonly check: InputCheck;
+  /**
+   * A stricter check than `check`, run by the clients and by the workflow's validator only:
+   * validators do not run when a history replays, so this one may refuse what accepted updates
+   * of recorded histories hold, while the handler keeps the check they passed.
+   */
+  readonly admit?: InputCheck;
   /** Failure types it may reject with, each the `type` of an ApplicationFailure. */
   readonly failures: readonly MessageFailureType[];
 }
@@ -65,10 +72,11 @@ export interface QueryMessage<Result> {
   readonly failures: readonly MessageFailureType[];
 }
 
-function update<Result, Input>(name: string, check: InputCheck, failures: readonly InputProblemCode[]): UpdateMessage<Result, Input> {
+function update<Result, Input>(name: string, check: InputCheck, failures: readonly InputProblemCode[], admit?: InputCheck): UpdateMessage<Result, Input> {
   // Any command may meet an account state that cannot take it (a bug, or rules without the
   // account's plan): the handler reports that as a failure too, never as a failed task.
-  return { definition: defineUpdate<Result, [Input]>(name), check, failures: [...failures, WORKFLOW_FAILURE_TYPES.accountState, WORKFLOW_FAILURE_TYPES.accountLimit] };
+  const all = [...failures, WORKFLOW_FAILURE_TYPES.accountState, WORKFLOW_FAILURE_TYPES.accountLimit];
+  return { definition: defineUpdate<Result, [Input]>(name), check, ...(admit ? { admit } : {}), failures: all };
 }
 
 /** Every update of the account workflow, keyed by its name. */
@@ -110,7 +118,9 @@ export const ACCOUNT_UPDATES = {
   /** Void a usage of the current cycle by its idempotency key (billing ops); answers voided or not. */
   voidUsage: update<wire.VoidUsageResult, wire.VoidUsageInput>('voidUsage', checkVoidUsage, ['InvalidInput', 'MissingIdempotencyKey']),
   /** Replace the account's admins. */
-  setAdmins: update<wire.SetAdminsResult, wire.SetAdminsInput>('setAdmins', checkSetAdmins, ['InvalidInput']),
+  setAdmins: update<wire.SetAdminsResult, wire.SetAdminsInput>('setAdmins', checkSetAdmins, ['InvalidInput'], (input) =>
+    checkAdminAddresses((input as Partial<wire.SetAdminsInput> | undefined)?.admins, 'InvalidInput'),
+  ),
   /** Replace the account's tags (a tag may make the account eligible for an open promotion). */
   setTags: update<wire.SetTagsResult, wire.SetTagsInput>('setTags', checkSetTags, ['InvalidInput']),
 };

@@ -2,7 +2,7 @@
  * Plans, caps, trials and users, walked through real cycles on the time-skipping server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { waitFor } from '../helpers/wait-for';
 import { untilOpen, workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
@@ -134,6 +134,8 @@ describe('start input', () => {
     [{ accountId: 'bad-tier', plan: 'growth', users: 1, creditTier: 'tier-99' }, 'unknown credit tier "tier-99"'],
     [{ accountId: 'bad-tag', plan: 'growth', users: 1, tags: ['\ud800'] }, 'tags[0] must be'],
     [{ accountId: 'bad-admin', plan: 'growth', users: 1, admins: ['ops@x.test\u0000'] }, 'admins[0] must be'],
+    // A caller that bypasses the client: a mailer would send to attacker@evil.test.
+    [{ accountId: 'list-admin', plan: 'growth', users: 1, admins: ['ok@x.test', 'ops,attacker@evil.test'] }, 'admins[1] must be one plain e-mail address'],
     [{ accountId: 'huge-plan', plan: 'x'.repeat(1 << 20), users: 1 }, 'plan must be'],
     [{ accountId: 'many-users', plan: 'growth', users: 1_000_001 }, 'users must be a whole number from 1 to 1,000,000'],
     [{ accountId: 'junk-field', plan: 'growth', users: 1, junk: true }, 'unknown field(s) "junk"'],
@@ -145,6 +147,16 @@ describe('start input', () => {
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect((cause as ApplicationFailure).type).toBe('InvalidStartInput');
     expect((cause as ApplicationFailure).message).toContain(message);
+  });
+
+  it('refuses, in the validator, admins a mailer would read as someone else, and keeps the admins it had', async () => {
+    const h = await suite.open({ accountId: 'set-list-admin', plan: 'growth', users: 1, admins: ['ok@x.test'] });
+    const refusal = await h.executeUpdate('setAdmins', { args: [{ admins: ['Boss<attacker@evil.test>'] }] }).catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+    const cause = (refusal as WorkflowUpdateFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('InvalidInput');
+    expect(cause.message).toContain('admins[0] must be one plain e-mail address');
+    expect((await h.query(summaryQuery)).admins).toEqual(['ok@x.test']);
   });
 
   it('refuses a second start argument: only a run continued as new carries a state', async () => {
