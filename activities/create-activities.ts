@@ -299,10 +299,11 @@ export function createActivities(deps: ActivityDeps): CreditActivities {
 
     earlierEpoch: ({ accountId, epoch }) => translated(() => store.earlierEpoch(accountId, epoch)),
 
-    restartFacts: ({ accountId, epoch, periodStart }) =>
+    restartFacts: ({ accountId, epoch, periodStart, at }) =>
       translated(async () => {
         const [granted, charges] = await Promise.all([store.earlierPromotions(accountId, epoch), store.listCharges(accountId)]);
-        return restartHistoryOf(granted, charges, periodStart, (version) => currentRules().byVersion(version)?.promotions);
+        const period = at === undefined ? { start: periodStart } : { start: periodStart, at };
+        return restartHistoryOf(granted, charges, period, (version) => currentRules().byVersion(version)?.promotions);
       }),
   };
 }

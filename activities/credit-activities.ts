@@ -79,10 +79,12 @@ export interface CreditActivities {
   /**
    * What a closed account started again on purpose must not be given twice: the promotions it
    * was granted under workflows other than the one of `epoch` (each is granted once per
-   * account), and the latest tier charge of the account made at or after `periodStart` (the
-   * billing period the restart opens in), which already paid for a tier this period.
+   * account), and the latest tier charge of the account whose paid period holds `at` (the
+   * restart's instant), which already paid for a tier; a charge recorded without its paid
+   * period counts when made at or after `periodStart` (the billing period the restart opens
+   * in). `at` is absent in restarts scheduled before it was sent.
    */
-  restartFacts(input: { accountId: string; epoch: string; periodStart: string }): Promise<RestartFacts>;
+  restartFacts(input: { accountId: string; epoch: string; periodStart: string; at?: string }): Promise<RestartFacts>;
 }
 
 /** What {@link CreditActivities.restartFacts} found. */

@@ -110,7 +110,10 @@ export class CreditAccount {
     rollover.grantCycleAllocations(s, nowMs);
     if (paidTier && paid) {
       addGrant(s, 'subscription', paidTier.name, paidTier.credits, s.cycle.end, nowMs);
-      outbox.logEntry(s, nowMs, 'tier_change', 0, { note: `${paidTier.id} was paid for this billing period by ${paid.chargeId} under an earlier workflow: not charged again` });
+      // On another calendar the earlier period ends elsewhere: its days are not billed twice, and
+      // the days between its end and this cycle's are not billed (no proration either way).
+      const through = paid.paidThrough !== undefined && paid.paidThrough !== s.cycle.end ? ` (paid through ${paid.paidThrough}; next charged at this cycle's end, ${s.cycle.end})` : '';
+      outbox.logEntry(s, nowMs, 'tier_change', 0, { note: `${paidTier.id} was paid for this billing period by ${paid.chargeId} under an earlier workflow: not charged again${through}` });
     }
     return account;
   }

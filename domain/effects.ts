@@ -142,6 +142,13 @@ export interface ChargeRequest {
   reason: 'cycle_start' | 'purchase' | 'upgrade';
   cycleIndex: number;
   rulesVersion: string;
+  /**
+   * The end of the period the charge pays the tier for: the end of the cycle it was made in.
+   * A closed account started again on purpose before then is not charged for the tier again
+   * (see `restartFacts`), whatever calendar it restarts on. Absent in charges made before it
+   * was recorded.
+   */
+  paidThrough?: string;
 }
 
 /** A low-credit notification for the account's admins. */

@@ -263,6 +263,8 @@ export interface PeriodCharge {
   tierId: string;
   amountCents: number;
   reason: 'cycle_start' | 'purchase' | 'upgrade';
+  /** The end of the period the charge paid for, when it was recorded. */
+  paidThrough?: string;
 }
 
 /**

@@ -52,6 +52,7 @@ export function chargeTier(state: AccountState, tier: TierRule, reason: 'cycle_s
       reason,
       cycleIndex: state.cycle.index,
       rulesVersion: state.rules.version,
+      paidThrough: state.cycle.end,
     },
   });
   logEntry(state, nowMs, 'charge', 0, { amountCents: tier.priceCents, note: `${tier.name} ${reason.replace('_', ' ')}`, idempotencyKey: chargeId });

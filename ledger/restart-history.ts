@@ -10,14 +10,26 @@ import { compareCharges } from './reconcile';
 import type { GrantedPromotion } from './store';
 
 /**
- * The restart's history from the earlier promotion grants, the account's charges and the start
- * of the period it opens in. A promotion is known by id from the version that granted it (its
- * name may have changed since), by name when `promotionsOf` no longer knows that version.
+ * Whether `charge` pays for the tier at the restart: its paid period (from the charge to its
+ * `paidThrough`) holds the restart's instant `at`, on whatever calendar the earlier workflow
+ * ran. A charge recorded without its paid-through (or a restart that did not say when it ran)
+ * is judged by the restart's own period instead: made at or after `periodStart`.
+ */
+function paysAt(charge: ChargeRequest, periodStart: string, at: string | undefined): boolean {
+  if (charge.paidThrough === undefined || at === undefined) return charge.at >= periodStart;
+  return Date.parse(charge.at) <= Date.parse(at) && Date.parse(at) < Date.parse(charge.paidThrough);
+}
+
+/**
+ * The restart's history from the earlier promotion grants, the account's charges, and the
+ * start of the period it opens in and its instant. A promotion is known by id from the version
+ * that granted it (its name may have changed since), by name when `promotionsOf` no longer
+ * knows that version. The tier paid for is that of the latest charge paying for the instant.
  */
 export function restartHistoryOf(
   granted: readonly GrantedPromotion[],
   charges: readonly ChargeRequest[],
-  periodStart: string,
+  period: { start: string; at?: string },
   promotionsOf: (rulesVersion: string) => readonly { id: string; name: string }[] | undefined,
 ): RestartHistory {
   const ids = new Set<string>();
@@ -27,9 +39,10 @@ export function restartHistoryOf(
     if (promotion) ids.add(promotion.id);
     else names.add(name);
   }
-  const latest = charges.filter((c) => c.at >= periodStart).sort(compareCharges).at(-1);
+  const latest = charges.filter((c) => paysAt(c, period.start, period.at)).sort(compareCharges).at(-1);
+  const paid = latest ? { chargeId: latest.chargeId, tierId: latest.tierId, amountCents: latest.amountCents, reason: latest.reason } : null;
   return {
     promotions: { ids: [...ids].sort(), names: [...names].sort() },
-    paidThisPeriod: latest ? { chargeId: latest.chargeId, tierId: latest.tierId, amountCents: latest.amountCents, reason: latest.reason } : null,
+    paidThisPeriod: paid && latest?.paidThrough !== undefined ? { ...paid, paidThrough: latest.paidThrough } : paid,
   };
 }

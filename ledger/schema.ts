@@ -166,6 +166,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE notifications ADD COLUMN trial jsonb;
     `,
   },
+  {
+    version: 6,
+    name: 'paid-through of a charge',
+    sql: `
+      -- The end of the period a tier charge pays for (the end of its cycle), so that a closed
+      -- account started again on another calendar is not billed twice for the same days. Null
+      -- for charges recorded before it.
+      ALTER TABLE charges ADD COLUMN paid_through timestamptz;
+    `,
+  },
 ];
 
 /** Arbitrary fixed key of the advisory lock that serialises migrations across workers. */

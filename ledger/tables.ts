@@ -83,6 +83,7 @@ export const CHARGE_TABLE: TableSpec<ChargeRequest> = {
     { field: 'reason', column: 'reason', type: 'text', oneOf: ['cycle_start', 'purchase', 'upgrade'] },
     { field: 'cycleIndex', column: 'cycle_index', type: 'integer', min: 0 },
     { field: 'rulesVersion', column: 'rules_version', type: 'text' },
+    { field: 'paidThrough', column: 'paid_through', type: 'timestamptz', optional: true },
   ],
 };
 

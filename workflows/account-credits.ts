@@ -545,7 +545,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
     const [startRules, earlier, before] = await Promise.all([
       loadRules({ at: cycleStart }),
       guarded ? earlierEpoch({ accountId: input.accountId, epoch }) : null,
-      restarted ? restartFacts({ accountId: input.accountId, epoch, periodStart: cycleStart }) : null,
+      restarted ? restartFacts({ accountId: input.accountId, epoch, periodStart: cycleStart, at: new Date(now()).toISOString() }) : null,
     ]);
     clock.step();
     rejectIf(checkStartAgainstRules(input, startRules));

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
-import type { CreditActivities } from '../../activities/credit-activities';
+import type { CreditActivities, RestartFacts } from '../../activities/credit-activities';
 import type { LedgerEntry } from '../../domain/effects';
 import { encodeLedgerBatch } from '../../domain/ledger-batch';
 import { openLedgerStore } from '../../ledger/open-store';
@@ -191,6 +191,20 @@ describe('appendLedger and chargeTier', () => {
     });
     // Its own epoch's grants are not earlier ones; charges before the period are another period's.
     expect(await facts('e1', '2026-07-03T00:00:00.000Z')).toEqual({ promotions: { ids: [], names: [] }, paidThisPeriod: null });
+  });
+
+  it('tells a restart on another calendar the charge whose paid period holds its instant', async () => {
+    const facts = async (periodStart: string, at?: string) =>
+      ((await env.run(activities.restartFacts, { accountId: 'act-anchor', epoch: 'e2', periodStart, ...(at === undefined ? {} : { at }) })) as RestartFacts).paidThisPeriod;
+    const renewal = { chargeId: 'act-anchor:tier:2026-06-03T00:00:00.000Z', tierId: 'tier-2', amountCents: 5_000, reason: 'cycle_start' as const };
+    // The earlier workflow ran on the 3rd's calendar: its June renewal pays through July 3.
+    await env.run(activities.chargeTier, tierCharge('act-anchor', { ...renewal, at: '2026-06-03T00:00:00.000Z', paidThrough: '2026-07-03T00:00:00.000Z' }));
+    // Restarted June 20 on the 15th's calendar: its period began June 15, after the charge.
+    expect(await facts('2026-06-15T00:00:00.000Z', '2026-06-20T00:00:00.000Z')).toEqual({ ...renewal, paidThrough: '2026-07-03T00:00:00.000Z' });
+    // A restart that did not say when it ran counts only the charges of its own period.
+    expect(await facts('2026-06-15T00:00:00.000Z')).toBeNull();
+    // Once the paid period has ended, nothing pays for the tier: the restart buys it.
+    expect(await facts('2026-06-15T00:00:00.000Z', '2026-07-03T00:00:00.000Z')).toBeNull();
   });
 
   it('fails a batch that is not a list for good', async () => {

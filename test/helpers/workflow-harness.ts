@@ -124,13 +124,13 @@ export function fakeActivities(ruleSet: RuleSet = loadRuleSet(defaultRulesPath()
       webhooks.push(event);
       return { endpoints: 1, delivered: 1 };
     },
-    async restartFacts({ accountId, epoch, periodStart }) {
+    async restartFacts({ accountId, epoch, periodStart, at }) {
       const own = ledgerIdPrefix(accountId, epoch);
       const granted = ledger.flatMap((e) =>
         e.accountId === accountId && !e.entryId.startsWith(own) && e.kind === 'grant' && e.source === 'promotion' && e.note !== undefined ? [{ name: e.note, rulesVersion: e.rulesVersion }] : [],
       );
       const accountCharges = charges.filter((c) => c.accountId === accountId);
-      return restartHistoryOf(granted, accountCharges, periodStart, (version) => ruleSet.byVersion(version)?.promotions);
+      return restartHistoryOf(granted, accountCharges, at === undefined ? { start: periodStart } : { start: periodStart, at }, (version) => ruleSet.byVersion(version)?.promotions);
     },
     async earlierEpoch({ accountId, epoch }) {
       const own = ledgerIdPrefix(accountId, epoch);

@@ -330,10 +330,14 @@ export function describeLedgerStore(backend: string, openClient: () => Promise<S
       const charge = tierCharge('billing');
       expect(await store.recordCharge(charge)).toBe(true);
       expect(await store.recordCharge(charge)).toBe(false);
-      expect(await store.recordCharge(tierCharge('billing', { chargeId: 'billing:charge:1', reason: 'upgrade' }))).toBe(true);
+      const upgrade = tierCharge('billing', { chargeId: 'billing:charge:1', reason: 'upgrade', paidThrough: '2026-08-03T00:00:00.000Z' });
+      expect(await store.recordCharge(upgrade)).toBe(true);
       const charges = await store.listCharges('billing');
       expect(charges.map((c) => c.chargeId)).toEqual(['billing:charge:0', 'billing:charge:1']);
       expect(charges[0]).toMatchObject(charge);
+      // A charge made before the paid-through was recorded has none; a later one keeps it.
+      expect(charges[0]).not.toHaveProperty('paidThrough');
+      expect(charges[1]).toMatchObject(upgrade);
       const err = await rejection(store.recordCharge(tierCharge('billing', { amountCents: -1 })));
       expect(isLedgerError(err) && err.code).toBe('invalid_input');
     });

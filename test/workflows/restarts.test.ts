@@ -103,6 +103,34 @@ describe('a closed account restarted inside a billing period it paid a tier for'
     await again.terminate('done');
   });
 
+  it('on another calendar, inside the period the earlier charge paid for: starts on that tier, not charged for it again', async () => {
+    // The earlier workflow renewed tier-2 ten days ago on its calendar, through twenty days
+    // from now (its ledger and workflow are gone from this server; its charge is the record).
+    const now = await suite.now();
+    const day = 86_400_000;
+    const paidFrom = new Date(now - 10 * day).toISOString();
+    const paidThrough = new Date(now + 20 * day).toISOString();
+    suite.acts.charges.push({
+      ...{ chargeId: `anchor-restart:tier:${paidFrom}`, accountId: 'anchor-restart', at: paidFrom, tierId: 'tier-2', amountCents: 5_000, currency: 'USD' },
+      ...{ reason: 'cycle_start', cycleIndex: 3, rulesVersion: ruleSet.at(paidFrom).version, paidThrough },
+    });
+    // Restarted on a calendar five days later: its period began after the charge.
+    const moved = new Date(now - 5 * day).toISOString();
+    const input = { accountId: 'anchor-restart', plan: 'growth', users: 1, creditTier: 'tier-2', cycleAnchor: moved };
+    expect(await refusedRestart(input, 'tier-6')).toMatchObject({ type: 'InvalidStartInput', message: expect.stringContaining('was billed for tier-2') });
+    const again = await startAccount(plainClient(), suite.taskQueue, { ...input, restartClosed: true });
+    await untilOpen(again);
+    const restarted = await again.query(summaryQuery);
+    expect(restarted.cycle.start).toBe(moved);
+    expect(restarted.tier).toMatchObject({ id: 'tier-2', paidThrough: restarted.cycle.end });
+    expect(restarted.grants.map((g) => g.source)).toEqual(['included', 'subscription']);
+    await suite.env.sleep('2 seconds');
+    expect(chargesOf('anchor-restart')).toEqual([['cycle_start', 'tier-2', 5_000]]);
+    const note = suite.acts.ledger.find((e) => e.accountId === 'anchor-restart' && e.kind === 'tier_change')?.note;
+    expect(note).toContain(`(paid through ${paidThrough}; next charged at this cycle's end, ${restarted.cycle.end})`);
+    await again.terminate('done');
+  });
+
   it('after a purchase or an upgrade this period: starts on the tier last bought, not charged for it again', async () => {
     const input = { accountId: 'upgrade-restart', plan: 'growth', users: 1, creditTier: 'tier-1', cycleAnchor: anchor };
     const first = await suite.open(input);
