@@ -60,7 +60,8 @@ export function changePlan(state: AccountState, planIdOrAlias: string, nowMs: nu
  * A tier the trial holds was charged for the trial's current cycle, and that charge is not
  * repeated for an overlapping period: it pays for the tier until the later of that cycle's end
  * and the first paid cycle's end (`tierPaidThrough`). The tier's grants of the trial's cycle
- * last until then, and the tier is next charged at the first reset from then on. A pending
+ * last until then, and the tier is next charged at the first reset from then on (a paid cycle
+ * it pays only part of is settled whole at its start: see `grantCycleAllocations`). A pending
  * tier downgrade or cancellation still waits for the next reset.
  *
  * @param cycleAnchor ISO instant, not after `nowMs` nor before the trial started (the update's

@@ -382,12 +382,18 @@ export class CreditAccount {
    * check, asked only when there is such a call. Last, an account the reset took from credits
    * to none (a trial's promotion expiring, with no included credits to follow) is told it is
    * exhausted, when `alertAfter` says so (asked only then); an account that entered the reset
-   * with none was told already, and is not told again each cycle.
+   * with none was told already, and is not told again each cycle. `settlePartTier`: the patch
+   * check of a tier paid into the new cycle but not through it (see `grantCycleAllocations`).
    */
-  startNextCycle(rules: Rules, mayEndLostCalls: () => boolean = () => true, alertAfter: () => boolean = () => true): void {
+  startNextCycle(
+    rules: Rules,
+    mayEndLostCalls: () => boolean = () => true,
+    alertAfter: () => boolean = () => true,
+    settlePartTier: () => boolean = () => true,
+  ): void {
     const resetMs = Date.parse(this.state.cycle.end);
     const hadCredits = available(this.state) > this.state.rules.alerts.exhaustedAtBalance;
-    rollover.beginCycle(this.state, this.answers, rules, resetMs, this.roundCallPartsOnce);
+    rollover.beginCycle(this.state, this.answers, rules, resetMs, this.roundCallPartsOnce, undefined, settlePartTier);
     const lost = usage.callsRunLongest(this.state, resetMs);
     if (lost.length > 0 && mayEndLostCalls()) usage.endLostCalls(this.state, this.answers, lost, resetMs);
     if (hadCredits && alertStateOf(this.state, resetMs).state === 'exhausted' && alertAfter()) outbox.queueDueAlerts(this.state, resetMs);

@@ -43,6 +43,8 @@ export function expireGrants(state: AccountState, nowMs: number): number {
  * (see `chargeOpenCallsAtReset`). `forgetOlder`: whether the answers older than the cycle just
  * closed are forgotten now (a trial's conversion keeps them: its cycle may be seconds old, and
  * retries from before the last reset must still be recognised); asked only when there are some.
+ * `settlePartTier`: whether a tier paid into the new cycle but not through it is settled at
+ * once (see {@link grantCycleAllocations}); asked only then.
  */
 export function beginCycle(
   state: AccountState,
@@ -51,6 +53,7 @@ export function beginCycle(
   startMs: number,
   roundCallsOnce: () => boolean = () => true,
   forgetOlder: () => boolean = () => true,
+  settlePartTier: () => boolean = () => true,
 ): void {
   const s = state;
   const index = s.cycle.index + 1;
@@ -79,23 +82,50 @@ export function beginCycle(
   if (answers.holdsBefore(index - 1) && forgetOlder()) answers.forgetBefore(index - 1);
   forgetVoidable(s);
   logEntry(s, startMs, 'cycle_start', 0, { note: `cycle ${cycleNumber(index)}: ${window.start} -> ${window.end}` });
-  grantCycleAllocations(s, startMs);
+  grantCycleAllocations(s, startMs, settlePartTier);
 }
 
 /**
  * Included credits (none for a trial), the tier's credits (charged, unless a converted trial's
  * charge still pays for this period: `tierPaidThrough`) and open promotions for this cycle.
  * Trial credits are no cycle allocation: {@link grantTrialCredits} grants them once.
+ *
+ * A converted trial's charge may pay for the start of this cycle and not its end (a paid
+ * calendar anchored before the trial's last reset). The tier follows the CRM cycle (the help
+ * page's alignment) and is never prorated, so the cycle is settled whole at its start, whichever
+ * way errs less: charged when the paid part is at most half the cycle, else granted without a
+ * charge; either way its credits start now and the earlier ones end. Left alone (runs before
+ * `settlePartTier`), the cycle went uncharged and lost its tier credits when the paid part ended.
  */
-export function grantCycleAllocations(state: AccountState, nowMs: number): void {
+export function grantCycleAllocations(state: AccountState, nowMs: number, settlePartTier: () => boolean = () => true): void {
   if (!state.trial) topUpIncluded(state, nowMs, 'included credits');
   const tier = tierOf(state);
   if (state.tierPaidThrough !== undefined && Date.parse(state.cycle.start) >= Date.parse(state.tierPaidThrough)) delete state.tierPaidThrough;
+  if (tier && state.tierPaidThrough !== undefined && Date.parse(state.tierPaidThrough) < Date.parse(state.cycle.end) && settlePartTier()) {
+    settleTierPaidInPart(state, tier, nowMs);
+  }
   if (tier && state.tierPaidThrough === undefined) {
     chargeTier(state, tier, 'cycle_start', nowMs);
     addGrant(state, 'subscription', tier.name, tier.credits, state.cycle.end, nowMs);
   }
   grantOpenPromotions(state, nowMs);
+}
+
+/** See {@link grantCycleAllocations}: the cycle's tier when an earlier charge paid for its start only. */
+function settleTierPaidInPart(state: AccountState, tier: NonNullable<ReturnType<typeof tierOf>>, nowMs: number): void {
+  const through = state.tierPaidThrough as string;
+  const [start, paidTo, end] = [state.cycle.start, through, state.cycle.end].map((t) => Date.parse(t)) as [number, number, number];
+  // The earlier tier credits, kept to the paid period's end, end with the cycle they paid for.
+  for (const g of state.grants) if (g.source === 'subscription' && g.expiresAt === through) g.expiresAt = state.cycle.start;
+  expireGrants(state, nowMs);
+  if (paidTo - start <= end - paidTo) {
+    delete state.tierPaidThrough;
+    logEntry(state, nowMs, 'tier_change', 0, { note: `${tier.id} was paid through ${through}, under half of this cycle: charged for the cycle now` });
+    return;
+  }
+  state.tierPaidThrough = state.cycle.end;
+  addGrant(state, 'subscription', tier.name, tier.credits, state.cycle.end, nowMs);
+  logEntry(state, nowMs, 'tier_change', 0, { note: `${tier.id} was paid through ${through}, over half of this cycle: not charged for it; charged again at ${state.cycle.end}` });
 }
 
 const DAY_MS = 86_400_000;

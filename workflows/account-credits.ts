@@ -337,6 +337,14 @@ export const OPEN_CALL_KEPT_PATCH = 'open-call-kept';
  */
 export const PLAIN_ADMINS_PATCH = 'plain-admin-addresses';
 
+/**
+ * Patch under which a reset whose cycle a converted trial's tier charge pays for in part only
+ * settles the cycle at once (charged, or granted without a charge, whichever errs less). Before
+ * it the cycle went uncharged and lost its tier credits when the paid part ended. Asked only
+ * for such a reset.
+ */
+export const TIER_PAID_IN_PART_PATCH = 'tier-paid-in-part';
+
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
 }
@@ -811,6 +819,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         rulesFitAccount(next, acc.state) ? next : acc.state.rules,
         () => patched(END_LOST_CALLS_PATCH),
         () => patched(EXHAUSTED_BY_RESET_PATCH),
+        () => patched(TIER_PAID_IN_PART_PATCH),
       );
       reset = true;
     }

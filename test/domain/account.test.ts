@@ -235,6 +235,52 @@ describe('plans', () => {
     expect(a.state.grants.filter((g) => g.source === 'subscription').map((g) => g.amount)).toContain(16000);
   });
 
+  describe('a converted trial whose tier charge pays into a paid cycle but not through it', () => {
+    /** A trial on tier-2 since Jun 3, renewed at the Jul 3 reset (paid through Aug 3), converted seconds later on a calendar anchored at `paidAnchor`. */
+    const converted = (paidAnchor: string): CreditAccount => {
+      const a = open({ trial: true, plan: 'growth', users: 1, creditTier: 'tier-2' }, Date.parse(ANCHOR));
+      a.startNextCycle(rules);
+      a.convertTrial('growth', rules, Date.parse('2026-07-03T00:00:02.000Z'), paidAnchor);
+      expect(a.state.tierPaidThrough).toBe('2026-08-03T00:00:00.000Z');
+      a.state.outbox = [];
+      return a;
+    };
+    const charges = (a: CreditAccount) => a.state.outbox.flatMap((e) => (e.type === 'charge' ? [[e.charge.reason, e.charge.tierId, e.charge.at]] : []));
+    const tierCredits = (a: CreditAccount) => a.state.grants.filter((g) => g.source === 'subscription').map((g) => [g.remaining, g.expiresAt]);
+
+    it('is charged at the reset when the paid part is at most half the cycle, and the earlier tier credits end there', () => {
+      // Paid calendar from Jul 2: the Aug 2 - Sep 2 cycle is paid for its first day only.
+      const a = converted('2026-07-02T00:00:00.000Z');
+      let asked = 0;
+      a.startNextCycle(rules, undefined, undefined, () => (asked++, true));
+      expect(asked).toBe(1);
+      expect(a.state.cycle.start).toBe('2026-08-02T00:00:00.000Z');
+      expect(charges(a)).toEqual([['cycle_start', 'tier-2', '2026-08-02T00:00:00.000Z']]);
+      expect(tierCredits(a)).toEqual([[3200, '2026-09-02T00:00:00.000Z']]);
+      expect(a.state.tierPaidThrough).toBeUndefined();
+      expect(a.available()).toBe(a.state.cycleGranted - a.state.cycleUsed);
+    });
+
+    it('is granted without a charge when the paid part is over half the cycle, and charged at the next reset', () => {
+      // Paid calendar from Jun 4: the Jul 4 - Aug 4 cycle is paid for all but its last day.
+      const a = converted('2026-06-04T00:00:00.000Z');
+      a.startNextCycle(rules);
+      expect(a.state.cycle.start).toBe('2026-07-04T00:00:00.000Z');
+      expect(charges(a)).toEqual([]);
+      expect(tierCredits(a)).toEqual([[3200, '2026-08-04T00:00:00.000Z']]);
+      expect(a.summary(Date.parse('2026-08-03T12:00:00.000Z')).credits.available).toBe(1500 + 3200);
+      a.startNextCycle(rules);
+      expect(charges(a)).toEqual([['cycle_start', 'tier-2', '2026-08-04T00:00:00.000Z']]);
+    });
+
+    it('in runs before the patch, is neither charged nor granted, as those runs were', () => {
+      const a = converted('2026-07-02T00:00:00.000Z');
+      a.startNextCycle(rules, undefined, undefined, () => false);
+      expect(charges(a)).toEqual([]);
+      expect(tierCredits(a)).toEqual([[3200, '2026-08-03T00:00:00.000Z']]);
+    });
+  });
+
   it('a trial converting forfeits its credits and starts a paid cycle now', () => {
     const a = open({ trial: true, plan: 'growth', users: 3 });
     use(a, 'enrichment', 100);

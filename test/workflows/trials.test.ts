@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
+import { runHistories, workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { waitFor } from '../helpers/wait-for';
 import { patchIds } from '../helpers/patch-markers';
 import { rulesWithPromotionOn } from '../helpers/rules-variants';
@@ -26,6 +26,7 @@ import {
   UPDATE_ANSWERS_PATCH,
   WEBHOOKS_PATCH,
   CONVERSION_KEEPS_ANSWERS_PATCH,
+  TIER_PAID_IN_PART_PATCH,
 } from '../../workflows/account-credits';
 import { SEARCH_ATTRIBUTES_PATCH, SEARCH_BALANCE_ON_STEP_PATCH, SEARCH_BALANCE_THROTTLE_PATCH } from '../../workflows/search-attributes';
 import { RECORDED_CLOCK_PATCH } from '../../workflows/recorded-clock';
@@ -234,6 +235,33 @@ describe('a trial over time', () => {
     expect(ledgerOf('trial-convert-after-reset').filter((e) => e.kind === 'grant' && e.source === 'manual')).toHaveLength(1);
     const runs = await Promise.all([h.fetchHistory(), suite.env.client.workflow.getHandle(h.workflowId).fetchHistory()]);
     expect(runs.flatMap((r) => patchIds(r))).toContain(CONVERSION_KEEPS_ANSWERS_PATCH);
+  });
+
+  it('converting on a calendar anchored half a day before its last reset, is charged the tier at the first paid reset, which its trial charge paid half a day into (patch tier-paid-in-part)', async () => {
+    const h = await suite.open({ accountId: 'trial-tier-part', plan: 'growth', users: 2, trial: true }, 29);
+    await h.executeUpdate(changeCreditTierUpdate, { args: [{ tier: 'tier-1' }] });
+    await sleepPast(h, (await h.query(summaryQuery)).cycle.end);
+    await waitFor(() => chargesOf('trial-tier-part').length === 2, "the trial's renewal");
+    // The CRM anchor, half a day before the trial's last reset: the first paid cycle ends half
+    // a day before the trial's cycle that the renewal paid for.
+    const renewed = await h.query(summaryQuery);
+    const crmAnchor = new Date(Date.parse(renewed.cycle.start) - DAY / 2).toISOString();
+    await h.executeUpdate(changePlanUpdate, { args: [{ plan: 'growth', cycleAnchor: crmAnchor }] });
+    const paid = await h.query(summaryQuery);
+    await sleepPast(h, paid.cycle.end);
+    await suite.env.sleep(DAY);
+    const later = await h.query(summaryQuery);
+    await waitFor(() => chargesOf('trial-tier-part').length === 3, 'the charge at the first paid reset');
+    expect(chargesOf('trial-tier-part').map((c) => [c.reason, c.tierId, c.at])).toEqual([
+      ['purchase', 'tier-1', expect.any(String)],
+      ['cycle_start', 'tier-1', expect.any(String)],
+      ['cycle_start', 'tier-1', paid.cycle.end],
+    ]);
+    expect(later.grants.filter((g) => g.source === 'subscription').map((g) => [g.amount, g.expiresAt])).toEqual([[1_200, later.cycle.end]]);
+    expect(later.tier).toMatchObject({ id: 'tier-1' });
+    const patches: string[] = [];
+    for await (const run of runHistories(suite.env.client, h.workflowId, h.firstExecutionRunId)) patches.push(...patchIds(run));
+    expect(patches).toContain(TIER_PAID_IN_PART_PATCH);
   });
 });
 
