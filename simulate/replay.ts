@@ -109,7 +109,11 @@ class Run {
     private readonly warn: (cycleIndex: number | null, message: string) => void,
   ) {}
 
-  /** Whether cycle `index` is in the period, on the account's calendar as it stands (memoised). */
+  /**
+   * Whether cycle `index` is in the period, decided when the cycle opens, on the calendar it
+   * opens on (memoised): a trial's conversion moves the calendar, and the cycles before it must
+   * keep the windows they ran in.
+   */
   inPeriod(index: number, anchor: string, anchorIndex: number): boolean {
     let known = this.inPeriodByIndex.get(index);
     if (known === undefined) {
@@ -119,9 +123,14 @@ class Run {
     return known;
   }
 
-  /** The rules a cycle or a conversion at `at` uses: the draft inside the period, else the version in force. */
+  /**
+   * The rules the cycle `index` opening at `at` uses (by a reset, the opening or a conversion):
+   * the draft inside the period, else the version in force. Both runs ask it at every opening,
+   * so both decide the period's cycles alike, and the figures compare the same cycles.
+   */
   rulesAt(at: string, index: number, anchor: string, anchorIndex: number): Rules {
-    if (this.name === 'draft' && this.options.draft !== null && this.inPeriod(index, anchor, anchorIndex)) return this.options.draft;
+    const inside = this.inPeriod(index, anchor, anchorIndex);
+    if (this.name === 'draft' && this.options.draft !== null && inside) return this.options.draft;
     try {
       return this.options.ruleSet.at(at);
     } catch (err) {
@@ -367,8 +376,9 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
         pendingConversion = null;
         const anchor = cycleStartOf(entry) ?? entry.at;
         each('a trial conversion', (a, run) => {
-          const s = a.state;
-          a.convertTrial(plan, a.conversionRules(run.rulesAt(entry.at, s.cycle.index, s.anchor, s.anchorIndex), plan), atMs, anchor);
+          // The conversion opens the next cycle on the paid calendar, starting at `anchor`.
+          const index = a.state.cycle.index + 1;
+          a.convertTrial(plan, a.conversionRules(run.rulesAt(entry.at, index, anchor, index), plan), atMs, anchor);
         });
         return;
       }

@@ -1,8 +1,9 @@
 /**
  * Ledgers the pricing team's simulation met wrongly before: an account that closed (nothing
  * marks it: its ledger just ends), a call the ledger refused that a draft would authorise (no
- * end of it exists), an account started again under its id (two pools), and an account opened
- * in the middle of its cycle (its pace counts only the days it existed).
+ * end of it exists), an account started again under its id (two pools), an account opened
+ * in the middle of its cycle (its pace counts only the days it existed), and a trial converted
+ * onto a new calendar (its cycles keep the calendars they ran on).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreditAccount } from '../../domain/account';
@@ -53,6 +54,14 @@ beforeAll(async () => {
   // Anchored on October 1st, opened on the 3rd: 1,000 used on its first day.
   const late = { accountId: 'late-opener', plan: 'growth', users: 2, cycleAnchor: '2026-10-01T00:00:00.000Z' };
   await record(late, '2026-10-03T00:00:00.000Z', [use('2026-10-03T12:00:00.000Z', 1000, 'first')], '2026-10-06T12:00:00Z');
+  // A trial opened August 5th (its calendar from then), converted on the 20th to a paid
+  // calendar anchored there, buying tier-1 the next day.
+  const trial = { accountId: 'converted', plan: 'growth', users: 5, trial: true, cycleAnchor: '2026-08-05T00:00:00.000Z' };
+  await record(trial, '2026-08-05T00:00:00.000Z', [
+    use('2026-08-06T12:00:00.000Z', 301, 't1'),
+    step('2026-08-20T00:00:00.000Z', (a, t) => a.convertTrial('growth', a.conversionRules(ruleSet.at(new Date(t)), 'growth'), t, '2026-08-20T00:00:00.000Z')),
+    step('2026-08-21T00:00:00.000Z', (a, t) => a.changeCreditTier('tier-1', t)),
+  ], '2026-09-10T00:00:00Z');
 }, 120_000);
 afterAll(async () => {
   await store?.close();
@@ -120,5 +129,28 @@ describe('the forecast of an account opened mid-cycle', () => {
     const forecast = await forecastAccount(store, ruleSet, 'late-opener', Date.parse('2026-10-06T12:00:00Z'));
     expect(forecast.usedThisCycle).toBe(1000);
     expect(forecast.creditsPerDay).toBeCloseTo(1000 / 3.5, 1);
+  });
+});
+
+describe('a trial converted onto a new calendar', () => {
+  const between = (from: string, to: string) => ({ kind: 'dates', fromMs: Date.parse(from), toMs: Date.parse(to) }) as const;
+  const run = (from: string, to: string, rules: Rules | null) => simulate({ store, ruleSet, draft: rules, period: between(from, to), nowMs: UNTIL, accounts: ['converted'] });
+
+  it('prices the paid cycle the conversion opens with the draft when that cycle is in the period', async () => {
+    const dearer = draft('{ id: tier-1, name: Tier 1, priceCents: 2000,', '{ id: tier-1, name: Tier 1, priceCents: 2500,');
+    const [outcome] = (await run('2026-08-15T00:00:00Z', '2026-09-01T00:00:00Z', dearer)).accounts;
+    expect(outcome?.cycles).toHaveLength(1);
+    expect(outcome?.baseline.revenueCents).toBe(2000);
+    expect(outcome?.draft?.revenueCents).toBe(2500);
+    expect(outcome?.warnings).toEqual([]);
+  });
+
+  it('keeps the cycles before the conversion on the trial calendar they ran on', async () => {
+    // The trial's cycle began August 5th; nothing of the account began in July.
+    await expect(run('2026-07-15T00:00:00Z', '2026-07-25T00:00:00Z', null)).rejects.toMatchObject({ code: 'empty_period' });
+    const [trialCycle] = (await run('2026-08-01T00:00:00Z', '2026-08-15T00:00:00Z', null)).accounts;
+    expect(trialCycle?.cycles).toHaveLength(1);
+    expect(trialCycle?.baseline.used).toBe(301);
+    expect(trialCycle?.baseline).toMatchObject(trialCycle?.ledger ?? {});
   });
 });
