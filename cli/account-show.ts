@@ -4,6 +4,7 @@
  * the cycle and its reset date, the balance, live grants, usage by feature, telephony minutes
  * and the low-credit alert. Money is printed from integer cents, credits with separators.
  */
+import type { ClosedRun } from './closed-run';
 import { cycleNumber, formatCount, formatMoney, formatQuantity, formatUtc, plural } from '../display';
 import type { AccountSummary } from '../domain/wire-contract';
 import { renderTable } from './text-table';
@@ -39,12 +40,15 @@ function fields(rows: readonly (readonly [string, string])[]): string[] {
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
 }
 
-/** The summary as readable lines. */
-export function formatAccountSummary(s: AccountSummary): string[] {
+/** The summary as readable lines; `closed`: how the account's workflow closed, when it has. */
+export function formatAccountSummary(s: AccountSummary, closed: ClosedRun | null = null): string[] {
   const c = s.credits;
   const lines = [
     `Account ${s.accountId}`,
     ...fields([
+      ...(closed
+        ? [['Status', `closed: its workflow was ${closed.status}${closed.closedAt ? ` on ${formatUtc(closed.closedAt)}` : ''}; its last state below takes no more usage, resets or charges`] as [string, string]]
+        : []),
       ['Plan', planLine(s)],
       ['Trial', s.trial ? 'yes (fixed trial credits; they do not roll over into a paid plan)' : 'no'],
       ['Credit tier', tierLine(s)],

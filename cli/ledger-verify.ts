@@ -7,7 +7,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { isAccountNotFoundError, type CreditsClient } from '../client';
-import { cycleNumber, formatCount, plural } from '../display';
+import { cycleNumber, formatCount, formatUtc, plural } from '../display';
 import type { AccountSummary } from '../domain/wire-contract';
 import { CREDITS_LEDGER_URL } from '../infra/settings';
 import { runningMainJob } from '../infra/main-job-info';
@@ -17,6 +17,7 @@ import { ledgerChainDifferences, readLedgerFacts, reconcileAccount, type LedgerD
 import { readLedgerChain, type LedgerChain } from '../ledger/balance-chain';
 import type { LedgerStore } from '../ledger/store';
 import { accountWorkflowId } from '../workflows/messages';
+import { closedRunOf, type ClosedRun } from './closed-run';
 import { CliFailure, EXIT_CODES, writeLines, type CliIo } from './io';
 import { fetchFromAdmin } from './main-job-admin';
 import { cliDeps, withCreditsClient } from './temporal-connection';
@@ -31,6 +32,8 @@ export interface VerifySources {
   facts(query: LedgerFactsQuery): Promise<LedgerFacts>;
   /** The account's whole ledger followed entry by entry (`--history`); absent: the current cycle only. */
   chain?(accountId: string, epoch: string | null): Promise<LedgerChain>;
+  /** How the account's workflow closed, null while it runs; absent: not asked. */
+  closed?(accountId: string): Promise<ClosedRun | null>;
 }
 
 /** Options of {@link verifyAccounts}. */
@@ -61,6 +64,8 @@ export interface AccountVerification {
   checks: number;
   /** With `history`: the entries of every cycle whose running balance was followed. */
   entriesFollowed?: number;
+  /** Set when the account's workflow has closed: its final state was checked, and nothing will change it. */
+  closed?: ClosedRun;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -85,15 +90,18 @@ async function checkOnce(accountId: string, sources: VerifySources, history: boo
     };
     return { accountId, cycleIndex: null, epoch: null, agrees: false, differences: [difference] };
   }
-  const epoch = await sources.epoch(accountId);
+  const [epoch, closed] = await Promise.all([sources.epoch(accountId), sources.closed?.(accountId) ?? null]);
   const facts = await sources.facts({ accountId, cycle: summary.cycle, epoch });
-  let differences = reconcileAccount(summary, facts);
-  const checked = { accountId, cycleIndex: summary.cycle.index, epoch: facts.epoch ?? epoch };
+  // A closed account's summary is its last state: a ledger behind it will not catch up (the
+  // workflow that would write the rest is gone), so waiting is of no use.
+  const settled = (found: LedgerDifference[]) => (closed ? found.map((d) => ({ ...d, mayCatchUp: false })) : found);
+  let differences = settled(reconcileAccount(summary, facts));
+  const checked = { accountId, cycleIndex: summary.cycle.index, epoch: facts.epoch ?? epoch, ...(closed ? { closed } : {}) };
   if (!history || sources.chain === undefined) return { ...checked, agrees: differences.length === 0, differences };
   // The whole ledger's chain includes the current cycle's: its findings replace the cycle's own.
   const chain = await sources.chain(accountId, checked.epoch);
   const whole: readonly LedgerDifferenceCode[] = chain.chargeMismatches === undefined ? ['balance_chain', 'sequence_gap'] : ['balance_chain', 'sequence_gap', 'charge_record'];
-  differences = [...differences.filter((d) => !whole.includes(d.code)), ...ledgerChainDifferences(chain)];
+  differences = settled([...differences.filter((d) => !whole.includes(d.code)), ...ledgerChainDifferences(chain)]);
   return { ...checked, agrees: differences.length === 0, differences, entriesFollowed: chain.entries };
 }
 
@@ -170,7 +178,9 @@ export function formatVerification(results: readonly AccountVerification[]): str
     const cycle = r.cycleIndex === null ? '' : ` (cycle ${cycleNumber(r.cycleIndex)})`;
     const entries = r.entriesFollowed === 1 ? 'entry' : 'entries';
     const followed = r.entriesFollowed === undefined ? '' : `; ${formatCount(r.entriesFollowed)} ${entries} of every cycle followed`;
-    lines.push(r.agrees ? `${r.accountId}${cycle}: summary and ledger agree${followed}` : `${r.accountId}${cycle}: ${plural(r.differences.length, 'difference')}${followed}`);
+    const when = r.closed?.closedAt ? ` on ${formatUtc(r.closed.closedAt)}` : '';
+    const closed = r.closed ? `; closed (its workflow was ${r.closed.status}${when}): its last state was checked, and takes no more usage, resets or charges` : '';
+    lines.push(r.agrees ? `${r.accountId}${cycle}: summary and ledger agree${followed}${closed}` : `${r.accountId}${cycle}: ${plural(r.differences.length, 'difference')}${followed}${closed}`);
     for (const d of r.differences) lines.push(`  ${d.code}: ${d.message}${d.mayCatchUp ? '' : ' [will not catch up]'}`);
   }
   const differ = results.filter((r) => !r.agrees).length;
@@ -193,7 +203,13 @@ async function runVerify(io: CliIo, account: string | undefined, o: VerifyComman
   }
   try {
     const ids = o.all ? await side.accountIds() : [account as string];
-    const sources: VerifySources = { summary: (id) => client.summary(id), epoch: (id) => workflowEpoch(client, id), facts: side.facts, chain: side.chain };
+    const sources: VerifySources = {
+      summary: (id) => client.summary(id),
+      epoch: (id) => workflowEpoch(client, id),
+      closed: (id) => closedRunOf(client, id),
+      facts: side.facts,
+      chain: side.chain,
+    };
     return await verifyAccounts(ids, sources, { waitMs: (o.wait ?? 0) * 1000, history: o.history === true });
   } catch (err) {
     if (isLedgerError(err)) throw new CliFailure(err.message);

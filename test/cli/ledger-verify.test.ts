@@ -147,6 +147,28 @@ describe('credits ledger verify', () => {
     expect((await store.listCharges('ver-4')).map((c) => [c.reason, c.tierId])).toEqual([['cycle_start', 'tier-2']]);
   });
 
+  it('says an account is closed, in verify and in show: its last state reads like a running account', async () => {
+    const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+    const cli = (...args: string[]) => runCli(args, plain, worker.taskQueue, { openLedger: async () => lentStore(store) });
+    const now = Math.min(Date.now(), (await env.currentTimeMs()) as number);
+    expect((await cli('account', 'start', 'ver-5', '--plan', 'growth', '--users', '1', '--anchor', new Date(now - 86_400_000).toISOString())).code).toBe(0);
+    await cli('usage', 'record', 'ver-5', 'enrichment', '10', '--key', 'before-close');
+    expect((await cli('ledger', 'verify', 'ver-5', '--wait', '30')).code).toBe(0);
+    await plain.workflow.getHandle(accountWorkflowId('ver-5')).terminate('closed by ops');
+    const verified = await cli('ledger', 'verify', 'ver-5');
+    expect([verified.code, verified.stdout.split('\n')[0]]).toEqual([
+      0,
+      expect.stringMatching(/^ver-5 \(cycle \d+\): summary and ledger agree; closed \(its workflow was terminated on \d{4}-\d\d-\d\d \d\d:\d\d UTC\): its last state was checked, and takes no more usage, resets or charges$/),
+    ]);
+    const json = JSON.parse((await cli('ledger', 'verify', 'ver-5', '--json')).stdout) as { accounts: { closed?: { status: string } }[] };
+    expect(json.accounts[0]?.closed).toMatchObject({ status: 'terminated', closedAt: expect.any(String) });
+    const shown = await cli('account', 'show', 'ver-5');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^Account ver-5\n {2}Status +closed: its workflow was terminated on .* UTC; its last state below takes no more usage, resets or charges\n/);
+    const running = await cli('account', 'show', 'ver-1');
+    expect(running.stdout).not.toMatch(/Status/);
+  });
+
   it('reports an account it cannot read', async () => {
     const run = await credits('ledger', 'verify', 'nobody-here');
     expect(run.code).toBe(1);
