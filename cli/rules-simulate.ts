@@ -208,7 +208,9 @@ export function formatForecast(f: Forecast): string[] {
     `  available: ${formatCount(f.available)} credits; used ${formatCount(f.usedThisCycle)} this cycle, ${formatCount(f.usedPreviousCycle)} the previous one`,
     `  pace: ${formatCount(Math.round(f.creditsPerDay))} credits a day; ${formatCount(f.projectedCycleUse)} credits over the whole cycle`,
     f.runOutAt === null ? '  run-out: the balance lasts the cycle at this pace' : `  run-out: ${formatUtc(f.runOutAt)} at this pace`,
-    f.tier === null
+    !f.tierNeeded
+      ? `  tier: none needed at this pace; the cycle's ${formatCount(f.creditsWithoutTier)} credits besides any tier cover it${f.currentTier === null ? '' : ` (${f.currentTier} is held)`}`
+      : f.tier === null
       ? '  tier: the rules offer no tiers'
       : f.tier.covers
         ? `  tier that covers the cycle: ${f.tier.name} (${formatCount(f.tier.credits)} credits, ${formatMoney(f.tier.priceCents)} a month)${f.currentTier === f.tier.id ? ', the one held' : ''}`

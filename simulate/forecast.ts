@@ -26,7 +26,14 @@ export interface Forecast {
   runOutAt: string | null;
   /** Credits the whole cycle would use at that pace. */
   projectedCycleUse: number;
-  /** The cheapest tier whose credits, with the rest of the cycle's grants, cover the projected use (or the largest, `covers: false`). */
+  /** The cycle's credits besides the tier held: included, promotional, manual and trial grants. */
+  creditsWithoutTier: number;
+  /** Whether the projected use needs a tier: false when {@link creditsWithoutTier} covers it. */
+  tierNeeded: boolean;
+  /**
+   * The cheapest tier whose credits, with the rest of the cycle's grants, cover the projected use
+   * (or the largest, `covers: false`); null when no tier is needed or the rules offer none.
+   */
   tier: { id: string; name: string; priceCents: number; credits: number; covers: boolean } | null;
   currentTier: string | null;
 }
@@ -83,7 +90,8 @@ export async function forecastAccount(store: LedgerStore, ruleSet: RuleSet, acco
   const beyondTier = s.cycleGranted - (heldTier?.credits ?? 0);
   const covering = s.rules.tiers.find((t) => beyondTier + t.credits >= projected);
   const largest = s.rules.tiers[s.rules.tiers.length - 1];
-  const pick = covering ?? largest;
+  const needed = beyondTier < projected;
+  const pick = needed ? (covering ?? largest) : undefined;
   return {
     accountId,
     asOf: new Date(nowMs).toISOString(),
@@ -94,6 +102,8 @@ export async function forecastAccount(store: LedgerStore, ruleSet: RuleSet, acco
     creditsPerDay: Math.round(perMs * DAY_MS * 100) / 100,
     runOutAt: runOutMs < endMs ? new Date(Math.max(nowMs, runOutMs)).toISOString() : null,
     projectedCycleUse: projected,
+    creditsWithoutTier: beyondTier,
+    tierNeeded: needed,
     tier: pick ? { id: pick.id, name: pick.name, priceCents: pick.priceCents, credits: pick.credits, covers: covering !== undefined } : null,
     currentTier: s.tierId,
   };

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
+import { formatForecast } from '../../cli/rules-simulate';
 import type { LedgerEntry } from '../../domain/effects';
 import { openLedgerStore } from '../../ledger/open-store';
 import type { LedgerStore } from '../../ledger/store';
@@ -179,9 +180,12 @@ describe('the forecast', () => {
     // 8,000 + 722 x 25 days left = about 26,056 for the cycle: 20,000 included + tier-3's 7,000 covers it, tier-2's 3,200 does not.
     expect(forecast.projectedCycleUse).toBe(Math.ceil(8000 + (26_000 / (36 * 86_400_000)) * 25 * 86_400_000));
     expect(forecast.tier).toMatchObject({ id: 'tier-3', covers: true });
+    expect(forecast).toMatchObject({ tierNeeded: true, creditsWithoutTier: 20_000 });
+    // rich holds tier-1, but its 7,500 credits besides it (5 users on Growth) cover its pace of 7,488: no tier is needed.
     const rich = await forecastAccount(store, ruleSet, ACCOUNTS.rich, Date.parse('2026-09-20T00:00:00Z'));
     expect(rich.usedThisCycle).toBe(3000);
-    expect(rich.tier?.covers).toBe(true);
+    expect(rich).toMatchObject({ projectedCycleUse: 7488, tierNeeded: false, tier: null, creditsWithoutTier: 7500, currentTier: 'tier-1' });
+    expect(formatForecast(rich).at(-1)).toBe("  tier: none needed at this pace; the cycle's 7,500 credits besides any tier cover it (tier-1 is held)");
   });
 });
 
