@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import type { CliIo } from './io';
+import { collect } from './option-parsers';
 import { registerRulesCommands } from './rules-commands';
 import { registerAccountCommands } from './account-commands';
 import { registerLedgerCommands } from './ledger-verify';
@@ -37,7 +38,33 @@ export function buildProgram(io: CliIo, groups: readonly CommandGroup[] = COMMAN
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(usageErrorLine(text)) });
   // Subcommands copy these settings when created, so they must be set before groups register.
   for (const register of groups) register(program, io);
+  refuseRepeatedOptions(program);
   return program;
+}
+
+/**
+ * Makes every option that takes one value refuse to be given twice in one command line:
+ * commander keeps the last, so `--users 10 ... --users 1` (a pasted line, a script's default
+ * before the operator's value) would act on a value the operator may not have meant. Options
+ * that collect values (`--tag`, `--admin`, `--account`) are left to repeat.
+ */
+function refuseRepeatedOptions(command: Command): void {
+  const seen = new Map<string, unknown>();
+  for (const option of command.options) {
+    const takesValue = option.required || option.optional;
+    if (!takesValue || option.variadic || option.parseArg === collect) continue;
+    command.on(`option:${option.name()}`, (value: unknown) => {
+      const flag = option.long ?? option.short ?? option.name();
+      if (seen.has(flag)) {
+        command.error(`option '${flag}' given twice (${JSON.stringify(seen.get(flag))}, then ${JSON.stringify(value)}): give it once`, {
+          exitCode: 2,
+          code: 'credits.repeatedOption',
+        });
+      }
+      seen.set(flag, value);
+    });
+  }
+  for (const sub of command.commands) refuseRepeatedOptions(sub);
 }
 
 /**

@@ -251,6 +251,9 @@ describe('the command line itself', () => {
     [['rules', 'validate', '--strict'], "credits: unknown option '--strict' (see --help)\n"],
     [['rules', 'diff', 'only-one.yaml'], "credits: missing required argument 'new' (see --help)\n"],
     [['rules', 'validate', 'a', 'b'], "credits: too many arguments for 'validate'. Expected 1 argument but got 2. (see --help)\n"],
+    // One value given twice: commander would keep the last without a word.
+    [['account', 'start', 'x', '--plan', 'growth', '--users', '10', '--plan', 'scale'], 'credits: option \'--plan\' given twice ("growth", then "scale"): give it once (see --help)\n'],
+    [['rules', 'explain', '--width', '80', '--width', '120'], 'credits: option \'--width\' given twice ("80", then "120"): give it once (see --help)\n'],
   ])('exits 2 for %j with one line saying what is wrong, as every other error', async (args, message) => {
     const run = await credits(...args);
     expect(run.code).toBe(2);
