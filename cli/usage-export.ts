@@ -7,7 +7,8 @@
 import { createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { InvalidArgumentError, type Command } from 'commander';
-import { MAX_CYCLE_NUMBER, cycleIndexOf, plural } from '../display';
+import { MAX_CYCLE_NUMBER, cycleIndexOf, cycleNumber, plural } from '../display';
+import type { LedgerEntry } from '../domain/effects';
 import { exportUsageCsv } from '../ledger/csv-export';
 import { isLedgerError } from '../ledger/errors';
 import { openLedgerStore } from '../ledger/open-store';
@@ -67,25 +68,31 @@ function describeRange(o: ExportOptions): string {
   return parts.length === 0 ? 'all cycles' : parts.join(', ');
 }
 
-/** Whether the ledger holds anything for the account (an unknown id has nothing), or for one of its cycles. */
-async function hasEntries(store: LedgerStore, accountId: string, cycleIndex?: number): Promise<boolean> {
+/** The account's first entry (its opening) or one of a cycle's, if the ledger holds any (an unknown id has none). */
+async function firstEntry(store: LedgerStore, accountId: string, cycleIndex?: number): Promise<LedgerEntry | undefined> {
   for await (const entry of store.streamEntries({ accountId, ...(cycleIndex === undefined ? {} : { cycleIndex }) }, { pageSize: 1 })) {
-    if (entry !== undefined) return true;
+    if (entry !== undefined) return entry;
   }
-  return false;
+  return undefined;
 }
 
 async function exportCsv(io: CliIo, accountId: string, o: ExportOptions): Promise<void> {
   const deps = cliDeps(io);
   const store = await (deps.openLedger ?? (() => openLedgerStore({ url: CREDITS_LEDGER_URL.read(deps.env), existing: true })))();
   try {
-    if (!(await hasEntries(store, accountId))) {
+    const opening = await firstEntry(store, accountId);
+    if (!opening) {
       throw new CliFailure(`unknown account ${accountId}: the ledger (${store.label}) has no entries for it`);
     }
     // Every cycle that started has its entries (its start, at least): none is a cycle to come,
-    // said before any file is written, as the admin server says it.
-    if (o.cycle !== undefined && !(await hasEntries(store, accountId, cycleIndexOf(o.cycle)))) {
-      throw new CliFailure(`cycle ${o.cycle} of ${accountId} has not started yet: the ledger (${store.label}) holds no entry of it`);
+    // or one before the account opened (cycles count from its anchor, which may be years older).
+    if (o.cycle !== undefined && !(await firstEntry(store, accountId, cycleIndexOf(o.cycle)))) {
+      const first = cycleNumber(opening.cycleIndex);
+      throw new CliFailure(
+        o.cycle < first
+          ? `cycle ${o.cycle} of ${accountId} began before the account opened: its first cycle is ${first} (cycles count from its anchor)`
+          : `cycle ${o.cycle} of ${accountId} has not started yet: the ledger (${store.label}) holds no entry of it`,
+      );
     }
     const filter: EntryFilter = {
       accountId,

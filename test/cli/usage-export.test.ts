@@ -15,6 +15,7 @@ import type { LedgerStore } from '../../ledger/store';
 import { startWorker, timeSkippingEnv } from '../helpers/workflow-harness';
 import { copyText } from '../../cli/usage-export';
 import { lentStore, runCli } from '../client/cli-run';
+import { waitFor } from '../helpers/wait-for';
 
 let env: TestWorkflowEnvironment;
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -95,6 +96,17 @@ describe('credits usage export', () => {
     const ahead = await credits('usage', 'export', 'exp-1', '--cycle', '99', '--output', file);
     expect(ahead).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^credits: cycle 99 of exp-1 has not started yet: the ledger \(PGlite at .*\) holds no entry of it\n$/) });
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('says a cycle before the account opened is before it, not to come: cycles count from an anchor that may be older', async () => {
+    const now = Math.min(Date.now(), (await env.currentTimeMs()) as number);
+    const anchor = new Date(now - 100 * 86_400_000).toISOString();
+    expect((await credits('account', 'start', 'exp-old', '--plan', 'growth', '--users', '1', '--anchor', anchor)).code).toBe(0);
+    const first = /Cycle +#(\d+): /.exec((await credits('account', 'show', 'exp-old')).stdout)?.[1];
+    expect(Number(first)).toBeGreaterThan(3);
+    await waitFor(async () => (await credits('usage', 'export', 'exp-old', '--cycle', String(first))).code === 0, "the account's opening in the ledger");
+    const before = await credits('usage', 'export', 'exp-old', '--cycle', '1');
+    expect(before).toMatchObject({ code: 1, stdout: '', stderr: `credits: cycle 1 of exp-old began before the account opened: its first cycle is ${first} (cycles count from its anchor)\n` });
   });
 
   it('says in one line when the output cannot be written (a full disk)', async () => {
