@@ -3,6 +3,7 @@
  * "Viewing Your Usage" and "Low-Credit Notifications"), the index and the error page. Pure
  * functions of the data they are given, so they are tested without a server.
  */
+import type { ClosedRun } from '../client';
 import { cycleNumber, formatCount, formatPrice, formatQuantity, formatUtc, formatUtcDate, formatUtcTime, joinNames, percentOf, plural } from '../display';
 import type { AccountSummary, FeatureUsageView } from '../domain/wire-contract';
 import type { InAppNotification } from '../ledger/store';
@@ -22,6 +23,18 @@ export interface AccountPageData {
   history?: HistoryViews;
   /** The actions section (admin/actions.ts) for the caller, if any: inserted after the plan. */
   actions?: SafeHtml;
+  /** Set when the account's workflow has closed: the page shows its last state, and says so. */
+  closed?: ClosedRun | null;
+}
+
+/** Above everything on a closed account's page: what follows is its last state, frozen. */
+function closedBanner(closed: ClosedRun | null | undefined): SafeHtml | null {
+  if (!closed) return null;
+  const when = closed.closedAt ? html` on ${time(closed.closedAt)}` : '';
+  return html`<div class="banner banner-exhausted" role="alert" id="closed-banner" data-state="closed">
+  <strong>Account closed</strong>
+  <p>Its workflow was ${closed.status}${when}. What this page shows is its last state: it takes no more usage, resets or charges, and its actions are refused. Start it again on purpose with <code>credits account start ... --restart-closed</code>.</p>
+</div>`;
 }
 
 /** Path of an account's page; ids are restricted to URL-safe characters, but encode anyway. */
@@ -263,6 +276,7 @@ export function accountPage(data: AccountPageData): string {
   const { summary: s, names } = data;
   const body = html`<h1>AI Credits</h1>
 <p class="subtitle">Account <code id="account-id">${s.accountId}</code> · credits are pooled across the account and reset monthly; they do not roll over.</p>
+${closedBanner(data.closed)}
 ${banner(s, names)}
 <div class="grid">
 ${creditsCard(s)}

@@ -177,9 +177,11 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   };
   const namesFor = (summary: AccountSummary): DisplayNames => displayNames(rulesFor(summary));
   const history = { client, store, rulesFor, checkedAccountId };
-  const accountData = async (accountId: string) => {
-    const [summary, notifications] = await Promise.all([client.summary(accountId), store.listNotifications(accountId, { limit })]);
-    return { summary, notifications };
+  // A customer admin is told a closed account is closed (the client's AccountNotFoundError);
+  // an operator sees its last state, marked closed.
+  const accountData = async (accountId: string, customer: boolean) => {
+    const [summary, notifications] = await Promise.all([client.summary(accountId, { running: customer }), store.listNotifications(accountId, { limit })]);
+    return { summary, notifications, closed: customer ? null : await client.closedRun(accountId) };
   };
 
   // Notification ids carry the account id, which may be 64 characters long by itself.
@@ -241,16 +243,16 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
   });
 
   app.get<{ Params: AccountParams }>('/accounts/:accountId', async (request, reply) => {
-    const { summary, notifications } = await accountData(checkedAccountId(request.params.accountId));
+    const { summary, notifications, closed } = await accountData(checkedAccountId(request.params.accountId), access.isCustomer(request));
     const names = namesFor(summary);
     const flash = await access.takeFlash(request, summary.accountId);
     const actions = actionsSection(summary, names, rulesFor(summary), access.callerOf(request), access.sessionOf(request), flash);
     const views = await historyViews(history, summary);
-    return reply.type('text/html; charset=utf-8').send(accountPage({ summary, notifications, names, actions, history: views }));
+    return reply.type('text/html; charset=utf-8').send(accountPage({ summary, notifications, names, actions, history: views, closed }));
   });
   registerActionRoutes(app, { client, access, rulesFor, namesFor, log: (message) => log(message) }, checkedAccountId);
 
-  app.get<{ Params: AccountParams }>('/api/accounts/:accountId', async (request) => accountData(checkedAccountId(request.params.accountId)));
+  app.get<{ Params: AccountParams }>('/api/accounts/:accountId', async (request) => accountData(checkedAccountId(request.params.accountId), access.isCustomer(request)));
 
   registerOpsAccountRoutes(app, client);
 

@@ -10,7 +10,6 @@ import { formatCount, formatMoney, formatUtc, plural } from '../display';
 import type { AccountStartInput } from '../domain/wire-contract';
 import type { TargetUpdateOptions } from '../client';
 import { registerAccountList } from './account-list';
-import { closedRunOf } from './closed-run';
 import { formatAccountSummary } from './account-show';
 import { anchorFrom, barReporter, defaultAnchor, importAccounts, lineReporter, readImportFile } from './import-accounts';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
@@ -84,7 +83,7 @@ function registerShow(account: Command, io: CliIo): void {
     .action(async (accountId: string, options: { json?: boolean }) => {
       const [summary, closed] = await withCreditsClient(io, async (client) => {
         const shown = await client.summary(accountId);
-        return [shown, await closedRunOf(client, accountId)] as const;
+        return [shown, await client.closedRun(accountId)] as const;
       });
       report(io, options.json, summary, () => formatAccountSummary(summary, closed));
     });

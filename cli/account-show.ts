@@ -4,7 +4,7 @@
  * the cycle and its reset date, the balance, live grants, usage by feature, telephony minutes
  * and the low-credit alert. Money is printed from integer cents, credits with separators.
  */
-import type { ClosedRun } from './closed-run';
+import type { ClosedRun } from '../client';
 import { cycleNumber, formatCount, formatMoney, formatQuantity, formatUtc, plural } from '../display';
 import type { AccountSummary } from '../domain/wire-contract';
 import { renderTable } from './text-table';

@@ -6,7 +6,7 @@
  * the same {@link verifyAccounts}.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { isAccountNotFoundError, type CreditsClient } from '../client';
+import { isAccountNotFoundError, type ClosedRun, type CreditsClient } from '../client';
 import { cycleNumber, formatCount, formatUtc, plural } from '../display';
 import type { AccountSummary } from '../domain/wire-contract';
 import { CREDITS_LEDGER_URL } from '../infra/settings';
@@ -17,7 +17,6 @@ import { ledgerChainDifferences, readLedgerFacts, reconcileAccount, type LedgerD
 import { readLedgerChain, type LedgerChain } from '../ledger/balance-chain';
 import type { LedgerStore } from '../ledger/store';
 import { accountWorkflowId } from '../workflows/messages';
-import { closedRunOf, type ClosedRun } from './closed-run';
 import { CliFailure, EXIT_CODES, writeLines, type CliIo } from './io';
 import { fetchFromAdmin } from './main-job-admin';
 import { cliDeps, withCreditsClient } from './temporal-connection';
@@ -206,7 +205,7 @@ async function runVerify(io: CliIo, account: string | undefined, o: VerifyComman
     const sources: VerifySources = {
       summary: (id) => client.summary(id),
       epoch: (id) => workflowEpoch(client, id),
-      closed: (id) => closedRunOf(client, id),
+      closed: (id) => client.closedRun(id),
       facts: side.facts,
       chain: side.chain,
     };

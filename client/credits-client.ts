@@ -251,6 +251,14 @@ export interface TargetUpdateOptions {
 }
 
 /** Options of {@link CreditsClient.summary}. */
+/** How an account's workflow closed (see {@link CreditsClient.closedRun}). */
+export interface ClosedRun {
+  /** Temporal's status in words: `terminated`, `failed`, `completed`, `timed out`, `canceled`. */
+  status: string;
+  /** When it closed, ISO-8601 UTC; null when the server did not say. */
+  closedAt: string | null;
+}
+
 export interface SummaryOptions {
   /**
    * Answer only from a running account: a closed one (terminated, failed, or ended) is then
@@ -474,6 +482,24 @@ export class CreditsClient implements AccountUpdateMethods {
     const { definition } = ACCOUNT_QUERIES.summary;
     const handle = options.running ? this.runningHandle(accountId) : this.handle(accountId);
     return await this.withRetries(accountId, definition.name, () => handle.query(definition));
+  }
+
+  /**
+   * How the account's workflow closed, or null while it runs (or when the server cannot tell):
+   * a summary read without `running` is a closed account's last state, which reads like a
+   * healthy account's, so what shows it says so.
+   */
+  async closedRun(accountId: string): Promise<ClosedRun | null> {
+    rejectAccountId(accountId);
+    try {
+      const run = await this.handle(accountId).describe();
+      if (run.status.name === 'RUNNING') return null;
+      return { status: run.status.name.toLowerCase().replace(/_/g, ' '), closedAt: run.closeTime?.toISOString() ?? null };
+    } catch {
+      // Asked after a summary that said the account exists: a describe failing now (the server
+      // gone a moment) must not turn a running account into a closed one.
+      return null;
+    }
   }
 
   /**

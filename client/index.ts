@@ -5,7 +5,7 @@
  * for services written in other languages.
  */
 export { CreditsClient } from './credits-client';
-export type { AccountUpdateMethods, CreditsClientOptions, RecordUsageOptions, StartAccountOptions, StartedAccount, SummaryOptions, TargetUpdateOptions } from './credits-client';
+export type { AccountUpdateMethods, ClosedRun, CreditsClientOptions, RecordUsageOptions, StartAccountOptions, StartedAccount, SummaryOptions, TargetUpdateOptions } from './credits-client';
 export { DEFAULT_COALESCE } from './usage-coalescer';
 export type { CoalesceOptions } from './usage-coalescer';
 export { connectCreditsClient } from './connect';

@@ -13,6 +13,8 @@ import { mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Client } from '@temporalio/client';
+import { accountWorkflowId } from '../../workflows/messages';
 import type { Browser } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -230,6 +232,25 @@ describe('who may see what', () => {
     const operator = await get('/api/accounts/acct-never-started', { authorization: `Bearer ${OPERATOR_KEY}`, ...JSON_ACCEPT });
     expect(operator.status).toBe(404);
     expect(((await operator.json()) as { error: { message: string } }).error.message).toMatch(/^unknown account acct-never-started: no workflow ai-credits:acct-never-started in namespace /);
+  });
+
+  it('tells a customer admin a closed account is closed, and shows an operator its last state marked closed', async () => {
+    await freshAccount('acct-closed');
+    // A client that never lets the time-skipping server jump ahead around the closed workflow.
+    const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+    await plain.workflow.getHandle(accountWorkflowId('acct-closed')).terminate('closed by ops');
+    const cookie = await portalSession('acct-closed');
+    const customer = await get('/api/accounts/acct-closed', { cookie, ...JSON_ACCEPT });
+    expect(customer.status).toBe(404);
+    expect(await customer.json()).toEqual({ error: { code: 'account_not_found', message: 'This account is closed: its credits are not being tracked. Ask your provider to reopen it.' } });
+    const operator = await get('/api/accounts/acct-closed', { authorization: `Bearer ${OPERATOR_KEY}`, ...JSON_ACCEPT });
+    expect(operator.status).toBe(200);
+    expect(await operator.json()).toMatchObject({ summary: { accountId: 'acct-closed' }, closed: { status: 'terminated', closedAt: expect.any(String) } });
+    const page = await get('/accounts/acct-closed', { authorization: `Bearer ${OPERATOR_KEY}`, ...BROWSER });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<div class="banner banner-exhausted" role="alert" id="closed-banner" data-state="closed">\s*<strong>Account closed<\/strong>\s*<p>Its workflow was terminated on /);
+    const running = await get('/api/accounts/acct-a', { authorization: `Bearer ${OPERATOR_KEY}`, ...JSON_ACCEPT });
+    expect(await running.json()).toMatchObject({ closed: null });
   });
 
   it('refuses a link used twice, an expired link, a forged one and one for an unknown secret', async () => {
