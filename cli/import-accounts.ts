@@ -160,6 +160,31 @@ function toRow(where: string, record: Readonly<Record<string, unknown>>, nowMs: 
   return { where, ...(accountId === undefined ? {} : { accountId }), ...checked };
 }
 
+/**
+ * What is wrong with a CSV header, each naming its column: a repeated column (the parser would
+ * keep the later one's value and drop the earlier's without a word, say 1 user instead of 10),
+ * an unknown one, a required one missing.
+ */
+function headerProblems(header: readonly string[]): string[] {
+  const repeated = [...new Set(header.filter((name, i) => header.indexOf(name) !== i))].map((name) => {
+    const fields = header.flatMap((other, i) => (other === name ? [String(i + 1)] : []));
+    return `repeated column "${name}" (fields ${fields.slice(0, -1).join(', ')} and ${fields.at(-1) ?? ''}: give each column once)`;
+  });
+  const unknown = header.filter((name, i) => !(IMPORT_COLUMNS as readonly string[]).includes(name) && header.indexOf(name) === i);
+  const missing = REQUIRED_COLUMNS.filter((name) => !header.includes(name));
+  return [...repeated, ...unknown.map((name) => `unknown column "${name}"`), ...missing.map((name) => `missing column "${name}"`)];
+}
+
+/**
+ * The header's line number and text, for its problems: the first line that is neither empty
+ * nor a comment, as the CSV reader finds it.
+ */
+function headerLine(text: string): { line: number; text: string } {
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  const index = lines.findIndex((line) => line.replace(/\r$/, '') !== '' && !line.startsWith('#'));
+  return { line: index + 1, text: (lines[index] ?? '').replace(/\r$/, '') };
+}
+
 /** Reads an import CSV: header row of {@link IMPORT_COLUMNS} names, `;` between list items. */
 export function readImportCsv(text: string, nowMs: number = Date.now()): ImportRow[] {
   const found: { line: number; row: (row: number) => ImportRow }[] = [];
@@ -191,11 +216,10 @@ export function readImportCsv(text: string, nowMs: number = Date.now()): ImportR
     throw new CliFailure(`cannot read the CSV: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (header.length === 0) throw new CliFailure(`the CSV is empty: it needs a header row (${IMPORT_COLUMNS.join(',')}) and a row per account`);
-  const unknown = header.filter((name) => !(IMPORT_COLUMNS as readonly string[]).includes(name));
-  const missing = REQUIRED_COLUMNS.filter((name) => !header.includes(name));
-  if (header.length > 0 && (unknown.length > 0 || missing.length > 0)) {
-    const problems = [...unknown.map((name) => `unknown column "${name}"`), ...missing.map((name) => `missing column "${name}"`)];
-    throw new CliFailure(`the CSV header has ${problems.join(', ')}; expected: ${IMPORT_COLUMNS.join(',')}`);
+  const problems = headerProblems(header);
+  if (problems.length > 0) {
+    const at = headerLine(text);
+    throw new CliFailure(`the CSV header (line ${at.line}: ${at.text}) has ${problems.join(', ')}; expected: ${IMPORT_COLUMNS.join(',')}`);
   }
   for (const { record, info } of records) {
     found.push({ line: info.lines, row: (row) => toRow(`row ${row} (line ${info.lines})`, record, nowMs) });

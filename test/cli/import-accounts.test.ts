@@ -60,7 +60,17 @@ describe('reading import files', () => {
   it('refuses a CSV header with unknown or missing columns before starting anything', () => {
     expect(() => readImportCsv('accountId,plan,userz\na,growth,1\n', NOW)).toThrow(CliFailure);
     expect(() => readImportCsv('accountId,plan,userz\na,growth,1\n', NOW)).toThrow(
-      'the CSV header has unknown column "userz", missing column "users"; expected: accountId,plan,users,trial,cycleAnchor,creditTier,tags,admins',
+      'the CSV header (line 1: accountId,plan,userz) has unknown column "userz", missing column "users"; expected: accountId,plan,users,trial,cycleAnchor,creditTier,tags,admins',
+    );
+  });
+
+  it('refuses a CSV header that repeats a column, naming it and the header line, rather than keep one of its values', () => {
+    // csv-parse keeps the later column's value: this account would start with 1 user, not 10.
+    expect(() => readImportCsv('# accounts for ops\n\naccountId,plan,users,creditTier,users\r\ndup-users,scale,10,tier-3,1\r\n', NOW)).toThrow(
+      'the CSV header (line 3: accountId,plan,users,creditTier,users) has repeated column "users" (fields 3 and 5: give each column once); expected: accountId,plan,users,trial,cycleAnchor,creditTier,tags,admins',
+    );
+    expect(() => readImportCsv('\uFEFFaccountId,accountId,plan,users,accountId\nd1,d2,growth,2,d3\n', NOW)).toThrow(
+      /^the CSV header \(line 1: accountId,accountId,plan,users,accountId\) has repeated column "accountId" \(fields 1, 2 and 5: give each column once\); expected: /,
     );
   });
 
