@@ -4,7 +4,8 @@
  * every one of its problems, each naming its field); the good rows are then started one by one, accounts already
  * running are skipped (so a re-import after fixing a row is safe), and one row's failure
  * never stops the others. Nothing is silently dropped: every row ends started, skipped or
- * failed, and the tally says how many of each.
+ * failed, and the tally says how many of each; a file whose rows cannot all be told apart (a
+ * CSV with a misplaced quote, a header naming a column twice) is refused whole.
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -185,11 +186,74 @@ function headerLine(text: string): { line: number; text: string } {
   return { line: index + 1, text: (lines[index] ?? '').replace(/\r$/, '') };
 }
 
+/** What a misplaced quote costs, said after its line: none of the file is imported. */
+const QUOTE_REFUSED = 'the rows after it would be misread or swallowed, so nothing was started: fix the quote and import again';
+
+/**
+ * The first misplaced quote of an import CSV, as a message naming its line; undefined when
+ * every quote is where CSV wants it. The CSV reader reads an unclosed quote to the end of the
+ * file (or to the next quote, lines later) and, after a stray one, resumes at a point of its
+ * own: rows after it are swallowed into one value or misread as accounts, and no count of rows
+ * can say which. So a misplaced quote refuses the whole file before anything starts. No start
+ * field holds a line break, so a quoted value must close on the line it opens: one that runs
+ * on is a quote left open, even when a later quote happens to close it.
+ */
+export function csvQuoteProblem(text: string): string | undefined {
+  let line = 1;
+  let field = 1;
+  let fieldStart = true;
+  let i = text.startsWith('\uFEFF') ? 1 : 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '#' && field === 1 && fieldStart) {
+      // A comment line, as the reader skips it (only a # that starts the line).
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end;
+    } else if (c === '\n') {
+      line += 1;
+      field = 1;
+      fieldStart = true;
+      i += 1;
+    } else if (c === ',') {
+      field += 1;
+      fieldStart = true;
+      i += 1;
+    } else if (c !== '"') {
+      fieldStart = false;
+      i += 1;
+    } else if (!fieldStart) {
+      return `line ${line}: a quote in the middle of field ${field} (a quoted value must start with its quote, and a quote inside one is written ""); ${QUOTE_REFUSED}`;
+    } else {
+      const closed = closingQuote(text, i + 1);
+      if (closed === undefined) return `line ${line}: the quote that opens field ${field} is not closed on that line (no start field spans lines); ${QUOTE_REFUSED}`;
+      i = closed + 1;
+      const next = text.slice(i, i + 2);
+      if (i < text.length && !/^(,|\n|\r\n|\r$)/.test(next)) return `line ${line}: text after the closing quote of field ${field}; ${QUOTE_REFUSED}`;
+      fieldStart = false;
+    }
+  }
+  return undefined;
+}
+
+/** Where the quoted value opened before `from` closes on its line (`""` is a quote inside it); undefined if it does not. */
+function closingQuote(text: string, from: number): number | undefined {
+  const lineEnd = text.indexOf('\n', from);
+  let at = from;
+  for (;;) {
+    const quote = text.indexOf('"', at);
+    if (quote < 0 || (lineEnd >= 0 && quote > lineEnd)) return undefined;
+    if (text[quote + 1] !== '"') return quote;
+    at = quote + 2;
+  }
+}
+
 /** Reads an import CSV: header row of {@link IMPORT_COLUMNS} names, `;` between list items. */
 export function readImportCsv(text: string, nowMs: number = Date.now()): ImportRow[] {
   const found: { line: number; row: (row: number) => ImportRow }[] = [];
   let header: string[] = [];
   let records: { record: Record<string, string>; info: { lines: number } }[];
+  const quote = csvQuoteProblem(text);
+  if (quote !== undefined) throw new CliFailure(quote);
   try {
     records = parseCsv(text, {
       bom: true,
@@ -202,8 +266,8 @@ export function readImportCsv(text: string, nowMs: number = Date.now()): ImportR
       // Only a line that starts with # is a comment: `vip#2` or `a#b@example.com` is data.
       comment_no_infix: true,
       info: true,
-      // A malformed record (wrong field count, stray quote) becomes that row's error; the
-      // parser goes on with the next one.
+      // A malformed record (a wrong field count) becomes that row's error; the parser goes on
+      // with the next one. Misplaced quotes, which it cannot go on after, were refused above.
       skip_records_with_error: true,
       on_skip: (err: CsvError | undefined) => {
         if (err === undefined) return;

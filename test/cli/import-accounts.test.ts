@@ -159,6 +159,34 @@ describe('reading import files', () => {
     expect(yaml[1]?.error).toBe('account acme is also on entry 1 (line 1): an import starts each account once; merge the two');
   });
 
+  it('refuses a whole CSV with a misplaced quote, naming the line where it is, rather than swallow or misread the rows after it', () => {
+    const refused = 'the rows after it would be misread or swallowed, so nothing was started: fix the quote and import again';
+    const head = 'accountId,plan,users\n';
+    // Unclosed: the reader ran to the end of the file, and uq-c and uq-d were never named.
+    expect(() => readImportCsv(`${head}uq-a,growth,2\nuq-b,growth,"2\nuq-c,growth,4\nuq-d,growth,5\n`, NOW)).toThrow(
+      `line 3: the quote that opens field 3 is not closed on that line (no start field spans lines); ${refused}`,
+    );
+    // Closed lines later: uq-c would be read as part of x's users.
+    expect(() => readImportCsv(`${head}x,growth,"2\nuq-c,growth,"\ny,growth,3\n`, NOW)).toThrow(/^line 2: the quote that opens field 3 is not closed on that line /);
+    // Stray: the reader resumed at a point of its own and swallowed sq-d.
+    expect(() => readImportCsv(`${head}sq-a,gro"wth,2\nsq-b,growth,3\n"sq-c"x,growth,3\nsq-d,growth,3\n`, NOW)).toThrow(
+      `line 2: a quote in the middle of field 2 (a quoted value must start with its quote, and a quote inside one is written ""); ${refused}`,
+    );
+    expect(() => readImportCsv(`${head}sq-b,growth,3\r\n"sq-c"x,growth,3\r\n`, NOW)).toThrow(`line 3: text after the closing quote of field 1; ${refused}`);
+    expect(() => readImportCsv(`accountId,"plan,users\nq,growth,1\n`, NOW)).toThrow(/^line 1: the quote that opens field 2 /);
+  });
+
+  it('reads well-placed quotes: doubled quotes inside, CRLF line ends, quotes in comment lines', () => {
+    const csv = '\uFEFFaccountId,plan,"users",tags\r\n# a "comment\r\n"q1",growth,"2",""\r\nq2,growth,3,"vip"\r\n"q3","gro""wth",4,"a;""b"""';
+    const rows = readImportCsv(csv, NOW);
+    expect(rows.map((r) => [r.where, r.accountId, r.input?.users])).toEqual([
+      ['row 1 (line 3)', 'q1', 2],
+      ['row 2 (line 4)', 'q2', 3],
+      ['row 3 (line 5)', 'q3', 4],
+    ]);
+    expect(rows[2]?.input).toMatchObject({ plan: 'gro"wth', tags: ['a', '"b"'] });
+  });
+
   it('treats # as a comment only at the start of a CSV line', () => {
     const rows = readImportCsv('accountId,plan,users,tags,admins\n# a comment line\nvip-1,growth,2,vip#2,a#b@example.com\n', NOW);
     expect(rows).toHaveLength(1);
