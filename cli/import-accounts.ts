@@ -294,7 +294,9 @@ export function readImportCsv(text: string, nowMs: number = Date.now()): ImportR
 /** Reads an import YAML: a list of start objects (or `accounts:` holding one). */
 export function readImportYaml(text: string, nowMs: number = Date.now()): ImportRow[] {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // A byte order mark (Windows editors write one) is not YAML: before a top-level list the
+  // parser refuses the file. It is no column an editor shows either, so positions stay right.
+  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     const at = first === undefined ? undefined : lineCounter.linePos(first.pos[0]);
@@ -349,18 +351,37 @@ function onePerAccount(rows: ImportRow[]): ImportRow[] {
   });
 }
 
+/**
+ * Why a file's bytes are not UTF-8 text, or undefined. A spreadsheet saved as "Unicode text"
+ * is UTF-16: read as UTF-8 every other byte is a NUL, and its header came out as an unknown
+ * column full of \u0000. Text holds no NUL, so one also means binary or UTF-16 without a mark.
+ */
+export function encodingProblem(bytes: Uint8Array): string | undefined {
+  const save = 'save it as UTF-8 (in Excel: "CSV UTF-8"; in an editor: encoding UTF-8) and import again';
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return `the file is UTF-16 text (it starts with a UTF-16 byte order mark), not UTF-8: ${save}`;
+  }
+  const nul = bytes.indexOf(0);
+  if (nul < 0) return undefined;
+  const line = bytes.subarray(0, nul).reduce((lines, byte) => (byte === 0x0a ? lines + 1 : lines), 1);
+  return `the file holds NUL bytes (the first on line ${line}), so it is not UTF-8 text (UTF-16, or not text at all): ${save}`;
+}
+
 /** Reads an import file, choosing the format by extension (`.csv`, `.yaml`/`.yml`). */
 export function readImportFile(path: string, nowMs: number = Date.now()): ImportRow[] {
   const ext = extname(path).toLowerCase();
   if (ext !== '.csv' && ext !== '.yaml' && ext !== '.yml') {
     throw new CliFailure(`${path}: cannot tell the format; name the file .csv, .yaml or .yml`, EXIT_CODES.usage);
   }
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     throw new CliFailure(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(err)}`);
   }
+  const encoding = encodingProblem(bytes);
+  if (encoding !== undefined) throw new CliFailure(`${path}: ${encoding}`);
+  const text = bytes.toString('utf8');
   try {
     return ext === '.csv' ? readImportCsv(text, nowMs) : readImportYaml(text, nowMs);
   } catch (err) {

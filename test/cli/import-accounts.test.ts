@@ -4,6 +4,8 @@
  * while the good ones start, the tally adds up, a re-import skips running accounts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { barReporter, readImportCsv, readImportFile, readImportYaml } from '../../cli/import-accounts';
@@ -185,6 +187,41 @@ describe('reading import files', () => {
       ['row 3 (line 5)', 'q3', 4],
     ]);
     expect(rows[2]?.input).toMatchObject({ plan: 'gro"wth', tags: ['a', '"b"'] });
+  });
+
+  it('reads a YAML that starts with a byte order mark, with the same lines and columns in its errors', () => {
+    const list = '- accountId: ybom\n  plan: growth\n  users: 2\n';
+    expect(readImportYaml(`\uFEFF${list}`, NOW).map((r) => [r.where, r.accountId, r.error])).toEqual([['entry 1 (line 1)', 'ybom', undefined]]);
+    expect(readImportYaml(`\uFEFFaccounts:\r\n  - {accountId: ybom2, plan: growth, users: 2}\r\n`, NOW)[0]?.where).toBe('entry 1 (line 2)');
+    const broken = '- accountId: a\n  plan: [growth\n';
+    expect(() => readImportYaml(`\uFEFF${broken}`, NOW)).toThrow(/^cannot read the YAML \(line \d+, column \d+\): /);
+    let plain = '';
+    try {
+      readImportYaml(broken, NOW);
+    } catch (err) {
+      plain = (err as Error).message;
+    }
+    expect(() => readImportYaml(`\uFEFF${broken}`, NOW)).toThrow(plain);
+  });
+
+  it('refuses a UTF-16 file, or one holding NUL bytes, saying to save it as UTF-8', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'credits-import-'));
+    try {
+      const csv = 'accountId,plan,users\r\nu16,growth,3\r\n';
+      const save = 'save it as UTF-8 (in Excel: "CSV UTF-8"; in an editor: encoding UTF-8) and import again';
+      const files: [string, Buffer, string][] = [
+        ['le.csv', Buffer.from(`\uFEFF${csv}`, 'utf16le'), `the file is UTF-16 text (it starts with a UTF-16 byte order mark), not UTF-8: ${save}`],
+        ['be.yaml', Buffer.from(`\uFEFF- {accountId: u16}\n`, 'utf16le').swap16(), 'the file is UTF-16 text (it starts with a UTF-16 byte order mark), not UTF-8'],
+        ['no-mark.csv', Buffer.from(csv, 'utf16le'), `the file holds NUL bytes (the first on line 1), so it is not UTF-8 text (UTF-16, or not text at all): ${save}`],
+        ['binary.csv', Buffer.concat([Buffer.from('accountId,plan,users\n'), Buffer.from([0, 0xff, 0xfe]), Buffer.from(',growth,2\n')]), 'the file holds NUL bytes (the first on line 2)'],
+      ];
+      for (const [name, bytes, message] of files) {
+        writeFileSync(join(dir, name), bytes);
+        expect(() => readImportFile(join(dir, name), NOW), name).toThrow(`${join(dir, name)}: ${message}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('treats # as a comment only at the start of a CSV line', () => {
