@@ -29,6 +29,15 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/**
+ * Parses a file name for commander (`--output FILE`): an empty one, as a shell gives for a
+ * variable that is not set, is a usage error naming the option, not a file nobody can open.
+ */
+export function fileName(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a file name, got an empty one');
+  return value;
+}
+
 /** Parses one of `words` (keys) for commander, as its value. */
 export function oneOf<T>(words: Readonly<Record<string, T>>): (value: string) => T {
   return (value) => {

@@ -16,7 +16,7 @@ import type { EntryFilter, LedgerStore } from '../ledger/store';
 import { isCalendarDate, parseInstantOrDate } from '../ruleset';
 import { CliFailure, EXIT_CODES, writeLines } from './io';
 import type { CliIo } from './io';
-import { wholeNumber } from './option-parsers';
+import { fileName, wholeNumber } from './option-parsers';
 import { cliDeps } from './temporal-connection';
 import { fetchFromAdmin } from './main-job-admin';
 import { runningMainJob } from '../infra/main-job-info';
@@ -158,7 +158,7 @@ export function registerUsageExport(usage: Command, io: CliIo): void {
     .option('--from <when>', 'entries at or after this date or instant', fromOption)
     .option('--to <when>', 'entries before this instant, or up to and including this date', toOption)
     .option('--all-kinds', 'every entry (grants, expiries, charges, changes), not only usage and calls')
-    .option('--output <file>', 'write the CSV to this file instead of stdout')
+    .option('--output <file>', 'write the CSV to this file instead of stdout', fileName)
     .action(async (accountId: string, options: ExportOptions) => {
       // One meaning however the ledger is read: the main job's admin server takes one or the other.
       if (options.cycle !== undefined && (options.from !== undefined || options.to !== undefined)) {

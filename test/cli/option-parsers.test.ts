@@ -4,7 +4,8 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { positiveNumber, wholeNumber } from '../../cli/option-parsers';
+import { main } from '../../cli/main';
+import { fileName, positiveNumber, wholeNumber } from '../../cli/option-parsers';
 
 describe('positiveNumber', () => {
   it.each([
@@ -30,5 +31,27 @@ describe('wholeNumber', () => {
   it('reads a whole number at or above its minimum', () => {
     expect(wholeNumber(1)(' 7 ')).toBe(7);
     expect(() => wholeNumber(2)('1')).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('fileName', () => {
+  it('refuses an empty file name, and takes any other as given', () => {
+    expect(() => fileName('')).toThrow('expected a file name, got an empty one');
+    expect(() => fileName('  ')).toThrow(InvalidArgumentError);
+    expect(fileName('out.csv')).toBe('out.csv');
+  });
+
+  it('makes `usage export --output ""` a usage error naming --output, before the ledger is opened', async () => {
+    let stdout = '';
+    let stderr = '';
+    const io = {
+      stdout: (text: string) => void (stdout += text),
+      stderr: (text: string) => void (stderr += text),
+      credits: {
+        openLedger: () => Promise.reject(new Error('the ledger was opened')),
+      },
+    };
+    expect(await main(['node', 'credits', 'usage', 'export', 'acme', '--output', ''], io)).toBe(2);
+    expect({ stdout, stderr }).toEqual({ stdout: '', stderr: "credits: option '--output <file>' argument '' is invalid. expected a file name, got an empty one (see --help)\n" });
   });
 });
