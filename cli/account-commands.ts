@@ -7,7 +7,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatCount, formatMoney, formatUtc, plural } from '../display';
-import type { AccountStartInput } from '../domain/wire-contract';
+import type { AccountStartInput, GrantCreditsResult } from '../domain/wire-contract';
 import type { TargetUpdateOptions } from '../client';
 import { registerAccountList } from './account-list';
 import { formatAccountSummary } from './account-show';
@@ -203,12 +203,25 @@ function registerChanges(account: Command, io: CliIo): void {
       const result = await withCreditsClient(io, (client) =>
         client.grantCredits(accountId, { credits, reason: options.reason, validForCycles: options.cycles, idempotencyKey: options.key }),
       );
-      report(io, options.json, result, () => [
-        result.duplicate
-          ? `${accountId}: key ${options.key} was already used for grant ${result.grantId}; nothing more granted`
-          : `${accountId}: granted ${plural(credits, 'credit')} (grant ${result.grantId}, expires ${formatUtc(result.expiresAt)})`,
-      ]);
+      reportGrant(io, options.json, { accountId, credits, key: options.key }, result);
     });
+}
+
+/**
+ * Prints `account grant`'s answer. A key first used for a grant of other credits, reason or
+ * cycles (`payloadMismatch`) is answered with that first grant and grants nothing: it exits 1,
+ * saying these values were not applied, so a corrected grant is not taken for done.
+ */
+export function reportGrant(io: CliIo, json: boolean | undefined, asked: { accountId: string; credits: number; key: string }, result: GrantCreditsResult): void {
+  const { accountId, key } = asked;
+  report(io, json, result, () => [
+    result.payloadMismatch === true
+      ? `${accountId}: key ${key} was already used for another grant (other credits, reason or cycles): that grant ${result.grantId} stands (expires ${formatUtc(result.expiresAt)}); these values were NOT applied and nothing was granted: use a new key for a new grant`
+      : result.duplicate
+        ? `${accountId}: key ${key} was already used for grant ${result.grantId}; nothing more granted`
+        : `${accountId}: granted ${plural(asked.credits, 'credit')} (grant ${result.grantId}, expires ${formatUtc(result.expiresAt)})`,
+  ]);
+  if (result.payloadMismatch === true) throw new CliFailure(`nothing granted: key ${key} was already used for grant ${result.grantId}, with other values; use a new key`);
 }
 
 /**

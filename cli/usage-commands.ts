@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { expiredAgain, formatCount } from '../display';
 import { CALL_TOLERANCE_MINUTES } from '../domain/wire-contract';
-import type { VoidRejection } from '../domain/wire-contract';
+import type { RecordUsageResult, VoidRejection } from '../domain/wire-contract';
 import { CliFailure } from './io';
 import type { CliIo } from './io';
 import { positiveNumber } from './option-parsers';
@@ -24,6 +24,30 @@ const VOID_REFUSALS: Record<VoidRejection, string> = {
   void_window_passed: 'the usage is older than the voidable usages the account keeps',
   call_not_voidable: 'the key is a Voice Agent call, which cannot be voided',
 };
+
+/**
+ * Prints `usage record`'s answer and ends as it means: exit 1 when the usage was refused, or
+ * when its key was first used for another usage (`payloadMismatch`). The account then answers
+ * with the first usage's outcome and records nothing: read as a plain repeat, an operator's
+ * corrected usage would be dropped without a word, so the line says the new values were not
+ * applied and the command fails.
+ */
+export function reportUsageRecord(io: CliIo, json: boolean | undefined, result: RecordUsageResult, key: string): void {
+  // A usage costing more than the balance says both numbers: the balance is the limit.
+  const why =
+    result.cost === undefined ? `balance ${formatCount(result.balance)}` : `it costs ${formatCount(result.cost)} credits, more than the balance of ${formatCount(result.balance)}`;
+  const outcome = result.accepted ? `accepted: ${formatCount(result.credits)} credits` : `refused (${result.reason ?? 'unknown reason'})`;
+  const repeat = result.duplicate ? ` (repeat of key ${key}: nothing charged again)` : '';
+  report(io, json, result, () => [
+    result.payloadMismatch === true
+      ? `key ${key} was already used for another usage (another feature, quantity or user): that first usage stands (${outcome}); this one was NOT recorded and nothing was charged for it: send it again with a new key`
+      : result.accepted
+        ? `accepted: ${formatCount(result.credits)} credits, balance ${formatCount(result.balance)}${repeat}`
+        : `refused (${result.reason ?? 'unknown reason'}): ${why}${repeat}`,
+  ]);
+  if (result.payloadMismatch === true) throw new CliFailure(`usage not recorded: key ${key} was already used for another usage; send it again with a new key`);
+  if (!result.accepted) throw new CliFailure(`usage refused: ${result.reason ?? 'unknown reason'}${result.cost === undefined ? '' : ` (${why})`}`);
+}
 
 /** Registers `credits usage record|void|export` on the program. */
 export function registerUsageCommands(program: Command, io: CliIo): void {
@@ -42,18 +66,7 @@ export function registerUsageCommands(program: Command, io: CliIo): void {
       const result = await withCreditsClient(io, (client) =>
         client.recordUsage(accountId, { feature, quantity, idempotencyKey: options.key, ...(options.user === undefined ? {} : { userId: options.user }) }),
       );
-      const repeat = result.duplicate ? ` (repeat of key ${options.key}: nothing charged again)` : '';
-      // A usage costing more than the balance says both numbers: the balance is the limit.
-      const why =
-        result.cost === undefined
-          ? `balance ${formatCount(result.balance)}`
-          : `it costs ${formatCount(result.cost)} credits, more than the balance of ${formatCount(result.balance)}`;
-      report(io, options.json, result, () => [
-        result.accepted
-          ? `accepted: ${formatCount(result.credits)} credits, balance ${formatCount(result.balance)}${repeat}`
-          : `refused (${result.reason ?? 'unknown reason'}): ${why}${repeat}`,
-      ]);
-      if (!result.accepted) throw new CliFailure(`usage refused: ${result.reason ?? 'unknown reason'}${result.cost === undefined ? '' : ` (${why})`}`);
+      reportUsageRecord(io, options.json, result, options.key);
     });
 
   usage

@@ -211,8 +211,13 @@ describe('account changes', () => {
     const first = await credits('account', 'grant', 'cli-ops', '5000', '--reason', 'outage credit', '--key', 'TICKET-1', '--cycles', '2');
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^cli-ops: granted 5,000 credits \(grant .+, expires .+ UTC\)\n$/);
-    const again = await credits('account', 'grant', 'cli-ops', '5000', '--reason', 'outage credit', '--key', 'TICKET-1');
+    const again = await credits('account', 'grant', 'cli-ops', '5000', '--reason', 'outage credit', '--key', 'TICKET-1', '--cycles', '2');
     expect(again.stdout).toMatch(/^cli-ops: key TICKET-1 was already used for grant .+; nothing more granted\n$/);
+    // The key reused for another amount: the first grant stands, the new one is not made.
+    const other = await credits('account', 'grant', 'cli-ops', '7000', '--reason', 'outage credit', '--key', 'TICKET-1');
+    expect(other.code).toBe(1);
+    expect(other.stdout).toMatch(/^cli-ops: key TICKET-1 was already used for another grant .*: that grant .+ stands .*; these values were NOT applied and nothing was granted/);
+    expect(other.stderr).toMatch(/^credits: nothing granted: key TICKET-1 was already used for grant .+, with other values; use a new key\n$/);
     expect((await credits('account', 'grant', 'cli-ops', '5000', '--reason', 'no key')).code).toBe(2);
     expect((await credits('account', 'show', 'cli-ops')).stdout).toMatch(/manual +outage credit +5,000 +5,000/);
   });
@@ -229,9 +234,19 @@ describe('usage record and calls', () => {
       stdout: 'accepted: 1,000 credits, balance 0\n',
       stderr: '',
     });
-    expect((await credits('usage', 'record', 'cli-trial', 'enrichment', '1000', '--key', 'k1')).stdout).toBe(
+    expect((await credits('usage', 'record', 'cli-trial', 'enrichment', '1000', '--key', 'k1', '--user', 'ann')).stdout).toBe(
       'accepted: 1,000 credits, balance 0 (repeat of key k1: nothing charged again)\n',
     );
+    // The key reused for another quantity: the first usage stands, the new one is not recorded.
+    expect(await credits('usage', 'record', 'cli-trial', 'enrichment', '500', '--key', 'k1')).toEqual({
+      code: 1,
+      stdout:
+        'key k1 was already used for another usage (another feature, quantity or user): that first usage stands (accepted: 1,000 credits); this one was NOT recorded and nothing was charged for it: send it again with a new key\n',
+      stderr: 'credits: usage not recorded: key k1 was already used for another usage; send it again with a new key\n',
+    });
+    const mismatchJson = await credits('usage', 'record', 'cli-trial', 'enrichment', '500', '--key', 'k1', '--json');
+    expect(mismatchJson.code).toBe(1);
+    expect(JSON.parse(mismatchJson.stdout)).toMatchObject({ accepted: true, credits: 1000, duplicate: true, payloadMismatch: true });
     const refused = await credits('usage', 'record', 'cli-trial', 'enrichment', '20', '--key', 'k2');
     expect(refused).toEqual({ code: 1, stdout: 'refused (credits_exhausted): balance 0\n', stderr: 'credits: usage refused: credits_exhausted\n' });
     const json = await credits('usage', 'record', 'cli-trial', 'chloe-chat', '1', '--key', 'k3', '--json');
