@@ -6,11 +6,13 @@
 import type { Command } from 'commander';
 import { formatCount, formatUtc } from '../display';
 import { ALERT_FILTERS, AccountListFilterError, MAX_LIST_LIMIT, accountListQuery, listAccounts, type AccountListFilters, type AccountPage } from '../client/account-list';
+import { CREDITS_RULES } from '../infra/settings';
+import { defaultRulesPath, loadRuleSet, resolvePlan, resolveTier, type RuleSet, type Rules } from '../ruleset';
 import { CliFailure, EXIT_CODES, report } from './io';
 import type { CliIo } from './io';
 import { oneOf, wholeNumber } from './option-parsers';
 import { renderTable } from './text-table';
-import { withCreditsClient } from './temporal-connection';
+import { cliDeps, withCreditsClient } from './temporal-connection';
 
 interface ListOptions {
   alert?: AccountListFilters['alert'];
@@ -57,14 +59,53 @@ export function formatAccountPage(page: AccountPage): string[] {
   return page.nextPageToken === null ? table : [...table, `more: --page-token ${page.nextPageToken}`];
 }
 
+/**
+ * The plan and tier filters as the accounts' search attributes hold them: the plan's and the
+ * tier's ids. Every other command takes a plan's id, name or alias in any case (`Professional`,
+ * `GROWTH`) and a tier in any case, and a filter compared as typed matched no account, which
+ * the listing printed as "no accounts match". Each is looked up in every rules version, newest
+ * first, so a plan only an older version prices is found; one no version knows is a usage
+ * error listing the known ones.
+ */
+export function resolveListFilters(filters: AccountListFilters, ruleSet: RuleSet): AccountListFilters {
+  const newestFirst = [...ruleSet.versions].reverse();
+  const known = (ids: (rules: Rules) => string[]) => [...new Set(newestFirst.flatMap(ids))].join(', ');
+  const resolved = { ...filters };
+  const { plan: planText, tier: tierText } = filters;
+  if (planText !== undefined) {
+    const plan = newestFirst.map((rules) => resolvePlan(rules, planText)).find((found) => found !== undefined);
+    if (plan === undefined) {
+      const plans = known((rules) => rules.plans.map((p) => p.id));
+      throw new CliFailure(`--plan "${planText}" is no plan of the rules (known: ${plans}, or a plan's name or alias, in any case)`, EXIT_CODES.usage);
+    }
+    resolved.plan = plan.id;
+  }
+  if (tierText !== undefined) {
+    const tier = newestFirst.map((rules) => resolveTier(rules, tierText)).find((found) => found !== undefined);
+    if (tier === undefined) throw new CliFailure(`--tier "${tierText}" is no tier of the rules (known: ${known((rules) => rules.tiers.map((t) => t.id))})`, EXIT_CODES.usage);
+    resolved.tier = tier.id;
+  }
+  return resolved;
+}
+
+/** The rules the plan and tier filters are resolved against: the worker's (`CREDITS_RULES`, else the shipped `rules/`). */
+function listRules(io: CliIo): RuleSet {
+  try {
+    return loadRuleSet(CREDITS_RULES.read(cliDeps(io).env) ?? defaultRulesPath());
+  } catch (err) {
+    // A RulesError's message is its first diagnostic, file:line:column, and how many more.
+    throw new CliFailure(`cannot resolve --plan or --tier: the rules (CREDITS_RULES, else rules/) cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /** Registers `account list` under `account`. */
 export function registerAccountList(account: Command, io: CliIo): void {
   account
     .command('list')
     .description('list running accounts, filtered by alert state, tier, plan, tag, trial or parked effects (visibility lags changes by a moment)')
     .option('--alert <state>', `alert state: ${ALERT_FILTERS.join(', ')}`, oneOf(Object.fromEntries(ALERT_FILTERS.map((a) => [a, a]))))
-    .option('--tier <tier>', 'AI Credit Subscription tier, e.g. tier-5')
-    .option('--plan <plan>', 'plan id, e.g. growth')
+    .option('--tier <tier>', 'AI Credit Subscription tier, e.g. tier-5 (any case)')
+    .option('--plan <plan>', 'plan id, name or alias, any case, e.g. growth or Professional')
     .option('--tag <tag>', 'account tag, e.g. chloe-beta')
     .option('--parked', 'only accounts holding parked effects')
     .option('--trial', 'only trial accounts')
@@ -74,7 +115,7 @@ export function registerAccountList(account: Command, io: CliIo): void {
     .option('--json', 'print the page ({ accounts, nextPageToken }) as JSON')
     .action(async (options: ListOptions) => {
       if (options.trial === true && options.paid === true) throw new CliFailure('--trial and --paid exclude each other', EXIT_CODES.usage);
-      const filters: AccountListFilters = {
+      const given: AccountListFilters = {
         ...(options.alert === undefined ? {} : { alert: options.alert }),
         ...(options.tier === undefined ? {} : { tier: options.tier }),
         ...(options.plan === undefined ? {} : { plan: options.plan }),
@@ -82,6 +123,7 @@ export function registerAccountList(account: Command, io: CliIo): void {
         ...(options.parked === true ? { parked: true } : {}),
         ...(options.trial === true ? { trial: true } : options.paid === true ? { trial: false } : {}),
       };
+      const filters = given.plan === undefined && given.tier === undefined ? given : resolveListFilters(given, listRules(io));
       // The filters are checked before connecting: a bad one is a usage error whether or not
       // Temporal is up.
       const refuse = (err: unknown): never => {

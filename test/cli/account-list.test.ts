@@ -45,6 +45,12 @@ describe('credits account list', () => {
     expect(run.stdout).toMatch(/list-a +growth +tier-5 +no +ok +[\d,]+ +.* UTC +0 +chloe-beta\n/);
 
     expect((await credits_('account', 'list', '--tier', 'tier-5', '--tag', 'chloe-beta')).stdout).toMatch(/^ACCOUNT.*\nlist-a /);
+    // A plan's alias and a tier in another case, as every other command takes them.
+    expect((await credits_('account', 'list', '--tier', 'TIER-5', '--tag', 'chloe-beta')).stdout).toMatch(/^ACCOUNT.*\nlist-a .*\n$/);
+    const professional = await credits_('account', 'list', '--plan', 'Professional');
+    expect(professional.code).toBe(0);
+    expect(professional.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/ +/)[0]).sort()).toEqual(['list-a', 'list-b']);
+    expect(await credits_('account', 'list', '--plan', 'gold')).toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(/^credits: --plan "gold" is no plan of the rules/) });
     expect((await credits_('account', 'list', '--trial', '--tag', 'chloe-beta')).stdout).toMatch(/^ACCOUNT.*\nlist-c .*\n$/);
     expect((await credits_('account', 'list', '--parked'))).toEqual({ code: 0, stdout: 'no accounts match\n', stderr: '' });
   });
