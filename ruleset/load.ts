@@ -3,7 +3,8 @@
  * version in force at an instant. Running accounts pick the version in force at the start of
  * each billing cycle and keep it for that cycle, so every version stays loadable by its id.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { extname, join } from 'node:path';
 import { projectRoot } from '../infra/project-root';
 import { compileRulesSource } from './compile';
@@ -11,7 +12,7 @@ import { RulesError } from './diagnostics';
 import type { Diagnostic } from './diagnostics';
 import { parseInstantOrDate } from './instant';
 import type { Rules } from './types';
-import { quoteText } from './wording';
+import { MAX_SHOWN_MESSAGE_LENGTH, quoteText, showText } from './wording';
 import { MAX_RULES_FILE_BYTES, tooLargeMessage } from './yaml-source';
 import type { SourcePosition } from './yaml-source';
 
@@ -45,9 +46,11 @@ interface LoadedVersion {
 }
 
 /**
- * Loads a rules file or a directory of them (its `*.yaml` / `*.yml` files, not
- * subdirectories). Throws a {@link RulesError} listing every problem in every file; never
- * returns a partly loaded set.
+ * Loads a rules file or a directory of them (its `*.yaml` / `*.yml` entries, not hidden ones,
+ * not other subdirectories). Throws a {@link RulesError} listing every problem in every file;
+ * never returns a partly loaded set. An entry named like a rules file that cannot be read as
+ * one (a dangling symbolic link, a link loop, a pipe, a directory) is such a problem: skipped,
+ * the version it was meant to hold would silently never take effect.
  */
 export function loadRuleSet(path: string): RuleSet {
   const files = rulesFilesAt(path);
@@ -116,17 +119,12 @@ function rulesFilesAt(path: string): string[] {
   } catch (err) {
     throw new RulesError([fsProblem(path, err)]);
   }
+  // Every entry named like a rules file is read, whatever it is: one that cannot be read is
+  // reported by readRulesFile, never left out, or a dated version would silently not load.
   const files = names
     .filter((name) => !name.startsWith('.') && RULES_EXTENSIONS.has(extname(name).toLowerCase()))
     .sort()
-    .map((name) => join(path, name))
-    .filter((file) => {
-      try {
-        return statSync(file).isFile();
-      } catch {
-        return false;
-      }
-    });
+    .map((name) => join(path, name));
   if (files.length === 0) {
     throw new RulesError([problemAt(path, 'no-rules-files', 'this directory holds no rules files (*.yaml or *.yml)')]);
   }
@@ -139,19 +137,41 @@ function rulesFilesAt(path: string): string[] {
  * Bytes that are not UTF-8 are refused where they stand rather than read as U+FFFD.
  */
 function readRulesFile(file: string): string | Diagnostic {
-  let bytes: Buffer;
+  let bytes: Buffer | Diagnostic;
   try {
-    const stat = statSync(file);
-    if (!stat.isFile() && !stat.isDirectory()) return problemAt(file, 'unreadable', 'cannot read it: it is not a regular file (a pipe, a device or a socket)');
-    if (stat.size > MAX_RULES_FILE_BYTES) return problemAt(file, 'file-too-large', tooLargeMessage(stat.size));
-    bytes = readFileSync(file);
+    // stat, not open: opening a pipe for reading waits for a writer.
+    bytes = notARegularFile(file, statSync(file)) ?? readOpened(file);
   } catch (err) {
     return fsProblem(file, err);
   }
+  if (!Buffer.isBuffer(bytes)) return bytes;
   try {
     return UTF8.decode(bytes);
   } catch {
     return problemAt(file, 'bad-text', 'this line holds bytes that are not UTF-8 text (a file saved as Latin-1 or Windows-1252?); save the file as UTF-8', firstBadUtf8(bytes));
+  }
+}
+
+/** Why `file` is not read as a rules file (not a regular file, or too large), if it is not. */
+function notARegularFile(file: string, stat: Stats): Diagnostic | undefined {
+  if (stat.isDirectory()) {
+    return problemAt(file, 'unreadable', 'cannot read it: it is a directory, not a rules file (subdirectories are not loaded); rename it or move its files up');
+  }
+  if (!stat.isFile()) return problemAt(file, 'unreadable', 'cannot read it: it is not a regular file (a pipe, a device or a socket)');
+  if (stat.size > MAX_RULES_FILE_BYTES) return problemAt(file, 'file-too-large', tooLargeMessage(stat.size));
+  return undefined;
+}
+
+/**
+ * The bytes of a file found to be a regular one, opened without blocking and checked again
+ * once open: it may have been replaced by a pipe since it was looked at.
+ */
+function readOpened(file: string): Buffer | Diagnostic {
+  const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    return notARegularFile(file, fstatSync(fd)) ?? readFileSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -179,9 +199,23 @@ function firstBadUtf8(bytes: Buffer): SourcePosition {
 
 function fsProblem(path: string, err: unknown): Diagnostic {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return problemAt(path, 'not-found', 'no such file or directory');
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    const target = danglingLinkTarget(path);
+    if (target !== undefined) return problemAt(path, 'not-found', `it is a symbolic link to ${showText(target, MAX_SHOWN_MESSAGE_LENGTH)}, which does not exist`);
+    return problemAt(path, 'not-found', 'no such file or directory');
+  }
+  if (code === 'ELOOP') return problemAt(path, 'unreadable', 'cannot read it: following its symbolic links leads round in a loop');
   const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code ?? err);
   return problemAt(path, 'unreadable', `cannot read it: ${reason}`);
+}
+
+/** Where `path` points when it is a symbolic link (to something missing, as the caller found). */
+function danglingLinkTarget(path: string): string | undefined {
+  try {
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The versions in force order. */

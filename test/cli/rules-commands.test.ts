@@ -2,7 +2,7 @@
  * `credits rules validate|explain|diff` run in-process through `main`, asserting the exact
  * output and exit codes a pricing analyst (or a CI job) sees.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,18 @@ describe('credits rules validate', () => {
       `warning: ${join(dir, '2026-07-01.yaml')}: promotion "beta-thanks" replaces "beta" of ${join(dir, '2026-06-03.yaml')} (${same}): promotions are granted once per id, ` +
         'so accounts already granted "beta" are granted "beta-thanks" as well (100000 credits again); keep the id "beta" to change that promotion',
     ]);
+  });
+
+  it('exits 1 for a directory with a rules entry it cannot read (a rollout that would never happen), not "no problems"', async () => {
+    const dir = join(scratch, 'dangling');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '2026-06-03.yaml'), MINIMAL);
+    symlinkSync(join(scratch, 'not-deployed', '2026-07-01.yaml'), join(dir, '2026-07-01.yaml'));
+    expect(await credits('rules', 'validate', dir)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `${join(dir, '2026-07-01.yaml')}:1:1 not-found: it is a symbolic link to ${join(scratch, 'not-deployed', '2026-07-01.yaml')}, which does not exist\n1 problem found\n`,
+    });
   });
 
   it('names a missing path without a stack trace', async () => {

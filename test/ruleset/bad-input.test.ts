@@ -3,7 +3,7 @@
  * `compileRules`, never a stack trace, never a partially loaded `Rules`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -234,6 +234,31 @@ describe('files and directories', () => {
     expect(loadProblems(dir).map((d) => [d.file, d.code, d.message])).toEqual([
       [dir, 'no-rules-files', 'this directory holds no rules files (*.yaml or *.yml)'],
     ]);
+  });
+
+  // Skipped, the version the entry was meant to hold would never take effect, with
+  // validate saying all is well: each is a problem of the directory (none is opened).
+  it.each([
+    ['a dangling symbolic link', '2026-07-01.yaml', (entry: string) => symlinkSync('/nonexistent/2026-07-01.yaml', entry), 'not-found', 'it is a symbolic link to /nonexistent/2026-07-01.yaml, which does not exist'],
+    [
+      'a loop of symbolic links',
+      'loop-b.yaml',
+      (entry: string) => {
+        symlinkSync('loop-a', entry);
+        symlinkSync('loop-b.yaml', join(entry, '..', 'loop-a'));
+      },
+      'unreadable',
+      'cannot read it: following its symbolic links leads round in a loop',
+    ],
+    ['a pipe', '2026-08-01.yaml', (entry: string) => execFileSync('mkfifo', [entry]), 'unreadable', 'cannot read it: it is not a regular file (a pipe, a device or a socket)'],
+    ['a subdirectory', '2026-09-01.yaml', (entry: string) => mkdirSync(entry), 'unreadable', 'cannot read it: it is a directory, not a rules file (subdirectories are not loaded); rename it or move its files up'],
+    ['a link to the directory itself', 'self.yml', (entry: string) => symlinkSync('.', entry), 'unreadable', 'cannot read it: it is a directory, not a rules file (subdirectories are not loaded); rename it or move its files up'],
+  ])('refuses a directory holding an entry named like a rules file that is %s, rather than skipping it', (what, name, make, code, message) => {
+    const dir = join(scratch, `entry-${what.replace(/\W+/g, '-')}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, '2026-06-03.yaml'), MINIMAL);
+    make(join(dir, name));
+    expect(loadProblems(dir).map((d) => [d.file, d.line, d.column, d.code, d.message])).toEqual([[join(dir, name), 1, 1, code, message]]);
   });
 
   it('refuses two versions with the same effectiveFrom, pointing at the second', () => {

@@ -3,7 +3,7 @@
  * at no more than once per recheck interval (the usage API asks on every request), a broken
  * change keeps the last good rules, and rules that never loaded fail every call.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -91,6 +91,21 @@ describe('reloadingRuleSet', () => {
     writeFileSync(join(dir, 'july.yaml'), JULY);
     clockMs = 4 * RULES_RECHECK_MS;
     expect(rules().versions).toHaveLength(2);
+  });
+
+  it('refuses a directory with a rules entry it cannot read, at the first load and at a reload, rather than skip the version', () => {
+    writeFileSync(join(dir, 'june.yaml'), MINIMAL);
+    symlinkSync(join(scratch, 'missing', 'july.yaml'), join(dir, 'july.yaml'));
+    expect(reloadingRuleSet(dir, { clock })).toThrow(`${join(dir, 'july.yaml')}:1:1 not-found: it is a symbolic link to`);
+
+    rmSync(join(dir, 'july.yaml'));
+    const errors: unknown[] = [];
+    const rules = reloadingRuleSet(dir, { clock, onReloadError: (err) => errors.push(err) });
+    const good = rules();
+    symlinkSync(join(scratch, 'missing', 'july.yaml'), join(dir, 'july.yaml'));
+    clockMs = RULES_RECHECK_MS;
+    expect(rules()).toBe(good);
+    expect(errors.map((err) => (isRulesError(err) ? err.diagnostics.map((d) => [d.file, d.code]) : err))).toEqual([[[join(dir, 'july.yaml'), 'not-found']]]);
   });
 
   it('throws on every call until the rules have loaded once, whatever the interval', () => {
