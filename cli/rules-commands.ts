@@ -59,38 +59,50 @@ export function removalWarnings(versions: readonly Rules[]): string[] {
 
 type Promotion = Rules['promotions'][number];
 
+/** A promotion of an earlier version that a promotion new under another id looks like. */
+interface Renamed {
+  readonly from: Promotion;
+  /** The latest earlier version holding it: where the pricing team last saw it. */
+  readonly version: Rules;
+  readonly same: string;
+}
+
 /**
- * The promotion of `before` that `promotion` (new in the version after it) looks like under
- * another id, and why: dropped by the later version, with the same name, or the same start and
- * tag. Accounts remember promotions by id, so such a rename grants the promotion again.
+ * The promotion of an `earlier` version (oldest first) that `promotion` of `after` looks like
+ * under another id, and why: absent from `after`, with the same name, or the same start and tag.
+ * Every earlier version counts, not only the one just before: a promotion dropped for a version
+ * or more and brought back under a new id is granted again to the accounts that had it, as
+ * accounts remember promotions by id for good.
  */
-function renamedFrom(before: Rules | undefined, after: Rules, promotion: Promotion): { from: Promotion; same: string } | undefined {
+function renamedFrom(earlier: readonly Rules[], after: Rules, promotion: Promotion): Renamed | undefined {
   const kept = new Set(after.promotions.map((p) => p.id));
-  for (const from of before?.promotions ?? []) {
-    if (kept.has(from.id)) continue;
-    if (from.name === promotion.name) return { from, same: `the same name, "${from.name}"` };
-    if (from.startsOn === promotion.startsOn && from.eligibleTag === promotion.eligibleTag) {
-      return { from, same: `the same start (${from.startsOn}) and tag ("${from.eligibleTag}")` };
+  for (const version of [...earlier].reverse()) {
+    for (const from of version.promotions) {
+      if (kept.has(from.id)) continue;
+      if (from.name === promotion.name) return { from, version, same: `the same name, "${from.name}"` };
+      if (from.startsOn === promotion.startsOn && from.eligibleTag === promotion.eligibleTag) {
+        return { from, version, same: `the same start (${from.startsOn}) and tag ("${from.eligibleTag}")` };
+      }
     }
   }
   return undefined;
 }
 
 /**
- * A warning for each promotion a version brings under a new id that looks like one the version
- * before it dropped (the same name, or the same start and tag): accounts remember the promotions
- * they were granted by id, so every account already granted the old one is granted the new one
- * too, its credits a second time.
+ * A warning for each promotion a version brings under an id no earlier version used that looks
+ * like one an earlier version had and this one lacks (the same name, or the same start and tag),
+ * however many versions ago: accounts remember the promotions they were granted by id, so every
+ * account already granted the old one is granted the new one too, its credits a second time.
  */
 export function promotionRenameWarnings(versions: readonly Rules[]): string[] {
-  return versions.slice(1).flatMap((after, i) => {
-    const before = versions[i] as Rules;
-    const known = new Set(before.promotions.map((p) => p.id));
+  return versions.flatMap((after, i) => {
+    const earlier = versions.slice(0, i);
+    const known = new Set(earlier.flatMap((version) => version.promotions.map((p) => p.id)));
     return after.promotions.flatMap((p) => {
-      const renamed = known.has(p.id) ? undefined : renamedFrom(before, after, p);
+      const renamed = known.has(p.id) ? undefined : renamedFrom(earlier, after, p);
       if (!renamed) return [];
       return [
-        `warning: ${after.source}: promotion "${p.id}" replaces "${renamed.from.id}" of ${before.source} (${renamed.same}): promotions are granted once per id, ` +
+        `warning: ${after.source}: promotion "${p.id}" replaces "${renamed.from.id}" of ${renamed.version.source} (${renamed.same}): promotions are granted once per id, ` +
           `so accounts already granted "${renamed.from.id}" are granted "${p.id}" as well (${p.credits} credits again); keep the id "${renamed.from.id}" to change that promotion`,
       ];
     });
@@ -102,7 +114,7 @@ export function promotionRenameWarnings(versions: readonly Rules[]): string[] {
  * the first) that start before the version takes effect: a promotion is granted at an account's
  * first cycle starting on or after its `startsOn`, priced by the version in force then, so an
  * account whose cycle started in between sees it in neither version and never gets it. A
- * promotion renamed from the version before ({@link promotionRenameWarnings}) is not one of
+ * promotion renamed from an earlier version ({@link promotionRenameWarnings}) is not one of
  * these: those accounts had it under its old id.
  */
 export function promotionDateWarnings(versions: readonly Rules[]): string[] {
@@ -111,7 +123,7 @@ export function promotionDateWarnings(versions: readonly Rules[]): string[] {
     const known = new Set((before?.promotions ?? []).map((p) => p.id));
     const effective = Date.parse(version.effectiveFrom);
     return version.promotions
-      .filter((p) => !known.has(p.id) && !renamedFrom(before, version, p) && Date.parse(`${p.startsOn}T00:00:00Z`) < effective)
+      .filter((p) => !known.has(p.id) && !renamedFrom(versions.slice(0, i), version, p) && Date.parse(`${p.startsOn}T00:00:00Z`) < effective)
       .map(
         (p) =>
           `warning: ${version.source}: promotion "${p.id}" starts on ${p.startsOn}, before this version takes effect (${version.effectiveFrom}): ` +

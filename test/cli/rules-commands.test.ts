@@ -94,21 +94,33 @@ describe('credits rules validate', () => {
     ]);
   });
 
+  const NAME = ['id: beta\n', 'id: beta-thanks\n', 'the same name, "Beta thank-you"'] as const;
+  const START_AND_TAG = ['id: beta\n    name: Beta thank-you\n', 'id: beta-thanks\n    name: Beta thanks\n', 'the same start (2026-06-03) and tag ("chloe-beta")'] as const;
   it.each([
-    ['its name', 'id: beta\n', 'id: beta-thanks\n', 'the same name, "Beta thank-you"'],
-    ['its start and tag', 'id: beta\n    name: Beta thank-you\n', 'id: beta-thanks\n    name: Beta thanks\n', 'the same start (2026-06-03) and tag ("chloe-beta")'],
-  ])('warns when a version renames a promotion, keeping %s: accounts already granted it would be granted it again', async (what, from, to, same) => {
-    const dir = join(scratch, `renamed-promotion-${what.replace(/\W+/g, '-')}`);
+    ['its name', 'the version before', ...NAME],
+    ['its start and tag', 'the version before', ...START_AND_TAG],
+    // Dropped in July, back in August: accounts remember June's id all the same.
+    ['its name', 'a version before that one, which dropped it', ...NAME],
+    ['its start and tag', 'a version before that one, which dropped it', ...START_AND_TAG],
+  ])('warns when a version renames a promotion, keeping %s, of %s: accounts already granted it would be granted it again', async (what, of, from, to, same) => {
+    const dropped = of !== 'the version before';
+    const dir = join(scratch, `renamed-promotion-${what.replace(/\W+/g, '-')}${dropped ? '-dropped' : ''}`);
     mkdirSync(dir);
     writeFileSync(join(dir, '2026-06-03.yaml'), MINIMAL);
-    const july = MINIMAL.replace('2026-06-03T00:00:00Z', '2026-07-01T00:00:00Z').replace(from, to);
-    expect(july).not.toContain('id: beta\n');
-    writeFileSync(join(dir, '2026-07-01.yaml'), july);
+    if (dropped) {
+      const july = MINIMAL.replace('2026-06-03T00:00:00Z', '2026-07-01T00:00:00Z').replace(/^promotions:\n(?: {2}.*\n)+/m, '');
+      expect(july).not.toContain('beta');
+      writeFileSync(join(dir, '2026-07-01.yaml'), july);
+    }
+    const date = dropped ? '2026-08-01' : '2026-07-01';
+    const renamed = MINIMAL.replace('2026-06-03T00:00:00Z', `${date}T00:00:00Z`).replace(from, to);
+    expect(renamed).not.toContain('id: beta\n');
+    writeFileSync(join(dir, `${date}.yaml`), renamed);
     const run = await credits('rules', 'validate', dir);
     expect(run.code).toBe(0);
     // Only this warning: not that accounts "never get it" (they had it under its old id).
     expect(run.stdout.split('\n').filter((l) => l.startsWith('warning: '))).toEqual([
-      `warning: ${join(dir, '2026-07-01.yaml')}: promotion "beta-thanks" replaces "beta" of ${join(dir, '2026-06-03.yaml')} (${same}): promotions are granted once per id, ` +
+      `warning: ${join(dir, `${date}.yaml`)}: promotion "beta-thanks" replaces "beta" of ${join(dir, '2026-06-03.yaml')} (${same}): promotions are granted once per id, ` +
         'so accounts already granted "beta" are granted "beta-thanks" as well (100000 credits again); keep the id "beta" to change that promotion',
     ]);
   });
