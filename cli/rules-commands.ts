@@ -110,25 +110,35 @@ export function promotionRenameWarnings(versions: readonly Rules[]): string[] {
 }
 
 /**
- * Warnings for promotions a version brings (absent from the version before it; every one in
- * the first) that start before the version takes effect: a promotion is granted at an account's
- * first cycle starting on or after its `startsOn`, priced by the version in force then, so an
- * account whose cycle started in between sees it in neither version and never gets it. A
- * promotion renamed from an earlier version ({@link promotionRenameWarnings}) is not one of
- * these: those accounts had it under its old id.
+ * Warnings for promotions a version brings (absent from the version before it) that start before
+ * the version takes effect. A promotion is granted at an account's cycle start, from the version
+ * pricing that cycle, while the cycle is one of the promotion's `validForCycles` counted from the
+ * account's first cycle starting on or after `startsOn`, and it expires with the last of them
+ * (domain/cycle-rollover.ts `grantOpenPromotions`). So an account whose first such cycle starts
+ * in between, under the version before, gets it only at its first cycle start under this
+ * version, usable for fewer cycles, and not at all if its cycles are over by then (always so
+ * with a single cycle). The first version is not warned about: cycles starting before it are
+ * priced with it. A promotion renamed from an earlier version ({@link promotionRenameWarnings})
+ * is not one of these: those accounts had it under its old id.
  */
 export function promotionDateWarnings(versions: readonly Rules[]): string[] {
   return versions.flatMap((version, i) => {
     const before = versions[i - 1];
-    const known = new Set((before?.promotions ?? []).map((p) => p.id));
+    if (before === undefined) return [];
+    const known = new Set(before.promotions.map((p) => p.id));
     const effective = Date.parse(version.effectiveFrom);
     return version.promotions
       .filter((p) => !known.has(p.id) && !renamedFrom(versions.slice(0, i), version, p) && Date.parse(`${p.startsOn}T00:00:00Z`) < effective)
-      .map(
-        (p) =>
+      .map((p) => {
+        const missed =
+          p.validForCycles === 1
+            ? 'never get it'
+            : `get it late, at their first cycle starting on or after then, usable only for what is left of its ${p.validForCycles} cycles (and never if those are over by then)`;
+        return (
           `warning: ${version.source}: promotion "${p.id}" starts on ${p.startsOn}, before this version takes effect (${version.effectiveFrom}): ` +
-          `accounts whose first cycle on or after ${p.startsOn} starts before then never get it; start it on or after the version's date`,
-      );
+          `accounts whose first cycle on or after ${p.startsOn} starts before then ${missed}; start it on or after the version's date`
+        );
+      });
   });
 }
 

@@ -77,21 +77,33 @@ describe('credits rules validate', () => {
     expect(lines.at(-1)).toBe('2 rules versions checked, no problems, 1 warning');
   });
 
-  it('warns when a version brings a promotion that starts before the version takes effect, not for one carried over', async () => {
-    const dir = join(scratch, 'early-promotion');
+  it.each([
+    [1, 'never get it'],
+    // Granted at the next cycle start, still inside the window, expiring with it (the engine's grantOpenPromotions).
+    [2, 'get it late, at their first cycle starting on or after then, usable only for what is left of its 2 cycles (and never if those are over by then)'],
+  ])('warns when a version brings a promotion that starts before the version takes effect (%i cycles), not for one carried over', async (cycles, missed) => {
+    const dir = join(scratch, `early-promotion-${cycles}`);
     mkdirSync(dir);
     writeFileSync(join(dir, '2026-06-03.yaml'), MINIMAL);
     // July keeps June's promotion (dated June: carried, fine) and brings one dated June 20.
     const july = MINIMAL.replace('2026-06-03T00:00:00Z', '2026-07-01T00:00:00Z').replace(
       'promotions:\n',
-      'promotions:\n  - id: summer\n    name: Summer\n    credits: 500\n    eligibleTag: summer\n    startsOn: 2026-06-20\n    validForCycles: 1\n',
+      `promotions:\n  - id: summer\n    name: Summer\n    credits: 500\n    eligibleTag: summer\n    startsOn: 2026-06-20\n    validForCycles: ${cycles}\n`,
     );
     writeFileSync(join(dir, '2026-07-01.yaml'), july);
     const run = await credits('rules', 'validate', dir);
     expect(run.code).toBe(0);
     expect(run.stdout.split('\n').filter((l) => l.startsWith('warning: '))).toEqual([
-      `warning: ${join(dir, '2026-07-01.yaml')}: promotion "summer" starts on 2026-06-20, before this version takes effect (2026-07-01T00:00:00.000Z): accounts whose first cycle on or after 2026-06-20 starts before then never get it; start it on or after the version's date`,
+      `warning: ${join(dir, '2026-07-01.yaml')}: promotion "summer" starts on 2026-06-20, before this version takes effect (2026-07-01T00:00:00.000Z): accounts whose first cycle on or after 2026-06-20 starts before then ${missed}; start it on or after the version's date`,
     ]);
+  });
+
+  it('does not warn about a promotion of the first version dated before it: cycles starting before it are priced with it', async () => {
+    const file = join(scratch, 'first-version-early-promotion.yaml');
+    writeFileSync(file, MINIMAL.replace('startsOn: 2026-06-03', 'startsOn: 2026-05-20'));
+    const run = await credits('rules', 'validate', file);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n').at(-2)).toBe('1 rules version checked, no problems');
   });
 
   const NAME = ['id: beta\n', 'id: beta-thanks\n', 'the same name, "Beta thank-you"'] as const;

@@ -336,6 +336,28 @@ describe('promotions', () => {
     expect(untagged.state.grants.some((g) => g.source === 'promotion')).toBe(false);
   });
 
+  it.each([
+    [2, '2026-08-10T00:00:00.000Z'],
+    [1, undefined],
+  ])(
+    'a promotion (%i cycles) a later version brings dated before it reaches an account whose first cycle since its date began under the version before only at the next cycle, expiring at %s',
+    (validForCycles, expiresAt) => {
+      // rules validate warns so (promotionDateWarnings); this pins what the engine does.
+      const before = { ...rules, promotions: [] };
+      const after = { ...rules, promotions: rules.promotions.map((p) => ({ ...p, validForCycles })) };
+      const a = CreditAccount.open(
+        { accountId: 'gap', plan: 'growth', users: 2, tags: ['chloe-beta'], cycleAnchor: '2026-06-10T00:00:00.000Z' },
+        before,
+        Date.parse('2026-06-10T00:00:00.000Z'),
+        'e1',
+      );
+      a.startNextCycle(after); // Jul 10: the second of the promotion's cycles counted from Jun 10
+      expect(a.state.grants.find((g) => g.source === 'promotion')?.expiresAt).toBe(expiresAt);
+      a.startNextCycle(after);
+      expect(a.state.grants.some((g) => g.source === 'promotion')).toBe(false);
+    },
+  );
+
   it('consumes the soonest-expiring credits first', () => {
     const a = open({ tags: ['chloe-beta'], users: 2 }, Date.parse('2026-06-10T00:00:00.000Z'));
     use(a, 'enrichment', 3500);
