@@ -51,25 +51,31 @@ export function formatPrice(cents: number, currency: string): string {
 }
 
 /**
- * The per-credit rate in thousandths of the currency unit (mills), rounded half up: the help
- * page's $/credit column is the price per credit rounded to three decimals of a dollar
- * (Tier 5: $200 / 16,000 = $0.0125, published as $0.0130).
+ * The per-credit rate in units of 10^-`decimals` of the currency (4: ten-thousandths of a
+ * dollar), rounded half up, computed in whole numbers so no float rounding creeps in. The help
+ * page's $/credit column is this rate to 3 decimals followed by a 0 (Tier 5: $200 / 16,000 =
+ * $0.0125, published as $0.0130), which is not the rate: the engine never shows that rounding.
  */
-export function creditRateMills(priceCents: number, credits: number): number {
-  if (!Number.isSafeInteger(priceCents) || !Number.isSafeInteger(credits) || credits <= 0) {
-    throw new RangeError(`credit rate needs whole cents and a positive credit count, got ${priceCents} / ${credits}`);
+export function creditRateUnits(priceCents: number, credits: number, decimals: number): number {
+  if (!Number.isSafeInteger(priceCents) || !Number.isSafeInteger(credits) || credits <= 0 || !Number.isInteger(decimals) || decimals < 2 || decimals > 6) {
+    throw new RangeError(`credit rate needs whole cents, a positive credit count and 2 to 6 decimals, got ${priceCents} / ${credits} to ${decimals}`);
   }
-  // price in mills is cents * 10; add half the divisor before flooring to round half up.
-  return Math.floor((priceCents * 20 + credits) / (2 * credits));
+  // price in the target unit is cents * 10^(decimals - 2); add half the divisor before flooring to round half up.
+  return Math.floor((priceCents * 10 ** (decimals - 2) * 2 + credits) / (2 * credits));
 }
 
+const RATE_DECIMALS = 4;
+
 /**
- * The $/credit column exactly as the help page prints it: three rounded decimals followed by
- * the page's trailing zero (`$0.0170`).
+ * The $/credit column: the real rate rounded half up to four decimals (`$0.0167` for $19.99 /
+ * 1,200 credits, `$0.0125` for $200 / 16,000), enough to tell every tier of the shipped ladder
+ * apart; a rate under half a ten-thousandth reads `<$0.0001`, not a free `$0.0000`.
  */
 export function formatCreditRate(priceCents: number, credits: number, currency: string): string {
-  const mills = creditRateMills(priceCents, credits);
-  return withCurrency(`${Math.floor(mills / 1000)}.${String(mills % 1000).padStart(3, '0')}0`, currency);
+  const units = creditRateUnits(priceCents, credits, RATE_DECIMALS);
+  const scale = 10 ** RATE_DECIMALS;
+  if (units === 0 && priceCents > 0) return `<${withCurrency(`0.${'1'.padStart(RATE_DECIMALS, '0')}`, currency)}`;
+  return withCurrency(`${formatCount(Math.floor(units / scale))}.${String(units % scale).padStart(RATE_DECIMALS, '0')}`, currency);
 }
 
 /**

@@ -33,7 +33,7 @@ describe('bin/credits.js', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^Rules version 2026-06-03\.[0-9a-f]{12}\n/);
-    expect(run.stdout).toContain('  Tier 5   tier-5            $200            16,000   $0.0130\n');
+    expect(run.stdout).toContain('  Tier 5   tier-5            $200            16,000   $0.0125\n');
   });
 
   it('exits 1 on invalid rules and prints diagnostics, not a stack trace', () => {

@@ -181,8 +181,8 @@ describe('credits rules explain', () => {
     const tiersAt = lines.indexOf('AI Credit Subscription tiers');
     expect(lines.slice(tiersAt + 1, tiersAt + 4)).toEqual([
       '  Tier     Id       Monthly price  Credits included  $/credit',
-      '  Tier 1   tier-1             $20             1,200   $0.0170',
-      '  Tier 2   tier-2             $50             3,200   $0.0160',
+      '  Tier 1   tier-1             $20             1,200   $0.0167',
+      '  Tier 2   tier-2             $50             3,200   $0.0156',
     ]);
     expect(lines[tiersAt + 18]).toBe('  Tier 17  tier-17        $10,000         1,000,000   $0.0100');
     expect(run.stdout).toContain('  1,000 credits, fixed (not per user); unused trial credits do not roll over');

@@ -15,7 +15,7 @@ import {
   resolveTier,
   loadRuleSet,
 } from '../../ruleset';
-import { formatCount, formatCreditRate, formatPrice } from '../../display';
+import { creditRateUnits, formatCount, formatCreditRate, formatPrice } from '../../display';
 import type { Rules } from '../../ruleset';
 
 const shippedFile = join(defaultRulesPath(), '2026-06-03.yaml');
@@ -156,25 +156,26 @@ describe('shipped rules: trial', () => {
 });
 
 describe('shipped rules: AI Credit Subscription Plans', () => {
-  // Plan, Monthly Price, Credits Included, $/Credit: the help page's table, cell for cell.
-  const seedTable: [string, string, string, string][] = [
-    ['Tier 1', '$20', '1,200', '$0.0170'],
-    ['Tier 2', '$50', '3,200', '$0.0160'],
-    ['Tier 3', '$100', '7,000', '$0.0140'],
-    ['Tier 4', '$150', '11,400', '$0.0130'],
-    ['Tier 5', '$200', '16,000', '$0.0130'],
-    ['Tier 6', '$300', '25,200', '$0.0120'],
-    ['Tier 7', '$400', '36,000', '$0.0110'],
-    ['Tier 8', '$500', '47,000', '$0.0110'],
-    ['Tier 9', '$750', '72,000', '$0.0100'],
-    ['Tier 10', '$1,000', '100,000', '$0.0100'],
-    ['Tier 11', '$1,500', '150,000', '$0.0100'],
-    ['Tier 12', '$2,000', '200,000', '$0.0100'],
-    ['Tier 13', '$2,500', '250,000', '$0.0100'],
-    ['Tier 14', '$3,000', '300,000', '$0.0100'],
-    ['Tier 15', '$5,000', '500,000', '$0.0100'],
-    ['Tier 16', '$7,500', '750,000', '$0.0100'],
-    ['Tier 17', '$10,000', '1,000,000', '$0.0100'],
+  // Plan, Monthly Price, Credits Included, $/Credit: the help page's table, cell for cell; then
+  // the real rate to four decimals, as rules explain shows it (the page rounds to three and adds a 0).
+  const seedTable: [string, string, string, string, string][] = [
+    ['Tier 1', '$20', '1,200', '$0.0170', '$0.0167'],
+    ['Tier 2', '$50', '3,200', '$0.0160', '$0.0156'],
+    ['Tier 3', '$100', '7,000', '$0.0140', '$0.0143'],
+    ['Tier 4', '$150', '11,400', '$0.0130', '$0.0132'],
+    ['Tier 5', '$200', '16,000', '$0.0130', '$0.0125'],
+    ['Tier 6', '$300', '25,200', '$0.0120', '$0.0119'],
+    ['Tier 7', '$400', '36,000', '$0.0110', '$0.0111'],
+    ['Tier 8', '$500', '47,000', '$0.0110', '$0.0106'],
+    ['Tier 9', '$750', '72,000', '$0.0100', '$0.0104'],
+    ['Tier 10', '$1,000', '100,000', '$0.0100', '$0.0100'],
+    ['Tier 11', '$1,500', '150,000', '$0.0100', '$0.0100'],
+    ['Tier 12', '$2,000', '200,000', '$0.0100', '$0.0100'],
+    ['Tier 13', '$2,500', '250,000', '$0.0100', '$0.0100'],
+    ['Tier 14', '$3,000', '300,000', '$0.0100', '$0.0100'],
+    ['Tier 15', '$5,000', '500,000', '$0.0100', '$0.0100'],
+    ['Tier 16', '$7,500', '750,000', '$0.0100', '$0.0100'],
+    ['Tier 17', '$10,000', '1,000,000', '$0.0100', '$0.0100'],
   ];
 
   it('has exactly the 17 tiers, cheapest first', () => {
@@ -182,14 +183,15 @@ describe('shipped rules: AI Credit Subscription Plans', () => {
   });
 
   it.each(seedTable.map((row, i) => [i + 1, ...row] as const))(
-    'tier-%i: %s, %s, %s credits, %s per credit',
-    (n, name, price, credits, rate) => {
+    'tier-%i: %s, %s, %s credits, %s per credit on the page, %s shown',
+    (n, name, price, credits, pageRate, rate) => {
       const tier = resolveTier(rules, `tier-${n}`);
       if (tier === undefined) throw new Error(`tier-${n} missing`);
       expect(tier.name).toBe(name);
       expect(formatPrice(tier.priceCents, rules.currency)).toBe(price);
       expect(Number.isInteger(tier.priceCents)).toBe(true);
       expect(formatCount(tier.credits)).toBe(credits);
+      expect(`$0.${String(creditRateUnits(tier.priceCents, tier.credits, 3)).padStart(3, '0')}0`).toBe(pageRate);
       expect(formatCreditRate(tier.priceCents, tier.credits, rules.currency)).toBe(rate);
     },
   );
