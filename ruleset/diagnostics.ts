@@ -20,6 +20,8 @@ export const DIAGNOSTIC_CODES = [
   'multiple-documents',
   'too-many-errors',
   'yaml-version',
+  'cr-line-endings',
+  'non-ascii-indent',
   // The schema.
   'unknown-field',
   'missing-field',

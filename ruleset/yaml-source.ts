@@ -47,7 +47,9 @@ export type ReadOutcome =
 
 /**
  * Parses rules YAML (YAML 1.2 core schema, so dates stay text and `yes` stays a string).
- * Refuses oversized text, syntax errors, duplicate keys, several documents, tags (`!!str`,
+ * Refuses oversized text, a carriage return alone as a line ending, an indentation holding
+ * white space other than ASCII spaces and tabs (each reported where it stands, not where the
+ * parser would stumble over it), syntax errors, duplicate keys, several documents, tags (`!!str`,
  * `!money`: known or not), a `%YAML` directive asking for another version, numbers written in hex or octal, and alias
  * expansion beyond {@link MAX_ALIAS_COUNT}; all such problems are reported together. A byte
  * order mark is skipped, so it does not shift the first line's columns.
@@ -66,9 +68,17 @@ export function readRulesYaml(fileText: string, file: string): ReadOutcome {
     return { ok: false, diagnostics: [at('file-too-large', tooLargeMessage(bytes))] };
   }
   const text = fileText.startsWith('\uFEFF') ? fileText.slice(1) : fileText;
+  const position = positionsIn(text);
+
+  // The YAML reader takes only LF and CRLF as line breaks: a file saved with CR alone (classic
+  // Mac OS) reads as one long line, a comment if it starts with one: "empty", or nonsense.
+  const loneCr = /\r(?!\n)/.exec(text);
+  if (loneCr !== null) {
+    const { line, column } = position(loneCr.index);
+    return { ok: false, diagnostics: [at('cr-line-endings', LONE_CR_MESSAGE, line, column)] };
+  }
 
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, version: '1.2' });
-  const position = positionsIn(text);
 
   // A `%YAML 1.1` line would switch the parser to YAML 1.1, where `yes` is true, `010` is 8
   // and `<<` merges blocks: the same file would mean other prices, with nothing said.
@@ -88,6 +98,15 @@ export function readRulesYaml(fileText: string, file: string): ReadOutcome {
       ],
     };
   }
+
+  // A no-break space looks like a space but is text to YAML: the line it starts is not indented,
+  // and the parser's complaint comes lines later, about "compact mappings". The cause is the
+  // useful message, and the parser's complaints are its consequences.
+  const oddIndents = oddIndentation(doc, text).map((offset) => {
+    const { line, column } = position(offset);
+    return at('non-ascii-indent', oddIndentMessage(text.codePointAt(offset) ?? 0), line, column);
+  });
+  if (oddIndents.length > 0) return { ok: false, diagnostics: oddIndents };
 
   // One broken bracket makes the parser complain about every line after it in several
   // ways; the first complaint on a line is the useful one.
@@ -167,6 +186,60 @@ export function readRulesYaml(fileText: string, file: string): ReadOutcome {
       locate: (path, target = 'value') => position(offsetOf(doc, path, target)),
     },
   };
+}
+
+const LONE_CR_MESSAGE =
+  'this line ends with a carriage return alone (classic Mac OS line endings), which is not read as a line break: save the file with LF (or CRLF) line endings';
+
+/** The leading blanks of a line: any Unicode white space but line breaks. */
+const LEADING_BLANKS = /[^\S\r\n]*/uy;
+
+/**
+ * The offset of the first character in each line's indentation that is white space other than
+ * an ASCII space or tab (a no-break space, an ideographic space, ...). Lines inside a scalar
+ * (a note's block text, a quoted string running over lines) are text, not indentation.
+ */
+function oddIndentation(doc: Document, text: string): number[] {
+  // Scalars never overlap, so sorted by start they are also sorted by end: one pass with the lines.
+  const scalars: (readonly [number, number, number])[] = [];
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.range) scalars.push(node.range);
+    },
+  });
+  scalars.sort((a, b) => a[0] - b[0]);
+  const offsets: number[] = [];
+  let scalar = 0;
+  for (let lineStart = 0; lineStart <= text.length; ) {
+    LEADING_BLANKS.lastIndex = lineStart;
+    const odd = (LEADING_BLANKS.exec(text)?.[0] ?? '').search(/[^ \t]/);
+    while ((scalars[scalar]?.[1] ?? Infinity) <= lineStart) scalar += 1;
+    const [start, end] = scalars[scalar] ?? [Infinity, Infinity];
+    if (odd !== -1 && !(start < lineStart && lineStart < end)) offsets.push(lineStart + odd);
+    const next = text.indexOf('\n', lineStart);
+    if (next === -1) break;
+    lineStart = next + 1;
+  }
+  return offsets;
+}
+
+/** What people call the white space characters an editor shows as a plain space. */
+const SPACE_NAMES: Readonly<Record<number, string>> = {
+  0x0b: 'a vertical tab',
+  0x0c: 'a form feed',
+  0xa0: 'a no-break space',
+  0x2007: 'a figure space',
+  0x2028: 'a line separator',
+  0x2029: 'a paragraph separator',
+  0x202f: 'a narrow no-break space',
+  0x3000: 'an ideographic space',
+  0xfeff: 'a zero-width no-break space',
+};
+
+function oddIndentMessage(code: number): string {
+  const name = SPACE_NAMES[code] ?? 'a Unicode space';
+  const hex = code.toString(16).toUpperCase().padStart(4, '0');
+  return `this line is indented with ${name} (U+${hex}), which YAML does not read as indentation though it looks like a space: indent with ordinary spaces`;
 }
 
 /**

@@ -97,6 +97,20 @@ describe('malformed YAML', () => {
     expect(summary(broken)).toEqual([['out-of-range', 15, 14]]);
   });
 
+  it.each([
+    ['a block text', '    plans: all\n', '    plans: all\n    note: |\n      first line\n      \u00a0indented by a no-break space\n'],
+    ['a quoted text over two lines', '    plans: all\n', '    plans: all\n    note: "first line\n      \u00a0second line"\n'],
+  ])('takes a no-break space starting a line of %s as text, not indentation', (_case, from, to) => {
+    const text = MINIMAL.replace(from, to);
+    expect(text).toContain('\u00a0');
+    const result = compileRules(text, 'note.yaml');
+    expect(result.ok && result.rules.features[0]?.note).toContain('\u00a0');
+  });
+
+  it('refuses a carriage return alone in a file of LF lines, where it stands', () => {
+    expect(problems(MINIMAL.replace('currency: USD\n', 'currency: USD\rx: 1\n')).map((d) => [d.code, d.line, d.column])).toEqual([['cr-line-endings', 4, 14]]);
+  });
+
   it('refuses a %YAML directive for another version, which would read the same file with other values', () => {
     const list = problems(`# rules\n%YAML 1.1\n---\n${MINIMAL.replace('credits: 1000\n', 'credits: 01000\n')}`);
     expect(list.map((d) => [d.code, d.line, d.column, d.message])).toEqual([

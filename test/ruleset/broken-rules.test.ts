@@ -43,6 +43,27 @@ const brokenFixtures: [name: string, mistake: string, expected: Expected[]][] = 
     ],
   ],
   [
+    'cr-line-endings',
+    'a file saved with classic Mac OS line endings (CR alone), which read as one line: "empty" it said',
+    [
+      ['cr-line-endings', 1, 82, 'this line ends with a carriage return alone (classic Mac OS line endings), which is not read as a line break: save the file with LF (or CRLF) line endings'],
+    ],
+  ],
+  [
+    'non-ascii-indent',
+    'a no-break space in an indentation, which the parser reported lines later as nested compact mappings',
+    [
+      ['non-ascii-indent', 15, 1, 'this line is indented with a no-break space (U+00A0), which YAML does not read as indentation though it looks like a space: indent with ordinary spaces'],
+    ],
+  ],
+  [
+    'non-ascii-indent-ideographic',
+    'an ideographic space after an ordinary one in an indentation',
+    [
+      ['non-ascii-indent', 11, 2, 'this line is indented with an ideographic space (U+3000), which YAML does not read as indentation though it looks like a space: indent with ordinary spaces'],
+    ],
+  ],
+  [
     'empty-file',
     'a file with only a comment',
     [
