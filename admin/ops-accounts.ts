@@ -6,7 +6,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { formatCount, formatUtcDate } from '../display';
-import { ALERT_FILTERS, AccountListFilterError, MAX_LIST_LIMIT, listAccounts, type AccountListFilters, type AccountPage, type AlertFilter } from '../client/account-list';
+import { ALERT_FILTERS, AccountListFilterError, MAX_LIST_LIMIT, listAccounts, resolveListFilters, type AccountListFilters, type AccountPage, type AlertFilter } from '../client/account-list';
+import type { RuleSet } from '../ruleset';
 import type { CreditsClient } from '../client';
 import { badRequest } from './errors';
 import { html, type SafeHtml } from './html';
@@ -129,9 +130,13 @@ export function opsAccountsPage(query: OpsAccountsQuery, page: AccountPage): str
   return layout('Accounts · AI Credits admin', html`Ops › Accounts`, content);
 }
 
-async function listFor(client: CreditsClient, query: OpsAccountsQuery): Promise<AccountPage> {
+async function listFor(client: CreditsClient, query: OpsAccountsQuery, ruleSet: () => RuleSet | undefined): Promise<AccountPage> {
   try {
-    return await listAccounts(client.temporal, query.filters, { limit: query.limit, ...(query.pageToken === undefined ? {} : { pageToken: query.pageToken }) });
+    // A plan's name or alias, or a tier in any case, as every other surface takes them; without
+    // rules to read, the filters go as typed (ids match).
+    const rules = query.filters.plan === undefined && query.filters.tier === undefined ? undefined : ruleSet();
+    const filters = rules === undefined ? query.filters : resolveListFilters(query.filters, rules);
+    return await listAccounts(client.temporal, filters, { limit: query.limit, ...(query.pageToken === undefined ? {} : { pageToken: query.pageToken }) });
   } catch (err) {
     if (err instanceof AccountListFilterError) throw badRequest(err.message);
     throw err;
@@ -139,11 +144,11 @@ async function listFor(client: CreditsClient, query: OpsAccountsQuery): Promise<
 }
 
 /** Adds the ops view (`GET /ops/accounts`) and its JSON (`GET /api/ops/accounts`) to the admin app. */
-export function registerOpsAccountRoutes(app: FastifyInstance, client: CreditsClient): void {
+export function registerOpsAccountRoutes(app: FastifyInstance, client: CreditsClient, ruleSet: () => RuleSet | undefined = () => undefined): void {
   app.get<{ Querystring: Record<string, unknown> }>(OPS_ACCOUNTS_PATH, async (request, reply) => {
     const query = parseOpsQuery(request.query);
-    const page = await listFor(client, query);
+    const page = await listFor(client, query, ruleSet);
     return reply.type('text/html; charset=utf-8').send(opsAccountsPage(query, page));
   });
-  app.get<{ Querystring: Record<string, unknown> }>('/api/ops/accounts', async (request) => listFor(client, parseOpsQuery(request.query)));
+  app.get<{ Querystring: Record<string, unknown> }>('/api/ops/accounts', async (request) => listFor(client, parseOpsQuery(request.query), ruleSet));
 }

@@ -254,7 +254,7 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
 
   app.get<{ Params: AccountParams }>('/api/accounts/:accountId', async (request) => accountData(checkedAccountId(request.params.accountId), access.isCustomer(request)));
 
-  registerOpsAccountRoutes(app, client);
+  registerOpsAccountRoutes(app, client, ruleSet);
 
   // For `credits ledger verify` while this process holds the embedded ledger: the ledger's side
   // of the reconciliation (the CLI reads the summary itself).

@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import { formatCount, formatUtc } from '../display';
-import { ALERT_FILTERS, AccountListFilterError, MAX_LIST_LIMIT, accountListQuery, listAccounts, type AccountListFilters, type AccountPage } from '../client/account-list';
+import { ALERT_FILTERS, AccountListFilterError, MAX_LIST_LIMIT, accountListQuery, listAccounts, resolveListFilters, type AccountListFilters, type AccountPage } from '../client/account-list';
 import { CREDITS_RULES } from '../infra/settings';
-import { defaultRulesPath, loadRuleSet, resolvePlan, resolveTier, type RuleSet, type Rules } from '../ruleset';
+import { defaultRulesPath, loadRuleSet, type RuleSet } from '../ruleset';
 import { CliFailure, EXIT_CODES, report } from './io';
 import type { CliIo } from './io';
 import { oneOf, wholeNumber } from './option-parsers';
@@ -59,33 +59,14 @@ export function formatAccountPage(page: AccountPage): string[] {
   return page.nextPageToken === null ? table : [...table, `more: --page-token ${page.nextPageToken}`];
 }
 
-/**
- * The plan and tier filters as the accounts' search attributes hold them: the plan's and the
- * tier's ids. Every other command takes a plan's id, name or alias in any case (`Professional`,
- * `GROWTH`) and a tier in any case, and a filter compared as typed matched no account, which
- * the listing printed as "no accounts match". Each is looked up in every rules version, newest
- * first, so a plan only an older version prices is found; one no version knows is a usage
- * error listing the known ones.
- */
-export function resolveListFilters(filters: AccountListFilters, ruleSet: RuleSet): AccountListFilters {
-  const newestFirst = [...ruleSet.versions].reverse();
-  const known = (ids: (rules: Rules) => string[]) => [...new Set(newestFirst.flatMap(ids))].join(', ');
-  const resolved = { ...filters };
-  const { plan: planText, tier: tierText } = filters;
-  if (planText !== undefined) {
-    const plan = newestFirst.map((rules) => resolvePlan(rules, planText)).find((found) => found !== undefined);
-    if (plan === undefined) {
-      const plans = known((rules) => rules.plans.map((p) => p.id));
-      throw new CliFailure(`--plan "${planText}" is no plan of the rules (known: ${plans}, or a plan's name or alias, in any case)`, EXIT_CODES.usage);
-    }
-    resolved.plan = plan.id;
+/** {@link resolveListFilters} with an unknown plan or tier as a usage error naming its flag (`--plan "x" ...`). */
+export function resolvedFilters(filters: AccountListFilters, ruleSet: RuleSet): AccountListFilters {
+  try {
+    return resolveListFilters(filters, ruleSet);
+  } catch (err) {
+    if (err instanceof AccountListFilterError) throw new CliFailure(`--${err.message}`, EXIT_CODES.usage);
+    throw err;
   }
-  if (tierText !== undefined) {
-    const tier = newestFirst.map((rules) => resolveTier(rules, tierText)).find((found) => found !== undefined);
-    if (tier === undefined) throw new CliFailure(`--tier "${tierText}" is no tier of the rules (known: ${known((rules) => rules.tiers.map((t) => t.id))})`, EXIT_CODES.usage);
-    resolved.tier = tier.id;
-  }
-  return resolved;
 }
 
 /** The rules the plan and tier filters are resolved against: the worker's (`CREDITS_RULES`, else the shipped `rules/`). */
@@ -123,7 +104,7 @@ export function registerAccountList(account: Command, io: CliIo): void {
         ...(options.parked === true ? { parked: true } : {}),
         ...(options.trial === true ? { trial: true } : options.paid === true ? { trial: false } : {}),
       };
-      const filters = given.plan === undefined && given.tier === undefined ? given : resolveListFilters(given, listRules(io));
+      const filters = given.plan === undefined && given.tier === undefined ? given : resolvedFilters(given, listRules(io));
       // The filters are checked before connecting: a bad one is a usage error whether or not
       // Temporal is up.
       const refuse = (err: unknown): never => {

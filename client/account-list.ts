@@ -9,6 +9,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import type { AlertState } from '../domain/wire-contract';
+import { resolvePlan, resolveTier, type RuleSet, type Rules } from '../ruleset';
 import { searchAttributeArgs } from '../infra/dev-server';
 import { WORKFLOW_TYPE, accountWorkflowId } from '../workflows/messages';
 import { ACCOUNT_SEARCH_ATTRIBUTES, ACCOUNT_SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
@@ -62,6 +63,36 @@ export class AccountListFilterError extends Error {
     super(message);
     this.name = 'AccountListFilterError';
   }
+}
+
+/**
+ * The plan and tier filters as the accounts' search attributes hold them: the plan's and the
+ * tier's ids. Every command takes a plan's id, name or alias in any case (`Professional`,
+ * `GROWTH`) and a tier in any case, and a filter compared as typed matches no account, which
+ * a listing shows as "no accounts match". Each is looked up in every rules version, newest
+ * first, so a plan only an older version prices is found; one no version knows is an
+ * {@link AccountListFilterError} whose message starts with the filter's name (`plan "x" ...`)
+ * and lists the known ones.
+ */
+export function resolveListFilters(filters: AccountListFilters, ruleSet: RuleSet): AccountListFilters {
+  const newestFirst = [...ruleSet.versions].reverse();
+  const known = (ids: (rules: Rules) => string[]) => [...new Set(newestFirst.flatMap(ids))].join(', ');
+  const resolved = { ...filters };
+  const { plan: planText, tier: tierText } = filters;
+  if (planText !== undefined) {
+    const plan = newestFirst.map((rules) => resolvePlan(rules, planText)).find((found) => found !== undefined);
+    if (plan === undefined) {
+      const plans = known((rules) => rules.plans.map((p) => p.id));
+      throw new AccountListFilterError(`plan "${planText}" is no plan of the rules (known: ${plans}, or a plan's name or alias, in any case)`);
+    }
+    resolved.plan = plan.id;
+  }
+  if (tierText !== undefined) {
+    const tier = newestFirst.map((rules) => resolveTier(rules, tierText)).find((found) => found !== undefined);
+    if (tier === undefined) throw new AccountListFilterError(`tier "${tierText}" is no tier of the rules (known: ${known((rules) => rules.tiers.map((t) => t.id))})`);
+    resolved.tier = tier.id;
+  }
+  return resolved;
 }
 
 /**

@@ -69,6 +69,9 @@ describe('GET /ops/accounts', () => {
     expect(listed((await get('/ops/accounts?tier=tier-5&tag=chloe-beta')).body)).toEqual(['ops-acme']);
     expect(listed((await get('/ops/accounts?trial=yes')).body)).toEqual(['ops-zeta']);
     expect(listed((await get('/ops/accounts?q=ops-acme&alert=&tier=&plan=growth')).body)).toEqual(['ops-acme', 'ops-acme-eu']);
+    // A plan's name or alias and a tier in any case, as every other surface takes them.
+    expect(listed((await get('/ops/accounts?q=ops-acme&plan=Professional')).body)).toEqual(['ops-acme', 'ops-acme-eu']);
+    expect(listed((await get('/ops/accounts?tier=TIER-5&tag=chloe-beta')).body)).toEqual(['ops-acme']);
     const none = await get('/ops/accounts?parked=yes');
     expect(listed(none.body)).toEqual([]);
     expect(none.body).toContain('No running account matches these filters.');
@@ -93,6 +96,17 @@ describe('GET /ops/accounts', () => {
     const page = await json('/api/ops/accounts?tag=chloe-beta');
     expect(page.accounts).toEqual([expect.objectContaining({ accountId: 'ops-acme', tier: 'tier-5', plan: 'growth', tags: ['chloe-beta'] })]);
     expect(page.nextPageToken).toBeNull();
+  });
+
+  it('refuses a plan or tier the rules do not know, naming the known ones', async () => {
+    const api = await fetch(`${admin.url}/api/ops/accounts?plan=platinum`);
+    expect(api.status).toBe(400);
+    expect(await api.json()).toEqual({
+      error: { code: 'bad_request', message: 'plan "platinum" is no plan of the rules (known: solo, essentials, growth, scale, or a plan\'s name or alias, in any case)' },
+    });
+    const page = await get('/ops/accounts?tier=tier-99');
+    expect(page.status).toBe(400);
+    expect(page.body).toContain('tier &quot;tier-99&quot; is no tier of the rules (known: tier-1,');
   });
 
   it.each([

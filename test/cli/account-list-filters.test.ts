@@ -5,7 +5,7 @@
  * unknown plan or tier is a usage error listing the known ones. No server needed.
  */
 import { describe, expect, it } from 'vitest';
-import { resolveListFilters } from '../../cli/account-list';
+import { resolvedFilters } from '../../cli/account-list';
 import { CliFailure, EXIT_CODES } from '../../cli/io';
 import { main } from '../../cli/main';
 import { defaultRulesPath, loadRuleSet } from '../../ruleset';
@@ -33,18 +33,18 @@ describe('account list plan and tier filters', () => {
     ['Professional', 'growth'],
     [' enterprise ', 'scale'],
   ])('reads --plan %j as the plan id %s', (given, id) => {
-    expect(resolveListFilters({ plan: given, tag: 'vip' }, shipped)).toEqual({ plan: id, tag: 'vip' });
+    expect(resolvedFilters({ plan: given, tag: 'vip' }, shipped)).toEqual({ plan: id, tag: 'vip' });
   });
 
   it('reads --tier in any case as the tier id, and leaves other filters alone', () => {
-    expect(resolveListFilters({ tier: 'TIER-5', alert: 'ok' }, shipped)).toEqual({ tier: 'tier-5', alert: 'ok' });
-    expect(resolveListFilters({ trial: true }, shipped)).toEqual({ trial: true });
+    expect(resolvedFilters({ tier: 'TIER-5', alert: 'ok' }, shipped)).toEqual({ tier: 'tier-5', alert: 'ok' });
+    expect(resolvedFilters({ trial: true }, shipped)).toEqual({ trial: true });
   });
 
   it('refuses an unknown plan or tier as a usage error listing the known ones', () => {
-    const refusal = (filters: Parameters<typeof resolveListFilters>[0]) => {
+    const refusal = (filters: Parameters<typeof resolvedFilters>[0]) => {
       try {
-        resolveListFilters(filters, shipped);
+        resolvedFilters(filters, shipped);
       } catch (err) {
         return err instanceof CliFailure ? [err.exitCode, err.message] : err;
       }
