@@ -107,7 +107,9 @@ function checkUniqueIds(
 
 /**
  * Every plan name people may type (id, name, aliases) must lead to one plan only, compared
- * case-insensitively as lookups do. Two plans with the same id are reported as duplicate-plan.
+ * case-insensitively as lookups do, and in one Unicode normalization: "Pró" typed with a
+ * combining accent and with a precomposed one look alike and would lead to different plans.
+ * Two plans with the same id are reported as duplicate-plan.
  */
 function checkPlanNames(data: Fields, lineOf: (path: DataPath) => number): Finding[] {
   interface Claim {
@@ -129,7 +131,7 @@ function checkPlanNames(data: Fields, lineOf: (path: DataPath) => number): Findi
     const reported = new Set<string>();
     for (const [name, path, isId, isAlias] of names) {
       if (typeof name !== 'string') continue;
-      const key = name.trim().toLowerCase();
+      const key = name.trim().normalize('NFC').toLowerCase();
       if (reported.has(key)) continue;
       const claim = claims.get(key);
       if (claim === undefined) {
@@ -144,7 +146,7 @@ function checkPlanNames(data: Fields, lineOf: (path: DataPath) => number): Findi
       findings.push({
         path,
         code: 'duplicate-alias',
-        message: `${quoteText(name)} ${where} (line ${lineOf(claim.path)}); plan names and aliases must be unique, ignoring case`,
+        message: `${quoteText(name)} ${where} (line ${lineOf(claim.path)}); plan names and aliases must be unique, ignoring case${name.normalize('NFC') === name ? '' : ' and how accents are encoded'}`,
       });
     }
   }

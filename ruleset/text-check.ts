@@ -30,6 +30,12 @@ const BAD_CHARACTER_IN_PROSE = new RegExp(`(?![\\t\\n])(?:${UNPRINTABLE_PATTERN}
 const INVISIBLE_CHARACTER = /\p{Cf}/u;
 
 /**
+ * A line or paragraph separator (U+2028, U+2029): no control character, yet it breaks an id,
+ * name or alias across lines wherever it is shown (a table, a CSV, an e-mail).
+ */
+const LINE_SEPARATOR = /[\p{Zl}\p{Zp}]/u;
+
+/**
  * Why `text` is not acceptable rules text, in words, or undefined when it is. `prose` allows
  * line feeds and tabs (a feature's note); nothing else in a rules file has a use for them.
  */
@@ -87,11 +93,12 @@ export function checkText(data: unknown): Finding[] {
 
 /** Why `text` may not be an id, name or other non-prose rules text beyond {@link textProblem}, or undefined. */
 function invisibleProblem(text: string): string | undefined {
-  const match = INVISIBLE_CHARACTER.exec(text);
-  if (match === null) return undefined;
-  const code = match[0].codePointAt(0) ?? 0;
-  const where = `U+${code.toString(16).toUpperCase().padStart(4, '0')} at character ${match.index + 1}`;
-  return `holds an invisible formatting character (${where}), which makes text that looks the same differ; remove it`;
+  const where = (match: RegExpExecArray) => `U+${(match[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')} at character ${match.index + 1}`;
+  const invisible = INVISIBLE_CHARACTER.exec(text);
+  if (invisible !== null) return `holds an invisible formatting character (${where(invisible)}), which makes text that looks the same differ; remove it`;
+  const separator = LINE_SEPARATOR.exec(text);
+  if (separator !== null) return `holds a line or paragraph separator (${where(separator)}), which breaks it across lines wherever it is shown; remove it`;
+  return undefined;
 }
 
 function checkString(data: unknown, value: string, path: DataPath): Finding[] {

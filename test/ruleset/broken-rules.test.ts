@@ -270,6 +270,13 @@ const brokenFixtures: [name: string, mistake: string, expected: Expected[]][] = 
     ],
   ],
   [
+    'duplicate-alias-normalization',
+    'an alias that names another plan in another Unicode normalization (a combining accent for a precomposed one)',
+    [
+      ['duplicate-alias', 12, 29, "\"Pro\u0301\" already names plan \"solo\" (line 7); plan names and aliases must be unique, ignoring case and how accents are encoded"],
+    ],
+  ],
+  [
     'duplicate-alias-same-plan',
     'an alias repeated within one plan, in another case',
     [
@@ -417,6 +424,13 @@ const brokenFixtures: [name: string, mistake: string, expected: Expected[]][] = 
     'a C1 control character (NEL) in a note',
     [
       ['bad-text', 33, 11, "note of feature \"enrichment\" holds a control character (U+0085 at character 10); rules text may not hold NUL or other control characters"],
+    ],
+  ],
+  [
+    'bad-text-line-separator',
+    'a line separator in a plan name (it breaks the name across lines wherever it is shown)',
+    [
+      ['bad-text', 11, 11, "name of plan \"growth\" holds a line or paragraph separator (U+2028 at character 4), which breaks it across lines wherever it is shown; remove it"],
     ],
   ],
   [
