@@ -32,7 +32,7 @@ import {
 
 /** What the routes need from the server. */
 export interface HistoryRouteDeps {
-  client: Pick<CreditsClient, 'summary'>;
+  client: Pick<CreditsClient, 'summary' | 'closedRun'>;
   store: LedgerStore;
   /** The rules the account is priced with (tier names and prices), or undefined when unreadable. */
   rulesFor(summary: AccountSummary): Rules | undefined;
@@ -67,12 +67,12 @@ function sendCsv(reply: FastifyReply, view: string, accountId: string, what: str
 }
 
 /** The page's "over time" views of the current cycle, and the newest credit movements. */
-export async function historyViews(deps: HistoryRouteDeps, summary: AccountSummary): Promise<HistoryViews> {
+export async function historyViews(deps: HistoryRouteDeps, summary: AccountSummary, closed = false): Promise<HistoryViews> {
   const current: CsvRange = { kind: 'cycle', cycleIndex: summary.cycle.index };
   const [usageByDay, usageByUser, billing, ledger] = await Promise.all([
     usageByDayView(deps.store, summary, current),
     usageByUserView(deps.store, summary, current),
-    billingHistoryView(deps.store, summary, deps.rulesFor(summary)),
+    billingHistoryView(deps.store, summary, deps.rulesFor(summary), closed),
     creditLedgerView(deps.store, summary.accountId, { limit: PAGE_LEDGER_ENTRIES }),
   ]);
   return { usageByDay, usageByUser, billing, ledger };
@@ -101,12 +101,12 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDe
   app.get<Params>('/api/accounts/:accountId/billing-history', async (request) => {
     const summary = await summaryOf(request.params.accountId);
     noQuery(request.query, 'billing history');
-    return billingHistoryView(store, summary, deps.rulesFor(summary));
+    return billingHistoryView(store, summary, deps.rulesFor(summary), (await deps.client.closedRun(summary.accountId)) !== null);
   });
   app.get<Params>('/accounts/:accountId/billing-history.csv', async (request, reply) => {
     const summary = await summaryOf(request.params.accountId);
     noQuery(request.query, 'the billing history CSV');
-    const view = await billingHistoryView(store, summary, deps.rulesFor(summary));
+    const view = await billingHistoryView(store, summary, deps.rulesFor(summary), (await deps.client.closedRun(summary.accountId)) !== null);
     return sendCsv(reply, 'billing-history', summary.accountId, 'all', csvDocument(BILLING_CSV_COLUMNS, billingCsvRows(view)));
   });
 

@@ -247,7 +247,7 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
     const names = namesFor(summary);
     const flash = await access.takeFlash(request, summary.accountId);
     const actions = actionsSection(summary, names, rulesFor(summary), access.callerOf(request), access.sessionOf(request), flash);
-    const views = await historyViews(history, summary);
+    const views = await historyViews(history, summary, Boolean(closed));
     return reply.type('text/html; charset=utf-8').send(accountPage({ summary, notifications, names, actions, history: views, closed }));
   });
   registerActionRoutes(app, { client, access, rulesFor, namesFor, log: (message) => log(message) }, checkedAccountId);

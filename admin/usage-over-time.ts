@@ -7,6 +7,7 @@
  */
 import type { ChargeRequest, LedgerEntry } from '../domain/effects';
 import type { AccountSummary } from '../domain/wire-contract';
+import { cycleNumber } from '../display';
 import { csvNumber, csvText } from '../ledger/csv-export';
 import { CREDIT_MOVEMENT_KINDS, type DayUsage, type EntryPageCursor, type UsageTotals, type UserUsage } from '../ledger/history-queries';
 import type { EntryFilter, LedgerStore } from '../ledger/store';
@@ -141,8 +142,12 @@ export async function usageByUserView(store: LedgerStore, summary: AccountSummar
   return { accountId: summary.accountId, period, users, total: sum(users) };
 }
 
-/** The next tier charge the summary implies: the tier held next cycle, at the next cycle start. */
-export function nextCharge(summary: AccountSummary, rules: Rules | undefined): { next: ChargeDue | null; noneDue: string | null } {
+/**
+ * The next tier charge the summary implies: the tier held next cycle, at the next cycle start,
+ * or when a paid period settles (`tier.nextChargeAt`); none for a closed account.
+ */
+export function nextCharge(summary: AccountSummary, rules: Rules | undefined, closed = false): { next: ChargeDue | null; noneDue: string | null } {
+  if (closed) return { next: null, noneDue: 'The account is closed: it takes no further charge.' };
   const currency = rules?.currency ?? 'USD';
   const pending = summary.pendingTier;
   const tierId = pending ? pending.tier : (summary.tier?.id ?? null);
@@ -150,8 +155,11 @@ export function nextCharge(summary: AccountSummary, rules: Rules | undefined): {
     return { next: null, noneDue: pending ? 'The subscription is cancelled at the reset: no further charge.' : 'No AI credit subscription: nothing is charged.' };
   }
   const paidThrough = summary.tier?.paidThrough;
-  // A period paid by an earlier charge (a tier bought in a trial) is not charged again.
-  const at = paidThrough && Date.parse(paidThrough) > Date.parse(summary.cycle.end) ? paidThrough : summary.cycle.end;
+  // A period paid by an earlier charge (a tier bought in a trial) is not charged again; the
+  // workflow says when the cycle it pays in part is settled. A worker from before that said
+  // nothing, and charged at the end of the paid period.
+  const pastEnd = paidThrough !== undefined && Date.parse(paidThrough) > Date.parse(summary.cycle.end);
+  const at = summary.tier?.nextChargeAt ?? (pastEnd ? paidThrough : summary.cycle.end);
   const rule = rules?.tiers.find((t) => t.id === tierId);
   const held = summary.tier?.id === tierId ? summary.tier : undefined;
   return {
@@ -168,7 +176,7 @@ export function nextCharge(summary: AccountSummary, rules: Rules | undefined): {
 }
 
 /** Billing history: the billing record's tier charges, newest first, and the next one due. */
-export async function billingHistoryView(store: LedgerStore, summary: AccountSummary, rules: Rules | undefined): Promise<BillingHistoryView> {
+export async function billingHistoryView(store: LedgerStore, summary: AccountSummary, rules: Rules | undefined, closed = false): Promise<BillingHistoryView> {
   const records = await store.listCharges(summary.accountId);
   const tierName = (id: string) => rules?.tiers.find((t) => t.id === id)?.name ?? id;
   const charges = records
@@ -179,7 +187,7 @@ export async function billingHistoryView(store: LedgerStore, summary: AccountSum
     currency: rules?.currency ?? charges[0]?.currency ?? 'USD',
     charges,
     totalCents: charges.reduce((t, c) => t + c.amountCents, 0),
-    ...nextCharge(summary, rules),
+    ...nextCharge(summary, rules, closed),
   };
 }
 
@@ -256,7 +264,8 @@ export function billingCsvRows(view: BillingHistoryView): string[][] {
     csvText(c.reason),
     csvNumber(c.amountCents),
     csvText(c.currency),
-    csvNumber(c.cycleIndex),
+    // The cycle number people see (from 1), as the page, the usage export and the ledger CSV.
+    csvNumber(cycleNumber(c.cycleIndex)),
     csvText(c.chargeId),
   ]);
   return [...due, ...made];

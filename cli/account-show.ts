@@ -25,9 +25,11 @@ function planLine(s: AccountSummary): string {
 }
 
 function tierLine(s: AccountSummary): string {
-  // A tier bought in a trial is paid past the first paid cycle's reset: say so, or ops would
-  // expect a charge at that reset that does not come.
-  const paid = s.tier?.paidThrough && Date.parse(s.tier.paidThrough) > Date.parse(s.cycle.end) ? `, paid through ${formatUtc(s.tier.paidThrough)}` : '';
+  // A tier bought in a trial may be paid past the first paid cycle's reset: say until when,
+  // and when the workflow will charge it next (see tierSettlement), which may not be that reset.
+  const through = s.tier?.paidThrough;
+  const nextAt = s.tier?.nextChargeAt;
+  const paid = through && Date.parse(through) > Date.parse(s.cycle.end) ? `, paid through ${formatUtc(through)}${nextAt ? `; next charged ${formatUtc(nextAt)}` : ''}` : '';
   const current = s.tier ? `${s.tier.name}: ${formatMoney(s.tier.priceCents)}/month for ${formatCount(s.tier.credits)} credits${paid}` : 'none';
   if (!s.pendingTier) return current;
   const next = s.pendingTier.tier === null ? 'cancelled' : `changes to ${s.pendingTier.tier}`;

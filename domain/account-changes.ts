@@ -110,7 +110,8 @@ export function convertTrial(
   // The first paid cycle takes the place of the trial's cycle, not of the next one.
   const pendingTier = s.pendingTier;
   s.pendingTier = null;
-  beginCycle(s, answers, rules, nowMs, roundCallsOnce, () => !keepAnswers());
+  // The trial's tier credits are kept to the paid-through day below: nothing to settle here.
+  beginCycle(s, answers, rules, nowMs, roundCallsOnce, () => !keepAnswers(), () => false);
   s.pendingTier = pendingTier;
   // A backdated anchor opens a cycle that started before the conversion: measure the burn
   // rate from the conversion, when the paid credits arrived.
@@ -118,7 +119,7 @@ export function convertTrial(
   const tier = tierOf(s);
   if (tier && s.tierPaidThrough !== undefined) {
     for (const g of s.grants) if (g.source === 'subscription' && g.expiresAt === trialCycleEnd) g.expiresAt = paidThrough;
-    logEntry(s, nowMs, 'tier_change', 0, { note: `${tier.id} is paid through ${paidThrough}; charged again at the first reset from then` });
+    logEntry(s, nowMs, 'tier_change', 0, { note: `${tier.id} is paid through ${paidThrough}; a cycle it pays only part of is settled at its start` });
   }
   return { plan: target.id, effective: 'now', creditsGranted: s.includedGranted };
 }

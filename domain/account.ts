@@ -90,16 +90,33 @@ export class CreditAccount {
    * carried into every ledger and alert id. `restart`: what earlier workflows of this account
    * (closed, the account started again on purpose) were given: their promotions, none of which
    * is granted again, and the period's latest tier charge, which pays for the tier this period
-   * when the start asks for the same tier (`checkRestartTier` refuses another).
+   * when the start asks for the same tier (`checkRestartTier` refuses another, unless the rules
+   * no longer hold the tier paid for: the tier asked for is then bought as a purchase, since the
+   * period's renewal charge id is the earlier charge's, when `purchaseOverPaid` says so, the
+   * workflow's patch check, asked only then).
    */
-  static open(input: AccountStartInput, rules: Rules, nowMs: number, epoch: string, restart?: RestartHistory): CreditAccount {
+  static open(
+    input: AccountStartInput,
+    rules: Rules,
+    nowMs: number,
+    epoch: string,
+    restart?: RestartHistory,
+    purchaseOverPaid: () => boolean = () => true,
+  ): CreditAccount {
     const account = new CreditAccount(initialState(input, rules, nowMs, epoch));
     const s = account.state;
     const paid = restart?.paidThisPeriod;
     const paidTier = paid && s.tierId === paid.tierId ? tierOf(s) : undefined;
     // The period was paid for this tier by an earlier workflow: its credits come with the new
-    // pool, and the first charge is at the next reset.
-    if (paidTier) s.tierPaidThrough = s.cycle.end;
+    // pool, and the first charge is at the next reset, or, when the earlier charge paid past
+    // it (another calendar), that reset settles the cycle it pays in part (grantCycleAllocations).
+    const paidPast = paid?.paidThrough !== undefined && Date.parse(paid.paidThrough) > Date.parse(s.cycle.end);
+    if (paidTier) s.tierPaidThrough = paidPast ? (paid?.paidThrough as string) : s.cycle.end;
+    // A tier other than the one paid for (the rules dropped that one): charged under the
+    // period's renewal id, the billing record would keep the earlier charge and bill nothing.
+    const bought = paid && !paidTier ? tierOf(s) : undefined;
+    const purchase = bought !== undefined && purchaseOverPaid();
+    if (purchase) s.tierPaidThrough = s.cycle.end;
     for (const promo of rules.promotions) {
       if (restart?.promotions.ids.includes(promo.id) || restart?.promotions.names.includes(promo.name)) s.promotionsGranted.push(promo.id);
     }
@@ -107,13 +124,23 @@ export class CreditAccount {
     const facts = `${s.users} users, tier ${s.tierId ?? 'none'}, anchor ${s.anchor}, tags: ${s.tags.join(' ')}`.trimEnd();
     outbox.logEntry(s, nowMs, 'cycle_start', 0, { note: `account opened on ${s.planId}${s.trial ? ' (trial)' : ''}: ${facts}` });
     rollover.grantTrialCredits(s, nowMs);
-    rollover.grantCycleAllocations(s, nowMs);
+    // A restart paid for grants the paid tier's credits itself, below: nothing to settle here.
+    rollover.grantCycleAllocations(s, nowMs, () => false);
     if (paidTier && paid) {
       addGrant(s, 'subscription', paidTier.name, paidTier.credits, s.cycle.end, nowMs);
       // On another calendar the earlier period ends elsewhere: its days are not billed twice, and
       // the days between its end and this cycle's are not billed (no proration either way).
-      const through = paid.paidThrough !== undefined && paid.paidThrough !== s.cycle.end ? ` (paid through ${paid.paidThrough}; next charged at this cycle's end, ${s.cycle.end})` : '';
+      const through =
+        paid.paidThrough === undefined || paid.paidThrough === s.cycle.end
+          ? ''
+          : paidPast
+            ? ` (paid through ${paid.paidThrough}, past this cycle's end ${s.cycle.end}: the cycle after is settled at its start)`
+            : ` (paid through ${paid.paidThrough}; next charged at this cycle's end, ${s.cycle.end})`;
       outbox.logEntry(s, nowMs, 'tier_change', 0, { note: `${paidTier.id} was paid for this billing period by ${paid.chargeId} under an earlier workflow: not charged again${through}` });
+    }
+    if (purchase && bought) {
+      outbox.chargeTier(s, bought, 'purchase', nowMs);
+      addGrant(s, 'subscription', bought.name, bought.credits, s.cycle.end, nowMs);
     }
     return account;
   }
@@ -189,6 +216,7 @@ export class CreditAccount {
             priceCents: tier.priceCents,
             credits: tier.credits,
             ...(s.tierPaidThrough && Date.parse(s.tierPaidThrough) > Date.parse(s.cycle.start) ? { paidThrough: s.tierPaidThrough } : {}),
+            ...(s.tierPaidThrough && Date.parse(s.tierPaidThrough) > Date.parse(s.cycle.end) ? { nextChargeAt: rollover.nextTierChargeAt(s) } : {}),
           }
         : null,
       pendingTier: s.pendingTier ? { tier: s.pendingTier.tier, effectiveAt: s.cycle.end } : null,

@@ -101,9 +101,7 @@ export function grantCycleAllocations(state: AccountState, nowMs: number, settle
   if (!state.trial) topUpIncluded(state, nowMs, 'included credits');
   const tier = tierOf(state);
   if (state.tierPaidThrough !== undefined && Date.parse(state.cycle.start) >= Date.parse(state.tierPaidThrough)) delete state.tierPaidThrough;
-  if (tier && state.tierPaidThrough !== undefined && Date.parse(state.tierPaidThrough) < Date.parse(state.cycle.end) && settlePartTier()) {
-    settleTierPaidInPart(state, tier, nowMs);
-  }
+  if (tier && state.tierPaidThrough !== undefined && !paidWhole(state) && settlePartTier()) settleTierPaidInPart(state, tier, nowMs);
   if (tier && state.tierPaidThrough === undefined) {
     chargeTier(state, tier, 'cycle_start', nowMs);
     addGrant(state, 'subscription', tier.name, tier.credits, state.cycle.end, nowMs);
@@ -111,21 +109,64 @@ export function grantCycleAllocations(state: AccountState, nowMs: number, settle
   grantOpenPromotions(state, nowMs);
 }
 
-/** See {@link grantCycleAllocations}: the cycle's tier when an earlier charge paid for its start only. */
+/**
+ * How a cycle `[startMs, endMs)` is settled at its start when an earlier tier charge paid for
+ * the tier through `paidThroughMs`: `charge` when nothing or at most half of it was paid (the
+ * tier is never prorated, and charging errs less), `grant` (its credits without a charge) when
+ * over half was paid, `paid` when the whole was. One rule for the workflow and for what the
+ * surfaces say of the next charge.
+ */
+export function tierSettlement(startMs: number, endMs: number, paidThroughMs: number): 'paid' | 'charge' | 'grant' {
+  if (paidThroughMs <= startMs) return 'charge';
+  if (paidThroughMs >= endMs) return 'paid';
+  return paidThroughMs - startMs <= endMs - paidThroughMs ? 'charge' : 'grant';
+}
+
+/**
+ * When the tier held is next charged: at the cycle's end, unless a paid period runs past it;
+ * then at the first later cycle start {@link tierSettlement} charges, or the end of a cycle it
+ * grants without a charge. What the workflow will do at those resets, for what people are told.
+ */
+export function nextTierChargeAt(state: AccountState): string {
+  const through = state.tierPaidThrough === undefined ? NaN : Date.parse(state.tierPaidThrough);
+  if (!(through > Date.parse(state.cycle.end))) return state.cycle.end;
+  for (let k = 1; k <= 3; k++) {
+    const window = cycleAt(state.anchor, state.cycle.index + k - state.anchorIndex);
+    const settled = tierSettlement(Date.parse(window.start), Date.parse(window.end), through);
+    if (settled === 'charge') return window.start;
+    if (settled === 'grant') return window.end;
+  }
+  return state.tierPaidThrough as string;
+}
+
+/**
+ * Whether the current cycle's tier is paid whole and its credits are live: a converted trial's
+ * tier credits are kept to the paid period's end; a restart paid through a later day than its
+ * first cycle's end holds none past that end, and is settled as a cycle paid in part.
+ */
+function paidWhole(state: AccountState): boolean {
+  const end = Date.parse(state.cycle.end);
+  if (tierSettlement(Date.parse(state.cycle.start), end, Date.parse(state.tierPaidThrough ?? '')) !== 'paid') return false;
+  return state.grants.some((g) => g.source === 'subscription' && Date.parse(g.expiresAt) >= end);
+}
+
+/** See {@link grantCycleAllocations}: the cycle's tier when an earlier charge paid for part of it (or all, its credits gone). */
 function settleTierPaidInPart(state: AccountState, tier: NonNullable<ReturnType<typeof tierOf>>, nowMs: number): void {
   const through = state.tierPaidThrough as string;
-  const [start, paidTo, end] = [state.cycle.start, through, state.cycle.end].map((t) => Date.parse(t)) as [number, number, number];
+  const [start, end] = [Date.parse(state.cycle.start), Date.parse(state.cycle.end)];
   // The earlier tier credits, kept to the paid period's end, end with the cycle they paid for.
   for (const g of state.grants) if (g.source === 'subscription' && g.expiresAt === through) g.expiresAt = state.cycle.start;
   expireGrants(state, nowMs);
-  if (paidTo - start <= end - paidTo) {
+  if (tierSettlement(start, end, Date.parse(through)) === 'charge') {
     delete state.tierPaidThrough;
     logEntry(state, nowMs, 'tier_change', 0, { note: `${tier.id} was paid through ${through}, under half of this cycle: charged for the cycle now` });
     return;
   }
-  state.tierPaidThrough = state.cycle.end;
+  // Paid through this cycle's end or later: the next reset settles what is left the same way.
+  if (Date.parse(through) < end) state.tierPaidThrough = state.cycle.end;
   addGrant(state, 'subscription', tier.name, tier.credits, state.cycle.end, nowMs);
-  logEntry(state, nowMs, 'tier_change', 0, { note: `${tier.id} was paid through ${through}, over half of this cycle: not charged for it; charged again at ${state.cycle.end}` });
+  const next = Date.parse(through) < end ? `charged again at ${state.cycle.end}` : 'settled again at its end';
+  logEntry(state, nowMs, 'tier_change', 0, { note: `${tier.id} was paid through ${through}, over half of this cycle: not charged for it; ${next}` });
 }
 
 const DAY_MS = 86_400_000;

@@ -384,9 +384,11 @@ export interface AccountSummary {
   /**
    * The AI Credit Subscription tier held. `paidThrough`: set while the current period was paid
    * by an earlier charge (a tier bought during a trial covers the first paid cycle), so this
-   * cycle has no charge of its own.
+   * cycle has no charge of its own. `nextChargeAt`: set when that paid period runs past the
+   * cycle's end: when the tier is next charged (at the cycle's end when the cycle after is paid
+   * at most half, else at a later reset; the tier is never prorated).
    */
-  tier: { id: string; name: string; priceCents: number; credits: number; paidThrough?: string } | null;
+  tier: { id: string; name: string; priceCents: number; credits: number; paidThrough?: string; nextChargeAt?: string } | null;
   /** A tier downgrade or cancellation waiting for the next cycle (`tier: null` cancels). */
   pendingTier: { tier: string | null; effectiveAt: string } | null;
   cycle: { index: number; start: string; end: string };

@@ -345,6 +345,14 @@ export const PLAIN_ADMINS_PATCH = 'plain-admin-addresses';
  */
 export const TIER_PAID_IN_PART_PATCH = 'tier-paid-in-part';
 
+/**
+ * Patch under which a closed account restarted in a period paid for a tier the rules no longer
+ * hold buys the tier it starts on as a purchase. Before it the tier was charged under the
+ * period's renewal id, which the earlier charge held, so the billing record kept that one and
+ * the new tier went unbilled. Asked only for such a restart.
+ */
+export const RESTART_PURCHASE_PATCH = 'restart-purchase-over-retired-tier';
+
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
 }
@@ -566,7 +574,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         WORKFLOW_FAILURE_TYPES.accountClosed,
       );
     }
-    account = CreditAccount.open(input, startRules, now(), epoch, before ?? undefined);
+    account = CreditAccount.open(input, startRules, now(), epoch, before ?? undefined, () => patched(RESTART_PURCHASE_PATCH));
     account.roundCallPartsOnce = roundCallPartsOnce;
   }
   const acc: CreditAccount = account;

@@ -65,8 +65,8 @@ export function busySummary(accountId: string): AccountSummary {
   });
 }
 
-/** A stand-in client answering `summary` from `summaries` only. */
-export function summaryClient(summaries: readonly AccountSummary[]): CreditsClient {
+/** A stand-in client answering `summary` from `summaries` only; the accounts in `closed` closed (terminated). */
+export function summaryClient(summaries: readonly AccountSummary[], closed: readonly string[] = []): CreditsClient {
   const known = new Map(summaries.map((s) => [s.accountId, s]));
   return {
     summary: async (accountId: string) => {
@@ -74,5 +74,6 @@ export function summaryClient(summaries: readonly AccountSummary[]): CreditsClie
       if (!found) throw new AccountNotFoundError(accountId, `account ${accountId} does not exist`);
       return found;
     },
+    closedRun: async (accountId: string) => (closed.includes(accountId) ? { status: 'terminated', closedAt: '2026-06-20T00:00:00.000Z' } : null),
   } as unknown as CreditsClient;
 }

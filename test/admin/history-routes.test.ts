@@ -17,7 +17,10 @@ beforeAll(async () => {
   store = await openLedgerStore({ url: 'pglite:memory' });
   await store.appendEntries(historyEntries('busy'));
   for (const charge of historyCharges('busy')) await store.recordCharge(charge);
-  const client = summaryClient([busySummary('busy'), historySummary('empty')]);
+  const paidPast = busySummary('paid-past');
+  // A converted trial whose charge pays into the next cycle: the workflow says when it is charged.
+  const tier = { ...paidPast.tier!, paidThrough: '2026-07-10T00:00:00.000Z', nextChargeAt: '2026-07-03T00:00:00.000Z' };
+  const client = summaryClient([busySummary('busy'), historySummary('empty'), busySummary('gone'), { ...paidPast, tier, pendingTier: null }], ['gone']);
   admin = await startAdminServer({ client, store, port: 0, log: () => undefined });
 });
 afterAll(async () => {
@@ -114,9 +117,22 @@ describe('billing history', () => {
     expect(lines).toEqual([
       'status,time,tier,tier_name,reason,amount_cents,currency,cycle,charge_id',
       'due,2026-07-03T00:00:00.000Z,tier-3,Tier 3,cycle_start,10000,USD,,',
-      'charged,2026-06-10T15:30:00.000Z,tier-5,Tier 5,upgrade,20000,USD,0,busy:charge:1',
-      'charged,2026-06-03T00:00:00.000Z,tier-3,Tier 3,cycle_start,10000,USD,0,busy:charge:0',
+      'charged,2026-06-10T15:30:00.000Z,tier-5,Tier 5,upgrade,20000,USD,1,busy:charge:1',
+      'charged,2026-06-03T00:00:00.000Z,tier-3,Tier 3,cycle_start,10000,USD,1,busy:charge:0',
     ]);
+  });
+
+  it('says a closed account takes no further charge', async () => {
+    const { body } = await json('/api/accounts/gone/billing-history');
+    expect(body).toMatchObject({ next: null, noneDue: 'The account is closed: it takes no further charge.' });
+    const { lines } = await csv('/accounts/gone/billing-history.csv');
+    expect(lines[0]).toBe('status,time,tier,tier_name,reason,amount_cents,currency,cycle,charge_id');
+    expect(lines.some((l) => l.startsWith('due,'))).toBe(false);
+  });
+
+  it('dates the next charge when the workflow says (a paid period settled at a reset), not at the paid period\'s end', async () => {
+    const { body } = await json('/api/accounts/paid-past/billing-history');
+    expect(body.next).toMatchObject({ at: '2026-07-03T00:00:00.000Z', tierId: 'tier-5', basis: 'current_tier' });
   });
 });
 

@@ -14,7 +14,7 @@ const tierLine = (a: CreditAccount, nowMs: number): string | undefined =>
   formatAccountSummary(a.summary(nowMs)).find((line) => line.trimStart().startsWith('Credit tier'));
 
 describe('the tier line', () => {
-  it('says how long a tier bought in a trial is paid for when that outlasts the cycle, so no charge is expected at its reset', () => {
+  it('says how long a tier bought in a trial is paid for when that outlasts the cycle, and when it is next charged', () => {
     const start = Date.parse('2026-06-05T00:00:00.000Z');
     const a = CreditAccount.open({ accountId: 'acme', plan: 'growth', users: 1, cycleAnchor: ANCHOR, trial: true, creditTier: 'tier-2' }, rules, start, 'e1');
     // Converted on Jun 20 with the paid calendar from Jun 5: the trial's Jun 3 - Jul 3 charge
@@ -30,6 +30,8 @@ describe('the tier line', () => {
     const lateAt = Date.parse('2026-07-03T00:00:02.000Z');
     late.convertTrial('growth', rules, lateAt, '2026-06-05T00:00:00.000Z');
     expect(late.summary(lateAt).cycle.end).toBe('2026-07-05T00:00:00.000Z');
-    expect(tierLine(late, lateAt)).toMatch(/Credit tier +Tier 2: \$50\.00\/month for 3,200 credits, paid through 2026-08-03 00:00 UTC$/);
+    // The Jul 5 - Aug 5 cycle is paid for all but two days: granted without a charge, and the
+    // tier next charged at its end.
+    expect(tierLine(late, lateAt)).toMatch(/Credit tier +Tier 2: \$50\.00\/month for 3,200 credits, paid through 2026-08-03 00:00 UTC; next charged 2026-08-05 00:00 UTC$/);
   });
 });

@@ -294,6 +294,57 @@ describe('plans', () => {
   });
 });
 
+describe('a closed account restarted on another calendar inside a paid period', () => {
+  // The earlier workflow renewed tier-3 on Jun 3 (its calendar), paid through Jul 3; restarted
+  // on Jun 10 on a calendar anchored on the 20th: its first cycle (May 20 - Jun 20) ends first.
+  const restart = (paidThrough: string) =>
+    CreditAccount.open({ accountId: 'acme', plan: 'growth', users: 1, creditTier: 'tier-3', cycleAnchor: '2026-05-20T00:00:00.000Z', restartClosed: true }, rules, Date.parse('2026-06-10T00:00:00.000Z'), 'e2', {
+      promotions: { ids: [], names: [] },
+      paidThisPeriod: { chargeId: 'acme:tier:2026-06-03T00:00:00.000Z', tierId: 'tier-3', amountCents: 10_000, reason: 'cycle_start', paidThrough },
+    });
+  const charges = (a: CreditAccount) => a.state.outbox.flatMap((e) => (e.type === 'charge' ? [[e.charge.reason, e.charge.at]] : []));
+  const tierGrants = (a: CreditAccount) => a.state.grants.filter((g) => g.source === 'subscription').map((g) => [g.amount, g.expiresAt]);
+
+  it('is not charged at its start, and settles the cycle the earlier charge pays into at its reset', () => {
+    // 13 of the Jun 20 - Jul 20 cycle's 30 days paid: under half, charged at the reset.
+    const a = restart('2026-07-03T00:00:00.000Z');
+    expect(charges(a)).toEqual([]);
+    expect(a.state.tierPaidThrough).toBe('2026-07-03T00:00:00.000Z');
+    a.startNextCycle(rules);
+    expect(charges(a)).toEqual([['cycle_start', '2026-06-20T00:00:00.000Z']]);
+    expect(tierGrants(a)).toEqual([[7000, '2026-07-20T00:00:00.000Z']]);
+  });
+
+  it('is granted the cycle the earlier charge pays over half of, and charged at its end', () => {
+    // Paid through Jul 15: 25 of 30 days.
+    const a = restart('2026-07-15T00:00:00.000Z');
+    a.startNextCycle(rules);
+    expect(charges(a)).toEqual([]);
+    expect(tierGrants(a)).toEqual([[7000, '2026-07-20T00:00:00.000Z']]);
+    a.startNextCycle(rules);
+    expect(charges(a)).toEqual([['cycle_start', '2026-07-20T00:00:00.000Z']]);
+  });
+});
+
+describe('a closed account restarted in a period paid for a tier the rules no longer hold', () => {
+  it('buys the tier it starts on as a purchase: the period renewal id is the earlier charge\'s, and would bill nothing', () => {
+    const paid = { chargeId: 'acme:tier:2026-06-03T00:00:00.000Z', tierId: 'tier-retired', amountCents: 900, reason: 'cycle_start' as const };
+    const start = { accountId: 'acme', plan: 'growth', users: 1, creditTier: 'tier-5', cycleAnchor: ANCHOR, restartClosed: true };
+    const open = (purchase: boolean) =>
+      CreditAccount.open(start, rules, T0, 'e2', { promotions: { ids: [], names: [] }, paidThisPeriod: paid }, () => purchase);
+    const charged = (a: CreditAccount) => a.state.outbox.flatMap((e) => (e.type === 'charge' ? [[e.charge.reason, e.charge.chargeId, e.charge.tierId]] : []));
+    const a = open(true);
+    expect(charged(a)).toEqual([['purchase', 'acme:e2:charge:1', 'tier-5']]);
+    expect(a.state.grants.filter((g) => g.source === 'subscription').map((g) => g.amount)).toEqual([16_000]);
+    // The next reset renews it as any tier.
+    a.state.outbox = [];
+    a.startNextCycle(rules);
+    expect(charged(a)).toEqual([['cycle_start', 'acme:tier:2026-07-03T00:00:00.000Z', 'tier-5']]);
+    // Runs before the patch charged it under the period's id, which the billing record already held.
+    expect(charged(open(false))).toEqual([['cycle_start', paid.chargeId, 'tier-5']]);
+  });
+});
+
 describe('promotions', () => {
   it('grants the beta credits at the first cycle on or after the date, for two cycles', () => {
     const a = open({ tags: ['chloe-beta'], plan: 'growth', users: 2, cycleAnchor: '2026-05-03T00:00:00.000Z' }, Date.parse('2026-05-20T00:00:00.000Z'));
