@@ -7,6 +7,7 @@
  *
  *   tsx bench/simulate-ledger.ts [LEDGER_URL] [--accounts N] [--events N]
  */
+import type { RestartHistory } from '../domain/input-problems';
 import { CreditAccount } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import type { LedgerEntry } from '../domain/effects';
@@ -57,6 +58,7 @@ export async function recordAccount(
   steps: readonly ScenarioStep[],
   untilMs: number,
   epoch = 'e1',
+  restart?: RestartHistory,
 ): Promise<void> {
   const sink = new Sink(store);
   const rulesFor = (cycle: { start: string }) => ruleSet.at(cycle.start);
@@ -64,7 +66,7 @@ export async function recordAccount(
   // As the workflow does: the version in force at the start of the cycle the account opens in.
   const cycleStart = Date.parse(cycleContaining(input.cycleAnchor, openedMs).start);
   const opening = rulesForCycleStart(ruleSet, new Date(cycleStart).toISOString());
-  const account = CreditAccount.open(input, opening, openedMs, epoch);
+  const account = CreditAccount.open(input, opening, openedMs, epoch, restart);
   await sink.take(account);
   for (const step of steps) {
     const atMs = Date.parse(step.at);

@@ -121,7 +121,9 @@ export class CreditAccount {
       if (restart?.promotions.ids.includes(promo.id) || restart?.promotions.names.includes(promo.name)) s.promotionsGranted.push(promo.id);
     }
     // The start facts are written out so a replay of the ledger (simulate/) can open the same account.
-    const facts = `${s.users} users, tier ${s.tierId ?? 'none'}, anchor ${s.anchor}, tags: ${s.tags.join(' ')}`.trimEnd();
+    // A restart's facts too: what the ledger told it, which a replay must be told the same.
+    const restarted = restart ? `; restarted ${JSON.stringify(restart)}` : '';
+    const facts = `${s.users} users, tier ${s.tierId ?? 'none'}, anchor ${s.anchor}, tags: ${s.tags.join(' ')}`.trimEnd() + restarted;
     outbox.logEntry(s, nowMs, 'cycle_start', 0, { note: `account opened on ${s.planId}${s.trial ? ' (trial)' : ''}: ${facts}` });
     rollover.grantTrialCredits(s, nowMs);
     // A restart paid for grants the paid tier's credits itself, below: nothing to settle here.

@@ -5,6 +5,7 @@
  * replay needs (plan, users, tier, anchor, tags, toggles, manual grants, trial conversions)
  * is read from the ledger's own entries; the core decides everything else again.
  */
+import type { RestartHistory } from '../domain/input-problems';
 import { CreditAccount } from '../domain/account';
 import { cycleContaining } from '../domain/calendar';
 import type { LedgerEntry } from '../domain/effects';
@@ -67,7 +68,7 @@ export interface ReplayOptions {
   inspect?: (baseline: CreditAccount, cycles: ReadonlyMap<number, RunFigures>) => void;
 }
 
-const OPENING = /^account opened on (\S+)( \(trial\))?(?:: (\d+) users, tier (\S+), anchor (\S+), tags:(.*))?$/;
+const OPENING = /^account opened on (\S+)( \(trial\))?(?:: (\d+) users, tier (\S+), anchor (\S+), tags:(.*?)(?:; restarted (\{"promotions":.*\}))?)?$/;
 const CYCLE_NOTE = /^cycle (\d+): (\S+) -> (\S+)$/;
 
 /** Whether an entry is an account's opening. */
@@ -78,23 +79,39 @@ export function isOpening(entry: LedgerEntry): boolean {
 /**
  * The start input an opening entry records. Entries written before the facts were recorded
  * name only the plan: the users are then read from the first included grant, the anchor is the
- * opening instant, and `guessed` says so.
+ * opening instant, and `guessed` says so. A closed account started again on purpose records what
+ * the ledger told it (`restart`: promotions not to grant again, the tier charge that paid).
  */
-export function startFromOpening(entry: LedgerEntry, firstIncluded: number | null, rules: Rules): { input: AccountStartInput; guessed: boolean } {
+export function startFromOpening(
+  entry: LedgerEntry,
+  firstIncluded: number | null,
+  rules: Rules,
+): { input: AccountStartInput; guessed: boolean; restart?: RestartHistory } {
   const m = OPENING.exec(entry.note ?? '');
   if (!m) throw new Error(`not an opening entry: ${entry.entryId}`);
-  const [, plan = '', trial, users, tier, anchor, tags] = m;
+  const [, plan = '', trial, users, tier, anchor, tags, restarted] = m;
   const base = { accountId: entry.accountId, plan, ...(trial ? { trial: true } : {}) };
   if (users !== undefined && tier !== undefined && anchor !== undefined) {
     const tagList = (tags ?? '').trim().split(' ').filter((t) => t !== '');
     return {
       input: { ...base, users: Number(users), cycleAnchor: anchor, ...(tier === 'none' ? {} : { creditTier: tier }), ...(tagList.length ? { tags: tagList } : {}) },
       guessed: false,
+      ...(restarted === undefined ? {} : { restart: restartFacts(restarted) }),
     };
   }
   const perUser = rules.plans.find((p) => p.id === plan)?.creditsPerUser ?? 0;
   const guessedUsers = firstIncluded !== null && perUser > 0 ? Math.max(1, Math.round(firstIncluded / perUser)) : 1;
   return { input: { ...base, users: guessedUsers, cycleAnchor: entry.at }, guessed: true };
+}
+
+/** A restart's recorded facts; none from text that is not them (an edited ledger), and the replay then differs from it, and says so. */
+function restartFacts(text: string): RestartHistory | undefined {
+  try {
+    const facts = JSON.parse(text) as Partial<RestartHistory> | null;
+    return facts && typeof facts === 'object' && facts.promotions && 'paidThisPeriod' in facts ? (facts as RestartHistory) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One run of the core over the account: its account, and its figures by cycle. */
@@ -243,14 +260,14 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
 
   const open = (entry: LedgerEntry, firstIncluded: number | null) => {
     const rulesThen = options.ruleSet.byVersion(entry.rulesVersion) ?? options.ruleSet.earliest;
-    const { input, guessed } = startFromOpening(entry, firstIncluded, rulesThen);
+    const { input, guessed, restart } = startFromOpening(entry, firstIncluded, rulesThen);
     if (guessed) warn(entry.cycleIndex, 'the opening entry predates recorded start facts: users and anchor are inferred');
     const atMs = Date.parse(entry.at);
     const window = cycleContaining(input.cycleAnchor, atMs);
     for (const run of runs) {
       const rules = run.rulesAt(window.start, window.offset, input.cycleAnchor, 0);
       try {
-        run.account = CreditAccount.open(input, rules, atMs, 'sim');
+        run.account = CreditAccount.open(input, rules, atMs, 'sim', restart);
       } catch (err) {
         warn(entry.cycleIndex, `${run.name}: the account could not be opened: ${err instanceof Error ? err.message : String(err)}`);
       }

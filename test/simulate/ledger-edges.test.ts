@@ -62,6 +62,14 @@ beforeAll(async () => {
     step('2026-08-20T00:00:00.000Z', (a, t) => a.convertTrial('growth', a.conversionRules(ruleSet.at(new Date(t)), 'growth'), t, '2026-08-20T00:00:00.000Z')),
     step('2026-08-21T00:00:00.000Z', (a, t) => a.changeCreditTier('tier-1', t)),
   ], '2026-09-10T00:00:00Z');
+  // Closed and started again on purpose on August 20th on another calendar: its tier-2 was
+  // paid by the earlier workflow through September 1st, and its promotion was granted then.
+  const first = { accountId: 'restarted', plan: 'growth', users: 1, creditTier: 'tier-2', tags: ['chloe-beta'], cycleAnchor: '2026-08-01T00:00:00.000Z' };
+  await record(first, '2026-08-01T00:00:00.000Z', [], '2026-08-19T00:00:00Z', 'e1');
+  const paid = { chargeId: 'restarted:tier:2026-08-01T00:00:00.000Z', tierId: 'tier-2', amountCents: 5_000, reason: 'cycle_start' as const, paidThrough: '2026-09-01T00:00:00.000Z' };
+  const restart = { promotions: { ids: ['chloe-beta-2026'], names: [] }, paidThisPeriod: paid };
+  const restarted = { ...first, cycleAnchor: '2026-08-15T00:00:00.000Z', restartClosed: true };
+  await recordAccount(store, ruleSet, restarted, '2026-08-20T00:00:00.000Z', [use('2026-08-21T09:00:00.000Z', 100, 'after')], Date.parse('2026-10-20T00:00:00Z'), 'e2', restart);
 }, 120_000);
 afterAll(async () => {
   await store?.close();
@@ -103,6 +111,17 @@ describe('an account started again under its id', () => {
     expect(outcome.baseline.used).toBe(700);
     expect(outcome.ledger.used).toBe(700);
     expect(outcome.baseline.granted).toBe(outcome.ledger.granted);
+  });
+});
+
+describe('a closed account started again on purpose', () => {
+  it('replays with what the ledger told it (the tier paid, the promotion granted before), matching its ledger', async () => {
+    const outcome = await outcomeOf('restarted', null);
+    expect(outcome.warnings.map((w) => w.message).filter((m) => m.includes('baseline differs'))).toEqual([]);
+    expect(outcome.baseline).toMatchObject({ revenueCents: outcome.ledger.revenueCents, granted: outcome.ledger.granted, used: outcome.ledger.used });
+    // Not charged at the restart; the renewals of Sep 15 and Oct 15 are.
+    expect(outcome.ledger.revenueCents).toBe(10_000);
+    expect(outcome.ledger.granted).toBe(3 * (1500 + 3200));
   });
 });
 
