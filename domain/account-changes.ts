@@ -106,7 +106,9 @@ export function convertTrial(
   s.pendingPlan = null;
   s.anchor = iso(anchorMs);
   s.anchorIndex = s.cycle.index + 1 - paid.offset;
-  logEntry(s, nowMs, 'plan_change', 0, { note: `trial ${from} -> paid ${target.id}` });
+  // The anchor too: a day-29-31 anchor's cycles do not all start on its day, and a replay of the
+  // ledger (simulate/) must follow the same calendar.
+  logEntry(s, nowMs, 'plan_change', 0, { note: `trial ${from} -> paid ${target.id}, anchor ${s.anchor}` });
   // The first paid cycle takes the place of the trial's cycle, not of the next one.
   const pendingTier = s.pendingTier;
   s.pendingTier = null;

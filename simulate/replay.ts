@@ -252,6 +252,7 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
   const ledgerCycles = new Map<number, Figures>();
   const callParts = new Map<string, number>();
   let pendingConversion: string | null = null;
+  let conversionAnchor: string | null = null;
   let opening: LedgerEntry | null = null;
   let count = 0;
   // The latest instant the ledger holds: every reset, expiry and grant the account went
@@ -289,6 +290,7 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
       ledgerCycles.clear();
       callParts.clear();
       pendingConversion = null;
+      conversionAnchor = null;
       opening = null;
     }
     if (entry.kind !== 'usage' || !isOutageRefusal(entry)) {
@@ -378,9 +380,10 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
         return;
       }
       case 'plan_change': {
-        const conversion = /^trial \S+ -> paid (\S+)$/.exec(note);
+        const conversion = /^trial \S+ -> paid (\S+?)(?:, anchor (\S+))?$/.exec(note);
         if (conversion) {
           pendingConversion = conversion[1] ?? null;
+          conversionAnchor = conversion[2] ?? null;
           return;
         }
         const m = /^\S+ -> (\S+)(?: at .*)?$/.exec(note);
@@ -391,11 +394,15 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
         const plan = pendingConversion;
         if (plan === null) return;
         pendingConversion = null;
-        const anchor = cycleStartOf(entry) ?? entry.at;
+        const start = cycleStartOf(entry) ?? entry.at;
+        // The CRM anchor the conversion recorded; older entries name none, and the paid cycle's
+        // start stands for it (the same calendar, but on a day 29-31 anchor's shorter months).
+        const anchor = conversionAnchor ?? start;
+        conversionAnchor = null;
         each('a trial conversion', (a, run) => {
-          // The conversion opens the next cycle on the paid calendar, starting at `anchor`.
+          // The conversion opens the next cycle on the paid calendar, starting at `start`.
           const index = a.state.cycle.index + 1;
-          a.convertTrial(plan, a.conversionRules(run.rulesAt(entry.at, index, anchor, index), plan), atMs, anchor);
+          a.convertTrial(plan, a.conversionRules(run.rulesAt(entry.at, index, start, index), plan), atMs, anchor);
         });
         return;
       }

@@ -62,6 +62,13 @@ beforeAll(async () => {
     step('2026-08-20T00:00:00.000Z', (a, t) => a.convertTrial('growth', a.conversionRules(ruleSet.at(new Date(t)), 'growth'), t, '2026-08-20T00:00:00.000Z')),
     step('2026-08-21T00:00:00.000Z', (a, t) => a.changeCreditTier('tier-1', t)),
   ], '2026-09-10T00:00:00Z');
+  // A trial converted on October 5th onto a CRM calendar anchored on a 31st: its paid cycle
+  // began on the clamped Sep 30 and ends on Oct 31, not Oct 30.
+  const thirtyFirst = { accountId: 'converted-31st', plan: 'growth', users: 1, trial: true, cycleAnchor: '2026-07-20T00:00:00.000Z' };
+  await record(thirtyFirst, '2026-07-20T00:00:00.000Z', [
+    step('2026-10-05T00:00:00.000Z', (a, t) => a.convertTrial('growth', a.conversionRules(ruleSet.at(new Date(t)), 'growth'), t, '2026-07-31T12:00:00.000Z')),
+    use('2026-10-30T18:00:00.000Z', 700, 'late-october'),
+  ], '2026-11-10T00:00:00Z');
   // Closed and started again on purpose on August 20th on another calendar: its tier-2 was
   // paid by the earlier workflow through September 1st, and its promotion was granted then.
   const first = { accountId: 'restarted', plan: 'growth', users: 1, creditTier: 'tier-2', tags: ['chloe-beta'], cycleAnchor: '2026-08-01T00:00:00.000Z' };
@@ -162,6 +169,12 @@ describe('a trial converted onto a new calendar', () => {
     expect(outcome?.baseline.revenueCents).toBe(2000);
     expect(outcome?.draft?.revenueCents).toBe(2500);
     expect(outcome?.warnings).toEqual([]);
+  });
+
+  it('follows the CRM calendar the conversion recorded, a 31st anchor through its shorter months', async () => {
+    const outcome = await outcomeOf('converted-31st', null);
+    expect(outcome.warnings.map((w) => w.message).filter((m) => m.includes('baseline differs'))).toEqual([]);
+    expect(outcome.baseline.used).toBe(700);
   });
 
   it('keeps the cycles before the conversion on the trial calendar they ran on', async () => {
