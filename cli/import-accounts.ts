@@ -355,16 +355,35 @@ function onePerAccount(rows: ImportRow[]): ImportRow[] {
  * Why a file's bytes are not UTF-8 text, or undefined. A spreadsheet saved as "Unicode text"
  * is UTF-16: read as UTF-8 every other byte is a NUL, and its header came out as an unknown
  * column full of \u0000. Text holds no NUL, so one also means binary or UTF-16 without a mark.
+ * A spreadsheet saved as "CSV" on Windows is often Windows-1252 or Latin-1: its accented letters
+ * are bytes that are not UTF-8, and read as UTF-8 they would become U+FFFD in names and tags.
  */
 export function encodingProblem(bytes: Uint8Array): string | undefined {
   const save = 'save it as UTF-8 (in Excel: "CSV UTF-8"; in an editor: encoding UTF-8) and import again';
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     return `the file is UTF-16 text (it starts with a UTF-16 byte order mark), not UTF-8: ${save}`;
   }
+  const lineAt = (offset: number) => bytes.subarray(0, offset).reduce((lines, byte) => (byte === 0x0a ? lines + 1 : lines), 1);
   const nul = bytes.indexOf(0);
-  if (nul < 0) return undefined;
-  const line = bytes.subarray(0, nul).reduce((lines, byte) => (byte === 0x0a ? lines + 1 : lines), 1);
-  return `the file holds NUL bytes (the first on line ${line}), so it is not UTF-8 text (UTF-16, or not text at all): ${save}`;
+  if (nul >= 0) return `the file holds NUL bytes (the first on line ${lineAt(nul)}), so it is not UTF-8 text (UTF-16, or not text at all): ${save}`;
+  const bad = firstNonUtf8(bytes);
+  if (bad >= 0) return `line ${lineAt(bad)} holds bytes that are not UTF-8 text (a file saved as Windows-1252 or Latin-1?): ${save}`;
+  return undefined;
+}
+
+/** The offset of the first byte that does not belong to well-formed UTF-8, or -1. */
+function firstNonUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const byte = bytes[i] as number;
+    const size = byte < 0x80 ? 1 : byte >= 0xc2 && byte <= 0xdf ? 2 : byte >= 0xe0 && byte <= 0xef ? 3 : byte >= 0xf0 && byte <= 0xf4 ? 4 : 0;
+    if (size === 0 || i + size > bytes.length) return i;
+    for (let k = 1; k < size; k++) if (((bytes[i + k] as number) & 0xc0) !== 0x80) return i;
+    // Overlong three- and four-byte forms, surrogates and code points past U+10FFFF.
+    const second = bytes[i + 1] as number;
+    if ((byte === 0xe0 && second < 0xa0) || (byte === 0xed && second > 0x9f) || (byte === 0xf0 && second < 0x90) || (byte === 0xf4 && second > 0x8f)) return i;
+    i += size;
+  }
+  return -1;
 }
 
 /** Reads an import file, choosing the format by extension (`.csv`, `.yaml`/`.yml`). */

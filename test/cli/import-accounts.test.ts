@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { barReporter, readImportCsv, readImportFile, readImportYaml } from '../../cli/import-accounts';
+import { barReporter, encodingProblem, readImportCsv, readImportFile, readImportYaml } from '../../cli/import-accounts';
+import fc from 'fast-check';
 import { CliFailure } from '../../cli/io';
 import { workflowSuite, type WorkflowSuite } from '../helpers/workflow-harness';
 import { runCli } from '../client/cli-run';
@@ -204,7 +205,7 @@ describe('reading import files', () => {
     expect(() => readImportYaml(`\uFEFF${broken}`, NOW)).toThrow(plain);
   });
 
-  it('refuses a UTF-16 file, or one holding NUL bytes, saying to save it as UTF-8', () => {
+  it('refuses a UTF-16 file, one holding NUL bytes, or a Latin-1 one, saying to save it as UTF-8', () => {
     const dir = mkdtempSync(join(tmpdir(), 'credits-import-'));
     try {
       const csv = 'accountId,plan,users\r\nu16,growth,3\r\n';
@@ -214,7 +215,12 @@ describe('reading import files', () => {
         ['be.yaml', Buffer.from(`\uFEFF- {accountId: u16}\n`, 'utf16le').swap16(), 'the file is UTF-16 text (it starts with a UTF-16 byte order mark), not UTF-8'],
         ['no-mark.csv', Buffer.from(csv, 'utf16le'), `the file holds NUL bytes (the first on line 1), so it is not UTF-8 text (UTF-16, or not text at all): ${save}`],
         ['binary.csv', Buffer.concat([Buffer.from('accountId,plan,users\n'), Buffer.from([0, 0xff, 0xfe]), Buffer.from(',growth,2\n')]), 'the file holds NUL bytes (the first on line 2)'],
+        // "José" in Windows-1252 on line 3: its é (0xE9) would be read as U+FFFD.
+        ['latin1.csv', Buffer.from('accountId,plan,users,admins\nok-1,growth,2,\nok-2,growth,2,jos\xe9@example.com\n', 'latin1'), `line 3 holds bytes that are not UTF-8 text (a file saved as Windows-1252 or Latin-1?): ${save}`],
       ];
+      // Well-formed UTF-8 beyond ASCII, and a byte order mark, are read.
+      writeFileSync(join(dir, 'utf8.csv'), Buffer.from('\uFEFFaccountId,plan,users,admins\nok-3,growth,2,josé@exämple.com\n', 'utf8'));
+      expect(readImportFile(join(dir, 'utf8.csv'), NOW)[0]?.input).toMatchObject({ admins: ['josé@exämple.com'] });
       for (const [name, bytes, message] of files) {
         writeFileSync(join(dir, name), bytes);
         expect(() => readImportFile(join(dir, name), NOW), name).toThrow(`${join(dir, name)}: ${message}`);
@@ -222,6 +228,27 @@ describe('reading import files', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('finds bytes that are not UTF-8 exactly where a strict UTF-8 decoder does', () => {
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    const wellFormed = (bytes: Uint8Array) => {
+      try {
+        strict.decode(bytes);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // Bytes without NUL or a UTF-16 mark, weighted towards the multi-byte lead and follow bytes.
+    const byte = fc.oneof(fc.integer({ min: 1, max: 0x7f }), fc.integer({ min: 0x80, max: 0xff }), fc.constantFrom(0xc2, 0xe0, 0xed, 0xf0, 0xf4, 0x80, 0xbf));
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 12 }), (list) => {
+        const bytes = Uint8Array.from([0x61, ...list]);
+        expect(encodingProblem(bytes) === undefined).toBe(wellFormed(bytes));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('treats # as a comment only at the start of a CSV line', () => {
