@@ -4,7 +4,7 @@
  * from the view's one data function, plus the paged ledger page. Every route asks the account's
  * workflow for its summary first, so an unknown account is a 404 rather than an empty view.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CreditsClient } from '../client';
 import type { AccountSummary } from '../domain/wire-contract';
 import { CSV_COLUMNS, csvDocument, entryToCsvRow } from '../ledger/csv-export';
@@ -38,6 +38,11 @@ export interface HistoryRouteDeps {
   rulesFor(summary: AccountSummary): Rules | undefined;
   /** The account id of a path, or an HttpError 404 when no account can have it. */
   checkedAccountId(id: string): string;
+  /**
+   * Whether a request is a customer admin's: a closed account is then "not found, closed", as
+   * on its page, rather than its last state. Absent: every request is an operator's.
+   */
+  isCustomer?(request: FastifyRequest): boolean;
 }
 
 /** Credit ledger entries shown on the account page itself; older ones are a page away. */
@@ -81,16 +86,17 @@ export async function historyViews(deps: HistoryRouteDeps, summary: AccountSumma
 /** Adds the "over time" routes to the admin server. */
 export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDeps): void {
   const { store } = deps;
-  const summaryOf = (accountId: string) => deps.client.summary(deps.checkedAccountId(accountId));
+  const summaryOf = (request: FastifyRequest<Params>): Promise<AccountSummary> =>
+    deps.client.summary(deps.checkedAccountId(request.params.accountId), { running: deps.isCustomer?.(request) === true });
 
   /** The JSON route and CSV download of a usage view over the CSV export's periods. */
   const usageView = <V>(name: string, view: (store: LedgerStore, summary: AccountSummary, range: CsvRange) => Promise<V>, columns: readonly string[], rows: (v: V) => string[][]) => {
     app.get<Params>(`/api/accounts/:accountId/${name}`, async (request) => {
-      const summary = await summaryOf(request.params.accountId);
+      const summary = await summaryOf(request);
       return view(store, summary, usageRange(request.query, summary));
     });
     app.get<Params>(`/accounts/:accountId/${name}.csv`, async (request, reply) => {
-      const summary = await summaryOf(request.params.accountId);
+      const summary = await summaryOf(request);
       const range = usageRange(request.query, summary);
       return sendCsv(reply, name, summary.accountId, rangeLabel(range), csvDocument(columns, rows(await view(store, summary, range))));
     });
@@ -99,29 +105,29 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDe
   usageView('usage-by-user', usageByUserView, USER_CSV_COLUMNS, userCsvRows);
 
   app.get<Params>('/api/accounts/:accountId/billing-history', async (request) => {
-    const summary = await summaryOf(request.params.accountId);
+    const summary = await summaryOf(request);
     noQuery(request.query, 'billing history');
     return billingHistoryView(store, summary, deps.rulesFor(summary), (await deps.client.closedRun(summary.accountId)) !== null);
   });
   app.get<Params>('/accounts/:accountId/billing-history.csv', async (request, reply) => {
-    const summary = await summaryOf(request.params.accountId);
+    const summary = await summaryOf(request);
     noQuery(request.query, 'the billing history CSV');
     const view = await billingHistoryView(store, summary, deps.rulesFor(summary), (await deps.client.closedRun(summary.accountId)) !== null);
     return sendCsv(reply, 'billing-history', summary.accountId, 'all', csvDocument(BILLING_CSV_COLUMNS, billingCsvRows(view)));
   });
 
   app.get<Params>('/api/accounts/:accountId/credit-ledger', async (request) => {
-    const summary = await summaryOf(request.params.accountId);
+    const summary = await summaryOf(request);
     return creditLedgerView(store, summary.accountId, parseLedgerPageQuery(request.query));
   });
   app.get<Params>('/accounts/:accountId/credit-ledger', async (request, reply) => {
-    const summary = await summaryOf(request.params.accountId);
+    const summary = await summaryOf(request);
     const view = await creditLedgerView(store, summary.accountId, parseLedgerPageQuery(request.query));
     const page = layout(`Credit ledger · ${summary.accountId}`, html`Settings › AI Credits › ${summary.accountId} › Credit ledger`, ledgerPageBody(view));
     return reply.type('text/html; charset=utf-8').send(page);
   });
   app.get<Params>('/accounts/:accountId/credit-ledger.csv', async (request, reply) => {
-    const summary = await summaryOf(request.params.accountId);
+    const summary = await summaryOf(request);
     noQuery(request.query, 'the credit ledger CSV');
     // Grants, expiries, write-offs and voids are a few a cycle: one document, not a stream.
     const rows: string[][] = [];

@@ -292,7 +292,7 @@ function buildApp(options: AdminServerOptions): FastifyInstance {
       .send(body);
   });
 
-  registerHistoryRoutes(app, history);
+  registerHistoryRoutes(app, { ...history, isCustomer: (request) => access.isCustomer(request) });
 
   app.post<{ Params: NotificationParams }>('/accounts/:accountId/notifications/:notificationId/read', async (request, reply) => {
     const origin = request.headers.origin;

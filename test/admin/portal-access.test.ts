@@ -251,6 +251,12 @@ describe('who may see what', () => {
     expect(await page.text()).toMatch(/<div class="banner banner-exhausted" role="alert" id="closed-banner" data-state="closed">\s*<strong>Account closed<\/strong>\s*<p>Its workflow was terminated on /);
     const running = await get('/api/accounts/acct-a', { authorization: `Bearer ${OPERATOR_KEY}`, ...JSON_ACCEPT });
     expect(await running.json()).toMatchObject({ closed: null });
+    // Its history views too: closed to the customer, with no charge due to the operator.
+    const customerBilling = await get('/api/accounts/acct-closed/billing-history', { cookie, ...JSON_ACCEPT });
+    expect(customerBilling.status).toBe(404);
+    expect(await customerBilling.json()).toEqual({ error: { code: 'account_not_found', message: 'This account is closed: its credits are not being tracked. Ask your provider to reopen it.' } });
+    const operatorBilling = await get('/api/accounts/acct-closed/billing-history', { authorization: `Bearer ${OPERATOR_KEY}`, ...JSON_ACCEPT });
+    expect(await operatorBilling.json()).toMatchObject({ next: null, noneDue: 'The account is closed: it takes no further charge.' });
   });
 
   it('refuses a link used twice, an expired link, a forged one and one for an unknown secret', async () => {
