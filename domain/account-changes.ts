@@ -150,8 +150,9 @@ export function convertTrialLegacy(state: AccountState, answers: AnswerWindow, p
   s.anchor = iso(nowMs);
   s.anchorIndex = s.cycle.index + 1;
   logEntry(s, nowMs, 'plan_change', 0, { note: `trial ${from} -> paid ${target.id}` });
-  // Recorded long before calls were rounded once: each part on its own, as then.
-  beginCycle(s, answers, rules, nowMs, () => false);
+  // Recorded long before calls were rounded once (each part on its own, as then), or a paid
+  // period was settled in part.
+  beginCycle(s, answers, rules, nowMs, () => false, undefined, () => false);
   return { plan: target.id, effective: 'now', creditsGranted: s.includedGranted };
 }
 

@@ -218,7 +218,10 @@ export class CreditAccount {
             priceCents: tier.priceCents,
             credits: tier.credits,
             ...(s.tierPaidThrough && Date.parse(s.tierPaidThrough) > Date.parse(s.cycle.start) ? { paidThrough: s.tierPaidThrough } : {}),
-            ...(s.tierPaidThrough && Date.parse(s.tierPaidThrough) > Date.parse(s.cycle.end) ? { nextChargeAt: rollover.nextTierChargeAt(s) } : {}),
+            // None when the tier is cancelled at the reset: nothing is charged next.
+            ...(s.tierPaidThrough && Date.parse(s.tierPaidThrough) > Date.parse(s.cycle.end) && s.pendingTier?.tier !== null
+              ? { nextChargeAt: rollover.nextTierChargeAt(s) }
+              : {}),
           }
         : null,
       pendingTier: s.pendingTier ? { tier: s.pendingTier.tier, effectiveAt: s.cycle.end } : null,

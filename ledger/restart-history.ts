@@ -41,8 +41,11 @@ export function restartHistoryOf(
   }
   const latest = charges.filter((c) => paysAt(c, period.start, period.at)).sort(compareCharges).at(-1);
   const paid = latest ? { chargeId: latest.chargeId, tierId: latest.tierId, amountCents: latest.amountCents, reason: latest.reason } : null;
+  // The paid-through day only for a restart that said when it ran: workflow code from before
+  // that reads none, and one replayed would take another path at its first reset.
+  const through = period.at !== undefined && latest?.paidThrough !== undefined ? { paidThrough: latest.paidThrough } : {};
   return {
     promotions: { ids: [...ids].sort(), names: [...names].sort() },
-    paidThisPeriod: paid && latest?.paidThrough !== undefined ? { ...paid, paidThrough: latest.paidThrough } : paid,
+    paidThisPeriod: paid ? { ...paid, ...through } : null,
   };
 }

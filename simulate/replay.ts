@@ -400,9 +400,11 @@ export async function replayAccount(accountId: string, entries: AsyncIterable<Le
         const anchor = conversionAnchor ?? start;
         conversionAnchor = null;
         each('a trial conversion', (a, run) => {
-          // The conversion opens the next cycle on the paid calendar, starting at `start`.
+          // The conversion opens the next cycle on the paid calendar: the cycle of `anchor`
+          // holding the conversion (the period is decided on that calendar, as for any cycle).
           const index = a.state.cycle.index + 1;
-          a.convertTrial(plan, a.conversionRules(run.rulesAt(entry.at, index, start, index), plan), atMs, anchor);
+          const { offset } = cycleContaining(anchor, atMs);
+          a.convertTrial(plan, a.conversionRules(run.rulesAt(entry.at, index, anchor, index - offset), plan), atMs, anchor);
         });
         return;
       }

@@ -33,5 +33,9 @@ describe('the tier line', () => {
     // The Jul 5 - Aug 5 cycle is paid for all but two days: granted without a charge, and the
     // tier next charged at its end.
     expect(tierLine(late, lateAt)).toMatch(/Credit tier +Tier 2: \$50\.00\/month for 3,200 credits, paid through 2026-08-03 00:00 UTC; next charged 2026-08-05 00:00 UTC$/);
+    // Cancelled at the reset: no next charge is named.
+    late.changeCreditTier(null, lateAt + 1000);
+    expect(late.summary(lateAt + 1000).tier?.nextChargeAt).toBeUndefined();
+    expect(tierLine(late, lateAt + 1000)).toMatch(/paid through 2026-08-03 00:00 UTC \(cancelled on 2026-07-05 00:00 UTC\)$/);
   });
 });
