@@ -67,6 +67,8 @@ export function changePlan(state: AccountState, planIdOrAlias: string, nowMs: nu
  * @param cycleAnchor ISO instant, not after `nowMs` nor before the trial started (the update's
  *   validator refuses anything else; here it is a broken precondition).
  * @param roundCallsOnce whether calls open at the conversion are priced as whole calls (see `beginCycle`).
+ * @param recordAnchor whether the conversion's note names its anchor (the workflow's patch: a
+ *   longer entry could move a ledger batch's byte boundary in a history recorded before).
  * @param keepAnswers whether the answers of the cycles before the trial's are kept (the
  *   workflow's patch; asked only when there are some): a conversion opens a cycle without a
  *   reset, and a retry of a call, grant or change made before the trial's last reset must
@@ -81,6 +83,7 @@ export function convertTrial(
   cycleAnchor?: string,
   roundCallsOnce: () => boolean = () => true,
   keepAnswers: () => boolean = () => true,
+  recordAnchor: () => boolean = () => true,
 ): ChangePlanResult {
   const target = resolvePlan(rules, planIdOrAlias);
   if (!target) throw new AccountStateError(`unknown plan ${planIdOrAlias}`);
@@ -108,7 +111,7 @@ export function convertTrial(
   s.anchorIndex = s.cycle.index + 1 - paid.offset;
   // The anchor too: a day-29-31 anchor's cycles do not all start on its day, and a replay of the
   // ledger (simulate/) must follow the same calendar.
-  logEntry(s, nowMs, 'plan_change', 0, { note: `trial ${from} -> paid ${target.id}, anchor ${s.anchor}` });
+  logEntry(s, nowMs, 'plan_change', 0, { note: `trial ${from} -> paid ${target.id}${recordAnchor() ? `, anchor ${s.anchor}` : ''}` });
   // The first paid cycle takes the place of the trial's cycle, not of the next one.
   const pendingTier = s.pendingTier;
   s.pendingTier = null;

@@ -93,7 +93,8 @@ export class CreditAccount {
    * when the start asks for the same tier (`checkRestartTier` refuses another, unless the rules
    * no longer hold the tier paid for: the tier asked for is then bought as a purchase, since the
    * period's renewal charge id is the earlier charge's, when `purchaseOverPaid` says so, the
-   * workflow's patch check, asked only then).
+   * workflow's patch check, asked only then). A restart's opening note records its facts when
+   * `recordFacts` says so (the workflow's patch, asked only for a restart).
    */
   static open(
     input: AccountStartInput,
@@ -102,6 +103,7 @@ export class CreditAccount {
     epoch: string,
     restart?: RestartHistory,
     purchaseOverPaid: () => boolean = () => true,
+    recordFacts: () => boolean = () => true,
   ): CreditAccount {
     const account = new CreditAccount(initialState(input, rules, nowMs, epoch));
     const s = account.state;
@@ -122,7 +124,7 @@ export class CreditAccount {
     }
     // The start facts are written out so a replay of the ledger (simulate/) can open the same account.
     // A restart's facts too: what the ledger told it, which a replay must be told the same.
-    const restarted = restart ? `; restarted ${JSON.stringify(restart)}` : '';
+    const restarted = restart && recordFacts() ? `; restarted ${JSON.stringify(restart)}` : '';
     const facts = `${s.users} users, tier ${s.tierId ?? 'none'}, anchor ${s.anchor}, tags: ${s.tags.join(' ')}`.trimEnd() + restarted;
     outbox.logEntry(s, nowMs, 'cycle_start', 0, { note: `account opened on ${s.planId}${s.trial ? ' (trial)' : ''}: ${facts}` });
     rollover.grantTrialCredits(s, nowMs);
@@ -321,10 +323,18 @@ export class CreditAccount {
    * Convert a trial to a paid plan, priced with `rules`: the trial credits are forfeited and
    * nothing else; a paid cycle anchored at `cycleAnchor` (default now) starts at once, without
    * charging again a tier already paid for the trial's cycle. The answers of the cycles before
-   * are kept when `keepAnswers` says so (a workflow's patch, asked only when there are some).
+   * are kept when `keepAnswers` says so (a workflow's patch, asked only when there are some);
+   * its ledger note names its anchor when `recordFacts` says so (the workflow's patch).
    */
-  convertTrial(planIdOrAlias: string, rules: Rules, nowMs: number, cycleAnchor?: string, keepAnswers: () => boolean = () => true): ChangePlanResult {
-    return changes.convertTrial(this.state, this.answers, planIdOrAlias, rules, nowMs, cycleAnchor, this.roundCallPartsOnce, keepAnswers);
+  convertTrial(
+    planIdOrAlias: string,
+    rules: Rules,
+    nowMs: number,
+    cycleAnchor?: string,
+    keepAnswers: () => boolean = () => true,
+    recordFacts: () => boolean = () => true,
+  ): ChangePlanResult {
+    return changes.convertTrial(this.state, this.answers, planIdOrAlias, rules, nowMs, cycleAnchor, this.roundCallPartsOnce, keepAnswers, recordFacts);
   }
 
   /**

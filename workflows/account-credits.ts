@@ -353,6 +353,14 @@ export const TIER_PAID_IN_PART_PATCH = 'tier-paid-in-part';
  */
 export const RESTART_PURCHASE_PATCH = 'restart-purchase-over-retired-tier';
 
+/**
+ * Patch under which a trial's conversion names its CRM anchor in its ledger note, and a
+ * restart's opening note records the restart's facts, for a replay of the ledger (simulate/).
+ * A longer entry counts against a ledger batch's bytes, so a history recorded before could
+ * split a batch elsewhere on replay: asked at each conversion and restart, which are rare.
+ */
+export const LEDGER_FACTS_PATCH = 'ledger-replay-facts';
+
 function rejectIf(problem: InputProblem | undefined): void {
   if (problem) throw ApplicationFailure.nonRetryable(problem.message, problem.code);
 }
@@ -519,7 +527,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
       }
       const rules = acc.conversionRules(current, u.plan, () => patched(CONVERSION_KEEPS_TIER_PATCH));
       const result = patched(TRIAL_CONVERSION_PATCH)
-        ? applied(acc, (a) => a.convertTrial(u.plan, rules, now(), u.cycleAnchor, () => patched(CONVERSION_KEEPS_ANSWERS_PATCH)))
+        ? applied(acc, (a) => a.convertTrial(u.plan, rules, now(), u.cycleAnchor, () => patched(CONVERSION_KEEPS_ANSWERS_PATCH), () => patched(LEDGER_FACTS_PATCH)))
         : applied(acc, (a) => a.convertTrialLegacy(u.plan, rules, now()));
       timingChanged += 1;
       return result;
@@ -574,7 +582,7 @@ export async function accountCredits(input: AccountStartInput, state?: AccountSt
         WORKFLOW_FAILURE_TYPES.accountClosed,
       );
     }
-    account = CreditAccount.open(input, startRules, now(), epoch, before ?? undefined, () => patched(RESTART_PURCHASE_PATCH));
+    account = CreditAccount.open(input, startRules, now(), epoch, before ?? undefined, () => patched(RESTART_PURCHASE_PATCH), () => patched(LEDGER_FACTS_PATCH));
     account.roundCallPartsOnce = roundCallPartsOnce;
   }
   const acc: CreditAccount = account;

@@ -27,6 +27,7 @@ import {
   WEBHOOKS_PATCH,
   CONVERSION_KEEPS_ANSWERS_PATCH,
   TIER_PAID_IN_PART_PATCH,
+  LEDGER_FACTS_PATCH,
 } from '../../workflows/account-credits';
 import { SEARCH_ATTRIBUTES_PATCH, SEARCH_BALANCE_ON_STEP_PATCH, SEARCH_BALANCE_THROTTLE_PATCH } from '../../workflows/search-attributes';
 import { RECORDED_CLOCK_PATCH } from '../../workflows/recorded-clock';
@@ -100,7 +101,8 @@ describe('a trial converting', () => {
     // The conversion ran the patched path: its marker is in the history, after the markers
     // recorded at the start guard and once the account opened (larger ledger batches, quiet continue-as-new, the busy
     // ledger linger, search attributes), the one of the tier purchase's answer remembered by
-    // update id, and the one of the tier charge's webhook event.
+    // update id, the one of the tier charge's webhook event, and the conversion's note naming
+    // its anchor.
     const patches = patchIds(await h.fetchHistory());
     expect(patches).toEqual([
       START_GUARD_PATCH,
@@ -116,6 +118,7 @@ describe('a trial converting', () => {
       UPDATE_ANSWERS_PATCH,
       WEBHOOKS_PATCH,
       TRIAL_CONVERSION_PATCH,
+      LEDGER_FACTS_PATCH,
     ]);
 
     // The paid calendar's first reset charges the tier once; the old calendar's end expires nothing paid.
@@ -150,6 +153,10 @@ describe('a trial converting', () => {
       'InvalidInput: cycleAnchor is taken only when a trial converts; this account is on a paid plan',
     );
     expect((await h.query(summaryQuery)).plan.id).toBe('growth');
+    // The ledger names the anchor, for a replay of it (patch ledger-replay-facts).
+    const converted = await waitFor(() => ledgerOf('conv-2').find((e) => e.kind === 'plan_change'), 'the conversion entry');
+    expect(converted.note).toBe(`trial growth -> paid growth, anchor ${anchor}`);
+    expect(patchIds(await h.fetchHistory())).toContain(LEDGER_FACTS_PATCH);
   });
 
   // The server answers a repeated update id only within the run that applied it; the account
