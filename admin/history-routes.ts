@@ -21,6 +21,7 @@ import {
   USER_CSV_COLUMNS,
   billingCsvRows,
   billingHistoryView,
+  type BillingHistoryView,
   creditLedgerView,
   creditMovements,
   dayCsvRows,
@@ -104,16 +105,17 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDe
   usageView('usage-by-day', usageByDayView, DAY_CSV_COLUMNS, dayCsvRows);
   usageView('usage-by-user', usageByUserView, USER_CSV_COLUMNS, userCsvRows);
 
-  app.get<Params>('/api/accounts/:accountId/billing-history', async (request) => {
+  /** The billing history the JSON route and the CSV download answer; a customer's summary already refused a closed account. */
+  const billingOf = async (request: FastifyRequest<Params>, what: string): Promise<BillingHistoryView> => {
     const summary = await summaryOf(request);
-    noQuery(request.query, 'billing history');
-    return billingHistoryView(store, summary, deps.rulesFor(summary), (await deps.client.closedRun(summary.accountId)) !== null);
-  });
+    noQuery(request.query, what);
+    const closed = deps.isCustomer?.(request) !== true && (await deps.client.closedRun(summary.accountId)) !== null;
+    return billingHistoryView(store, summary, deps.rulesFor(summary), closed);
+  };
+  app.get<Params>('/api/accounts/:accountId/billing-history', (request) => billingOf(request, 'billing history'));
   app.get<Params>('/accounts/:accountId/billing-history.csv', async (request, reply) => {
-    const summary = await summaryOf(request);
-    noQuery(request.query, 'the billing history CSV');
-    const view = await billingHistoryView(store, summary, deps.rulesFor(summary), (await deps.client.closedRun(summary.accountId)) !== null);
-    return sendCsv(reply, 'billing-history', summary.accountId, 'all', csvDocument(BILLING_CSV_COLUMNS, billingCsvRows(view)));
+    const view = await billingOf(request, 'the billing history CSV');
+    return sendCsv(reply, 'billing-history', view.accountId, 'all', csvDocument(BILLING_CSV_COLUMNS, billingCsvRows(view)));
   });
 
   app.get<Params>('/api/accounts/:accountId/credit-ledger', async (request) => {
